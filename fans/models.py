@@ -1,0 +1,71 @@
+"""A fan as the seed's state file (§7) describes it, plus the conversation and its audit trail."""
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from fans.state_machine import FanState
+
+
+class Fan(models.Model):
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="fans")
+    fan_id = models.BigIntegerField("platform fan id")
+    state = models.CharField(max_length=20, choices=FanState.choices, default=FanState.NEW, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    messages_sent = models.PositiveIntegerField(default=0)
+    messages_received = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    last_ppv_price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    content_sent = models.JSONField(default=list, blank=True)
+    last_interaction_ts = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_ts = models.DateTimeField(default=timezone.now)
+    signals = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    # Beyond the seed's file.
+    whale_score = models.PositiveSmallIntegerField(default=0)
+    opted_out = models.BooleanField(default=False, help_text="Asked not to be messaged: the bot never writes again.")
+    handoff_reason = models.CharField(max_length=200, blank=True)
+    safety_flag = models.BooleanField(default=False)
+    # Per-fan arrival counter: orders a fan's actions and outcomes that share a timestamp.
+    event_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["creator", "fan_id"]
+        constraints = [models.UniqueConstraint(fields=["creator", "fan_id"], name="uniq_fan_per_creator")]
+        indexes = [models.Index(fields=["creator", "state"])]
+
+    def __str__(self):
+        return f"{self.name or 'fan'} ({self.fan_id})"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        IN = "in", "from fan"
+        OUT = "out", "to fan"
+
+    fan = models.ForeignKey(Fan, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    text = models.TextField(blank=True)
+    platform_message_id = models.BigIntegerField(null=True, blank=True)
+    ts = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["fan", "ts", "id"]
+
+    def __str__(self):
+        return f"{self.direction}: {self.text[:40]}"
+
+
+class FanTransition(models.Model):
+    fan = models.ForeignKey(Fan, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20, choices=FanState.choices)
+    to_state = models.CharField(max_length=20, choices=FanState.choices)
+    reason = models.CharField(max_length=200)
+    by_staff = models.BooleanField(default=False)
+    ts = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fan", "ts", "id"]
+
+    def __str__(self):
+        return f"{self.from_state} → {self.to_state} ({self.reason})"

@@ -1,0 +1,33 @@
+"""Fan lifecycle operations used by webhooks, workers, staff and imports."""
+from django.db import transaction
+
+from fans.models import Fan
+from fans.state_machine import FanState, transition
+
+
+def get_or_create_fan(creator, fan_id: int, name: str = "") -> tuple[Fan, bool]:
+    fan, created = Fan.objects.get_or_create(creator=creator, fan_id=int(fan_id), defaults={"name": name or ""})
+    if name and fan.name != name and not created:
+        fan.name = name
+        fan.save(update_fields=["name"])
+    return fan, created
+
+
+@transaction.atomic
+def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False) -> Fan:
+    """Give the fan to a human: the bot never messages them again until staff resume."""
+    fan.handoff_reason = reason[:200]
+    fan.safety_flag = fan.safety_flag or safety
+    fan.save(update_fields=["handoff_reason", "safety_flag"])
+    if fan.state != FanState.HANDED_OFF:
+        transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff)
+    return fan
+
+
+@transaction.atomic
+def resume(fan: Fan, reason: str = "resumed by staff") -> Fan:
+    """Staff give a handed-off fan back to the bot."""
+    transition(fan, FanState.ENGAGED, reason, by_staff=True)
+    fan.handoff_reason = ""
+    fan.save(update_fields=["handoff_reason"])
+    return fan

@@ -1,0 +1,70 @@
+"""The fan state machine of seed §7: the states and every legal move, as data.
+
+Beyond the seed: a purchase makes a buyer from any selling state (fans often reply to a PPV
+before unlocking it), and safety or staff handoff is reachable from every state, because a
+safety concern cannot wait for a fan to become a whale. `handed_off` is left only by staff.
+"""
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class FanState(models.TextChoices):
+    NEW = "new"
+    GREETED = "greeted"
+    ENGAGED = "engaged"
+    PITCHED = "pitched"
+    BUYER = "buyer"
+    WHALE_CANDIDATE = "whale_candidate"
+    HANDED_OFF = "handed_off"
+    DORMANT = "dormant"
+
+
+S = FanState
+_SELLING = {S.NEW, S.GREETED, S.ENGAGED, S.PITCHED, S.BUYER, S.WHALE_CANDIDATE, S.DORMANT}
+
+# (from, to) -> what the move means. Seed §7 first, then the additions named above.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (S.NEW, S.GREETED): "welcome sent",
+    (S.GREETED, S.ENGAGED): "fan replies",
+    (S.ENGAGED, S.PITCHED): "PPV sent",
+    (S.PITCHED, S.BUYER): "fan purchases",
+    (S.PITCHED, S.ENGAGED): "fan replies without buying",
+    (S.BUYER, S.WHALE_CANDIDATE): "whale signals detected",
+    (S.WHALE_CANDIDATE, S.HANDED_OFF): "needs a human",
+    (S.DORMANT, S.ENGAGED): "fan re-engages",
+    **{(s, S.DORMANT): "24h no activity" for s in _SELLING if s != S.DORMANT},
+    **{(s, S.BUYER): "fan purchases" for s in (S.NEW, S.GREETED, S.ENGAGED, S.DORMANT)},
+    **{(s, S.HANDED_OFF): "handoff" for s in _SELLING if s != S.WHALE_CANDIDATE},
+}
+
+# Moves only a person may make, never the bot.
+STAFF_ONLY: set[tuple[str, str]] = {(S.HANDED_OFF, S.ENGAGED), (S.HANDED_OFF, S.DORMANT)}
+
+# States in which the bot must not send anything.
+NO_CONTACT = {S.HANDED_OFF}
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def can_transition(from_state: str, to_state: str, by_staff: bool = False) -> bool:
+    if (from_state, to_state) in TRANSITIONS:
+        return True
+    return by_staff and (from_state, to_state) in STAFF_ONLY
+
+
+def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None):
+    """Apply one legal move and record it; raise IllegalTransition otherwise."""
+    from fans.models import FanTransition
+
+    old = fan.state
+    if not can_transition(old, new_state, by_staff):
+        who = "staff" if by_staff else "the bot"
+        raise IllegalTransition(f"fan {fan.fan_id}: {old} → {new_state} is not a legal move for {who}")
+    with transaction.atomic():
+        fan.state = new_state
+        fan.save(update_fields=["state"])
+        FanTransition.objects.create(fan=fan, from_state=old, to_state=new_state, reason=reason,
+                                     by_staff=by_staff, ts=at or timezone.now())
+    return fan

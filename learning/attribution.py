@@ -1,0 +1,89 @@
+"""Which bot action an outcome answers — the one rule every statistic depends on.
+
+Events of one fan are ordered by (ts, arrival). A `purchased` outcome belongs to the latest earlier
+`ppv` not already bought; any other outcome to the latest earlier action of any kind; with none it
+stays unattributed (it still counts in the totals).
+"""
+from django.db import transaction
+from django.db.models import Q
+
+from learning.models import Action, Outcome
+
+
+def pick_action(event: str, earlier_actions):
+    """earlier_actions: the fan's actions before the outcome, oldest first, as Action objects."""
+    if event == Outcome.Event.PURCHASED:
+        for action in reversed(earlier_actions):
+            if action.action == Action.Kind.PPV and not action.purchased:
+                return action
+        return None
+    return earlier_actions[-1] if earlier_actions else None
+
+
+def mark(action, event: str) -> list[str]:
+    """Set the flag the outcome puts on its action; return the changed field names."""
+    if action is None:
+        return []
+    if event == Outcome.Event.PURCHASED and not action.purchased:
+        action.purchased = True
+        return ["purchased"]
+    if event == Outcome.Event.GHOSTED and not action.ghosted:
+        action.ghosted = True
+        return ["ghosted"]
+    return []
+
+
+def attribute_live(outcome: Outcome, action: Action | None = None) -> Outcome:
+    """Attribute a just-arrived outcome; `action` pins it (a PPV unlock names its message)."""
+    if action is None:
+        earlier = (Action.objects.filter(fan_id=outcome.fan_id)
+                   .filter(Q(ts__lt=outcome.ts) | Q(ts=outcome.ts, seq__lt=outcome.seq)))
+        if outcome.event == Outcome.Event.PURCHASED:
+            earlier = earlier.filter(action=Action.Kind.PPV, purchased=False)
+        action = earlier.order_by("-ts", "-seq").first()
+    outcome.action = action
+    changed = mark(action, outcome.event)
+    if changed:
+        action.save(update_fields=changed)
+    return outcome
+
+
+@transaction.atomic
+def reattribute_fan(fan) -> int:
+    """Recompute every attribution of one fan from scratch (after an out-of-order import).
+
+    Purchases pinned to a PPV by the platform (platform_event_id set and action set) keep their PPV.
+    Returns the number of outcomes whose action changed.
+    """
+    actions = list(Action.objects.filter(fan=fan).order_by("ts", "seq"))
+    outcomes = list(Outcome.objects.filter(fan=fan).order_by("ts", "seq"))
+    pinned = {o.id: o.action_id for o in outcomes
+              if o.event == Outcome.Event.PURCHASED and o.platform_event_id and o.action_id}
+    by_id = {a.id: a for a in actions}
+    before = {a.id: (a.purchased, a.ghosted) for a in actions}
+    for a in actions:
+        a.purchased = a.ghosted = False
+    for aid in pinned.values():
+        if aid in by_id:
+            by_id[aid].purchased = True
+
+    changed_outcomes = []
+    i = 0
+    earlier: list[Action] = []
+    for o in outcomes:
+        while i < len(actions) and (actions[i].ts, actions[i].seq) < (o.ts, o.seq):
+            earlier.append(actions[i])
+            i += 1
+        if o.id in pinned and pinned[o.id] in by_id:
+            target = by_id[pinned[o.id]]
+        else:
+            target = pick_action(o.event, earlier)
+            mark(target, o.event)
+        new_id = target.id if target else None
+        if new_id != o.action_id:
+            o.action_id = new_id
+            changed_outcomes.append(o)
+    Outcome.objects.bulk_update(changed_outcomes, ["action"], batch_size=500)
+    dirty = [a for a in actions if before[a.id] != (a.purchased, a.ghosted)]
+    Action.objects.bulk_update(dirty, ["purchased", "ghosted"], batch_size=500)
+    return len(changed_outcomes)

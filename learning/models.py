@@ -1,0 +1,106 @@
+"""What the bot did (Action, seed §3) and how the fan answered (Outcome, seed §4)."""
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from fans.state_machine import FanState
+
+HOOKS = ["vulnerability", "scarcity", "challenge", "conditional", "exclusivity", "sexual_match", "curiosity"]
+
+
+class Action(models.Model):
+    class Kind(models.TextChoices):
+        PPV = "ppv"
+        TEXT = "text"
+        FREE_MEDIA = "free_media"
+        BUMP = "bump"
+        REKINDLE = "rekindle"
+        SKIP = "skip"
+        WELCOME = "welcome"
+        TEASE = "tease"
+
+    class Source(models.TextChoices):
+        RULES = "rules"
+        LLM = "llm"
+        STAFF = "staff"
+        IMPORT = "import"
+
+    class Status(models.TextChoices):
+        LOGGED = "logged", "logged (not sent by this system)"
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+        REFUSED = "refused", "refused by the last gate"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Idempotency key for the send.")
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="actions")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="actions")
+    ts = models.DateTimeField(default=timezone.now)
+    seq = models.PositiveBigIntegerField(default=0, help_text="Arrival order within the fan.")
+    action = models.CharField(max_length=20)
+    content_key = models.CharField(max_length=80, blank=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    hook = models.CharField(max_length=40, blank=True)
+    fan_state = models.CharField(max_length=20, choices=FanState.choices, blank=True)
+    fan_total_spent = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    response_time_s = models.FloatField(null=True, blank=True)
+    message_text = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULES)
+    reason = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOGGED)
+    error = models.TextField(blank=True)
+    platform_message_id = models.BigIntegerField(null=True, blank=True)
+    # Set by attribution (learning.attribution) so stats stay a plain indexed scan.
+    purchased = models.BooleanField(default=False)
+    ghosted = models.BooleanField(default=False)
+    import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    extra = models.JSONField(default=dict, blank=True, help_text="Seed fields this schema does not name.")
+
+    class Meta:
+        ordering = ["fan", "ts", "seq"]
+        indexes = [
+            models.Index(fields=["creator", "action", "price"]),
+            models.Index(fields=["creator", "action", "content_key"]),
+            models.Index(fields=["creator", "action", "hook"]),
+            models.Index(fields=["creator", "fan_state"]),
+            models.Index(fields=["fan", "ts", "seq"]),
+            models.Index(fields=["creator", "platform_message_id"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.content_key} {self.price or ''}".strip()
+
+
+class Outcome(models.Model):
+    class Event(models.TextChoices):
+        PURCHASED = "purchased"
+        REPLIED = "replied"
+        GHOSTED = "ghosted"
+        TIPPED = "tipped"
+
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="outcomes")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="outcomes")
+    ts = models.DateTimeField(default=timezone.now)
+    seq = models.PositiveBigIntegerField(default=0)
+    event = models.CharField(max_length=20)
+    amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcomes",
+                               help_text="The bot action this outcome answers, if any.")
+    platform_event_id = models.CharField(max_length=120, null=True, blank=True)
+    import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["fan", "ts", "seq"]
+        indexes = [
+            models.Index(fields=["creator", "event"]),
+            models.Index(fields=["fan", "event", "ts", "seq"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["creator", "platform_event_id"], name="uniq_outcome_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.amount or ''}".strip()

@@ -1,0 +1,130 @@
+"""Per-creator configuration: everything the seed kept in a copied daemon file (§12)."""
+import secrets
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(24)
+
+
+def mask(secret: str) -> str:
+    """What staff and logs see instead of a credential."""
+    if not secret:
+        return "(not set)"
+    return f"••••{secret[-4:]}" if len(secret) > 8 else "••••"
+
+
+class Creator(models.Model):
+    slug = models.SlugField(unique=True)
+    display_name = models.CharField(max_length=120)
+    account_id = models.CharField("platform account id", max_length=120, unique=True)
+    platform_user_id = models.BigIntegerField("creator's platform user id", null=True, blank=True)
+    api_base_url = models.URLField("platform API base URL", default="http://127.0.0.1:8950")
+    api_key = models.CharField("platform API key", max_length=255, blank=True)
+    webhook_secret = models.CharField(max_length=255, default=new_webhook_secret)
+    llm_model = models.CharField("LLM model", max_length=80, default="claude-opus-4-1")
+    enabled = models.BooleanField(default=True, help_text="Off: the bot sends nothing for this creator.")
+    excluded_fan_ids = models.JSONField(default=list, blank=True, help_text="Platform fan ids the bot never messages.")
+    ppv_min_price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("5"),
+                                        validators=[MinValueValidator(Decimal("0.01"))])
+    ppv_max_price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("100"))
+    entry_price = models.DecimalField("entry PPV price", max_digits=8, decimal_places=2, default=Decimal("18"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.display_name or self.slug
+
+    def __repr__(self):
+        return f"<Creator {self.slug} key={mask(self.api_key)} secret={mask(self.webhook_secret)}>"
+
+    def clean(self):
+        if self.ppv_min_price is not None and self.ppv_max_price is not None:
+            if self.ppv_min_price > self.ppv_max_price:
+                raise ValidationError({"ppv_max_price": "The maximum PPV price must be at least the minimum."})
+            if self.entry_price is not None and not (self.ppv_min_price <= self.entry_price <= self.ppv_max_price):
+                raise ValidationError({"entry_price": "The entry price must lie within the PPV price bounds."})
+
+    def price_in_bounds(self, price) -> bool:
+        return self.ppv_min_price <= Decimal(str(price)) <= self.ppv_max_price
+
+    def is_excluded(self, platform_fan_id: int) -> bool:
+        return int(platform_fan_id) in {int(x) for x in (self.excluded_fan_ids or [])}
+
+
+class VaultItem(models.Model):
+    class Kind(models.TextChoices):
+        PHOTO = "photo"
+        VIDEO = "video"
+        BUNDLE = "bundle"
+        SEXTING = "sexting"
+        CUSTOM = "custom"
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="vault_items")
+    content_key = models.SlugField(max_length=80)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PHOTO)
+    media_ids = models.JSONField("platform media ids", default=list, blank=True)
+    default_price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True,
+                                        help_text="Empty: free media.")
+    ladder_tier = models.PositiveSmallIntegerField(default=1, help_text="Escalation ladder step, 0 = free hooks.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["creator", "ladder_tier", "content_key"]
+        constraints = [models.UniqueConstraint(fields=["creator", "content_key"], name="uniq_vault_key")]
+
+    def __str__(self):
+        return self.content_key
+
+    def clean(self):
+        if self.default_price is not None and self.creator_id and not self.creator.price_in_bounds(self.default_price):
+            raise ValidationError({"default_price": (
+                f"Price must lie within the creator's bounds "
+                f"({self.creator.ppv_min_price}–{self.creator.ppv_max_price}).")})
+
+
+class PlaybookSection(models.Model):
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="playbook_sections")
+    number = models.PositiveSmallIntegerField("§")
+    title = models.CharField(max_length=200)
+    body = models.TextField("markdown body")
+    serves_states = models.JSONField(default=list, blank=True,
+                                     help_text="Fan states whose LLM prompt includes this section.")
+
+    class Meta:
+        ordering = ["creator", "number"]
+        constraints = [models.UniqueConstraint(fields=["creator", "number"], name="uniq_playbook_number")]
+
+    def __str__(self):
+        return f"§{self.number} {self.title}"
+
+
+class ResponseTemplate(models.Model):
+    class Kind(models.TextChoices):
+        GREETING = "greeting"
+        TEASE = "tease"
+        REENGAGE = "re-engage"
+        BUMP = "bump"
+        REKINDLE = "rekindle"
+        PPV = "ppv"
+        FREE_HOOK = "free_hook"
+        AFTERCARE = "aftercare"
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="templates")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    variants = models.JSONField(default=list, help_text="Text variants; one is picked per send.")
+    content_key = models.SlugField(max_length=80, blank=True, help_text="Vault item sent with this template, if any.")
+    hook = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["creator", "kind"]
+        constraints = [models.UniqueConstraint(fields=["creator", "kind"], name="uniq_template_kind")]
+
+    def __str__(self):
+        return f"{self.creator.slug}:{self.kind}"

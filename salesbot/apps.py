@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SalesbotConfig(AppConfig):
+    name = "salesbot"
+    verbose_name = "Salesbot"
