@@ -28,6 +28,8 @@ class Fan(models.Model):
     safety_flag = models.BooleanField(default=False)
     # Per-fan arrival counter: orders a fan's actions and outcomes that share a timestamp.
     event_seq = models.PositiveBigIntegerField(default=0)
+    # A worker's exclusive hold on this fan, so one fan is never handled by two workers at once.
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["creator", "fan_id"]

@@ -33,9 +33,10 @@ def mark(action, event: str) -> list[str]:
     return []
 
 
-def attribute_live(outcome: Outcome, action: Action | None = None) -> Outcome:
-    """Attribute a just-arrived outcome; `action` pins it (a PPV unlock names its message)."""
-    if action is None:
+def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool = False) -> Outcome:
+    """Attribute a just-arrived outcome. `pinned`: the platform named the action (a PPV unlock names
+    its message), so `action` is taken as given, even None for a message we never sent."""
+    if action is None and not pinned:
         earlier = (Action.objects.filter(fan_id=outcome.fan_id)
                    .filter(Q(ts__lt=outcome.ts) | Q(ts=outcome.ts, seq__lt=outcome.seq)))
         if outcome.event == Outcome.Event.PURCHASED:

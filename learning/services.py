@@ -25,10 +25,10 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
 
 @transaction.atomic
 def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | None = None,
-                   platform_event_id: str | None = None) -> Outcome:
+                   platform_event_id: str | None = None, pinned: bool = False) -> Outcome:
     """Log how the fan answered and attribute it to the action it answers."""
     outcome = Outcome(creator_id=fan.creator_id, fan=fan, event=event, ts=ts or timezone.now(),
                       seq=next_seq(fan), amount=amount, platform_event_id=platform_event_id)
-    attribute_live(outcome, action)
+    attribute_live(outcome, action, pinned=pinned)
     outcome.save()
     return outcome

@@ -33,6 +33,11 @@ class Creator(models.Model):
                                         validators=[MinValueValidator(Decimal("0.01"))])
     ppv_max_price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("100"))
     entry_price = models.DecimalField("entry PPV price", max_digits=8, decimal_places=2, default=Decimal("18"))
+    restricted_words = models.JSONField(default=list, blank=True,
+                                        help_text="Words the bot must never write (playbook §14).")
+    signal_keywords = models.JSONField(default=dict, blank=True,
+                                       help_text="Per-signal keyword lists (buying, sexual, interest, emotional, "
+                                                 "custom_request); a signal left out uses the defaults.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

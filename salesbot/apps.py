@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class SalesbotConfig(AppConfig):
     name = "salesbot"
-    verbose_name = "Salesbot"
+    verbose_name = "Salesbot pipeline"
+
+    def ready(self):
+        from salesbot.schedules import ensure_schedules
+
+        post_migrate.connect(_after_migrate, sender=self)
+
+
+def _after_migrate(**kwargs):
+    from salesbot.schedules import ensure_schedules
+
+    ensure_schedules()

@@ -3,4 +3,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("salesbot.api.urls")),
 ]

@@ -1,0 +1,33 @@
+"""`manage.py import_seed_logs ROOT --creator SLUG`: bring a seed daemon's logs into the database."""
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from learning.seed_io import SeedIOError, import_seed_logs
+
+
+class Command(BaseCommand):
+    help = ("Import ROOT/research/bot-outcomes/SLUG/*.jsonl and ROOT/research/bot-state/SLUG/*.json "
+            "(seed §3, §4, §7). Safe to re-run: nothing is imported twice.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("root", type=Path, help="The seed's working directory (the one holding research/).")
+        parser.add_argument("--creator", required=True, help="Creator slug; created with defaults if missing.")
+        parser.add_argument("--progress-every", type=int, default=100, metavar="N",
+                            help="Print a progress line every N files when there are more than N (default 100).")
+
+    def handle(self, root, creator, progress_every, **options):
+        step = max(1, progress_every)
+        last = [0]
+
+        def progress(done, total):
+            if total > step and (done // step > last[0] // step or done == total):
+                self.stdout.write(f"imported {done}/{total} files ({done * 100 // total}%)")
+            last[0] = done
+
+        try:
+            report = import_seed_logs(root, creator, progress=progress)
+        except SeedIOError as e:
+            raise CommandError(str(e)) from e
+        for line in report.summary_lines():
+            self.stdout.write(line)

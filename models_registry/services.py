@@ -1,0 +1,158 @@
+"""Onboarding a creator from the files the seed kept per model (§12): content map + playbook."""
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from fans.state_machine import FanState
+from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+
+S = FanState
+ALL_STATES = [s.value for s in S if s != S.HANDED_OFF]
+# Seed §9: which playbook sections each fan state's prompt needs; staff can edit it per section.
+DEFAULT_SERVES = {
+    1: ALL_STATES, 2: ALL_STATES, 14: ALL_STATES,
+    4: [S.NEW, S.GREETED, S.ENGAGED, S.DORMANT],
+    6: [S.ENGAGED, S.PITCHED, S.BUYER], 7: [S.ENGAGED, S.PITCHED, S.BUYER], 9: [S.BUYER],
+    10: [S.WHALE_CANDIDATE], 11: [S.WHALE_CANDIDATE],
+}
+HEADING = re.compile(r"^#{1,3}\s*§\s*(\d+)[.:]?\s*(.*?)\s*$", re.M)
+SERVES_MARK = re.compile(r"<!--\s*serves:\s*([\w ,]+?)\s*-->")
+
+
+@dataclass
+class Section:
+    number: int
+    title: str
+    body: str
+    serves_states: list = field(default_factory=list)
+
+
+def parse_playbook(markdown: str) -> list[Section]:
+    """Split a playbook into its § sections; `<!-- serves: buyer, pitched -->` overrides the default map."""
+    matches = list(HEADING.finditer(markdown))
+    if not matches:
+        raise ValidationError("The playbook has no sections: expected headings like '## §4 Strategy'.")
+    sections, seen = [], set()
+    for i, m in enumerate(matches):
+        number = int(m.group(1))
+        if number in seen:
+            raise ValidationError(f"The playbook has §{number} twice.")
+        seen.add(number)
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(markdown)
+        body = markdown[m.end():end].strip()
+        serves = [str(s) for s in DEFAULT_SERVES.get(number, [])]
+        mark = SERVES_MARK.search(body)
+        if mark:
+            serves = [s.strip() for s in mark.group(1).split(",") if s.strip()]
+            unknown = set(serves) - {s.value for s in S}
+            if unknown:
+                raise ValidationError(f"§{number}: unknown fan state(s) {sorted(unknown)} in serves.")
+            body = SERVES_MARK.sub("", body).strip()
+        sections.append(Section(number, m.group(2) or f"Section {number}", body, serves))
+    return sections
+
+
+def _price(value, where: str):
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(f"{where}: price {value!r} is not a number.")
+
+
+def validate_content_map(data) -> list[str]:
+    """Every problem in the content map, each naming where it is."""
+    errors = []
+    if not isinstance(data, dict):
+        return ["The content map must be a JSON object."]
+    vault = data.get("vault")
+    if not isinstance(vault, list) or not vault:
+        errors.append("'vault' must be a non-empty list of items.")
+        vault = []
+    keys = set()
+    for i, item in enumerate(vault):
+        where = f"vault[{i}]"
+        if not isinstance(item, dict) or not item.get("content_key"):
+            errors.append(f"{where}: needs a content_key.")
+            continue
+        key = item["content_key"]
+        if key in keys:
+            errors.append(f"{where}: content_key '{key}' appears twice.")
+        keys.add(key)
+        if not isinstance(item.get("media_ids", []), list):
+            errors.append(f"{where}: media_ids must be a list of platform media ids.")
+        try:
+            _price(item.get("price"), where)
+        except ValidationError as e:
+            errors.extend(e.messages)
+    templates = data.get("templates", {})
+    if not isinstance(templates, dict):
+        errors.append("'templates' must be an object keyed by template kind.")
+        templates = {}
+    kinds = {k.value for k in ResponseTemplate.Kind}
+    for kind, t in templates.items():
+        if kind not in kinds:
+            errors.append(f"templates.{kind}: unknown kind (known: {', '.join(sorted(kinds))}).")
+        elif not isinstance(t, dict) or not t.get("variants"):
+            errors.append(f"templates.{kind}: needs a non-empty 'variants' list.")
+        elif t.get("content_key") and t["content_key"] not in keys:
+            errors.append(f"templates.{kind}: content_key '{t['content_key']}' is not in the vault.")
+    return errors
+
+
+@transaction.atomic
+def onboard_creator(content_map: dict, playbook_md: str, **creator_fields) -> Creator:
+    """Create or update a creator with vault, playbook and templates in one transaction.
+
+    `creator_fields` (slug, keys, price bounds …) override the content map's "creator" object.
+    """
+    errors = validate_content_map(content_map)
+    if errors:
+        raise ValidationError(errors)
+    sections = parse_playbook(playbook_md)
+    fields = {**content_map.get("creator", {}), **{k: v for k, v in creator_fields.items() if v not in (None, "")}}
+    if "restricted_words" in content_map:
+        fields.setdefault("restricted_words", content_map["restricted_words"])
+    slug = fields.pop("slug", None)
+    if not slug:
+        raise ValidationError("A creator slug is required.")
+    fields.setdefault("display_name", slug)
+    fields.setdefault("account_id", f"acct_{slug}")
+    creator = Creator.objects.filter(slug=slug).first() or Creator(slug=slug)
+    for name, value in fields.items():
+        setattr(creator, name, value)
+    creator.full_clean()
+    creator.save()
+
+    creator.vault_items.all().delete()
+    for item in content_map["vault"]:
+        v = VaultItem(creator=creator, content_key=item["content_key"], kind=item.get("kind", "photo"),
+                      media_ids=item.get("media_ids", []), default_price=_price(item.get("price"), item["content_key"]),
+                      ladder_tier=item.get("tier", 1), description=item.get("description", ""))
+        v.full_clean()
+        v.save()
+    creator.playbook_sections.all().delete()
+    PlaybookSection.objects.bulk_create(
+        PlaybookSection(creator=creator, number=s.number, title=s.title, body=s.body, serves_states=s.serves_states)
+        for s in sections)
+    creator.templates.all().delete()
+    ResponseTemplate.objects.bulk_create(
+        ResponseTemplate(creator=creator, kind=kind, variants=t["variants"], content_key=t.get("content_key", ""),
+                         hook=t.get("hook", ""))
+        for kind, t in content_map.get("templates", {}).items())
+    return creator
+
+
+def onboard_from_files(content_map_path, playbook_path, **creator_fields) -> Creator:
+    with open(content_map_path, encoding="utf-8") as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValidationError(f"{content_map_path}:{e.lineno}: not valid JSON ({e.msg}).")
+    with open(playbook_path, encoding="utf-8") as f:
+        return onboard_creator(data, f.read(), **creator_fields)

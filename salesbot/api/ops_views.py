@@ -1,0 +1,91 @@
+"""The operator API of seed §13, per creator. Staff token required (settings.REST_FRAMEWORK)."""
+from django.shortcuts import get_object_or_404
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from fans.models import Fan
+from fans.services import hand_off
+from learning.stats import aggregate_learning_stats
+from models_registry.models import Creator
+from salesbot import checkers, selectors
+
+VERSION = "0.1.0"
+
+
+def _creator(slug) -> Creator:
+    return get_object_or_404(Creator, slug=slug)
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def service_health(request):
+    return Response({"status": "ok", "version": VERSION, "creators": Creator.objects.count()})
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health(request, creator_slug):
+    c = _creator(creator_slug)
+    return Response({"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled})
+
+
+@api_view(["GET"])
+def stats(request, creator_slug):
+    return Response(selectors.runtime_stats(_creator(creator_slug)))
+
+
+@api_view(["GET"])
+def queue(request, creator_slug):
+    return Response(selectors.queue_snapshot(_creator(creator_slug)))
+
+
+@api_view(["GET"])
+def performance(request, creator_slug):
+    return Response(selectors.performance(_creator(creator_slug)))
+
+
+@api_view(["GET"])
+def learning_stats(request, creator_slug):
+    return Response(aggregate_learning_stats(_creator(creator_slug)))
+
+
+@api_view(["GET"])
+def training(request, creator_slug):
+    c = _creator(creator_slug)
+    return Response({"summary": selectors.runtime_stats(c), "learning_stats": aggregate_learning_stats(c)})
+
+
+@api_view(["GET"])
+def fan_detail(request, creator_slug, fan_id):
+    fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
+    return Response(selectors.fan_detail(fan))
+
+
+@api_view(["POST"])
+def fan_handoff(request, creator_slug, fan_id):
+    fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
+    reason = str(request.data.get("reason") or f"handed off by {request.user}")[:200]
+    hand_off(fan, reason, by_staff=True)
+    return Response({"fan_id": fan.fan_id, "state": fan.state, "handoff_reason": fan.handoff_reason})
+
+
+@api_view(["POST"])
+def enable(request, creator_slug):
+    return _switch(creator_slug, True)
+
+
+@api_view(["POST"])
+def disable(request, creator_slug):
+    return _switch(creator_slug, False)
+
+
+def _switch(slug, on: bool):
+    c = _creator(slug)
+    Creator.objects.filter(pk=c.pk).update(enabled=on)
+    return Response({"creator": c.slug, "enabled": on})
+
+
+@api_view(["POST"])
+def reactivate(request, creator_slug):
+    return Response({"queued": checkers.enqueue_reactivation(_creator(creator_slug))})

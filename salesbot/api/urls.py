@@ -1,0 +1,25 @@
+from django.urls import path
+
+from salesbot.api import ops_views as v
+from salesbot.api.webhook_views import WebhookView
+
+per_creator = [
+    path("health", v.health),
+    path("stats", v.stats),
+    path("queue", v.queue),
+    path("performance", v.performance),
+    path("training", v.training),
+    path("learning/stats", v.learning_stats),
+    path("fan/<int:fan_id>", v.fan_detail),
+    path("fan/<int:fan_id>/handoff", v.fan_handoff),
+    path("enable", v.enable),
+    path("disable", v.disable),
+    path("reactivate", v.reactivate),
+    path("webhook/<str:kind>", WebhookView.as_view()),
+]
+
+urlpatterns = [
+    path("health", v.service_health),
+    path("webhook/<str:kind>", WebhookView.as_view()),
+    *[path(f"<slug:creator_slug>/{p.pattern}", p.callback) for p in per_creator],
+]

@@ -1,0 +1,92 @@
+"""Seed §11 background checks; each is a plain function a schedule calls."""
+import logging
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from fans.models import Fan
+from fans.state_machine import FanState, transition
+from learning.models import Action, Outcome
+from learning.services import record_outcome
+from models_registry.models import Creator
+from salesbot.intake import enqueue
+from salesbot.models import QueueItem, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+DORMANT_AFTER = timedelta(hours=24)
+BUMP_AFTER = timedelta(hours=4)
+STUCK_AFTER = timedelta(minutes=2)
+
+
+def mark_dormant(now=None) -> int:
+    """24h+ without activity → dormant, and `ghosted` on the bot's last action if the fan never answered it."""
+    now = now or timezone.now()
+    cutoff = now - DORMANT_AFTER
+    quiet = (Fan.objects.exclude(state__in=[FanState.DORMANT, FanState.HANDED_OFF])
+             .filter(Q(last_interaction_ts__lt=cutoff) | Q(last_interaction_ts__isnull=True, created_ts__lt=cutoff)))
+    n = 0
+    for fan in quiet.iterator():
+        last = (Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
+        if last is not None and not Outcome.objects.filter(fan=fan, ts__gte=last.ts,
+                                                           event=Outcome.Event.REPLIED).exists():
+            record_outcome(fan, Outcome.Event.GHOSTED, ts=now)
+        transition(fan, FanState.DORMANT, "24h no activity")
+        n += 1
+    if n:
+        log.info("dormancy checker: %s fans now dormant", n)
+    return n
+
+
+def enqueue_bumps(now=None) -> int:
+    """One bump for fans pitched 4h+ ago whose PPV is unbought; never two for the same PPV."""
+    now = now or timezone.now()
+    n = 0
+    for fan in Fan.objects.filter(state=FanState.PITCHED, creator__enabled=True, opted_out=False):
+        ppv = (Action.objects.filter(fan=fan, action="ppv", status=Action.Status.SENT)
+               .order_by("-ts", "-seq").first())
+        if ppv is None or ppv.purchased or ppv.ts > now - BUMP_AFTER:
+            continue
+        if Action.objects.filter(fan=fan, action="bump", ts__gte=ppv.ts).exists():
+            continue
+        if QueueItem.objects.filter(fan=fan, reason=QueueItem.Reason.BUMP,
+                                    status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]).exists():
+            continue
+        enqueue(fan, QueueItem.Reason.BUMP, waiting_since=now)
+        n += 1
+    return n
+
+
+def enqueue_reactivation(creator: Creator, now=None) -> int:
+    """Dormant fans who spent money get one rekindle each (none if one was sent since they went quiet)."""
+    now = now or timezone.now()
+    rekindled = Action.objects.filter(fan=OuterRef("pk"), action="rekindle", ts__gte=OuterRef("last_interaction_ts"))
+    fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0, opted_out=False)
+            .annotate(done=Exists(rekindled)).filter(done=False))
+    n = 0
+    for fan in fans:
+        enqueue(fan, QueueItem.Reason.REKINDLE, waiting_since=now)
+        n += 1
+    if n:
+        async_task("salesbot.tasks.work_queue", n, group="queue")
+    return n
+
+
+def refresh_all_stats() -> int:
+    from learning.stats import refresh_learning_stats
+    creators = list(Creator.objects.all())
+    for c in creators:
+        refresh_learning_stats(c)
+    return len(creators)
+
+
+def replay_stuck_events(now=None) -> int:
+    """Events stored but not processed (their task was lost) are queued again."""
+    now = now or timezone.now()
+    stuck = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=now - STUCK_AFTER,
+                                        attempts__lt=5).values_list("pk", flat=True)[:500]
+    for pk in stuck:
+        async_task("salesbot.tasks.process_webhook", pk, group="webhooks")
+    return len(stuck)

@@ -1,0 +1,32 @@
+"""decide(): the bot's one entry point for choosing what to do for a fan."""
+import logging
+
+from salesbot import router, rules
+from salesbot.decisions import Context, Decision
+from salesbot.fan_signals import detect
+
+log = logging.getLogger(__name__)
+
+
+def build_context(creator, fan, reason="message", last_text="") -> Context:
+    return Context(creator=creator, fan=fan, reason=reason, last_text=last_text,
+                   signals=detect(creator, last_text) if last_text else set())
+
+
+def decide(ctx: Context) -> Decision:
+    row, step = router.route(ctx)
+    if step == "skip":
+        return Decision("skip", reason="fan is handed off or opted out: a human owns this fan", route=row)
+    if step == "llm":
+        decision = llm_decide(ctx)
+    else:
+        decision = rules.STEPS[step](ctx)
+    decision.route = row
+    return decision
+
+
+def llm_decide(ctx: Context) -> Decision:
+    """The LLM branch. Until a model client is configured the rule engine stands in, and says so."""
+    decision = rules.llm_stand_in(ctx)
+    decision.extra["llm_fallback"] = "no LLM configured"
+    return decision

@@ -1,0 +1,216 @@
+"""A fake creator platform on loopback, speaking /work/shared/platform-api.md.
+
+Integration tests start it as a subprocess and `make run` uses it as the demo audience, so it uses
+only the standard library (fast start, no Django). `/_fake/*` endpoints (no auth) let tests inspect
+what was sent, inject failures and push webhooks.
+
+    python -m salesbot.fakes.platform_server --port 8900 --webhook-url http://127.0.0.1:8000/webhooks/acct_demo \
+        --webhook-secret S --simulate --speed 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from salesbot.fakes.platform_state import VAULT_LIST, ApiError, FakePlatform
+
+API_RE = re.compile(r"^/api/([^/]+)(/.*)$")
+SEND_RE = re.compile(r"^/chats/([^/]+)/messages$")
+
+
+def log(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes one request to the FakePlatform held by the server; every answer is JSON."""
+
+    server_version = "FakePlatform/1.0"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # the event log on stdout is the useful one
+        pass
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _dispatch(self, method):
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # always drain (keep-alive)
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            status, body = self._route(method, parts.path, query, raw)
+            self._reply(status, body)
+        except ApiError as e:
+            self._reply(e.status, {"error": e.message}, e.headers)
+        except Exception as e:  # a bug in the fake must not look like a hung platform
+            self._reply(500, {"error": f"fake platform bug: {type(e).__name__}: {e}"})
+
+    def _reply(self, status, body, headers=None):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    @staticmethod
+    def _json(raw: bytes):
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "body is not valid JSON")
+
+    @staticmethod
+    def _int(query, name, default, lo, hi):
+        try:
+            value = int(query.get(name, default))
+        except ValueError:
+            raise ApiError(400, f"{name} must be an integer")
+        if value < lo:
+            raise ApiError(400, f"{name} must be >= {lo}")
+        return min(value, hi)
+
+    # -- routes ------------------------------------------------------------------------------------
+    def _route(self, method, path, query, raw):
+        p: FakePlatform = self.server.platform
+        if path.startswith("/_fake/"):
+            return self._fake(method, path[len("/_fake/"):].rstrip("/"), raw)
+        m = API_RE.match(path)
+        if not m:
+            raise ApiError(404, f"no route for {path}")
+        if self.headers.get("Authorization", "") != f"Bearer {p.api_key}":
+            raise ApiError(401, "missing or wrong Authorization bearer token")
+        account, rest = m.groups()
+        if account != p.account_id:
+            raise ApiError(404, f"unknown account {account}")
+        chat = SEND_RE.match(rest)
+        if chat:
+            try:
+                fan_id = int(chat.group(1))
+            except ValueError:
+                raise ApiError(400, "fan id must be an integer")
+            if method == "POST":
+                return 200, p.send(fan_id, self._json(raw), self.headers.get("Idempotency-Key"))
+            if method == "GET":
+                limit = self._int(query, "limit", 10, 1, 100)
+                return 200, {"data": {"list": p.recent_chat(fan_id, limit)}}
+        elif rest == "/media/vault" and method == "GET":
+            limit = self._int(query, "limit", 100, 1, 100)
+            offset = self._int(query, "offset", 0, 0, 10**9)
+            page = VAULT_LIST[offset:offset + limit]
+            return 200, {"data": {"list": page, "hasMore": offset + limit < len(VAULT_LIST)}}
+        elif rest == "/webhooks" and method == "POST":
+            return 200, {"data": {"id": p.register_webhook(self._json(raw))}}
+        elif rest in ("/media/vault", "/webhooks"):
+            pass
+        else:
+            raise ApiError(404, f"no route for {path}")
+        raise ApiError(405, f"{method} not allowed on {path}")
+
+    def _fake(self, method, name, raw):
+        p: FakePlatform = self.server.platform
+        sim = self.server.simulator
+        if method == "GET" and name == "messages":
+            with p.lock:
+                return 200, {"messages": json.loads(json.dumps(p.messages))}
+        if method == "GET" and name == "stats":
+            return 200, p.snapshot_stats()
+        if method == "GET" and name == "fans":
+            return 200, {"fans": sim.describe_fans() if sim else []}
+        if method == "POST" and name == "fail":
+            return 200, {"ok": True, "plan": p.add_fail_plan(self._json(raw))}
+        if method == "POST" and name == "reset":
+            p.reset()
+            return 200, {"ok": True}
+        if method == "POST" and name == "webhook":
+            body = self._json(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("event"), str) \
+                    or not isinstance(body.get("payload", {}), dict):
+                raise ApiError(400, "need {\"event\": str, \"payload\": {...}}")
+            result = p.emit(body["event"], body.get("payload", {}), event_id=body.get("event_id"))
+            if not result["deliveries"]:
+                raise ApiError(400, "no webhook url: register one or start with --webhook-url")
+            return 200, result
+        raise ApiError(404, f"no fake endpoint {method} /_fake/{name}")
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr, platform, simulator=None):
+        super().__init__(addr, Handler)
+        self.platform, self.simulator = platform, simulator
+
+
+def build_parser() -> argparse.ArgumentParser:
+    a = argparse.ArgumentParser(description="Fake creator platform (shared/platform-api.md) for tests and demos.")
+    a.add_argument("--port", type=int, default=8900, help="0 picks a free port")
+    a.add_argument("--host", default="127.0.0.1")
+    a.add_argument("--account-id", default="acct_demo")
+    a.add_argument("--api-key", default="demo-api-key")
+    a.add_argument("--webhook-url", default=None, help="where events go until a webhook is registered")
+    a.add_argument("--webhook-secret", default="demo-webhook-secret")
+    a.add_argument("--webhook-backoff", type=float, default=0.5, help="first retry delay, doubled each time")
+    a.add_argument("--simulate", action="store_true", help="run simulated fans")
+    a.add_argument("--sim-seed", type=int, default=None)
+    a.add_argument("--sim-rate", type=float, default=6.0, help="new fans per minute (before --speed)")
+    a.add_argument("--sim-max-fans", type=int, default=0, help="stop adding fans after this many (0: never)")
+    a.add_argument("--speed", type=float, default=1.0, help="simulation speed-up factor")
+    return a
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    platform = FakePlatform(args.account_id, args.api_key, args.webhook_url, args.webhook_secret,
+                            backoff=args.webhook_backoff, log=log)
+    simulator = None
+    if args.simulate:
+        from salesbot.fakes.simulator import Simulator
+        simulator = Simulator(platform, seed=args.sim_seed, rate=args.sim_rate, speed=args.speed,
+                              max_fans=args.sim_max_fans, log=log)
+    server = FakeServer((args.host, args.port), platform, simulator)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    host, port = server.server_address[:2]
+    print(f"fake platform listening on http://{host}:{port}", flush=True)
+    if simulator:
+        log(f"sim   simulating fans: {args.sim_rate:g}/min at speed x{args.speed:g}, seed {args.sim_seed}")
+        simulator.start()
+    while not stop.wait(0.5):
+        pass
+    platform.stopping.set()
+    if simulator:
+        simulator.stop()
+    server.shutdown()
+    server.server_close()
+    print("fake platform stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Processing a stored webhook event: the fan's books, outcomes, state, and a place in the queue."""
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fans.models import Fan, Message
+from fans.services import get_or_create_fan
+from fans.state_machine import FanState, can_transition, transition
+from learning.models import Action, Outcome
+from learning.services import record_outcome
+from salesbot import webhooks as wh
+from salesbot.fan_signals import detect
+from salesbot.safety import screen_message
+from salesbot.whales import update_whale_score
+from salesbot.models import QueueItem, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+# Seed §7: a fan's message brings these states back to engaged.
+REENGAGE_ON_MESSAGE = {FanState.GREETED, FanState.PITCHED, FanState.DORMANT}
+
+
+def enqueue(fan: Fan, reason: str, waiting_since=None) -> QueueItem | None:
+    """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced)."""
+    existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
+                                            waiting_since=waiting_since or timezone.now())
+    except IntegrityError:
+        return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+
+
+def process_event(event: WebhookEvent) -> str:
+    """Apply one event exactly once; returns the new status. Safe to call again on a processed event."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        if event.status != WebhookEvent.Status.RECEIVED:
+            return event.status
+        event.attempts += 1
+        env = wh.parse_envelope(wh.parse_json(event.raw_body.encode()))
+        handler = HANDLERS.get(env.event)
+        if handler is None:
+            event.status = WebhookEvent.Status.IGNORED
+        else:
+            wh.validate_payload(env)
+            handler(event.creator, env)
+            event.status = WebhookEvent.Status.PROCESSED
+        event.processed_at = timezone.now()
+        event.save(update_fields=["status", "attempts", "processed_at"])
+        return event.status
+
+
+def on_message(creator, env: wh.Envelope):
+    ref = wh.parse_fan(env.payload)
+    msg_id, text, ts = wh.message_fields(env)
+    fan, _ = get_or_create_fan(creator, ref.id, ref.name)
+    if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg_id).exists():
+        return
+    Message.objects.create(fan=fan, direction=Message.Direction.IN, text=text, platform_message_id=msg_id, ts=ts)
+    Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=ts)
+    fan.refresh_from_db()
+    record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=env.event_id)
+    if fan.state in REENGAGE_ON_MESSAGE:
+        transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")
+    if screen_message(creator, fan, text):
+        return  # handed off or opted out: nobody from the bot answers
+    new_signals = detect(creator, text) - set(fan.signals)
+    if new_signals:
+        fan.signals = sorted(set(fan.signals) | new_signals)
+        fan.save(update_fields=["signals"])
+    update_whale_score(fan)
+    enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
+
+
+def on_subscription(creator, env: wh.Envelope):
+    ref = wh.parse_fan(env.payload)
+    fan, created = get_or_create_fan(creator, ref.id, ref.name)
+    if created or fan.state == FanState.NEW:
+        enqueue(fan, QueueItem.Reason.WELCOME, waiting_since=env.created_at)
+
+
+def on_purchase(creator, env: wh.Envelope):
+    ref = wh.parse_fan(env.payload)
+    amount, message_id = wh.amount(env), wh.unlocked_message_id(env)
+    fan, _ = get_or_create_fan(creator, ref.id, ref.name)
+    ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=message_id).first()
+    if ppv is None:
+        log.warning("purchase of unknown message %s by fan %s: recorded unattributed", message_id, ref.id)
+    _add_spend(fan, amount, env.created_at)
+    record_outcome(fan, Outcome.Event.PURCHASED, ts=env.created_at, amount=amount, action=ppv, pinned=True,
+                   platform_event_id=env.event_id)
+    fan.refresh_from_db()
+    if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
+        transition(fan, FanState.BUYER, "fan purchases")
+    update_whale_score(fan)
+
+
+def on_tip(creator, env: wh.Envelope):
+    ref = wh.parse_fan(env.payload)
+    amount = wh.amount(env)
+    fan, _ = get_or_create_fan(creator, ref.id, ref.name)
+    _add_spend(fan, amount, env.created_at)
+    record_outcome(fan, Outcome.Event.TIPPED, ts=env.created_at, amount=amount, platform_event_id=env.event_id)
+    fan.refresh_from_db()
+    update_whale_score(fan)
+
+
+def _add_spend(fan: Fan, amount, ts):
+    Fan.objects.filter(pk=fan.pk).update(total_spent=F("total_spent") + amount, last_interaction_ts=ts)
+
+
+HANDLERS = {
+    wh.MESSAGE_RECEIVED: on_message,
+    wh.SUBSCRIPTION_NEW: on_subscription,
+    wh.PPV_UNLOCKED: on_purchase,
+    wh.TIP_RECEIVED: on_tip,
+}

@@ -1,0 +1,38 @@
+"""Seed §10 routing as one table, read top to bottom; the first matching row decides.
+
+Each row: (name, condition, engine step). Engine steps name functions in salesbot.rules,
+or "llm" for the model, or "skip".
+"""
+from fans.state_machine import NO_CONTACT
+from salesbot.decisions import Context
+
+
+def _msgs(c: Context) -> int:
+    return c.fan.messages_received
+
+
+ROUTES: list[tuple[str, callable, str]] = [
+    ("handed_off",        lambda c: c.fan.state in NO_CONTACT or c.fan.opted_out,      "skip"),
+    ("welcome",           lambda c: c.reason == "welcome",                             "greet"),
+    ("bump",              lambda c: c.reason == "bump",                                "bump"),
+    ("rekindle",          lambda c: c.reason == "rekindle",                            "rekindle"),
+    ("spent_1_plus",      lambda c: c.fan.total_spent >= 1,                            "llm"),
+    ("buying_signal",     lambda c: "buying" in c.signals,                             "ppv"),
+    ("sexual_4_plus",     lambda c: "sexual" in c.signals and _msgs(c) >= 4,           "ppv"),
+    ("sexual_under_4",    lambda c: "sexual" in c.signals,                             "free_hook"),
+    ("interest",          lambda c: "interest" in c.signals,                           "tease_or_free_hook"),
+    ("msg_1_2",           lambda c: _msgs(c) <= 2,                                     "greet"),
+    ("msg_3_4",           lambda c: _msgs(c) <= 4,                                     "tease"),
+    ("msg_5",             lambda c: _msgs(c) == 5,                                     "free_hook"),
+    ("msg_6_8",           lambda c: _msgs(c) <= 8,                                     "ppv"),
+    ("msg_9_plus",        lambda c: _msgs(c) >= 9,                                     "llm"),
+    ("catchall",          lambda c: True,                                              "reengage"),
+]
+
+
+def route(ctx: Context) -> tuple[str, str]:
+    """Return (row name, engine step) of the first row whose condition holds."""
+    for name, condition, step in ROUTES:
+        if condition(ctx):
+            return name, step
+    raise AssertionError("the catchall row always matches")

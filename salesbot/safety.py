@@ -1,0 +1,49 @@
+"""Fan safety, before any selling: some messages hand the fan to a human at once, and
+"stop" opts the fan out for good. On by default for every creator; there is no switch to turn it off."""
+import re
+
+from fans.services import hand_off
+from fans.models import Fan
+
+_AGE = r"(?:i'?m|i am|im|am only|only)\s*(1[0-7]|[1-9])\b(?!\s*(?:inch|cm|\"|'|k\b|\$|dollars|min|hours|%))"
+TRIGGERS: list[tuple[str, re.Pattern]] = [
+    ("possible minor", re.compile(
+        _AGE + r"|\b(1[0-7]|[1-9])\s*(?:yo|y/o|years? old)\b|\bunder\s*18\b|\bunderage\b|\bminor\b"
+        r"|\b(?:high|middle) school\b|\b(?:9th|10th|11th) grade\b", re.I)),
+    ("mentions self-harm", re.compile(
+        r"\bkill(?:ing)? my ?self\b|\bsuicid|\bself[- ]?harm|\bhurt(?:ing)? my ?self\b|\bwant to die\b"
+        r"|\bend it all\b|\bcut(?:ting)? my ?self\b|\bno reason to live\b", re.I)),
+    ("claims to know the creator's real identity", re.compile(
+        r"\bi know who you (?:really )?are\b|\byour real name\b|\bi know where you live\b"
+        r"|\bi found your (?:address|real|family|instagram|facebook)\b", re.I)),
+    ("video call request", re.compile(r"\bvideo ?(?:call|chat)\b|\bfacetime\b|\bskype\b|\bzoom call\b", re.I)),
+    ("restricted content", re.compile(
+        r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I)),
+]
+OPT_OUT = re.compile(
+    r"^\s*(?:stop|unsubscribe|stop messaging me|stop texting me|leave me alone|don'?t message me"
+    r"|do not message me|no more messages)\W*$|\bunsubscribe\b|\bstop (?:messaging|texting|sending) me\b", re.I)
+
+
+def safety_reason(text: str) -> str | None:
+    for reason, pattern in TRIGGERS:
+        if pattern.search(text or ""):
+            return reason
+    return None
+
+
+def wants_out(text: str) -> bool:
+    return bool(OPT_OUT.search(text or ""))
+
+
+def screen_message(creator, fan: Fan, text: str) -> bool:
+    """Act on a safety trigger or opt-out; True when the bot must not answer this fan."""
+    reason = safety_reason(text)
+    if reason:
+        hand_off(fan, f"safety: {reason}", safety=True)
+        return True
+    if wants_out(text):
+        fan.opted_out = True
+        fan.save(update_fields=["opted_out"])
+        return True
+    return fan.state == "handed_off" or fan.opted_out

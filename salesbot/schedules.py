@@ -1,0 +1,17 @@
+"""The django-q2 schedules of seed §11, created idempotently after every migrate."""
+from django_q.models import Schedule
+
+SCHEDULES = [
+    # name,               function,                          every N minutes
+    ("dormancy_checker", "salesbot.tasks.dormancy_checker", 15),
+    ("bump_checker", "salesbot.tasks.bump_checker", 10),
+    ("stats_refresh", "salesbot.tasks.refresh_stats", 5),
+    ("sweeper", "salesbot.tasks.sweeper", 1),
+]
+
+
+def ensure_schedules(**kwargs) -> int:
+    for name, func, minutes in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1})
+    return len(SCHEDULES)

@@ -1,0 +1,73 @@
+"""Read-only queries behind the ops API (seed §13)."""
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from fans.models import Fan
+from learning.models import Action, Outcome
+from salesbot.models import QueueItem, WebhookEvent
+from salesbot.worker import PRIORITY
+
+
+def queue_snapshot(creator, limit=50) -> dict:
+    items = (QueueItem.objects.filter(creator=creator, status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING])
+             .select_related("fan").order_by(*PRIORITY))
+    now = timezone.now()
+    return {
+        "depth": items.count(),
+        "items": [{"fan_id": i.fan.fan_id, "name": i.fan.name, "reason": i.reason, "status": i.status,
+                   "total_spent": float(i.fan.total_spent), "whale_score": i.fan.whale_score,
+                   "waiting_s": round((now - i.waiting_since).total_seconds(), 1), "attempts": i.attempts}
+                  for i in items[:limit]],
+    }
+
+
+def runtime_stats(creator) -> dict:
+    events = WebhookEvent.objects.filter(creator=creator).values("status").annotate(n=Count("id"))
+    actions = Action.objects.filter(creator=creator).exclude(source=Action.Source.IMPORT)
+    by_status = dict(actions.values_list("status").annotate(n=Count("id")))
+    by_source = dict(actions.values_list("source").annotate(n=Count("id")))
+    return {
+        "enabled": creator.enabled,
+        "webhooks": {e["status"]: e["n"] for e in events},
+        "sends": by_status.get(Action.Status.SENT, 0),
+        "send_errors": by_status.get(Action.Status.FAILED, 0),
+        "refused": by_status.get(Action.Status.REFUSED, 0),
+        "pending": by_status.get(Action.Status.PENDING, 0),
+        "decisions_by_source": by_source,
+        "queue_depth": QueueItem.objects.filter(creator=creator, status=QueueItem.Status.PENDING).count(),
+    }
+
+
+def fan_detail(fan: Fan, messages=20) -> dict:
+    return {
+        "fan_id": fan.fan_id, "name": fan.name, "state": fan.state, "total_spent": float(fan.total_spent),
+        "messages_sent": fan.messages_sent, "messages_received": fan.messages_received,
+        "last_ppv_price": float(fan.last_ppv_price) if fan.last_ppv_price is not None else None,
+        "content_sent": fan.content_sent, "signals": fan.signals, "whale_score": fan.whale_score,
+        "opted_out": fan.opted_out, "handoff_reason": fan.handoff_reason, "notes": fan.notes,
+        "last_interaction_ts": fan.last_interaction_ts, "created_ts": fan.created_ts,
+        "history": [{"from": t.from_state, "to": t.to_state, "reason": t.reason, "ts": t.ts, "by_staff": t.by_staff}
+                    for t in fan.transitions.order_by("ts", "id")],
+        "recent_messages": [{"direction": m.direction, "text": m.text, "ts": m.ts}
+                            for m in reversed(fan.messages.order_by("-ts", "-id")[:messages])],
+        "recent_actions": [{"action": a.action, "content_key": a.content_key,
+                            "price": float(a.price) if a.price is not None else None, "status": a.status,
+                            "source": a.source, "reason": a.reason, "ts": a.ts}
+                           for a in fan.actions.order_by("-ts", "-seq")[:messages]],
+    }
+
+
+def performance(creator, top=10) -> dict:
+    money = Outcome.objects.filter(creator=creator, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
+    totals = money.aggregate(revenue=Sum("amount"), purchases=Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
+                             tips=Count("id", filter=Q(event=Outcome.Event.TIPPED)))
+    ppvs = Action.objects.filter(creator=creator, action="ppv")
+    sent = ppvs.count()
+    bought = ppvs.filter(purchased=True).count()
+    fans = Fan.objects.filter(creator=creator).order_by("-total_spent")[:top]
+    return {
+        "revenue": float(totals["revenue"] or 0), "purchases": totals["purchases"], "tips": totals["tips"],
+        "ppv_sent": sent, "ppv_bought": bought, "ppv_conversion": round(100 * bought / sent, 1) if sent else None,
+        "top_fans": [{"fan_id": f.fan_id, "name": f.name, "total_spent": float(f.total_spent), "state": f.state}
+                     for f in fans],
+    }

@@ -1,0 +1,49 @@
+"""django-q2 task entry points: thin wrappers, the logic lives in the modules they call."""
+import logging
+
+from django_q.tasks import async_task
+
+from salesbot import checkers, intake, worker
+from salesbot.models import WebhookEvent
+
+log = logging.getLogger(__name__)
+
+
+def process_webhook(event_pk: int) -> str:
+    event = WebhookEvent.objects.filter(pk=event_pk).first()
+    if event is None:
+        return "gone"
+    try:
+        status = intake.process_event(event)
+    except Exception as e:
+        WebhookEvent.objects.filter(pk=event_pk).update(error=f"{type(e).__name__}: {e}"[:2000])
+        raise
+    if status == WebhookEvent.Status.PROCESSED:
+        async_task("salesbot.tasks.work_queue", 1, group="queue")
+    return status
+
+
+def work_queue(limit: int = 50) -> int:
+    return worker.drain(limit=limit)
+
+
+def dormancy_checker() -> int:
+    return checkers.mark_dormant()
+
+
+def bump_checker() -> int:
+    n = checkers.enqueue_bumps()
+    if n:
+        async_task("salesbot.tasks.work_queue", n, group="queue")
+    return n
+
+
+def refresh_stats() -> int:
+    return checkers.refresh_all_stats()
+
+
+def sweeper() -> dict:
+    """Recover work a lost task left behind: unprocessed events and unworked queue items."""
+    events = checkers.replay_stuck_events()
+    worked = worker.drain(limit=200)
+    return {"events_replayed": events, "queue_worked": worked}

@@ -1,0 +1,146 @@
+"""Everything about the platform's inbound webhook format (shared/platform-api.md) lives here,
+so adapting to another provider means changing this file and platform_client.py only."""
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_tz
+from decimal import Decimal, InvalidOperation
+
+SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
+
+MESSAGE_RECEIVED = "messages.received"
+SUBSCRIPTION_NEW = "subscriptions.new"
+PPV_UNLOCKED = "messages.ppv.unlocked"
+TIP_RECEIVED = "tips.received"
+KNOWN_EVENTS = {MESSAGE_RECEIVED, SUBSCRIPTION_NEW, PPV_UNLOCKED, TIP_RECEIVED}
+
+# Which events each per-purpose endpoint of seed §13 accepts (of-event takes them all).
+ENDPOINT_EVENTS = {
+    "fan-message": {MESSAGE_RECEIVED},
+    "new-subscriber": {SUBSCRIPTION_NEW},
+    "purchase": {PPV_UNLOCKED, TIP_RECEIVED},
+    "of-event": None,
+}
+
+
+class WebhookError(ValueError):
+    """A payload we cannot use; the message names the field."""
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    if not header or not secret:
+        return False
+    return hmac.compare_digest(sign(secret, body), header.strip())
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event_id: str
+    event: str
+    account_id: str
+    created_at: datetime
+    payload: dict
+
+
+@dataclass(frozen=True)
+class FanRef:
+    id: int
+    name: str
+
+
+def parse_json(body: bytes) -> dict:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WebhookError(f"body is not valid JSON: {e}")
+    if not isinstance(data, dict):
+        raise WebhookError("body must be a JSON object")
+    return data
+
+
+def _require(obj: dict, key: str, kind, where: str):
+    if not isinstance(obj, dict) or key not in obj:
+        raise WebhookError(f"missing field '{where}{key}'")
+    value = obj[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        raise WebhookError(f"field '{where}{key}' must be an integer")
+    if kind is str and not isinstance(value, str):
+        raise WebhookError(f"field '{where}{key}' must be a string")
+    if kind is dict and not isinstance(value, dict):
+        raise WebhookError(f"field '{where}{key}' must be an object")
+    if kind is Decimal:
+        if isinstance(value, bool):
+            raise WebhookError(f"field '{where}{key}' must be a number")
+        try:
+            value = Decimal(str(value))
+        except InvalidOperation:
+            raise WebhookError(f"field '{where}{key}' must be a number")
+        if not value.is_finite() or value < 0:
+            raise WebhookError(f"field '{where}{key}' must be a non-negative number")
+    return value
+
+
+def parse_time(value, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise WebhookError(f"field '{where}' must be an ISO-8601 time")
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise WebhookError(f"field '{where}' must be an ISO-8601 time")
+    return dt if dt.tzinfo else dt.replace(tzinfo=dt_tz.utc)
+
+
+def parse_envelope(data: dict) -> Envelope:
+    return Envelope(
+        event_id=_require(data, "event_id", str, ""),
+        event=_require(data, "event", str, ""),
+        account_id=_require(data, "account_id", str, ""),
+        created_at=parse_time(_require(data, "created_at", str, ""), "created_at"),
+        payload=_require(data, "payload", dict, ""),
+    )
+
+
+def parse_fan(payload: dict) -> FanRef:
+    fan = _require(payload, "fan", dict, "payload.")
+    name = fan.get("name", "")
+    return FanRef(id=_require(fan, "id", int, "payload.fan."), name=name if isinstance(name, str) else "")
+
+
+def validate_payload(env: Envelope) -> None:
+    """Check the fields each known event needs, so a bad event is refused at the door (400)."""
+    if env.event not in KNOWN_EVENTS:
+        return
+    p = env.payload
+    parse_fan(p)
+    if env.event == MESSAGE_RECEIVED:
+        msg = _require(p, "message", dict, "payload.")
+        _require(msg, "id", int, "payload.message.")
+        _require(msg, "text", str, "payload.message.")
+        if "createdAt" in msg:
+            parse_time(msg["createdAt"], "payload.message.createdAt")
+    elif env.event == PPV_UNLOCKED:
+        _require(p, "message_id", int, "payload.")
+        _require(p, "amount", Decimal, "payload.")
+    elif env.event == TIP_RECEIVED:
+        _require(p, "amount", Decimal, "payload.")
+
+
+def message_fields(env: Envelope) -> tuple[int, str, datetime]:
+    msg = env.payload["message"]
+    ts = parse_time(msg["createdAt"], "payload.message.createdAt") if "createdAt" in msg else env.created_at
+    return int(msg["id"]), msg["text"], ts
+
+
+def amount(env: Envelope) -> Decimal:
+    return _require(env.payload, "amount", Decimal, "payload.")
+
+
+def unlocked_message_id(env: Envelope) -> int:
+    return _require(env.payload, "message_id", int, "payload.")

@@ -1,0 +1,165 @@
+"""Fixtures that run the fake platform as a real subprocess, plus a tiny webhook receiver.
+
+A subprocess (not an in-process thread) is what integration tests and `make run` use, so the tests
+exercise the same start-up, port binding and shutdown path.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+API_KEY = "test-api-key-123456"
+SECRET = "test-webhook-secret"
+ACCOUNT = "acct_demo"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakePlatformProcess:
+    """A running `python -m salesbot.fakes.platform_server`; stdout goes to a temp file (see .output())."""
+
+    def __init__(self, *extra_args, api_key=API_KEY, secret=SECRET, account=ACCOUNT):
+        self.port = free_port()
+        self.api_key, self.secret, self.account = api_key, secret, account
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = f"{self.url}/api/{account}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="fake-platform-", suffix=".log", delete=False)
+        cmd = [sys.executable, "-m", "salesbot.fakes.platform_server", "--port", str(self.port),
+               "--account-id", account, "--api-key", api_key, "--webhook-secret", secret, *extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fake platform exited early:\n{self.output()}")
+            try:
+                if requests.get(self.url + "/_fake/stats", timeout=0.5).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"fake platform did not answer within {timeout}s:\n{self.output()}")
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def fake(self, method, name, **kw):
+        r = requests.request(method, f"{self.url}/_fake/{name}", timeout=15, **kw)
+        r.raise_for_status()
+        return r.json()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="session")
+def fake_platform_session():
+    server = FakePlatformProcess("--webhook-backoff", "0.2")
+    yield server
+    server.stop()
+    os.unlink(server.log.name)
+
+
+@pytest.fixture
+def fake_platform(fake_platform_session):
+    """The shared fake platform, reset to a clean slate for each test."""
+    fake_platform_session.fake("POST", "reset")
+    return fake_platform_session
+
+
+@pytest.fixture
+def start_fake_platform():
+    """Start extra fake platforms with custom CLI flags; all are stopped after the test."""
+    started = []
+
+    def start(*args, **kw):
+        server = FakePlatformProcess(*args, **kw)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        os.unlink(server.log.name)
+
+
+class WebhookReceiver:
+    """Records every POST (headers + raw body); answers statuses from `responses`, then 200."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.responses: list[int] = []
+        self.cond = threading.Condition()
+        receiver = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.cond:
+                    status = receiver.responses.pop(0) if receiver.responses else 200
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw,
+                                              "status": status})
+                    receiver.cond.notify_all()
+                data = b'{"ok": true}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate, timeout=10.0) -> list[dict]:
+        """Block until predicate(requests) is true; returns the requests seen."""
+        with self.cond:
+            ok = self.cond.wait_for(lambda: predicate(self.requests), timeout=timeout)
+            assert ok, f"receiver timed out; got {len(self.requests)} requests"
+            return list(self.requests)
+
+    def events(self) -> list[dict]:
+        with self.cond:
+            return [json.loads(r["body"]) for r in self.requests]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
