@@ -18,8 +18,8 @@ PRICES = [12, 15, 18, 25, 35]
 BASE_BUY = {12: 0.4, 15: 0.34, 18: 0.28, 25: 0.18, 35: 0.11}  # price-sensitive purchase rate
 HOOK_LIFT = {"vulnerability": 1.15, "scarcity": 1.1, "sexual_match": 1.1, "exclusivity": 1.05,
              "challenge": 0.95, "conditional": 0.9, "curiosity": 1.0}
-PPV_KEYS = {12: ["sexting1_pic", "lingerie_set1"], 15: ["mirror_set2", "sexting2_pic"], 18: ["combo3", "shower_tease"],
-            25: ["combo5", "video_solo1"], 35: ["combo7", "bundle_b"]}
+PPV_KEYS = {12: ["sexting1_pic", "lingerie_set1"], 15: ["mirror_set2", "sexting2_pic"],
+            18: ["combo3", "shower_tease"], 25: ["combo5", "video_solo1"], 35: ["combo7", "bundle_b"]}
 FREE_KEYS = ["gfe_selfie", "bed_selfie", "gym_pic", "mirror_tease"]
 NAMES = ["John", "Mike", "Chris", "Dave", "Alex", "Sam", "Tom", "Ryan", "Matt", "Nick", "Jake", "Ben", "Luis",
          "Carlos", "Ahmed", "Kenji", "Oliver", "Liam", "Noah", "Ethan", "Marco", "Pete", "Steve", "Greg", ""]
@@ -38,7 +38,7 @@ class FanSim:
         self.t = self.created
         self.last_seen = None
         self.wallet = min(2.5, max(0.3, rng.lognormvariate(0, 0.45)))
-        self.chatty = rng.uniform(0.85, 0.99)
+        self.chatty = rng.uniform(0.92, 0.995)
         self.tipped = False
         self.ppvs = 0
 
@@ -74,8 +74,8 @@ class FanSim:
         """The fan answers our last action, or goes quiet and is marked ghosted after 24h+."""
         if self.rng.random() < p:
             return self.outcome("replied", self.rng.expovariate(1 / 900))
-        self.outcome("ghosted", DAY + self.rng.randint(0, 6 * HOUR))
-        self.state = "dormant"
+        if self.outcome("ghosted", DAY + self.rng.randint(0, 6 * HOUR)):
+            self.state = "dormant"
         return False
 
     def run(self):
@@ -85,16 +85,16 @@ class FanSim:
         self.state = "greeted"
         if self.reply_or_ghost(self.chatty):
             self.state = "engaged"
-        while self.ppvs < 8:
+        while self.ppvs < 12:
             if self.state == "dormant":
-                if r.random() > 0.7 or not self.act("rekindle", r.randint(DAY, 3 * DAY),
+                if r.random() > 0.8 or not self.act("rekindle", r.randint(DAY, 3 * DAY),
                                                      hook=r.choice(["vulnerability", "curiosity"])):
                     return
                 if not self.reply_or_ghost(self.chatty * 0.6):
                     return
                 self.state = "engaged"
             elif self.ppvs:
-                self.t += int(r.expovariate(1 / (8 * HOUR)))  # fans come back in sessions
+                self.t += int(r.expovariate(1 / (24 * HOUR)))  # fans come back in sessions
             if not self.chat():
                 return
             if self.state != "dormant" and not self.pitch():
@@ -126,10 +126,11 @@ class FanSim:
         if not self.act("ppv", r.randint(60, 1800), content_key=r.choice(PPV_KEYS[price]), price=price, hook=hook):
             return False
         self.state, self.last_price = "pitched", price
-        p = min(0.9, BASE_BUY[price] * HOOK_LIFT[hook] * (0.6 + 0.4 * self.wallet) * (1.1 if before != "engaged" else 1))
+        loyalty = 1.1 if before != "engaged" else 1.0  # buyers and rekindled fans buy a little more
+        p = min(0.9, BASE_BUY[price] * HOOK_LIFT[hook] * (0.6 + 0.4 * self.wallet) * loyalty)
         if r.random() < p:
             return self.bought(price, r.expovariate(1 / 1800))
-        if r.random() < 0.5:
+        if r.random() < 0.6:
             if not self.outcome("replied", r.expovariate(1 / 1200)):
                 return False
             self.state = "engaged"
@@ -138,8 +139,8 @@ class FanSim:
             return False
         if r.random() < p * 0.3:
             return self.bought(price, r.expovariate(1 / 3600))
-        self.outcome("ghosted", DAY + r.randint(0, 6 * HOUR))
-        self.state = "dormant"
+        if self.reply_or_ghost(0.5):
+            self.state = "engaged"
         return True
 
     def bought(self, price, delay) -> bool:

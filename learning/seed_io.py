@@ -73,8 +73,18 @@ class ExportReport:
 
 # ---- parsing -------------------------------------------------------------------------------------
 
+def _ok(value, good: bool, reason: str):
+    if not good:
+        raise LineError(reason)
+    return value
+
+
+def _isnum(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _ts(v) -> datetime:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if not _isnum(v):
         raise LineError(f"invalid ts {v!r} (want unix seconds)")
     try:
         return datetime.fromtimestamp(v, tz=UTC)
@@ -98,21 +108,15 @@ def _money(v, name: str, max_digits: int) -> Decimal | None:
 
 
 def _text(v, name: str, max_len: int | None = None) -> str:
-    if v is None:
-        return ""
-    if not isinstance(v, str):
+    if v is not None and not isinstance(v, str):
         raise LineError(f"{name} must be a string, got {v!r}")
-    if max_len and len(v) > max_len:
-        raise LineError(f"{name} longer than {max_len} characters")
-    return v
+    return _ok(v or "", not max_len or len(v or "") <= max_len, f"{name} longer than {max_len} characters")
 
 
 def _float(v, name: str) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise LineError(f"invalid {name} {v!r}")
-    return float(v)
+    if v is None or _isnum(v):
+        return None if v is None else float(v)
+    raise LineError(f"invalid {name} {v!r}")
 
 
 def parse_record(obj) -> tuple[str, dict]:
@@ -179,27 +183,15 @@ def import_key(slug: str, fan_id: int, obj, k: int) -> str:
 # ---- state files (§7) -----------------------------------------------------------------------------
 
 def _count(v, name):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or v != int(v):
-        raise LineError(f"invalid {name} {v!r}")
-    return int(v)
+    return _ok(int(v) if _isnum(v) else v, _isnum(v) and v >= 0 and v == int(v), f"invalid {name} {v!r}")
 
 
 def _list(v, name):
-    if v is None:
-        return []
-    if not isinstance(v, list):
-        raise LineError(f"{name} must be a list")
-    return v
-
-
-def _state(v, name):
-    if v not in FanState.values:
-        raise LineError(f"unknown state {v!r}")
-    return v
+    return _ok(v or [], v is None or isinstance(v, list), f"{name} must be a list")
 
 
 STATE_FIELDS = {
-    "state": _state,
+    "state": lambda v, n: _ok(v, v in FanState.values, f"unknown state {v!r}"),
     "name": lambda v, n: _text(v, n, 200),
     "messages_sent": _count,
     "messages_received": _count,
@@ -265,7 +257,7 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
         validate_slug(slug)
     except ValidationError:
         raise SeedIOError(f"invalid creator slug {slug!r}") from None
-    log_dir, state_dir = root / "research" / "bot-outcomes" / slug, root / "research" / "bot-state" / slug
+    log_dir, state_dir = (root / "research" / d / slug for d in ("bot-outcomes", "bot-state"))
     if not log_dir.is_dir():
         raise SeedIOError(f"no seed log directory at {log_dir}")
     report = ImportReport()
@@ -290,10 +282,7 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
 
 
 def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 @transaction.atomic
@@ -382,23 +371,16 @@ def _num(d):
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def action_record(a: dict) -> dict:
-    rec = {"ts": _ts_out(a["ts"]), "type": "action", "action": a["action"]}
-    for k in ("content_key", "price", "hook", "fan_state", "fan_total_spent", "response_time_s"):
-        v = _num(a[k]) if k in ("price", "fan_total_spent") else a[k]
+def seed_record(kind: str, row: dict) -> dict:
+    """One Action/Outcome (as .values()) -> the seed's JSONL object; empty optional fields omitted."""
+    keys = ACTION_KEYS if kind == "action" else OUTCOME_KEYS
+    rec = {"ts": _ts_out(row["ts"]), "type": kind, keys[0]: row[keys[0]]}
+    for k in keys[1:]:
+        v = _num(row[k]) if k in ("price", "fan_total_spent", "amount") else row[k]
         if v is not None and v != "":
             rec[k] = v
-    for k, v in (a["extra"] or {}).items():
-        rec.setdefault(k, v)
-    return rec
-
-
-def outcome_record(o: dict) -> dict:
-    rec = {"ts": _ts_out(o["ts"]), "type": "outcome", "event": o["event"]}
-    if o["amount"] is not None:
-        rec["amount"] = _num(o["amount"])
-    for k, v in (o["extra"] or {}).items():
-        rec.setdefault(k, v)
+    for k, v in (row["extra"] or {}).items():
+        rec.setdefault(k, v)  # the named fields win over a stray extra of the same name
     return rec
 
 
@@ -420,20 +402,19 @@ def _write(path: Path, text: str):
 def export_seed_logs(creator: Creator, root: Path) -> ExportReport:
     """Write every action (whatever its source) and outcome of `creator` in the seed's formats."""
     root = Path(root)
-    log_dir = root / "research" / "bot-outcomes" / creator.slug
-    state_dir = root / "research" / "bot-state" / creator.slug
+    log_dir, state_dir = (root / "research" / d / creator.slug for d in ("bot-outcomes", "bot-state"))
     log_dir.mkdir(parents=True, exist_ok=True)
     state_dir.mkdir(parents=True, exist_ok=True)
     report = ExportReport()
     fans = {f.pk: f for f in Fan.objects.filter(creator=creator)}
-    a_fields = ["fan_id", "ts", "seq", "action", "extra", *ACTION_KEYS[1:]]
-    acts = ((a["fan_id"], a["ts"], a["seq"], 0, action_record(a)) for a in
-            Action.objects.filter(creator=creator).order_by("fan_id", "ts", "seq").values(*a_fields)
-            .iterator(chunk_size=2000))
-    outs = ((o["fan_id"], o["ts"], o["seq"], 1, outcome_record(o)) for o in
-            Outcome.objects.filter(creator=creator).order_by("fan_id", "ts", "seq")
-            .values("fan_id", "ts", "seq", "event", "amount", "extra").iterator(chunk_size=2000))
-    merged = heapq.merge(acts, outs, key=lambda r: r[:4])
+
+    def stream(model, kind, rank, keys):
+        rows = (model.objects.filter(creator=creator).order_by("fan_id", "ts", "seq")
+                .values("fan_id", "ts", "seq", "extra", *keys).iterator(chunk_size=2000))
+        return ((r["fan_id"], r["ts"], r["seq"], rank, seed_record(kind, r)) for r in rows)
+
+    merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS), stream(Outcome, "outcome", 1, OUTCOME_KEYS),
+                         key=lambda r: r[:4])
     for fan_pk, events in groupby(merged, key=lambda r: r[0]):
         lines = []
         for _, _, _, kind, rec in events:

@@ -103,6 +103,18 @@ def test_appended_lines_import_only_new_ones(tmp_path):
     assert Action.objects.get(action="rekindle").seq == 10
 
 
+def test_line_caught_mid_write_is_imported_once_complete(tmp_path):
+    logs = write_set(tmp_path)
+    with open(logs / "111.jsonl", "a") as f:
+        f.write('{"ts":1700,"type":"outcome","ev')  # the seed daemon is still writing this line
+    r = import_seed_logs(tmp_path, "t")
+    assert [e.split(": ")[0] for e in r.errors] == ["research/bot-outcomes/t/111.jsonl:9"]
+    with open(logs / "111.jsonl", "a") as f:
+        f.write('ent":"replied"}\n')
+    r = import_seed_logs(tmp_path, "t")
+    assert (r.errors, r.actions, r.outcomes, r.duplicates_skipped) == ([], 0, 1, 8)
+
+
 def test_out_of_order_purchase_goes_to_the_earlier_ppv(tmp_path):
     write_set(tmp_path)
     import_seed_logs(tmp_path, "t")

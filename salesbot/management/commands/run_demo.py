@@ -1,0 +1,101 @@
+"""`make run`: the whole system on the embedded default, with a demo creator and simulated fans."""
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import BaseCommand, CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from models_registry.services import onboard_from_files
+
+DEMO = Path(settings.BASE_DIR) / "demo"
+DEMO_KEY, DEMO_SECRET = "demo-platform-key", "demo-webhook-secret"
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo creator and its seed logs, then run web, qcluster, fake platform and simulator."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--platform-port", type=int, default=8950)
+        parser.add_argument("--llm-port", type=int, default=8960)
+        parser.add_argument("--sim-rate", type=float, default=6, help="new simulated fans per minute")
+        parser.add_argument("--no-simulate", action="store_true")
+        parser.add_argument("--setup-only", action="store_true", help="prepare the database and exit")
+
+    def handle(self, *args, **opts):
+        for port in (opts["port"], opts["platform_port"]):
+            if not opts["setup_only"] and not port_free(port):
+                raise CommandError(f"port {port} is in use; stop what runs there or pass --port/--platform-port")
+        self.stdout.write("» migrating the database")
+        call_command("migrate", interactive=False, verbosity=0)
+        platform = f"http://127.0.0.1:{opts['platform_port']}"
+        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", api_base_url=platform,
+                                     api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
+        self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
+                          f"{creator.playbook_sections.count()} playbook sections)")
+        if (DEMO / "research").exists():
+            self.stdout.write("» importing the demo seed-format logs")
+            call_command("import_seed_logs", str(DEMO), creator=creator.slug, stdout=self.stdout)
+        user = get_user_model().objects.filter(username="admin").first()
+        if user is None:
+            user = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin")
+        token, _ = Token.objects.get_or_create(user=user)
+        if opts["setup_only"]:
+            return
+        self._run(creator, token.key, opts, platform)
+
+    def _run(self, creator, token, opts, platform):
+        py, manage = sys.executable, str(Path(settings.BASE_DIR) / "manage.py")
+        web = f"http://127.0.0.1:{opts['port']}"
+        fake = [py, "-m", "salesbot.fakes.platform_server", "--port", str(opts["platform_port"]),
+                "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
+                "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event"]
+        if not opts["no_simulate"]:
+            fake += ["--simulate", "--sim-rate", str(opts["sim_rate"])]
+        procs = {
+            "web": subprocess.Popen([py, manage, "runserver", f"127.0.0.1:{opts['port']}", "--noreload"]),
+            "qcluster": subprocess.Popen([py, manage, "qcluster"]),
+            "platform": subprocess.Popen(fake, cwd=settings.BASE_DIR),
+        }
+        self.stdout.write(self.style.SUCCESS(
+            f"\nsalesbot is running\n"
+            f"  admin:          {web}/admin/   (login admin / admin)\n"
+            f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
+            f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
+            f"  fake platform:  {platform}/_fake/stats\n"
+            f"Ctrl-C stops everything.\n"))
+        stop = False
+
+        def _stop(*_):
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stop:
+                dead = [name for name, p in procs.items() if p.poll() is not None]
+                if dead:
+                    self.stderr.write(f"{', '.join(dead)} stopped unexpectedly; shutting down")
+                    break
+                time.sleep(0.5)
+        finally:
+            for p in procs.values():
+                if p.poll() is None:
+                    p.terminate()
+            for p in procs.values():
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()

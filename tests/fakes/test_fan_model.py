@@ -1,0 +1,84 @@
+"""Simulated fans must be reproducible and behave like buyers: cheaper sells better, never twice."""
+import random
+
+from salesbot.fakes import fan_model
+from salesbot.fakes.fan_model import Reaction, SimFan, make_fans, purchase_probability, react
+
+PPV = {"id": 1, "text": "i've never shown this to anyone 🥺", "mediaFiles": [203, 204, 205], "price": 18}
+
+
+def run(seed):
+    rng = random.Random(seed)
+    fans = make_fans(rng, 30)
+    reactions = [react(f, {**PPV, "id": i}, rng) for i, f in enumerate(fans)]
+    return fans, reactions, fan_model.opening_message(fans[0], rng)
+
+
+def test_same_seed_same_fans_and_reactions():
+    assert run(11) == run(11)
+    assert run(11)[0] != run(12)[0]
+
+
+def test_purchase_probability_decreases_with_price():
+    for fan in make_fans(random.Random(5), 200):
+        probs = [purchase_probability(fan, p) for p in range(1, 201, 3)]
+        assert all(a >= b for a, b in zip(probs, probs[1:]))
+        assert probs[0] > probs[-1]
+    fan = SimFan(id=1, name="A", max_price=20, price_softness=5, base_buy=0.5, favourite_hooks=("scarcity",))
+    assert purchase_probability(fan, 10) > purchase_probability(fan, 20) > purchase_probability(fan, 30)
+    assert purchase_probability(fan, 20, hook="scarcity") > purchase_probability(fan, 20, hook="challenge")
+
+
+def test_fan_never_buys_the_same_message_twice():
+    fan = SimFan(id=1, name="A", max_price=1000, base_buy=0.99, ghost_prob=0, chattiness=1)
+    rng = random.Random(0)
+    kinds = [r.kind for _ in range(30) for r in react(fan, PPV, rng)]
+    assert kinds.count("purchase") == 1 and fan.purchased == {1} and fan.total_spent == 18
+
+
+def test_only_ppvs_with_media_are_bought():
+    fan = SimFan(id=1, name="A", max_price=1000, base_buy=0.99, ghost_prob=0)
+    rng = random.Random(0)
+    for msg in ({"id": 2, "text": "hi", "mediaFiles": [], "price": 0},
+                {"id": 3, "text": "free", "mediaFiles": [101], "price": 0}):
+        for _ in range(20):
+            assert all(r.kind != "purchase" for r in react(fan, msg, rng))
+
+
+def test_whales_are_rare_and_richer():
+    fans = make_fans(random.Random(1), 1000)
+    whales = [f for f in fans if f.is_whale]
+    assert 5 <= len(whales) <= 50
+    assert min(w.max_price for w in whales) > max(f.max_price for f in fans if not f.is_whale)
+    assert len({f.id for f in fans}) == 1000
+
+
+def test_stop_and_safety_rates_are_parameters():
+    default = make_fans(random.Random(2), 2000)
+    assert 5 <= sum(f.quirk == "stop" for f in default) <= 45
+    assert sum(f.quirk in ("minor", "video_call") for f in default) <= 15
+    assert not any(f.quirk for f in make_fans(random.Random(2), 300, stop_rate=0, safety_rate=0))
+    assert all(f.quirk == "stop" for f in make_fans(random.Random(2), 50, stop_rate=1))
+    assert all(f.quirk in ("minor", "video_call") for f in make_fans(random.Random(2), 50, stop_rate=0,
+                                                                        safety_rate=1))
+
+
+def test_fan_who_says_stop_goes_silent():
+    fan = SimFan(id=1, name="A", chattiness=1, ghost_prob=0, base_buy=0, quirk="stop", quirk_after=0)
+    rng = random.Random(0)
+    first = react(fan, {"id": 1, "text": "hey", "mediaFiles": [], "price": 0}, rng)
+    assert [r.kind for r in first] == ["reply"] and "stop" in first[0].text
+    assert react(fan, {"id": 2, "text": "hey?", "mediaFiles": [], "price": 0}, rng) == [Reaction.nothing()]
+
+
+def test_replies_are_varied_and_carry_signals():
+    rng = random.Random(4)
+    texts = []
+    for fan in make_fans(rng, 200, stop_rate=0, safety_rate=0):
+        for i in range(5):
+            texts += [r.text for r in react(fan, {"id": i, "text": "hey you", "mediaFiles": [], "price": 0}, rng)
+                      if r.kind == "reply"]
+    assert len(set(texts)) > 20 and all(isinstance(t, str) and t for t in texts)
+    low = [t.lower() for t in texts]
+    for signal in ("how much", "show me", "sexy"):
+        assert any(signal in t for t in low), signal
