@@ -2,11 +2,12 @@
 import logging
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from fans.models import Fan
+from fans.models import Fan, FanTransition
 from fans.state_machine import FanState, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome
@@ -32,7 +33,7 @@ def mark_dormant(now=None) -> int:
         last = (Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
         if last is not None and not Outcome.objects.filter(fan=fan, ts__gte=last.ts,
                                                            event=Outcome.Event.REPLIED).exists():
-            record_outcome(fan, Outcome.Event.GHOSTED, ts=now)
+            record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=last, pinned=True)
         transition(fan, FanState.DORMANT, "24h no activity")
         n += 1
     if n:
@@ -62,8 +63,11 @@ def enqueue_bumps(now=None) -> int:
 def enqueue_reactivation(creator: Creator, now=None) -> int:
     """Dormant fans who spent money get one rekindle each (none if one was sent since they went quiet)."""
     now = now or timezone.now()
-    rekindled = Action.objects.filter(fan=OuterRef("pk"), action="rekindle", ts__gte=OuterRef("last_interaction_ts"))
+    went_dormant = (FanTransition.objects.filter(fan=OuterRef("pk"), to_state=FanState.DORMANT)
+                    .order_by("-ts").values("ts")[:1])
+    rekindled = Action.objects.filter(fan=OuterRef("pk"), action="rekindle", ts__gte=OuterRef("quiet_since"))
     fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0, opted_out=False)
+            .annotate(quiet_since=Coalesce(Subquery(went_dormant), "created_ts"))
             .annotate(done=Exists(rekindled)).filter(done=False))
     n = 0
     for fan in fans:

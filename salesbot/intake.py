@@ -2,7 +2,8 @@
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from fans.models import Fan, Message
@@ -26,6 +27,9 @@ def enqueue(fan: Fan, reason: str, waiting_since=None) -> QueueItem | None:
     """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced)."""
     existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
     if existing:
+        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason and existing.action_id is None:
+            # The fan wrote while a bump/rekindle waited: answer the fan instead.
+            QueueItem.objects.filter(pk=existing.pk).update(reason=reason)
         return existing
     try:
         with transaction.atomic():
@@ -62,7 +66,7 @@ def on_message(creator, env: wh.Envelope):
     if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg_id).exists():
         return
     Message.objects.create(fan=fan, direction=Message.Direction.IN, text=text, platform_message_id=msg_id, ts=ts)
-    Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=ts)
+    Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
     fan.refresh_from_db()
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=env.event_id)
     if fan.state in REENGAGE_ON_MESSAGE:
@@ -111,7 +115,12 @@ def on_tip(creator, env: wh.Envelope):
 
 
 def _add_spend(fan: Fan, amount, ts):
-    Fan.objects.filter(pk=fan.pk).update(total_spent=F("total_spent") + amount, last_interaction_ts=ts)
+    Fan.objects.filter(pk=fan.pk).update(total_spent=F("total_spent") + amount, last_interaction_ts=latest(ts))
+
+
+def latest(ts):
+    """A late-delivered old event must not move the fan's last activity backwards."""
+    return Greatest(Coalesce("last_interaction_ts", Value(ts)), Value(ts))
 
 
 HANDLERS = {

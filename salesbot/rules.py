@@ -48,9 +48,13 @@ def text_decision(ctx, kind, action="text", reason="") -> Decision:
 
 
 def greet(ctx: Context) -> Decision:
+    """Welcome once; a fan the bot already greeted gets conversation, not a second hello."""
+    if ctx.fan.messages_sent > 0:
+        return tease(ctx)
     text, t = template(ctx, K.GREETING)
     key = t.content_key if t else ""
-    if key and key not in (ctx.fan.content_sent or []) and ctx.creator.vault_items.filter(content_key=key).exists():
+    if key and key not in (ctx.fan.content_sent or []) and any(
+            v.content_key == key and v.media_ids and v.default_price is None for v in ctx.creator.vault_items.all()):
         return Decision("free_media", text=text, content_key=key, hook=t.hook, reason="greet + selfie")
     return Decision("text", text=text, hook=t.hook if t else "", reason="greet")
 

@@ -5,7 +5,9 @@ import re
 from fans.services import hand_off
 from fans.models import Fan
 
-_AGE = r"(?:i'?m|i am|im|am only|only)\s*(1[0-7]|[1-9])\b(?!\s*(?:inch|cm|\"|'|k\b|\$|dollars|min|hours|%))"
+_NOT_AGE = (r"(?!\s*(?:inch|in\b|cm|ft\b|foot|feet|tall|\"|'|k\b|\$|dollars|min|mins|minutes|hours|hrs|times"
+            r"|pics|photos|%|of\b|more|left|away|mins?\b))")
+_AGE = r"\b(?:i'?m|i am|im)\s+(1[0-7]|[1-9])\b" + _NOT_AGE
 TRIGGERS: list[tuple[str, re.Pattern]] = [
     ("possible minor", re.compile(
         _AGE + r"|\b(1[0-7]|[1-9])\s*(?:yo|y/o|years? old)\b|\bunder\s*18\b|\bunderage\b|\bminor\b"

@@ -25,7 +25,7 @@ STATE_AFTER_SEND = {"ppv": FanState.PITCHED}
 def refusal(creator, fan: Fan, decision: Decision) -> str | None:
     """Why this send must not happen, or None. Checked against fresh rows, never cached ones."""
     fan.refresh_from_db(fields=["state", "opted_out", "content_sent"])
-    creator.refresh_from_db(fields=["enabled", "excluded_fan_ids"])
+    creator.refresh_from_db(fields=["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price"])
     if not creator.enabled:
         return "creator's bot is disabled"
     if fan.state in NO_CONTACT:
@@ -42,6 +42,8 @@ def refusal(creator, fan: Fan, decision: Decision) -> str | None:
             return f"content_key '{decision.content_key}' has no platform media ids"
         if decision.content_key in (fan.content_sent or []):
             return f"content_key '{decision.content_key}' was already sent to this fan"
+        if decision.action != "ppv" and item.default_price is not None:
+            return f"content_key '{decision.content_key}' is paid content and cannot go out free"
     if decision.action == "ppv":
         if decision.price is None or not decision.content_key:
             return "a PPV needs content and a price"

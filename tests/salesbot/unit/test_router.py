@@ -1,0 +1,114 @@
+"""Seed §10 routing: each row of the table fires for a fan crafted for it, first match wins."""
+from decimal import Decimal
+
+import pytest
+
+from salesbot import engine
+from salesbot.decisions import Context
+from salesbot.router import ROUTES, route
+from tests.factories import CreatorFactory, FanFactory
+
+
+def ctx(state="engaged", msgs=0, spent="0", signals=(), reason="message", opted_out=False):
+    creator = CreatorFactory.build()
+    fan = FanFactory.build(creator=creator, state=state, messages_received=msgs,
+                           total_spent=Decimal(spent), opted_out=opted_out)
+    return Context(creator=creator, fan=fan, reason=reason, signals=set(signals))
+
+
+# One crafted fan per row of ROUTES (the catchall is covered separately: no count reaches it).
+ROW_CASES = {
+    "handed_off": (ctx(state="handed_off", msgs=3), "skip"),
+    "welcome": (ctx(state="new", reason="welcome"), "greet"),
+    "bump": (ctx(state="pitched", msgs=7, reason="bump"), "bump"),
+    "rekindle": (ctx(state="dormant", msgs=12, spent="30", reason="rekindle"), "rekindle"),
+    "spent_1_plus": (ctx(state="buyer", msgs=4, spent="18"), "llm"),
+    "buying_signal": (ctx(msgs=2, signals={"buying"}), "ppv"),
+    "sexual_4_plus": (ctx(msgs=4, signals={"sexual"}), "ppv"),
+    "sexual_under_4": (ctx(msgs=3, signals={"sexual"}), "free_hook"),
+    "interest": (ctx(msgs=7, signals={"interest"}), "tease_or_free_hook"),
+    "msg_1_2": (ctx(state="greeted", msgs=1), "greet"),
+    "msg_3_4": (ctx(msgs=3), "tease"),
+    "msg_5": (ctx(msgs=5), "free_hook"),
+    "msg_6_8": (ctx(msgs=6), "ppv"),
+    "msg_9_plus": (ctx(msgs=9), "llm"),
+}
+
+
+@pytest.mark.parametrize("row", list(ROW_CASES))
+def test_each_row_fires_for_its_fan(row):
+    context, step = ROW_CASES[row]
+    assert route(context) == (row, step)
+
+
+def test_every_row_but_the_catchall_has_a_crafted_fan():
+    assert [name for name, _, _ in ROUTES] == list(ROW_CASES) + ["catchall"]
+
+
+def test_opted_out_fan_is_skipped_even_when_spending_and_asking_to_buy():
+    assert route(ctx(state="buyer", msgs=6, spent="50", signals={"buying"}, opted_out=True)) == ("handed_off", "skip")
+
+
+def test_handed_off_beats_one_dollar_spent():
+    assert route(ctx(state="handed_off", msgs=9, spent="250")) == ("handed_off", "skip")
+
+
+def test_handed_off_beats_a_welcome_or_bump_request():
+    assert route(ctx(state="handed_off", reason="welcome"))[1] == "skip"
+    assert route(ctx(state="handed_off", reason="bump"))[1] == "skip"
+
+
+@pytest.mark.parametrize("spent,expected", [("1.00", "spent_1_plus"), ("0.99", "buying_signal"),
+                                            ("0", "buying_signal")])
+def test_one_dollar_spent_beats_a_buying_signal(spent, expected):
+    assert route(ctx(state="buyer", msgs=2, spent=spent, signals={"buying", "sexual"}))[0] == expected
+
+
+def test_buying_signal_beats_message_count_and_sexual_signal():
+    assert route(ctx(msgs=1, signals={"buying", "sexual"})) == ("buying_signal", "ppv")
+    assert route(ctx(msgs=10, signals={"buying"})) == ("buying_signal", "ppv")
+
+
+@pytest.mark.parametrize("msgs,expected", [(4, ("sexual_4_plus", "ppv")), (7, ("sexual_4_plus", "ppv")),
+                                           (3, ("sexual_under_4", "free_hook")),
+                                           (1, ("sexual_under_4", "free_hook"))])
+def test_sexual_signal_splits_at_four_messages(msgs, expected):
+    assert route(ctx(msgs=msgs, signals={"sexual", "interest"})) == expected
+
+
+def test_interest_beats_message_count():
+    assert route(ctx(msgs=1, signals={"interest"})) == ("interest", "tease_or_free_hook")
+    assert route(ctx(msgs=12, signals={"interest"})) == ("interest", "tease_or_free_hook")
+
+
+@pytest.mark.parametrize("msgs,expected", [
+    (1, ("msg_1_2", "greet")), (2, ("msg_1_2", "greet")),
+    (3, ("msg_3_4", "tease")), (4, ("msg_3_4", "tease")),
+    (5, ("msg_5", "free_hook")),
+    (6, ("msg_6_8", "ppv")), (7, ("msg_6_8", "ppv")), (8, ("msg_6_8", "ppv")),
+    (9, ("msg_9_plus", "llm")), (10, ("msg_9_plus", "llm")), (57, ("msg_9_plus", "llm")),
+])
+def test_message_count_rows(msgs, expected):
+    assert route(ctx(msgs=msgs)) == expected
+
+
+def test_catchall_is_never_reached_by_a_real_message_count():
+    assert all(route(ctx(msgs=n))[0] != "catchall" for n in range(0, 200))
+    name, condition, step = ROUTES[-1]
+    assert (name, step) == ("catchall", "reengage") and condition(ctx()) is True
+
+
+def test_welcome_row_greets_even_a_fan_who_already_spent():
+    assert route(ctx(state="new", spent="20", reason="welcome")) == ("welcome", "greet")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("how much for the video?", "buying_signal"),
+    ("you look so hot", "sexual_under_4"),
+    ("show me more", "interest"),
+    ("hey there", "msg_3_4"),
+])
+def test_the_fans_words_pick_the_row(text, expected):
+    fan = FanFactory.build(state="engaged", messages_received=3, total_spent=Decimal("0"))
+    context = engine.build_context(fan.creator, fan, last_text=text)
+    assert route(context)[0] == expected
