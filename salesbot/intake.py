@@ -46,17 +46,31 @@ def process_event(event: WebhookEvent) -> str:
         if event.status != WebhookEvent.Status.RECEIVED:
             return event.status
         event.attempts += 1
-        env = wh.parse_envelope(wh.parse_json(event.raw_body.encode()))
+        try:
+            env = wh.parse_envelope(wh.parse_json(event.raw_body.encode()))
+            wh.validate_payload(env)
+        except wh.WebhookError as e:
+            # Kept with its raw body; staff can correct it in admin and replay it.
+            event.status, event.error = WebhookEvent.Status.FAILED, str(e)
+            event.save(update_fields=["status", "attempts", "error"])
+            return event.status
         handler = HANDLERS.get(env.event)
         if handler is None:
             event.status = WebhookEvent.Status.IGNORED
         else:
-            wh.validate_payload(env)
             handler(event.creator, env)
             event.status = WebhookEvent.Status.PROCESSED
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "attempts", "processed_at"])
         return event.status
+
+
+def replay(event: WebhookEvent) -> None:
+    """Staff replay of a failed or stuck event: processed again from its (possibly corrected) raw body."""
+    from django_q.tasks import async_task
+
+    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="")
+    async_task("salesbot.tasks.process_webhook", event.pk, group="webhooks")
 
 
 def on_message(creator, env: wh.Envelope):

@@ -1,0 +1,30 @@
+from django.contrib import admin, messages
+
+from salesbot import intake
+from salesbot.models import QueueItem, WebhookEvent
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "creator", "event", "event_id", "endpoint", "status", "attempts", "error"]
+    list_filter = ["status", "event", "creator"]
+    search_fields = ["event_id", "raw_body", "error"]
+    readonly_fields = ["received_at", "processed_at", "attempts"]
+    actions = ["replay"]
+
+    @admin.action(description="Replay selected events (after correcting the raw body if needed)")
+    def replay(self, request, queryset):
+        n = 0
+        for event in queryset.exclude(status=WebhookEvent.Status.PROCESSED):
+            intake.replay(event)
+            n += 1
+        self.message_user(request, f"{n} event(s) queued for processing; processed events are never replayed.",
+                          messages.SUCCESS)
+
+
+@admin.register(QueueItem)
+class QueueItemAdmin(admin.ModelAdmin):
+    list_display = ["enqueued_at", "creator", "fan", "reason", "status", "attempts", "result"]
+    list_filter = ["status", "reason", "creator"]
+    search_fields = ["=fan__fan_id", "result"]
+    raw_id_fields = ["fan", "action"]
