@@ -32,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--sim-rate", type=float, default=6, help="new simulated fans per minute")
         parser.add_argument("--no-simulate", action="store_true")
         parser.add_argument("--setup-only", action="store_true", help="prepare the database and exit")
+        parser.add_argument("--no-import", action="store_true", help="skip importing the demo seed logs")
 
     def handle(self, *args, **opts):
         for port in (opts["port"], opts["platform_port"]):
@@ -44,7 +45,7 @@ class Command(BaseCommand):
                                      api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
         self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
                           f"{creator.playbook_sections.count()} playbook sections)")
-        if (DEMO / "research").exists():
+        if (DEMO / "research").exists() and not opts["no_import"]:
             self.stdout.write("» importing the demo seed-format logs")
             call_command("import_seed_logs", str(DEMO), creator=creator.slug, stdout=self.stdout)
         user = get_user_model().objects.filter(username="admin").first()
