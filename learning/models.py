@@ -48,6 +48,7 @@ class Action(models.Model):
     message_text = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULES)
     reason = models.CharField(max_length=300, blank=True)
+    route = models.CharField(max_length=40, blank=True, help_text="The routing-table row (seed §10) that fired.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOGGED)
     error = models.TextField(blank=True)
     platform_message_id = models.BigIntegerField(null=True, blank=True)

@@ -26,13 +26,19 @@ class Creator(models.Model):
     api_base_url = models.URLField("platform API base URL", default="http://127.0.0.1:8950")
     api_key = models.CharField("platform API key", max_length=255, blank=True)
     webhook_secret = models.CharField(max_length=255, default=new_webhook_secret)
-    llm_model = models.CharField("LLM model", max_length=80, default="claude-opus-4-1")
+    llm_model = models.CharField("LLM model", max_length=80, default="claude-opus-5-5")
     enabled = models.BooleanField(default=True, help_text="Off: the bot sends nothing for this creator.")
     excluded_fan_ids = models.JSONField(default=list, blank=True, help_text="Platform fan ids the bot never messages.")
     ppv_min_price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("5"),
                                         validators=[MinValueValidator(Decimal("0.01"))])
     ppv_max_price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("100"))
     entry_price = models.DecimalField("entry PPV price", max_digits=8, decimal_places=2, default=Decimal("18"))
+    daily_spend_cap = models.DecimalField(
+        "per-fan 24h spend cap", max_digits=10, decimal_places=2, default=Decimal("500"),
+        help_text="A fan who spent this much in 24 hours gets no more PPV offers until the window passes.")
+    custom_approval_limit = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("500"),
+        help_text="Custom requests at or above this amount are handed to a human for approval.")
     restricted_words = models.JSONField(default=list, blank=True,
                                         help_text="Words the bot must never write (playbook §14).")
     signal_keywords = models.JSONField(default=dict, blank=True,

@@ -1,6 +1,7 @@
 """decide(): the bot's one entry point for choosing what to do for a fan."""
 import logging
 
+from fans.selectors import spend_capped
 from salesbot import router, rules
 from salesbot.decisions import Context, Decision
 from salesbot.fan_signals import detect
@@ -21,12 +22,15 @@ def decide(ctx: Context) -> Decision:
         decision = llm_decide(ctx)
     else:
         decision = rules.STEPS[step](ctx)
+    if decision.action == "ppv" and spend_capped(ctx.fan):
+        capped = rules.text_decision(ctx, rules.K.AFTERCARE, reason="24h spend cap reached: no PPV offers")
+        capped.extra = decision.extra
+        decision = capped
     decision.route = row
     return decision
 
 
 def llm_decide(ctx: Context) -> Decision:
-    """The LLM branch. Until a model client is configured the rule engine stands in, and says so."""
-    decision = rules.llm_stand_in(ctx)
-    decision.extra["llm_fallback"] = "no LLM configured"
-    return decision
+    from salesbot import llm
+
+    return llm.decide(ctx)

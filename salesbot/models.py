@@ -70,3 +70,37 @@ class QueueItem(models.Model):
 
     def __str__(self):
         return f"{self.fan} {self.reason} [{self.status}]"
+
+
+class LLMCall(models.Model):
+    """One model call: what it cost, how long it took, and whether its answer was used."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted"
+        REJECTED = "rejected", "rejected reply (rules decided)"
+        ERROR = "error", "API error (rules decided)"
+
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="llm_calls")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.SET_NULL, null=True, related_name="llm_calls")
+    action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="llm_calls")
+    ts = models.DateTimeField(default=timezone.now, db_index=True)
+    model = models.CharField(max_length=80)
+    prompt_tokens = models.PositiveIntegerField(default=0, help_text="Our count before sending (limit 15K).")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_creation_tokens = models.PositiveIntegerField(default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True, help_text="Why the reply was rejected, or the API error.")
+    raw_reply = models.TextField(blank=True)
+    trimmed = models.PositiveSmallIntegerField(default=0, help_text="Context items trimmed to fit the limit.")
+
+    class Meta:
+        ordering = ["-ts"]
+        indexes = [models.Index(fields=["creator", "outcome"])]
+
+    def __str__(self):
+        return f"{self.model} {self.outcome} {self.input_tokens}+{self.output_tokens} tok"

@@ -38,9 +38,24 @@ def wants_out(text: str) -> bool:
     return bool(OPT_OUT.search(text or ""))
 
 
+AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:\$|dollars|usd|bucks)\b", re.I)
+
+
+def custom_over_limit(creator, text: str) -> bool:
+    """A custom request naming an amount at or above the creator's approval limit needs a human."""
+    from salesbot.fan_signals import detect
+
+    if "custom_request" not in detect(creator, text):
+        return False
+    amounts = [float((a or b).replace(",", "")) for a, b in AMOUNT.findall(text or "")]
+    return bool(amounts) and max(amounts) >= float(creator.custom_approval_limit)
+
+
 def screen_message(creator, fan: Fan, text: str) -> bool:
     """Act on a safety trigger or opt-out; True when the bot must not answer this fan."""
     reason = safety_reason(text)
+    if reason is None and custom_over_limit(creator, text):
+        reason = "custom request over the approval limit"
     if reason:
         hand_off(fan, f"safety: {reason}", safety=True)
         return True

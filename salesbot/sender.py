@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from fans.models import Fan, Message
+from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT, FanState, can_transition, transition
 from learning.models import Action
 from learning.services import record_action
@@ -25,7 +26,8 @@ STATE_AFTER_SEND = {"ppv": FanState.PITCHED}
 def refusal(creator, fan: Fan, decision: Decision) -> str | None:
     """Why this send must not happen, or None. Checked against fresh rows, never cached ones."""
     fan.refresh_from_db(fields=["state", "opted_out", "content_sent"])
-    creator.refresh_from_db(fields=["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price"])
+    creator.refresh_from_db(fields=["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price",
+                                    "daily_spend_cap"])
     if not creator.enabled:
         return "creator's bot is disabled"
     if fan.state in NO_CONTACT:
@@ -49,6 +51,8 @@ def refusal(creator, fan: Fan, decision: Decision) -> str | None:
             return "a PPV needs content and a price"
         if not creator.price_in_bounds(decision.price):
             return f"price {decision.price} outside the creator's bounds"
+        if spend_capped(fan):
+            return "fan reached the 24h spend cap: PPV offers are paused"
     if decision.action in ("text", "bump", "rekindle") and not decision.text.strip():
         return "empty message text"
     return None
@@ -57,7 +61,7 @@ def refusal(creator, fan: Fan, decision: Decision) -> str | None:
 def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="") -> Action:
     return record_action(
         fan, decision.action, content_key=decision.content_key, price=decision.price, hook=decision.hook,
-        message_text=decision.text, source=decision.source, reason=f"[{decision.route}] {decision.reason}"[:300],
+        message_text=decision.text, source=decision.source, reason=decision.reason[:300], route=decision.route,
         status=status, response_time_s=response_time_s, error=error, extra=decision.extra)
 
 

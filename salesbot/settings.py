@@ -122,6 +122,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.server": {"level": env("ACCESS_LOG_LEVEL", default="WARNING")},
         "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
     },
 }
+
+# LLM (Claude via the anthropic SDK). No key → the LLM rows of the router are decided by rules.
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="") or None
+LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+LLM_MAX_OUTPUT_TOKENS = env.int("LLM_MAX_OUTPUT_TOKENS", default=400)
+LLM_PROMPT_TOKEN_LIMIT = env.int("LLM_PROMPT_TOKEN_LIMIT", default=15000)
+# USD per million tokens (input, output) by model family; cache writes cost 1.25×, reads 0.1× input.
+LLM_PRICES = {"opus": (15.0, 75.0), "sonnet": (3.0, 15.0), "haiku": (0.8, 4.0)}
+
+PLATFORM_TIMEOUT_S = env.float("PLATFORM_TIMEOUT_S", default=10.0)
+PLATFORM_RETRIES = env.int("PLATFORM_RETRIES", default=4)
+PLATFORM_BACKOFF_S = env.float("PLATFORM_BACKOFF_S", default=0.5)

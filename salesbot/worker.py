@@ -14,12 +14,12 @@ from django.utils import timezone
 from fans.models import Fan
 from learning.models import Action
 from salesbot import engine, sender
-from salesbot.models import QueueItem
+from salesbot.models import LLMCall, QueueItem
 from salesbot.platform_client import PlatformError
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=90)
+LEASE = timedelta(seconds=180)  # covers an LLM call with its retries and a platform send with its own
 MAX_ATTEMPTS = 5
 # Spent money first, then whale score, then who has waited longest.
 PRIORITY = ["-fan__total_spent", "-fan__whale_score", "waiting_since", "id"]
@@ -67,6 +67,8 @@ def handle(item: QueueItem) -> str:
         decision = engine.decide(ctx)
         waited = (timezone.now() - item.waiting_since).total_seconds()
         action = sender.prepare(creator, fan, decision, response_time_s=round(waited, 3))
+        if decision.extra.get("llm_call_id"):
+            LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
         item.action = action
         item.save(update_fields=["action"])
     if action.status == Action.Status.PENDING:

@@ -2,7 +2,7 @@ import pytest
 
 from tests.factories import CreatorFactory, FanFactory
 from tests.fake_processes import (  # noqa: F401  (fixtures)
-    fake_platform, fake_platform_session, start_fake_platform, webhook_receiver,
+    fake_llm, fake_llm_session, fake_platform, fake_platform_session, start_fake_platform, webhook_receiver,
 )
 
 

@@ -29,17 +29,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class FakePlatformProcess:
-    """A running `python -m salesbot.fakes.platform_server`; stdout goes to a temp file (see .output())."""
+class FakeProcess:
+    """A fake server started as `python -m MODULE --port P ...`; stdout goes to a temp file (see .output())."""
 
-    def __init__(self, *extra_args, api_key=API_KEY, secret=SECRET, account=ACCOUNT):
+    module = ""
+
+    def __init__(self, *args):
         self.port = free_port()
-        self.api_key, self.secret, self.account = api_key, secret, account
         self.url = f"http://127.0.0.1:{self.port}"
-        self.api = f"{self.url}/api/{account}"
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="fake-platform-", suffix=".log", delete=False)
-        cmd = [sys.executable, "-m", "salesbot.fakes.platform_server", "--port", str(self.port),
-               "--account-id", account, "--api-key", api_key, "--webhook-secret", secret, *extra_args]
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="fake-", suffix=".log", delete=False)
+        cmd = [sys.executable, "-m", self.module, "--port", str(self.port), *args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self._wait_ready()
@@ -48,18 +47,14 @@ class FakePlatformProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"fake platform exited early:\n{self.output()}")
+                raise RuntimeError(f"{self.module} exited early:\n{self.output()}")
             try:
                 if requests.get(self.url + "/_fake/stats", timeout=0.5).ok:
                     return
             except requests.RequestException:
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"fake platform did not answer within {timeout}s:\n{self.output()}")
-
-    @property
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.api_key}"}
+        raise RuntimeError(f"{self.module} did not answer within {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text()
@@ -81,6 +76,28 @@ class FakePlatformProcess:
         return self.proc.returncode
 
 
+class FakePlatformProcess(FakeProcess):
+    module = "salesbot.fakes.platform_server"
+
+    def __init__(self, *extra_args, api_key=API_KEY, secret=SECRET, account=ACCOUNT):
+        self.api_key, self.secret, self.account = api_key, secret, account
+        super().__init__("--account-id", account, "--api-key", api_key, "--webhook-secret", secret, *extra_args)
+        self.api = f"{self.url}/api/{account}"
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+class FakeLLMProcess(FakeProcess):
+    module = "salesbot.fakes.llm_server"
+
+    def client(self, **kw):
+        import anthropic
+
+        return anthropic.Anthropic(api_key="x", base_url=self.url, **{"max_retries": 0, **kw})
+
+
 @pytest.fixture(scope="session")
 def fake_platform_session():
     server = FakePlatformProcess("--webhook-backoff", "0.2")
@@ -94,6 +111,21 @@ def fake_platform(fake_platform_session):
     """The shared fake platform, reset to a clean slate for each test."""
     fake_platform_session.fake("POST", "reset")
     return fake_platform_session
+
+
+@pytest.fixture(scope="session")
+def fake_llm_session():
+    server = FakeLLMProcess()
+    yield server
+    server.stop()
+    os.unlink(server.log.name)
+
+
+@pytest.fixture
+def fake_llm(fake_llm_session):
+    """The shared fake Claude server, back in `valid` mode with an empty log for each test."""
+    fake_llm_session.fake("POST", "reset")
+    return fake_llm_session
 
 
 @pytest.fixture

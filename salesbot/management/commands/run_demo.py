@@ -1,4 +1,5 @@
 """`make run`: the whole system on the embedded default, with a demo creator and simulated fans."""
+import os
 import signal
 import socket
 import subprocess
@@ -29,13 +30,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--platform-port", type=int, default=8950)
         parser.add_argument("--llm-port", type=int, default=8960)
-        parser.add_argument("--sim-rate", type=float, default=6, help="new simulated fans per minute")
+        parser.add_argument("--sim-rate", type=float, default=4, help="new simulated fans per minute")
+        parser.add_argument("--sim-speed", type=float, default=3, help="simulated fans react this many times faster")
         parser.add_argument("--no-simulate", action="store_true")
         parser.add_argument("--setup-only", action="store_true", help="prepare the database and exit")
         parser.add_argument("--no-import", action="store_true", help="skip importing the demo seed logs")
 
     def handle(self, *args, **opts):
-        for port in (opts["port"], opts["platform_port"]):
+        for port in (opts["port"], opts["platform_port"], opts["llm_port"]):
             if not opts["setup_only"] and not port_free(port):
                 raise CommandError(f"port {port} is in use; stop what runs there or pass --port/--platform-port")
         self.stdout.write("» migrating the database")
@@ -63,10 +65,15 @@ class Command(BaseCommand):
                 "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
                 "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event"]
         if not opts["no_simulate"]:
-            fake += ["--simulate", "--sim-rate", str(opts["sim_rate"])]
+            fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"])]
+        llm = f"http://127.0.0.1:{opts['llm_port']}"
+        # The demo talks to the fake Claude server, never to the real API.
+        env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}
         procs = {
-            "web": subprocess.Popen([py, manage, "runserver", f"127.0.0.1:{opts['port']}", "--noreload"]),
-            "qcluster": subprocess.Popen([py, manage, "qcluster"]),
+            "fake LLM": subprocess.Popen([py, "-m", "salesbot.fakes.llm_server", "--port", str(opts["llm_port"])],
+                                         cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL),
+            "web": subprocess.Popen([py, manage, "runserver", f"127.0.0.1:{opts['port']}", "--noreload"], env=env),
+            "qcluster": subprocess.Popen([py, manage, "qcluster"], env=env),
             "platform": subprocess.Popen(fake, cwd=settings.BASE_DIR),
         }
         self.stdout.write(self.style.SUCCESS(
@@ -75,6 +82,7 @@ class Command(BaseCommand):
             f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
             f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
             f"  fake platform:  {platform}/_fake/stats\n"
+            f"  fake LLM:       {llm}/_fake/stats\n"
             f"Ctrl-C stops everything.\n"))
         stop = False
 

@@ -1,0 +1,91 @@
+"""The LLM branch: one Claude call per decision through the anthropic SDK, every call recorded.
+
+Errors, timeouts and unusable replies never block a fan: the rule engine decides instead.
+"""
+import logging
+import time
+from decimal import Decimal
+
+import anthropic
+from django.conf import settings
+
+from salesbot import rules
+from salesbot.decisions import Context, Decision
+from salesbot.llm_reply import RejectedReply, parse_reply, validate
+from salesbot.models import LLMCall
+from salesbot.prompt import build_prompt
+
+log = logging.getLogger(__name__)
+_warned_no_key = False
+
+
+def configured() -> bool:
+    return bool(settings.ANTHROPIC_API_KEY)
+
+
+def client() -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=settings.ANTHROPIC_API_KEY, base_url=settings.ANTHROPIC_BASE_URL,
+                               timeout=settings.LLM_TIMEOUT_S, max_retries=settings.LLM_MAX_RETRIES)
+
+
+def cost_usd(model: str, usage) -> Decimal:
+    family = next((f for f in settings.LLM_PRICES if f in model), "opus")
+    p_in, p_out = settings.LLM_PRICES[family]
+    fresh = getattr(usage, "input_tokens", 0) or 0
+    write = getattr(usage, "cache_creation_input_tokens", 0) or 0
+    read = getattr(usage, "cache_read_input_tokens", 0) or 0
+    out = getattr(usage, "output_tokens", 0) or 0
+    total = (fresh * p_in + write * p_in * 1.25 + read * p_in * 0.1 + out * p_out) / 1_000_000
+    return Decimal(str(round(total, 6)))
+
+
+def fallback(ctx: Context, why: str) -> Decision:
+    decision = rules.llm_stand_in(ctx)
+    decision.extra["llm_fallback"] = why
+    return decision
+
+
+def decide(ctx: Context) -> Decision:
+    global _warned_no_key
+    if not configured():
+        if not _warned_no_key:
+            log.warning("ANTHROPIC_API_KEY is not set: the LLM rows of the router are decided by rules")
+            _warned_no_key = True
+        return fallback(ctx, "no LLM configured")
+    creator, fan = ctx.creator, ctx.fan
+    prompt = build_prompt(creator, fan)
+    call = LLMCall(creator=creator, fan=fan, model=creator.llm_model, prompt_tokens=prompt.tokens,
+                   trimmed=prompt.trimmed)
+    started = time.monotonic()
+    try:
+        reply = client().messages.create(model=creator.llm_model, max_tokens=settings.LLM_MAX_OUTPUT_TOKENS,
+                                          **prompt.as_api_kwargs())
+    except anthropic.APIError as e:
+        call.latency_ms = int((time.monotonic() - started) * 1000)
+        call.outcome, call.error = LLMCall.Outcome.ERROR, f"{type(e).__name__}: {e}"[:2000]
+        call.save()
+        log.warning("LLM call for fan %s failed (%s); rules decide", fan.fan_id, type(e).__name__)
+        return _with_call(fallback(ctx, f"LLM error: {type(e).__name__}"), call)
+    call.latency_ms = int((time.monotonic() - started) * 1000)
+    usage = reply.usage
+    call.input_tokens = usage.input_tokens or 0
+    call.output_tokens = usage.output_tokens or 0
+    call.cache_creation_tokens = getattr(usage, "cache_creation_input_tokens", 0) or 0
+    call.cache_read_tokens = getattr(usage, "cache_read_input_tokens", 0) or 0
+    call.cost_usd = cost_usd(creator.llm_model, usage)
+    call.raw_reply = "".join(b.text for b in reply.content if getattr(b, "type", "") == "text")[:5000]
+    try:
+        decision = validate(parse_reply(call.raw_reply), creator, fan)
+    except RejectedReply as e:
+        call.outcome, call.error = LLMCall.Outcome.REJECTED, str(e)
+        call.save()
+        log.info("LLM reply for fan %s rejected: %s", fan.fan_id, e)
+        return _with_call(fallback(ctx, f"LLM reply rejected: {e}"), call)
+    call.outcome = LLMCall.Outcome.ACCEPTED
+    call.save()
+    return _with_call(decision, call)
+
+
+def _with_call(decision: Decision, call: LLMCall) -> Decision:
+    decision.extra["llm_call_id"] = call.pk
+    return decision
