@@ -16,6 +16,17 @@ DEFAULT_KEYWORDS: dict[str, list[str]] = {
 }
 
 
+FILLER_WORDS = {"ok", "okay", "k", "kk", "lol", "lmao", "haha", "hahaha", "hehe", "thanks", "thank you", "ty", "thx",
+                "hi", "hey", "hello", "yo", "yes", "yeah", "yep", "no", "nope", "cool", "nice", "wow", "omg", "sure",
+                "good", "great", "same", "hmm", "mhm", "aw", "aww", "awww", "good morning", "gm", "gn", "night"}
+
+
+def is_filler(text: str) -> bool:
+    """Emojis, punctuation or a stock word: nothing an LLM call could improve on (seed §9)."""
+    words = re.sub(r"[^\w\s']", " ", (text or "").lower()).split()
+    return not words or " ".join(words) in FILLER_WORDS or all(w in FILLER_WORDS for w in words)
+
+
 def keywords(creator) -> dict[str, list[str]]:
     custom = getattr(creator, "signal_keywords", None) or {}
     return {name: [w.lower() for w in custom.get(name, words)] for name, words in DEFAULT_KEYWORDS.items()}

@@ -5,10 +5,15 @@ or "llm" for the model, or "skip".
 """
 from fans.state_machine import NO_CONTACT
 from salesbot.decisions import Context
+from salesbot.fan_signals import is_filler
 
 
 def _msgs(c: Context) -> int:
     return c.fan.messages_received
+
+
+def _llm_bound(c: Context) -> bool:
+    return c.fan.total_spent >= 1 or _msgs(c) >= 9
 
 
 ROUTES: list[tuple[str, callable, str]] = [
@@ -16,6 +21,8 @@ ROUTES: list[tuple[str, callable, str]] = [
     ("welcome",           lambda c: c.reason == "welcome",                             "greet"),
     ("bump",              lambda c: c.reason == "bump",                                "bump"),
     ("rekindle",          lambda c: c.reason == "rekindle",                            "rekindle"),
+    # Seed §9: never call the model for greetings, emojis or filler.
+    ("filler",            lambda c: is_filler(c.last_text) and _llm_bound(c),         "light_reply"),
     ("spent_1_plus",      lambda c: c.fan.total_spent >= 1,                            "llm"),
     ("buying_signal",     lambda c: "buying" in c.signals,                             "ppv"),
     ("sexual_4_plus",     lambda c: "sexual" in c.signals and _msgs(c) >= 4,           "ppv"),

@@ -117,7 +117,18 @@ def llm_stand_in(ctx: Context) -> Decision:
     return d
 
 
+def light_reply(ctx: Context) -> Decision:
+    """A short answer to filler: aftercare right after a sale, otherwise keep the chat warm."""
+    from learning.models import Action
+
+    last = (Action.objects.filter(fan=ctx.fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
+    if last and last.action == "ppv" and last.purchased:
+        return text_decision(ctx, K.AFTERCARE, reason="aftercare after filler")
+    return reengage(ctx)
+
+
 STEPS = {
+    "light_reply": light_reply,
     "greet": greet, "tease": tease, "free_hook": free_hook, "tease_or_free_hook": tease_or_free_hook,
     "ppv": ppv, "reengage": reengage, "bump": bump, "rekindle": rekindle, "llm": llm_stand_in,
 }

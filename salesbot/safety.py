@@ -23,8 +23,9 @@ TRIGGERS: list[tuple[str, re.Pattern]] = [
         r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I)),
 ]
 OPT_OUT = re.compile(
-    r"^\s*(?:stop|unsubscribe|stop messaging me|stop texting me|leave me alone|don'?t message me"
-    r"|do not message me|no more messages)\W*$|\bunsubscribe\b|\bstop (?:messaging|texting|sending) me\b", re.I)
+    r"^\W*(?:(?:please|pls|plz)\s+)?(?:stop|unsubscribe|leave me alone|don'?t message me|do not message me"
+    r"|no more messages)(?:\s+(?:please|pls|plz|now|it now))?\W*$"
+    r"|\bunsubscribe\b|\bstop (?:messaging|texting|sending|contacting) me\b", re.I)
 
 
 def safety_reason(text: str) -> str | None:

@@ -122,6 +122,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "anthropic": {"level": "WARNING"},
         "django.server": {"level": env("ACCESS_LOG_LEVEL", default="WARNING")},
         "django-q": {"level": env("Q_LOG_LEVEL", default="WARNING")},
     },

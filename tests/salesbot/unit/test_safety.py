@@ -50,7 +50,7 @@ def test_trigger_hands_off_from_any_state(creator, state):
     assert FanTransition.objects.filter(fan=fan, from_state=state, to_state="handed_off").count() == 1
 
 
-@pytest.mark.parametrize("text", ["stop", "STOP!", "unsubscribe", "please unsubscribe me",
+@pytest.mark.parametrize("text", ["stop", "STOP!", "please stop", "pls stop now", "unsubscribe", "please unsubscribe me",
                                   "stop messaging me", "leave me alone"])
 def test_stop_opts_the_fan_out_without_changing_state(creator, text):
     fan = FanFactory(creator=creator, state="pitched")
