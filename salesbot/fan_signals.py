@@ -23,7 +23,9 @@ FILLER_WORDS = {"ok", "okay", "k", "kk", "lol", "lmao", "haha", "hahaha", "hehe"
 
 def is_filler(text: str) -> bool:
     """Emojis, punctuation or a stock word: nothing an LLM call could improve on (seed §9)."""
-    words = re.sub(r"[^\w\s']", " ", (text or "").lower()).split()
+    if not (text or "").strip():
+        return False  # no message at all (a bump, a welcome) is not filler
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
     return not words or " ".join(words) in FILLER_WORDS or all(w in FILLER_WORDS for w in words)
 
 

@@ -9,11 +9,11 @@ from salesbot.router import ROUTES, route
 from tests.factories import CreatorFactory, FanFactory
 
 
-def ctx(state="engaged", msgs=0, spent="0", signals=(), reason="message", opted_out=False):
+def ctx(state="engaged", msgs=0, spent="0", signals=(), reason="message", opted_out=False, text="tell me more"):
     creator = CreatorFactory.build()
     fan = FanFactory.build(creator=creator, state=state, messages_received=msgs,
                            total_spent=Decimal(spent), opted_out=opted_out)
-    return Context(creator=creator, fan=fan, reason=reason, signals=set(signals))
+    return Context(creator=creator, fan=fan, reason=reason, signals=set(signals), last_text=text)
 
 
 # One crafted fan per row of ROUTES (the catchall is covered separately: no count reaches it).
@@ -22,6 +22,7 @@ ROW_CASES = {
     "welcome": (ctx(state="new", reason="welcome"), "greet"),
     "bump": (ctx(state="pitched", msgs=7, reason="bump"), "bump"),
     "rekindle": (ctx(state="dormant", msgs=12, spent="30", reason="rekindle"), "rekindle"),
+    "filler": (ctx(state="buyer", msgs=4, spent="18", text="haha 😂"), "light_reply"),
     "spent_1_plus": (ctx(state="buyer", msgs=4, spent="18"), "llm"),
     "buying_signal": (ctx(msgs=2, signals={"buying"}), "ppv"),
     "sexual_4_plus": (ctx(msgs=4, signals={"sexual"}), "ppv"),
@@ -43,6 +44,15 @@ def test_each_row_fires_for_its_fan(row):
 
 def test_every_row_but_the_catchall_has_a_crafted_fan():
     assert [name for name, _, _ in ROUTES] == list(ROW_CASES) + ["catchall"]
+
+
+@pytest.mark.parametrize("text", ["😍", "ok", "lol", "thanks!", "haha ok", "❤️❤️"])
+def test_filler_from_an_llm_bound_fan_stays_with_the_rules(text):
+    assert route(ctx(state="buyer", msgs=12, spent="40", text=text)) == ("filler", "light_reply")
+
+
+def test_filler_from_an_early_fan_follows_the_message_ladder():
+    assert route(ctx(state="greeted", msgs=1, text="hey"))[0] == "msg_1_2"
 
 
 def test_opted_out_fan_is_skipped_even_when_spending_and_asking_to_buy():

@@ -150,7 +150,7 @@ def test_decide_bump_and_rekindle_use_their_templates(demo, john):
 def test_llm_row_for_a_spender_is_handled_by_rules_and_marked(demo, john, now):
     john.total_spent = Decimal("25")
     john.save()
-    d = decide(demo, john, text="hey")
+    d = decide(demo, john, text="what else do you have for me?")
     assert d.route == "spent_1_plus"
     assert d.extra["llm_fallback"] == "no LLM configured"
     assert (d.action, d.content_key, d.price) == ("ppv", "combo1", Decimal("12"))
@@ -170,7 +170,7 @@ def test_llm_row_with_an_unanswered_ppv_keeps_rapport(demo, john, now):
     john.total_spent = Decimal("18")
     john.save()
     sent(john, "ppv", now - hours(2), content_key="combo3", price=Decimal("25"))
-    d = decide(demo, john, text="hmm")
+    d = decide(demo, john, text="not sure about that one")
     assert (d.action, d.content_key) == ("text", "") and d.text in REENGAGE_TEXTS
     assert d.extra["llm_fallback"]
 
