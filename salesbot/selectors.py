@@ -4,7 +4,8 @@ from django.utils import timezone
 
 from fans.models import Fan
 from learning.models import Action, Outcome
-from salesbot.models import QueueItem, WebhookEvent
+from fans.state_machine import FanState
+from salesbot.models import LLMCall, QueueItem, WebhookEvent
 from salesbot.worker import PRIORITY
 
 
@@ -13,6 +14,7 @@ def queue_snapshot(creator, limit=50) -> dict:
              .select_related("fan").order_by(*PRIORITY))
     now = timezone.now()
     return {
+        "needs_human": needs_human(creator),
         "depth": items.count(),
         "items": [{"fan_id": i.fan.fan_id, "name": i.fan.name, "reason": i.reason, "status": i.status,
                    "total_spent": float(i.fan.total_spent), "whale_score": i.fan.whale_score,
@@ -35,7 +37,26 @@ def runtime_stats(creator) -> dict:
         "pending": by_status.get(Action.Status.PENDING, 0),
         "decisions_by_source": by_source,
         "queue_depth": QueueItem.objects.filter(creator=creator, status=QueueItem.Status.PENDING).count(),
+        "llm": llm_usage(creator),
     }
+
+
+def llm_usage(creator) -> dict:
+    calls = LLMCall.objects.filter(creator=creator)
+    agg = calls.aggregate(n=Count("id"), cost=Sum("cost_usd"), input=Sum("input_tokens"), output=Sum("output_tokens"),
+                          cache_read=Sum("cache_read_tokens"), cache_write=Sum("cache_creation_tokens"))
+    return {"calls": agg["n"], "cost_usd": float(agg["cost"] or 0),
+            "by_outcome": dict(calls.values_list("outcome").annotate(n=Count("id"))),
+            "tokens": {"input": agg["input"] or 0, "output": agg["output"] or 0,
+                       "cache_read": agg["cache_read"] or 0, "cache_write": agg["cache_write"] or 0}}
+
+
+def needs_human(creator, limit=50) -> list[dict]:
+    """Fans a person must look at: safety-flagged first, then other handoffs, newest first."""
+    fans = (Fan.objects.filter(creator=creator, state=FanState.HANDED_OFF)
+            .order_by("-safety_flag", "-last_interaction_ts")[:limit])
+    return [{"fan_id": f.fan_id, "name": f.name, "safety_flag": f.safety_flag, "reason": f.handoff_reason,
+             "total_spent": float(f.total_spent), "last_interaction_ts": f.last_interaction_ts} for f in fans]
 
 
 def fan_detail(fan: Fan, messages=20) -> dict:

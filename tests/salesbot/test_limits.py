@@ -1,0 +1,54 @@
+"""Per-fan 24h spend cap and the custom-request approval limit."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from learning.services import record_outcome
+from models_registry.services import onboard_from_files
+from salesbot import engine, sender
+from salesbot.decisions import Decision
+from salesbot.safety import screen_message
+from tests.factories import FanFactory
+
+
+@pytest.fixture
+def demo(db):
+    c = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id="acct_demo")
+    c.daily_spend_cap = Decimal("100")
+    c.custom_approval_limit = Decimal("300")
+    c.save()
+    return c
+
+
+def test_fan_over_the_24h_cap_gets_no_ppv_offer(demo):
+    fan = FanFactory(creator=demo, state="engaged", messages_received=6)
+    record_outcome(fan, "purchased", amount=Decimal("60"))
+    record_outcome(fan, "tipped", amount=Decimal("40"))
+    d = engine.decide(engine.build_context(demo, fan, last_text="how much for the next one?"))
+    assert d.action == "text" and "spend cap" in d.reason
+    ppv = Decision("ppv", text="x", content_key="combo3", price=Decimal("18"))
+    assert "spend cap" in sender.refusal(demo, fan, ppv)
+
+
+def test_spend_older_than_24h_does_not_count(demo):
+    fan = FanFactory(creator=demo, state="engaged", messages_received=6)
+    record_outcome(fan, "purchased", amount=Decimal("150"), ts=timezone.now() - timedelta(hours=25))
+    d = engine.decide(engine.build_context(demo, fan, last_text="how much?"))
+    assert d.action == "ppv"
+
+
+@pytest.mark.parametrize("text,handed", [
+    ("can you make me a custom video? i'll pay $400", True),
+    ("custom for 300 dollars?", True),
+    ("can you make me a custom? $50", False),
+    ("i'd pay $400 for that", False),  # no custom request
+])
+def test_custom_request_at_or_over_the_limit_goes_to_a_human(demo, text, handed):
+    fan = FanFactory(creator=demo, state="buyer")
+    assert screen_message(demo, fan, text) is handed
+    fan.refresh_from_db()
+    assert (fan.state == "handed_off") is handed
+    if handed:
+        assert fan.handoff_reason == "safety: custom request over the approval limit"
