@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--sim-rate", type=float, default=6.0, help="new fans per minute (before --speed)")
     a.add_argument("--sim-max-fans", type=int, default=0, help="stop adding fans after this many (0: never)")
     a.add_argument("--speed", type=float, default=1.0, help="simulation speed-up factor")
+    a.add_argument("--sim-chat-boost", type=float, default=0.0, help="added to every simulated fan's reply rate")
     return a
 
 
@@ -190,7 +191,7 @@ def main(argv=None) -> int:
     if args.simulate:
         from salesbot.fakes.simulator import Simulator
         simulator = Simulator(platform, seed=args.sim_seed, rate=args.sim_rate, speed=args.speed,
-                              max_fans=args.sim_max_fans, log=log)
+                              max_fans=args.sim_max_fans, log=log, chat_boost=args.sim_chat_boost)
     server = FakeServer((args.host, args.port), platform, simulator)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,10 +16,11 @@ from salesbot.fakes import fan_model
 
 
 class Simulator:
-    def __init__(self, platform, seed=None, rate=6.0, speed=1.0, max_fans=0, log=print):
+    def __init__(self, platform, seed=None, rate=6.0, speed=1.0, max_fans=0, log=print, chat_boost=0.0):
         self.platform, self.log = platform, log
         self.rng = random.Random(seed)
         self.rate, self.speed, self.max_fans = max(rate, 0.01), max(speed, 0.001), max_fans
+        self.chat_boost = chat_boost  # a livelier audience for demos: added to every fan's reply probability
         self.fans: dict[int, fan_model.SimFan] = {}
         self.cond = threading.Condition()
         self.heap: list = []
@@ -66,6 +67,7 @@ class Simulator:
                 fan = fan_model.make_fan(self.rng)
                 while fan.id in self.fans:
                     fan = fan_model.make_fan(self.rng)
+                fan.chattiness = min(0.97, fan.chattiness + self.chat_boost)
                 self.fans[fan.id] = fan
                 opens = fan_model.opens_conversation(fan, self.rng)
                 gap = 60.0 / self.rate * self.rng.uniform(0.5, 1.5)

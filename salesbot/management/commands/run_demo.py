@@ -65,7 +65,8 @@ class Command(BaseCommand):
                 "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
                 "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event"]
         if not opts["no_simulate"]:
-            fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"])]
+            fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"]),
+                     "--sim-chat-boost", "0.3"]
         llm = f"http://127.0.0.1:{opts['llm_port']}"
         # The demo talks to the fake Claude server, never to the real API.
         env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}
