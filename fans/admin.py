@@ -1,13 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from fans.models import Fan, FanTransition, Message
-
-
-class MessageInline(admin.TabularInline):
-    model = Message
-    extra = 0
-    readonly_fields = ["direction", "text", "platform_message_id", "ts"]
-    can_delete = False
+from fans import staff
+from fans.models import Fan, FanTransition, Message, NeedsHumanFan
+from fans.state_machine import FanState
 
 
 class TransitionInline(admin.TabularInline):
@@ -17,14 +18,159 @@ class TransitionInline(admin.TabularInline):
     can_delete = False
 
 
+class SpendFilter(admin.SimpleListFilter):
+    title = "total spent"
+    parameter_name = "spend"
+    BANDS = {"0": (0, 0), "1-49": (0.01, 49.99), "50-199": (50, 199.99), "200+": (200, None)}
+
+    def lookups(self, request, model_admin):
+        return [("0", "nothing yet"), ("1-49", "under $50"), ("50-199", "$50–199"), ("200+", "$200 and more")]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value())
+        if band is None:
+            return queryset
+        low, high = band
+        queryset = queryset.filter(total_spent__gte=low)
+        return queryset if high is None else queryset.filter(total_spent__lte=high)
+
+
+class WhaleFilter(admin.SimpleListFilter):
+    title = "whale score"
+    parameter_name = "whale"
+
+    def lookups(self, request, model_admin):
+        return [("3+", "3 or more (whale candidate)"), ("1-2", "1–2"), ("0", "0")]
+
+    def queryset(self, request, queryset):
+        return {"3+": lambda q: q.filter(whale_score__gte=3), "1-2": lambda q: q.filter(whale_score__in=[1, 2]),
+                "0": lambda q: q.filter(whale_score=0)}.get(self.value(), lambda q: q)(queryset)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000)
+
+
+class HandoffForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=200,
+                             widget=forms.TextInput(attrs={"size": 40, "placeholder": "why a human takes over"}))
+
+
+@admin.action(description="Hand off to a human (the bot stops messaging)", permissions=["change"])
+def hand_off_fans(modeladmin, request, queryset):
+    for fan in queryset:
+        staff.staff_hand_off(fan, str(request.user))
+    modeladmin.message_user(request, f"{queryset.count()} fan(s) handed off.")
+
+
+@admin.action(description="Resume: give handed-off fans back to the bot (back to engaged)", permissions=["change"])
+def resume_fans(modeladmin, request, queryset):
+    n = sum(staff.staff_resume(fan, str(request.user)) for fan in queryset)
+    modeladmin.message_user(request, f"{n} fan(s) resumed; fans not handed off were left as they were.")
+
+
+@admin.action(description="Mark dormant", permissions=["change"])
+def mark_dormant(modeladmin, request, queryset):
+    n = sum(staff.staff_mark_dormant(fan, str(request.user)) for fan in queryset)
+    modeladmin.message_user(request, f"{n} fan(s) marked dormant.")
+
+
 @admin.register(Fan)
 class FanAdmin(admin.ModelAdmin):
     list_display = ["fan_id", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
-                    "last_interaction_ts", "opted_out", "safety_flag"]
-    list_filter = ["creator", "state", "opted_out", "safety_flag"]
+                    "last_interaction_ts", "opted_out", "safety_flag", "timeline_link"]
+    list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag"]
     search_fields = ["name", "=fan_id"]
+    search_help_text = "Search by name or exact platform fan id."
     ordering = ["-last_interaction_ts"]
-    inlines = [TransitionInline, MessageInline]
+    list_select_related = ["creator"]
+    inlines = [TransitionInline]
+    actions = [hand_off_fans, resume_fans, mark_dormant]
+    change_form_template = "admin/fans/fan/change_form.html"
+
+    @admin.display(description="timeline")
+    def timeline_link(self, obj):
+        return format_html('<a href="{}">timeline</a>', reverse("admin:fans_fan_timeline", args=[obj.pk]))
+
+    def get_urls(self):
+        if self.model is not Fan:
+            return super().get_urls()
+        view = self.admin_site.admin_view(self.timeline_view)
+        return [path("<path:object_id>/timeline/", view, name="fans_fan_timeline"), *super().get_urls()]
+
+    def timeline_view(self, request, object_id):
+        fan = get_object_or_404(Fan.objects.select_related("creator"), pk=object_id)
+        if not self.has_view_permission(request, fan):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request, fan):
+                raise PermissionDenied
+            return self._timeline_post(request, fan)
+        return self._timeline_page(request, fan, NoteForm(), HandoffForm())
+
+    def _timeline_post(self, request, fan):
+        op, who = request.POST.get("op"), str(request.user)
+        note_form, handoff_form = NoteForm(), HandoffForm()
+        if op == "note":
+            note_form = NoteForm(request.POST)
+            if note_form.is_valid():
+                staff.add_note(fan, note_form.cleaned_data["note"], who)
+                self.message_user(request, "Note added.", messages.SUCCESS)
+                return redirect(request.path)
+        elif op == "hand_off":
+            handoff_form = HandoffForm(request.POST)
+            if handoff_form.is_valid():
+                staff.staff_hand_off(fan, who, handoff_form.cleaned_data["reason"])
+                self.message_user(request, "Handed off: the bot will not message this fan until resumed.",
+                                  messages.SUCCESS)
+                return redirect(request.path)
+        elif op == "resume":
+            done = staff.staff_resume(fan, who)
+            self.message_user(request, "Resumed: back to engaged, the bot answers again." if done
+                              else "Only a handed-off fan can be resumed.", messages.SUCCESS if done else messages.ERROR)
+            return redirect(request.path)
+        elif op == "dormant":
+            done = staff.staff_mark_dormant(fan, who)
+            self.message_user(request, "Marked dormant." if done else f"A {fan.state} fan cannot be marked dormant.",
+                              messages.SUCCESS if done else messages.ERROR)
+            return redirect(request.path)
+        else:
+            self.message_user(request, "Unknown operation.", messages.ERROR)
+        return self._timeline_page(request, fan, note_form, handoff_form)
+
+    def _timeline_page(self, request, fan, note_form, handoff_form):
+        entries = staff.timeline(fan)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Timeline: {fan}",
+            "opts": Fan._meta,
+            "fan": fan,
+            "entries": entries,
+            "total": staff.timeline_size(fan),
+            "note_form": note_form,
+            "handoff_form": handoff_form,
+            "can_change": self.has_change_permission(request, fan),
+            "handed_off": fan.state == FanState.HANDED_OFF,
+            "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
+        }
+        return TemplateResponse(request, "admin/fans/fan/timeline.html", context)
+
+
+@admin.register(NeedsHumanFan)
+class NeedsHumanFanAdmin(FanAdmin):
+    """Handed-off fans a person must answer: safety-flagged first, then the most recently active."""
+
+    list_display = ["fan_id", "name", "creator", "safety_flag", "handoff_reason", "total_spent", "whale_score",
+                    "last_interaction_ts", "timeline_link"]
+    list_filter = ["creator", "safety_flag"]
+    ordering = ["-safety_flag", "-last_interaction_ts"]
+    actions = [resume_fans, mark_dormant]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(state=FanState.HANDED_OFF)
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Message)
@@ -32,6 +178,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["fan", "direction", "text", "ts"]
     list_filter = ["direction", "fan__creator"]
     search_fields = ["text", "=fan__fan_id"]
+    raw_id_fields = ["fan"]
 
 
 @admin.register(FanTransition)
@@ -39,38 +186,4 @@ class FanTransitionAdmin(admin.ModelAdmin):
     list_display = ["fan", "from_state", "to_state", "reason", "by_staff", "ts"]
     list_filter = ["to_state", "by_staff", "fan__creator"]
     search_fields = ["=fan__fan_id", "reason"]
-
-
-@admin.action(description="Hand off to a human (the bot stops messaging)")
-def hand_off_fans(modeladmin, request, queryset):
-    from fans.services import hand_off
-
-    for fan in queryset:
-        hand_off(fan, f"handed off by {request.user} in admin", by_staff=True)
-    modeladmin.message_user(request, f"{queryset.count()} fan(s) handed off.")
-
-
-@admin.action(description="Resume: give handed-off fans back to the bot (back to engaged)")
-def resume_fans(modeladmin, request, queryset):
-    from fans.services import resume
-
-    n = 0
-    for fan in queryset.filter(state="handed_off"):
-        resume(fan, f"resumed by {request.user} in admin")
-        n += 1
-    modeladmin.message_user(request, f"{n} fan(s) resumed; fans not handed off were left as they were.")
-
-
-@admin.action(description="Mark dormant")
-def mark_dormant(modeladmin, request, queryset):
-    from fans.state_machine import can_transition, transition
-
-    n = 0
-    for fan in queryset:
-        if fan.state != "dormant" and can_transition(fan.state, "dormant", by_staff=True):
-            transition(fan, "dormant", f"marked dormant by {request.user}", by_staff=True)
-            n += 1
-    modeladmin.message_user(request, f"{n} fan(s) marked dormant.")
-
-
-FanAdmin.actions = [hand_off_fans, resume_fans, mark_dormant]
+    raw_id_fields = ["fan"]

@@ -71,3 +71,12 @@ class FanTransition(models.Model):
 
     def __str__(self):
         return f"{self.from_state} → {self.to_state} ({self.reason})"
+
+
+class NeedsHumanFan(Fan):
+    """Admin's "needs a human" list: handed-off fans, safety-flagged first (fans.admin)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "fan who needs a human"
+        verbose_name_plural = "fans who need a human"

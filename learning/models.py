@@ -57,6 +57,8 @@ class Action(models.Model):
     ghosted = models.BooleanField(default=False)
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     extra = models.JSONField(default=dict, blank=True, help_text="Seed fields this schema does not name.")
+    explored = models.BooleanField(default=False, help_text="The rule engine explored (Thompson sampling) "
+                                                            "rather than took its best-evidenced choice.")
 
     class Meta:
         ordering = ["fan", "ts", "seq"]

@@ -152,6 +152,33 @@ def parse_record(obj) -> tuple[str, dict]:
     return kind, f
 
 
+MAX_DEPTH = 64
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str):
+    """json.loads, strict: NaN/Infinity (which the databases' JSON types refuse) are errors."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def storable(value, depth=0):
+    """Every string made storable as text (NUL, refused by PostgreSQL, and lone surrogates, refused
+    by any UTF-8 encoder, become U+FFFD); nesting is bounded so the value can be written back."""
+    if depth > MAX_DEPTH:
+        raise LineError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(k, depth + 1): storable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v, depth + 1) for v in value]
+    return value
+
+
 def read_lines(path: Path, rel: str, errors: list[str]):
     """Yield (lineno, obj) for every parsable line; report the others."""
     data = path.read_bytes()
@@ -163,7 +190,7 @@ def read_lines(path: Path, rel: str, errors: list[str]):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line.decode("utf-8"))
+            obj = storable(loads(line.decode("utf-8")))
         except UnicodeDecodeError:
             errors.append(f"{rel}:{i}: not UTF-8")
             continue
@@ -171,6 +198,9 @@ def read_lines(path: Path, rel: str, errors: list[str]):
             truncated = i == len(raw) and last_unterminated
             what = "truncated last line" if truncated else "invalid JSON"
             errors.append(f"{rel}:{i}: {what} ({e.msg} at column {e.colno})")
+            continue
+        except (ValueError, RecursionError) as e:  # NaN, an integer too long, nesting, too deep
+            errors.append(f"{rel}:{i}: invalid JSON ({e if isinstance(e, ValueError) else 'nested too deeply'})")
             continue
         yield i, obj
 
@@ -214,12 +244,15 @@ def read_state(path: Path, rel: str, fan_id: int, errors: list[str]) -> tuple[di
     """Parse a state file into Fan field values; bad fields are reported and left out."""
     try:
         text = path.read_text("utf-8")
-        data = json.loads(text)
+        data = storable(loads(text))
     except UnicodeDecodeError:
         errors.append(f"{rel}:1: not UTF-8")
         return {}, []
     except json.JSONDecodeError as e:
         errors.append(f"{rel}:{e.lineno}: invalid JSON ({e.msg} at column {e.colno})")
+        return {}, []
+    except (ValueError, RecursionError) as e:
+        errors.append(f"{rel}:1: invalid JSON ({e if isinstance(e, ValueError) else 'nested too deeply'})")
         return {}, []
     if not isinstance(data, dict):
         errors.append(f"{rel}:1: not a JSON object")

@@ -4,16 +4,25 @@ Every function takes one Creator and returns plain JSON-able data (str/int/float
 so the result can be cached, served as JSON and printed by `manage.py learning_stats` unchanged.
 Attribution (which action an outcome answers) is already stored by learning.attribution as the
 `Action.purchased` / `Action.ghosted` flags, so conversion and ghost rates are grouped counts.
+
+Beside the seed's raw rates, every conversion cell also gets a Beta posterior (learning.bayes) under
+`posterior_by_*`: mean, 90% credible interval, revenue per send where a price applies, and `thin` when
+it rests on fewer than the creator's min_sample sends. With Creator.stats_half_life_days set, sends
+are weighted 0.5 ** (age in days / half-life) so old behaviour fades. Explored PPVs (Action.explored)
+are counted like any other: Thompson sampling is on-policy, the explored sends are exactly the evidence
+the sampler asked for, and leaving them out would starve the cells exploration exists to fill. The
+flag is kept so an analysis can still split exploring from exploiting sends.
 """
 import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, ExtractHour
+from django.db.models import Avg, Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 
 from fans.models import Fan
+from learning import bayes
 from learning.models import Action, Outcome
 
 CACHE_KEY = "learning_stats:{creator_id}"
@@ -112,9 +121,83 @@ def totals(creator) -> dict:
             "outcomes": Outcome.objects.filter(creator=creator).count()}
 
 
-def compute_learning_stats(creator) -> dict:
-    """All statistics, freshly computed, in the documented key order."""
+# --- posteriors ----------------------------------------------------------------------------------
+
+def _segment():
+    """"new" for a PPV to a fan who had spent nothing yet, else "buyer" (from the Action's snapshot)."""
+    return Case(When(fan_total_spent__gt=0, then=Value("buyer")), default=Value("new"), output_field=CharField())
+
+
+def _weighted_counts(queryset, fields: list, half_life) -> dict:
+    """{(field values): [sent, bought, weighted sent, weighted bought]} in one grouped query; with a
+    half-life the rows are also grouped by UTC day so each day's sends get their decay weight."""
+    group = list(fields)
+    if half_life:
+        queryset = queryset.annotate(day=TruncDate("ts", tzinfo=datetime.timezone.utc))
+        group.append("day")
+    rows = (queryset.order_by().values(*group)
+            .annotate(sent=Count("pk"), bought=Count("pk", filter=Q(purchased=True))).order_by(*group))
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    out: dict = {}
+    for row in rows:
+        w = bayes.decay_weight((today - row["day"]).days, half_life) if half_life else 1.0
+        acc = out.setdefault(tuple(row[f] for f in fields), [0, 0, 0.0, 0.0])
+        acc[0] += row["sent"]
+        acc[1] += row["bought"]
+        acc[2] += w * row["sent"]
+        acc[3] += w * row["bought"]
+    return out
+
+
+def _cells(counts: dict, min_sample: int, key=str, priced=False) -> dict:
+    """One-level cells keyed like the seed's conversion dicts; `priced`: the key is the price."""
+    return {key(k[0]): bayes.cell(sent, bought, min_sample=min_sample, price=(k[0] if priced else None),
+                                  weighted_sent=w_sent, weighted_bought=w_bought)
+            for k, (sent, bought, w_sent, w_bought) in counts.items()}
+
+
+def _nested(counts: dict, min_sample: int, outer=str, inner=str, price_at=None) -> dict:
+    """Two-level cells ({outer: {inner: cell}}), e.g. price × hook or segment × price."""
+    out: dict = {}
+    for k, (sent, bought, w_sent, w_bought) in counts.items():
+        out.setdefault(outer(k[0]), {})[inner(k[1])] = bayes.cell(
+            sent, bought, min_sample=min_sample, price=(k[price_at] if price_at is not None else None),
+            weighted_sent=w_sent, weighted_bought=w_bought)
+    return out
+
+
+def posteriors(creator, seed: dict | None = None) -> dict:
+    """The Beta posterior of every conversion cell. Without decay the seed's counts (`seed`, the
+    conversion_by_* dicts) are reused, so only the two crossed groupings cost a query each."""
+    half_life, n = creator.stats_half_life_days, creator.min_sample
+    ppvs = _ppvs(creator)
+
+    def counts(queryset, fields, seed_key):
+        if seed is not None and not half_life:
+            return {(k,): [v["sent"], v["bought"], v["sent"], v["bought"]] for k, v in seed[seed_key].items()}
+        return _weighted_counts(queryset, fields, half_life)
+
+    priced = ppvs.filter(price__isnull=False)
     return {
+        "min_sample": n,
+        "half_life_days": half_life,
+        "posterior_by_price": _cells(counts(priced, ["price"], "conversion_by_price"), n, key=price_key, priced=True),
+        "posterior_by_content": _cells(counts(ppvs.exclude(content_key=""), ["content_key"],
+                                              "conversion_by_content"), n),
+        "posterior_by_hook": _cells(counts(ppvs.exclude(hook=""), ["hook"], "conversion_by_hook"), n),
+        "posterior_by_hour": _cells(counts(ppvs.annotate(hour=ExtractHour("ts", tzinfo=datetime.timezone.utc)),
+                                           ["hour"], "conversion_by_hour"), n),
+        "posterior_by_price_hook": _nested(_weighted_counts(priced.exclude(hook=""), ["price", "hook"], half_life),
+                                           n, outer=price_key, price_at=0),
+        "posterior_by_segment_price": _nested(
+            _weighted_counts(priced.annotate(segment=_segment()), ["segment", "price"], half_life), n,
+            inner=price_key, price_at=1),
+    }
+
+
+def compute_learning_stats(creator) -> dict:
+    """All statistics, freshly computed: the seed's keys in the documented order, then the posteriors."""
+    stats = {
         "totals": totals(creator),
         "conversion_by_price": conversion_by_price(creator),
         "conversion_by_content": conversion_by_content(creator),
@@ -123,12 +206,18 @@ def compute_learning_stats(creator) -> dict:
         "ghost_rate_by_stage": ghost_rate_by_stage(creator),
         "avg_msgs_to_first_buy": avg_msgs_to_first_buy(creator),
         "top_hooks": top_hooks(creator),
-        "computed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
+    stats.update(posteriors(creator, seed=stats))
+    stats["computed_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return stats
 
 
 def _cache_key(creator) -> str:
-    return CACHE_KEY.format(creator_id=creator.pk)
+    """Also keyed by the settings the numbers depend on (a changed half-life must not wait for the
+    TTL) and by creation time, so a re-created creator that reuses an id never reads old numbers."""
+    created = creator.created_at.timestamp() if creator.created_at else ""
+    return (CACHE_KEY.format(creator_id=creator.pk)
+            + f":{created}:{creator.min_sample}:{creator.stats_half_life_days}")
 
 
 def aggregate_learning_stats(creator, use_cache: bool = True) -> dict:

@@ -1,33 +1,22 @@
-from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from models_registry import selectors
+from models_registry.forms import (CreatorForm, CreatorOnboardingForm, PlaybookSectionForm, ResponseTemplateForm,
+                                   VaultInlineFormSet, VaultItemForm)
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
-
-
-class CreatorForm(forms.ModelForm):
-    """Credentials are write-only: an empty field keeps the stored value."""
-
-    api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                              help_text="Write-only. Leave empty to keep the current key.")
-    webhook_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
-                                     help_text="Write-only. Leave empty to keep the current secret.")
-
-    class Meta:
-        model = Creator
-        fields = "__all__"
-
-    def clean(self):
-        data = super().clean()
-        for field in ("api_key", "webhook_secret"):
-            if not data.get(field) and self.instance.pk:
-                data[field] = getattr(self.instance, field)
-        if not data.get("webhook_secret"):
-            data["webhook_secret"] = Creator._meta.get_field("webhook_secret").get_default()
-        return data
+from salesbot.dashboard import creator_dashboard
 
 
 class VaultInline(admin.TabularInline):
     model = VaultItem
+    form = VaultItemForm
+    formset = VaultInlineFormSet
     extra = 0
 
 
@@ -35,10 +24,12 @@ class VaultInline(admin.TabularInline):
 class CreatorAdmin(admin.ModelAdmin):
     form = CreatorForm
     list_display = ["slug", "display_name", "account_id", "enabled", "entry_price", "ppv_min_price",
-                    "ppv_max_price", "api_key_masked", "fan_count"]
+                    "ppv_max_price", "api_key_masked", "fan_count", "dashboard_link"]
     list_filter = ["enabled"]
     search_fields = ["slug", "display_name", "account_id"]
     inlines = [VaultInline]
+    change_list_template = "admin/models_registry/creator/change_list.html"
+    change_form_template = "admin/models_registry/creator/change_form.html"
 
     @admin.display(description="API key")
     def api_key_masked(self, obj):
@@ -48,16 +39,100 @@ class CreatorAdmin(admin.ModelAdmin):
     def fan_count(self, obj):
         return obj.fans.count()
 
+    @admin.display(description="dashboard")
+    def dashboard_link(self, obj):
+        return format_html('<a href="{}">dashboard</a>', reverse("admin:models_registry_creator_dashboard",
+                                                                args=[obj.pk]))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("onboard/", wrap(self.onboard_view), name="models_registry_creator_onboard"),
+            path("<path:object_id>/dashboard/", wrap(self.dashboard_view), name="models_registry_creator_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def _page(self, request, template, title, **context):
+        return TemplateResponse(request, template, {**self.admin_site.each_context(request), "title": title,
+                                                    "opts": self.model._meta, **context})
+
+    def onboard_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CreatorOnboardingForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            if form.cleaned_data["replace"] and not self.has_change_permission(request):
+                raise PermissionDenied
+            try:
+                creator = form.save()
+            except ValidationError:
+                pass  # the form now carries the messages
+            else:
+                sections = ", ".join(f"§{s.number}" for s in form.sections)
+                self.message_user(request, (
+                    f"Creator '{creator.slug}' onboarded: {creator.vault_items.count()} vault items, "
+                    f"{creator.playbook_sections.count()} playbook sections ({sections}), "
+                    f"{creator.templates.count()} templates. Webhook secret ends in …{creator.webhook_secret[-4:]}."),
+                    messages.SUCCESS)
+                return redirect("admin:models_registry_creator_change", creator.pk)
+        return self._page(request, "admin/models_registry/creator/onboard.html", "Onboard a creator", form=form,
+                          has_view_permission=self.has_view_permission(request))
+
+    def dashboard_view(self, request, object_id):
+        creator = get_object_or_404(Creator, pk=object_id)
+        if not self.has_view_permission(request, creator):
+            raise PermissionDenied
+        return self._page(request, "admin/models_registry/creator/dashboard.html",
+                          f"Learning dashboard: {creator}", creator=creator, d=creator_dashboard(creator),
+                          has_view_permission=True)
+
+
+@admin.action(description="Delete selected vault items (items templates still send are kept)",
+              permissions=["delete"])
+def delete_unused_vault_items(modeladmin, request, queryset):
+    """The stock bulk delete, minus the items a response template still sends (each refusal is shown)."""
+    needed = selectors.still_needed(queryset.select_related("creator"))
+    for item, kinds in needed.items():
+        modeladmin.message_user(request, selectors.refusal(item, kinds), messages.ERROR)
+    remaining = queryset.exclude(pk__in=[item.pk for item in needed])
+    if not remaining.exists():
+        return None
+    return delete_selected(modeladmin, request, remaining)
+
 
 @admin.register(VaultItem)
 class VaultItemAdmin(admin.ModelAdmin):
-    list_display = ["content_key", "creator", "kind", "default_price", "ladder_tier"]
+    form = VaultItemForm
+    list_display = ["content_key", "creator", "kind", "default_price", "ladder_tier", "used_by"]
     list_filter = ["creator", "kind", "ladder_tier"]
     search_fields = ["content_key", "description"]
+
+    @admin.display(description="sent by templates")
+    def used_by(self, obj):
+        return ", ".join(selectors.templates_using(obj.creator_id, obj.content_key)
+                         .values_list("kind", flat=True)) or "—"
+
+    def get_actions(self, request):
+        """Keep the name "delete_selected" (its confirmation page posts back to it) but refuse needed items."""
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            actions["delete_selected"] = (delete_unused_vault_items, "delete_selected",
+                                          delete_unused_vault_items.short_description)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        item = self.get_object(request, object_id)
+        if item is not None:
+            kinds = list(selectors.templates_using(item.creator_id, item.content_key).values_list("kind", flat=True))
+            if kinds:
+                self.message_user(request, selectors.refusal(item, kinds), messages.ERROR)
+                return redirect("admin:models_registry_vaultitem_change", item.pk)
+        return super().delete_view(request, object_id, extra_context)
 
 
 @admin.register(PlaybookSection)
 class PlaybookSectionAdmin(admin.ModelAdmin):
+    form = PlaybookSectionForm
     list_display = ["number", "title", "creator", "serves_states"]
     list_filter = ["creator"]
     search_fields = ["title", "body"]
@@ -65,5 +140,6 @@ class PlaybookSectionAdmin(admin.ModelAdmin):
 
 @admin.register(ResponseTemplate)
 class ResponseTemplateAdmin(admin.ModelAdmin):
+    form = ResponseTemplateForm
     list_display = ["kind", "creator", "content_key", "hook"]
     list_filter = ["creator", "kind"]

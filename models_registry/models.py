@@ -3,7 +3,7 @@ import secrets
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -45,6 +45,17 @@ class Creator(models.Model):
                                        help_text="Per-signal keyword lists (buying, sexual, interest, emotional, "
                                                  "custom_request); a signal left out uses the defaults.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Learning (learning.bayes / salesbot.rules): how much evidence a cell needs and how much to explore.
+    min_sample = models.PositiveIntegerField(
+        default=20, help_text="PPVs a price/hook/content cell needs before its rate is trusted (thin below).")
+    stats_half_life_days = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.01)],
+        help_text="Time decay of the learning stats: a send this many days old counts half. Empty: no decay.")
+    exploration_enabled = models.BooleanField(
+        default=True, help_text="Let the rule engine try other prices, hooks and content (Thompson sampling).")
+    exploration_share = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of rule-engine PPVs that explore (0..1); the rest take the best-evidenced choice.")
 
     class Meta:
         ordering = ["slug"]

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from salesbot import intake
-from salesbot.models import QueueItem, WebhookEvent
+from salesbot.models import LLMCall, QueueItem, WebhookEvent
 
 
 @admin.register(WebhookEvent)
@@ -28,3 +28,21 @@ class QueueItemAdmin(admin.ModelAdmin):
     list_filter = ["status", "reason", "creator"]
     search_fields = ["=fan__fan_id", "result"]
     raw_id_fields = ["fan", "action"]
+
+
+@admin.register(LLMCall)
+class LLMCallAdmin(admin.ModelAdmin):
+    """Read-only: what each model call cost and whether its answer was used."""
+
+    list_display = ["ts", "creator", "fan", "model", "outcome", "input_tokens", "output_tokens", "cost_usd",
+                    "latency_ms", "trimmed"]
+    list_filter = ["outcome", "model", "creator"]
+    search_fields = ["=fan__fan_id", "error"]
+    date_hierarchy = "ts"
+    raw_id_fields = ["fan", "action"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,9 +1,10 @@
 """Processing a stored webhook event: the fan's books, outcomes, state, and a place in the queue."""
 import logging
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import DateTimeField, DecimalField, F, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from fans.models import Fan, Message
@@ -128,8 +129,13 @@ def on_tip(creator, env: wh.Envelope):
     update_whale_score(fan)
 
 
+# Fan.total_spent is DECIMAL(10, 2): the running total saturates there instead of failing the event.
+MAX_TOTAL_SPENT = Decimal("99999999.99")
+
+
 def _add_spend(fan: Fan, amount, ts):
-    Fan.objects.filter(pk=fan.pk).update(total_spent=F("total_spent") + amount, last_interaction_ts=latest(ts))
+    total = Least(F("total_spent") + amount, Value(MAX_TOTAL_SPENT, output_field=DecimalField()))
+    Fan.objects.filter(pk=fan.pk).update(total_spent=total, last_interaction_ts=latest(ts))
 
 
 def latest(ts):

@@ -62,7 +62,8 @@ def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response
     return record_action(
         fan, decision.action, content_key=decision.content_key, price=decision.price, hook=decision.hook,
         message_text=decision.text, source=decision.source, reason=decision.reason[:300], route=decision.route,
-        status=status, response_time_s=response_time_s, error=error, extra=decision.extra)
+        status=status, response_time_s=response_time_s, error=error, extra=decision.extra,
+        explored=bool(decision.extra.get("explored", False)))
 
 
 def prepare(creator, fan: Fan, decision: Decision, response_time_s=None) -> Action:

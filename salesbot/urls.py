@@ -1,7 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from salesbot.api.docs import OfflineSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # OpenAPI schema and its browsable docs page (assets served from the installed sidecar: works offline).
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", OfflineSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("salesbot.api.urls")),
 ]

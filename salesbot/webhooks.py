@@ -3,6 +3,7 @@ so adapting to another provider means changing this file and platform_client.py 
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_tz
 from decimal import Decimal, InvalidOperation
@@ -53,24 +54,57 @@ class FanRef:
     name: str
 
 
+# Storage limits of WebhookEvent / Fan / Message: an event beyond them is refused at the door (400),
+# never turned into a database error (500) or a task that can never be processed.
+MAX_EVENT_ID = 120
+MAX_EVENT = 80
+MAX_NAME = 200
+MAX_ID = 2**63 - 1
+MAX_AMOUNT = Decimal("99999999.99")
+CENT = Decimal("0.01")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _storable(value):
+    """JSON with every string storable as text: NUL (refused by PostgreSQL) and lone surrogates
+    (refused by any UTF-8 encoder) become U+FFFD. Both can only arrive through \\u escapes."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
 def parse_json(body: bytes) -> dict:
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except ValueError as e:  # undecodable bytes, invalid JSON, an integer too long to convert
         raise WebhookError(f"body is not valid JSON: {e}")
+    except RecursionError:
+        raise WebhookError("body is not valid JSON: nested too deeply")
     if not isinstance(data, dict):
         raise WebhookError("body must be a JSON object")
-    return data
+    if b"\\u" not in body:
+        return data
+    try:
+        return _storable(data)
+    except RecursionError:
+        raise WebhookError("body is not valid JSON: nested too deeply")
 
 
 def _require(obj: dict, key: str, kind, where: str):
     if not isinstance(obj, dict) or key not in obj:
         raise WebhookError(f"missing field '{where}{key}'")
     value = obj[key]
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
-        raise WebhookError(f"field '{where}{key}' must be an integer")
+    if kind is int:
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise WebhookError(f"field '{where}{key}' must be an integer")
+        if not 0 <= value <= MAX_ID:
+            raise WebhookError(f"field '{where}{key}' must be an integer in 0..{MAX_ID}")
     if kind is str and not isinstance(value, str):
         raise WebhookError(f"field '{where}{key}' must be a string")
     if kind is dict and not isinstance(value, dict):
@@ -84,6 +118,9 @@ def _require(obj: dict, key: str, kind, where: str):
             raise WebhookError(f"field '{where}{key}' must be a number")
         if not value.is_finite() or value < 0:
             raise WebhookError(f"field '{where}{key}' must be a non-negative number")
+        if value > MAX_AMOUNT:
+            raise WebhookError(f"field '{where}{key}' must be at most {MAX_AMOUNT}")
+        value = value.quantize(CENT)
     return value
 
 
@@ -92,15 +129,18 @@ def parse_time(value, where: str) -> datetime:
         raise WebhookError(f"field '{where}' must be an ISO-8601 time")
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return dt.astimezone(dt_tz.utc) if dt.tzinfo else dt.replace(tzinfo=dt_tz.utc)
+    except (ValueError, OverflowError):  # not ISO-8601, or off the calendar once in UTC
         raise WebhookError(f"field '{where}' must be an ISO-8601 time")
-    return dt if dt.tzinfo else dt.replace(tzinfo=dt_tz.utc)
 
 
 def parse_envelope(data: dict) -> Envelope:
+    event_id = _require(data, "event_id", str, "")
+    if not 1 <= len(event_id) <= MAX_EVENT_ID:
+        raise WebhookError(f"field 'event_id' must be 1 to {MAX_EVENT_ID} characters")
     return Envelope(
-        event_id=_require(data, "event_id", str, ""),
-        event=_require(data, "event", str, ""),
+        event_id=event_id,
+        event=_require(data, "event", str, "")[:MAX_EVENT],  # longer can only be an unknown event
         account_id=_require(data, "account_id", str, ""),
         created_at=parse_time(_require(data, "created_at", str, ""), "created_at"),
         payload=_require(data, "payload", dict, ""),
@@ -110,7 +150,7 @@ def parse_envelope(data: dict) -> Envelope:
 def parse_fan(payload: dict) -> FanRef:
     fan = _require(payload, "fan", dict, "payload.")
     name = fan.get("name", "")
-    return FanRef(id=_require(fan, "id", int, "payload.fan."), name=name if isinstance(name, str) else "")
+    return FanRef(id=_require(fan, "id", int, "payload.fan."), name=name[:MAX_NAME] if isinstance(name, str) else "")
 
 
 def validate_payload(env: Envelope) -> None:

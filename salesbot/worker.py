@@ -8,6 +8,7 @@ Action resent with the same idempotency key, so the fan still gets exactly one m
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -19,15 +20,21 @@ from salesbot.platform_client import PlatformError
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=180)  # covers an LLM call with its retries and a platform send with its own
+LEASE_S = 180  # covers an LLM call with its retries and a platform send with its own
 MAX_ATTEMPTS = 5
 # Spent money first, then whale score, then who has waited longest.
 PRIORITY = ["-fan__total_spent", "-fan__whale_score", "waiting_since", "id"]
 
 
+def lease() -> timedelta:
+    """How long a worker holds a fan (settings.WORKER_LEASE_S, default LEASE_S); a dead worker's
+    fan and item are taken again once it has passed."""
+    return timedelta(seconds=float(getattr(settings, "WORKER_LEASE_S", LEASE_S)))
+
+
 def _lease(fan_id, now) -> bool:
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    return Fan.objects.filter(pk=fan_id).filter(free).update(lease_until=now + LEASE) == 1
+    return Fan.objects.filter(pk=fan_id).filter(free).update(lease_until=now + lease()) == 1
 
 
 def _release(fan_id):
@@ -36,8 +43,9 @@ def _release(fan_id):
 
 def workable(creator=None, now=None):
     now = now or timezone.now()
+    abandoned = Q(status=QueueItem.Status.WORKING, claimed_at__lt=now - lease())
     qs = (QueueItem.objects.filter(not_before__lte=now)
-          .filter(Q(status=QueueItem.Status.PENDING) | Q(status=QueueItem.Status.WORKING, claimed_at__lt=now - LEASE))
+          .filter(Q(status=QueueItem.Status.PENDING) | abandoned)
           .exclude(fan__lease_until__gte=now))
     return qs.filter(creator=creator) if creator is not None else qs
 
@@ -103,7 +111,23 @@ def work_one(creator=None) -> QueueItem | None:
     finally:
         item.save(update_fields=["status", "finished_at", "result", "not_before"])
         _release(item.fan_id)
+        _wake_if_waiting(item)
     return item
+
+
+def _wake_if_waiting(item):
+    """A message that arrived while this fan was leased got a pending item, but its task found the
+    fan busy and gave up: queue a task for it now, or it would wait for the sweeper."""
+    waiting = (QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING,
+                                        not_before__lte=timezone.now()).exclude(pk=item.pk))
+    if not waiting.exists():
+        return
+    try:
+        from django_q.tasks import async_task
+
+        async_task("salesbot.tasks.work_queue", 1, group="queue")
+    except Exception:  # the item stays pending; the sweeper works it
+        log.exception("could not queue work for fan %s's waiting item", item.fan_id)
 
 
 def _no_other_pending(item) -> bool:

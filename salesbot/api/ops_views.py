@@ -1,4 +1,7 @@
-"""The operator API of seed §13, per creator. Staff token required (settings.REST_FRAMEWORK)."""
+"""The operator API of seed §13, per creator. Staff token required (settings.REST_FRAMEWORK).
+
+Views stay thin: the numbers come from salesbot.selectors and learning.stats, the moves from fans.services.
+"""
 from django.shortcuts import get_object_or_404
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -9,6 +12,7 @@ from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
 from salesbot import checkers, selectors
+from salesbot.api import schemas as s
 
 VERSION = "0.1.0"
 
@@ -17,12 +21,15 @@ def _creator(slug) -> Creator:
     return get_object_or_404(Creator, slug=slug)
 
 
+@s.open_health("Service health (no token)", s.ServiceHealthSerializer, "service_health")
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def service_health(request):
     return Response({"status": "ok", "version": VERSION, "creators": Creator.objects.count()})
 
 
+@s.open_health("Creator health: version and enabled switch (no token)", s.CreatorHealthSerializer,
+               "creator_health", per_creator=True)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def health(request, creator_slug):
@@ -30,38 +37,46 @@ def health(request, creator_slug):
     return Response({"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled})
 
 
+@s.ops("Runtime metrics: webhooks by status, sends, send errors, decisions by source, LLM calls and cost")
 @api_view(["GET"])
 def stats(request, creator_slug):
     return Response(selectors.runtime_stats(_creator(creator_slug)))
 
 
+@s.ops("Priority queue depth and items, and the fans who need a human")
 @api_view(["GET"])
 def queue(request, creator_slug):
     return Response(selectors.queue_snapshot(_creator(creator_slug)))
 
 
+@s.ops("Revenue, PPV conversion and top fans")
 @api_view(["GET"])
 def performance(request, creator_slug):
     return Response(selectors.performance(_creator(creator_slug)))
 
 
+@s.ops("Full aggregated learning stats (cached)")
 @api_view(["GET"])
 def learning_stats(request, creator_slug):
     return Response(aggregate_learning_stats(_creator(creator_slug)))
 
 
+@s.ops("Training data summary and learning stats")
 @api_view(["GET"])
 def training(request, creator_slug):
     c = _creator(creator_slug)
     return Response({"summary": selectors.runtime_stats(c), "learning_stats": aggregate_learning_stats(c)})
 
 
+@s.ops("A fan: state, transition history, recent messages and actions", fan=True)
 @api_view(["GET"])
 def fan_detail(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
     return Response(selectors.fan_detail(fan))
 
 
+@s.ops("Hand the fan to a human: the bot never messages them again until staff resume", s.HandoffSerializer,
+       fan=True, request=s.HandoffRequestSerializer)
 @api_view(["POST"])
 def fan_handoff(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
@@ -70,11 +85,13 @@ def fan_handoff(request, creator_slug, fan_id):
     return Response({"fan_id": fan.fan_id, "state": fan.state, "handoff_reason": fan.handoff_reason})
 
 
+@s.ops("Turn the bot on for this creator", s.SwitchSerializer)
 @api_view(["POST"])
 def enable(request, creator_slug):
     return _switch(creator_slug, True)
 
 
+@s.ops("Turn the bot off for this creator: nothing is sent", s.SwitchSerializer)
 @api_view(["POST"])
 def disable(request, creator_slug):
     return _switch(creator_slug, False)
@@ -86,6 +103,7 @@ def _switch(slug, on: bool):
     return Response({"creator": c.slug, "enabled": on})
 
 
+@s.ops("Queue one rekindle for each dormant fan who spent money", s.ReactivateSerializer)
 @api_view(["POST"])
 def reactivate(request, creator_slug):
     return Response({"queued": checkers.enqueue_reactivation(_creator(creator_slug))})

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from salesbot.api import ops_views as v
-from salesbot.api.webhook_views import WebhookView
+from salesbot.api.webhook_views import AccountWebhookView, CreatorWebhookView
 
 per_creator = [
     path("health", v.health),
@@ -15,11 +15,11 @@ per_creator = [
     path("enable", v.enable),
     path("disable", v.disable),
     path("reactivate", v.reactivate),
-    path("webhook/<str:kind>", WebhookView.as_view()),
+    path("webhook/<str:kind>", CreatorWebhookView.as_view()),
 ]
 
 urlpatterns = [
     path("health", v.service_health),
-    path("webhook/<str:kind>", WebhookView.as_view()),
+    path("webhook/<str:kind>", AccountWebhookView.as_view()),
     *[path(f"<slug:creator_slug>/{p.pattern}", p.callback) for p in per_creator],
 ]

@@ -4,6 +4,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django_q.tasks import async_task
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from models_registry.models import Creator
 from salesbot import webhooks as wh
+from salesbot.api import schemas
 from salesbot.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,16 @@ class WebhookView(APIView):
             log.warning("webhook for %s refused: bad or missing signature", creator.slug)
             return Response({"error": "bad or missing X-Signature"}, status=status.HTTP_401_UNAUTHORIZED)
         return accept(creator, kind, body, allowed)
+
+
+@extend_schema_view(post=schemas.webhook(per_creator=True))
+class CreatorWebhookView(WebhookView):
+    """/api/<creator_slug>/webhook/<kind>: the creator comes from the path."""
+
+
+@extend_schema_view(post=schemas.webhook(per_creator=False))
+class AccountWebhookView(WebhookView):
+    """/api/webhook/<kind>: the creator comes from the body's account_id."""
 
 
 def _creator_by_account(body: bytes):

@@ -108,9 +108,32 @@ class SimFan:
         return start <= hour < end if start <= end else (hour >= start or hour < end)
 
 
+def audience_taste(rng: random.Random, concentration: float) -> tuple[dict, dict]:
+    """Hidden popularity of each hook and paid content across an audience: Dirichlet(concentration)
+    weights, so some hooks and items are favoured by many fans. Small concentration: strong fashions;
+    large: nearly even. Pass the two dicts to make_fan(s) as hook_weights / content_weights."""
+    def draw(names):
+        g = [rng.gammavariate(concentration, 1.0) for _ in names]
+        return {n: x / sum(g) for n, x in zip(names, g)}
+    return draw(HOOKS), draw(PAID_CONTENT)
+
+
+def _favourites(rng: random.Random, names: tuple, k: int, weights: dict | None) -> tuple:
+    """k distinct favourites: uniformly (weights None, the historical draw) or by popularity."""
+    if weights is None:
+        return tuple(rng.sample(names, k))
+    left, out = list(names), []
+    for _ in range(k):
+        pick = rng.choices(left, weights=[weights.get(n, 0.0) + 1e-12 for n in left])[0]
+        left.remove(pick)
+        out.append(pick)
+    return tuple(out)
+
+
 def make_fan(rng: random.Random, fan_id: int | None = None, *, whale_rate=0.02, stop_rate=0.01,
-             safety_rate=0.002) -> SimFan:
-    """Draw one fan. whale_rate/stop_rate/safety_rate are the shares of fans with that trait."""
+             safety_rate=0.002, hook_weights: dict | None = None, content_weights: dict | None = None) -> SimFan:
+    """Draw one fan. whale_rate/stop_rate/safety_rate are the shares of fans with that trait;
+    hook_weights/content_weights (see audience_taste) make some favourites more common than others."""
     fan_id = fan_id if fan_id is not None else rng.randint(10_000_000, 99_999_999)
     whale = rng.random() < whale_rate
     start = rng.randrange(24)
@@ -123,8 +146,8 @@ def make_fan(rng: random.Random, fan_id: int | None = None, *, whale_rate=0.02, 
         base_buy=rng.uniform(0.75, 0.95) if whale else rng.uniform(0.25, 0.75),
         chattiness=rng.uniform(0.7, 0.95) if whale else rng.uniform(0.3, 0.9),
         forwardness=rng.uniform(0.2, 0.6),
-        favourite_hooks=tuple(rng.sample(HOOKS, rng.randint(1, 2))),
-        favourite_content=tuple(rng.sample(PAID_CONTENT, rng.randint(1, 2))),
+        favourite_hooks=_favourites(rng, HOOKS, rng.randint(1, 2), hook_weights),
+        favourite_content=_favourites(rng, PAID_CONTENT, rng.randint(1, 2), content_weights),
         tip_prob=rng.uniform(0.2, 0.4) if whale else rng.uniform(0.0, 0.06),
         is_whale=whale,
         ghost_prob=rng.uniform(0.0, 0.1) if whale else rng.uniform(0.05, 0.35),

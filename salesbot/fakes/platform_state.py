@@ -89,7 +89,7 @@ class FakePlatform:
             self.stats = {"sends": 0, "sends_by_kind": {"text": 0, "free": 0, "ppv": 0},
                           "webhooks_posted": 0, "webhooks_failed": 0, "webhooks_dropped": 0,
                           "purchases": 0, "tips": 0, "replies": 0, "openers": 0, "fans": fans,
-                          "revenue": 0.0, "tips_amount": 0.0}
+                          "revenue": 0.0, "tips_amount": 0.0, "delayed": 0}
 
     def _new_id(self) -> int:
         with self.lock:
@@ -97,16 +97,24 @@ class FakePlatform:
             return self.next_id - 1
 
     def add_fail_plan(self, body) -> dict:
+        """The next `times` sends fail with `status`; with `delay` (seconds) they first stall that long,
+        and a plan with a delay but no status is a slow platform that then answers normally."""
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object")
-        status, times, retry_after = body.get("status", 500), body.get("times", 1), body.get("retry_after", 1)
-        if not isinstance(status, int) or not 400 <= status <= 599:
+        delay = body.get("delay", 0)
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 300:
+            raise ApiError(400, "delay must be a number of seconds in 0..300")
+        status = body.get("status", None if delay and "status" not in body else 500)
+        times, retry_after = body.get("times", 1), body.get("retry_after", 1)
+        if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
             raise ApiError(400, "status must be an HTTP error status (4xx/5xx)")
         if not isinstance(times, int) or times < 1:
             raise ApiError(400, "times must be a positive integer")
         if isinstance(retry_after, bool) or not isinstance(retry_after, (int, float)) or retry_after < 0:
             raise ApiError(400, "retry_after must be a number >= 0")
         plan = {"status": status, "times": times, "retry_after": retry_after}
+        if delay:
+            plan["delay"] = delay
         with self.lock:
             self.fail_plans.append(plan)
         return dict(plan)
@@ -115,14 +123,23 @@ class FakePlatform:
         """Record one outbound message (or replay / fail); returns the contract's reply body."""
         if not idem_key:
             raise ApiError(400, "missing Idempotency-Key header")
+        plan = None
         with self.lock:
             if self.fail_plans:
                 plan = self.fail_plans[0]
                 plan["times"] -= 1
                 if plan["times"] <= 0:
                     self.fail_plans.pop(0)
-                headers = {"Retry-After": str(plan["retry_after"])} if plan["status"] == 429 else {}
-                raise ApiError(plan["status"], f"injected failure ({plan['status']})", headers)
+                plan = dict(plan)
+                self.stats["delayed"] += bool(plan.get("delay"))
+        if plan and plan.get("delay"):
+            self.log(f"fail  stalling a send to {self.fan_label(fan_id)} for {plan['delay']} s")
+            if self.stopping.wait(plan["delay"]):
+                raise ApiError(503, "shutting down")
+        if plan and plan["status"] is not None:
+            headers = {"Retry-After": str(plan["retry_after"])} if plan["status"] == 429 else {}
+            raise ApiError(plan["status"], f"injected failure ({plan['status']})", headers)
+        with self.lock:
             if idem_key in self.idem:
                 return self.idem[idem_key]
             text, media, price, kind = validate_send(body)

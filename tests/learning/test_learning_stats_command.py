@@ -39,12 +39,12 @@ def sold(creator, fan):
 def test_prints_the_stats_as_json(sold):
     output = run("demo")
     stats = json.loads(output)
-    assert list(stats) == ["totals", "conversion_by_price", "conversion_by_content", "conversion_by_hook",
-                           "conversion_by_hour", "ghost_rate_by_stage", "avg_msgs_to_first_buy", "top_hooks",
-                           "computed_at"]
-    stats.pop("computed_at")
+    seed_keys = ["totals", "conversion_by_price", "conversion_by_content", "conversion_by_hook",
+                 "conversion_by_hour", "ghost_rate_by_stage", "avg_msgs_to_first_buy", "top_hooks"]
+    assert list(stats)[:len(seed_keys)] == seed_keys
+    assert "posterior_by_price" in stats and list(stats)[-1] == "computed_at"
     one = {"sent": 1, "bought": 1, "rate": 100.0}
-    assert stats == {
+    assert {k: stats[k] for k in seed_keys} == {
         "totals": {"actions": 1, "outcomes": 1},
         "conversion_by_price": {"25": one},
         "conversion_by_content": {"vid": one},

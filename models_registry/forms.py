@@ -1,0 +1,229 @@
+"""Admin forms for creator configuration: onboarding from files, and edits that keep the
+vault, playbook and templates consistent with each other."""
+import json
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from fans.state_machine import FanState
+from models_registry import selectors
+from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+from models_registry.services import onboard_creator, parse_playbook, validate_content_map
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+CREATOR_FIELDS = ["display_name", "account_id", "platform_user_id", "api_base_url", "api_key", "webhook_secret",
+                  "ppv_min_price", "ppv_max_price", "entry_price"]
+PRICE_KW = {"required": False, "max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+def _secret_field(help_text):
+    return forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+                           help_text=help_text)
+
+
+class CreatorForm(forms.ModelForm):
+    """Credentials are write-only: an empty field keeps the stored value."""
+
+    api_key = _secret_field("Write-only. Leave empty to keep the current key.")
+    webhook_secret = _secret_field("Write-only. Leave empty to keep the current secret.")
+
+    class Meta:
+        model = Creator
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        for field in ("api_key", "webhook_secret"):
+            if not data.get(field) and self.instance.pk:
+                data[field] = getattr(self.instance, field)
+        if not data.get("webhook_secret"):
+            data["webhook_secret"] = Creator._meta.get_field("webhook_secret").get_default()
+        return data
+
+
+def _read_upload(upload, what: str) -> str:
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(f"The {what} is larger than {MAX_UPLOAD_BYTES // 1024} KB.")
+    try:
+        return upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(f"The {what} is not UTF-8 text.")
+
+
+class CreatorOnboardingForm(forms.Form):
+    """One form for a new creator: account, write-only keys, price bounds, content map and playbook.
+
+    Fields left empty take the content map's "creator" object, then the model defaults.
+    """
+
+    required_css_class = "required"
+
+    slug = forms.SlugField(max_length=50, help_text="Short id used in URLs: /api/<slug>/…")
+    display_name = forms.CharField(required=False, max_length=120)
+    account_id = forms.CharField(label="Platform account id", required=False, max_length=120,
+                                 help_text="The account_id the platform puts in every webhook.")
+    platform_user_id = forms.IntegerField(label="Creator's platform user id", required=False, min_value=1)
+    api_base_url = forms.URLField(label="Platform API base URL", required=False, assume_scheme="https")
+    api_key = _secret_field("Write-only: stored, never shown again.")
+    webhook_secret = _secret_field("Write-only. Leave empty to generate one.")
+    ppv_min_price = forms.DecimalField(label="Minimum PPV price", **PRICE_KW)
+    ppv_max_price = forms.DecimalField(label="Maximum PPV price", **PRICE_KW)
+    entry_price = forms.DecimalField(label="Entry PPV price", **PRICE_KW)
+    content_map = forms.FileField(label="Content map (JSON)",
+                                  help_text="Vault items, templates and restricted words (see demo/content-map.json).")
+    playbook = forms.FileField(label="Playbook (Markdown)",
+                               help_text="Split into sections at headings like '## §4 Strategy for new fans'.")
+    replace = forms.BooleanField(required=False, label="Replace an existing creator",
+                                 help_text="Re-onboard a creator that exists: its vault, playbook and templates are "
+                                           "replaced by the uploaded files.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sections = []
+
+    def clean_content_map(self):
+        text = _read_upload(self.cleaned_data["content_map"], "content map")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValidationError(f"The content map is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.")
+        errors = validate_content_map(data)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+    def clean_playbook(self):
+        text = _read_upload(self.cleaned_data["playbook"], "playbook")
+        self.sections = parse_playbook(text)
+        return text
+
+    def clean(self):
+        data = super().clean()
+        slug = data.get("slug")
+        if slug and not data.get("replace") and Creator.objects.filter(slug=slug).exists():
+            self.add_error("slug", f"A creator '{slug}' already exists. Tick 'Replace an existing creator' "
+                                   "(--replace) to re-onboard it, or choose another slug.")
+        if isinstance(data.get("content_map"), dict):
+            self._check_prices(data)
+        return data
+
+    def effective(self, name, data):
+        """The value onboarding will use: this form, else the content map's creator object, else the creator's
+        current value (when replacing), else the model default."""
+        if data.get(name) not in (None, ""):
+            return data[name]
+        from_map = data["content_map"].get("creator", {}).get(name)
+        if from_map not in (None, ""):
+            return from_map
+        existing = Creator.objects.filter(slug=data.get("slug")).first() if data.get("replace") else None
+        return getattr(existing, name) if existing else Creator._meta.get_field(name).get_default()
+
+    def _check_prices(self, data):
+        try:
+            low, high, entry = (Decimal(str(self.effective(n, data)))
+                                for n in ("ppv_min_price", "ppv_max_price", "entry_price"))
+        except ArithmeticError:
+            self.add_error(None, "The content map's creator prices must be numbers.")
+            return
+        if low > high:
+            self.add_error("ppv_max_price", f"The maximum PPV price ({high}) is below the minimum ({low}).")
+            return
+        if not low <= entry <= high:
+            self.add_error("entry_price", f"The entry price {entry} is outside the price bounds {low}–{high}.")
+        for item in data["content_map"]["vault"]:
+            price = item.get("price")
+            if price is not None and not low <= Decimal(str(price)) <= high:
+                self.add_error("content_map", f"Vault item '{item['content_key']}': price {price} is outside the "
+                                              f"price bounds {low}–{high}.")
+
+    def save(self) -> Creator:
+        """Create (or replace) the creator with vault, playbook and templates in one transaction.
+
+        A ValidationError from the model layer (e.g. an account id already taken) is put on the form and re-raised.
+        """
+        data = self.cleaned_data
+        fields = {name: data.get(name) for name in CREATOR_FIELDS}
+        try:
+            return onboard_creator(data["content_map"], data["playbook"], slug=data["slug"], **fields)
+        except ValidationError as e:
+            if hasattr(e, "error_dict"):
+                for name, errors in e.message_dict.items():
+                    field = name if name in self.fields else None
+                    self.add_error(field, errors if field else [f"{name}: {m}" for m in errors])
+            else:
+                self.add_error(None, e.messages)
+            raise
+
+
+class VaultItemForm(forms.ModelForm):
+    """A content key that templates send cannot be renamed away silently."""
+
+    class Meta:
+        model = VaultItem
+        fields = "__all__"
+
+    def clean_content_key(self):
+        new = self.cleaned_data["content_key"]
+        old = self.instance.content_key if self.instance.pk else None
+        if old and new != old:
+            kinds = list(selectors.templates_using(self.instance.creator_id, old).values_list("kind", flat=True))
+            if kinds:
+                raise ValidationError(f"'{old}' is sent by the {', '.join(sorted(kinds))} template(s): change those "
+                                      f"templates first, then rename the item.")
+        return new
+
+
+class VaultInlineFormSet(forms.BaseInlineFormSet):
+    """On the creator page: deleting a vault item that templates still send is refused with a message."""
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            item = form.instance
+            if item.pk:
+                kinds = list(selectors.templates_using(item.creator_id, item.content_key)
+                             .values_list("kind", flat=True))
+                if kinds:
+                    raise ValidationError(selectors.refusal(item, kinds))
+
+
+class PlaybookSectionForm(forms.ModelForm):
+    class Meta:
+        model = PlaybookSection
+        fields = "__all__"
+
+    def clean_serves_states(self):
+        states = self.cleaned_data.get("serves_states") or []
+        if not isinstance(states, list) or not all(isinstance(s, str) for s in states):
+            raise ValidationError('Give a JSON list of fan states, e.g. ["engaged", "pitched"].')
+        unknown = sorted(set(states) - set(FanState.values))
+        if unknown:
+            raise ValidationError(f"Unknown fan state(s): {', '.join(unknown)}. Known: {', '.join(FanState.values)}.")
+        return states
+
+    def clean_body(self):
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise ValidationError("A playbook section needs a body.")
+        return body
+
+
+class ResponseTemplateForm(forms.ModelForm):
+    class Meta:
+        model = ResponseTemplate
+        fields = "__all__"
+
+    def clean_variants(self):
+        variants = self.cleaned_data.get("variants")
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, str) and v.strip()
+                                                                       for v in variants):
+            raise ValidationError('Give a non-empty JSON list of texts, e.g. ["hey {name} 💕"].')
+        return variants
+
+    def clean(self):
+        data = super().clean()
+        creator, key = data.get("creator"), data.get("content_key")
+        if creator and key and not VaultItem.objects.filter(creator=creator, content_key=key).exists():
+            self.add_error("content_key", f"'{key}' is not in {creator.slug}'s vault.")
+        return data

@@ -1,0 +1,93 @@
+"""OpenAPI descriptions of the ops API (drf-spectacular): small serializers for fixed shapes,
+free-form objects for the statistics dicts whose keys follow the data."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+
+TAG_OPS = "ops"
+TAG_WEBHOOKS = "webhooks"
+TAG_SERVICE = "service"
+
+CREATOR_SLUG = OpenApiParameter("creator_slug", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                description="The creator's slug, e.g. `demo`.")
+FAN_ID = OpenApiParameter("fan_id", OpenApiTypes.INT64, OpenApiParameter.PATH, description="The platform fan id.")
+
+NOT_AUTHENTICATED = OpenApiResponse(description="No or invalid token (`Authorization: Token …`).")
+NOT_STAFF = OpenApiResponse(description="The token's user is not staff.")
+NOT_FOUND = OpenApiResponse(description="Unknown creator (or fan).")
+
+
+class ServiceHealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    version = serializers.CharField()
+    creators = serializers.IntegerField()
+
+
+class CreatorHealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    version = serializers.CharField()
+    creator = serializers.CharField()
+    enabled = serializers.BooleanField()
+
+
+class SwitchSerializer(serializers.Serializer):
+    creator = serializers.CharField()
+    enabled = serializers.BooleanField()
+
+
+class HandoffRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True,
+                                   help_text="Why a human takes over (kept to 200 characters).")
+
+
+class HandoffSerializer(serializers.Serializer):
+    fan_id = serializers.IntegerField()
+    state = serializers.CharField()
+    handoff_reason = serializers.CharField()
+
+
+class ReactivateSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Dormant spenders queued for one rekindle each.")
+
+
+class WebhookAckSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "ignored"])
+    event_id = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+
+
+def ops(summary: str, response=OpenApiTypes.OBJECT, method="GET", fan=False, request=None, description=""):
+    """extend_schema for one staff-token endpoint under /api/{creator_slug}/."""
+    return extend_schema(
+        summary=summary, description=description, tags=[TAG_OPS], request=request,
+        parameters=[CREATOR_SLUG, *([FAN_ID] if fan else [])],
+        responses={200: response, 401: NOT_AUTHENTICATED, 403: NOT_STAFF, 404: NOT_FOUND},
+    )
+
+
+def open_health(summary: str, response, operation_id: str, per_creator=False):
+    return extend_schema(summary=summary, tags=[TAG_SERVICE], operation_id=operation_id, auth=[],
+                         parameters=[CREATOR_SLUG] if per_creator else None,
+                         responses={200: response, **({404: NOT_FOUND} if per_creator else {})})
+
+
+def webhook(per_creator: bool):
+    where = ("the creator named in the path" if per_creator
+             else "the creator whose `account_id` the body names")
+    return extend_schema(
+        summary="Platform webhook (HMAC-signed, no token)" + ("" if per_creator else ", creator by account_id"),
+        description=(f"Signed with {where}'s webhook secret in `X-Signature: sha256=<hex>`. "
+                     "`kind` is one of `fan-message`, `new-subscriber`, `purchase`, `of-event`. "
+                     "The event is stored before it is acknowledged; a repeated `event_id` is acknowledged once."),
+        tags=[TAG_WEBHOOKS], auth=[], request=OpenApiTypes.OBJECT,
+        operation_id="creator_webhook" if per_creator else "account_webhook",
+        parameters=[*([CREATOR_SLUG] if per_creator else []),
+                    OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                     enum=["fan-message", "new-subscriber", "purchase", "of-event"]),
+                    OpenApiParameter("X-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                                     description="`sha256=` + hex HMAC-SHA256 of the raw body.")],
+        responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+    )
