@@ -12,22 +12,23 @@ the PPV chooser differs between policies:
   bayes   rules.choose_offer, the rule engine's own choice, with the creator's exploration knobs.
 
 Outcomes are learnt in memory with the functions production uses (learning.bayes via rules.Evidence),
-so nothing is written; the demo creator is created inside a transaction that is rolled back.
+so nothing is written; the demo creator itself is built in memory (demo_creator), never saved.
 """
+import json
 import random
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 
 from fans.models import Fan
 from fans.state_machine import FanState
 from learning import bayes
-from models_registry.models import Creator
-from models_registry.services import onboard_from_files
+from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+from models_registry.services import parse_playbook, validate_content_map
 from salesbot import router, rules, safety
 from salesbot.decisions import Context
 from salesbot.fakes import fan_model
@@ -248,24 +249,48 @@ def _fresh(simfan):
                                if k not in ("purchased", "total_spent", "replies", "stopped")})
 
 
-def demo_creator(**knobs) -> Creator:
-    """The demo creator (content map + playbook), with its vault and templates prefetched."""
-    slug = f"sim-{random.Random().randrange(10 ** 9)}"
-    created = onboard_from_files(settings.BASE_DIR / "demo/content-map.json", settings.BASE_DIR / "demo/playbook.md",
-                                 slug=slug, account_id=f"acct_{slug}", display_name="Simulated creator")
-    Creator.objects.filter(pk=created.pk).update(**knobs)
-    return Creator.objects.prefetch_related("vault_items", "templates").get(pk=created.pk)
+def _prefetched(instance, name: str, objects: list):
+    """Fill a reverse relation's prefetch cache, so `creator.vault_items.all()` reads memory, not the database."""
+    queryset = getattr(type(instance), name).rel.related_model.objects.none()
+    queryset._result_cache, queryset._prefetch_done = list(objects), True
+    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), name: queryset}
+
+
+def demo_creator(content_map=None, playbook=None, **knobs) -> Creator:
+    """The demo creator (content map + playbook, validated like onboarding) built in memory, never saved:
+    a simulation writes nothing and holds no database lock however long it runs; `knobs` are Creator
+    fields (min_sample, exploration_share, …)."""
+    content_map = content_map or settings.BASE_DIR / "demo/content-map.json"
+    data = json.loads(Path(content_map).read_text(encoding="utf-8"))
+    errors = validate_content_map(data)
+    if errors:
+        raise ValueError("; ".join(errors))
+    sections = parse_playbook(Path(playbook or settings.BASE_DIR / "demo/playbook.md").read_text(encoding="utf-8"))
+    fields = {k: v for k, v in data.get("creator", {}).items() if k not in ("slug", "account_id", "display_name")}
+    creator = Creator(id=-1, slug="simulated", account_id="acct_simulated", display_name="Simulated creator",
+                      **{**fields, **knobs})
+    for name in ("ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap", "custom_approval_limit"):
+        setattr(creator, name, Decimal(str(getattr(creator, name))))
+    creator.restricted_words = creator.restricted_words or data.get("restricted_words", [])
+    _prefetched(creator, "vault_items", [
+        VaultItem(creator=creator, content_key=v["content_key"], kind=v.get("kind", "photo"),
+                  media_ids=v.get("media_ids", []), ladder_tier=v.get("tier", 1),
+                  default_price=None if v.get("price") is None else Decimal(str(v["price"])))
+        for v in data["vault"]])
+    _prefetched(creator, "templates", [
+        ResponseTemplate(creator=creator, kind=kind, variants=t["variants"], content_key=t.get("content_key", ""),
+                         hook=t.get("hook", "")) for kind, t in data.get("templates", {}).items()])
+    _prefetched(creator, "playbook_sections", [
+        PlaybookSection(creator=creator, number=x.number, title=x.title, body=x.body, serves_states=x.serves_states)
+        for x in sections])
+    return creator
 
 
 def simulate(n_fans: int, seed: int, policies=POLICIES, *, taste: float = 1.0, progress=None,
              **knobs) -> dict[str, Result]:
-    """Run each policy on the same fans; the creator exists only inside a rolled-back transaction."""
-    with transaction.atomic():
-        creator = demo_creator(**knobs)
-        sim = Simulation(creator, n_fans, seed, taste=taste)
-        results = {p: sim.run(p, progress) for p in policies}
-        transaction.set_rollback(True)
-    return results
+    """Run each policy on the same fans (the same hidden preferences and the same random streams per fan)."""
+    sim = Simulation(demo_creator(**knobs), n_fans, seed, taste=taste)
+    return {p: sim.run(p, progress) for p in policies}
 
 
 def text_progress(stream=sys.stderr, width=30):

@@ -61,10 +61,14 @@ def test_block_option(sold):
     assert run("demo", "--block") == (
         "[STATS]\n"
         "Data: 1 actions, 1 outcomes\n"
-        "conversion_by_price: $25: 100.0% (1 sent)\n"
+        "conversion_by_price: $25: 100.0% (1 sent — too few to trust)\n"
+        "conversion_by_hook: exclusivity: 100.0% (1 sent — too few to trust)\n"
+        "conversion_by_content: vid: 100.0% (1 sent — too few to trust)\n"
         "top_hooks: exclusivity: 1x\n"
-        "best_hours: 22:00 UTC: 100.0%\n"
+        "best_hours: 22:00 UTC: 100.0% (1 sent — too few to trust)\n"
         "avg_msgs_to_first_buy: 0.0\n"
+        "Ranked by Bayesian revenue per send / conversion. Trust only cells with 20+ sent; "
+        "for cells marked 'too few to trust' use the playbook defaults.\n"
         "[/STATS]\n"
     )
 

@@ -1,0 +1,79 @@
+"""Learning benchmark: the static, seed and bayes PPV policies on the same simulated fans, over several seeds.
+
+Prints bayes/static and bayes/seed revenue ratios per seed, then their mean and spread (sample standard
+deviation, min..max). Revenue is what the fans actually paid for PPVs; "expected" is Σ price × the fan's
+true purchase odds over the PPVs sent, the same comparison without the luck of each purchase draw.
+Goal (issue 5): bayes >= 1.15 × static and >= 1.05 × seed over 5,000 fans.
+
+Run: .venv/bin/python bench/learning.py [--fans 5000] [--seeds 10] [--plot docs/learning-policies.png]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOALS = {"static": 1.15, "seed": 1.05}
+
+
+def _setup():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesbot.settings")
+    import django
+
+    django.setup()
+
+
+def _spread(values: list) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {sd:.3f} (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fans", type=int, default=5000, help="simulated fans per seed (default 5000)")
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 1..N (default 10)")
+    parser.add_argument("--plot", metavar="FILE.png", help="revenue over time of the first seed's run")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args(argv)
+    _setup()
+    from salesbot import simulation
+
+    started = time.perf_counter()
+    ratios = {"static": [], "seed": []}
+    expected = {"static": [], "seed": []}
+    print(f"learning benchmark: {args.fans} fans × {args.seeds} seeds × policies {', '.join(simulation.POLICIES)}")
+    print(f"{'seed':>4} {'static $':>10} {'seed $':>10} {'bayes $':>10} {'b/static':>9} {'b/seed':>8} "
+          f"{'exp b/static':>13} {'exp b/seed':>11} {'explored':>9}")
+    first = None
+    for seed in range(1, args.seeds + 1):
+        results = simulation.simulate(args.fans, seed)
+        first = first or results
+        rev = {p: r.revenue for p, r in results.items()}
+        exp = {p: r.expected for p, r in results.items()}
+        for base in ratios:
+            ratios[base].append(rev["bayes"] / rev[base])
+            expected[base].append(exp["bayes"] / exp[base])
+        b = results["bayes"]
+        print(f"{seed:>4} {rev['static']:>10,.0f} {rev['seed']:>10,.0f} {rev['bayes']:>10,.0f} "
+              f"{ratios['static'][-1]:>9.3f} {ratios['seed'][-1]:>8.3f} {expected['static'][-1]:>13.3f} "
+              f"{expected['seed'][-1]:>11.3f} {b.explored:>4}/{b.offers:<4}", flush=True)
+    elapsed = time.perf_counter() - started
+    print(f"bayes / static revenue: {_spread(ratios['static'])}   expected: {_spread(expected['static'])}")
+    print(f"bayes / seed revenue:   {_spread(ratios['seed'])}   expected: {_spread(expected['seed'])}")
+    met = {base: statistics.mean(ratios[base]) >= goal for base, goal in GOALS.items()}
+    print("goals: " + ", ".join(f"bayes >= {goal:.2f} × {base}: {'met' if met[base] else 'NOT met'}"
+                                for base, goal in GOALS.items()))
+    print(f"runtime: {elapsed:.1f} s ({args.fans * args.seeds * len(simulation.POLICIES) / elapsed:,.0f} "
+          f"fan conversations a second)")
+    if args.plot:
+        simulation.plot(first, args.plot, title=f"{args.fans:,} simulated fans, seed 1")
+        print(f"plot written to {args.plot}")
+    return 1 if args.strict and not all(met.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
