@@ -4,7 +4,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from fans import staff
 from fans.models import Fan, FanTransition, Message, NeedsHumanFan
@@ -78,7 +80,7 @@ def mark_dormant(modeladmin, request, queryset):
 @admin.register(Fan)
 class FanAdmin(admin.ModelAdmin):
     list_display = ["fan_id", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
-                    "last_interaction_ts", "opted_out", "safety_flag", "timeline_link"]
+                    "last_activity", "opted_out", "safety", "timeline_link"]
     list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag"]
     search_fields = ["name", "=fan_id"]
     search_help_text = "Search by name or exact platform fan id."
@@ -87,6 +89,16 @@ class FanAdmin(admin.ModelAdmin):
     inlines = [TransitionInline]
     actions = [hand_off_fans, resume_fans, mark_dormant]
     change_form_template = "admin/fans/fan/change_form.html"
+
+    @admin.display(description="safety", ordering="safety_flag")
+    def safety(self, obj):
+        """A red badge, not Django's green tick: a safety flag is a warning, not a success."""
+        return format_html('<span class="safety-flag" style="color:#fff;background:#b91c1c;padding:1px 6px;'
+                           'border-radius:3px">⚠ flagged</span>') if obj.safety_flag else "—"
+
+    @admin.display(description="last activity", ordering="last_interaction_ts")
+    def last_activity(self, obj):
+        return date_format(localtime(obj.last_interaction_ts), "Y-m-d H:i") if obj.last_interaction_ts else "—"
 
     @admin.display(description="timeline")
     def timeline_link(self, obj):
@@ -160,11 +172,15 @@ class FanAdmin(admin.ModelAdmin):
 class NeedsHumanFanAdmin(FanAdmin):
     """Handed-off fans a person must answer: safety-flagged first, then the most recently active."""
 
-    list_display = ["fan_id", "name", "creator", "safety_flag", "handoff_reason", "total_spent", "whale_score",
-                    "last_interaction_ts", "timeline_link"]
+    list_display = ["fan_id", "name", "creator", "safety", "handoff_reason", "total_spent", "last_activity",
+                    "timeline_link"]
     list_filter = ["creator", "safety_flag"]
     ordering = ["-safety_flag", "-last_interaction_ts"]
     actions = [resume_fans, mark_dormant]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Fans who need a human: safety flags first",
+                                                 **(extra_context or {})})
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(state=FanState.HANDED_OFF)

@@ -30,6 +30,22 @@ class CreatorAdmin(admin.ModelAdmin):
     inlines = [VaultInline]
     change_list_template = "admin/models_registry/creator/change_list.html"
     change_form_template = "admin/models_registry/creator/change_form.html"
+    FIELD_GROUPS = [
+        (None, ["slug", "display_name", "enabled", "llm_model"]),
+        ("Platform account and keys (write-only)", ["account_id", "platform_user_id", "api_base_url", "api_key",
+                                                    "webhook_secret"]),
+        ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",
+                               "custom_approval_limit"]),
+        ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids"]),
+        ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share"]),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        """The groups above, plus any editable field added to Creator later (so none goes missing)."""
+        named = {f for _, fields in self.FIELD_GROUPS for f in fields}
+        rest = [f for f in self.get_form(request, obj, fields=None).base_fields if f not in named]
+        return [(title, {"fields": fields}) for title, fields in self.FIELD_GROUPS] + (
+            [("Other", {"fields": rest})] if rest else [])
 
     @admin.display(description="API key")
     def api_key_masked(self, obj):

@@ -17,20 +17,23 @@ CREATOR_FIELDS = ["display_name", "account_id", "platform_user_id", "api_base_ur
 PRICE_KW = {"required": False, "max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
-def _secret_field(help_text):
+def _secret_field(help_text, label=None):
     return forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
-                           help_text=help_text)
+                           help_text=help_text, label=label)
 
 
 class CreatorForm(forms.ModelForm):
     """Credentials are write-only: an empty field keeps the stored value."""
 
-    api_key = _secret_field("Write-only. Leave empty to keep the current key.")
-    webhook_secret = _secret_field("Write-only. Leave empty to keep the current secret.")
+    api_key = _secret_field("Write-only. Leave empty to keep the current key.", label="Platform API key")
+    webhook_secret = _secret_field("Write-only. Leave empty to keep the current secret.", label="Webhook secret")
 
     class Meta:
         model = Creator
         fields = "__all__"
+        widgets = {"excluded_fan_ids": forms.Textarea(attrs={"rows": 1, "cols": 60}),
+                   "restricted_words": forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                   "signal_keywords": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
     def clean(self):
         data = super().clean()
@@ -65,8 +68,8 @@ class CreatorOnboardingForm(forms.Form):
                                  help_text="The account_id the platform puts in every webhook.")
     platform_user_id = forms.IntegerField(label="Creator's platform user id", required=False, min_value=1)
     api_base_url = forms.URLField(label="Platform API base URL", required=False, assume_scheme="https")
-    api_key = _secret_field("Write-only: stored, never shown again.")
-    webhook_secret = _secret_field("Write-only. Leave empty to generate one.")
+    api_key = _secret_field("Write-only: stored, never shown again.", label="Platform API key")
+    webhook_secret = _secret_field("Write-only. Leave empty to generate one.", label="Webhook secret")
     ppv_min_price = forms.DecimalField(label="Minimum PPV price", **PRICE_KW)
     ppv_max_price = forms.DecimalField(label="Maximum PPV price", **PRICE_KW)
     entry_price = forms.DecimalField(label="Entry PPV price", **PRICE_KW)
@@ -162,6 +165,8 @@ class VaultItemForm(forms.ModelForm):
     class Meta:
         model = VaultItem
         fields = "__all__"
+        widgets = {"media_ids": forms.TextInput(attrs={"size": 16}),
+                   "description": forms.Textarea(attrs={"rows": 1, "cols": 36})}
 
     def clean_content_key(self):
         new = self.cleaned_data["content_key"]

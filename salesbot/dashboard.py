@@ -1,12 +1,11 @@
 """The learning dashboard of one creator (admin page): what the numbers say, with how sure we are.
 
-Conversion is a Beta-Binomial question: with a uniform prior, after `sent` PPVs of which `bought`
-were bought the rate is Beta(1 + bought, 1 + sent − bought); the whiskers are its 90% equal-tailed
-credible interval. learning.stats may already carry `posterior_by_*` cells (mean, ci90,
-revenue_per_send); they are used when present and computed here when not.
+Conversion is drawn from the Beta posteriors learning.stats already carries (`posterior_by_price`,
+`_hook`, `_hour`: mean, 90% credible interval, revenue per send, thin): the dashboard shows the
+same numbers the rule engine acts on, and never re-derives them. Bars are posterior means, whiskers
+the 90% equal-tailed credible intervals, pale bars cells under the creator's min_sample sends.
 """
 import datetime
-import math
 from numbers import Real
 
 from django.db.models import Avg, Count, Q, Sum
@@ -14,101 +13,26 @@ from django.db.models.functions import ExtractHour
 
 from fans.models import Fan
 from fans.state_machine import FanState
+from learning import bayes
 from learning.models import Action
 from learning.stats import price_key, refresh_learning_stats
 from salesbot import selectors
 from salesbot.svg_charts import Bar, Chart
 
-# ---- Beta distribution ------------------------------------------------------------------------
+
+def credible_interval(hits: int, n: int) -> tuple[float, float, float]:
+    """(mean, low, high) of Beta(1 + hits, 1 + n − hits): the same prior and level as the stats."""
+    a, b = bayes.posterior(n, hits)
+    lo, hi = bayes.interval(a, b)
+    return bayes.mean(a, b), lo, hi
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny, eps = 1e-300, 1e-14
-    qab, qap, qam = a + b, a + 1, a - 1
-    c, d = 1.0, 1 - qab * x / qap
-    d = 1 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1 + aa * d
-        d = 1 / (d if abs(d) > tiny else tiny)
-        c = 1 + aa / c if abs(1 + aa / c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1 + aa * d
-        d = 1 / (d if abs(d) > tiny else tiny)
-        c = 1 + aa / c if abs(1 + aa / c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < eps:
-            break
-    return h
-
-
-def beta_cdf(x: float, a: float, b: float) -> float:
-    """Regularized incomplete beta I_x(a, b)."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1) / (a + b + 2):
-        return front * _betacf(a, b, x) / a
-    return 1 - front * _betacf(b, a, 1 - x) / b
-
-
-def beta_ppf(p: float, a: float, b: float) -> float:
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if beta_cdf(mid, a, b) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def credible_interval(bought: int, sent: int, mass: float = 0.90) -> tuple[float, float, float]:
-    """(posterior mean, low, high) of the purchase rate under Beta(1 + bought, 1 + sent − bought)."""
-    a, b = 1 + bought, 1 + max(sent - bought, 0)
-    mean = a / (a + b)
-    tail = (1 - mass) / 2
-    if a + b > 5000:  # the normal approximation is exact enough here and much cheaper
-        sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-        z = 1.6448536269514722 if mass == 0.90 else _z(1 - tail)
-        return mean, max(mean - z * sd, 0.0), min(mean + z * sd, 1.0)
-    return mean, beta_ppf(tail, a, b), beta_ppf(1 - tail, a, b)
-
-
-def _z(p: float) -> float:
-    lo, hi = -10.0, 10.0
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def _given_interval(cell: dict, sent: int, bought: int):
-    """(mean, lo, hi) as fractions from a posterior cell of learning.stats, or None if it has none.
-
-    Whether the cell speaks in fractions or percentages is decided by which reading agrees with
-    the counts, so either convention is drawn correctly.
-    """
-    mean, ci = cell.get("mean"), cell.get("ci90")
-    if isinstance(ci, dict):
-        ci = [next((ci[k] for k in ("lo", "low", "lower") if k in ci), None),
-              next((ci[k] for k in ("hi", "high", "upper") if k in ci), None)]
-    if not isinstance(mean, Real) or not isinstance(ci, (list, tuple)) or len(ci) != 2 \
-            or not all(isinstance(v, Real) for v in ci):
-        return None
-    expected = (1 + bought) / (2 + sent)
-    scale = 1 if abs(mean - expected) <= abs(mean / 100 - expected) else 100
-    return mean / scale, ci[0] / scale, ci[1] / scale
+def _posterior_cell(cell: dict, min_sample: int) -> dict:
+    """A stats cell with its posterior: the stats' own when present, else computed from the counts."""
+    if isinstance(cell.get("mean"), Real) and isinstance(cell.get("ci90"), (list, tuple)):
+        return cell
+    sent, bought = int(cell.get("sent", 0)), int(cell.get("bought", 0))
+    return {**bayes.cell(sent, bought, min_sample=min_sample), **cell}
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -130,35 +54,46 @@ def _money_by(creator, dimension: str) -> dict:
     return {key(r[field]): (float(r["revenue"] or 0), float(r["avg_price"] or 0)) for r in rows}
 
 
+def _ordered(dimension: str, cells: dict) -> list:
+    if dimension == "hook":
+        return sorted(cells, key=lambda k: (-cells[k].get("sent", 0), k))
+    try:
+        return sorted(cells, key=float)
+    except ValueError:
+        return list(cells)
+
+
 def _dimension_charts(creator, stats: dict, dimension: str, label: str, prefix: str) -> tuple[Chart, Chart]:
     cells = stats.get(f"posterior_by_{dimension}") or stats.get(f"conversion_by_{dimension}") or {}
+    min_sample = int(stats.get("min_sample") or creator.min_sample)
     money = _money_by(creator, dimension)
-    order = list(cells)
-    if dimension == "hook":
-        order.sort(key=lambda k: -cells[k].get("sent", 0))
+    pale = f"pale: fewer than {min_sample} sends"
     conversion = Chart(f"Conversion by {label}", "%",
-                       note="bar: observed rate · whisker: 90% credible interval")
+                       note=f"bar: posterior mean · whisker: 90% credible interval · {pale}")
     revenue = Chart(f"Revenue per PPV sent by {label}", "$",
-                    note="whisker: the conversion interval × the average price paid")
-    for key in order:
-        cell = cells[key]
+                    note=("price × conversion, with its 90% credible interval" if dimension == "price" else
+                          "average price sent × conversion, with its 90% credible interval") + f" · {pale}")
+    for key in _ordered(dimension, cells):
+        cell = _posterior_cell(cells[key], min_sample)
         sent, bought = int(cell.get("sent", 0)), int(cell.get("bought", 0))
         if not sent:
             continue
-        given = _given_interval(cell, sent, bought)
-        _, lo, hi = given or credible_interval(bought, sent)
-        rate = bought / sent
+        mean, (lo, hi), thin = cell["mean"], cell["ci90"], bool(cell.get("thin"))
         earned, avg_price = money.get(key, (0.0, 0.0))
         per_send = cell.get("revenue_per_send")
-        per_send = float(per_send) if isinstance(per_send, Real) else earned / sent
-        paid = earned / bought if bought else avg_price
-        name = f"{prefix}{key}"
-        conversion.bars.append(Bar(name, 100 * rate, 100 * lo, 100 * hi,
-                                   f"{name}: {bought}/{sent} bought = {100 * rate:.1f}% "
-                                   f"(90% CI {100 * lo:.1f}–{100 * hi:.1f}%)"))
-        revenue.bars.append(Bar(name, per_send, lo * paid, hi * paid,
-                                f"{name}: ${per_send:.2f} per send (90% CI ${lo * paid:.2f}–${hi * paid:.2f}), "
-                                f"${earned:.2f} from {sent} sent"))
+        if isinstance(per_send, dict):
+            r_mean, (r_lo, r_hi) = per_send["mean"], per_send["ci90"]
+        else:
+            r_mean, r_lo, r_hi = mean * avg_price, lo * avg_price, hi * avg_price
+        name = f"{int(key):02d}h" if dimension == "hour" and str(key).isdigit() else f"{prefix}{key}"
+        thin_note = f" · thin: under {min_sample} sends" if thin else ""
+        conversion.bars.append(Bar(name, 100 * mean, 100 * lo, 100 * hi,
+                                   f"{name}: {bought}/{sent} bought ({100 * bought / sent:.1f}% observed) · "
+                                   f"posterior {100 * mean:.1f}%, 90% CI {100 * lo:.1f}–{100 * hi:.1f}%{thin_note}",
+                                   faded=thin))
+        revenue.bars.append(Bar(name, r_mean, r_lo, r_hi,
+                                f"{name}: ${r_mean:.2f} per send (90% CI ${r_lo:.2f}–${r_hi:.2f}) · "
+                                f"${earned:.2f} earned from {sent} sent{thin_note}", faded=thin))
     conversion.empty = revenue.empty = f"No PPVs with a {label} yet."
     return conversion, revenue
 
@@ -202,6 +137,13 @@ def _llm(runtime: dict) -> dict:
     }
 
 
+def _when(iso):
+    try:
+        return datetime.datetime.fromisoformat(iso).astimezone(datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return iso
+
+
 def creator_dashboard(creator) -> dict:
     """Everything the dashboard page shows, computed fresh (the stats cache is refreshed on the way)."""
     stats = refresh_learning_stats(creator)
@@ -211,7 +153,7 @@ def creator_dashboard(creator) -> dict:
     for dimension, label, prefix in DIMENSIONS:
         rows.append(_dimension_charts(creator, stats, dimension, label, prefix))
     return {
-        "computed_at": stats.get("computed_at"),
+        "computed_at": _when(stats.get("computed_at")),
         "totals": stats.get("totals", {}),
         "avg_msgs_to_first_buy": stats.get("avg_msgs_to_first_buy"),
         "performance": perf,

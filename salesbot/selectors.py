@@ -1,5 +1,5 @@
 """Read-only queries behind the ops API (seed §13)."""
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from fans.models import Fan
@@ -91,4 +91,27 @@ def performance(creator, top=10) -> dict:
         "ppv_sent": sent, "ppv_bought": bought, "ppv_conversion": round(100 * bought / sent, 1) if sent else None,
         "top_fans": [{"fan_id": f.fan_id, "name": f.name, "total_spent": float(f.total_spent), "state": f.state}
                      for f in fans],
+    }
+
+
+def training_summary(creator) -> dict:
+    """What the learning stats rest on: how much history, from where (imported seed logs or this
+    system's own sends), over which period, and the settings that weigh it."""
+    actions = Action.objects.filter(creator=creator)
+    outcomes = Outcome.objects.filter(creator=creator)
+    span = actions.aggregate(first=Min("ts"), last=Max("ts"))
+    ppvs = actions.filter(action="ppv")
+    return {
+        "actions": actions.count(),
+        "actions_by_source": dict(actions.order_by().values_list("source").annotate(n=Count("id"))),
+        "actions_by_kind": dict(actions.order_by().values_list("action").annotate(n=Count("id"))),
+        "outcomes": outcomes.count(),
+        "outcomes_by_event": dict(outcomes.order_by().values_list("event").annotate(n=Count("id"))),
+        "ppv_sent": ppvs.count(), "ppv_bought": ppvs.filter(purchased=True).count(),
+        "ppv_explored": ppvs.filter(explored=True).count(),
+        "fans": Fan.objects.filter(creator=creator).count(),
+        "fans_with_actions": actions.order_by().values("fan").distinct().count(),
+        "first_action_ts": span["first"], "last_action_ts": span["last"],
+        "min_sample": creator.min_sample, "half_life_days": creator.stats_half_life_days,
+        "exploration_enabled": creator.exploration_enabled, "exploration_share": creator.exploration_share,
     }

@@ -121,6 +121,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Ops API (seed §13) and signed platform webhooks.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Like every ops endpoint, the schema and its docs page need staff (a token, or an admin session).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     # Docs page assets come from the installed sidecar package: the page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,7 +1,7 @@
 """Server-rendered SVG bar charts for the admin dashboard: no JavaScript, no CDN.
 
-A bar may carry an interval (lo, hi) drawn as a whisker with caps; every bar has a <title>
-so hovering shows its numbers.
+A bar may carry an interval (lo, hi) drawn as a whisker with caps, and be `faded` (pale: too little
+evidence to act on); every bar has a <title> so hovering shows its numbers.
 """
 import math
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ class Bar:
     lo: float | None = None
     hi: float | None = None
     tooltip: str = ""
+    faded: bool = False
 
 
 @dataclass
@@ -40,6 +41,19 @@ def fmt(value: float, unit: str) -> str:
     if unit == "$":
         return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def tick(value: float, unit: str) -> str:
+    """An axis label: like fmt, without the cents or decimals of round values ($5, 10%, 20)."""
+    if float(value).is_integer():
+        return {"%": f"{value:.0f}%", "$": f"${value:,.0f}"}.get(unit, f"{value:,.0f}")
+    return fmt(value, unit)
+
+
+def intervals(top: float) -> int:
+    """How many grid steps make round ticks: 2.5 and 5 split in five, 1 and 2 in four."""
+    mantissa = round(top / 10 ** math.floor(math.log10(top)), 6)
+    return 5 if mantissa in (2.5, 5) else 4
 
 
 def nice_max(value: float) -> float:
@@ -68,24 +82,27 @@ def bar_chart(chart: Chart, width: int = 460, height: int = 230) -> SafeString:
     rotate = longest * 6.5 > band
     bottom = 22 + (min(longest, 16) * 5 if rotate else 0)
     plot_h = height - top - bottom
-    top_value = nice_max(max(max(b.value, b.hi if b.hi is not None else 0) for b in chart.bars))
+    highest = max(max(b.value, b.hi if b.hi is not None else 0) for b in chart.bars)
+    top_value = nice_max(max(highest, 5) if chart.unit == "n" else highest)  # counts: whole-number ticks
     y = lambda v: top + plot_h * (1 - min(v, top_value) / top_value)  # noqa: E731
     color = COLORS.get(chart.unit, COLORS["n"])
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{title}">']
-    for i in range(5):
-        v = top_value * i / 4
+    steps = intervals(top_value)
+    for i in range(steps + 1):
+        v = top_value * i / steps
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" class="grid"/>'
                    f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" class="tick">'
-                   f'{escape(fmt(v, chart.unit))}</text>')
+                   f'{escape(tick(v, chart.unit))}</text>')
     bar_w = band * 0.64
     for i, b in enumerate(chart.bars):
         cx = left + band * (i + 0.5)
         h = max(y(0) - y(b.value), 0)
         tip = escape(b.tooltip or f"{b.label}: {fmt(b.value, chart.unit)}")
-        out.append(f'<g class="bar"><title>{tip}</title>'
+        pale = ' fill-opacity="0.4"' if b.faded else ""
+        out.append(f'<g class="bar{" thin" if b.faded else ""}"><title>{tip}</title>'
                    f'<rect x="{cx - bar_w / 2:.1f}" y="{y(b.value):.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                   f'fill="{color}" rx="2"/>')
+                   f'fill="{color}"{pale} rx="2"/>')
         if b.lo is not None and b.hi is not None:
             cap = min(bar_w * 0.45, 10) / 2
             out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(b.lo):.1f}" y2="{y(b.hi):.1f}" class="whisker"/>'
@@ -93,10 +110,15 @@ def bar_chart(chart: Chart, width: int = 460, height: int = 230) -> SafeString:
                        f'class="whisker"/>'
                        f'<line x1="{cx - cap:.1f}" x2="{cx + cap:.1f}" y1="{y(b.lo):.1f}" y2="{y(b.lo):.1f}" '
                        f'class="whisker"/>')
-        if n <= 12 and (b.hi is None or b.hi < top_value * 0.9):
-            label_y = y(max(b.value, b.hi or 0)) - 4
-            out.append(f'<text x="{cx:.1f}" y="{label_y:.1f}" text-anchor="middle" class="value">'
-                       f'{escape(fmt(b.value, chart.unit))}</text>')
+        if n <= 12:
+            # Above the whisker when there is room under the top of the plot, else inside the bar's top.
+            above = y(max(b.value, b.hi or 0)) - 4
+            if above >= top + 8:
+                out.append(f'<text x="{cx:.1f}" y="{above:.1f}" text-anchor="middle" class="value">'
+                           f'{escape(fmt(b.value, chart.unit))}</text>')
+            elif h >= 18:
+                out.append(f'<text x="{cx + 4:.1f}" y="{y(b.value) + 13:.1f}" text-anchor="start" '
+                           f'class="value inside">{escape(fmt(b.value, chart.unit))}</text>')
         label = escape(b.label if len(b.label) <= 16 else b.label[:15] + "…")
         if rotate:
             out.append(f'<text transform="translate({cx + 3:.1f},{y(0) + 10:.1f}) rotate(-40)" '

@@ -61,11 +61,11 @@ def learning_stats(request, creator_slug):
     return Response(aggregate_learning_stats(_creator(creator_slug)))
 
 
-@s.ops("Training data summary and learning stats")
+@s.ops("Training data summary (how much history, from where, over which period) and the learning stats")
 @api_view(["GET"])
 def training(request, creator_slug):
     c = _creator(creator_slug)
-    return Response({"summary": selectors.runtime_stats(c), "learning_stats": aggregate_learning_stats(c)})
+    return Response({"summary": selectors.training_summary(c), "learning_stats": aggregate_learning_stats(c)})
 
 
 @s.ops("A fan: state, transition history, recent messages and actions", fan=True)

@@ -119,6 +119,8 @@ def test_needs_human_lists_handed_off_fans_safety_first(admin_client, creator):
     assert "Happy" not in body
     assert body.index("Unsafe") < body.index("Later")
     assert "self-harm" in body and "video call" in body
+    assert "Fans who need a human: safety flags first" in body
+    assert body.count("⚠ flagged") == 1 and body.index("⚠ flagged") < body.index("Later")
 
 
 def test_needs_human_cannot_add(admin_client):

@@ -1,4 +1,6 @@
 """Editing a creator's vault, playbook and templates in admin keeps them consistent."""
+import re
+
 import pytest
 
 from models_registry.models import PlaybookSection, ResponseTemplate, VaultItem
@@ -64,7 +66,9 @@ def test_renaming_a_used_key_is_refused_and_prices_stay_in_bounds(admin_client, 
     assert item(demo, "combo1_new").default_price == 14
 
 
-def test_creator_page_refuses_deleting_a_used_item_inline(admin_client, demo):
+def creator_page_data(admin_client, demo, delete=(), **changes):
+    """What the creator change page posts back, as a browser would, with `changes` made and the
+    vault items named in `delete` ticked for deletion."""
     r = admin_client.get(f"/admin/models_registry/creator/{demo.pk}/change/")
     form = r.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k not in ("api_key", "webhook_secret")}
@@ -80,12 +84,41 @@ def test_creator_page_refuses_deleting_a_used_item_inline(admin_client, demo):
                      f"{prefix}-{i}-media_ids": str(v.media_ids), f"{prefix}-{i}-ladder_tier": v.ladder_tier,
                      f"{prefix}-{i}-default_price": "" if v.default_price is None else v.default_price,
                      f"{prefix}-{i}-description": v.description})
-        if v.content_key == "gfe_selfie":
+        if v.content_key in delete:
             data[f"{prefix}-{i}-DELETE"] = "on"
+    return {**data, **changes}
+
+
+def test_creator_page_refuses_deleting_a_used_item_inline(admin_client, demo):
+    data = creator_page_data(admin_client, demo, delete=["gfe_selfie"])
     r = admin_client.post(f"/admin/models_registry/creator/{demo.pk}/change/", data)
     assert r.status_code == 200, "the page should come back with the refusal"
     assert "sent by the greeting template(s)" in r.content.decode()
     assert item(demo, "gfe_selfie")
+
+
+def test_narrowing_the_price_bounds_below_a_vault_price_is_refused(admin_client, demo):
+    dearest = VaultItem.objects.filter(creator=demo, default_price__isnull=False).order_by("-default_price")[0]
+    ceiling = dearest.default_price - 1
+    data = creator_page_data(admin_client, demo, ppv_max_price=str(ceiling), entry_price=str(demo.ppv_min_price))
+    r = admin_client.post(f"/admin/models_registry/creator/{demo.pk}/change/", data)
+    assert r.status_code == 200
+    assert re.search(rf"Price must lie within the creator&#x27;s bounds \(8(\.00)?–{ceiling:.2f}\)\.",
+                     r.content.decode())
+    demo.refresh_from_db()
+    assert demo.ppv_max_price != ceiling
+
+
+def test_the_creator_page_never_shows_the_keys(admin_client, demo):
+    demo.api_key = "sk-live-0123456789abcdef"
+    demo.save()
+    body = admin_client.get(f"/admin/models_registry/creator/{demo.pk}/change/").content.decode()
+    assert "0123456789abcdef" not in body and demo.webhook_secret not in body
+    r = admin_client.post(f"/admin/models_registry/creator/{demo.pk}/change/",
+                          creator_page_data(admin_client, demo, display_name="Demo Renamed"))
+    assert r.status_code == 302
+    demo.refresh_from_db()
+    assert (demo.display_name, demo.api_key) == ("Demo Renamed", "sk-live-0123456789abcdef")  # empty keeps it
 
 
 def section_form(demo, **changes):
@@ -122,3 +155,13 @@ def test_template_must_send_an_item_of_the_vault(admin_client, demo):
     assert "non-empty JSON list of texts" in admin_client.post(url, {**data, "variants": '["  "]',
                                                                       "content_key": ""}).content.decode()
     assert admin_client.post(url, {**data, "content_key": "tease_pic"}).status_code == 302
+
+
+def test_creator_page_groups_every_editable_field(admin_client, demo):
+    r = admin_client.get(f"/admin/models_registry/creator/{demo.pk}/change/")
+    grouped = [f for fieldset in r.context["adminform"] for line in fieldset for f in line]
+    names = {f.field["name"] if isinstance(f.field, dict) else f.field.name for f in grouped}
+    editable = {f.name for f in demo._meta.get_fields() if getattr(f, "editable", False) and f.concrete
+                and not f.auto_created}
+    assert names == editable
+    assert "Other" not in [fs.name for fs in r.context["adminform"]]   # a new field would land there, visibly

@@ -125,9 +125,27 @@ def test_training_and_learning_stats_carry_the_learning_numbers(staff_api, creat
     stats = staff_api.get(f"/api/{creator.slug}/learning/stats").json()
     assert stats["conversion_by_price"] == {"18": {"sent": 1, "bought": 1, "rate": 100.0}}
     assert stats["top_hooks"] == [["vulnerability", 1]]
+    cell = stats["posterior_by_price"]["18"]
+    assert cell["mean"] == pytest.approx(2 / 3, abs=1e-4) and cell["thin"] is True
     training = staff_api.get(f"/api/{creator.slug}/training").json()
     assert training["learning_stats"]["totals"] == {"actions": 1, "outcomes": 1}
-    assert training["summary"]["enabled"] is True
+
+
+def test_training_summary_says_what_the_stats_rest_on(staff_api, creator, fan):
+    record_action(fan, "ppv", ts=t(0), price=Decimal("18"), source=Action.Source.IMPORT)
+    record_outcome(fan, "purchased", ts=t(1), amount=Decimal("18"))
+    record_action(fan, "text", ts=t(60), source=Action.Source.RULES, status=Action.Status.SENT)
+    record_outcome(fan, "replied", ts=t(61))
+    FanFactory(creator=creator)                                        # a fan with no history yet
+    record_action(FanFactory(creator=CreatorFactory()), "ppv", price=Decimal("9"))   # another creator's
+    s = staff_api.get(f"/api/{creator.slug}/training").json()["summary"]
+    assert (s["actions"], s["outcomes"], s["fans"], s["fans_with_actions"]) == (2, 2, 2, 1)
+    assert s["actions_by_source"] == {"import": 1, "rules": 1}
+    assert s["actions_by_kind"] == {"ppv": 1, "text": 1}
+    assert s["outcomes_by_event"] == {"purchased": 1, "replied": 1}
+    assert (s["ppv_sent"], s["ppv_bought"]) == (1, 1)
+    assert s["first_action_ts"].startswith("2026-11-20T18:00") and s["last_action_ts"].startswith("2026-11-20T19:00")
+    assert s["min_sample"] == creator.min_sample and s["exploration_enabled"] is True
 
 
 def test_reactivate_queues_dormant_spenders_once(staff_api, creator):
