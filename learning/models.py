@@ -7,6 +7,9 @@ from django.utils import timezone
 from fans.state_machine import FanState
 
 HOOKS = ["vulnerability", "scarcity", "challenge", "conditional", "exclusivity", "sexual_match", "curiosity"]
+# The fan's price context when the rule engine chose a PPV (salesbot.offers.fan_context); the part before
+# ":" is the old new/buyer segment, which rows without a context (imports, the LLM) fall back to.
+PRICE_CONTEXTS = ["new:first", "new:declined", "buyer:low", "buyer:big"]
 
 
 class Action(models.Model):
@@ -59,6 +62,9 @@ class Action(models.Model):
     extra = models.JSONField(default=dict, blank=True, help_text="Seed fields this schema does not name.")
     explored = models.BooleanField(default=False, help_text="The rule engine explored (Thompson sampling) "
                                                             "rather than took its best-evidenced choice.")
+    segment = models.CharField(max_length=20, blank=True, choices=[(c, c) for c in PRICE_CONTEXTS],
+                               help_text="The fan's price context when the rule engine chose this PPV "
+                                         "(empty: not recorded, e.g. imported or LLM-chosen).")
 
     class Meta:
         ordering = ["fan", "ts", "seq"]

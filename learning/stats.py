@@ -11,7 +11,8 @@ it rests on fewer than the creator's min_sample sends. With Creator.stats_half_l
 are weighted 0.5 ** (age in days / half-life) so old behaviour fades. Explored PPVs (Action.explored)
 are counted like any other: Thompson sampling is on-policy, the explored sends are exactly the evidence
 the sampler asked for, and leaving them out would starve the cells exploration exists to fill. The
-flag is kept so an analysis can still split exploring from exploiting sends.
+flag is kept so an analysis can still split exploring from exploiting sends. `posterior_by_segment_price`
+holds the "new"/"buyer" segments and the price contexts of salesbot.offers ("buyer:big", …).
 """
 import datetime
 from decimal import Decimal
@@ -128,6 +129,20 @@ def _segment():
     return Case(When(fan_total_spent__gt=0, then=Value("buyer")), default=Value("new"), output_field=CharField())
 
 
+def _segment_price(priced, min_sample: int, half_life) -> dict:
+    """Price cells per segment ("new"/"buyer", from every row's fan_total_spent snapshot) and per price
+    context recorded at decision time (Action.segment, e.g. "buyer:big"; rows without one, such as
+    imported seed data, count in their segment only), from one grouped query."""
+    rows = _weighted_counts(priced.annotate(parent=_segment()), ["parent", "segment", "price"], half_life)
+    counts: dict = {}
+    for (parent, context, price), acc in rows.items():
+        for key in [(parent, price)] + ([(context, price)] if context else []):
+            total = counts.setdefault(key, [0, 0, 0.0, 0.0])
+            for i, v in enumerate(acc):
+                total[i] += v
+    return _nested(dict(sorted(counts.items())), min_sample, inner=price_key, price_at=1)
+
+
 def _weighted_counts(queryset, fields: list, half_life) -> dict:
     """{(field values): [sent, bought, weighted sent, weighted bought]} in one grouped query; with a
     half-life the rows are also grouped by UTC day so each day's sends get their decay weight."""
@@ -189,9 +204,7 @@ def posteriors(creator, seed: dict | None = None) -> dict:
                                            ["hour"], "conversion_by_hour"), n),
         "posterior_by_price_hook": _nested(_weighted_counts(priced.exclude(hook=""), ["price", "hook"], half_life),
                                            n, outer=price_key, price_at=0),
-        "posterior_by_segment_price": _nested(
-            _weighted_counts(priced.annotate(segment=_segment()), ["segment", "price"], half_life), n,
-            inner=price_key, price_at=1),
+        "posterior_by_segment_price": _segment_price(priced, n, half_life),
     }
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from fans.models import Fan, Message
 from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT, FanState, can_transition, transition
-from learning.models import Action
+from learning.models import PRICE_CONTEXTS, Action
 from learning.services import record_action
 from salesbot.decisions import Decision
 from salesbot.platform_client import PlatformClient, PlatformError
@@ -63,7 +63,8 @@ def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response
         fan, decision.action, content_key=decision.content_key, price=decision.price, hook=decision.hook,
         message_text=decision.text, source=decision.source, reason=decision.reason[:300], route=decision.route,
         status=status, response_time_s=response_time_s, error=error, extra=decision.extra,
-        explored=bool(decision.extra.get("explored", False)))
+        explored=bool(decision.extra.get("explored", False)),
+        segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "")
 
 
 def prepare(creator, fan: Fan, decision: Decision, response_time_s=None) -> Action:

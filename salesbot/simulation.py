@@ -57,13 +57,16 @@ class Learner:
 
     def __init__(self, creator):
         self.counts: dict = {}
-        self.evidence = rules.Evidence(price={"new": {}, "buyer": {}}, min_sample=creator.min_sample,
-                                       explore=creator.exploration_enabled, share=creator.exploration_share)
+        self.evidence = rules.Evidence(price={s: {} for s in ("new", "buyer", *rules.CONTEXTS)},
+                                       min_sample=creator.min_sample, explore=creator.exploration_enabled,
+                                       share=creator.exploration_share)
 
-    def observe(self, seg: str, price, hook: str, content: str, bought: bool):
-        key = rules.price_key(price)
-        for table, name, cells in (("price:" + seg, key, self.evidence.price[seg]), ("pooled", key, None),
-                                   ("hook", hook, self.evidence.hook), ("content", content, self.evidence.content)):
+    def observe(self, context: str, price, hook: str, content: str, bought: bool):
+        """One PPV's outcome, counted in its context's price cell and its parent segment's (as the stats do)."""
+        key, segments = rules.price_key(price), dict.fromkeys((context, rules.parent(context)))
+        for table, name, cells in (*(("price:" + s, key, self.evidence.price.setdefault(s, {})) for s in segments),
+                                   ("pooled", key, None), ("hook", hook, self.evidence.hook),
+                                   ("content", content, self.evidence.content)):
             c = self.counts.setdefault((table, name), [0, 0])
             c[0] += 1
             c[1] += bought
@@ -200,7 +203,7 @@ class Simulation:
 
     def _send(self, sf, fan, d, msg_id, hour, rng, learner, result) -> list:
         """Deliver one decision, book the fan's reactions, and learn from a PPV's outcome."""
-        ppv, seg = d.action == "ppv", rules.segment(fan.total_spent)
+        ppv, seg = d.action == "ppv", d.extra.get("segment") or rules.segment(fan.total_spent)
         msg = {"id": msg_id, "text": d.text, "mediaFiles": self.media.get(d.content_key, []),
                "price": float(d.price) if ppv else 0, "hook": d.hook or None, "content_key": d.content_key or None}
         fan.messages_sent += 1

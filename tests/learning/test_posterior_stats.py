@@ -76,6 +76,28 @@ def test_price_by_hook_and_segment_by_price_cells(creator, fan):
     assert stats["posterior_by_segment_price"]["buyer"]["25"]["sent"] == 2
 
 
+def test_segment_price_cells_also_group_by_the_recorded_price_context(creator, fan):
+    """Rows with Action.segment count in that context and in its new/buyer segment; rows without one
+    (imported seed data) only in the segment their fan_total_spent snapshot gives."""
+    for i in range(5):
+        record_action(fan, "ppv", price=Decimal("50"), purchased=i < 4, fan_total_spent=Decimal("80"),
+                      segment="buyer:big")
+    for i in range(3):
+        record_action(fan, "ppv", price=Decimal("18"), purchased=i < 1, fan_total_spent=Decimal("18"),
+                      segment="buyer:low")
+    sends(fan, 2, 1, price="50", spent="40")                           # imported: no context recorded
+    sends(fan, 4, 1, price="18")
+    by_segment = S.aggregate_learning_stats(creator, use_cache=False)["posterior_by_segment_price"]
+    big = by_segment["buyer:big"]["50"]
+    assert (big["sent"], big["bought"], big["alpha"], big["beta"]) == (5, 4, 5.0, 2.0)
+    assert big["revenue_per_send"]["mean"] == round(50 * 5 / 7, 2)
+    assert by_segment["buyer:low"]["18"]["sent"] == 3 and "50" not in by_segment["buyer:low"]
+    assert (by_segment["buyer"]["50"]["sent"], by_segment["buyer"]["50"]["bought"]) == (7, 5)
+    assert by_segment["buyer"]["18"]["sent"] == 3
+    assert by_segment["new"]["18"]["sent"] == 4
+    assert set(by_segment) == {"buyer", "buyer:big", "buyer:low", "new"}
+
+
 def test_half_life_weighs_old_sends_less(creator, fan):
     now = datetime.now(timezone.utc)
     sends(fan, 10, 10, ts=now - timedelta(days=14))       # old: all bought

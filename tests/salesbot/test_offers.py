@@ -103,14 +103,23 @@ def test_exploit_takes_the_best_trusted_revenue_per_send_not_the_best_rate(demo)
     assert rules.choose_offer(c, ev, "new", random.Random(5)).price == Decimal("25")
 
 
-def test_exploit_ignores_thin_cells_however_good(demo):
+def test_exploit_ignores_thin_cells_that_only_look_good(demo):
     c = candidates(demo)
-    # $50 sold 3 of 3: a great-looking rate on 3 sends; $18 has 30 sends. Thin cells are never exploited.
-    ev = evidence(share=0.0, price={"new": {"50": (*bayes.posterior(3, 3), 3), "18": (*bayes.posterior(30, 9), 30)}},
+    # $25 sold 4 of 10: $10.42 a send on average beats $18's $5.63, but the low end of its 90% interval
+    # ($4.8) does not, so the thin price cell waits. Thin hook cells are never exploited, however good.
+    ev = evidence(share=0.0, price={"new": {"25": (*bayes.posterior(10, 4), 10), "18": (*bayes.posterior(30, 9), 30)}},
                   hook={"scarcity": (*bayes.posterior(4, 4), 4), "exclusivity": (*bayes.posterior(40, 16), 40),
                         "vulnerability": (*bayes.posterior(40, 8), 40)})
     offer = rules.choose_offer(c, ev, "new", random.Random(6))
     assert (offer.price, offer.hook, offer.explored) == (Decimal("18"), "exclusivity", False)
+
+
+def test_exploit_takes_a_thin_price_that_clearly_beats_the_trusted_one(demo):
+    c = candidates(demo)
+    # $50 sold 3 of 3: even the low end of its 90% interval (0.47 × $50) beats $18's mean ($5.63 a send).
+    ev = evidence(share=0.0, price={"new": {"50": (*bayes.posterior(3, 3), 3), "18": (*bayes.posterior(30, 9), 30)}})
+    offer = rules.choose_offer(c, ev, "new", random.Random(6))
+    assert (offer.price, offer.explored) == (Decimal("50"), False)
 
 
 def test_exploit_reads_the_fans_segment(demo):
@@ -119,6 +128,42 @@ def test_exploit_reads_the_fans_segment(demo):
                                     "buyer": {"35": (*bayes.posterior(50, 25), 50), "18": (*bayes.posterior(50, 30), 50)}})
     assert rules.choose_offer(c, ev, "new", random.Random(7)).price == Decimal("18")
     assert rules.choose_offer(c, ev, "buyer", random.Random(7)).price == Decimal("35")   # 35 × .5 > 18 × .6
+
+
+def test_fan_context_from_what_the_bot_knows(demo):
+    c = candidates(demo)                                                  # dearest rung: $50
+    fan = SimpleNamespace(total_spent=Decimal("0"), last_ppv_price=None)
+    assert rules.fan_context(fan, c) == "new:first"
+    fan.last_ppv_price = Decimal("18")
+    assert rules.fan_context(fan, c) == "new:declined"
+    fan.total_spent = Decimal("18")
+    assert rules.fan_context(fan, c) == "buyer:low"
+    fan.total_spent = Decimal("68")                                       # a purchase and a $50 tip
+    assert rules.fan_context(fan, c) == "buyer:big"
+
+
+def test_big_spenders_get_their_own_price_and_thin_contexts_use_the_buyers(demo):
+    c = candidates(demo)
+    buyer = {"18": (*bayes.posterior(60, 30), 60), "50": (*bayes.posterior(20, 2), 20)}        # $9 vs $6.82
+    big = {"50": (*bayes.posterior(20, 16), 20), "18": (*bayes.posterior(20, 18), 20)}          # $38.6 vs $15.8
+    ev = evidence(share=0.0, price={"new": {"18": (*bayes.posterior(30, 9), 30)}, "buyer": buyer, "buyer:big": big,
+                                    "buyer:low": {"35": (*bayes.posterior(2, 0), 2)}})
+    assert rules.choose_offer(c, ev, "buyer:big", random.Random(9)).price == Decimal("50")
+    assert rules.choose_offer(c, ev, "buyer:low", random.Random(9)).price == Decimal("18")     # thin: buyers' cells
+    assert rules.choose_offer(c, ev, "new:first", random.Random(9)).price == Decimal("18")     # no cells: "new"
+
+
+def test_rule_engine_records_the_fans_price_context(demo):
+    _trusted_history(demo)
+    fan = FanFactory(creator=demo, fan_id=4545, name="Sam", state="buyer", total_spent=Decimal("120"),
+                     last_ppv_price=Decimal("25"))
+    d = rules.ppv(engine.build_context(demo, fan))
+    assert d.extra["segment"] == "buyer:big"
+    action = sender.prepare(demo, fan, d)
+    assert Action.objects.get(pk=action.pk).segment == "buyer:big"
+    new_fan = FanFactory(creator=demo, fan_id=4646, name="Al", state="engaged")
+    action = sender.prepare(demo, new_fan, rules.ppv(engine.build_context(demo, new_fan)))
+    assert Action.objects.get(pk=action.pk).segment == "new:first"
 
 
 def test_thompson_explores_the_uncertain_arm_more_than_the_known_bad_one(demo):
