@@ -60,7 +60,9 @@ def _creator_by_account(body: bytes):
 
 
 def accept(creator, kind: str, body: bytes, allowed) -> Response:
-    raw = body.decode("utf-8", errors="replace")
+    # Kept for staff to inspect and replay; PostgreSQL text cannot hold NUL, which only a body we
+    # refuse can carry raw (valid JSON escapes it), so it is replaced rather than crash the request.
+    raw = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     try:
         env = wh.parse_envelope(wh.parse_json(body))
         if env.account_id != creator.account_id:

@@ -1,0 +1,8 @@
+"""Production settings with short clocks, so a crash test sees recovery in seconds, not minutes:
+a dead worker's fan lease expires after 3 s and the ORM broker re-delivers an unacknowledged task
+after 8 s (production: 180 s and 120 s)."""
+from salesbot.settings import *  # noqa: F401,F403
+from salesbot.settings import Q_CLUSTER
+
+WORKER_LEASE_S = 3
+Q_CLUSTER = {**Q_CLUSTER, "timeout": 6, "retry": 8}
