@@ -23,6 +23,17 @@ SECRET = "test-webhook-secret"
 ACCOUNT = "acct_demo"
 
 
+def wait_until(predicate, timeout=40.0, every=0.2):
+    """Poll until predicate() is truthy (returned) or the timeout passes (its last value returned)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return predicate()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

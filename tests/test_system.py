@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fake_processes import FakePlatformProcess, free_port
+from tests.fake_processes import FakePlatformProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
@@ -29,14 +29,6 @@ def redis_answers() -> bool:
 BROKERS = ["orm", pytest.param("redis", marks=pytest.mark.skipif(not redis_answers(), reason="no Redis on :6379"))]
 
 
-def wait_until(predicate, timeout=40.0, every=0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 @pytest.mark.parametrize("broker", BROKERS)

@@ -11,20 +11,12 @@ from pathlib import Path
 
 import requests
 
-from tests.fake_processes import FakePlatformProcess, free_port
+from tests.fake_processes import FakePlatformProcess, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET, ACCOUNT = "demo-platform-key", "demo-webhook-secret", "acct_demo"
 
 
-def wait_until(predicate, timeout=40.0, every=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 class System:
