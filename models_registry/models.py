@@ -55,7 +55,9 @@ class Creator(models.Model):
         default=True, help_text="Let the rule engine try other prices, hooks and content (Thompson sampling).")
     exploration_share = models.FloatField(
         default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Share of rule-engine PPVs that explore (0..1); the rest take the best-evidenced choice.")
+        help_text="At most this share of rule-engine PPVs explore (0..1): the share is scaled by how many "
+                  "of the offer's price/hook/content cells are still thin, so exploring fades as evidence fills "
+                  "in. The rest take the best-evidenced choice.")
 
     class Meta:
         ordering = ["slug"]

@@ -157,13 +157,23 @@ def _pick(options: list, cells: dict, key, value, default, evidence: Evidence, r
     return options[-max(clear)[1]] if clear else best
 
 
+def _thin_share(c: Candidates, evidence: Evidence, seg: str) -> float:
+    """Share of the offer's options (prices in the fan's context, else its parent's cell; hooks; content)
+    whose cell is still under min_sample sends: exploration fades as the cells fill, `share` its ceiling."""
+    prices, fallback = evidence.price.get(seg, {}), evidence.price.get(parent(seg), {})
+    sends = [(prices.get(price_key(p)) or fallback.get(price_key(p)) or (0, 0, 0))[2] for p in c.prices]
+    sends += [evidence.hook.get(h, (0, 0, 0))[2] for h in c.hooks]
+    sends += [evidence.content.get(v.content_key, (0, 0, 0))[2] for v in c.items]
+    return sum(n < evidence.min_sample for n in sends) / len(sends)
+
+
 def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random) -> Offer:
     """Price by revenue per send (price × p) within the fan's context (`seg`, e.g. "buyer:big", or a plain
     segment), falling back to its parent segment's cells, a clear winner taken before min_sample; hook and
     content by conversion among trusted cells only. No data at all (cold start) never explores, so a new
     creator gets the playbook's ladder."""
-    explore = evidence.explore and not evidence.cold and rng.random() < evidence.share
     top = parent(seg)
+    explore = evidence.explore and not evidence.cold and rng.random() < evidence.share * _thin_share(c, evidence, seg)
     price = _pick(c.prices, evidence.price.get(seg, {}), price_key, float, c.default_price, evidence, rng, explore,
                   fallback=evidence.price.get(top, {}) if top != seg else None, clear_wins=True)
     hook = _pick(c.hooks, evidence.hook, str, lambda h: 1.0, c.default_hook, evidence, rng, explore)

@@ -61,24 +61,48 @@ def test_candidates_stay_within_bounds_ladder_and_the_two_lowest_tiers(demo):
     assert max(candidates(demo).prices) == Decimal("30")      # clamped to the creator's bounds
 
 
-def test_exploration_share_matches_the_setting_over_many_offers(demo):
+def test_exploration_is_the_share_scaled_by_the_thin_cells(demo):
+    """Only the $18 cell is trusted: 14 of the offer's 15 cells (5 prices, 7 hooks, 3 items) are thin,
+    so the creator's share is scaled by 14/15."""
     c, rng = candidates(demo), random.Random(1)
     for share in (0.1, 0.3):
         offers = [rules.choose_offer(c, evidence(share=share), "new", rng) for _ in range(4000)]
         explored = sum(o.explored for o in offers) / len(offers)
-        assert explored == pytest.approx(share, abs=0.03)
+        assert explored == pytest.approx(share * 14 / 15, abs=0.03)
+
+
+def test_exploration_fades_as_the_cells_fill_and_never_exceeds_the_share(demo):
+    c = candidates(demo)
+    trusted = (*bayes.posterior(40, 10), 40)
+    prices = {"new": {str(p).removesuffix(".00"): trusted for p in c.prices}}
+    hooks = {h: trusted for h in c.hooks}
+    content = {v.content_key: trusted for v in c.items}
+
+    def rate(**cells):
+        rng = random.Random(7)
+        offers = [rules.choose_offer(c, evidence(share=0.5, **cells), "new", rng) for _ in range(3000)]
+        return sum(o.explored for o in offers) / len(offers)
+
+    thin_everywhere_but_18 = rate()
+    prices_known = rate(price=prices)                       # 10 of 15 cells thin
+    all_known = rate(price=prices, hook=hooks, content=content)
+    assert thin_everywhere_but_18 <= 0.5 + 0.03
+    assert prices_known == pytest.approx(0.5 * 10 / 15, abs=0.03)
+    assert prices_known < thin_everywhere_but_18
+    assert all_known == 0.0                                 # nothing left to learn: never explores
 
 
 def test_explored_offers_never_leave_the_bounds_or_ladder(demo):
     demo.ppv_min_price, demo.ppv_max_price = Decimal("15"), Decimal("40")
     c, rng = candidates(demo), random.Random(2)
     offers = [rules.choose_offer(c, evidence(share=1.0), "new", rng) for _ in range(2000)]
-    assert all(o.explored for o in offers)
+    explored = [o for o in offers if o.explored]
+    assert len(explored) > 1500                              # share 1.0 × 12 of 13 cells thin
     assert {o.price for o in offers} <= set(c.prices)
     assert all(Decimal("15") <= o.price <= Decimal("40") for o in offers)
     assert {o.item.content_key for o in offers} <= {"combo1", "combo3", "combo5"}
     assert {o.hook for o in offers} <= set(rules.HOOK_LINES)
-    assert len({o.price for o in offers}) > 1 and len({o.hook for o in offers}) > 1   # it does try things
+    assert len({o.price for o in explored}) > 1 and len({o.hook for o in explored}) > 1   # it does try things
 
 
 def test_switch_off_never_explores(demo):
@@ -170,6 +194,7 @@ def test_thompson_explores_the_uncertain_arm_more_than_the_known_bad_one(demo):
     c, rng = candidates(demo), random.Random(8)
     hooks = {"vulnerability": (*bayes.posterior(200, 60), 200), "scarcity": (*bayes.posterior(200, 10), 200)}
     offers = [rules.choose_offer(c, evidence(share=1.0, hook=hooks), "new", rng) for _ in range(3000)]
+    offers = [o for o in offers if o.explored]               # the others exploit the known 30%
     share = {h: sum(o.hook == h for o in offers) / len(offers) for h in ("vulnerability", "scarcity", "challenge")}
     # untried hooks draw from the uniform prior and often beat a known 30%; a known 5% almost never wins
     assert share["challenge"] > share["vulnerability"] > share["scarcity"]
