@@ -1,6 +1,8 @@
-"""Learning stats at scale: `aggregate_learning_stats` (SQL over indexed rows with stored attribution)
-against the seed's approach (§5: read every fan's JSONL file, attribute, aggregate in Python), on the
-same generated events, in the same process. Both results are compared key by key.
+"""Learning stats at scale: `aggregate_learning_stats` (the counters of learning.rollup, kept by every
+write) against the seed's approach (§5: read every fan's JSONL file, attribute, aggregate in Python), on
+the same generated events, in the same process. Both results are compared key by key. The row queries
+(learning.stats' reference path, also the path of time-decayed stats) are timed too and must give the
+counters' answers exactly.
 
     .venv/bin/python bench/stats.py                       # 1,000,000 events on SQLite
     .venv/bin/python bench/stats.py --db postgres --events 200000 --repeat 5
@@ -138,7 +140,8 @@ def load(events: int, seed: int, log_dir: Path):
                 act = _Act(ids[Action], values["action"])
                 ids[Action] += 1
                 earlier.append(act)
-                values.update(id=act.id, source=Action.Source.IMPORT, status=Action.Status.LOGGED, _flags=act)
+                values.update(id=act.id, source=Action.Source.IMPORT, status=Action.Status.LOGGED, _flags=act,
+                              utc_hour=values["ts"].hour)  # UTC: what Action.utc_hour's pre_save sets
                 actions.append(values)
             else:
                 values["id"] = ids[Outcome]
@@ -164,6 +167,9 @@ def load(events: int, seed: int, log_dir: Path):
                 cur.execute(sql)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")  # what autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) keeps current
+    from learning import rollup
+
+    rollup.rebuild(creator)  # raw inserts bypass the counters: build them from the rows, as the command does
     return creator, done, time.perf_counter() - t0
 
 
@@ -246,6 +252,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of aggregate_learning_stats (median kept)")
     ap.add_argument("--baseline-repeat", type=int, default=2, help="timed runs of the seed-style rescan")
+    ap.add_argument("--rows-repeat", type=int, default=1,
+                    help="timed runs of the row-query reference (compute_learning_stats_from_rows); 0: skip")
     ap.add_argument("--fresh", action="store_true", help="regenerate and reload even if the data is there")
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
@@ -257,7 +265,9 @@ def main(argv=None) -> int:
         drop_database(a.db, name)
     setup_django(database_url(a.db, name))
     from learning.models import Action, Outcome
-    from learning.stats import aggregate_learning_stats
+    from learning import rollup
+    from learning.models import StatsCell
+    from learning.stats import aggregate_learning_stats, compute_learning_stats_from_rows
     from models_registry.models import Creator
 
     data_dir = BENCH_DIR / f"seed-{a.events}-{a.seed}"
@@ -277,6 +287,10 @@ def main(argv=None) -> int:
     else:
         print(f"  reusing the loaded data ({marker.name}); --fresh reloads it")
 
+    if not StatsCell.objects.filter(creator=creator, dimension=rollup.BUILT).exists():
+        secs, info = timed(rollup.rebuild, creator)  # data loaded before the counters existed
+        print(f"  built the stats counters from the rows in {secs:.1f}s ({info['cells']} cells, "
+              f"{info['buyers']:,} buyers)")
     rows = Action.objects.filter(creator=creator).count() + Outcome.objects.filter(creator=creator).count()
     db_times = []
     for _ in range(a.repeat):
@@ -286,9 +300,17 @@ def main(argv=None) -> int:
     for _ in range(a.baseline_repeat):
         secs, seed_stats = timed(seed_rescan, log_dir)
         seed_times.append(secs)
-    bad = compare(db_stats, seed_stats)
+    row_times, same_rows = [], True
+    for _ in range(a.rows_repeat):
+        secs, row_stats = timed(compute_learning_stats_from_rows, creator)
+        row_times.append(secs)
+        same_rows = all(json.dumps(row_stats[k]) == json.dumps(db_stats[k]) for k in db_stats if k != "computed_at")
+    bad = compare(db_stats, seed_stats) + ([] if same_rows else ["row-query reference"])
     print(f"  aggregate_learning_stats: {', '.join(f'{t:.3f}' for t in db_times)} s (median {median(db_times):.3f})")
     print(f"  seed-style JSONL rescan:  {', '.join(f'{t:.3f}' for t in seed_times)} s (median {median(seed_times):.3f})")
+    if row_times:
+        print(f"  row-query reference:      {', '.join(f'{t:.3f}' for t in row_times)} s "
+              f"(median {median(row_times):.3f}; {'identical output, key order included' if same_rows else 'DIFFERS'})")
     print("  same answers on every seed key" if not bad else f"  !! results differ on: {', '.join(bad)}")
     ratio = median(seed_times) / median(db_times)
     tag = dict(db=a.db, events=rows)

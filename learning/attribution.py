@@ -2,11 +2,13 @@
 
 Events of one fan are ordered by (ts, arrival). A `purchased` outcome belongs to the latest earlier
 `ppv` not already bought; any other outcome to the latest earlier action of any kind; with none it
-stays unattributed (it still counts in the totals).
+stays unattributed (it still counts in the totals). Every flag change is also recorded in the stats
+counters (learning.rollup) in the same transaction.
 """
 from django.db import transaction
 from django.db.models import Q
 
+from learning import rollup
 from learning.models import Action, Outcome
 
 
@@ -43,9 +45,11 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
             earlier = earlier.filter(action=Action.Kind.PPV, purchased=False)
         action = earlier.order_by("-ts", "-seq").first()
     outcome.action = action
+    before = (action.purchased, action.ghosted) if action is not None else None
     changed = mark(action, outcome.event)
     if changed:
         action.save(update_fields=changed)
+        rollup.record(action.creator_id, rollup.flag_cells(action, *before))
     return outcome
 
 
@@ -87,4 +91,7 @@ def reattribute_fan(fan) -> int:
     Outcome.objects.bulk_update(changed_outcomes, ["action"], batch_size=500)
     dirty = [a for a in actions if before[a.id] != (a.purchased, a.ghosted)]
     Action.objects.bulk_update(dirty, ["purchased", "ghosted"], batch_size=500)
+    for creator_id in {a.creator_id for a in dirty}:
+        rollup.record(creator_id, [c for a in dirty if a.creator_id == creator_id
+                                   for c in rollup.flag_cells(a, *before[a.id])])
     return len(changed_outcomes)

@@ -12,11 +12,13 @@ is gone after a handful of real sends. Counts may be fractional: time decay weig
 """
 import math
 import random
+from statistics import NormalDist
 
 PRIOR = (1.0, 1.0)
 LEVEL = 0.90
 _EPS = 1e-15
 _TINY = 1e-300
+_Z = NormalDist()
 
 
 def posterior(sent: float, bought: float, prior: tuple = PRIOR) -> tuple[float, float]:
@@ -72,19 +74,43 @@ def cdf(a: float, b: float, x: float) -> float:
 
 
 def quantile(a: float, b: float, q: float) -> float:
-    """The x with I_x(a, b) = q, by bisection (the CDF is monotone, so this always converges)."""
+    """The x with I_x(a, b) = q: Newton steps on the exact cdf from a normal-approximation start,
+    inside a bracket that every evaluation narrows (a step leaving it bisects instead), so it always
+    converges; stops when a step moves x by less than 1e-12, typically after 3-5 cdf evaluations
+    where plain bisection to the same 1e-12 needed about 40."""
     if not 0.0 <= q <= 1.0:
         raise ValueError("q must lie in [0, 1]")
     if q in (0.0, 1.0):
         return q
+    if a <= 0 or b <= 0:
+        raise ValueError("Beta parameters must be positive")
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
     lo, hi = 0.0, 1.0
-    while hi - lo > 1e-12:
-        mid = (lo + hi) / 2
-        if cdf(a, b, mid) < q:
-            lo = mid
+    x = _normal_start(a, b, q)
+    for _ in range(200):
+        f = cdf(a, b, x) - q
+        if f == 0.0:
+            return x
+        if f < 0.0:
+            lo = x
         else:
-            hi = mid
-    return (lo + hi) / 2
+            hi = x
+        log_pdf = log_norm + (a - 1.0) * math.log(x) + (b - 1.0) * math.log1p(-x)
+        new = x - f / math.exp(log_pdf) if log_pdf > -700.0 else lo - 1.0
+        if not lo < new < hi:
+            new = (lo + hi) / 2
+        if abs(new - x) < 1e-12 or hi - lo < 1e-12:
+            return new
+        x = new
+    return x
+
+
+def _normal_start(a: float, b: float, q: float) -> float:
+    """Mean + z_q × sd of Beta(a, b), kept inside (0, 1): close enough for Newton to converge fast."""
+    n = a + b
+    mu = a / n
+    x = mu + _Z.inv_cdf(q) * math.sqrt(a * b / (n * n * (n + 1.0)))
+    return x if 0.0 < x < 1.0 else mu
 
 
 def interval(a: float, b: float, level: float = LEVEL) -> tuple[float, float]:

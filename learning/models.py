@@ -1,4 +1,6 @@
-"""What the bot did (Action, seed §3) and how the fan answered (Outcome, seed §4)."""
+"""What the bot did (Action, seed §3) and how the fan answered (Outcome, seed §4), and the rollups the
+learning stats read (StatsCell, BuyerStat; kept by learning.rollup)."""
+import datetime
 import uuid
 
 from django.db import models
@@ -10,6 +12,17 @@ HOOKS = ["vulnerability", "scarcity", "challenge", "conditional", "exclusivity",
 # The fan's price context when the rule engine chose a PPV (salesbot.offers.fan_context); the part before
 # ":" is the old new/buyer segment, which rows without a context (imports, the LLM) fall back to.
 PRICE_CONTEXTS = ["new:first", "new:declined", "buyer:low", "buyer:big"]
+
+
+class UTCHourField(models.PositiveSmallIntegerField):
+    """The UTC hour (0..23) of the row's `ts`, set whenever the row is saved or bulk-created, so
+    conversion by hour is a plain indexed group-by instead of a per-row hour extraction."""
+
+    def pre_save(self, model_instance, add):
+        ts = model_instance.ts
+        value = None if ts is None else ts.astimezone(datetime.timezone.utc).hour
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 class Action(models.Model):
@@ -65,10 +78,12 @@ class Action(models.Model):
     segment = models.CharField(max_length=20, blank=True, choices=[(c, c) for c in PRICE_CONTEXTS],
                                help_text="The fan's price context when the rule engine chose this PPV "
                                          "(empty: not recorded, e.g. imported or LLM-chosen).")
+    utc_hour = UTCHourField(null=True, blank=True, editable=False, help_text="UTC hour of ts (set on save).")
 
     class Meta:
         ordering = ["fan", "ts", "seq"]
         indexes = [
+            models.Index(fields=["creator", "action", "utc_hour"]),
             models.Index(fields=["creator", "action", "price"]),
             models.Index(fields=["creator", "action", "content_key"]),
             models.Index(fields=["creator", "action", "hook"]),
@@ -113,3 +128,35 @@ class Outcome(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.amount or ''}".strip()
+
+
+class StatsCell(models.Model):
+    """Append-only counters of learning.rollup: one row is a delta (+1 sent, +1 bought, -1 on a delete
+    ...) to the cell (dimension, key, key2); a cell's value is the sum of its rows. Appending instead of
+    updating one row per cell means concurrent writers never wait on (or deadlock over) a shared
+    counter row; learning.rollup.compact() folds the rows back into one per cell."""
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=12)
+    key = models.CharField(max_length=80, blank=True)
+    key2 = models.CharField(max_length=40, blank=True)
+    n = models.BigIntegerField(default=0, help_text="sent (or counted) actions")
+    hit = models.BigIntegerField(default=0, help_text="of which bought (conversion) or ghosted (stage)")
+
+    class Meta:
+        indexes = [models.Index(fields=["creator", "dimension", "key", "key2"])]
+
+    def __str__(self):
+        return f"{self.dimension} {self.key} {self.key2} {self.n}/{self.hit}".strip()
+
+
+class BuyerStat(models.Model):
+    """Per fan with a purchase: its first purchase's (ts, seq) and the `replied` outcomes before it,
+    so avg_msgs_to_first_buy is one AVG over buyers instead of a correlated query per fan."""
+    fan = models.OneToOneField("fans.Fan", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
+    first_buy_ts = models.DateTimeField()
+    first_buy_seq = models.PositiveBigIntegerField()
+    replies = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["creator", "replies"])]

@@ -24,6 +24,7 @@ from django.db.models import F
 
 from fans.models import Fan
 from fans.state_machine import FanState
+from learning import rollup
 from learning.attribution import reattribute_fan
 from learning.models import Action, Outcome
 from models_registry.models import Creator
@@ -376,9 +377,13 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
             outcomes.append(Outcome(**common, **values))
     Action.objects.bulk_create(actions, batch_size=BATCH)
     Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
+    rollup.record(creator.pk, [c for a in actions for c in rollup.action_cells(a)]
+                  + [(rollup.TOTAL, "outcomes", "", len(outcomes), 0)])
     report.actions += len(actions)
     report.outcomes += len(outcomes)
-    reattribute_fan(fan)
+    reattribute_fan(fan)  # sets the purchased/ghosted flags, recording their changes in the counters
+    if outcomes:
+        rollup.refresh_buyer(fan.pk, creator.pk)
 
 
 def _existing_keys(keys: list[str]) -> set[str]:

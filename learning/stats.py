@@ -13,6 +13,13 @@ are counted like any other: Thompson sampling is on-policy, the explored sends a
 the sampler asked for, and leaving them out would starve the cells exploration exists to fill. The
 flag is kept so an analysis can still split exploring from exploiting sends. `posterior_by_segment_price`
 holds the "new"/"buyer" segments and the price contexts of salesbot.offers ("buyer:big", …).
+
+Two ways to the same numbers: the row queries below (`compute_learning_stats_from_rows`, the reference
+implementation: full grouped scans of a creator's actions), and the incremental counters of
+learning.rollup that every write keeps current (`compute_learning_stats`'s path, a read of a few
+hundred rows however many events there are). With a half-life the weights depend on today's date, so
+decayed stats keep using the row queries (grouped by UTC day). tests/learning/test_rollup.py holds
+the two paths equal on random event streams.
 """
 import datetime
 from decimal import Decimal
@@ -20,7 +27,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Avg, Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, ExtractHour, TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 
 from fans.models import Fan
 from learning import bayes
@@ -72,9 +79,9 @@ def conversion_by_hook(creator) -> dict:
 
 
 def conversion_by_hour(creator) -> dict:
-    """Conversion by UTC hour of the PPV ("0".."23"), whatever the server's TIME_ZONE."""
-    queryset = _ppvs(creator).annotate(hour=ExtractHour("ts", tzinfo=datetime.timezone.utc))
-    return _conversion(queryset, "hour")
+    """Conversion by UTC hour of the PPV ("0".."23"), whatever the server's TIME_ZONE (Action.utc_hour,
+    the UTC hour stored when the row is written)."""
+    return _conversion(_ppvs(creator), "utc_hour")
 
 
 def ghost_rate_by_stage(creator) -> dict:
@@ -88,24 +95,28 @@ def ghost_rate_by_stage(creator) -> dict:
             for row in rows}
 
 
-def avg_msgs_to_first_buy(creator) -> float | None:
-    """Mean number of `replied` outcomes before each buyer's first purchase (by ts, then seq).
-
-    One SQL query: each buyer is annotated with its first purchase's (ts, seq) and the count of
-    replies ordered before it; the database averages those counts. None when nobody bought.
-    """
+def buyers(creator):
+    """The creator's fans with a purchase, annotated with their first purchase's (ts, seq) and the
+    count of replies ordered before it (also what learning.rollup stores per buyer)."""
     purchases = Outcome.objects.filter(fan=OuterRef("pk"), event=Outcome.Event.PURCHASED).order_by("ts", "seq")
     replies_before = (
         Outcome.objects.filter(fan=OuterRef("pk"), event=Outcome.Event.REPLIED)
         .filter(Q(ts__lt=OuterRef("first_buy_ts")) | Q(ts=OuterRef("first_buy_ts"), seq__lt=OuterRef("first_buy_seq")))
         .order_by().values("fan").annotate(n=Count("pk")).values("n")
     )
-    buyers = (Fan.objects.filter(creator=creator)
-              .filter(Exists(purchases))
-              .annotate(first_buy_ts=Subquery(purchases.values("ts")[:1]),
-                        first_buy_seq=Subquery(purchases.values("seq")[:1]))
-              .annotate(replies=Coalesce(Subquery(replies_before, output_field=IntegerField()), 0)))
-    avg = buyers.aggregate(avg=Avg("replies"))["avg"]
+    return (Fan.objects.filter(creator=creator)
+            .filter(Exists(purchases))
+            .annotate(first_buy_ts=Subquery(purchases.values("ts")[:1]),
+                      first_buy_seq=Subquery(purchases.values("seq")[:1]))
+            .annotate(replies=Coalesce(Subquery(replies_before, output_field=IntegerField()), 0)))
+
+
+def avg_msgs_to_first_buy(creator) -> float | None:
+    """Mean number of `replied` outcomes before each buyer's first purchase (by ts, then seq).
+
+    One SQL query over buyers(); the database averages the counts. None when nobody bought.
+    """
+    avg = buyers(creator).aggregate(avg=Avg("replies"))["avg"]
     return None if avg is None else round(float(avg), 1)
 
 
@@ -129,10 +140,12 @@ def _segment():
     return Case(When(fan_total_spent__gt=0, then=Value("buyer")), default=Value("new"), output_field=CharField())
 
 
-def _segment_price(priced, min_sample: int, half_life) -> dict:
+def segment_price_counts(creator, half_life) -> dict:
     """Price cells per segment ("new"/"buyer", from every row's fan_total_spent snapshot) and per price
     context recorded at decision time (Action.segment, e.g. "buyer:big"; rows without one, such as
-    imported seed data, count in their segment only), from one grouped query."""
+    imported seed data, count in their segment only), from one grouped query:
+    {(segment, price): [sent, bought, weighted sent, weighted bought]} sorted by (segment, price)."""
+    priced = _ppvs(creator).filter(price__isnull=False)
     rows = _weighted_counts(priced.annotate(parent=_segment()), ["parent", "segment", "price"], half_life)
     counts: dict = {}
     for (parent, context, price), acc in rows.items():
@@ -140,7 +153,13 @@ def _segment_price(priced, min_sample: int, half_life) -> dict:
             total = counts.setdefault(key, [0, 0, 0.0, 0.0])
             for i, v in enumerate(acc):
                 total[i] += v
-    return _nested(dict(sorted(counts.items())), min_sample, inner=price_key, price_at=1)
+    return dict(sorted(counts.items()))
+
+
+def price_hook_counts(creator, half_life) -> dict:
+    """{(price, hook): [sent, bought, weighted sent, weighted bought]} over priced PPVs with a hook."""
+    return _weighted_counts(_ppvs(creator).filter(price__isnull=False).exclude(hook=""), ["price", "hook"],
+                            half_life)
 
 
 def _weighted_counts(queryset, fields: list, half_life) -> dict:
@@ -181,10 +200,13 @@ def _nested(counts: dict, min_sample: int, outer=str, inner=str, price_at=None) 
     return out
 
 
-def posteriors(creator, seed: dict | None = None) -> dict:
+def posteriors(creator, seed: dict | None = None, crossed: tuple | None = None) -> dict:
     """The Beta posterior of every conversion cell. Without decay the seed's counts (`seed`, the
-    conversion_by_* dicts) are reused, so only the two crossed groupings cost a query each."""
+    conversion_by_* dicts) are reused, so only the two crossed groupings cost a query each, unless
+    `crossed` gives them too (price_hook_counts, segment_price_counts; learning.stats_rollup)."""
     half_life, n = creator.stats_half_life_days, creator.min_sample
+    price_hook, segment_price = crossed or (price_hook_counts(creator, half_life),
+                                            segment_price_counts(creator, half_life))
     ppvs = _ppvs(creator)
 
     def counts(queryset, fields, seed_key):
@@ -200,16 +222,24 @@ def posteriors(creator, seed: dict | None = None) -> dict:
         "posterior_by_content": _cells(counts(ppvs.exclude(content_key=""), ["content_key"],
                                               "conversion_by_content"), n),
         "posterior_by_hook": _cells(counts(ppvs.exclude(hook=""), ["hook"], "conversion_by_hook"), n),
-        "posterior_by_hour": _cells(counts(ppvs.annotate(hour=ExtractHour("ts", tzinfo=datetime.timezone.utc)),
-                                           ["hour"], "conversion_by_hour"), n),
-        "posterior_by_price_hook": _nested(_weighted_counts(priced.exclude(hook=""), ["price", "hook"], half_life),
-                                           n, outer=price_key, price_at=0),
-        "posterior_by_segment_price": _segment_price(priced, n, half_life),
+        "posterior_by_hour": _cells(counts(ppvs, ["utc_hour"], "conversion_by_hour"), n),
+        "posterior_by_price_hook": _nested(price_hook, n, outer=price_key, price_at=0),
+        "posterior_by_segment_price": _nested(segment_price, n, inner=price_key, price_at=1),
     }
 
 
 def compute_learning_stats(creator) -> dict:
-    """All statistics, freshly computed: the seed's keys in the documented order, then the posteriors."""
+    """All statistics, freshly computed: from the rollup counters, or with time decay from the rows."""
+    if creator.stats_half_life_days:
+        return compute_learning_stats_from_rows(creator)
+    from learning.stats_rollup import stats_from_rollup
+
+    return stats_from_rollup(creator)
+
+
+def compute_learning_stats_from_rows(creator) -> dict:
+    """The reference: every statistic from the row queries, the seed's keys in the documented order,
+    then the posteriors."""
     stats = {
         "totals": totals(creator),
         "conversion_by_price": conversion_by_price(creator),
