@@ -100,7 +100,7 @@ def load(events: int, seed: int, log_dir: Path):
     from fans.models import Fan
     from learning.attribution import mark, pick_action
     from learning.models import Action, Outcome
-    from learning.seed_io import parse_record
+    from learning.seed_format import parse_record
     from models_registry.models import Creator
 
     old = Creator.objects.filter(slug=SLUG).first()

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from learning.models import Action, Outcome
-from learning.seed_io import LineError, import_seed_logs, loads, parse_record, storable
+from learning.seed_format import LineError, loads, parse_record, storable
+from learning.seed_io import import_seed_logs
 from tests.reliability.conftest import FUZZ_RANDOM, examples
 from tests.reliability.test_fuzz_webhooks import json_values
 
