@@ -5,6 +5,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
@@ -21,6 +23,20 @@ DEMO_KEY, DEMO_SECRET = "demo-platform-key", "demo-webhook-secret"
 def port_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> bool:
+    """True once `url` answers (any HTTP status); False if `proc` exits or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            time.sleep(0.3)
+    return False
 
 
 class Command(BaseCommand):
@@ -75,8 +91,11 @@ class Command(BaseCommand):
                                          cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL),
             "web": subprocess.Popen([py, manage, "runserver", f"127.0.0.1:{opts['port']}", "--noreload"], env=env),
             "qcluster": subprocess.Popen([py, manage, "qcluster"], env=env),
-            "platform": subprocess.Popen(fake, cwd=settings.BASE_DIR),
         }
+        # The simulated fans start writing at once: start them only when the web server takes webhooks.
+        if not wait_for(f"{web}/api/health", procs["web"]):
+            self.stderr.write("the web server did not come up within 60 s; starting the simulator anyway")
+        procs["platform"] = subprocess.Popen(fake, cwd=settings.BASE_DIR)
         self.stdout.write(self.style.SUCCESS(
             f"\nsalesbot is running\n"
             f"  admin:          {web}/admin/   (login admin / admin)\n"
