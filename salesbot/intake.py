@@ -1,8 +1,9 @@
 """Processing a stored webhook event: the fan's books, outcomes, state, and a place in the queue."""
 import logging
+import time
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, DecimalField, F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
@@ -16,7 +17,7 @@ from salesbot import webhooks as wh
 from salesbot.fan_signals import detect
 from salesbot.safety import screen_message
 from salesbot.whales import update_whale_score
-from salesbot.models import QueueItem, WebhookEvent
+from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,13 @@ def enqueue(fan: Fan, reason: str, waiting_since=None) -> QueueItem | None:
         return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
 
 
-def process_event(event: WebhookEvent) -> str:
-    """Apply one event exactly once; returns the new status. Safe to call again on a processed event."""
+def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
+    """Apply one event exactly once; returns the new status. Safe to call again on a processed event.
+    skip_locked: an event another drain is processing right now is left to it ("busy"; PostgreSQL)."""
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        event = WebhookEvent.objects.select_for_update(skip_locked=skip_locked).filter(pk=event.pk).first()
+        if event is None:
+            return "busy" if skip_locked else "gone"
         if event.status != WebhookEvent.Status.RECEIVED:
             return event.status
         event.attempts += 1
@@ -64,6 +68,81 @@ def process_event(event: WebhookEvent) -> str:
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "attempts", "processed_at"])
         return event.status
+
+
+# --- the stored events are the queue: one drain task works them, woken by a flag ------------------
+
+MAX_ATTEMPTS = 5  # an event that crashed this often waits for staff (admin shows its error)
+BATCH = 100
+
+
+def wake_drain() -> bool:
+    """After an event is stored: queue a drain task unless one is queued and not yet started (one read
+    in the common case). True if this call queued it. If queueing fails the flag is put back, so the
+    next webhook tries again; the sweeper drains whatever is left meanwhile."""
+    if drain_queued():
+        return False
+    now = timezone.now()
+    if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
+        try:
+            with transaction.atomic():
+                IntakeDrain.objects.create(pk=1, queued=True, changed_at=now)
+        except IntegrityError:
+            return False  # another request created the row, and queues the drain
+    try:
+        from django_q.tasks import async_task
+
+        async_task("salesbot.tasks.drain_webhooks", group="webhooks")
+    except Exception:
+        IntakeDrain.objects.filter(pk=1).update(queued=False, changed_at=timezone.now())
+        raise
+    return True
+
+
+def drain_queued() -> bool:
+    """The flag, read with plain SQL: this runs on every webhook, and the ORM's query building cost
+    more than the query."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT queued FROM {IntakeDrain._meta.db_table} WHERE id = 1")
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def drain(seconds: float = 20.0, older_than=None) -> int:
+    """Process stored events (oldest first) until none is left or `seconds` have passed; returns how
+    many were processed. A drain task clears the wake flag first (see IntakeDrain); the sweeper's pass
+    (`older_than`: only events received before it) leaves the flag and fresh events to the drain task."""
+    if older_than is None:
+        IntakeDrain.objects.filter(pk=1, queued=True).update(queued=False, changed_at=timezone.now())
+    deadline, last_pk, processed = time.monotonic() + seconds, 0, 0
+    waiting = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, attempts__lt=MAX_ATTEMPTS)
+    if older_than is not None:
+        waiting = waiting.filter(received_at__lt=older_than)
+    while True:
+        pks = list(waiting.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:BATCH])
+        for pk in pks:
+            last_pk = pk
+            processed += process_stored(pk) == WebhookEvent.Status.PROCESSED
+            if time.monotonic() > deadline:
+                if older_than is None:
+                    wake_drain()  # a fresh task carries on; this one ends well inside the task timeout
+                return processed
+        if not pks:
+            return processed
+
+
+def process_stored(pk: int) -> str:
+    """One event by primary key; a crash is booked on the event (attempts, error), not raised, so one
+    bad event never stops the drain behind it."""
+    event = WebhookEvent.objects.filter(pk=pk).first()
+    if event is None:
+        return "gone"
+    try:
+        return process_event(event, skip_locked=True)
+    except Exception as e:
+        log.exception("webhook event %s crashed while processing", pk)
+        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, error=f"{type(e).__name__}: {e}"[:2000])
+        return "crashed"
 
 
 def replay(event: WebhookEvent) -> None:

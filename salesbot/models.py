@@ -33,6 +33,20 @@ class WebhookEvent(models.Model):
         return f"{self.event or '?'} {self.event_id or ''} [{self.status}]"
 
 
+class IntakeDrain(models.Model):
+    """One row: is a drain task queued and not yet started? Stored events (status received) are the
+    durable queue; a webhook queues a drain task only when it flips this flag false -> true, and the drain
+    clears it before it looks for events, so an event stored after that look finds the flag clear and
+    queues the next drain. One cheap read per webhook instead of one task per webhook."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    queued = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"drain {'queued' if self.queued else 'idle'} since {self.changed_at:%H:%M:%S}"
+
+
 class QueueItem(models.Model):
     """A fan waiting for the bot (seed §11 priority queue). One pending item per fan at most."""
 

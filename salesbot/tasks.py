@@ -1,6 +1,7 @@
 """django-q2 task entry points: thin wrappers, the logic lives in the modules they call."""
 import logging
 
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from salesbot import checkers, intake, worker
@@ -23,6 +24,20 @@ def process_webhook(event_pk: int) -> str:
     return status
 
 
+def budget() -> float:
+    """Seconds a draining task may work: well inside the cluster's task timeout, so it is never killed
+    mid-batch (a drain that runs out queues its successor)."""
+    return min(20.0, (Conf.TIMEOUT or 60) / 3)
+
+
+def drain_webhooks() -> int:
+    """Process every stored event waiting (see intake.wake_drain), then wake the queue worker once."""
+    processed = intake.drain(seconds=budget())
+    if processed:
+        async_task("salesbot.tasks.work_queue", processed, group="queue")
+    return processed
+
+
 def work_queue(limit: int = 50) -> int:
     return worker.drain(limit=limit)
 
@@ -43,7 +58,8 @@ def refresh_stats() -> int:
 
 
 def sweeper() -> dict:
-    """Recover work a lost task left behind: unprocessed events and unworked queue items."""
-    events = checkers.replay_stuck_events()
+    """Recover work a lost or skipped task left behind: stored events still waiting after a few
+    seconds (processed here), and unworked queue items."""
+    events = checkers.drain_stuck_events(seconds=budget())
     worked = worker.drain(limit=200)
-    return {"events_replayed": events, "queue_worked": worked}
+    return {"events_processed": events, "queue_worked": worked}

@@ -1,0 +1,121 @@
+"""The stored events are the queue: a webhook queues a drain task only when none is waiting, and the
+sweeper processes whatever a lost, skipped or failed enqueue left behind. Nothing is lost."""
+import json
+from datetime import timedelta
+
+import django_q.tasks
+import pytest
+from django.utils import timezone
+
+from fans.models import Fan
+from learning.models import Outcome
+from salesbot import checkers, intake, tasks
+from salesbot.models import IntakeDrain, WebhookEvent
+from salesbot.webhooks import sign
+
+SECRET = "test-webhook-secret"
+
+
+def say(client, creator, n, fan_id=42):
+    body = json.dumps({"event_id": f"evt_{n}", "event": "messages.received", "account_id": creator.account_id,
+                       "created_at": "2026-11-24T18:00:00Z", "payload": {
+                           "fan": {"id": fan_id, "name": "Sam"}, "message": {"id": n, "text": "hey"}}}).encode()
+    r = client.post(f"/api/{creator.slug}/webhook/of-event", data=body, content_type="application/json",
+                    HTTP_X_SIGNATURE=sign(SECRET, body))
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.content
+    return WebhookEvent.objects.get(event_id=f"evt_{n}")
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Records the tasks the code queues instead of running them (as with no qcluster up)."""
+    calls = []
+    for module in (django_q.tasks, tasks):
+        monkeypatch.setattr(module, "async_task", lambda func, *a, **kw: calls.append(func))
+    return calls
+
+
+def age(*events, seconds=60):
+    WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+        received_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_one_drain_task_for_many_webhooks_and_a_new_one_after_it_started(client, creator, queued):
+    a, b = say(client, creator, 1), say(client, creator, 2)
+    assert queued == ["salesbot.tasks.drain_webhooks"]  # b found a drain waiting: no second task
+    assert tasks.drain_webhooks() == 2
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert queued[-1] == "salesbot.tasks.work_queue"
+    say(client, creator, 3)  # the drain cleared the flag when it started: the next event queues one
+    assert queued.count("salesbot.tasks.drain_webhooks") == 2
+
+
+def test_event_whose_enqueue_failed_is_processed_by_the_sweeper(client, creator, monkeypatch):
+    def broker_down(*a, **kw):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(django_q.tasks, "async_task", broker_down)
+    event = say(client, creator, 1)  # stored and acknowledged all the same
+    assert event.status == "received" and not IntakeDrain.objects.get().queued  # the next webhook retries
+    assert checkers.drain_stuck_events() == 0  # too fresh: its drain may still come
+    age(event)
+    assert tasks.sweeper()["events_processed"] == 1
+    event.refresh_from_db()
+    assert event.status == "processed" and event.attempts == 1
+    assert Outcome.objects.filter(fan__fan_id=42, event="replied").count() == 1
+
+
+def test_event_whose_enqueue_was_skipped_is_processed_by_the_sweeper(client, creator, queued):
+    """The flag says a drain is waiting, but that task was lost (a broker restart, a killed cluster):
+    the webhook queues nothing; the sweeper processes the event and clears the stale flag."""
+    IntakeDrain.objects.create(pk=1, queued=True, changed_at=timezone.now() - timedelta(minutes=5))
+    event = say(client, creator, 1)
+    assert queued == []
+    age(event)
+    assert tasks.sweeper()["events_processed"] == 1
+    event.refresh_from_db()
+    assert event.status == "processed"
+    assert not IntakeDrain.objects.get().queued
+    say(client, creator, 2)
+    assert queued == ["salesbot.tasks.drain_webhooks"]  # webhooks queue drains again
+
+
+def test_sweeper_runs_every_event_once_even_if_the_drain_comes_too(client, creator, queued):
+    events = [say(client, creator, n, fan_id=40 + n) for n in range(3)]
+    age(*events)
+    assert checkers.drain_stuck_events() == 3
+    assert tasks.drain_webhooks() == 0  # the late drain finds nothing left
+    assert Outcome.objects.filter(event="replied").count() == 3
+    assert Fan.objects.filter(messages_received=1).count() == 3
+
+
+def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts(client, creator, queued,
+                                                                                 monkeypatch):
+    bad, good = say(client, creator, 1, fan_id=7), say(client, creator, 2, fan_id=8)
+    real = intake.HANDLERS["messages.received"]
+
+    def crash_for_fan_7(creator, env):
+        if env.payload["fan"]["id"] == 7:
+            raise RuntimeError("boom")
+        return real(creator, env)
+
+    monkeypatch.setitem(intake.HANDLERS, "messages.received", crash_for_fan_7)
+    assert intake.drain() == 1
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert good.status == "processed"
+    assert (bad.status, bad.attempts) == ("received", 1) and "boom" in bad.error
+    for _ in range(intake.MAX_ATTEMPTS + 2):
+        intake.drain()
+    bad.refresh_from_db()
+    assert bad.attempts == intake.MAX_ATTEMPTS  # left for staff to correct and replay
+    assert not Fan.objects.filter(fan_id=7, messages_received__gt=0).exists()  # each crash rolled back
+
+
+def test_drain_stops_at_its_time_budget_and_queues_a_successor(client, creator, queued):
+    say(client, creator, 1)
+    say(client, creator, 2)
+    queued.clear()
+    assert intake.drain(seconds=0) == 1
+    assert queued == ["salesbot.tasks.drain_webhooks"]
+    assert WebhookEvent.objects.filter(status="received").count() == 1
