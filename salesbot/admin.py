@@ -1,5 +1,8 @@
 from django.contrib import admin, messages
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
+from models_registry.models import mask
 from salesbot import intake
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 
@@ -46,3 +49,24 @@ class LLMCallAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- staff API tokens: never listed in clear; the key is shown once, when the token is created ------
+
+class MaskedTokenAdmin(TokenAdmin):
+    list_display = ["masked_key", "user", "created"]
+    search_fields = ["user__username"]
+
+    @admin.display(description="key")
+    def masked_key(self, obj):
+        return mask(obj.key)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self.message_user(request, f"API token for {obj.user}: {obj.key} — copy it now, it is not shown again.",
+                              messages.WARNING)
+
+
+admin.site.unregister(TokenProxy)
+admin.site.register(TokenProxy, MaskedTokenAdmin)

@@ -72,7 +72,7 @@ def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
 
 # --- the stored events are the queue: one drain task works them, woken by a flag ------------------
 
-MAX_ATTEMPTS = 5  # an event that crashed this often waits for staff (admin shows its error)
+MAX_ATTEMPTS = 5  # an event that crashed this often is marked failed and waits for staff to replay it
 BATCH = 100
 
 
@@ -141,7 +141,12 @@ def process_stored(pk: int) -> str:
         return process_event(event, skip_locked=True)
     except Exception as e:
         log.exception("webhook event %s crashed while processing", pk)
-        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, error=f"{type(e).__name__}: {e}"[:2000])
+        error = f"{type(e).__name__}: {e}"[:1900]
+        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, error=error)
+        # Out of attempts: marked failed, so staff see it among the failed events (admin, /stats) and
+        # can replay it, rather than it waiting unseen as "received".
+        WebhookEvent.objects.filter(pk=pk, status=WebhookEvent.Status.RECEIVED, attempts__gte=MAX_ATTEMPTS).update(
+            status=WebhookEvent.Status.FAILED, error=f"gave up after {MAX_ATTEMPTS} attempts; last error: {error}")
         return "crashed"
 
 
@@ -149,7 +154,7 @@ def replay(event: WebhookEvent) -> None:
     """Staff replay of a failed or stuck event: processed again from its (possibly corrected) raw body."""
     from django_q.tasks import async_task
 
-    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="")
+    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="", attempts=0)
     async_task("salesbot.tasks.process_webhook", event.pk, group="webhooks")
 
 

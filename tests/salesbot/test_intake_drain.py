@@ -108,8 +108,19 @@ def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts
     for _ in range(intake.MAX_ATTEMPTS + 2):
         intake.drain()
     bad.refresh_from_db()
-    assert bad.attempts == intake.MAX_ATTEMPTS  # left for staff to correct and replay
+    assert bad.attempts == intake.MAX_ATTEMPTS
+    # out of attempts: shown to staff as failed (admin, /stats), with the last error, not left "received"
+    assert bad.status == "failed" and bad.error.startswith(f"gave up after {intake.MAX_ATTEMPTS} attempts")
+    assert "boom" in bad.error
     assert not Fan.objects.filter(fan_id=7, messages_received__gt=0).exists()  # each crash rolled back
+
+    monkeypatch.setitem(intake.HANDLERS, "messages.received", real)   # the bug is fixed; staff replay it
+    intake.replay(bad)
+    assert queued[-1] == "salesbot.tasks.process_webhook"
+    tasks.process_webhook(bad.pk)                                     # what the queued task runs
+    bad.refresh_from_db()
+    assert (bad.status, bad.attempts) == ("processed", 1)
+    assert Fan.objects.filter(fan_id=7, messages_received=1).exists()
 
 
 def test_drain_stops_at_its_time_budget_and_queues_a_successor(client, creator, queued):
