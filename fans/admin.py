@@ -90,6 +90,14 @@ class FanAdmin(admin.ModelAdmin):
     actions = [hand_off_fans, resume_fans, mark_dormant]
     change_form_template = "admin/fans/fan/change_form.html"
 
+    # Moves go through the state machine (the actions and the timeline page), so each leaves a
+    # FanTransition; a safety flag is cleared only by a staff resume. The add form still sets them.
+    CHANGE_READONLY = ["creator", "state", "opted_out", "safety_flag"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + [f for f in self.CHANGE_READONLY if f not in fields] if obj is not None else fields
+
     @admin.display(description="safety", ordering="safety_flag")
     def safety(self, obj):
         """A red badge, not Django's green tick: a safety flag is a warning, not a success."""
@@ -162,7 +170,8 @@ class FanAdmin(admin.ModelAdmin):
             "note_form": note_form,
             "handoff_form": handoff_form,
             "can_change": self.has_change_permission(request, fan),
-            "handed_off": fan.state == FanState.HANDED_OFF,
+            # offer "resume" to handed-off fans and to flagged fans parked as dormant (resume clears the flag)
+            "handed_off": fan.state == FanState.HANDED_OFF or (fan.safety_flag and fan.state == FanState.DORMANT),
             "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
         }
         return TemplateResponse(request, "admin/fans/fan/timeline.html", context)

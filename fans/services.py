@@ -2,7 +2,7 @@
 from django.db import transaction
 
 from fans.models import Fan
-from fans.state_machine import FanState, transition
+from fans.state_machine import FanState, StaleState, transition
 
 
 def get_or_create_fan(creator, fan_id: int, name: str = "") -> tuple[Fan, bool]:
@@ -20,7 +20,11 @@ def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False
     fan.safety_flag = fan.safety_flag or safety
     fan.save(update_fields=["handoff_reason", "safety_flag"])
     if fan.state != FanState.HANDED_OFF:
-        transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff)
+        try:
+            transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff)
+        except StaleState:  # moved meanwhile (fan.state is now fresh): a handoff is legal from anywhere
+            if fan.state != FanState.HANDED_OFF:
+                transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff)
     return fan
 
 

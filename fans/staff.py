@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fans.models import Fan, Message
 from fans.services import hand_off, resume
-from fans.state_machine import FanState, can_transition, transition
+from fans.state_machine import FanState, StaleState, can_transition, transition
 
 TIMELINE_LIMIT = 300
 
@@ -106,15 +106,41 @@ def staff_hand_off(fan: Fan, author: str, reason: str = "") -> Fan:
 
 
 def staff_resume(fan: Fan, author: str) -> bool:
-    """Give a handed-off fan back to the bot (engaged); False if the fan was not handed off."""
-    if fan.state != FanState.HANDED_OFF:
+    """Give a handed-off fan back to the bot (engaged); False if the fan was not handed off.
+
+    The one way a safety flag is cleared: resuming a flagged fan clears it and says so in the
+    FanTransition reason. A flagged fan staff parked as dormant is resumed the same way."""
+    fan.refresh_from_db(fields=["state", "safety_flag", "handoff_reason"])
+    flagged = fan.safety_flag
+    if fan.state != FanState.HANDED_OFF and not (flagged and fan.state == FanState.DORMANT):
         return False
-    resume(fan, f"resumed by {author} in admin")
+    reason = f"resumed by {author} in admin"
+    if flagged:
+        reason += f"; safety flag cleared ({fan.handoff_reason or 'no reason recorded'})"
+    try:
+        with transaction.atomic():
+            if fan.state == FanState.HANDED_OFF:
+                resume(fan, reason[:200])
+            else:
+                transition(fan, FanState.ENGAGED, reason[:200], by_staff=True)
+                fan.handoff_reason = ""
+                fan.save(update_fields=["handoff_reason"])
+            if flagged:
+                Fan.objects.filter(pk=fan.pk).update(safety_flag=False)
+                fan.safety_flag = False
+    except StaleState:
+        return False
     return True
 
 
 def staff_mark_dormant(fan: Fan, author: str) -> bool:
+    """Park a fan as dormant. A safety flag stays set: a flagged fan is never sold to, reactivated or
+    bumped, whatever its state, until a staff resume clears the flag."""
+    fan.refresh_from_db(fields=["state"])
     if fan.state == FanState.DORMANT or not can_transition(fan.state, FanState.DORMANT, by_staff=True):
         return False
-    transition(fan, FanState.DORMANT, f"marked dormant by {author}", by_staff=True)
+    try:
+        transition(fan, FanState.DORMANT, f"marked dormant by {author}", by_staff=True)
+    except StaleState:
+        return False
     return True

@@ -48,6 +48,11 @@ class IllegalTransition(ValueError):
     pass
 
 
+class StaleState(IllegalTransition):
+    """The fan's stored state is no longer the one the caller read: another process moved the fan
+    meanwhile. Nothing was written; the in-memory fan now holds the stored state."""
+
+
 def can_transition(from_state: str, to_state: str, by_staff: bool = False) -> bool:
     if (from_state, to_state) in TRANSITIONS:
         return True
@@ -55,16 +60,23 @@ def can_transition(from_state: str, to_state: str, by_staff: bool = False) -> bo
 
 
 def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None):
-    """Apply one legal move and record it; raise IllegalTransition otherwise."""
-    from fans.models import FanTransition
+    """Apply one legal move and record it; raise IllegalTransition otherwise.
+
+    The write is conditional on the stored state still being the one read (`fan.state`), so a move
+    never overwrites a state another process set meanwhile (a checker marking dormant a fan that was
+    just handed off): then StaleState is raised, nothing is written and `fan.state` is refreshed."""
+    from fans.models import Fan, FanTransition
 
     old = fan.state
     if not can_transition(old, new_state, by_staff):
         who = "staff" if by_staff else "the bot"
         raise IllegalTransition(f"fan {fan.fan_id}: {old} → {new_state} is not a legal move for {who}")
     with transaction.atomic():
+        if Fan.objects.filter(pk=fan.pk, state=old).update(state=new_state) != 1:
+            fan.refresh_from_db(fields=["state"])
+            raise StaleState(f"fan {fan.fan_id}: expected {old} but it is now {fan.state}; "
+                             f"{old} → {new_state} not applied")
         fan.state = new_state
-        fan.save(update_fields=["state"])
         FanTransition.objects.create(fan=fan, from_state=old, to_state=new_state, reason=reason,
                                      by_staff=by_staff, ts=at or timezone.now())
     return fan

@@ -4,16 +4,24 @@ Events of one fan are ordered by (ts, arrival). A `purchased` outcome belongs to
 `ppv` not already bought; any other outcome to the latest earlier action of any kind; with none it
 stays unattributed (it still counts in the totals). Every flag change is also recorded in the stats
 counters (learning.rollup) in the same transaction.
+
+"Action" here means an action that reached the fan: status `sent` or `logged` (learning.stats.
+COUNTED_STATUSES, the actions the stats count). A pending, failed or refused action was never seen by
+the fan, so no outcome answers it: it is skipped when looking for the latest earlier action (a reply
+after a refused PPV answers the message before it; a purchase never lands on a PPV that was never
+delivered). A purchase pinned by the platform (`pinned`, the unlocked message's PPV, which is `sent`
+since the platform message id is only stored with that status) is taken as given.
 """
 from django.db import transaction
 from django.db.models import Q
 
 from learning import rollup
 from learning.models import Action, Outcome
+from learning.stats import COUNTED_STATUSES
 
 
 def pick_action(event: str, earlier_actions):
-    """earlier_actions: the fan's actions before the outcome, oldest first, as Action objects."""
+    """earlier_actions: the fan's counted actions before the outcome, oldest first, as Action objects."""
     if event == Outcome.Event.PURCHASED:
         for action in reversed(earlier_actions):
             if action.action == Action.Kind.PPV and not action.purchased:
@@ -39,12 +47,18 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
     """Attribute a just-arrived outcome. `pinned`: the platform named the action (a PPV unlock names
     its message), so `action` is taken as given, even None for a message we never sent."""
     if action is None and not pinned:
-        earlier = (Action.objects.filter(fan_id=outcome.fan_id)
+        earlier = (Action.objects.filter(fan_id=outcome.fan_id, status__in=COUNTED_STATUSES)
                    .filter(Q(ts__lt=outcome.ts) | Q(ts=outcome.ts, seq__lt=outcome.seq)))
         if outcome.event == Outcome.Event.PURCHASED:
             earlier = earlier.filter(action=Action.Kind.PPV, purchased=False)
         action = earlier.order_by("-ts", "-seq").first()
     outcome.action = action
+    if action is not None and action.pk is not None:
+        # the stored status and flags, locked: the counted cells follow them, not a stale copy
+        row = (Action.objects.select_for_update().filter(pk=action.pk)
+               .values("status", "purchased", "ghosted").first())
+        if row is not None:
+            action.status, action.purchased, action.ghosted = row["status"], row["purchased"], row["ghosted"]
     before = (action.purchased, action.ghosted) if action is not None else None
     changed = mark(action, outcome.event)
     if changed:
@@ -57,7 +71,8 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
 def reattribute_fan(fan) -> int:
     """Recompute every attribution of one fan from scratch (after an out-of-order import).
 
-    Purchases pinned to a PPV by the platform (platform_event_id set and action set) keep their PPV.
+    Purchases pinned to a PPV by the platform (platform_event_id set and action set) keep their PPV;
+    every other outcome goes to a counted (sent or logged) action, as live attribution does.
     Returns the number of outcomes whose action changed.
     """
     actions = list(Action.objects.filter(fan=fan).order_by("ts", "seq"))
@@ -77,7 +92,8 @@ def reattribute_fan(fan) -> int:
     earlier: list[Action] = []
     for o in outcomes:
         while i < len(actions) and (actions[i].ts, actions[i].seq) < (o.ts, o.seq):
-            earlier.append(actions[i])
+            if actions[i].status in COUNTED_STATUSES:
+                earlier.append(actions[i])
             i += 1
         if o.id in pinned and pinned[o.id] in by_id:
             target = by_id[pinned[o.id]]

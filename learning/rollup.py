@@ -6,13 +6,19 @@ count appends its deltas as StatsCell rows in the same transaction as the write 
 back write leaves no count behind and concurrent writers never touch a shared row (no lost updates, no
 waits, no deadlocks). A cell's value is the sum of its rows; compact() folds them now and then.
 
-Who records: learning.services (record_action, record_outcome), learning.attribution (flag changes by
+Who records: learning.services (record_action, record_outcome, set_action_status), learning.attribution (flag changes by
 live attribution and by reattribute_fan), learning.seed_io (the importer's bulk paths), the admin's
 Action/Outcome saves and, by signal, every deletion of an Action or Outcome (learning.apps). Anything
 else that writes these rows directly (raw SQL, queryset.update() of a counted field) must run
 `manage.py rebuild_learning_stats`, which recomputes a creator's counters from the row queries of
 learning.stats (the reference implementation). A creator without the `built` marker (rows that
 existed before this module, or a bulk load) is rebuilt on its first stats read.
+
+An action counts only while its status is counted (learning.stats.COUNTED_STATUSES: `sent`, `logged`):
+action_cells() of a pending, failed or refused action is empty, so recording it, flagging it or deleting
+it changes nothing, and a status change is recorded as "old cells out, new cells in" by
+learning.services.set_action_status (the sender and the worker) or the admin's save, in the same
+transaction as the status itself. A bare `Action.objects.update(status=...)` elsewhere would drift.
 
 `avg_msgs_to_first_buy` is per fan, not a sum of cells: BuyerStat keeps each buyer's first purchase and
 the replies before it, updated by record_outcome and the importer (refresh_buyer) under the fan's row
@@ -28,7 +34,7 @@ from django.db.backends.utils import format_number
 from django.db.models import Count, F, Q, Sum
 
 from learning.models import Action, BuyerStat, Outcome, StatsCell
-from learning.stats import price_key
+from learning.stats import COUNTED_STATUSES, price_key
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,10 @@ def _money(value, field: str) -> Decimal | None:
 
 
 def action_cells(a, sign: int = 1) -> list[tuple]:
-    """[(dimension, key, key2, n, hit)] that one action adds to the stats (sign=-1: takes away)."""
+    """[(dimension, key, key2, n, hit)] that one action adds to the stats (sign=-1: takes away); none
+    while its status is not counted (pending, failed, refused)."""
+    if a.status not in COUNTED_STATUSES:
+        return []
     bought, ghosted = int(bool(a.purchased)), int(bool(a.ghosted))
     out = [(TOTAL, "actions", "", sign, 0)]
     if a.hook:
@@ -86,7 +95,7 @@ class _Snapshot:
     """The action with other flag values (for flag_cells)."""
 
     def __init__(self, a, **flags):
-        self.__dict__.update({k: getattr(a, k) for k in ("action", "ts", "content_key", "hook", "price",
+        self.__dict__.update({k: getattr(a, k) for k in ("action", "ts", "content_key", "hook", "price", "status",
                                                          "fan_state", "fan_total_spent", "segment")}, **flags)
 
 

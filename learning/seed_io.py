@@ -25,6 +25,7 @@ from learning.attribution import reattribute_fan
 from learning.models import Action, Outcome
 from learning.seed_format import (ACTION_KEYS, OUTCOME_KEYS, LineError, SeedIOError, import_key, parse_record,
                                   read_lines, read_state)
+from learning.stats import COUNTED_STATUSES
 from models_registry.models import Creator
 
 BATCH = 500
@@ -233,12 +234,14 @@ def export_seed_logs(creator: Creator, root: Path) -> ExportReport:
     report = ExportReport()
     fans = {f.pk: f for f in Fan.objects.filter(creator=creator)}
 
-    def stream(model, kind, rank, keys):
-        rows = (model.objects.filter(creator=creator).order_by("fan_id", "ts", "seq")
+    def stream(model, kind, rank, keys, **only):
+        rows = (model.objects.filter(creator=creator, **only).order_by("fan_id", "ts", "seq")
                 .values("fan_id", "ts", "seq", "extra", *keys).iterator(chunk_size=2000))
         return ((r["fan_id"], r["ts"], r["seq"], rank, seed_record(kind, r)) for r in rows)
 
-    merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS), stream(Outcome, "outcome", 1, OUTCOME_KEYS),
+    # Only what reached the fan (as the seed logs it): a refused or failed send re-imported would count.
+    merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS, status__in=COUNTED_STATUSES),
+                         stream(Outcome, "outcome", 1, OUTCOME_KEYS),
                          key=lambda r: r[:4])
     for fan_pk, events in groupby(merged, key=lambda r: r[0]):
         lines = []

@@ -1,5 +1,8 @@
 """Writing actions and outcomes: the only place that assigns arrival order and attribution, and records
-what each write changes in the stats counters (learning.rollup) in the same transaction."""
+what each write changes in the stats counters (learning.rollup) in the same transaction. An action's
+status changes go through set_action_status, since the stats count only sent/logged actions."""
+import copy
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -37,3 +40,33 @@ def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | No
     outcome.save()
     rollup.outcome_recorded(outcome)
     return outcome
+
+
+STATUS_FIELDS = ("error", "platform_message_id")
+
+
+@transaction.atomic
+def set_action_status(action: Action, status: str, *, only_from=None, **fields) -> bool:
+    """Save the action's new status (and `error` / `platform_message_id` if given) and move its counts
+    in the stats counters in the same transaction: out under the old status, in under the new one, so
+    pending → sent starts counting and pending → failed/refused never does.
+
+    The row is locked and re-read, so the counters follow the stored status and flags, not a stale
+    copy. `only_from`: statuses the change applies from (e.g. only a still-pending action becomes
+    failed); otherwise nothing is written and False is returned. `action` gets the saved values."""
+    unknown = set(fields) - set(STATUS_FIELDS)
+    if unknown:
+        raise TypeError(f"set_action_status() cannot set {sorted(unknown)}")
+    old = Action.objects.select_for_update().get(pk=action.pk)
+    if only_from is not None and old.status not in only_from:
+        return False
+    new = copy.copy(old)
+    new.status = status
+    for name, value in fields.items():
+        setattr(new, name, value)
+    new.save(update_fields=["status", *fields])
+    rollup.record(old.creator_id, rollup.action_cells(old, sign=-1) + rollup.action_cells(new))
+    action.status = status
+    for name, value in fields.items():
+        setattr(action, name, value)
+    return True

@@ -20,6 +20,20 @@ learning.rollup that every write keeps current (`compute_learning_stats`'s path,
 hundred rows however many events there are). With a half-life the weights depend on today's date, so
 decayed stats keep using the row queries (grouped by UTC day). tests/learning/test_rollup.py holds
 the two paths equal on random event streams.
+
+Which actions count: only those that reached the fan. An Action is written `pending` before the
+platform call (salesbot.sender), then becomes `sent`, `failed` or `refused` (the last gate, e.g. a
+disabled creator, the spend cap, a handoff race); imported seed rows and the bot's `skip` decisions are
+`logged`. The seed (learning-system.md §3–§5) logs the actions it took and computes every statistic
+from that log, so here every statistic — the conversions ("PPV actions sent"), the ghost rates and
+top_hooks ("all actions"), totals.actions and the posteriors — counts only status `sent` or `logged`
+(COUNTED_STATUSES). A `pending`, `failed` or `refused` action is left out of all of them: a refused or
+failed PPV is not a "sent, not bought" and must not pull conversion down. `skip` is `logged` and counts
+where the seed counts actions of any kind (it logs skips too), never in a conversion (not a PPV).
+When a status changes (pending → sent, pending → failed, a staff edit …) the counters of
+learning.rollup move with it (learning.services.set_action_status), and attribution
+(learning.attribution) picks only counted actions, so an outcome never lands on a message the fan
+never got. Outcomes all count in totals.outcomes, attributed or not.
 """
 import datetime
 from decimal import Decimal
@@ -49,8 +63,17 @@ def price_key(price) -> str:
     return text or "0"
 
 
+# The statuses of actions that reached the fan (see the module docstring); all others are left out.
+COUNTED_STATUSES = (Action.Status.SENT, Action.Status.LOGGED)
+
+
+def counted(creator):
+    """The creator's actions that the statistics count: sent by the bot, or logged (imported, skip)."""
+    return Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES)
+
+
 def _ppvs(creator):
-    return Action.objects.filter(creator=creator, action=Action.Kind.PPV)
+    return counted(creator).filter(action=Action.Kind.PPV)
 
 
 def _conversion(queryset, field: str, key=str) -> dict:
@@ -85,8 +108,8 @@ def conversion_by_hour(creator) -> dict:
 
 
 def ghost_rate_by_stage(creator) -> dict:
-    """Where fans drop off: share of actions (any kind) per fan_state that a ghosting answered."""
-    rows = (Action.objects.filter(creator=creator).exclude(fan_state="").order_by()
+    """Where fans drop off: share of counted actions (any kind) per fan_state that a ghosting answered."""
+    rows = (counted(creator).exclude(fan_state="").order_by()
             .values("fan_state")
             .annotate(sent=Count("pk"), ghosted=Count("pk", filter=Q(ghosted=True)))
             .order_by("fan_state"))
@@ -121,15 +144,16 @@ def avg_msgs_to_first_buy(creator) -> float | None:
 
 
 def top_hooks(creator) -> list:
-    """Hooks by how often they were used (any action kind): [[hook, count], ...], ties by name."""
-    rows = (Action.objects.filter(creator=creator).exclude(hook="").order_by()
+    """Hooks by how often they were used (counted actions of any kind): [[hook, count], ...], ties by name."""
+    rows = (counted(creator).exclude(hook="").order_by()
             .values("hook").annotate(count=Count("pk")).order_by("-count", "hook"))
     return [[row["hook"], row["count"]] for row in rows]
 
 
 def totals(creator) -> dict:
-    """How much data the statistics rest on (unattributed outcomes included)."""
-    return {"actions": Action.objects.filter(creator=creator).count(),
+    """How much data the statistics rest on: counted actions (sent or logged), every outcome
+    (unattributed ones included)."""
+    return {"actions": counted(creator).count(),
             "outcomes": Outcome.objects.filter(creator=creator).count()}
 
 

@@ -2,13 +2,14 @@
 import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from fans.models import Fan, FanTransition
-from fans.state_machine import FanState, transition
+from fans.state_machine import FanState, StaleState, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
@@ -31,11 +32,18 @@ def mark_dormant(now=None) -> int:
              .filter(Q(last_interaction_ts__lt=cutoff) | Q(last_interaction_ts__isnull=True, created_ts__lt=cutoff)))
     n = 0
     for fan in quiet.iterator():
-        last = (Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
-        if last is not None and not Outcome.objects.filter(fan=fan, ts__gte=last.ts,
-                                                           event=Outcome.Event.REPLIED).exists():
-            record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=last, pinned=True)
-        transition(fan, FanState.DORMANT, "24h no activity")
+        # The queryset is read once: a fan may have been handed off since. The move is conditional on the
+        # state read (StaleState otherwise), and the ghost is kept only if the move happens.
+        try:
+            with transaction.atomic():
+                last = (Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
+                if last is not None and not Outcome.objects.filter(fan=fan, ts__gte=last.ts,
+                                                                   event=Outcome.Event.REPLIED).exists():
+                    record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=last, pinned=True)
+                transition(fan, FanState.DORMANT, "24h no activity")
+        except StaleState as e:
+            log.info("dormancy checker: skipped fan %s: %s", fan.fan_id, e)
+            continue
         n += 1
     if n:
         log.info("dormancy checker: %s fans now dormant", n)
@@ -46,7 +54,7 @@ def enqueue_bumps(now=None) -> int:
     """One bump for fans pitched 4h+ ago whose PPV is unbought; never two for the same PPV."""
     now = now or timezone.now()
     n = 0
-    for fan in Fan.objects.filter(state=FanState.PITCHED, creator__enabled=True, opted_out=False):
+    for fan in Fan.objects.filter(state=FanState.PITCHED, creator__enabled=True, opted_out=False, safety_flag=False):
         ppv = (Action.objects.filter(fan=fan, action="ppv", status=Action.Status.SENT)
                .order_by("-ts", "-seq").first())
         if ppv is None or ppv.purchased or ppv.ts > now - BUMP_AFTER:
@@ -67,7 +75,8 @@ def enqueue_reactivation(creator: Creator, now=None) -> int:
     went_dormant = (FanTransition.objects.filter(fan=OuterRef("pk"), to_state=FanState.DORMANT)
                     .order_by("-ts").values("ts")[:1])
     rekindled = Action.objects.filter(fan=OuterRef("pk"), action="rekindle", ts__gte=OuterRef("quiet_since"))
-    fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0, opted_out=False)
+    fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0, opted_out=False,
+                               safety_flag=False)  # flagged: parked by staff, never rekindled
             .annotate(quiet_since=Coalesce(Subquery(went_dormant), "created_ts"))
             .annotate(done=Exists(rekindled)).filter(done=False))
     n = 0

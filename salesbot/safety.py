@@ -1,19 +1,47 @@
 """Fan safety, before any selling: some messages hand the fan to a human at once, and
-"stop" opts the fan out for good. On by default for every creator; there is no switch to turn it off."""
+"stop" opts the fan out for good. On by default for every creator; there is no switch to turn it off.
+
+Every check reads `normalise(text)` first: NFKC (full-width digits, ligatures), curly quotes and
+apostrophes made straight, zero-width characters dropped, whitespace collapsed. A phone keyboard's
+"i’m 16" must read exactly like "i'm 16"."""
 import re
+import unicodedata
 
 from fans.services import hand_off
 from fans.models import Fan
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+                         "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201f": '"', "\u2033": '"'})
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+
+
+def normalise(text: str | None) -> str:
+    """One spelling for the patterns below: NFKC, straight quotes, no zero-width characters, single spaces."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _INVISIBLE.sub("", text.translate(_QUOTES))
+    return " ".join(text.split())
+
+
 _NOT_AGE = (r"(?!\s*(?:inch|in\b|cm|ft\b|foot|feet|tall|\"|'|k\b|\$|dollars|min|mins|minutes|hours|hrs|times"
-            r"|pics|photos|%|of\b|more|left|away|mins?\b))")
-_AGE = r"\b(?:i'?m|i am|im)\s+(1[0-7]|[1-9])\b" + _NOT_AGE
+            r"|pics|photos|%|of\b|more|left|away|mins?\b|kms?\b|miles?\b|mi\b|blocks|hundred|thousand"
+            r"|lbs?\b|pounds|kgs?\b|kilos))")
+# Ages under 18 spelled out (the small ones read too often as counts: "i'm one of...").
+_AGE_WORD = r"(?:twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
+_AGE_NUM = rf"(?:1[0-7]|[1-9]|{_AGE_WORD})"
+# A word or two may stand between "I'm" and the age: "im only 16", "i'm literally just 15".
+_AGE_FILLER = r"(?:(?:only|just|literally|actually|really|still|barely|like|turning|about|almost|nearly)\s+){0,2}"
+_AGE = rf"\b(?:i'?m|i am)\s+{_AGE_FILLER}{_AGE_NUM}\b" + _NOT_AGE
+_YEARS_OLD = r"(?:yo\b|y/o\b|y\.\s?o\b\.?|yrs? old\b|years? old\b)"
 TRIGGERS: list[tuple[str, re.Pattern]] = [
     ("possible minor", re.compile(
-        _AGE + r"|\b(1[0-7]|[1-9])\s*(?:yo|y/o|years? old)\b|\bunder\s*18\b|\bunderage\b|\bminor\b"
+        _AGE + rf"|\b{_AGE_NUM}\s*{_YEARS_OLD}|\bunder\s*18\b|\bunderage\b|\bminor\b"
         r"|\b(?:high|middle) school\b|\b(?:9th|10th|11th) grade\b", re.I)),
     ("mentions self-harm", re.compile(
         r"\bkill(?:ing)? my ?self\b|\bsuicid|\bself[- ]?harm|\bhurt(?:ing)? my ?self\b|\bwant to die\b"
+        r"|\b(?:wanna|wants? to|wanted to) (?:just |really )?die\b"  # not "gonna die": "i'm gonna die lol 😍"
+        r"|\b(?:wanna|wants? to|gonna|going to|about to) (?:just )?off my ?self\b|\bunalive my ?self\b"
+        r"|\bend my life\b|\bbetter off dead\b|\bdon'?t (?:want to|wanna) (?:live|be alive) anymore\b"
+        r"|(?<![\d.]\s)(?<![\d.])\bkms\b"
         r"|\bend it all\b|\bcut(?:ting)? my ?self\b|\bno reason to live\b", re.I)),
     ("claims to know the creator's real identity", re.compile(
         r"\bi know who you (?:really )?are\b|\byour real name\b|\bi know where you live\b"
@@ -22,34 +50,61 @@ TRIGGERS: list[tuple[str, re.Pattern]] = [
     ("restricted content", re.compile(
         r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I)),
 ]
+_STOP_CONTACT = r"(?:message|messaging|msg|text|texting|dm|dming|contact|contacting|write|writing|send)"
 OPT_OUT = re.compile(
-    r"^\W*(?:(?:please|pls|plz)\s+)?(?:stop|unsubscribe|leave me alone|don'?t message me|do not message me"
-    r"|no more messages)(?:\s+(?:please|pls|plz|now|it now))?\W*$"
-    r"|\bunsubscribe\b|\bstop (?:messaging|texting|sending|contacting) me\b", re.I)
+    # the whole message is a stop: "stop", "stop it", "please stop now", "don't message me"
+    r"^\W*(?:(?:please|pls|plz|just)\s+)?(?:stop|stop it|unsubscribe|leave me alone|no more messages"
+    rf"|(?:don'?t|do not) {_STOP_CONTACT} me)(?:\s+(?:please|pls|plz|now|it now|anymore|again|ever again))?\W*$"
+    # or a stop anywhere in it: "stop texting me", "dont text me anymore"
+    rf"|\bunsubscribe\b|\bstop (?:messaging|texting|sending|contacting|dming|msging|writing) me\b"
+    rf"|\b(?:don'?t|do not|never) {_STOP_CONTACT} me (?:anymore|again|ever again)\b", re.I)
 
 
 def safety_reason(text: str) -> str | None:
+    text = normalise(text)
     for reason, pattern in TRIGGERS:
-        if pattern.search(text or ""):
+        if pattern.search(text):
             return reason
     return None
 
 
 def wants_out(text: str) -> bool:
-    return bool(OPT_OUT.search(text or ""))
+    return bool(OPT_OUT.search(normalise(text)))
 
 
-AMOUNT = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:\$|dollars|usd|bucks)\b", re.I)
+_NUMBER = r"(\d[\d,]*(?:\.\d+)?)(?![\d,.]?\d)\s?(k\b|grand\b)?"  # whole numbers only: no "200" of "2000"
+AMOUNT = re.compile(
+    # "$400", "$1k", "$ 1.5k"
+    rf"\$\s?{_NUMBER}"
+    # "300 dollars", "1k usd", "400$"
+    rf"|(?<![\w.,]){_NUMBER}\s?(?:\$|dollars?\b|usd\b|bucks\b)"
+    # a bare number after a paying word: "i will pay 2000", "custom for 1k", "offering 800"
+    rf"|\b(?:pay|paying|paid|give|giving|offer|offering|for|budget|spend|spending|tip|tipping)"
+    rf"\s+(?:you\s+)?(?:like\s+|up to\s+|about\s+|around\s+|over\s+)?{_NUMBER}"
+    r"(?!\s*(?:min|sec|hour|hr|day|week|month|pic|photo|vid|video|clip|time|inch|in\b|cm|ft\b|foot|feet|%|x\b|/))",
+    re.I)
+
+
+def amounts(text: str) -> list[float]:
+    """Every money amount a message names, "1k" and "2 grand" read as thousands."""
+    found = []
+    for m in AMOUNT.finditer(normalise(text)):
+        groups = m.groups()
+        for number, suffix in zip(groups[::2], groups[1::2]):
+            if number is not None:
+                found.append(float(number.replace(",", "")) * (1000 if suffix else 1))
+    return found
 
 
 def custom_over_limit(creator, text: str) -> bool:
     """A custom request naming an amount at or above the creator's approval limit needs a human."""
     from salesbot.fan_signals import detect
 
+    text = normalise(text)
     if "custom_request" not in detect(creator, text):
         return False
-    amounts = [float((a or b).replace(",", "")) for a, b in AMOUNT.findall(text or "")]
-    return bool(amounts) and max(amounts) >= float(creator.custom_approval_limit)
+    named = amounts(text)
+    return bool(named) and max(named) >= float(creator.custom_approval_limit)
 
 
 def screen_message(creator, fan: Fan, text: str) -> bool:
@@ -63,5 +118,11 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
     if wants_out(text):
         fan.opted_out = True
         fan.save(update_fields=["opted_out"])
+        return True
+    if fan.safety_flag:
+        # Flagged earlier and parked by staff (dormant) without a resume: back to the staff queue, never to selling.
+        if fan.state != "handed_off":
+            again = fan.handoff_reason if fan.handoff_reason.startswith("safety:") else "safety: flagged fan wrote again"
+            hand_off(fan, again, safety=True)
         return True
     return fan.state == "handed_off" or fan.opted_out

@@ -13,7 +13,7 @@ from fans.models import Fan, Message
 from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT, FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
-from learning.services import record_action
+from learning.services import record_action, set_action_status
 from salesbot.decisions import Decision
 from salesbot.platform_client import PlatformClient, PlatformError
 
@@ -25,11 +25,14 @@ STATE_AFTER_SEND = {"ppv": FanState.PITCHED}
 
 def refusal(creator, fan: Fan, decision: Decision) -> str | None:
     """Why this send must not happen, or None. Checked against fresh rows, never cached ones."""
-    fan.refresh_from_db(fields=["state", "opted_out", "content_sent"])
+    fan.refresh_from_db(fields=["state", "opted_out", "content_sent", "safety_flag"])
     creator.refresh_from_db(fields=["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price",
                                     "daily_spend_cap"])
     if not creator.enabled:
         return "creator's bot is disabled"
+    if fan.safety_flag:
+        # Whatever the state (a flagged fan parked as dormant, re-engaged, rekindled): only a staff resume clears it.
+        return "fan has a safety flag: only a staff resume clears it"
     if fan.state in NO_CONTACT:
         return "fan is handed off to a human"
     if fan.opted_out:
@@ -87,8 +90,7 @@ def deliver(action: Action, client: PlatformClient | None = None) -> Action:
                         price=action.price, route="resend")
     why = refusal(creator, fan, decision)
     if why:
-        action.status, action.error = Action.Status.REFUSED, why
-        action.save(update_fields=["status", "error"])
+        set_action_status(action, Action.Status.REFUSED, error=why)
         return action
     media = []
     if action.content_key:
@@ -99,8 +101,7 @@ def deliver(action: Action, client: PlatformClient | None = None) -> Action:
         sent = client.send_message(fan.fan_id, action.message_text, media, price, idempotency_key=action.uuid)
     except PlatformError as e:
         if not e.transient:
-            action.status, action.error = Action.Status.FAILED, str(e)[:2000]
-            action.save(update_fields=["status", "error"])
+            set_action_status(action, Action.Status.FAILED, error=str(e)[:2000])
         else:
             action.error = str(e)[:2000]
             action.save(update_fields=["error"])
@@ -112,8 +113,7 @@ def deliver(action: Action, client: PlatformClient | None = None) -> Action:
 @transaction.atomic
 def _book_sent(action: Action, platform_message_id: int):
     now = timezone.now()
-    action.status, action.platform_message_id, action.error = Action.Status.SENT, platform_message_id, ""
-    action.save(update_fields=["status", "platform_message_id", "error"])
+    set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="")
     fan = Fan.objects.select_for_update().get(pk=action.fan_id)
     Message.objects.create(fan=fan, direction=Message.Direction.OUT, text=action.message_text,
                            platform_message_id=platform_message_id, ts=now)

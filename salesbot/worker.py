@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from fans.models import Fan
 from learning.models import Action
+from learning.services import set_action_status
 from salesbot import engine, sender
 from salesbot.models import LLMCall, QueueItem
 from salesbot.platform_client import PlatformError
@@ -102,7 +103,8 @@ def work_one(creator=None) -> QueueItem | None:
             item.status, item.finished_at = QueueItem.Status.FAILED, timezone.now()
             item.result = f"failed: {e}"[:300]
             if item.action and item.action.status == Action.Status.PENDING:
-                Action.objects.filter(pk=item.action.pk).update(status=Action.Status.FAILED, error=str(e)[:2000])
+                set_action_status(item.action, Action.Status.FAILED, only_from=[Action.Status.PENDING],
+                                  error=str(e)[:2000])
         log.warning("queue item %s for fan %s: %s", item.pk, item.fan.fan_id, item.result)
     except Exception:
         item.status, item.result = QueueItem.Status.FAILED, "crashed: see logs"

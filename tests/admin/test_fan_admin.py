@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from django.forms import MultiWidget
 from django.urls import reverse
 
 from fans import staff
@@ -141,3 +142,67 @@ def test_view_only_staff_cannot_act(client, django_user_model, fan, op):
 def test_anonymous_is_sent_to_login(client, fan):
     r = client.get(timeline_url(fan))
     assert r.status_code == 302 and "/admin/login/" in r["Location"]
+
+
+def _change_form_data(admin_client, fan):
+    """The change form as the browser would post it back, unchanged."""
+    r = admin_client.get(reverse("admin:fans_fan_change", args=[fan.pk]))
+    form = r.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        if isinstance(field.widget, MultiWidget):  # date and time posted as two inputs
+            for i, part in enumerate(field.widget.decompress(value)):
+                data[f"{name}_{i}"] = part
+        else:
+            data[name] = field.prepare_value(value)
+    for formset in r.context["inline_admin_formsets"]:
+        mgmt = formset.formset.management_form
+        for name in mgmt.fields:
+            data[f"{mgmt.prefix}-{name}"] = mgmt[name].value()
+        for i, f in enumerate(formset.formset.initial_forms):
+            data[f"{formset.formset.prefix}-{i}-id"] = f.instance.pk
+            data[f"{formset.formset.prefix}-{i}-fan"] = fan.pk
+    return r, data
+
+
+def test_change_form_shows_state_opt_out_creator_and_flag_read_only(admin_client, creator, fan):
+    r, _ = _change_form_data(admin_client, fan)
+    form = r.context["adminform"].form
+    for name in ("state", "opted_out", "creator", "safety_flag"):
+        assert name not in form.fields, name
+    assert {"state", "opted_out", "creator", "safety_flag"} <= set(r.context["adminform"].readonly_fields)
+    assert "name" in form.fields  # ordinary fields stay editable
+
+
+def test_posting_state_opt_out_or_creator_in_the_change_form_changes_nothing(admin_client, creator, fan):
+    from tests.factories import CreatorFactory
+
+    other = CreatorFactory()
+    staff.staff_hand_off(fan, "ops", "safety: possible minor")
+    Fan.objects.filter(pk=fan.pk).update(safety_flag=True)
+    _, data = _change_form_data(admin_client, fan)
+    data.update({"name": "Johnny", "state": "engaged", "opted_out": "on", "creator": other.pk, "safety_flag": ""})
+    r = admin_client.post(reverse("admin:fans_fan_change", args=[fan.pk]), data)
+    assert r.status_code == 302, r.context["adminform"].form.errors if r.context else r
+    fan.refresh_from_db()
+    assert fan.name == "Johnny"  # the post was accepted ...
+    assert (fan.state, fan.opted_out, fan.creator_id, fan.safety_flag) == ("handed_off", False, creator.pk, True)
+    assert FanTransition.objects.filter(fan=fan).count() == 1  # ... and no move bypassed the state machine
+
+
+def test_add_form_still_sets_the_creator(admin_client, creator):
+    r = admin_client.get(reverse("admin:fans_fan_add"))
+    assert "creator" in r.context["adminform"].form.fields
+
+
+def test_flagged_dormant_fan_gets_a_resume_button(admin_client, creator):
+    fan = FanFactory(creator=creator, state="dormant", safety_flag=True, handoff_reason="safety: possible minor")
+    body = admin_client.get(timeline_url(fan)).content.decode()
+    assert 'value="resume"' in body
+    admin_client.post(timeline_url(fan), {"op": "resume"})
+    fan.refresh_from_db()
+    assert (fan.state, fan.safety_flag) == ("engaged", False)
+    assert "safety flag cleared" in FanTransition.objects.get(fan=fan).reason

@@ -60,3 +60,36 @@ def test_no_state_leaves_handed_off_automatically():
 def test_all_eight_states_exist():
     assert {s.value for s in S} == {"new", "greeted", "engaged", "pitched", "buyer", "whale_candidate",
                                     "handed_off", "dormant"}
+
+
+# --- conditional writes: a stale in-memory fan never overwrites a newer state ----------------------
+
+def test_a_stale_fan_handed_off_meanwhile_cannot_be_moved_to_dormant(db):
+    from fans.models import Fan
+    from fans.state_machine import StaleState
+    stale = FanFactory(state=S.ENGAGED)
+    fresh = Fan.objects.get(pk=stale.pk)
+    transition(fresh, S.HANDED_OFF, "safety: possible minor")  # another process, meanwhile
+    with pytest.raises(StaleState, match="expected engaged but it is now handed_off"):
+        transition(stale, S.DORMANT, "24h no activity")
+    assert stale.state == S.HANDED_OFF  # the in-memory fan is refreshed
+    stale.refresh_from_db()
+    assert stale.state == S.HANDED_OFF
+    assert list(FanTransition.objects.filter(fan=stale).values_list("from_state", "to_state")) == [
+        (S.ENGAGED, S.HANDED_OFF)]
+
+
+def test_stale_state_is_an_illegal_transition(db):
+    from fans.state_machine import StaleState
+    assert issubclass(StaleState, IllegalTransition)
+
+
+def test_a_safety_handoff_from_a_stale_fan_still_lands(db):
+    from fans.models import Fan
+    from fans.services import hand_off
+    stale = FanFactory(state=S.PITCHED)
+    transition(Fan.objects.get(pk=stale.pk), S.BUYER, "fan purchases")  # another process, meanwhile
+    hand_off(stale, "safety: possible minor", safety=True)
+    stale.refresh_from_db()
+    assert (stale.state, stale.safety_flag) == (S.HANDED_OFF, True)
+    assert FanTransition.objects.get(fan=stale, to_state=S.HANDED_OFF).from_state == S.BUYER

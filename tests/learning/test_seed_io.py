@@ -249,3 +249,18 @@ def test_export_command(tmp_path):
     assert out.getvalue().startswith("Exported 2 fans, 3 actions, 5 outcomes into 3 files")
     with pytest.raises(CommandError, match="no creator"):
         call_command("export_seed_logs", str(tmp_path / "out"), creator="missing")
+
+
+def test_export_leaves_out_sends_that_never_reached_the_fan(tmp_path):
+    """A refused or failed send is not in the seed's logs; exported and re-imported it would count as sent."""
+    write_set(tmp_path / "in")
+    import_seed_logs(tmp_path / "in", "t")
+    fan = Fan.objects.get(fan_id=111)
+    record_action(fan, "ppv", ts=at(3000), price=Decimal("30"), content_key="combo5", status="refused")
+    record_action(fan, "ppv", ts=at(3100), price=Decimal("40"), content_key="combo7", status="failed")
+    record_action(fan, "text", ts=at(3200), message_text="hey", status="sent")
+
+    r = export_seed_logs(Creator.objects.get(slug="t"), tmp_path / "out")
+    assert r.actions == 3 + 1                                       # the imported ones and the sent text
+    text = (tmp_path / "out/research/bot-outcomes/t/111.jsonl").read_text()
+    assert '"ts":3200' in text and '"ts":3000' not in text and '"ts":3100' not in text

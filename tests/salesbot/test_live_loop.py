@@ -156,3 +156,31 @@ def test_worker_dying_after_the_send_does_not_send_twice(loop, monkeypatch):
     assert len(sent_to(fake, 510)) == 1
     assert Action.objects.filter(fan__fan_id=510).count() == 1
     assert Action.objects.get(fan__fan_id=510).status == "sent"
+
+
+def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(loop):
+    """Safety flag over real HTTP: 'i’m 16' (curly apostrophe) → handoff; staff mark dormant; the
+    reactivation checker and a queued rekindle send nothing; the fan writes again and gets nothing;
+    only a staff resume gives the fan back to the bot."""
+    from fans import staff
+    from salesbot import checkers
+    from salesbot.intake import enqueue
+
+    creator, fake = loop
+    Fan.objects.create(creator=creator, fan_id=511, name="Kid", state="buyer", messages_received=4, total_spent=60)
+    fan_says(fake, 511, "i\u2019m only 16 btw", msg_id=11)
+    fan = Fan.objects.get(fan_id=511)
+    assert (fan.state, fan.safety_flag) == ("handed_off", True)
+    assert staff.staff_mark_dormant(fan, "ops") is True
+    assert checkers.enqueue_reactivation(creator) == 0
+    enqueue(fan, QueueItem.Reason.REKINDLE)  # queued anyway: the sender's last gate refuses it
+    worker.drain(creator)
+    assert Action.objects.get(fan=fan, action="rekindle").status == "refused"
+    fan_says(fake, 511, "hey, you there?", msg_id=12)
+    assert sent_to(fake, 511) == []
+    fan.refresh_from_db()
+    assert (fan.state, fan.safety_flag) == ("handed_off", True)
+    assert not Action.objects.filter(fan=fan, status="sent").exists()
+    assert staff.staff_resume(fan, "alice") is True
+    fan_says(fake, 511, "so what's new", msg_id=13)
+    assert len(sent_to(fake, 511)) == 1

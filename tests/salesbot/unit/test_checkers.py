@@ -189,3 +189,51 @@ def test_a_delivered_rekindle_is_not_queued_again(creator, now):
     assert checkers.enqueue_reactivation(creator) == 0
     assert QueueItem.objects.filter(fan=fan).count() == 1
     assert Action.objects.filter(fan=fan, action="rekindle").count() == 1
+
+
+# --- safety flags and stale rows ------------------------------------------------------------------
+
+def test_reactivation_skips_a_flagged_fan_staff_marked_dormant(creator, now):
+    from fans import staff
+    fan = make_fan(creator, "handed_off", now - hours(72), total_spent=Decimal("30"), safety_flag=True,
+                   handoff_reason="safety: possible minor")
+    assert staff.staff_mark_dormant(fan, "ops") is True
+    fan.refresh_from_db()
+    assert (fan.state, fan.safety_flag) == ("dormant", True)
+    assert checkers.enqueue_reactivation(creator, now=now + hours(1)) == 0
+    assert not QueueItem.objects.exists()
+
+
+def test_no_bump_for_a_flagged_fan(creator, now):
+    fan, _ = pitched(creator, now, 6)
+    fan.safety_flag = True
+    fan.save()
+    assert checkers.enqueue_bumps(now=now) == 0
+    assert not QueueItem.objects.exists()
+
+
+def test_dormancy_checker_skips_a_fan_handed_off_after_it_read_the_rows(creator, now, monkeypatch):
+    """The checker's queryset is stale: a fan handed off meanwhile is not set back to dormant."""
+    from fans.models import Fan
+    from fans.services import hand_off
+    quiet = make_fan(creator, "pitched", now - hours(30))
+    ppv = sent(quiet, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
+    other = make_fan(creator, "engaged", now - hours(30))
+    real_iterator = Fan.objects.none().iterator.__func__
+
+    def stale_iterator(qs, *a, **kw):
+        rows = list(real_iterator(qs, *a, **kw))  # the rows as read ...
+        hand_off(Fan.objects.get(pk=quiet.pk), "safety: possible minor", safety=True)  # ... then a handoff lands
+        return iter(rows)
+
+    monkeypatch.setattr(type(Fan.objects.none()), "iterator", stale_iterator)
+    assert checkers.mark_dormant(now=now) == 1  # only the other fan
+    quiet.refresh_from_db()
+    other.refresh_from_db()
+    assert (quiet.state, quiet.safety_flag) == ("handed_off", True)
+    assert other.state == "dormant"
+    assert list(FanTransition.objects.filter(fan=quiet).values_list("from_state", "to_state")) == [
+        ("pitched", "handed_off")]
+    assert not Outcome.objects.filter(fan=quiet, event="ghosted").exists()
+    ppv.refresh_from_db()
+    assert ppv.ghosted is False

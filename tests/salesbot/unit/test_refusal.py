@@ -123,3 +123,18 @@ def test_prepare_leaves_an_allowed_send_pending(demo, fan):
 def test_paid_content_cannot_be_sent_for_free(demo, fan, action):
     decision = Decision(action, text="a gift 😘", content_key="combo7")  # combo7 is the $35 video
     assert sender.refusal(demo, fan, decision) is not None
+
+
+@pytest.mark.parametrize("state", ["dormant", "engaged", "pitched", "buyer", "handed_off"])
+@pytest.mark.parametrize("decision", [Decision("rekindle", text="missed you 💕"), Decision("text", text="hey"),
+                                      Decision("bump", text="did you see it?")])
+def test_a_safety_flagged_fan_is_refused_in_any_state(demo, fan, state, decision):
+    # e.g. a fan flagged "possible minor", then marked dormant by staff: no rekindle, no reply, ever
+    Fan.objects.filter(pk=fan.pk).update(state=state, safety_flag=True)  # in-memory fan stale on purpose
+    assert sender.refusal(demo, fan, decision) == "fan has a safety flag: only a staff resume clears it"
+
+
+def test_a_safety_flagged_fan_gets_a_refused_action_not_a_pending_one(demo, fan):
+    Fan.objects.filter(pk=fan.pk).update(state="dormant", safety_flag=True)
+    action = sender.prepare(demo, fan, Decision("rekindle", text="missed you 💕", route="rekindle"))
+    assert action.status == Action.Status.REFUSED and "safety flag" in action.error

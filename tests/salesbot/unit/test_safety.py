@@ -117,3 +117,109 @@ def test_benign_message_via_intake_is_queued(creator):
     fan = creator.fans.get(fan_id=557)
     assert fan.state == "new" and not fan.safety_flag
     assert QueueItem.objects.filter(fan=fan, status="pending").count() == 1
+
+
+# --- phone keyboards, fillers, spelled-out ages, slang (normalised text) ---------------------------
+
+NEW_TRIGGERS = [
+    ("i\u2019m 16", "possible minor"),                 # curly apostrophe (iOS)
+    ("I\u2019m 15 lol", "possible minor"),
+    ("i\u2018m 14", "possible minor"),
+    ("i\u02bcm 17", "possible minor"),
+    ("im only 16", "possible minor"),
+    ("i'm just 15 tho", "possible minor"),
+    ("I am literally 14", "possible minor"),
+    ("I am sixteen", "possible minor"),
+    ("im fifteen lol", "possible minor"),
+    ("i'm twelve", "possible minor"),
+    ("im  \t only   16", "possible minor"),            # collapsed whitespace
+    ("\uff49\u2019\uff4d \uff11\uff16", "possible minor"),  # full-width "i’m 16" (NFKC)
+    ("16yo here", "possible minor"),
+    ("16 y.o. btw", "possible minor"),
+    ("seventeen years old", "possible minor"),
+    ("i wanna die", "mentions self-harm"),
+    ("honestly kms", "mentions self-harm"),
+    ("i want to kill myself", "mentions self-harm"),
+    ("i wanna kill myself", "mentions self-harm"),
+    ("im gonna kill myself", "mentions self-harm"),
+    ("i just want to die", "mentions self-harm"),
+    ("i want to end my life", "mentions self-harm"),
+    ("i don\u2019t want to live anymore", "mentions self-harm"),
+    ("what\u2019s your real name?", "claims to know the creator's real identity"),
+]
+
+NEAR_MISSES = ["I'm 6 foot", "i\u2019m 6\u20192", "im 25", "i\u2019m 25", "I am 19", "this kills me lol",
+               "i'm gonna die lol that's so cute", "i'm 5 kms away", "im only 5 mins away", "i'm just 2 pics in",
+               "im like 6 feet tall", "you're killing me", "i'm dying to see more", "16 pics for 18?",
+               "i could do this all day", "I'm one of your biggest fans", "stop it you\u2019re so funny",
+               "don\u2019t stop", "don't text me back too fast lol"]
+
+
+@pytest.mark.parametrize("text,reason", NEW_TRIGGERS)
+def test_normalised_and_slang_triggers_hand_the_fan_off(creator, text, reason):
+    fan = FanFactory(creator=creator, state="engaged")
+    assert screen_message(creator, fan, text) is True
+    fan.refresh_from_db()
+    assert (fan.state, fan.handoff_reason, fan.safety_flag) == ("handed_off", f"safety: {reason}", True)
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_near_misses_trigger_nothing(creator, text):
+    fan = FanFactory(creator=creator, state="engaged")
+    assert screen_message(creator, fan, text) is False
+    fan.refresh_from_db()
+    assert (fan.state, fan.opted_out, fan.safety_flag) == ("engaged", False, False)
+
+
+@pytest.mark.parametrize("text", ["stop it", "Stop it!", "don\u2019t message me", "dont text me anymore",
+                                  "stop texting me", "pls stop texting me", "please don't message me again",
+                                  "STOP\u00a0please", "do not contact me", "ok but dont text me anymore"])
+def test_more_stop_wordings_opt_the_fan_out(creator, text):
+    fan = FanFactory(creator=creator, state="engaged")
+    assert screen_message(creator, fan, text) is True
+    fan.refresh_from_db()
+    assert (fan.opted_out, fan.state, fan.safety_flag) == (True, "engaged", False)
+
+
+@pytest.mark.parametrize("text,amounts", [
+    ("custom video for $1k", [1000]),
+    ("i will pay 2000", [2000]),
+    ("i'd pay 1.5k", [1500]),
+    ("$1,000.", [1000]),
+    ("500$ ok?", [500]),
+    ("custom for 300 dollars?", [300]),
+    ("offering 2 grand", [2000]),
+    ("custom for 16 pics", []),
+    ("make me a custom for 10 minutes", []),
+    ("i'm 6 foot", []),
+])
+def test_amounts_read_k_suffixes_and_bare_numbers_after_paying_words(text, amounts):
+    from salesbot.safety import amounts as read_amounts
+    assert read_amounts(text) == amounts
+
+
+@pytest.mark.parametrize("text,handed", [
+    ("custom video for $1k", True),
+    ("can you make me a custom video? i will pay 2000", True),
+    ("custom vid, i\u2019ll pay 1.2k", True),
+    ("custom video for $100", False),
+    ("can you make me a custom for 10 minutes?", False),
+    ("i will pay 2000 for all your pics", False),  # an amount, but no custom request
+])
+def test_custom_request_amounts_in_any_spelling_reach_the_limit(creator, text, handed):
+    assert creator.custom_approval_limit == 500
+    fan = FanFactory(creator=creator, state="buyer")
+    assert screen_message(creator, fan, text) is handed
+    fan.refresh_from_db()
+    assert (fan.state == "handed_off") is handed
+    if handed:
+        assert fan.handoff_reason == "safety: custom request over the approval limit" and fan.safety_flag
+
+
+@pytest.mark.parametrize("state", ["dormant", "engaged"])
+def test_a_flagged_fan_writing_again_goes_back_to_the_staff_queue(creator, state):
+    """Staff parked a flagged fan (mark dormant) without resuming: a new message is never sold to."""
+    fan = FanFactory(creator=creator, state=state, safety_flag=True, handoff_reason="safety: possible minor")
+    assert screen_message(creator, fan, "hey, miss me?") is True
+    fan.refresh_from_db()
+    assert (fan.state, fan.safety_flag, fan.handoff_reason) == ("handed_off", True, "safety: possible minor")
