@@ -10,6 +10,7 @@ from django.utils.timezone import localtime
 
 from fans import staff
 from fans.models import Fan, FanTransition, Message, NeedsHumanFan
+from fans.selectors import needs_a_human
 from fans.state_machine import FanState
 
 
@@ -179,7 +180,8 @@ class FanAdmin(admin.ModelAdmin):
 
 @admin.register(NeedsHumanFan)
 class NeedsHumanFanAdmin(FanAdmin):
-    """Handed-off fans a person must answer: safety-flagged first, then the most recently active."""
+    """Handed-off fans a person must answer, and safety-flagged fans in any state (no sends reach them until
+    a staff resume): safety-flagged first, then the most recently active."""
 
     list_display = ["fan_id", "name", "creator", "safety", "handoff_reason", "total_spent", "last_activity",
                     "timeline_link"]
@@ -192,7 +194,7 @@ class NeedsHumanFanAdmin(FanAdmin):
                                                  **(extra_context or {})})
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(state=FanState.HANDED_OFF)
+        return super().get_queryset(request).filter(needs_a_human())
 
     def has_add_permission(self, request):
         return False

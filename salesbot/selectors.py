@@ -3,8 +3,8 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from fans.models import Fan
+from fans.selectors import needs_a_human
 from learning.models import Action, Outcome
-from fans.state_machine import FanState
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 from salesbot.worker import PRIORITY
 
@@ -52,8 +52,8 @@ def llm_usage(creator) -> dict:
 
 
 def needs_human(creator, limit=50) -> list[dict]:
-    """Fans a person must look at: safety-flagged first, then other handoffs, newest first."""
-    fans = (Fan.objects.filter(creator=creator, state=FanState.HANDED_OFF)
+    """Fans a person must look at: safety-flagged first (in any state), then other handoffs, newest first."""
+    fans = (Fan.objects.filter(needs_a_human(), creator=creator)
             .order_by("-safety_flag", "-last_interaction_ts")[:limit])
     return [{"fan_id": f.fan_id, "name": f.name, "safety_flag": f.safety_flag, "reason": f.handoff_reason,
              "total_spent": float(f.total_spent), "last_interaction_ts": f.last_interaction_ts} for f in fans]

@@ -124,6 +124,15 @@ def test_needs_human_lists_handed_off_fans_safety_first(admin_client, creator):
     assert body.count("⚠ flagged") == 1 and body.index("⚠ flagged") < body.index("Later")
 
 
+def test_a_flagged_fan_parked_as_dormant_stays_on_the_needs_human_list(admin_client, creator):
+    """The sender refuses a flagged fan until a staff resume, so staff must keep seeing it."""
+    FanFactory(creator=creator, name="Quiet", state="dormant")
+    FanFactory(creator=creator, name="Parked", state="dormant", safety_flag=True, handoff_reason="possible minor")
+    body = admin_client.get("/admin/fans/needshumanfan/").content.decode()
+    assert "Parked" in body and "possible minor" in body
+    assert "Quiet" not in body
+
+
 def test_needs_human_cannot_add(admin_client):
     assert admin_client.get("/admin/fans/needshumanfan/add/").status_code == 403
 
