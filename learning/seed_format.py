@@ -116,17 +116,18 @@ def loads(text: str):
     return json.loads(text, parse_constant=_no_constant)
 
 
-def storable(value, depth=0):
+def storable(value, depth=0, max_depth: int | None = MAX_DEPTH):
     """Every string made storable as text (NUL, refused by PostgreSQL, and lone surrogates, refused
-    by any UTF-8 encoder, become U+FFFD); nesting is bounded so the value can be written back."""
-    if depth > MAX_DEPTH:
-        raise LineError(f"nested deeper than {MAX_DEPTH} levels")
+    by any UTF-8 encoder, become U+FFFD); nesting is bounded by max_depth (None: only by Python's
+    recursion limit) so the value can be written back. Also used on webhook bodies (salesbot.webhooks)."""
+    if max_depth is not None and depth > max_depth:
+        raise LineError(f"nested deeper than {max_depth} levels")
     if isinstance(value, str):
         return _UNSTORABLE.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {storable(k, depth + 1): storable(v, depth + 1) for k, v in value.items()}
+        return {storable(k, depth + 1, max_depth): storable(v, depth + 1, max_depth) for k, v in value.items()}
     if isinstance(value, list):
-        return [storable(v, depth + 1) for v in value]
+        return [storable(v, depth + 1, max_depth) for v in value]
     return value
 
 

@@ -3,10 +3,11 @@ so adapting to another provider means changing this file and platform_client.py 
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_tz
 from decimal import Decimal, InvalidOperation
+
+from learning.seed_format import storable
 
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
 
@@ -62,19 +63,6 @@ MAX_NAME = 200
 MAX_ID = 2**63 - 1
 MAX_AMOUNT = Decimal("99999999.99")
 CENT = Decimal("0.01")
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def _storable(value):
-    """JSON with every string storable as text: NUL (refused by PostgreSQL) and lone surrogates
-    (refused by any UTF-8 encoder) become U+FFFD. Both can only arrive through \\u escapes."""
-    if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    return value
 
 
 def parse_json(body: bytes) -> dict:
@@ -86,10 +74,10 @@ def parse_json(body: bytes) -> dict:
         raise WebhookError("body is not valid JSON: nested too deeply")
     if not isinstance(data, dict):
         raise WebhookError("body must be a JSON object")
-    if b"\\u" not in body:
+    if b"\\u" not in body:  # NUL and lone surrogates can only arrive through \\u escapes
         return data
     try:
-        return _storable(data)
+        return storable(data, max_depth=None)
     except RecursionError:
         raise WebhookError("body is not valid JSON: nested too deeply")
 
