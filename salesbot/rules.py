@@ -7,12 +7,9 @@ best-evidenced choice, or, for a share of offers, a Thompson sample; prices are 
 """
 import random
 
-from learning.stats import price_key  # noqa: F401  (re-exported: rules.price_key)
 from models_registry.models import ResponseTemplate, VaultItem
 from salesbot.decisions import Context, Decision
-from salesbot.offers import (  # noqa: F401  (re-exported: the offer API is also reachable as rules.*)
-    CONTEXTS, HOOK_LINES, Candidates, Evidence, Offer, choose_offer, clamp_price, evidence_from_stats, fan_context,
-    load_evidence, offer_candidates, parent, segment)
+from salesbot.offers import HOOK_LINES, choose_offer, fan_context, load_evidence, offer_candidates
 
 K = ResponseTemplate.Kind
 FALLBACK_TEXT = {

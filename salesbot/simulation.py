@@ -9,9 +9,9 @@ the PPV chooser differs between policies:
   static  the playbook's ladder: entry price for a $0 fan, the item's price after, template hook.
   seed    what the seed's "stats override your instincts" does: greedy on raw conversion rates
           (pooled over all fans, no sample-size guard, never tries anything new).
-  bayes   rules.choose_offer, the rule engine's own choice, with the creator's exploration knobs.
+  bayes   offers.choose_offer, the rule engine's own choice, with the creator's exploration knobs.
 
-Outcomes are learnt in memory with the functions production uses (learning.bayes via rules.Evidence),
+Outcomes are learnt in memory with the functions production uses (learning.bayes via offers.Evidence),
 so nothing is written; the demo creator itself is built in memory (demo_creator), never saved.
 """
 import json
@@ -29,7 +29,7 @@ from fans.state_machine import FanState
 from learning import bayes
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
 from models_registry.services import parse_playbook, validate_content_map
-from salesbot import router, rules, safety
+from salesbot import offers, router, rules, safety
 from salesbot.decisions import Context
 from salesbot.fakes import fan_model
 from salesbot.fan_signals import detect
@@ -41,7 +41,7 @@ DAYS = 30                      # the simulated fans subscribe evenly over this m
 @dataclass
 class SimContext(Context):
     """A Context that carries what live decisions read from the database."""
-    evidence: rules.Evidence | None = None
+    evidence: offers.Evidence | None = None
     last_sent: object = None
     choose_offer: object = None
 
@@ -53,17 +53,17 @@ class LastSent:
 
 
 class Learner:
-    """Purchase counts per cell, exposed as the rules.Evidence the rule engine reads."""
+    """Purchase counts per cell, exposed as the offers.Evidence the rule engine reads."""
 
     def __init__(self, creator):
         self.counts: dict = {}
-        self.evidence = rules.Evidence(price={s: {} for s in ("new", "buyer", *rules.CONTEXTS)},
+        self.evidence = offers.Evidence(price={s: {} for s in ("new", "buyer", *offers.CONTEXTS)},
                                        min_sample=creator.min_sample, explore=creator.exploration_enabled,
                                        share=creator.exploration_share)
 
     def observe(self, context: str, price, hook: str, content: str, bought: bool):
         """One PPV's outcome, counted in its context's price cell and its parent segment's (as the stats do)."""
-        key, segments = rules.price_key(price), dict.fromkeys((context, rules.parent(context)))
+        key, segments = offers.price_key(price), dict.fromkeys((context, offers.parent(context)))
         for table, name, cells in (*(("price:" + s, key, self.evidence.price.setdefault(s, {})) for s in segments),
                                    ("pooled", key, None), ("hook", hook, self.evidence.hook),
                                    ("content", content, self.evidence.content)):
@@ -78,8 +78,8 @@ class Learner:
         return bought / sent if sent else None
 
 
-def static_chooser(c: rules.Candidates, evidence, seg, rng) -> rules.Offer:
-    return rules.Offer(price=c.default_price, hook=c.default_hook, item=c.items[0])
+def static_chooser(c: offers.Candidates, evidence, seg, rng) -> offers.Offer:
+    return offers.Offer(price=c.default_price, hook=c.default_hook, item=c.items[0])
 
 
 def seed_chooser(learner: Learner):
@@ -89,8 +89,8 @@ def seed_chooser(learner: Learner):
         rated = [r for r in rated if r[0] is not None]
         return options[-max(rated)[1]] if rated else default
 
-    def choose(c: rules.Candidates, evidence, seg, rng) -> rules.Offer:
-        return rules.Offer(price=best(c.prices, "pooled", rules.price_key, c.default_price),
+    def choose(c: offers.Candidates, evidence, seg, rng) -> offers.Offer:
+        return offers.Offer(price=best(c.prices, "pooled", offers.price_key, c.default_price),
                            hook=best(c.hooks, "hook", str, c.default_hook),
                            item=best(c.items, "content", lambda v: v.content_key, c.items[0]))
     return choose
@@ -149,14 +149,14 @@ class Simulation:
                                         content_weights=weights[1])
         self.media = {v.content_key: v.media_ids for v in creator.vault_items.all()}
         self.paid = {v.content_key for v in creator.vault_items.all() if v.default_price is not None}
-        self.arms = [(float(p), h) for p in rules.offer_candidates(creator, list(creator.vault_items.all()),
+        self.arms = [(float(p), h) for p in offers.offer_candidates(creator, list(creator.vault_items.all()),
                                                                     creator.entry_price, "vulnerability").prices
-                     for h in rules.HOOK_LINES]
+                     for h in offers.HOOK_LINES]
         self.detect = lru_cache(maxsize=None)(lambda text: frozenset(detect(creator, text)))
 
     def run(self, policy: str, progress=None) -> Result:
         learner = Learner(self.creator)
-        chooser = {"static": static_chooser, "seed": seed_chooser(learner), "bayes": rules.choose_offer}[policy]
+        chooser = {"static": static_chooser, "seed": seed_chooser(learner), "bayes": offers.choose_offer}[policy]
         result = Result(policy)
         for i, simfan in enumerate(self.fans):
             hour = int(i * DAYS * 24 / len(self.fans)) % 24
@@ -203,7 +203,7 @@ class Simulation:
 
     def _send(self, sf, fan, d, msg_id, hour, rng, learner, result) -> list:
         """Deliver one decision, book the fan's reactions, and learn from a PPV's outcome."""
-        ppv, seg = d.action == "ppv", d.extra.get("segment") or rules.segment(fan.total_spent)
+        ppv, seg = d.action == "ppv", d.extra.get("segment") or offers.segment(fan.total_spent)
         msg = {"id": msg_id, "text": d.text, "mediaFiles": self.media.get(d.content_key, []),
                "price": float(d.price) if ppv else 0, "hook": d.hook or None, "content_key": d.content_key or None}
         fan.messages_sent += 1

@@ -1,4 +1,4 @@
-"""Guarded exploration in the rule engine's PPV offers (rules.choose_offer / rules.ppv), on the demo creator:
+"""Guarded exploration in the rule engine's PPV offers (salesbot.offers.choose_offer / rules.ppv), on the demo creator:
 bounds 8..60, entry price 18, paid ladder combo1 $12, combo3 $18 (tier 1), combo5 $25 (2), combo7 $35 (3),
 video_long $50 (4). Random draws are seeded; statistical checks use many draws and loose tolerances.
 """
@@ -17,6 +17,7 @@ from learning.models import Action
 from learning.services import record_action
 from models_registry.services import onboard_from_files
 from salesbot import engine, rules, sender
+from salesbot import offers as offer_api
 from tests.factories import FanFactory
 
 LADDER_PRICES = {Decimal(p) for p in ("12", "18", "25", "35", "50")}
@@ -42,13 +43,13 @@ def john(demo):
 
 def candidates(demo):
     items = rules.unsent_items(SimpleNamespace(creator=demo, fan=SimpleNamespace(content_sent=[])), paid=True)
-    return rules.offer_candidates(demo, items, demo.entry_price, "vulnerability")
+    return offer_api.offer_candidates(demo, items, demo.entry_price, "vulnerability")
 
 
 def evidence(share=0.2, explore=True, **cells):
     """Evidence with one $18 cell for new fans (so it is not a cold start) unless cells say otherwise."""
     price = cells.pop("price", {"new": {"18": (*bayes.posterior(30, 9), 30)}})
-    return rules.Evidence(price=price, min_sample=20, explore=explore, share=share, **cells)
+    return offer_api.Evidence(price=price, min_sample=20, explore=explore, share=share, **cells)
 
 
 # --- choose_offer ----------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def test_exploration_is_the_share_scaled_by_the_thin_cells(demo):
     so the creator's share is scaled by 14/15."""
     c, rng = candidates(demo), random.Random(1)
     for share in (0.1, 0.3):
-        offers = [rules.choose_offer(c, evidence(share=share), "new", rng) for _ in range(4000)]
+        offers = [offer_api.choose_offer(c, evidence(share=share), "new", rng) for _ in range(4000)]
         explored = sum(o.explored for o in offers) / len(offers)
         assert explored == pytest.approx(share * 14 / 15, abs=0.03)
 
@@ -80,7 +81,7 @@ def test_exploration_fades_as_the_cells_fill_and_never_exceeds_the_share(demo):
 
     def rate(**cells):
         rng = random.Random(7)
-        offers = [rules.choose_offer(c, evidence(share=0.5, **cells), "new", rng) for _ in range(3000)]
+        offers = [offer_api.choose_offer(c, evidence(share=0.5, **cells), "new", rng) for _ in range(3000)]
         return sum(o.explored for o in offers) / len(offers)
 
     thin_everywhere_but_18 = rate()
@@ -95,26 +96,26 @@ def test_exploration_fades_as_the_cells_fill_and_never_exceeds_the_share(demo):
 def test_explored_offers_never_leave_the_bounds_or_ladder(demo):
     demo.ppv_min_price, demo.ppv_max_price = Decimal("15"), Decimal("40")
     c, rng = candidates(demo), random.Random(2)
-    offers = [rules.choose_offer(c, evidence(share=1.0), "new", rng) for _ in range(2000)]
+    offers = [offer_api.choose_offer(c, evidence(share=1.0), "new", rng) for _ in range(2000)]
     explored = [o for o in offers if o.explored]
     assert len(explored) > 1500                              # share 1.0 × 12 of 13 cells thin
     assert {o.price for o in offers} <= set(c.prices)
     assert all(Decimal("15") <= o.price <= Decimal("40") for o in offers)
     assert {o.item.content_key for o in offers} <= {"combo1", "combo3", "combo5"}
-    assert {o.hook for o in offers} <= set(rules.HOOK_LINES)
+    assert {o.hook for o in offers} <= set(offer_api.HOOK_LINES)
     assert len({o.price for o in explored}) > 1 and len({o.hook for o in explored}) > 1   # it does try things
 
 
 def test_switch_off_never_explores(demo):
     c, rng = candidates(demo), random.Random(3)
-    offers = [rules.choose_offer(c, evidence(share=1.0, explore=False), "new", rng) for _ in range(500)]
+    offers = [offer_api.choose_offer(c, evidence(share=1.0, explore=False), "new", rng) for _ in range(500)]
     assert not any(o.explored for o in offers)
 
 
 def test_cold_start_never_explores_and_takes_the_playbook_ladder(demo):
     c, rng = candidates(demo), random.Random(4)
-    cold = rules.Evidence(min_sample=20, explore=True, share=1.0)
-    offers = [rules.choose_offer(c, cold, "new", rng) for _ in range(500)]
+    cold = offer_api.Evidence(min_sample=20, explore=True, share=1.0)
+    offers = [offer_api.choose_offer(c, cold, "new", rng) for _ in range(500)]
     assert not any(o.explored for o in offers)
     assert {(o.price, o.hook, o.item.content_key) for o in offers} == {(Decimal("18"), "vulnerability", "combo1")}
 
@@ -124,7 +125,7 @@ def test_exploit_takes_the_best_trusted_revenue_per_send_not_the_best_rate(demo)
     # $12 converts 40% ($4.80 a send), $25 converts 30% ($7.50): $25 earns more per send.
     ev = evidence(share=0.0, price={"new": {"12": (*bayes.posterior(100, 40), 100),
                                             "25": (*bayes.posterior(100, 30), 100)}})
-    assert rules.choose_offer(c, ev, "new", random.Random(5)).price == Decimal("25")
+    assert offer_api.choose_offer(c, ev, "new", random.Random(5)).price == Decimal("25")
 
 
 def test_exploit_ignores_thin_cells_that_only_look_good(demo):
@@ -134,7 +135,7 @@ def test_exploit_ignores_thin_cells_that_only_look_good(demo):
     ev = evidence(share=0.0, price={"new": {"25": (*bayes.posterior(10, 4), 10), "18": (*bayes.posterior(30, 9), 30)}},
                   hook={"scarcity": (*bayes.posterior(4, 4), 4), "exclusivity": (*bayes.posterior(40, 16), 40),
                         "vulnerability": (*bayes.posterior(40, 8), 40)})
-    offer = rules.choose_offer(c, ev, "new", random.Random(6))
+    offer = offer_api.choose_offer(c, ev, "new", random.Random(6))
     assert (offer.price, offer.hook, offer.explored) == (Decimal("18"), "exclusivity", False)
 
 
@@ -142,7 +143,7 @@ def test_exploit_takes_a_thin_price_that_clearly_beats_the_trusted_one(demo):
     c = candidates(demo)
     # $50 sold 3 of 3: even the low end of its 90% interval (0.47 × $50) beats $18's mean ($5.63 a send).
     ev = evidence(share=0.0, price={"new": {"50": (*bayes.posterior(3, 3), 3), "18": (*bayes.posterior(30, 9), 30)}})
-    offer = rules.choose_offer(c, ev, "new", random.Random(6))
+    offer = offer_api.choose_offer(c, ev, "new", random.Random(6))
     assert (offer.price, offer.explored) == (Decimal("50"), False)
 
 
@@ -150,20 +151,20 @@ def test_exploit_reads_the_fans_segment(demo):
     c = candidates(demo)
     ev = evidence(share=0.0, price={"new": {"18": (*bayes.posterior(50, 15), 50)},
                                     "buyer": {"35": (*bayes.posterior(50, 25), 50), "18": (*bayes.posterior(50, 30), 50)}})
-    assert rules.choose_offer(c, ev, "new", random.Random(7)).price == Decimal("18")
-    assert rules.choose_offer(c, ev, "buyer", random.Random(7)).price == Decimal("35")   # 35 × .5 > 18 × .6
+    assert offer_api.choose_offer(c, ev, "new", random.Random(7)).price == Decimal("18")
+    assert offer_api.choose_offer(c, ev, "buyer", random.Random(7)).price == Decimal("35")   # 35 × .5 > 18 × .6
 
 
 def test_fan_context_from_what_the_bot_knows(demo):
     c = candidates(demo)                                                  # dearest rung: $50
     fan = SimpleNamespace(total_spent=Decimal("0"), last_ppv_price=None)
-    assert rules.fan_context(fan, c) == "new:first"
+    assert offer_api.fan_context(fan, c) == "new:first"
     fan.last_ppv_price = Decimal("18")
-    assert rules.fan_context(fan, c) == "new:declined"
+    assert offer_api.fan_context(fan, c) == "new:declined"
     fan.total_spent = Decimal("18")
-    assert rules.fan_context(fan, c) == "buyer:low"
+    assert offer_api.fan_context(fan, c) == "buyer:low"
     fan.total_spent = Decimal("68")                                       # a purchase and a $50 tip
-    assert rules.fan_context(fan, c) == "buyer:big"
+    assert offer_api.fan_context(fan, c) == "buyer:big"
 
 
 def test_big_spenders_get_their_own_price_and_thin_contexts_use_the_buyers(demo):
@@ -172,9 +173,9 @@ def test_big_spenders_get_their_own_price_and_thin_contexts_use_the_buyers(demo)
     big = {"50": (*bayes.posterior(20, 16), 20), "18": (*bayes.posterior(20, 18), 20)}          # $38.6 vs $15.8
     ev = evidence(share=0.0, price={"new": {"18": (*bayes.posterior(30, 9), 30)}, "buyer": buyer, "buyer:big": big,
                                     "buyer:low": {"35": (*bayes.posterior(2, 0), 2)}})
-    assert rules.choose_offer(c, ev, "buyer:big", random.Random(9)).price == Decimal("50")
-    assert rules.choose_offer(c, ev, "buyer:low", random.Random(9)).price == Decimal("18")     # thin: buyers' cells
-    assert rules.choose_offer(c, ev, "new:first", random.Random(9)).price == Decimal("18")     # no cells: "new"
+    assert offer_api.choose_offer(c, ev, "buyer:big", random.Random(9)).price == Decimal("50")
+    assert offer_api.choose_offer(c, ev, "buyer:low", random.Random(9)).price == Decimal("18")     # thin: buyers' cells
+    assert offer_api.choose_offer(c, ev, "new:first", random.Random(9)).price == Decimal("18")     # no cells: "new"
 
 
 def test_rule_engine_records_the_fans_price_context(demo):
@@ -193,7 +194,7 @@ def test_rule_engine_records_the_fans_price_context(demo):
 def test_thompson_explores_the_uncertain_arm_more_than_the_known_bad_one(demo):
     c, rng = candidates(demo), random.Random(8)
     hooks = {"vulnerability": (*bayes.posterior(200, 60), 200), "scarcity": (*bayes.posterior(200, 10), 200)}
-    offers = [rules.choose_offer(c, evidence(share=1.0, hook=hooks), "new", rng) for _ in range(3000)]
+    offers = [offer_api.choose_offer(c, evidence(share=1.0, hook=hooks), "new", rng) for _ in range(3000)]
     offers = [o for o in offers if o.explored]               # the others exploit the known 30%
     share = {h: sum(o.hook == h for o in offers) / len(offers) for h in ("vulnerability", "scarcity", "challenge")}
     # untried hooks draw from the uniform prior and often beat a known 30%; a known 5% almost never wins
