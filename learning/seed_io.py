@@ -225,8 +225,9 @@ def _write(path: Path, text: str):
     os.replace(tmp, path)
 
 
-def export_seed_logs(creator: Creator, root: Path) -> ExportReport:
-    """Write every action (whatever its source) and outcome of `creator` in the seed's formats."""
+def export_seed_logs(creator: Creator, root: Path, progress=None) -> ExportReport:
+    """Write the actions that reached the fan (whatever their source) and every outcome of `creator` in
+    the seed's formats. `progress(done_files, total_files)` is called after each file."""
     root = Path(root)
     log_dir, state_dir = (root / "research" / d / creator.slug for d in ("bot-outcomes", "bot-state"))
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -240,6 +241,10 @@ def export_seed_logs(creator: Creator, root: Path) -> ExportReport:
         return ((r["fan_id"], r["ts"], r["seq"], rank, seed_record(kind, r)) for r in rows)
 
     # Only what reached the fan (as the seed logs it): a refused or failed send re-imported would count.
+    sent = Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES)
+    with_events = (set(sent.values_list("fan_id", flat=True))
+                   | set(Outcome.objects.filter(creator=creator).values_list("fan_id", flat=True)))
+    total = len(with_events) + len(fans)
     merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS, status__in=COUNTED_STATUSES),
                          stream(Outcome, "outcome", 1, OUTCOME_KEYS),
                          key=lambda r: r[:4])
@@ -251,8 +256,12 @@ def export_seed_logs(creator: Creator, root: Path) -> ExportReport:
             report.actions += 1 - kind
         _write(log_dir / f"{fans[fan_pk].fan_id}.jsonl", "\n".join(lines) + "\n")
         report.files += 1
+        if progress:
+            progress(report.files, total)
     for fan in fans.values():
         _write(state_dir / f"{fan.fan_id}.json", json.dumps(state_record(fan), indent=2, ensure_ascii=False) + "\n")
         report.files += 1
         report.fans += 1
+        if progress:
+            progress(report.files, total)
     return report

@@ -264,3 +264,13 @@ def test_export_leaves_out_sends_that_never_reached_the_fan(tmp_path):
     assert r.actions == 3 + 1                                       # the imported ones and the sent text
     text = (tmp_path / "out/research/bot-outcomes/t/111.jsonl").read_text()
     assert '"ts":3200' in text and '"ts":3000' not in text and '"ts":3100' not in text
+
+
+def test_export_command_shows_progress(tmp_path):
+    write_set(tmp_path / "in")
+    import_seed_logs(tmp_path / "in", "t")
+    out = StringIO()
+    call_command("export_seed_logs", str(tmp_path / "out"), creator="t", progress_every=1, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[:3] == ["exported 1/3 files (33%)", "exported 2/3 files (66%)", "exported 3/3 files (100%)"]
+    assert lines[-1].startswith("Exported 2 fans, 3 actions, 5 outcomes into 3 files")

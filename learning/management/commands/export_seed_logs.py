@@ -14,12 +14,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("outroot", type=Path)
         parser.add_argument("--creator", required=True, help="Creator slug.")
+        parser.add_argument("--progress-every", type=int, default=100, metavar="N",
+                            help="Print a progress line every N files when there are more than N (default 100).")
 
-    def handle(self, outroot, creator, **options):
+    def handle(self, outroot, creator, progress_every, **options):
         try:
             obj = Creator.objects.get(slug=creator)
         except Creator.DoesNotExist:
             raise CommandError(f"no creator with slug {creator!r}") from None
-        r = export_seed_logs(obj, outroot)
+        step = max(1, progress_every)
+
+        def progress(done, total):
+            if total > step and (done % step == 0 or done == total):
+                self.stdout.write(f"exported {done}/{total} files ({done * 100 // total}%)")
+
+        r = export_seed_logs(obj, outroot, progress=progress)
         self.stdout.write(f"Exported {r.fans} fans, {r.actions} actions, {r.outcomes} outcomes "
                           f"into {r.files} files under {outroot}.")
