@@ -1,4 +1,4 @@
-"""Decision latency and LLM use on simulated traffic: the live simulation (salesbot.simulation_live:
+"""Decision latency and LLM use on simulated traffic: the live simulation (sim.live:
 signed webhooks → worker → fake platform, LLM rows → the fake Claude server over HTTP) with every
 engine.decide timed. Rule-path latency is compared with the LLM path (baseline, same run) and with
 the router alone; the LLM share and prompt sizes come from the same traffic.
@@ -28,10 +28,11 @@ def main(argv=None) -> int:
     drop_database(a.db, name)
     os.environ.pop("REDIS_URL", None)
     setup_django(database_url(a.db, name))
-    from salesbot import engine, router
-    from salesbot.management.commands.simulate_live import _start
+    from salesbot.pipeline import engine
+    from salesbot.pipeline import router
+    from sim.management.commands.simulate_live import _start
     from salesbot.models import LLMCall
-    from salesbot.simulation_live import LLM_ROUTES, LiveSimulation
+    from sim.live import LLM_ROUTES, LiveSimulation
 
     timings = []  # (route row, source, decide seconds, router-only seconds)
     real_decide = engine.decide
@@ -45,9 +46,9 @@ def main(argv=None) -> int:
         return decision
 
     engine.decide = timed_decide
-    platform, platform_url = _start("salesbot.fakes.platform_server", "--account-id", "acct_sim",
+    platform, platform_url = _start("sim.platform_server", "--account-id", "acct_sim",
                                     "--api-key", "sim-key", "--webhook-secret", "sim-secret")
-    llm, llm_url = _start("salesbot.fakes.llm_server")
+    llm, llm_url = _start("sim.llm_server")
     try:
         print(f"decisions bench on {a.db}: {a.fans} simulated fans through the live loop "
               f"(fake platform + fake Claude server over loopback HTTP)")

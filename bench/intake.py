@@ -40,7 +40,7 @@ def free_port() -> int:
 def webhooks(n: int, run: str, dup_share: float, seed: int = 5) -> list:
     """n signed webhook requests: mostly fan messages, some subscriptions, unlocks and tips, and a
     share of re-deliveries of an earlier event (the platform retries), all to the per-creator URL."""
-    from salesbot.webhooks import sign
+    from salesbot.pipeline.webhooks import sign
 
     rng, out, bodies = random.Random(seed), [], []
     for i in range(n):
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     stored = WebhookEvent.objects.filter(creator=creator).count()
     stored_ids = set(WebhookEvent.objects.filter(creator=creator).values_list("event_id", flat=True))
     waiting = WebhookEvent.objects.filter(creator=creator, status=WebhookEvent.Status.RECEIVED).count()
-    # The stored rows are the queue (salesbot.intake.wake_drain): with no qcluster running, exactly one
+    # The stored rows are the queue (salesbot.pipeline.intake.wake_drain): with no qcluster running, exactly one
     # drain task is queued for all of them, and every accepted event waits for it.
     queued = broker.queue_size()
     exact = stored == len(accepted) and stored_ids == accepted and waiting == len(accepted) and queued == 1
@@ -205,10 +205,10 @@ def prove_processed_once(creator, accepted: set, label: str, json_path, tag: dic
     """What the qcluster's drain task does, in this process: every accepted event processed, and one
     outcome per event that logs one (all but subscriptions) -- none twice, none lost."""
     from learning.models import Outcome
-    from salesbot import intake
+    from salesbot.pipeline import intake
     from salesbot.models import WebhookEvent
 
-    logging.getLogger("salesbot.intake").setLevel(logging.ERROR)  # bench purchases name no PPV we sent
+    logging.getLogger("salesbot.pipeline.intake").setLevel(logging.ERROR)  # bench purchases name no PPV we sent
     t0 = time.perf_counter()
     processed = intake.drain(seconds=3600)
     dt = time.perf_counter() - t0

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)
     _setup()
-    from salesbot import simulation
+    from sim import policy as simulation
 
     started = time.perf_counter()
     ratios = {"static": [], "seed": []}

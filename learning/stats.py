@@ -12,7 +12,7 @@ are weighted 0.5 ** (age in days / half-life) so old behaviour fades. Explored P
 are counted like any other: Thompson sampling is on-policy, the explored sends are exactly the evidence
 the sampler asked for, and leaving them out would starve the cells exploration exists to fill. The
 flag is kept so an analysis can still split exploring from exploiting sends. `posterior_by_segment_price`
-holds the "new"/"buyer" segments and the price contexts of salesbot.offers ("buyer:big", …).
+holds the "new"/"buyer" segments and the price contexts of salesbot.pipeline.offers ("buyer:big", …).
 
 Two ways to the same numbers: the row queries below (`compute_learning_stats_from_rows`, the reference
 implementation: full grouped scans of a creator's actions), and the incremental counters of
@@ -22,7 +22,7 @@ decayed stats keep using the row queries (grouped by UTC day). tests/learning/te
 the two paths equal on random event streams.
 
 Which actions count: only those that reached the fan. An Action is written `pending` before the
-platform call (salesbot.sender), then becomes `sent`, `failed` or `refused` (the last gate, e.g. a
+platform call (salesbot.pipeline.sender), then becomes `sent`, `failed` or `refused` (the last gate, e.g. a
 disabled creator, the spend cap, a handoff race); imported seed rows and the bot's `skip` decisions are
 `logged`. The seed (learning-system.md §3–§5) logs the actions it took and computes every statistic
 from that log, so here every statistic — the conversions ("PPV actions sent"), the ghost rates and

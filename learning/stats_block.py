@@ -4,7 +4,7 @@ The seed's format is kept, but the seed's lines would have the model trust noise
 beating "$18: 26.7% (45 sent)"). So every cell is read through its Beta posterior (learning.bayes):
 lines are ranked by revenue per send (price lines) or posterior conversion (hooks, content, hours) with
 the cells that have at least the creator's min_sample sends first, and a cell under it is marked
-"N sent — too few to trust" and never ranked above a trusted one. The rule engine (salesbot.rules)
+"N sent — too few to trust" and never ranked above a trusted one. The rule engine (salesbot.pipeline.rules)
 reads the same posteriors, so the model and the rules see the same evidence in the same order.
 
 The prompt budget is small (seed §9), so each line keeps at most MAX_ENTRIES entries and a line

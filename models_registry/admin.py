@@ -10,7 +10,7 @@ from models_registry import selectors
 from models_registry.forms import (CreatorForm, CreatorOnboardingForm, PlaybookSectionForm, ResponseTemplateForm,
                                    VaultInlineFormSet, VaultItemForm)
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
-from salesbot.dashboard import creator_dashboard
+from salesbot.dashboard.learning import creator_dashboard
 
 
 class VaultInline(admin.TabularInline):

@@ -45,7 +45,7 @@ class Creator(models.Model):
                                        help_text="Per-signal keyword lists (buying, sexual, interest, emotional, "
                                                  "custom_request); a signal left out uses the defaults.")
     created_at = models.DateTimeField(auto_now_add=True)
-    # Learning (learning.bayes / salesbot.rules): how much evidence a cell needs and how much to explore.
+    # Learning (learning.bayes / salesbot.pipeline.rules): how much evidence a cell needs and how much to explore.
     min_sample = models.PositiveIntegerField(
         default=20, help_text="PPVs a price/hook/content cell needs before its rate is trusted (thin below).")
     stats_half_life_days = models.FloatField(

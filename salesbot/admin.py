@@ -3,7 +3,7 @@ from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from models_registry.models import mask
-from salesbot import intake
+from salesbot.pipeline import intake
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 
 

@@ -7,12 +7,12 @@ class SalesbotConfig(AppConfig):
     verbose_name = "Salesbot pipeline"
 
     def ready(self):
-        from salesbot.schedules import ensure_schedules
+        from salesbot.pipeline.schedules import ensure_schedules
 
         post_migrate.connect(_after_migrate, sender=self)
 
 
 def _after_migrate(**kwargs):
-    from salesbot.schedules import ensure_schedules
+    from salesbot.pipeline.schedules import ensure_schedules
 
     ensure_schedules()

@@ -1,5 +1,6 @@
 """Settings come from the environment so one codebase runs embedded (SQLite + ORM broker)
 or at scale (PostgreSQL + Redis) without edits."""
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -31,6 +32,10 @@ INSTALLED_APPS = [
     "learning",
     "salesbot",
 ]
+# The simulators and fakes (top-level `sim/`) are a development app: present in a checkout (make run,
+# tests, bench), absent from an installed package.
+if importlib.util.find_spec("sim") is not None:
+    INSTALLED_APPS.append("sim")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -3,8 +3,9 @@ import logging
 
 from django_q.conf import Conf
 from django_q.tasks import async_task
-
-from salesbot import checkers, intake, worker
+from salesbot.pipeline import checkers
+from salesbot.pipeline import intake
+from salesbot.pipeline import worker
 from salesbot.models import WebhookEvent
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "test-api-key-123456"
 SECRET = "test-webhook-secret"
 ACCOUNT = "acct_demo"
@@ -88,7 +88,7 @@ class FakeProcess:
 
 
 class FakePlatformProcess(FakeProcess):
-    module = "salesbot.fakes.platform_server"
+    module = "sim.platform_server"
 
     def __init__(self, *extra_args, api_key=API_KEY, secret=SECRET, account=ACCOUNT):
         self.api_key, self.secret, self.account = api_key, secret, account
@@ -101,7 +101,7 @@ class FakePlatformProcess(FakeProcess):
 
 
 class FakeLLMProcess(FakeProcess):
-    module = "salesbot.fakes.llm_server"
+    module = "sim.llm_server"
 
     def client(self, **kw):
         import anthropic

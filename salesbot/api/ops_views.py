@@ -1,6 +1,6 @@
 """The operator API of seed §13, per creator. Staff token required (settings.REST_FRAMEWORK).
 
-Views stay thin: the numbers come from salesbot.selectors and learning.stats, the moves from fans.services.
+Views stay thin: the numbers come from salesbot.api.selectors and learning.stats, the moves from fans.services.
 """
 from django.shortcuts import get_object_or_404
 from rest_framework.decorators import api_view, permission_classes
@@ -11,7 +11,8 @@ from fans.models import Fan
 from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
-from salesbot import checkers, selectors
+from salesbot.pipeline import checkers
+from salesbot.api import selectors
 from salesbot.api import schemas as s
 
 VERSION = "0.1.0"

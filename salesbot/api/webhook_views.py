@@ -1,5 +1,5 @@
 """Webhook intake: verify, persist, acknowledge; processing happens in a django-q2 task that drains the
-stored events (salesbot.intake.wake_drain), so a webhook costs one INSERT and one flag read."""
+stored events (salesbot.pipeline.intake.wake_drain), so a webhook costs one INSERT and one flag read."""
 import logging
 from contextlib import nullcontext
 
@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from models_registry.models import Creator
-from salesbot import intake, webhooks as wh
+from salesbot.pipeline import intake
+from salesbot.pipeline import webhooks as wh
 from salesbot.api import schemas
 from salesbot.models import WebhookEvent
 

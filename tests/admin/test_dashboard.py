@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from learning.models import Action
 from learning.services import record_action, record_outcome
-from salesbot import dashboard as D
+from salesbot.dashboard import learning as D
 from salesbot.models import LLMCall
-from salesbot.svg_charts import Bar, Chart, bar_chart, nice_max
+from salesbot.dashboard.charts import Bar, Chart, bar_chart, nice_max
 from tests.admin.conftest import at, converse
 from tests.factories import FanFactory
 

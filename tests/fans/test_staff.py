@@ -9,10 +9,12 @@ from fans import staff
 from fans.models import Fan, FanTransition
 from learning.models import Action
 from models_registry.services import onboard_from_files
-from salesbot import checkers, intake, worker
-from salesbot.intake import enqueue
+from salesbot.pipeline import checkers
+from salesbot.pipeline import intake
+from salesbot.pipeline import worker
+from salesbot.pipeline.intake import enqueue
 from salesbot.models import QueueItem
-from salesbot.platform_client import PlatformClient
+from salesbot.pipeline.platform_client import PlatformClient
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 
@@ -34,7 +36,7 @@ def no_platform(monkeypatch):
         raise AssertionError(f"a message was sent: {a}")
 
     monkeypatch.setattr(PlatformClient, "send_message", send_message)
-    monkeypatch.setattr("salesbot.checkers.async_task", lambda *a, **kw: None)
+    monkeypatch.setattr("salesbot.pipeline.checkers.async_task", lambda *a, **kw: None)
     return calls
 
 
@@ -77,8 +79,8 @@ def test_no_send_follows_for_a_flagged_fan_after_mark_dormant_reactivation_and_a
 
 
 def test_a_pending_action_prepared_before_the_flag_is_refused_at_delivery(demo, no_platform):
-    from salesbot import sender
-    from salesbot.decisions import Decision
+    from salesbot.pipeline import sender
+    from salesbot.pipeline.decisions import Decision
     fan = FanFactory(creator=demo, fan_id=4343, state="dormant", total_spent=Decimal("30"))
     action = sender.prepare(demo, fan, Decision("rekindle", text="missed you 💕", route="rekindle"))
     assert action.status == "pending"

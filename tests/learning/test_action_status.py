@@ -118,7 +118,7 @@ def test_a_purchase_pinned_by_the_platform_keeps_its_ppv(fan):
     a = ppv(fan, "pending")
     set_action_status(a, "sent", platform_message_id=4242)
     later = ppv(fan, "sent", ts=T0 + timedelta(minutes=1), price="25")  # a newer unbought PPV
-    found = Action.objects.get(creator=fan.creator, platform_message_id=4242)   # as salesbot.intake looks it up
+    found = Action.objects.get(creator=fan.creator, platform_message_id=4242)   # as salesbot.pipeline.intake looks it up
     o = record_outcome(fan, "purchased", ts=T0 + timedelta(minutes=2), action=found, pinned=True,
                        platform_event_id="evt")
     assert o.action_id == a.pk and not Action.objects.get(pk=later.pk).purchased

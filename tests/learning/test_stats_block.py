@@ -186,7 +186,7 @@ def test_buyer_prices_get_their_own_line(creator):
 
 
 def test_the_llm_prompt_carries_the_marked_block(creator, fan):
-    from salesbot.prompt import build_prompt
+    from salesbot.pipeline.llm.prompt import build_prompt
 
     record_action(fan, "ppv", ts=datetime(2024, 5, 1, 21, 0, tzinfo=timezone.utc), price=Decimal("15"))
     prompt = build_prompt(creator, fan)

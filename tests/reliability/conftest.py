@@ -4,8 +4,7 @@ import os
 
 import pytest
 from django.db import connection
-
-from salesbot.webhooks import sign
+from salesbot.pipeline.webhooks import sign
 
 SECRET = "test-webhook-secret"
 # Fuzzing is deterministic in the normal suite (nobody's run turns red by luck); FUZZ_RANDOM=1 and

@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django_q.conf import Conf
 
 from models_registry.services import onboard_from_files
-from salesbot import worker
+from salesbot.pipeline import worker
 from tests.fake_processes import ACCOUNT
 from tests.reliability.conftest import signed_post
 

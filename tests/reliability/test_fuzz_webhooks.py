@@ -6,8 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-
-from salesbot import intake
+from salesbot.pipeline import intake
 from salesbot.models import WebhookEvent
 from tests.reliability.conftest import FUZZ_RANDOM, examples, signed_post
 

@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from fans.models import Fan
 from learning.models import Outcome
-from salesbot import checkers, intake, tasks
+from salesbot import tasks
+from salesbot.pipeline import checkers
+from salesbot.pipeline import intake
 from salesbot.models import IntakeDrain, WebhookEvent
-from salesbot.webhooks import sign
+from salesbot.pipeline.webhooks import sign
 
 SECRET = "test-webhook-secret"
 

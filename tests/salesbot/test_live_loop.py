@@ -10,9 +10,10 @@ from django_q.conf import Conf
 from fans.models import Fan
 from learning.models import Action, Outcome
 from models_registry.services import onboard_from_files
-from salesbot import intake, worker
+from salesbot.pipeline import intake
+from salesbot.pipeline import worker
 from salesbot.models import QueueItem, WebhookEvent
-from salesbot.platform_client import PlatformClient
+from salesbot.pipeline.platform_client import PlatformClient
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -163,8 +164,8 @@ def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(
     reactivation checker and a queued rekindle send nothing; the fan writes again and gets nothing;
     only a staff resume gives the fan back to the bot."""
     from fans import staff
-    from salesbot import checkers
-    from salesbot.intake import enqueue
+    from salesbot.pipeline import checkers
+    from salesbot.pipeline.intake import enqueue
 
     creator, fake = loop
     Fan.objects.create(creator=creator, fan_id=511, name="Kid", state="buyer", messages_received=4, total_spent=60)

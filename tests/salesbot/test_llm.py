@@ -7,9 +7,11 @@ import pytest
 from fans.models import Message
 from learning.models import Action
 from models_registry.services import onboard_from_files
-from salesbot import engine, llm, worker
+from salesbot.pipeline import engine
+from salesbot.pipeline.llm import client as llm
+from salesbot.pipeline import worker
 from salesbot.models import LLMCall
-from salesbot.prompt import build_prompt, count_tokens
+from salesbot.pipeline.llm.prompt import build_prompt, count_tokens
 from tests.factories import FanFactory
 from tests.fake_processes import FakeLLMProcess
 
@@ -92,7 +94,7 @@ def test_slow_llm_times_out_and_rules_decide(demo, buyer, settings):
 def test_without_a_key_rules_decide_and_say_so_once(demo, buyer, settings, caplog, monkeypatch):
     settings.ANTHROPIC_API_KEY = ""
     monkeypatch.setattr(llm, "_warned_no_key", False)
-    with caplog.at_level(logging.WARNING, logger="salesbot.llm"):
+    with caplog.at_level(logging.WARNING, logger="salesbot.pipeline.llm.client"):
         first, second = decide(demo, buyer), decide(demo, buyer)
     assert first.source == second.source == "rules"
     assert sum("ANTHROPIC_API_KEY is not set" in r.message for r in caplog.records) == 1
@@ -128,7 +130,7 @@ def test_prompt_is_trimmed_oldest_messages_first_to_fit(demo, buyer):
 
 
 def test_worker_links_the_llm_call_to_the_action_it_produced(llm_on, demo, buyer, fake_platform, settings):
-    from salesbot.intake import enqueue
+    from salesbot.pipeline.intake import enqueue
 
     type(demo).objects.filter(pk=demo.pk).update(api_base_url=fake_platform.url, api_key=fake_platform.api_key)
     enqueue(buyer, "message")

@@ -1,4 +1,4 @@
-"""Guarded exploration in the rule engine's PPV offers (salesbot.offers.choose_offer / rules.ppv), on the demo creator:
+"""Guarded exploration in the rule engine's PPV offers (salesbot.pipeline.offers.choose_offer / rules.ppv), on the demo creator:
 bounds 8..60, entry price 18, paid ladder combo1 $12, combo3 $18 (tier 1), combo5 $25 (2), combo7 $35 (3),
 video_long $50 (4). Random draws are seeded; statistical checks use many draws and loose tolerances.
 """
@@ -16,8 +16,10 @@ from learning import bayes
 from learning.models import Action
 from learning.services import record_action
 from models_registry.services import onboard_from_files
-from salesbot import engine, rules, sender
-from salesbot import offers as offer_api
+from salesbot.pipeline import engine
+from salesbot.pipeline import rules
+from salesbot.pipeline import sender
+from salesbot.pipeline import offers as offer_api
 from tests.factories import FanFactory
 
 LADDER_PRICES = {Decimal(p) for p in ("12", "18", "25", "35", "50")}

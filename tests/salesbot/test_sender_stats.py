@@ -1,4 +1,4 @@
-"""The learning stats through the real sender path (salesbot.sender.prepare / deliver and the worker):
+"""The learning stats through the real sender path (salesbot.pipeline.sender.prepare / deliver and the worker):
 a PPV refused by the last gate or failed at the platform never reached the fan and leaves every
 statistic — conversion_by_price, totals, the posteriors — as it was; a sent one counts, and its
 purchase webhook is still attributed to it."""
@@ -15,10 +15,12 @@ from learning.models import Action, Outcome
 from learning.stats import aggregate_learning_stats, compute_learning_stats_from_rows
 from models_registry.models import Creator
 from models_registry.services import onboard_from_files
-from salesbot import intake, sender, worker
-from salesbot.decisions import Decision
+from salesbot.pipeline import intake
+from salesbot.pipeline import sender
+from salesbot.pipeline import worker
+from salesbot.pipeline.decisions import Decision
 from salesbot.models import QueueItem
-from salesbot.platform_client import PermanentError, SentMessage, TransientError
+from salesbot.pipeline.platform_client import PermanentError, SentMessage, TransientError
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from salesbot import simulation
+from sim import policy as simulation
 
 FIELDS = ("policy:", "fans:", "PPVs sent:", "conversions:", "revenue:", "revenue per fan:", "best fixed policy:",
           "regret:")

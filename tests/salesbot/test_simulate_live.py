@@ -1,7 +1,7 @@
 """A small simulated audience through the whole system: the decision layer's promises hold."""
 import pytest
 
-from salesbot.simulation_live import LiveSimulation
+from sim.live import LiveSimulation
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

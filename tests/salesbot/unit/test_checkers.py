@@ -6,8 +6,9 @@ import pytest
 from fans.models import FanTransition
 from learning.models import Action, Outcome
 from learning.services import record_action, record_outcome
-from salesbot import checkers, sender
-from salesbot.decisions import Decision
+from salesbot.pipeline import checkers
+from salesbot.pipeline import sender
+from salesbot.pipeline.decisions import Decision
 from salesbot.models import QueueItem
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import hours, sent

@@ -6,9 +6,9 @@ import pytest
 from fans.models import Fan, FanTransition, Message
 from learning.models import Outcome
 from learning.services import record_action
-from salesbot import intake
+from salesbot.pipeline import intake
 from salesbot.models import QueueItem, WebhookEvent
-from salesbot.webhooks import WebhookError
+from salesbot.pipeline.webhooks import WebhookError
 from tests.salesbot.unit.helpers import hours, message_payload, sent, store_event
 
 
@@ -222,7 +222,7 @@ def test_unlock_without_amount_is_marked_failed_naming_the_field(fan):
 
 
 def test_a_late_delivered_old_message_does_not_make_an_active_fan_dormant(fan, now):
-    from salesbot.checkers import mark_dormant
+    from salesbot.pipeline.checkers import mark_dormant
 
     Fan.objects.filter(pk=fan.pk).update(state="engaged")
     intake.process_event(store_event(fan.creator, "messages.received",

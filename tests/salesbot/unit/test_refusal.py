@@ -6,8 +6,8 @@ import pytest
 from fans.models import Fan
 from learning.models import Action
 from models_registry.models import Creator
-from salesbot import sender
-from salesbot.decisions import Decision
+from salesbot.pipeline import sender
+from salesbot.pipeline.decisions import Decision
 from tests.factories import FanFactory
 
 

@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from salesbot import engine
-from salesbot.decisions import Context
-from salesbot.router import ROUTES, route
+from salesbot.pipeline import engine
+from salesbot.pipeline.decisions import Context
+from salesbot.pipeline.router import ROUTES, route
 from tests.factories import CreatorFactory, FanFactory
 
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from salesbot import engine, rules
+from salesbot.pipeline import engine
+from salesbot.pipeline import rules
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import hours, sent
 

@@ -2,9 +2,9 @@
 import pytest
 
 from fans.models import FanTransition
-from salesbot import intake
+from salesbot.pipeline import intake
 from salesbot.models import QueueItem
-from salesbot.safety import screen_message
+from salesbot.pipeline.safety import screen_message
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 
@@ -194,7 +194,7 @@ def test_more_stop_wordings_opt_the_fan_out(creator, text):
     ("i'm 6 foot", []),
 ])
 def test_amounts_read_k_suffixes_and_bare_numbers_after_paying_words(text, amounts):
-    from salesbot.safety import amounts as read_amounts
+    from salesbot.pipeline.safety import amounts as read_amounts
     assert read_amounts(text) == amounts
 
 

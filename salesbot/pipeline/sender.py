@@ -14,8 +14,8 @@ from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT, FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
 from learning.services import record_action, set_action_status
-from salesbot.decisions import Decision
-from salesbot.platform_client import PlatformClient, PlatformError
+from salesbot.pipeline.decisions import Decision
+from salesbot.pipeline.platform_client import PlatformClient, PlatformError
 
 log = logging.getLogger(__name__)
 

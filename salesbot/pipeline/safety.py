@@ -98,7 +98,7 @@ def amounts(text: str) -> list[float]:
 
 def custom_over_limit(creator, text: str) -> bool:
     """A custom request naming an amount at or above the creator's approval limit needs a human."""
-    from salesbot.fan_signals import detect
+    from salesbot.pipeline.signals import detect
 
     text = normalise(text)
     if "custom_request" not in detect(creator, text):

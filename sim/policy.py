@@ -1,9 +1,9 @@
 """In-process fan simulator: simulated fans through the project's real decision code, fast.
 
 Why: to measure whether a PPV policy earns more, thousands of conversations are needed, and the live
-simulation (webhooks, HTTP, django-q) manages hundreds. Here the router (salesbot.router), the rule
-steps (salesbot.rules, including the LLM stand-in on the LLM's rows) and the safety screen run
-unchanged on an unsaved Fan; the fans are salesbot.fakes.fan_model's, with hidden preferences. Only
+simulation (webhooks, HTTP, django-q) manages hundreds. Here the router (salesbot.pipeline.router), the rule
+steps (salesbot.pipeline.rules, including the LLM stand-in on the LLM's rows) and the safety screen run
+unchanged on an unsaved Fan; the fans are sim.fan_model's, with hidden preferences. Only
 the PPV chooser differs between policies:
 
   static  the playbook's ladder: entry price for a $0 fan, the item's price after, template hook.
@@ -29,10 +29,13 @@ from fans.state_machine import FanState
 from learning import bayes
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
 from models_registry.services import parse_playbook, validate_content_map
-from salesbot import offers, router, rules, safety
-from salesbot.decisions import Context
-from salesbot.fakes import fan_model
-from salesbot.fan_signals import detect
+from salesbot.pipeline import offers
+from salesbot.pipeline import router
+from salesbot.pipeline import rules
+from salesbot.pipeline import safety
+from salesbot.pipeline.decisions import Context
+from sim import fan_model
+from salesbot.pipeline.signals import detect
 
 POLICIES = ("static", "seed", "bayes")
 DAYS = 30                      # the simulated fans subscribe evenly over this many days

@@ -16,8 +16,8 @@ from fans.state_machine import FanState
 from learning import bayes
 from learning.models import Action
 from learning.stats import price_key, refresh_learning_stats
-from salesbot import selectors
-from salesbot.svg_charts import Bar, Chart
+from salesbot.api import selectors
+from salesbot.dashboard.charts import Bar, Chart
 
 
 def credible_interval(hits: int, n: int) -> tuple[float, float, float]:

@@ -15,9 +15,9 @@ from django_q.conf import Conf
 
 from learning.models import Action
 from models_registry.services import onboard_from_files
-from salesbot.fakes import fan_model
+from sim import fan_model
 from salesbot.models import LLMCall
-from salesbot.webhooks import sign
+from salesbot.pipeline.webhooks import sign
 
 BAD_LLM_MODES = ["prose", "two_lines", "unknown_key", "bad_price", "fenced", "500"]
 LLM_ROUTES = {"spent_1_plus", "msg_9_plus"}

@@ -1,5 +1,5 @@
 """Which price, hook and content a PPV offer gets: the learning evidence (Beta posteriors, learning.bayes)
-read by the rule engine (salesbot.rules.ppv) and by the in-process simulator (salesbot.simulation).
+read by the rule engine (salesbot.pipeline.rules.ppv) and by the in-process simulator (sim.policy).
 
 Prices are learnt per fan *context*, from what the bot knows when it offers (never anything hidden):
 

@@ -8,12 +8,11 @@ from decimal import Decimal
 
 import anthropic
 from django.conf import settings
-
-from salesbot import rules
-from salesbot.decisions import Context, Decision
-from salesbot.llm_reply import RejectedReply, parse_reply, validate
+from salesbot.pipeline import rules
+from salesbot.pipeline.decisions import Context, Decision
+from salesbot.pipeline.llm.reply import RejectedReply, parse_reply, validate
 from salesbot.models import LLMCall
-from salesbot.prompt import build_prompt
+from salesbot.pipeline.llm.prompt import build_prompt
 
 log = logging.getLogger(__name__)
 _warned_no_key = False

@@ -13,10 +13,10 @@ from fans.services import get_or_create_fan
 from fans.state_machine import FanState, can_transition, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome
-from salesbot import webhooks as wh
-from salesbot.fan_signals import detect
-from salesbot.safety import screen_message
-from salesbot.whales import update_whale_score
+from salesbot.pipeline import webhooks as wh
+from salesbot.pipeline.signals import detect
+from salesbot.pipeline.safety import screen_message
+from salesbot.pipeline.whales import update_whale_score
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,10 @@
 import logging
 
 from fans.selectors import spend_capped
-from salesbot import router, rules
-from salesbot.decisions import Context, Decision
-from salesbot.fan_signals import detect
+from salesbot.pipeline import router
+from salesbot.pipeline import rules
+from salesbot.pipeline.decisions import Context, Decision
+from salesbot.pipeline.signals import detect
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,6 @@ def decide(ctx: Context) -> Decision:
 
 
 def llm_decide(ctx: Context) -> Decision:
-    from salesbot import llm
+    from salesbot.pipeline.llm import client as llm
 
     return llm.decide(ctx)

@@ -203,7 +203,7 @@ def test_project_platform_client_speaks_to_fake(fake_platform):
     """The project's real client and this fake agree on the contract."""
     from types import SimpleNamespace
 
-    from salesbot.platform_client import PlatformClient
+    from salesbot.pipeline.platform_client import PlatformClient
     creator = SimpleNamespace(api_base_url=fake_platform.url, account_id="acct_demo", api_key=fake_platform.api_key)
     client = PlatformClient(creator, backoff=0.01)
     fake_platform.fake("POST", "fail", json={"status": 503, "times": 1})

@@ -3,13 +3,13 @@
 Never offers content the fan already has (content_sent); PPV prices stay within the creator's bounds.
 A PPV's price, hook and content follow the learning evidence (Beta posteriors, learning.bayes): the
 best-evidenced choice, or, for a share of offers, a Thompson sample; prices are learnt per fan context
-(salesbot.offers, where that code lives).
+(salesbot.pipeline.offers, where that code lives).
 """
 import random
 
 from models_registry.models import ResponseTemplate, VaultItem
-from salesbot.decisions import Context, Decision
-from salesbot.offers import HOOK_LINES, choose_offer, fan_context, load_evidence, offer_candidates
+from salesbot.pipeline.decisions import Context, Decision
+from salesbot.pipeline.offers import HOOK_LINES, choose_offer, fan_context, load_evidence, offer_candidates
 
 K = ResponseTemplate.Kind
 FALLBACK_TEXT = {

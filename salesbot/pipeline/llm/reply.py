@@ -7,8 +7,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from learning.models import HOOKS
-from salesbot.decisions import Decision
-from salesbot.prompt import ACTIONS
+from salesbot.pipeline.decisions import Decision
+from salesbot.pipeline.llm.prompt import ACTIONS
 
 
 class RejectedReply(ValueError):

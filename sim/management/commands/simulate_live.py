@@ -7,8 +7,7 @@ import time
 import requests
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
-
-from salesbot.simulation_live import LiveSimulation
+from sim.live import LiveSimulation
 
 
 def _free_port() -> int:
@@ -43,9 +42,9 @@ class Command(BaseCommand):
                             help="every Nth webhook, the fake LLM gives one unusable answer (0: never)")
 
     def handle(self, *args, **o):
-        platform, platform_url = _start("salesbot.fakes.platform_server", "--account-id", "acct_sim",
+        platform, platform_url = _start("sim.platform_server", "--account-id", "acct_sim",
                                         "--api-key", "sim-key", "--webhook-secret", "sim-secret")
-        llm, llm_url = _start("salesbot.fakes.llm_server")
+        llm, llm_url = _start("sim.llm_server")
         try:
             sim = LiveSimulation(platform_url, llm_url, slug=o["slug"], seed=o["seed"], bad_llm_every=o["bad_llm_every"],
                                  progress=lambda i, n: self.stdout.write(f"  {i}/{n} fans ({100 * i // n}%)"))

@@ -15,9 +15,10 @@ from django.utils import timezone
 from fans.models import Fan
 from learning.models import Action
 from learning.services import set_action_status
-from salesbot import engine, sender
+from salesbot.pipeline import engine
+from salesbot.pipeline import sender
 from salesbot.models import LLMCall, QueueItem
-from salesbot.platform_client import PlatformError
+from salesbot.pipeline.platform_client import PlatformError
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from fans.state_machine import FanState, StaleState, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
-from salesbot import intake
-from salesbot.intake import enqueue
+from salesbot.pipeline import intake
+from salesbot.pipeline.intake import enqueue
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 
 log = logging.getLogger(__name__)

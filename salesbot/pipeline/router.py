@@ -1,11 +1,11 @@
 """Seed §10 routing as one table, read top to bottom; the first matching row decides.
 
-Each row: (name, condition, engine step). Engine steps name functions in salesbot.rules,
+Each row: (name, condition, engine step). Engine steps name functions in salesbot.pipeline.rules,
 or "llm" for the model, or "skip".
 """
 from fans.state_machine import NO_CONTACT
-from salesbot.decisions import Context
-from salesbot.fan_signals import is_filler
+from salesbot.pipeline.decisions import Context
+from salesbot.pipeline.signals import is_filler
 
 
 def _msgs(c: Context) -> int:

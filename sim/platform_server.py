@@ -4,7 +4,7 @@ Integration tests start it as a subprocess and `make run` uses it as the demo au
 only the standard library (fast start, no Django). `/_fake/*` endpoints (no auth) let tests inspect
 what was sent, inject failures and push webhooks.
 
-    python -m salesbot.fakes.platform_server --port 8900 --webhook-url http://127.0.0.1:8000/webhooks/acct_demo \
+    python -m sim.platform_server --port 8900 --webhook-url http://127.0.0.1:8000/webhooks/acct_demo \
         --webhook-secret S --simulate --speed 2
 """
 from __future__ import annotations
@@ -18,8 +18,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
-
-from salesbot.fakes.platform_state import VAULT_LIST, ApiError, FakePlatform
+from sim.platform_state import VAULT_LIST, ApiError, FakePlatform
 
 API_RE = re.compile(r"^/api/([^/]+)(/.*)$")
 SEND_RE = re.compile(r"^/chats/([^/]+)/messages$")
@@ -189,7 +188,7 @@ def main(argv=None) -> int:
                             backoff=args.webhook_backoff, log=log)
     simulator = None
     if args.simulate:
-        from salesbot.fakes.simulator import Simulator
+        from sim.fan_simulator import Simulator
         simulator = Simulator(platform, seed=args.sim_seed, rate=args.sim_rate, speed=args.speed,
                               max_fans=args.sim_max_fans, log=log, chat_boost=args.sim_chat_boost)
     server = FakeServer((args.host, args.port), platform, simulator)

@@ -8,7 +8,7 @@ block carrying `cache_control` makes the text up to it a cached prefix (creation
 read afterwards). The mode decides the reply text or failure; `/_fake/*` endpoints (no auth) switch
 modes and expose what was received.
 
-    python -m salesbot.fakes.llm_server --port 8901 [--host 127.0.0.1] [--mode valid] [--delay 0]
+    python -m sim.llm_server --port 8901 [--host 127.0.0.1] [--mode valid] [--delay 0]
 """
 from __future__ import annotations
 

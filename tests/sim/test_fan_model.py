@@ -1,8 +1,8 @@
 """Simulated fans must be reproducible and behave like buyers: cheaper sells better, never twice."""
 import random
 
-from salesbot.fakes import fan_model
-from salesbot.fakes.fan_model import Reaction, SimFan, make_fans, purchase_probability, react
+from sim import fan_model
+from sim.fan_model import Reaction, SimFan, make_fans, purchase_probability, react
 
 PPV = {"id": 1, "text": "i've never shown this to anyone 🥺", "mediaFiles": [203, 204, 205], "price": 18}
 

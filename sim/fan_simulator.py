@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from salesbot.fakes import fan_model
+from sim import fan_model
 
 
 class Simulator:

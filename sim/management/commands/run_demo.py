@@ -77,7 +77,7 @@ class Command(BaseCommand):
     def _run(self, creator, token, opts, platform):
         py, manage = sys.executable, str(Path(settings.BASE_DIR) / "manage.py")
         web = f"http://127.0.0.1:{opts['port']}"
-        fake = [py, "-m", "salesbot.fakes.platform_server", "--port", str(opts["platform_port"]),
+        fake = [py, "-m", "sim.platform_server", "--port", str(opts["platform_port"]),
                 "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
                 "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event"]
         if not opts["no_simulate"]:
@@ -87,7 +87,7 @@ class Command(BaseCommand):
         # The demo talks to the fake Claude server, never to the real API.
         env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}
         procs = {
-            "fake LLM": subprocess.Popen([py, "-m", "salesbot.fakes.llm_server", "--port", str(opts["llm_port"])],
+            "fake LLM": subprocess.Popen([py, "-m", "sim.llm_server", "--port", str(opts["llm_port"])],
                                          cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL),
             "web": subprocess.Popen([py, manage, "runserver", f"127.0.0.1:{opts['port']}", "--noreload"], env=env),
             "qcluster": subprocess.Popen([py, manage, "qcluster"], env=env),

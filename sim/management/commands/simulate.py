@@ -5,7 +5,7 @@ Prints revenue, conversions, revenue per fan and regret against the best fixed (
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from salesbot import simulation
+from sim import policy as simulation
 
 
 class Command(BaseCommand):
