@@ -50,6 +50,11 @@ class Message(models.Model):
     text = models.TextField(blank=True)
     platform_message_id = models.BigIntegerField(null=True, blank=True)
     ts = models.DateTimeField(default=timezone.now, db_index=True)
+    # What the message's own clock said, kept when it was off by too much to be believed (then `ts` is
+    # the arrival time; see salesbot.pipeline.intake.message_time).
+    claimed_ts = models.DateTimeField(null=True, blank=True)
+    # Signals read from an incoming message once, on arrival (router, whale score and safety use them).
+    signals = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["fan", "ts", "id"]

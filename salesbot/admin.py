@@ -3,7 +3,7 @@ from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from models_registry.models import mask
-from salesbot.pipeline import intake
+from salesbot.pipeline import queue
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 
 
@@ -19,7 +19,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def replay(self, request, queryset):
         n = 0
         for event in queryset.exclude(status=WebhookEvent.Status.PROCESSED):
-            intake.replay(event)
+            queue.replay(event)
             n += 1
         self.message_user(request, f"{n} event(s) queued for processing; processed events are never replayed.",
                           messages.SUCCESS)

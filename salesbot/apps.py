@@ -7,7 +7,7 @@ class SalesbotConfig(AppConfig):
     verbose_name = "Salesbot pipeline"
 
     def ready(self):
-        from salesbot.pipeline.schedules import ensure_schedules
+        from salesbot import checks  # noqa: F401  (registers the start-up checks)
 
         post_migrate.connect(_after_migrate, sender=self)
 

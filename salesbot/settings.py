@@ -100,8 +100,8 @@ else:
 Q_CLUSTER = {
     "name": env("Q_CLUSTER_NAME", default="salesbot"),
     "workers": env.int("Q_WORKERS", default=2),
-    "timeout": 60,
-    "retry": 120,
+    "timeout": 120,
+    "retry": 180,
     "max_attempts": 5,
     "ack_failures": True,
     "catch_up": False,
@@ -158,16 +158,22 @@ LOGGING = {
 # LLM (Claude via the anthropic SDK). No key → the LLM rows of the router are decided by rules.
 ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="") or None
-LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=30.0)
-LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+# A queue item's worst case (LLM_TIMEOUT_S × (LLM_MAX_RETRIES + 1) + PLATFORM_TIMEOUT_S) must stay well
+# inside the task timeout (Q_CLUSTER["timeout"]); `manage.py check` says so when it does not.
+LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=20.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 LLM_MAX_OUTPUT_TOKENS = env.int("LLM_MAX_OUTPUT_TOKENS", default=400)
 LLM_PROMPT_TOKEN_LIMIT = env.int("LLM_PROMPT_TOKEN_LIMIT", default=15000)
 # USD per million tokens (input, output) by model family; cache writes cost 1.25×, reads 0.1× input.
 LLM_PRICES = {"opus": (15.0, 75.0), "sonnet": (3.0, 15.0), "haiku": (0.8, 4.0)}
 
+# One attempt per platform call; a failed send is retried by the queue after PLATFORM_BACKOFF_S × 4^(n-1)
+# (capped at 5 minutes; the platform's Retry-After when it gives one), up to SEND_MAX_ATTEMPTS.
 PLATFORM_TIMEOUT_S = env.float("PLATFORM_TIMEOUT_S", default=10.0)
-PLATFORM_RETRIES = env.int("PLATFORM_RETRIES", default=4)
 PLATFORM_BACKOFF_S = env.float("PLATFORM_BACKOFF_S", default=0.5)
+SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
+# How long a worker holds a fan; a dead worker's fan is taken again after it.
+WORKER_LEASE_S = env.float("WORKER_LEASE_S", default=180.0)
 
 # Production hardening (`manage.py check --deploy` is clean with PRODUCTION=1 and a real SECRET_KEY).
 # Off by default so `make run` works over plain http on loopback.

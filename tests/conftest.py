@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import pytest
 
+from models_registry.services import onboard_from_files
 from tests.factories import CreatorFactory, FanFactory
 from tests.fake_processes import (  # noqa: F401  (fixtures)
     fake_llm, fake_llm_session, fake_platform, fake_platform_session, start_fake_platform, webhook_receiver,
@@ -14,3 +17,13 @@ def creator(db):
 @pytest.fixture
 def fan(creator):
     return FanFactory(creator=creator, fan_id=12345678, name="John")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo(db):
+    """The demo creator as `make run` onboards it (vault ladder, templates; PPV bounds 8..60, entry price 18)."""
+    return onboard_from_files(ROOT / "demo" / "content-map.json", ROOT / "demo" / "playbook.md",
+                              slug="demo", account_id="acct_demo")

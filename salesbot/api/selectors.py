@@ -6,7 +6,7 @@ from fans.models import Fan
 from fans.selectors import needs_a_human
 from learning.models import Action, Outcome
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
-from salesbot.pipeline.worker import PRIORITY
+from salesbot.pipeline.queue import PRIORITY
 
 
 def queue_snapshot(creator, limit=50) -> dict:

@@ -1,5 +1,5 @@
 """Webhook intake: verify, persist, acknowledge; processing happens in a django-q2 task that drains the
-stored events (salesbot.pipeline.intake.wake_drain), so a webhook costs one INSERT and one flag read."""
+stored events (salesbot.pipeline.queue.wake_drain), so a webhook costs one INSERT and one flag read."""
 import logging
 from contextlib import nullcontext
 
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from models_registry.models import Creator
-from salesbot.pipeline import intake
+from salesbot.pipeline import queue
 from salesbot.pipeline import webhooks as wh
 from salesbot.api import schemas
 from salesbot.models import WebhookEvent
@@ -33,16 +33,20 @@ class WebhookView(APIView):
         allowed = wh.ENDPOINT_EVENTS.get(kind, ...)
         if allowed is ...:
             return Response({"error": f"unknown webhook '{kind}'"}, status=status.HTTP_404_NOT_FOUND)
+        try:
+            data, problem = wh.parse_json(body), None
+        except wh.WebhookError as e:  # answered after the signature check, like every other bad body
+            data, problem = None, e
         if creator_slug:
             creator = get_object_or_404(CREATOR_FIELDS, slug=creator_slug)
         else:
-            creator = _creator_by_account(body)
+            creator = _creator_by_account(data)
             if creator is None:
                 return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
         if not wh.signature_ok(creator.webhook_secret, body, request.META.get(wh.SIGNATURE_HEADER)):
             log.warning("webhook for %s refused: bad or missing signature", creator.slug)
             return Response({"error": "bad or missing X-Signature"}, status=status.HTTP_401_UNAUTHORIZED)
-        return accept(creator, kind, body, allowed)
+        return accept(creator, kind, body, data, problem, allowed)
 
 
 @extend_schema_view(post=schemas.webhook(per_creator=True))
@@ -55,11 +59,8 @@ class AccountWebhookView(WebhookView):
     """/api/webhook/<kind>: the creator comes from the body's account_id."""
 
 
-def _creator_by_account(body: bytes):
-    try:
-        account_id = wh.parse_json(body).get("account_id")
-    except wh.WebhookError:
-        return None
+def _creator_by_account(data: dict | None):
+    account_id = (data or {}).get("account_id")
     return CREATOR_FIELDS.filter(account_id=account_id).first() if isinstance(account_id, str) else None
 
 
@@ -69,17 +70,19 @@ def _one_statement():
     return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
-def accept(creator, kind: str, body: bytes, allowed) -> Response:
+def accept(creator, kind: str, body: bytes, data: dict | None, problem: Exception | None, allowed) -> Response:
     # Kept for staff to inspect and replay; PostgreSQL text cannot hold NUL, which only a body we
     # refuse can carry raw (valid JSON escapes it), so it is replaced rather than crash the request.
     raw = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     try:
-        env = wh.parse_envelope(wh.parse_json(body))
+        if problem is not None:
+            raise problem
+        env = wh.parse_envelope(data)
         if env.account_id != creator.account_id:
             raise wh.WebhookError(f"account_id '{env.account_id}' does not belong to creator '{creator.slug}'")
         if allowed is not None and env.event not in allowed:
             raise wh.WebhookError(f"event '{env.event}' is not accepted at /webhook/{kind}")
-        wh.validate_payload(env)
+        wh.parse_event(env)
     except wh.WebhookError as e:
         WebhookEvent.objects.create(creator=creator, endpoint=kind, raw_body=raw, status=WebhookEvent.Status.FAILED,
                                     error=str(e))
@@ -95,7 +98,7 @@ def accept(creator, kind: str, body: bytes, allowed) -> Response:
     if not known:
         return Response({"status": "ignored", "event_id": env.event_id})
     try:  # the stored row is the queue entry; this only makes sure a drain task will look at it
-        intake.wake_drain()
+        queue.wake_drain()
     except Exception:  # the event is stored; the sweeper processes it
         log.exception("could not queue a drain for webhook event %s; the sweeper will process it", env.event_id)
     return Response({"status": "accepted", "event_id": env.event_id})

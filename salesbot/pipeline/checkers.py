@@ -6,15 +6,14 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from fans.models import Fan, FanTransition
 from fans.state_machine import FanState, StaleState, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
-from salesbot.pipeline import intake
-from salesbot.pipeline.intake import enqueue
+from salesbot.pipeline import intake, queue
+from salesbot.pipeline.contact import contact_block
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,9 @@ def enqueue_bumps(now=None) -> int:
     """One bump for fans pitched 4h+ ago whose PPV is unbought; never two for the same PPV."""
     now = now or timezone.now()
     n = 0
-    for fan in Fan.objects.filter(state=FanState.PITCHED, creator__enabled=True, opted_out=False, safety_flag=False):
+    for fan in Fan.objects.filter(state=FanState.PITCHED).select_related("creator"):
+        if contact_block(fan.creator, fan):
+            continue
         ppv = (Action.objects.filter(fan=fan, action="ppv", status=Action.Status.SENT)
                .order_by("-ts", "-seq").first())
         if ppv is None or ppv.purchased or ppv.ts > now - BUMP_AFTER:
@@ -64,7 +65,7 @@ def enqueue_bumps(now=None) -> int:
         if QueueItem.objects.filter(fan=fan, reason=QueueItem.Reason.BUMP,
                                     status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]).exists():
             continue
-        enqueue(fan, QueueItem.Reason.BUMP, waiting_since=now)
+        queue.enqueue(fan, QueueItem.Reason.BUMP, waiting_since=now)
         n += 1
     return n
 
@@ -75,16 +76,17 @@ def enqueue_reactivation(creator: Creator, now=None) -> int:
     went_dormant = (FanTransition.objects.filter(fan=OuterRef("pk"), to_state=FanState.DORMANT)
                     .order_by("-ts").values("ts")[:1])
     rekindled = Action.objects.filter(fan=OuterRef("pk"), action="rekindle", ts__gte=OuterRef("quiet_since"))
-    fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0, opted_out=False,
-                               safety_flag=False)  # flagged: parked by staff, never rekindled
+    fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0)
             .annotate(quiet_since=Coalesce(Subquery(went_dormant), "created_ts"))
             .annotate(done=Exists(rekindled)).filter(done=False))
     n = 0
     for fan in fans:
-        enqueue(fan, QueueItem.Reason.REKINDLE, waiting_since=now)
+        if contact_block(creator, fan):  # a flagged fan parked by staff, an opt-out, a disabled creator
+            continue
+        queue.enqueue(fan, QueueItem.Reason.REKINDLE, waiting_since=now)
         n += 1
     if n:
-        async_task("salesbot.tasks.work_queue", n, group="queue")
+        queue.wake_worker(n)
     return n
 
 

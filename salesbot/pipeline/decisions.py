@@ -15,10 +15,6 @@ class Decision:
     source: str = "rules"            # rules | llm | staff
     extra: dict = field(default_factory=dict)
 
-    @property
-    def sends_something(self) -> bool:
-        return self.action != "skip"
-
 
 @dataclass
 class Context:

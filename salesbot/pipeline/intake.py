@@ -1,9 +1,11 @@
 """Processing a stored webhook event: the fan's books, outcomes, state, and a place in the queue."""
 import logging
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, DecimalField, F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
@@ -18,27 +20,12 @@ from salesbot.pipeline.signals import detect
 from salesbot.pipeline.safety import screen_message
 from salesbot.pipeline.whales import update_whale_score
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+from salesbot.pipeline import queue
 
 log = logging.getLogger(__name__)
 
 # Seed §7: a fan's message brings these states back to engaged.
 REENGAGE_ON_MESSAGE = {FanState.GREETED, FanState.PITCHED, FanState.DORMANT}
-
-
-def enqueue(fan: Fan, reason: str, waiting_since=None) -> QueueItem | None:
-    """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced)."""
-    existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
-    if existing:
-        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason and existing.action_id is None:
-            # The fan wrote while a bump/rekindle waited: answer the fan instead.
-            QueueItem.objects.filter(pk=existing.pk).update(reason=reason)
-        return existing
-    try:
-        with transaction.atomic():
-            return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
-                                            waiting_since=waiting_since or timezone.now())
-    except IntegrityError:
-        return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
 
 
 def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
@@ -52,18 +39,17 @@ def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
             return event.status
         event.attempts += 1
         try:
-            env = wh.parse_envelope(wh.parse_json(event.raw_body.encode()))
-            wh.validate_payload(env)
+            env, parsed = wh.parse_body(event.raw_body.encode())
         except wh.WebhookError as e:
             # Kept with its raw body; staff can correct it in admin and replay it.
             event.status, event.error = WebhookEvent.Status.FAILED, str(e)
             event.save(update_fields=["status", "attempts", "error"])
             return event.status
-        handler = HANDLERS.get(env.event)
+        handler = HANDLERS.get(type(parsed))
         if handler is None:
             event.status = WebhookEvent.Status.IGNORED
         else:
-            handler(event.creator, env)
+            handler(event.creator, Inbound(env, parsed, event.received_at))
             event.status = WebhookEvent.Status.PROCESSED
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "attempts", "processed_at"])
@@ -74,38 +60,6 @@ def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
 
 MAX_ATTEMPTS = 5  # an event that crashed this often is marked failed and waits for staff to replay it
 BATCH = 100
-
-
-def wake_drain() -> bool:
-    """After an event is stored: queue a drain task unless one is queued and not yet started (one read
-    in the common case). True if this call queued it. If queueing fails the flag is put back, so the
-    next webhook tries again; the sweeper drains whatever is left meanwhile."""
-    if drain_queued():
-        return False
-    now = timezone.now()
-    if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
-        try:
-            with transaction.atomic():
-                IntakeDrain.objects.create(pk=1, queued=True, changed_at=now)
-        except IntegrityError:
-            return False  # another request created the row, and queues the drain
-    try:
-        from django_q.tasks import async_task
-
-        async_task("salesbot.tasks.drain_webhooks", group="webhooks")
-    except Exception:
-        IntakeDrain.objects.filter(pk=1).update(queued=False, changed_at=timezone.now())
-        raise
-    return True
-
-
-def drain_queued() -> bool:
-    """The flag, read with plain SQL: this runs on every webhook, and the ORM's query building cost
-    more than the query."""
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT queued FROM {IntakeDrain._meta.db_table} WHERE id = 1")
-        row = cur.fetchone()
-    return bool(row and row[0])
 
 
 def drain(seconds: float = 20.0, older_than=None) -> int:
@@ -125,7 +79,7 @@ def drain(seconds: float = 20.0, older_than=None) -> int:
             processed += process_stored(pk) == WebhookEvent.Status.PROCESSED
             if time.monotonic() > deadline:
                 if older_than is None:
-                    wake_drain()  # a fresh task carries on; this one ends well inside the task timeout
+                    queue.wake_drain()  # a fresh task carries on; this one ends well inside the task timeout
                 return processed
         if not pks:
             return processed
@@ -150,65 +104,88 @@ def process_stored(pk: int) -> str:
         return "crashed"
 
 
-def replay(event: WebhookEvent) -> None:
-    """Staff replay of a failed or stuck event: processed again from its (possibly corrected) raw body."""
-    from django_q.tasks import async_task
+@dataclass(frozen=True)
+class Inbound:
+    """One stored event as the handlers see it: its envelope, its typed event, when it reached us."""
+    envelope: wh.Envelope
+    event: wh.Event
+    arrived_at: datetime
 
-    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="", attempts=0)
-    async_task("salesbot.tasks.process_webhook", event.pk, group="webhooks")
+    @property
+    def event_id(self) -> str:
+        return self.envelope.event_id
 
 
-def on_message(creator, env: wh.Envelope):
-    ref = wh.parse_fan(env.payload)
-    msg_id, text, ts = wh.message_fields(env)
-    fan, _ = get_or_create_fan(creator, ref.id, ref.name)
-    if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg_id).exists():
+# A sender's clock may be off; beyond these bounds its time is not believed (see believable()).
+CLOCK_AHEAD = timedelta(minutes=5)
+CLOCK_BEHIND = timedelta(days=7)
+
+
+def believable(claimed: datetime | None, arrived_at: datetime) -> datetime:
+    """The time to book an event at: its own time unless it lies in the future or further back than any
+    late delivery (a message "sent" on 9999-12-31 would stay the fan's latest forever and make response
+    times negative); then the arrival time. Late deliveries within a week keep their own time, so
+    attribution and dormancy see when things really happened."""
+    if claimed is None or not (arrived_at - CLOCK_BEHIND <= claimed <= arrived_at + CLOCK_AHEAD):
+        return arrived_at
+    return claimed
+
+
+def on_message(creator, inbound: Inbound):
+    msg: wh.FanMessage = inbound.event
+    claimed = msg.sent_at or inbound.envelope.created_at
+    ts = believable(claimed, inbound.arrived_at)
+    fan, _ = get_or_create_fan(creator, msg.fan.id, msg.fan.name)
+    if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg.message_id).exists():
         return
-    Message.objects.create(fan=fan, direction=Message.Direction.IN, text=text, platform_message_id=msg_id, ts=ts)
+    signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
+    Message.objects.create(fan=fan, direction=Message.Direction.IN, text=msg.text, platform_message_id=msg.message_id,
+                           ts=ts, claimed_ts=claimed if claimed != ts else None, signals=signals)
     Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
     fan.refresh_from_db()
-    record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=env.event_id)
+    record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)
     if fan.state in REENGAGE_ON_MESSAGE:
         transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")
-    if screen_message(creator, fan, text):
-        return  # handed off or opted out: nobody from the bot answers
-    new_signals = detect(creator, text) - set(fan.signals)
+    if screen_message(creator, fan, msg.text, signals=set(signals)):
+        return  # handed off, opted out or otherwise not to be contacted: nobody from the bot answers
+    new_signals = set(signals) - set(fan.signals)
     if new_signals:
         fan.signals = sorted(set(fan.signals) | new_signals)
         fan.save(update_fields=["signals"])
     update_whale_score(fan)
-    enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
+    queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
 
 
-def on_subscription(creator, env: wh.Envelope):
-    ref = wh.parse_fan(env.payload)
-    fan, created = get_or_create_fan(creator, ref.id, ref.name)
+def on_subscription(creator, inbound: Inbound):
+    sub: wh.NewSubscriber = inbound.event
+    fan, created = get_or_create_fan(creator, sub.fan.id, sub.fan.name)
     if created or fan.state == FanState.NEW:
-        enqueue(fan, QueueItem.Reason.WELCOME, waiting_since=env.created_at)
+        queue.enqueue(fan, QueueItem.Reason.WELCOME,
+                      waiting_since=believable(inbound.envelope.created_at, inbound.arrived_at))
 
 
-def on_purchase(creator, env: wh.Envelope):
-    ref = wh.parse_fan(env.payload)
-    amount, message_id = wh.amount(env), wh.unlocked_message_id(env)
-    fan, _ = get_or_create_fan(creator, ref.id, ref.name)
-    ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=message_id).first()
+def on_purchase(creator, inbound: Inbound):
+    buy: wh.Purchase = inbound.event
+    ts = believable(inbound.envelope.created_at, inbound.arrived_at)
+    fan, _ = get_or_create_fan(creator, buy.fan.id, buy.fan.name)
+    ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
     if ppv is None:
-        log.warning("purchase of unknown message %s by fan %s: recorded unattributed", message_id, ref.id)
-    _add_spend(fan, amount, env.created_at)
-    record_outcome(fan, Outcome.Event.PURCHASED, ts=env.created_at, amount=amount, action=ppv, pinned=True,
-                   platform_event_id=env.event_id)
+        log.warning("purchase of unknown message %s by fan %s: recorded unattributed", buy.message_id, buy.fan.id)
+    _add_spend(fan, buy.amount, ts)
+    record_outcome(fan, Outcome.Event.PURCHASED, ts=ts, amount=buy.amount, action=ppv, pinned=True,
+                   platform_event_id=inbound.event_id)
     fan.refresh_from_db()
     if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
         transition(fan, FanState.BUYER, "fan purchases")
     update_whale_score(fan)
 
 
-def on_tip(creator, env: wh.Envelope):
-    ref = wh.parse_fan(env.payload)
-    amount = wh.amount(env)
-    fan, _ = get_or_create_fan(creator, ref.id, ref.name)
-    _add_spend(fan, amount, env.created_at)
-    record_outcome(fan, Outcome.Event.TIPPED, ts=env.created_at, amount=amount, platform_event_id=env.event_id)
+def on_tip(creator, inbound: Inbound):
+    tip: wh.Tip = inbound.event
+    ts = believable(inbound.envelope.created_at, inbound.arrived_at)
+    fan, _ = get_or_create_fan(creator, tip.fan.id, tip.fan.name)
+    _add_spend(fan, tip.amount, ts)
+    record_outcome(fan, Outcome.Event.TIPPED, ts=ts, amount=tip.amount, platform_event_id=inbound.event_id)
     fan.refresh_from_db()
     update_whale_score(fan)
 
@@ -228,8 +205,8 @@ def latest(ts):
 
 
 HANDLERS = {
-    wh.MESSAGE_RECEIVED: on_message,
-    wh.SUBSCRIPTION_NEW: on_subscription,
-    wh.PPV_UNLOCKED: on_purchase,
-    wh.TIP_RECEIVED: on_tip,
+    wh.FanMessage: on_message,
+    wh.NewSubscriber: on_subscription,
+    wh.Purchase: on_purchase,
+    wh.Tip: on_tip,
 }

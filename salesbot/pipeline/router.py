@@ -3,7 +3,7 @@
 Each row: (name, condition, engine step). Engine steps name functions in salesbot.pipeline.rules,
 or "llm" for the model, or "skip".
 """
-from fans.state_machine import NO_CONTACT
+from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.decisions import Context
 from salesbot.pipeline.signals import is_filler
 
@@ -17,7 +17,7 @@ def _llm_bound(c: Context) -> bool:
 
 
 ROUTES: list[tuple[str, callable, str]] = [
-    ("handed_off",        lambda c: c.fan.state in NO_CONTACT or c.fan.opted_out,      "skip"),
+    ("no_contact",        lambda c: contact_block(c.creator, c.fan) is not None,       "skip"),
     ("welcome",           lambda c: c.reason == "welcome",                             "greet"),
     ("bump",              lambda c: c.reason == "bump",                                "bump"),
     ("rekindle",          lambda c: c.reason == "rekindle",                            "rekindle"),

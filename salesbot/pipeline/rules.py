@@ -6,8 +6,10 @@ best-evidenced choice, or, for a share of offers, a Thompson sample; prices are 
 (salesbot.pipeline.offers, where that code lives).
 """
 import random
+import re
 
 from models_registry.models import ResponseTemplate, VaultItem
+from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.offers import HOOK_LINES, choose_offer, fan_context, load_evidence, offer_candidates
 
@@ -28,10 +30,24 @@ def template(ctx: Context, kind: str) -> tuple[str, ResponseTemplate | None]:
     variants = (t.variants if t else None) or [FALLBACK_TEXT[kind]]
     text = _rng(ctx).choice(variants)
     try:
-        text = text.format(name=ctx.fan.name or "babe")
+        text = text.format(name=display_name(ctx))
     except (KeyError, IndexError, ValueError):
         pass
     return text, t
+
+
+_MARKUP = re.compile(r"<[^>]*>|[<>{}]|https?://\S+|\S+@\S+")
+NAME_MAX = 24
+
+
+def display_name(ctx: Context) -> str:
+    """The fan's name as a template may say it: a platform display name is whatever the fan typed, so
+    markup and links are dropped, it is cut short, and a name using the creator's restricted words (or
+    nothing left) becomes "babe". The sender's last gate still checks the whole text."""
+    name = " ".join(_MARKUP.sub(" ", ctx.fan.name or "").split())[:NAME_MAX].strip()
+    if not name or restricted_words_in(ctx.creator, name):
+        return "babe"
+    return name
 
 
 def unsent_items(ctx: Context, paid: bool) -> list[VaultItem]:

@@ -9,6 +9,7 @@ import unicodedata
 
 from fans.services import hand_off
 from fans.models import Fan
+from salesbot.pipeline.contact import contact_block
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'", "`": "'",
                          "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201f": '"', "\u2033": '"'})
@@ -96,21 +97,22 @@ def amounts(text: str) -> list[float]:
     return found
 
 
-def custom_over_limit(creator, text: str) -> bool:
-    """A custom request naming an amount at or above the creator's approval limit needs a human."""
+def custom_over_limit(creator, text: str, signals: set | None = None) -> bool:
+    """A custom request naming an amount at or above the creator's approval limit needs a human.
+    `signals`: what intake already read from the message (detected once); read here when not given."""
     from salesbot.pipeline.signals import detect
 
     text = normalise(text)
-    if "custom_request" not in detect(creator, text):
+    if "custom_request" not in (signals if signals is not None else detect(creator, text)):
         return False
     named = amounts(text)
     return bool(named) and max(named) >= float(creator.custom_approval_limit)
 
 
-def screen_message(creator, fan: Fan, text: str) -> bool:
+def screen_message(creator, fan: Fan, text: str, signals: set | None = None) -> bool:
     """Act on a safety trigger or opt-out; True when the bot must not answer this fan."""
     reason = safety_reason(text)
-    if reason is None and custom_over_limit(creator, text):
+    if reason is None and custom_over_limit(creator, text, signals):
         reason = "custom request over the approval limit"
     if reason:
         hand_off(fan, f"safety: {reason}", safety=True)
@@ -125,4 +127,4 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
             again = fan.handoff_reason if fan.handoff_reason.startswith("safety:") else "safety: flagged fan wrote again"
             hand_off(fan, again, safety=True)
         return True
-    return fan.state == "handed_off" or fan.opted_out
+    return contact_block(creator, fan) is not None

@@ -10,10 +10,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from fans.models import Fan, Message
-from fans.selectors import spend_capped
-from fans.state_machine import NO_CONTACT, FanState, can_transition, transition
+from fans.state_machine import FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
 from learning.services import record_action, set_action_status
+from salesbot.pipeline.contact import contact_block, message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.platform_client import PlatformClient, PlatformError
 
@@ -23,42 +23,14 @@ log = logging.getLogger(__name__)
 STATE_AFTER_SEND = {"ppv": FanState.PITCHED}
 
 
-def refusal(creator, fan: Fan, decision: Decision) -> str | None:
-    """Why this send must not happen, or None. Checked against fresh rows, never cached ones."""
-    fan.refresh_from_db(fields=["state", "opted_out", "content_sent", "safety_flag"])
-    creator.refresh_from_db(fields=["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price",
-                                    "daily_spend_cap"])
-    if not creator.enabled:
-        return "creator's bot is disabled"
-    if fan.safety_flag:
-        # Whatever the state (a flagged fan parked as dormant, re-engaged, rekindled): only a staff resume clears it.
-        return "fan has a safety flag: only a staff resume clears it"
-    if fan.state in NO_CONTACT:
-        return "fan is handed off to a human"
-    if fan.opted_out:
-        return "fan opted out"
-    if creator.is_excluded(fan.fan_id):
-        return "fan is on the creator's exclude list"
-    if decision.content_key:
-        item = creator.vault_items.filter(content_key=decision.content_key).first()
-        if item is None:
-            return f"unknown content_key '{decision.content_key}'"
-        if not item.media_ids:
-            return f"content_key '{decision.content_key}' has no platform media ids"
-        if decision.content_key in (fan.content_sent or []):
-            return f"content_key '{decision.content_key}' was already sent to this fan"
-        if decision.action != "ppv" and item.default_price is not None:
-            return f"content_key '{decision.content_key}' is paid content and cannot go out free"
-    if decision.action == "ppv":
-        if decision.price is None or not decision.content_key:
-            return "a PPV needs content and a price"
-        if not creator.price_in_bounds(decision.price):
-            return f"price {decision.price} outside the creator's bounds"
-        if spend_capped(fan):
-            return "fan reached the 24h spend cap: PPV offers are paused"
-    if decision.action in ("text", "bump", "rekindle") and not decision.text.strip():
-        return "empty message text"
-    return None
+def refusal(creator, fan: Fan, action: str, *, text: str = "", content_key: str = "",
+            price: Decimal | None = None) -> str | None:
+    """Why this send must not happen, or None: the contact rule and the message rules
+    (salesbot.pipeline.contact), checked against fresh rows, never cached ones."""
+    fan.refresh_from_db(fields=["content_sent"])
+    creator.refresh_from_db(fields=["ppv_min_price", "ppv_max_price", "daily_spend_cap", "restricted_words"])
+    return (contact_block(creator, fan, fresh=True)
+            or message_block(creator, fan, action, text=text, content_key=content_key, price=price))
 
 
 def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="") -> Action:
@@ -74,7 +46,8 @@ def prepare(creator, fan: Fan, decision: Decision, response_time_s=None) -> Acti
     """Write the Action before any call, so a crash mid-send leaves a pending row to resume."""
     if decision.action == "skip":
         return log_decision(creator, fan, decision, Action.Status.LOGGED, response_time_s=response_time_s)
-    why = refusal(creator, fan, decision)
+    why = refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
+                  price=decision.price)
     if why:
         log.info("refused send to fan %s: %s", fan.fan_id, why)
         return log_decision(creator, fan, decision, Action.Status.REFUSED, error=why, response_time_s=response_time_s)
@@ -86,9 +59,8 @@ def deliver(action: Action, client: PlatformClient | None = None) -> Action:
     if action.status != Action.Status.PENDING:
         return action
     creator, fan = action.creator, action.fan
-    decision = Decision(action.action, text=action.message_text, content_key=action.content_key,
-                        price=action.price, route="resend")
-    why = refusal(creator, fan, decision)
+    why = refusal(creator, fan, action.action, text=action.message_text, content_key=action.content_key,
+                  price=action.price)
     if why:
         set_action_status(action, Action.Status.REFUSED, error=why)
         return action

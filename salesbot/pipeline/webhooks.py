@@ -141,34 +141,56 @@ def parse_fan(payload: dict) -> FanRef:
     return FanRef(id=_require(fan, "id", int, "payload.fan."), name=name[:MAX_NAME] if isinstance(name, str) else "")
 
 
-def validate_payload(env: Envelope) -> None:
-    """Check the fields each known event needs, so a bad event is refused at the door (400)."""
+# --- the project's own event types: what a webhook body becomes, parsed once ----------------------
+
+@dataclass(frozen=True)
+class FanMessage:
+    fan: FanRef
+    message_id: int
+    text: str
+    sent_at: datetime | None  # the message's own clock (createdAt), if it gave one
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    fan: FanRef
+
+
+@dataclass(frozen=True)
+class Purchase:
+    fan: FanRef
+    message_id: int  # the PPV message the fan unlocked
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Tip:
+    fan: FanRef
+    amount: Decimal
+
+
+Event = FanMessage | NewSubscriber | Purchase | Tip
+
+
+def parse_event(env: Envelope) -> Event | None:
+    """The typed event of a known envelope (None for an event we do not handle); WebhookError names
+    the first field missing or wrong, so a bad event is refused at the door (400)."""
     if env.event not in KNOWN_EVENTS:
-        return
+        return None
     p = env.payload
-    parse_fan(p)
+    fan = parse_fan(p)
     if env.event == MESSAGE_RECEIVED:
         msg = _require(p, "message", dict, "payload.")
-        _require(msg, "id", int, "payload.message.")
-        _require(msg, "text", str, "payload.message.")
-        if "createdAt" in msg:
-            parse_time(msg["createdAt"], "payload.message.createdAt")
-    elif env.event == PPV_UNLOCKED:
-        _require(p, "message_id", int, "payload.")
-        _require(p, "amount", Decimal, "payload.")
-    elif env.event == TIP_RECEIVED:
-        _require(p, "amount", Decimal, "payload.")
+        sent_at = parse_time(msg["createdAt"], "payload.message.createdAt") if "createdAt" in msg else None
+        return FanMessage(fan, _require(msg, "id", int, "payload.message."),
+                          _require(msg, "text", str, "payload.message."), sent_at)
+    if env.event == PPV_UNLOCKED:
+        return Purchase(fan, _require(p, "message_id", int, "payload."), _require(p, "amount", Decimal, "payload."))
+    if env.event == TIP_RECEIVED:
+        return Tip(fan, _require(p, "amount", Decimal, "payload."))
+    return NewSubscriber(fan)
 
 
-def message_fields(env: Envelope) -> tuple[int, str, datetime]:
-    msg = env.payload["message"]
-    ts = parse_time(msg["createdAt"], "payload.message.createdAt") if "createdAt" in msg else env.created_at
-    return int(msg["id"]), msg["text"], ts
-
-
-def amount(env: Envelope) -> Decimal:
-    return _require(env.payload, "amount", Decimal, "payload.")
-
-
-def unlocked_message_id(env: Envelope) -> int:
-    return _require(env.payload, "message_id", int, "payload.")
+def parse_body(body: bytes) -> tuple[Envelope, Event | None]:
+    envelope = parse_envelope(parse_json(body))
+    return envelope, parse_event(envelope)

@@ -27,11 +27,6 @@ def fresh_stats_cache():
     cache.clear()
 
 
-@pytest.fixture
-def demo(db):
-    return onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", slug="demo", account_id="acct_demo")
-
-
 def converse(fan):
     """A short sale: welcome, reply, PPV, purchase. Returns nothing; everything lands in the fan's books."""
     transition(fan, "greeted", "welcome sent", at=at(0))

@@ -12,18 +12,13 @@ from models_registry.services import onboard_from_files
 from salesbot.pipeline import checkers
 from salesbot.pipeline import intake
 from salesbot.pipeline import worker
-from salesbot.pipeline.intake import enqueue
+from salesbot.pipeline.queue import enqueue
 from salesbot.models import QueueItem
 from salesbot.pipeline.platform_client import PlatformClient
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 
 FLAG = "fan has a safety flag: only a staff resume clears it"
-
-
-@pytest.fixture
-def demo(db):
-    return onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id="acct_demo")
 
 
 @pytest.fixture
@@ -36,7 +31,7 @@ def no_platform(monkeypatch):
         raise AssertionError(f"a message was sent: {a}")
 
     monkeypatch.setattr(PlatformClient, "send_message", send_message)
-    monkeypatch.setattr("salesbot.pipeline.checkers.async_task", lambda *a, **kw: None)
+    monkeypatch.setattr("salesbot.pipeline.queue.async_task", lambda *a, **kw: None)
     return calls
 
 
@@ -63,11 +58,12 @@ def test_no_send_follows_for_a_flagged_fan_after_mark_dormant_reactivation_and_a
     staff.staff_mark_dormant(flagged, "ops")
     # the reactivation checker skips the fan ...
     assert checkers.enqueue_reactivation(demo) == 0
-    # ... and a rekindle queued anyway (e.g. before the flag, or by hand) is refused by the last gate
-    enqueue(flagged, QueueItem.Reason.REKINDLE)
+    # ... and a rekindle queued anyway (e.g. before the flag, or by hand) is closed before any decision
+    item = enqueue(flagged, QueueItem.Reason.REKINDLE)
     worker.drain(demo)
-    rekindle = Action.objects.get(fan=flagged, action="rekindle")
-    assert (rekindle.status, rekindle.error) == ("refused", FLAG)
+    item.refresh_from_db()
+    assert item.result == f"blocked: {FLAG}"
+    assert not Action.objects.filter(fan=flagged, action="rekindle").exists()
     # a new, harmless fan message: nothing is queued, the fan is back in the staff queue
     intake.process_event(store_event(demo, "messages.received", message_payload(4242, "hey you there?", 2)))
     worker.drain(demo)

@@ -3,17 +3,15 @@ sweeper processes whatever a lost, skipped or failed enqueue left behind. Nothin
 import json
 from datetime import timedelta
 
-import django_q.tasks
 import pytest
 from django.utils import timezone
 
 from fans.models import Fan
 from learning.models import Outcome
 from salesbot import tasks
-from salesbot.pipeline import checkers
-from salesbot.pipeline import intake
+from salesbot.pipeline import checkers, intake, queue
 from salesbot.models import IntakeDrain, WebhookEvent
-from salesbot.pipeline.webhooks import sign
+from salesbot.pipeline.webhooks import FanMessage, sign
 
 SECRET = "test-webhook-secret"
 
@@ -32,8 +30,7 @@ def say(client, creator, n, fan_id=42):
 def queued(monkeypatch):
     """Records the tasks the code queues instead of running them (as with no qcluster up)."""
     calls = []
-    for module in (django_q.tasks, tasks):
-        monkeypatch.setattr(module, "async_task", lambda func, *a, **kw: calls.append(func))
+    monkeypatch.setattr(queue, "async_task", lambda func, *a, **kw: calls.append(f"{func.__module__}.{func.__name__}"))
     return calls
 
 
@@ -56,7 +53,7 @@ def test_event_whose_enqueue_failed_is_processed_by_the_sweeper(client, creator,
     def broker_down(*a, **kw):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(django_q.tasks, "async_task", broker_down)
+    monkeypatch.setattr(queue, "async_task", broker_down)
     event = say(client, creator, 1)  # stored and acknowledged all the same
     assert event.status == "received" and not IntakeDrain.objects.get().queued  # the next webhook retries
     assert checkers.drain_stuck_events() == 0  # too fresh: its drain may still come
@@ -94,14 +91,14 @@ def test_sweeper_runs_every_event_once_even_if_the_drain_comes_too(client, creat
 def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts(client, creator, queued,
                                                                                  monkeypatch):
     bad, good = say(client, creator, 1, fan_id=7), say(client, creator, 2, fan_id=8)
-    real = intake.HANDLERS["messages.received"]
+    real = intake.HANDLERS[FanMessage]
 
-    def crash_for_fan_7(creator, env):
-        if env.payload["fan"]["id"] == 7:
+    def crash_for_fan_7(creator, inbound):
+        if inbound.event.fan.id == 7:
             raise RuntimeError("boom")
-        return real(creator, env)
+        return real(creator, inbound)
 
-    monkeypatch.setitem(intake.HANDLERS, "messages.received", crash_for_fan_7)
+    monkeypatch.setitem(intake.HANDLERS, FanMessage, crash_for_fan_7)
     assert intake.drain() == 1
     bad.refresh_from_db()
     good.refresh_from_db()
@@ -116,10 +113,10 @@ def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts
     assert "boom" in bad.error
     assert not Fan.objects.filter(fan_id=7, messages_received__gt=0).exists()  # each crash rolled back
 
-    monkeypatch.setitem(intake.HANDLERS, "messages.received", real)   # the bug is fixed; staff replay it
-    intake.replay(bad)
-    assert queued[-1] == "salesbot.tasks.process_webhook"
-    tasks.process_webhook(bad.pk)                                     # what the queued task runs
+    monkeypatch.setitem(intake.HANDLERS, FanMessage, real)   # the bug is fixed; staff replay it
+    queue.replay(bad)
+    assert queued[-1] == "salesbot.tasks.drain_webhooks"             # replay = reset + the one drain path
+    tasks.drain_webhooks()                                            # what the queued task runs
     bad.refresh_from_db()
     assert (bad.status, bad.attempts) == ("processed", 1)
     assert Fan.objects.filter(fan_id=7, messages_received=1).exists()

@@ -14,9 +14,15 @@ from salesbot.pipeline.safety import screen_message
 from tests.factories import FanFactory
 
 
+def refusal(creator, fan, d):
+    """The last gate asked about a Decision's message."""
+    return sender.refusal(creator, fan, d.action, text=d.text, content_key=d.content_key, price=d.price)
+
+
 @pytest.fixture
-def demo(db):
-    c = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id="acct_demo")
+def demo(demo):
+    """The shared demo creator with a low spend cap and approval limit."""
+    c = demo
     c.daily_spend_cap = Decimal("100")
     c.custom_approval_limit = Decimal("300")
     c.save()
@@ -30,7 +36,7 @@ def test_fan_over_the_24h_cap_gets_no_ppv_offer(demo):
     d = engine.decide(engine.build_context(demo, fan, last_text="how much for the next one?"))
     assert d.action == "text" and "spend cap" in d.reason
     ppv = Decision("ppv", text="x", content_key="combo3", price=Decimal("18"))
-    assert "spend cap" in sender.refusal(demo, fan, ppv)
+    assert "spend cap" in refusal(demo, fan, ppv)
 
 
 def test_spend_older_than_24h_does_not_count(demo):

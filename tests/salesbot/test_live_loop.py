@@ -10,8 +10,7 @@ from django_q.conf import Conf
 from fans.models import Fan
 from learning.models import Action, Outcome
 from models_registry.services import onboard_from_files
-from salesbot.pipeline import intake
-from salesbot.pipeline import worker
+from salesbot.pipeline import intake, queue, worker
 from salesbot.models import QueueItem, WebhookEvent
 from salesbot.pipeline.platform_client import PlatformClient
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
@@ -128,7 +127,9 @@ def test_disabled_creator_sends_nothing(loop):
     type(creator).objects.filter(pk=creator.pk).update(enabled=False)
     fan_says(fake, 509, "hey", msg_id=9)
     assert sent_to(fake, 509) == []
-    assert Action.objects.get(fan__fan_id=509).status == "refused"
+    # The contact rule stops it before any decision: no Action, no model call, nothing queued for the fan.
+    assert not Action.objects.filter(fan__fan_id=509).exists()
+    assert not QueueItem.objects.filter(fan__fan_id=509, status="pending").exists()
 
 
 def test_worker_dying_after_the_send_does_not_send_twice(loop, monkeypatch):
@@ -138,7 +139,7 @@ def test_worker_dying_after_the_send_does_not_send_twice(loop, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)  # keep the queue item for us to work by hand
     fan_says(fake, 510, "hey", msg_id=10)
     intake.process_event(WebhookEvent.objects.get(creator=creator, status="received"))
-    item = worker.claim_next(creator)
+    item = queue.claim_next(creator)
     real_deliver = worker.sender.deliver
 
     def die_after_send(action, client=None):
@@ -165,7 +166,7 @@ def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(
     only a staff resume gives the fan back to the bot."""
     from fans import staff
     from salesbot.pipeline import checkers
-    from salesbot.pipeline.intake import enqueue
+    from salesbot.pipeline.queue import enqueue
 
     creator, fake = loop
     Fan.objects.create(creator=creator, fan_id=511, name="Kid", state="buyer", messages_received=4, total_spent=60)
@@ -174,9 +175,11 @@ def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(
     assert (fan.state, fan.safety_flag) == ("handed_off", True)
     assert staff.staff_mark_dormant(fan, "ops") is True
     assert checkers.enqueue_reactivation(creator) == 0
-    enqueue(fan, QueueItem.Reason.REKINDLE)  # queued anyway: the sender's last gate refuses it
+    item = enqueue(fan, QueueItem.Reason.REKINDLE)  # queued anyway: the worker's contact check closes it
     worker.drain(creator)
-    assert Action.objects.get(fan=fan, action="rekindle").status == "refused"
+    item.refresh_from_db()
+    assert item.result == "blocked: fan has a safety flag: only a staff resume clears it"
+    assert not Action.objects.filter(fan=fan, action="rekindle").exists()
     fan_says(fake, 511, "hey, you there?", msg_id=12)
     assert sent_to(fake, 511) == []
     fan.refresh_from_db()

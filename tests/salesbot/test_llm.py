@@ -17,11 +17,6 @@ from tests.fake_processes import FakeLLMProcess
 
 
 @pytest.fixture
-def demo(db):
-    return onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id="acct_demo")
-
-
-@pytest.fixture
 def llm_on(fake_llm, settings):
     settings.ANTHROPIC_API_KEY = "test-key"
     settings.ANTHROPIC_BASE_URL = fake_llm.url
@@ -53,7 +48,7 @@ def test_spender_goes_to_the_llm_and_a_valid_reply_is_used(llm_on, demo, buyer):
 @pytest.mark.parametrize("mode,why", [
     ("prose", "not valid JSON"),
     ("two_lines", "exactly one JSON line"),
-    ("unknown_key", "not in the creator's vault"),
+    ("unknown_key", "unknown content_key"),
     ("bad_price", "outside the creator's bounds"),
 ])
 def test_unusable_replies_are_rejected_stored_and_rules_decide(llm_on, demo, buyer, mode, why):
@@ -130,7 +125,7 @@ def test_prompt_is_trimmed_oldest_messages_first_to_fit(demo, buyer):
 
 
 def test_worker_links_the_llm_call_to_the_action_it_produced(llm_on, demo, buyer, fake_platform, settings):
-    from salesbot.pipeline.intake import enqueue
+    from salesbot.pipeline.queue import enqueue
 
     type(demo).objects.filter(pk=demo.pk).update(api_base_url=fake_platform.url, api_key=fake_platform.api_key)
     enqueue(buyer, "message")

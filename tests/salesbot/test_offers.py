@@ -33,12 +33,6 @@ def clear_cache():
 
 
 @pytest.fixture
-def demo(db):
-    root = Path(__file__).resolve().parents[2]
-    return onboard_from_files(root / "demo" / "content-map.json", root / "demo" / "playbook.md")
-
-
-@pytest.fixture
 def john(demo):
     return FanFactory(creator=demo, fan_id=777, name="John", state="engaged")
 

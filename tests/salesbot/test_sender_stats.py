@@ -8,6 +8,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -105,7 +106,7 @@ def test_a_ppv_the_worker_gives_up_on_changes_no_statistic(creator, fan, monkeyp
     """Transient errors until the last attempt: the worker marks the pending action failed."""
     before = learning_stats(creator)
     action = sender.prepare(creator, fan, ppv8())
-    QueueItem.objects.create(creator=creator, fan=fan, action=action, attempts=worker.MAX_ATTEMPTS - 1,
+    QueueItem.objects.create(creator=creator, fan=fan, action=action, attempts=settings.SEND_MAX_ATTEMPTS - 1,
                              not_before=timezone.now() - timedelta(seconds=1))
     monkeypatch.setattr(sender, "PlatformClient", lambda c: Platform(TransientError("503")))
     item = worker.work_one(creator)

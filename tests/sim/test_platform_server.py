@@ -203,14 +203,16 @@ def test_project_platform_client_speaks_to_fake(fake_platform):
     """The project's real client and this fake agree on the contract."""
     from types import SimpleNamespace
 
-    from salesbot.pipeline.platform_client import PlatformClient
+    from salesbot.pipeline.platform_client import PlatformClient, TransientError
     creator = SimpleNamespace(api_base_url=fake_platform.url, account_id="acct_demo", api_key=fake_platform.api_key)
-    client = PlatformClient(creator, backoff=0.01)
+    client = PlatformClient(creator)
     fake_platform.fake("POST", "fail", json={"status": 503, "times": 1})
+    with pytest.raises(TransientError):  # one attempt per call: the queue retries (salesbot.pipeline.worker)
+        client.send_message(55, "hi", [203], 18, idempotency_key="a-1")
     sent = client.send_message(55, "hi", [203], 18, idempotency_key="a-1")
     assert client.send_message(55, "hi", [203], 18, idempotency_key="a-1").id == sent.id
-    assert [m["id"] for m in client.recent_chat(55)] == [sent.id]
-    assert client.list_vault(limit=2)["hasMore"] is True
+    listed = requests.get(f"{fake_platform.api}/chats/55/messages", headers=fake_platform.auth, timeout=5).json()
+    assert [m["id"] for m in listed["data"]["list"]] == [sent.id]
 
 
 def test_simulated_fans_subscribe_talk_and_buy_only_what_they_were_sent(start_fake_platform, webhook_receiver):

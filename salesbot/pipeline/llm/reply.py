@@ -3,10 +3,10 @@
 Anything that is not a usable decision is rejected with a reason; the rule engine then decides.
 """
 import json
-import re
 from decimal import Decimal, InvalidOperation
 
 from learning.models import HOOKS
+from salesbot.pipeline.contact import message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
 
@@ -36,38 +36,34 @@ def validate(data: dict, creator, fan) -> Decision:
     if action != "skip" and (not isinstance(text, str) or not text.strip()):
         raise RejectedReply("message_text is missing or empty")
     text = (text or "").strip()
-    bad = [w for w in (creator.restricted_words or []) if re.search(r"(?<!\w)" + re.escape(w.lower()) + r"(?!\w)",
-                                                                   text.lower())]
-    if bad:
-        raise RejectedReply(f"message_text uses restricted word(s): {', '.join(bad)}")
     hook = data.get("hook") or ""
     if hook and hook not in HOOKS:
         raise RejectedReply(f"hook {hook!r} is not one of {HOOKS}")
     key = data.get("content_key") or ""
-    price = None
-    if action in ("ppv", "free_media"):
-        if not isinstance(key, str) or not key:
-            raise RejectedReply(f"a {action} needs a content_key")
-        item = next((v for v in creator.vault_items.all() if v.content_key == key), None)
-        if item is None:
-            raise RejectedReply(f"content_key {key!r} is not in the creator's vault")
-        if key in (fan.content_sent or []):
-            raise RejectedReply(f"content_key {key!r} was already sent to this fan")
-        if action == "free_media" and item.default_price is not None:
-            raise RejectedReply(f"content_key {key!r} is paid content and cannot be sent free")
-    elif key:
+    if not isinstance(key, str):
+        raise RejectedReply(f"content_key {key!r} is not a string")
+    if action in ("ppv", "free_media") and not key:
+        raise RejectedReply(f"a {action} needs a content_key")
+    if action not in ("ppv", "free_media") and key:
         raise RejectedReply(f"a {action} must not carry content ({key!r})")
-    if action == "ppv":
-        raw_price = data.get("price")
-        if isinstance(raw_price, bool) or not isinstance(raw_price, (int, float, str)):
-            raise RejectedReply(f"price {raw_price!r} is not a number")
-        try:
-            price = Decimal(str(raw_price))
-        except InvalidOperation:
-            raise RejectedReply(f"price {raw_price!r} is not a number")
-        if not price.is_finite() or not creator.price_in_bounds(price):
-            raise RejectedReply(f"price {raw_price} is outside the creator's bounds "
-                                f"{creator.ppv_min_price}–{creator.ppv_max_price}")
-        price = price.quantize(Decimal("0.01"))
+    price = _price(data.get("price")) if action == "ppv" else None
+    if action != "skip":
+        # The same rules the sender's last gate applies: a reply that would be refused there is
+        # rejected here, so the rules can answer the fan instead.
+        why = message_block(creator, fan, action, text=text, content_key=key, price=price)
+        if why:
+            raise RejectedReply(why)
     return Decision(action=action, text=text, content_key=key, price=price, hook=hook,
                     reason=str(data.get("reason") or "")[:200], source="llm")
+
+
+def _price(raw) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise RejectedReply(f"price {raw!r} is not a number")
+    try:
+        price = Decimal(str(raw))
+    except InvalidOperation:
+        raise RejectedReply(f"price {raw!r} is not a number")
+    if not price.is_finite():
+        raise RejectedReply(f"price {raw!r} is not a number")
+    return price.quantize(Decimal("0.01"))

@@ -10,11 +10,5 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def demo(db):
-    """The demo creator (vault ladder, templates; PPV bounds 8..60, entry price 18)."""
-    return onboard_from_files(ROOT / "demo" / "content-map.json", ROOT / "demo" / "playbook.md")
-
-
-@pytest.fixture
 def now():
     return timezone.now().replace(microsecond=0)

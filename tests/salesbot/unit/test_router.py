@@ -18,7 +18,7 @@ def ctx(state="engaged", msgs=0, spent="0", signals=(), reason="message", opted_
 
 # One crafted fan per row of ROUTES (the catchall is covered separately: no count reaches it).
 ROW_CASES = {
-    "handed_off": (ctx(state="handed_off", msgs=3), "skip"),
+    "no_contact": (ctx(state="handed_off", msgs=3), "skip"),
     "welcome": (ctx(state="new", reason="welcome"), "greet"),
     "bump": (ctx(state="pitched", msgs=7, reason="bump"), "bump"),
     "rekindle": (ctx(state="dormant", msgs=12, spent="30", reason="rekindle"), "rekindle"),
@@ -56,11 +56,11 @@ def test_filler_from_an_early_fan_follows_the_message_ladder():
 
 
 def test_opted_out_fan_is_skipped_even_when_spending_and_asking_to_buy():
-    assert route(ctx(state="buyer", msgs=6, spent="50", signals={"buying"}, opted_out=True)) == ("handed_off", "skip")
+    assert route(ctx(state="buyer", msgs=6, spent="50", signals={"buying"}, opted_out=True)) == ("no_contact", "skip")
 
 
 def test_handed_off_beats_one_dollar_spent():
-    assert route(ctx(state="handed_off", msgs=9, spent="250")) == ("handed_off", "skip")
+    assert route(ctx(state="handed_off", msgs=9, spent="250")) == ("no_contact", "skip")
 
 
 def test_handed_off_beats_a_welcome_or_bump_request():

@@ -137,7 +137,7 @@ def test_decide_on_buying_words_sends_the_entry_ppv(demo, john):
 def test_decide_skips_a_handed_off_fan(demo, john):
     john.state = "handed_off"
     d = decide(demo, john, text="how much?")
-    assert (d.route, d.action, d.sends_something) == ("handed_off", "skip", False)
+    assert (d.route, d.action, d.reason) == ("no_contact", "skip", "fan is handed off to a human")
 
 
 def test_decide_bump_and_rekindle_use_their_templates(demo, john):

@@ -1,0 +1,71 @@
+"""The one answer to "may anything be sent to this fan now?" and "may this message go out?".
+
+Every path that could reach a fan asks here: the router's first row, the worker before it decides
+(a blocked item is closed before any rule or LLM call), the checkers before they queue a bump or a
+rekindle, intake after safety screening, the LLM reply validation, and the sender's last gate, which
+asks again on fresh rows whatever the caller decided. A new path (human sends, drafts, campaigns)
+calls the same two functions; nothing else in the project re-states these rules.
+"""
+import re
+from decimal import Decimal
+
+from fans.selectors import spend_capped
+from fans.state_machine import NO_CONTACT
+
+FREE_ACTIONS_WITH_TEXT = ("text", "bump", "rekindle")
+
+
+def contact_block(creator, fan, *, fresh: bool = False) -> str | None:
+    """Why nothing may be sent to this fan now, or None. `fresh` re-reads the rows first (the last
+    gate does; the router and the worker's claim work from the rows they just read)."""
+    if fresh:
+        fan.refresh_from_db(fields=["state", "opted_out", "safety_flag"])
+        creator.refresh_from_db(fields=["enabled", "excluded_fan_ids"])
+    if not creator.enabled:
+        return "creator's bot is disabled"
+    if fan.safety_flag:
+        # Whatever the state (a flagged fan parked as dormant, re-engaged, rekindled): only a staff resume clears it.
+        return "fan has a safety flag: only a staff resume clears it"
+    if fan.state in NO_CONTACT:
+        return "fan is handed off to a human"
+    if fan.opted_out:
+        return "fan opted out"
+    if creator.is_excluded(fan.fan_id):
+        return "fan is on the creator's exclude list"
+    return None
+
+
+def restricted_words_in(creator, text: str) -> list[str]:
+    """The creator's restricted words (playbook §14) that `text` uses, as whole words, any case."""
+    low = (text or "").lower()
+    return [w for w in (creator.restricted_words or [])
+            if w and re.search(r"(?<!\w)" + re.escape(w.lower()) + r"(?!\w)", low)]
+
+
+def message_block(creator, fan, action: str, *, text: str = "", content_key: str = "",
+                  price: Decimal | None = None) -> str | None:
+    """Why this message must not go out to this fan, or None: its words, its content and its price,
+    whoever wrote it (rules, the model, a person)."""
+    bad = restricted_words_in(creator, text)
+    if bad:
+        return f"message text uses restricted word(s): {', '.join(bad)}"
+    if content_key:
+        item = next((v for v in creator.vault_items.all() if v.content_key == content_key), None)
+        if item is None:
+            return f"unknown content_key '{content_key}'"
+        if not item.media_ids:
+            return f"content_key '{content_key}' has no platform media ids"
+        if content_key in (fan.content_sent or []):
+            return f"content_key '{content_key}' was already sent to this fan"
+        if action != "ppv" and item.default_price is not None:
+            return f"content_key '{content_key}' is paid content and cannot go out free"
+    if action == "ppv":
+        if price is None or not content_key:
+            return "a PPV needs content and a price"
+        if not creator.price_in_bounds(price):
+            return f"price {price} outside the creator's bounds"
+        if spend_capped(fan):
+            return "fan reached the 24h spend cap: PPV offers are paused"
+    if action in FREE_ACTIONS_WITH_TEXT and not (text or "").strip():
+        return "empty message text"
+    return None

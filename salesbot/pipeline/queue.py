@@ -1,0 +1,181 @@
+"""The bot's queues and the only place that queues django-q2 tasks.
+
+Two durable queues live in the database: stored webhook events (status `received`) and QueueItems (a fan
+waiting for the bot, seed §11). Tasks only wake workers to look at them; a lost task loses nothing, the
+sweeper finds the rows. A fan is held by one worker at a time through a lease on its row, taken with a
+conditional UPDATE (a row lock on PostgreSQL, the database lock on SQLite), so it holds on both
+back-ends and across machines.
+
+Time budgets: every task ends well inside the cluster's task timeout. `item_worst_case_s()` is the
+longest one queue item can take (an LLM call with its retries, then one platform send); a draining task
+starts no item it could not finish in time, and queues its successor instead.
+"""
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from fans.models import Fan
+from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+TASK_MARGIN_S = 10.0
+# Spent money first, then whale score, then who has waited longest.
+PRIORITY = ["-fan__total_spent", "-fan__whale_score", "waiting_since", "id"]
+
+
+# --- time budgets -------------------------------------------------------------------------------
+
+def item_worst_case_s() -> float:
+    """The longest one queue item may take: the model with its retries, then one send (no retry
+    inside: a failed send goes back to the queue with a backoff, see worker.work_one)."""
+    llm = settings.LLM_TIMEOUT_S * (settings.LLM_MAX_RETRIES + 1)
+    return llm + settings.PLATFORM_TIMEOUT_S
+
+
+def task_budget_s() -> float:
+    """Seconds a draining task may keep starting work: whatever is left of the task timeout after
+    the worst-case item and a margin (salesbot.checks says at start-up when nothing is left)."""
+    timeout = float(Conf.TIMEOUT or 60)
+    return max(timeout - item_worst_case_s() - min(TASK_MARGIN_S, timeout / 10), 0.0)
+
+
+def lease() -> timedelta:
+    """How long a worker holds a fan (settings.WORKER_LEASE_S); a dead worker's fan and item are
+    taken again once it has passed (salesbot.checks warns when it is shorter than an item can take)."""
+    return timedelta(seconds=float(settings.WORKER_LEASE_S))
+
+
+# --- waking workers -----------------------------------------------------------------------------
+
+def wake_worker(n: int = 1) -> None:
+    """Queue a task that works the fan queue; the items are already stored, so a failure here only
+    delays them until the sweeper (logged, never raised into the caller's transaction)."""
+    from salesbot import tasks
+
+    try:
+        async_task(tasks.work_queue, max(int(n), 1), group="queue")
+    except Exception:
+        log.exception("could not queue a worker task; the sweeper will work the queue")
+
+
+def wake_drain() -> bool:
+    """After an event is stored: queue a drain task unless one is queued and not yet started (one read
+    in the common case). True if this call queued it. If queueing fails the flag is put back, so the
+    next webhook tries again; the sweeper drains whatever is left meanwhile."""
+    from salesbot import tasks
+
+    if drain_queued():
+        return False
+    now = timezone.now()
+    if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
+        try:
+            with transaction.atomic():
+                IntakeDrain.objects.create(pk=1, queued=True, changed_at=now)
+        except IntegrityError:
+            return False  # another request created the row, and queues the drain
+    try:
+        async_task(tasks.drain_webhooks, group="webhooks")
+    except Exception:
+        IntakeDrain.objects.filter(pk=1).update(queued=False, changed_at=timezone.now())
+        raise
+    return True
+
+
+def drain_queued() -> bool:
+    """The flag, read with plain SQL: this runs on every webhook, and the ORM's query building cost
+    more than the query."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT queued FROM {IntakeDrain._meta.db_table} WHERE id = 1")
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def replay(event: WebhookEvent) -> None:
+    """Staff replay of a failed or stuck event: back to `received`, then the one drain path takes it."""
+    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="", attempts=0)
+    wake_drain()
+
+
+# --- the fan queue ------------------------------------------------------------------------------
+
+def enqueue(fan: Fan, reason: str, waiting_since=None) -> QueueItem | None:
+    """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced)."""
+    existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+    if existing:
+        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason and existing.action_id is None:
+            # The fan wrote while a bump/rekindle waited: answer the fan instead.
+            QueueItem.objects.filter(pk=existing.pk).update(reason=reason)
+        return existing
+    try:
+        with transaction.atomic():
+            return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
+                                            waiting_since=waiting_since or timezone.now())
+    except IntegrityError:
+        return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+
+
+def _take_fan(fan_id, now) -> bool:
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Fan.objects.filter(pk=fan_id).filter(free).update(lease_until=now + lease()) == 1
+
+
+def release_fan(fan_id) -> None:
+    Fan.objects.filter(pk=fan_id).update(lease_until=None)
+
+
+def workable(creator=None, now=None):
+    now = now or timezone.now()
+    abandoned = Q(status=QueueItem.Status.WORKING, claimed_at__lt=now - lease())
+    qs = (QueueItem.objects.filter(not_before__lte=now)
+          .filter(Q(status=QueueItem.Status.PENDING) | abandoned)
+          .exclude(fan__lease_until__gte=now))
+    return qs.filter(creator=creator) if creator is not None else qs
+
+
+def next_retry_in(creator=None, within: float = 0.0) -> float | None:
+    """Seconds until the next deferred item is due, if that is at most `within` seconds away."""
+    if within <= 0:
+        return None
+    now = timezone.now()
+    due = (QueueItem.objects.filter(status=QueueItem.Status.PENDING, not_before__gt=now,
+                                    not_before__lte=now + timedelta(seconds=within))
+           .filter(**({"creator": creator} if creator is not None else {}))
+           .order_by("not_before").values_list("not_before", flat=True).first())
+    return None if due is None else max((due - now).total_seconds(), 0.0)
+
+
+def claim_next(creator=None) -> QueueItem | None:
+    """Take the most urgent workable item: pending, or working but abandoned by a dead worker."""
+    now = timezone.now()
+    for item in workable(creator, now).order_by(*PRIORITY).only("id", "fan_id", "status", "action_id")[:20]:
+        if not _take_fan(item.fan_id, now):
+            continue
+        if _superseded(item, now):
+            release_fan(item.fan_id)
+            continue
+        taken = QueueItem.objects.filter(pk=item.pk, status=item.status).update(
+            status=QueueItem.Status.WORKING, claimed_at=now, attempts=F("attempts") + 1)
+        if taken:
+            return QueueItem.objects.select_related("fan", "creator", "action").get(pk=item.pk)
+        release_fan(item.fan_id)
+    return None
+
+
+def _superseded(item, now) -> bool:
+    """One fan, one decision, on the latest state: an item a dead worker abandoned before deciding
+    anything is closed when the fan has a newer pending item, which answers everything the fan said."""
+    if item.status != QueueItem.Status.WORKING or item.action_id is not None:
+        return False
+    newer = QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING).exclude(pk=item.pk)
+    if not newer.exists():
+        return False
+    QueueItem.objects.filter(pk=item.pk, status=QueueItem.Status.WORKING).update(
+        status=QueueItem.Status.DONE, finished_at=now, result="superseded: the fan's newer item answers instead")
+    return True
