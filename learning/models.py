@@ -160,3 +160,11 @@ class BuyerStat(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["creator", "replies"])]
+
+
+class ImportedFanState(models.Model):
+    """A fan's seed state file (§7) as last imported. The next import compares with it: a field whose
+    stored value is no longer what the file said was changed live since, and is never overwritten."""
+    fan = models.OneToOneField("fans.Fan", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    values = models.JSONField(default=dict, help_text="The file's fields, as imported.")
+    imported_at = models.DateTimeField(auto_now=True)

@@ -3,6 +3,8 @@
 Import is idempotent: every line gets an `import_key` derived from its content and its occurrence
 index within the file, so re-running, or importing a file the seed daemon has appended to since,
 inserts only what is new. Export writes the same formats back so a round trip keeps every event.
+The files are history, not orders: what a state file may still change on a stored fan, and the whale
+scores of the imported fans, are learning.seed_state's.
 """
 import heapq
 import json
@@ -25,6 +27,7 @@ from learning.attribution import reattribute_fan
 from learning.models import Action, Outcome
 from learning.seed_format import (ACTION_KEYS, OUTCOME_KEYS, LineError, SeedIOError, import_key, parse_record,
                                   read_lines, read_state)
+from learning.seed_state import apply_state_file, score_fans
 from learning.stats import COUNTED_STATUSES
 from models_registry.models import Creator
 
@@ -40,13 +43,23 @@ class ImportReport:
     actions: int = 0
     outcomes: int = 0
     duplicates_skipped: int = 0
+    fans_kept: int = 0  # stored fans whose state file differs somewhere but was not applied there
+    kept_fields: Counter = field(default_factory=Counter)
+    scores_changed: int = 0
+    whales_marked: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    fan_pks: list[int] = field(default_factory=list, repr=False)
 
     def summary_lines(self) -> list[str]:
         updated = f", {self.fans_updated} updated" if self.fans_updated else ""
+        if self.fans_kept:
+            fields = ", ".join(f"{k} {n}" for k, n in self.kept_fields.most_common())
+            updated += f"; newer values kept for {self.fans_kept}: {fields}"
+        whales = (f"; whale scores: {self.scores_changed} changed, {self.whales_marked} new whale candidates"
+                  if self.scores_changed or self.whales_marked else "")
         head = (f"Imported {self.fans} fans ({self.fans_created} new{updated}), {self.actions} actions, "
-                f"{self.outcomes} outcomes; {self.duplicates_skipped} duplicates skipped; "
+                f"{self.outcomes} outcomes; {self.duplicates_skipped} duplicates skipped{whales}; "
                 f"{len(self.errors)} lines with errors" + (":" if self.errors else "."))
         warn = [f"warning: {w}" for w in self.warnings]
         return [head, *self.errors, *warn]
@@ -72,7 +85,8 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
     """Import ROOT/research/bot-outcomes/SLUG/*.jsonl and bot-state/SLUG/*.json into the DB.
 
     `progress(done_files, total_files)` is called after each fan. One transaction per fan (its
-    log and state file), so an interruption never leaves a half-imported file.
+    log and state file), so an interruption never leaves a half-imported file. Then every imported fan
+    is scored (seed §8), with `progress(done_fans, total_fans, "score")` after each batch.
     """
     root = Path(root)
     try:
@@ -100,6 +114,8 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
         report.files += len(units[fid])
         if progress:
             progress(report.files, total)
+    score_progress = (lambda done, n: progress(done, n, "score")) if progress else None
+    report.scores_changed, report.whales_marked = score_fans(report.fan_pks, score_progress)
     return report
 
 
@@ -133,18 +149,17 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
     if unknown:
         report.warnings.append(f"{_rel(paths['state'], root)}: fields not imported: {', '.join(unknown)}")
 
-    fan, created = Fan.objects.get_or_create(creator=creator, fan_id=fan_id)
+    # Without a created_ts in the state file, the first event is a better guess than the import time.
+    first = {"created_ts": min(v["ts"] for _, _, v in rows)} if rows else {}
+    fan, created = Fan.objects.get_or_create(creator=creator, fan_id=fan_id, defaults=first)
     report.fans += 1
     report.fans_created += created
-    changed = [k for k, v in state.items() if getattr(fan, k) != v]
-    if created and "created_ts" not in state and rows:
-        state["created_ts"] = min(v["ts"] for _, _, v in rows)  # better than the import time
-        changed.append("created_ts")
-    for k in changed:
-        setattr(fan, k, state[k])
-    if changed:
-        fan.save(update_fields=changed)
-        report.fans_updated += not created
+    report.fan_pks.append(fan.pk)
+    if state:
+        changed, kept = apply_state_file(fan, created, state)
+        report.fans_updated += bool(changed) and not created
+        report.fans_kept += bool(kept)
+        report.kept_fields.update(kept)
 
     existing = _existing_keys([key for key, _, _ in rows])
     new = [r for r in rows if r[0] not in existing]

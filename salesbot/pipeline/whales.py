@@ -2,22 +2,24 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from fans.state_machine import FanState, transition
 from learning.models import Outcome
 
 WHALE_THRESHOLD = 3
+FIRST_DAY = timedelta(hours=24)
+MONEY = [Outcome.Event.PURCHASED, Outcome.Event.TIPPED]
 
 
-def detect_whale_signals(fan) -> tuple[int, list[str]]:
-    """(points, reasons) from the §8 table."""
-    money = Outcome.objects.filter(fan=fan, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
-    agg = money.aggregate(
-        first_day=Sum("amount", filter=Q(ts__lte=fan.created_ts + timedelta(hours=24))),
-        items=Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
-    )
-    signals = set(fan.signals or [])
+def _money(first_day_end) -> dict:
+    return {"first_day": Sum("amount", filter=Q(ts__lte=first_day_end)),
+            "items": Count("id", filter=Q(event=Outcome.Event.PURCHASED))}
+
+
+def _points(fan, agg) -> tuple[int, list[str]]:
+    """The §8 table, given the fan and its money aggregates (first-24h spend, items bought)."""
+    signals = {s for s in fan.signals or [] if isinstance(s, str)}  # imported files may hold anything
     table = [
         (2, "$100+ spent in first 24h", (agg["first_day"] or 0) >= 100),
         (2, "custom content request", "custom_request" in signals),
@@ -30,8 +32,23 @@ def detect_whale_signals(fan) -> tuple[int, list[str]]:
     return sum(p for p, _ in hits), [why for _, why in hits]
 
 
-def update_whale_score(fan) -> int:
-    score, reasons = detect_whale_signals(fan)
+def detect_whale_signals(fan) -> tuple[int, list[str]]:
+    """(points, reasons) from the §8 table."""
+    money = Outcome.objects.filter(fan=fan, event__in=MONEY)
+    return _points(fan, money.aggregate(**_money(fan.created_ts + FIRST_DAY)))
+
+
+def detect_whale_signals_bulk(fans) -> dict[int, tuple[int, list[str]]]:
+    """detect_whale_signals for many stored fans in one query (the seed-log import scores all it imports)."""
+    rows = (Outcome.objects.filter(fan__in=[f.pk for f in fans], event__in=MONEY).order_by().values("fan_id")
+            .annotate(**_money(F("fan__created_ts") + FIRST_DAY)))
+    by_fan = {r["fan_id"]: r for r in rows}
+    return {f.pk: _points(f, by_fan.get(f.pk, {"first_day": None, "items": 0})) for f in fans}
+
+
+def update_whale_score(fan, scored: tuple[int, list[str]] | None = None) -> int:
+    """Store the score and make a qualifying buyer a whale_candidate; `scored` if already computed."""
+    score, reasons = scored or detect_whale_signals(fan)
     if score != fan.whale_score:
         fan.whale_score = score
         fan.save(update_fields=["whale_score"])

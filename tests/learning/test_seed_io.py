@@ -185,8 +185,9 @@ def test_command_prints_progress_and_summary(tmp_path):
     out = StringIO()
     call_command("import_seed_logs", str(tmp_path), creator="t", progress_every=1, stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines == ["imported 2/3 files (66%)", "imported 3/3 files (100%)",
-                     "Imported 2 fans (2 new), 3 actions, 5 outcomes; 0 duplicates skipped; 0 lines with errors."]
+    assert lines == ["imported 2/3 files (66%)", "imported 3/3 files (100%)", "scored 2/2 fans (100%)",
+                     "Imported 2 fans (2 new), 3 actions, 5 outcomes; 0 duplicates skipped; "
+                     "whale scores: 1 changed, 0 new whale candidates; 0 lines with errors."]
 
 
 def test_command_lists_error_lines(tmp_path):
