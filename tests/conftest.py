@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from models_registry.services import onboard_from_files
 from tests.factories import CreatorFactory, FanFactory
@@ -27,3 +28,9 @@ def demo(db):
     """The demo creator as `make run` onboards it (vault ladder, templates; PPV bounds 8..60, entry price 18)."""
     return onboard_from_files(ROOT / "demo" / "content-map.json", ROOT / "demo" / "playbook.md",
                               slug="demo", account_id="acct_demo")
+
+
+@pytest.fixture
+def now():
+    """An explicit clock for tests that place events in time."""
+    return timezone.now().replace(microsecond=0)

@@ -18,7 +18,7 @@ from learning.services import record_outcome
 from salesbot.pipeline import webhooks as wh
 from salesbot.pipeline.signals import detect
 from salesbot.pipeline.safety import screen_message
-from salesbot.pipeline.whales import update_whale_score
+from learning.whales import update_whale_score
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import queue
 

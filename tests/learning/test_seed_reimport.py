@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from fans.models import Fan, FanTransition
 from fans.staff import add_note, staff_mark_dormant
-from salesbot import intake
+from salesbot.pipeline import intake
 from tests.salesbot.unit.helpers import message_payload, store_event
 
 pytestmark = pytest.mark.django_db
