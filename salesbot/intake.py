@@ -170,12 +170,12 @@ def on_message(creator, env: wh.Envelope):
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=env.event_id)
     if fan.state in REENGAGE_ON_MESSAGE:
         transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")
-    if screen_message(creator, fan, text):
-        return  # handed off or opted out: nobody from the bot answers
-    new_signals = detect(creator, text) - set(fan.signals)
+    new_signals = detect(creator, text) - set(fan.signals)  # also for a fan handed off below: staff read them
     if new_signals:
         fan.signals = sorted(set(fan.signals) | new_signals)
         fan.save(update_fields=["signals"])
+    if screen_message(creator, fan, text):
+        return  # handed off or opted out: nobody from the bot answers
     update_whale_score(fan)
     enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
 

@@ -236,7 +236,7 @@ class Simulation:
     def _fan_wrote(self, fan, text: str) -> bool:
         """The intake's books and safety screen for one fan message; False when the bot must stop."""
         fan.messages_received += 1
-        if safety.safety_reason(text):
+        if safety.handoff_reason(self.creator, text):
             fan.state = FanState.HANDED_OFF
             return False
         if safety.wants_out(text):
