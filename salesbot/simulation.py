@@ -29,7 +29,7 @@ from fans.state_machine import FanState
 from learning import bayes
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
 from models_registry.services import parse_playbook, validate_content_map
-from salesbot import offers, router, rules, safety
+from salesbot import offers, router, rules, safety, sender
 from salesbot.decisions import Context
 from salesbot.fakes import fan_model
 from salesbot.fan_signals import detect
@@ -209,8 +209,7 @@ class Simulation:
         fan.messages_sent += 1
         if d.content_key:
             fan.content_sent = fan.content_sent + [d.content_key]
-        if fan.state == FanState.NEW:
-            fan.state = FanState.GREETED
+        fan.state = sender.state_after_send(fan.state, d.action) or fan.state
         reactions = fan_model.react(sf, msg, rng, hour=hour)
         bought = any(r.kind == "purchase" for r in reactions)
         for r in reactions:

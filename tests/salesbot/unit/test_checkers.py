@@ -180,6 +180,28 @@ def test_no_bump_for_opted_out_disabled_or_no_longer_pitched(creator, now, chang
     assert checkers.enqueue_bumps(now=now) == 0
 
 
+def test_a_ppv_to_a_brand_new_fan_pitches_the_fan_and_is_bumped_after_4h(demo):
+    """Seed §10: a first message with a buying signal gets a PPV at once. The fan used to go new → greeted,
+    so the 4h bump (which looks for pitched fans) never found that PPV."""
+    from salesbot import engine, intake
+    from tests.salesbot.unit.helpers import message_payload, store_event
+    intake.process_event(store_event(demo, "messages.received", message_payload(777, "how much for your pics?", 1)))
+    fan = demo.fans.get(fan_id=777)
+    assert fan.state == "new"
+    decision = engine.decide(engine.build_context(demo, fan, last_text="how much for your pics?"))
+    assert (decision.route, decision.action) == ("buying_signal", "ppv")
+    QueueItem.objects.filter(fan=fan).update(status="done")  # the worker took the message ...
+    action = sender.prepare(demo, fan, decision)
+    sender._book_sent(action, 80002)  # ... and the platform accepted the PPV (no HTTP here)
+    fan.refresh_from_db()
+    assert fan.state == "pitched"
+    move = FanTransition.objects.get(fan=fan)
+    assert (move.from_state, move.to_state, move.reason) == ("new", "pitched", "ppv sent")
+    assert checkers.enqueue_bumps(now=action.ts + hours(3.9)) == 0
+    assert checkers.enqueue_bumps(now=action.ts + hours(4)) == 1
+    assert QueueItem.objects.filter(fan=fan, reason="bump", status="pending").count() == 1
+
+
 # --- enqueue_reactivation ------------------------------------------------------------------------
 
 def test_dormant_spender_is_queued_for_one_rekindle(creator, now):
