@@ -10,7 +10,7 @@ from django.utils.timezone import localtime
 
 from fans import staff
 from fans.models import Fan, FanTransition, Message, NeedsHumanFan
-from fans.selectors import needs_a_human
+from fans.selectors import needs_a_human, spend_capped, spent_last_24h
 from fans.state_machine import FanState
 
 
@@ -174,6 +174,7 @@ class FanAdmin(admin.ModelAdmin):
             # offer "resume" to handed-off fans and to flagged fans parked as dormant (resume clears the flag)
             "handed_off": fan.state == FanState.HANDED_OFF or (fan.safety_flag and fan.state == FanState.DORMANT),
             "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
+            "spend_capped": spend_capped(fan), "spend_24h": spent_last_24h(fan),
         }
         return TemplateResponse(request, "admin/fans/fan/timeline.html", context)
 

@@ -58,7 +58,20 @@ def _actions(fan, limit):
             details.append(a.reason)
         if a.error:
             details.append(f"error: {a.error}")
-        yield Entry(a.ts, "action", f"action: {a.action}", a.message_text, details, order=a.seq)
+        title = f"action: {a.action}"
+        capped = (a.extra or {}).get("capped_offer")
+        if capped:
+            title += " (PPV offer blocked by the 24h spend cap)"
+            details.insert(0, capped_note(capped))
+        yield Entry(a.ts, "action", title, a.message_text, details, order=a.seq)
+
+
+def capped_note(offer: dict) -> str:
+    """What the spend cap held back (salesbot.pipeline.engine.capped records it), in words staff read at a glance."""
+    what = "PPV " + (offer.get("content_key") or "offer")
+    if offer.get("price"):
+        what += f" at ${offer['price']}"
+    return f"not sent: {what}; ${offer.get('spent_24h')} spent in the last 24h, cap ${offer.get('cap')}"
 
 
 def _outcomes(fan, limit):

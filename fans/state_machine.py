@@ -2,7 +2,9 @@
 
 Beyond the seed: a purchase makes a buyer from any selling state (fans often reply to a PPV
 before unlocking it), and safety or staff handoff is reachable from every state, because a
-safety concern cannot wait for a fan to become a whale. `handed_off` is left only by staff.
+safety concern cannot wait for a fan to become a whale. A PPV sent to a new or greeted fan (a
+first message with a buying signal gets one at once, seed §10) pitches the fan like any other
+PPV, so it is held and bumped once after 4h (seed §7, §11). `handed_off` is left only by staff.
 """
 from django.db import models, transaction
 from django.utils import timezone
@@ -32,6 +34,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.BUYER, S.WHALE_CANDIDATE): "whale signals detected",
     (S.WHALE_CANDIDATE, S.HANDED_OFF): "needs a human",
     (S.DORMANT, S.ENGAGED): "fan re-engages",
+    **{(s, S.PITCHED): "PPV sent before any rapport (buying signal)" for s in (S.NEW, S.GREETED)},
     **{(s, S.DORMANT): "24h no activity" for s in _SELLING if s != S.DORMANT},
     **{(s, S.BUYER): "fan purchases" for s in (S.NEW, S.GREETED, S.ENGAGED, S.DORMANT)},
     **{(s, S.HANDED_OFF): "handoff" for s in _SELLING if s != S.WHALE_CANDIDATE},

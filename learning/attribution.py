@@ -19,6 +19,23 @@ from learning import rollup
 from learning.models import Action, Outcome
 from learning.stats import COUNTED_STATUSES
 
+# Seed §4: `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity.
+ACTIVITY = (Outcome.Event.REPLIED, Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
+
+
+def activity_after(action_ts, action_seq, action_id) -> Q:
+    """Outcomes (of the action's fan) that show the fan was active after the action: later in the fan's
+    order, or attributed to it (a platform-pinned purchase whose clock runs a little behind ours). The
+    arguments may be values or OuterRefs, so the repair of old ghosts (learning migration 0007) uses it too."""
+    later = Q(ts__gt=action_ts) | Q(ts=action_ts, seq__gt=action_seq) | Q(action_id=action_id)
+    return Q(event__in=ACTIVITY) & later
+
+
+def answered(action) -> bool:
+    """Did the fan reply, buy or tip after this action? Then it was not ghosted, however quiet the fan is now."""
+    return Outcome.objects.filter(fan_id=action.fan_id).filter(
+        activity_after(action.ts, action.seq, action.pk)).exists()
+
 
 def pick_action(event: str, earlier_actions):
     """earlier_actions: the fan's counted actions before the outcome, oldest first, as Action objects."""

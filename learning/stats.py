@@ -157,6 +157,13 @@ def totals(creator) -> dict:
             "outcomes": Outcome.objects.filter(creator=creator).count()}
 
 
+def ppv_totals(stats: dict) -> tuple[int, int]:
+    """(sent, bought) over all counted PPVs, read from a stats dict so a report agrees with /learning/stats:
+    every counted PPV sits in exactly one conversion_by_hour cell (each row has its UTC hour)."""
+    cells = stats.get("conversion_by_hour") or {}
+    return sum(c["sent"] for c in cells.values()), sum(c["bought"] for c in cells.values())
+
+
 # --- posteriors ----------------------------------------------------------------------------------
 
 def _segment():

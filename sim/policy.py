@@ -29,13 +29,10 @@ from fans.state_machine import FanState
 from learning import bayes
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
 from models_registry.services import parse_playbook, validate_content_map
-from salesbot.pipeline import offers
-from salesbot.pipeline import router
-from salesbot.pipeline import rules
-from salesbot.pipeline import safety
+from salesbot.pipeline import offers, router, rules, safety, sender
 from salesbot.pipeline.decisions import Context
-from sim import fan_model
 from salesbot.pipeline.signals import detect
+from sim import fan_model
 
 POLICIES = ("static", "seed", "bayes")
 DAYS = 30                      # the simulated fans subscribe evenly over this many days
@@ -212,8 +209,7 @@ class Simulation:
         fan.messages_sent += 1
         if d.content_key:
             fan.content_sent = fan.content_sent + [d.content_key]
-        if fan.state == FanState.NEW:
-            fan.state = FanState.GREETED
+        fan.state = sender.state_after_send(fan.state, d.action) or fan.state
         reactions = fan_model.react(sf, msg, rng, hour=hour)
         bought = any(r.kind == "purchase" for r in reactions)
         for r in reactions:
@@ -239,7 +235,7 @@ class Simulation:
     def _fan_wrote(self, fan, text: str) -> bool:
         """The intake's books and safety screen for one fan message; False when the bot must stop."""
         fan.messages_received += 1
-        if safety.safety_reason(text):
+        if safety.handoff_reason(self.creator, text):
             fan.state = FanState.HANDED_OFF
             return False
         if safety.wants_out(text):

@@ -50,7 +50,8 @@ def queue(request, creator_slug):
     return Response(selectors.queue_snapshot(_creator(creator_slug)))
 
 
-@s.ops("Revenue, PPV conversion and top fans")
+@s.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans",
+       description="PPV figures are the learning stats' own: only PPVs that reached the fan count.")
 @api_view(["GET"])
 def performance(request, creator_slug):
     return Response(selectors.performance(_creator(creator_slug)))

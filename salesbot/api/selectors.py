@@ -5,6 +5,7 @@ from django.utils import timezone
 from fans.models import Fan
 from fans.selectors import needs_a_human
 from learning.models import Action, Outcome
+from learning.stats import aggregate_learning_stats, ppv_totals
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 from salesbot.pipeline.queue import PRIORITY
 
@@ -79,16 +80,20 @@ def fan_detail(fan: Fan, messages=20) -> dict:
 
 
 def performance(creator, top=10) -> dict:
+    """Revenue, conversion rates and top fans (seed §13). The PPV figures are the learning stats' own (the
+    dict /learning/stats serves), so both count only PPVs that reached the fan, never refused, failed or
+    pending ones."""
     money = Outcome.objects.filter(creator=creator, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
     totals = money.aggregate(revenue=Sum("amount"), purchases=Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
                              tips=Count("id", filter=Q(event=Outcome.Event.TIPPED)))
-    ppvs = Action.objects.filter(creator=creator, action="ppv")
-    sent = ppvs.count()
-    bought = ppvs.filter(purchased=True).count()
+    stats = aggregate_learning_stats(creator)
+    sent, bought = ppv_totals(stats)
     fans = Fan.objects.filter(creator=creator).order_by("-total_spent")[:top]
     return {
         "revenue": float(totals["revenue"] or 0), "purchases": totals["purchases"], "tips": totals["tips"],
         "ppv_sent": sent, "ppv_bought": bought, "ppv_conversion": round(100 * bought / sent, 1) if sent else None,
+        "conversion_by_price": stats["conversion_by_price"], "conversion_by_hook": stats["conversion_by_hook"],
+        "conversion_by_content": stats["conversion_by_content"], "stats_computed_at": stats["computed_at"],
         "top_fans": [{"fan_id": f.fan_id, "name": f.name, "total_spent": float(f.total_spent), "state": f.state}
                      for f in fans],
     }

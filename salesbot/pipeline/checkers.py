@@ -10,6 +10,7 @@ from django.utils import timezone
 from fans.models import Fan, FanTransition
 from fans.state_machine import FanState, StaleState, transition
 from learning.models import Action, Outcome
+from learning.attribution import answered
 from learning.services import record_outcome
 from models_registry.models import Creator
 from salesbot.pipeline import intake, queue
@@ -24,7 +25,8 @@ STUCK_AFTER = timedelta(seconds=10)  # a drain normally starts within a second o
 
 
 def mark_dormant(now=None) -> int:
-    """24h+ without activity → dormant, and `ghosted` on the bot's last action if the fan never answered it."""
+    """24h+ without activity → dormant, and `ghosted` on the bot's last action if the fan never answered it
+    (no reply, purchase or tip since: learning.attribution.answered)."""
     now = now or timezone.now()
     cutoff = now - DORMANT_AFTER
     quiet = (Fan.objects.exclude(state__in=[FanState.DORMANT, FanState.HANDED_OFF])
@@ -36,8 +38,7 @@ def mark_dormant(now=None) -> int:
         try:
             with transaction.atomic():
                 last = (Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
-                if last is not None and not Outcome.objects.filter(fan=fan, ts__gte=last.ts,
-                                                                   event=Outcome.Event.REPLIED).exists():
+                if last is not None and not answered(last):
                     record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=last, pinned=True)
                 transition(fan, FanState.DORMANT, "24h no activity")
         except StaleState as e:

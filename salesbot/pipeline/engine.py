@@ -1,9 +1,9 @@
 """decide(): the bot's one entry point for choosing what to do for a fan."""
 import logging
+from decimal import Decimal
 
-from fans.selectors import spend_capped
-from salesbot.pipeline import router
-from salesbot.pipeline import rules
+from fans.selectors import spend_capped, spent_last_24h
+from salesbot.pipeline import router, rules
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.signals import detect
@@ -30,11 +30,26 @@ def decide(ctx: Context) -> Decision:
     else:
         decision = rules.STEPS[step](ctx)
     if decision.action == "ppv" and spend_capped(ctx.fan):
-        capped = rules.text_decision(ctx, rules.K.AFTERCARE, reason="24h spend cap reached: no PPV offers")
-        capped.extra = decision.extra
-        decision = capped
+        decision = capped(ctx, decision)
     decision.route = row
     return decision
+
+
+def capped(ctx: Context, offer: Decision) -> Decision:
+    """The per-fan 24h spend cap protects fans, whales in mid-sale too: the PPV becomes aftercare, and the
+    blocked offer is kept on the Action (extra["capped_offer"]) so the fan's timeline shows the cap at work."""
+    spent, cap = _money(spent_last_24h(ctx.fan)), _money(ctx.fan.creator.daily_spend_cap)
+    d = rules.text_decision(ctx, rules.K.AFTERCARE,
+                            reason=f"24h spend cap reached: no PPV offers (${spent} spent, cap ${cap})")
+    d.extra = {k: v for k, v in offer.extra.items() if k not in ("explored", "segment")}  # they describe the PPV
+    d.extra["capped_offer"] = {"content_key": offer.content_key, "hook": offer.hook, "source": offer.source,
+                               "price": None if offer.price is None else _money(offer.price),
+                               "spent_24h": spent, "cap": cap}
+    return d
+
+
+def _money(value) -> str:
+    return f"{Decimal(str(value)):.2f}"
 
 
 def llm_decide(ctx: Context) -> Decision:

@@ -146,12 +146,12 @@ def on_message(creator, inbound: Inbound):
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)
     if fan.state in REENGAGE_ON_MESSAGE:
         transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")
-    if screen_message(creator, fan, msg.text, signals=set(signals)):
-        return  # handed off, opted out or otherwise not to be contacted: nobody from the bot answers
-    new_signals = set(signals) - set(fan.signals)
+    new_signals = set(signals) - set(fan.signals)  # also for a fan handed off below: staff read them
     if new_signals:
         fan.signals = sorted(set(fan.signals) | new_signals)
         fan.save(update_fields=["signals"])
+    if screen_message(creator, fan, msg.text):
+        return  # handed off, opted out or otherwise not to be contacted: nobody from the bot answers
     update_whale_score(fan)
     queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
 

@@ -16,13 +16,21 @@ def _llm_bound(c: Context) -> bool:
     return c.fan.total_spent >= 1 or _msgs(c) >= 9
 
 
+def _kept_from_llm(c: Context) -> bool:
+    """Seed §9: greetings, emojis and filler never go to the model. Only fans the model would get are
+    concerned; a $0 fan's greeting with a signal ("hey sexy") takes its signal row, rules as well."""
+    if not _llm_bound(c) or not is_filler(c.last_text, names=str(c.creator.display_name or "").split()):
+        return False
+    return c.fan.total_spent >= 1 or not c.signals
+
+
 ROUTES: list[tuple[str, callable, str]] = [
     ("no_contact",        lambda c: contact_block(c.creator, c.fan) is not None,       "skip"),
     ("welcome",           lambda c: c.reason == "welcome",                             "greet"),
     ("bump",              lambda c: c.reason == "bump",                                "bump"),
     ("rekindle",          lambda c: c.reason == "rekindle",                            "rekindle"),
     # Seed §9: never call the model for greetings, emojis or filler.
-    ("filler",            lambda c: is_filler(c.last_text) and _llm_bound(c),         "light_reply"),
+    ("filler",            _kept_from_llm,                                              "light_reply"),
     ("spent_1_plus",      lambda c: c.fan.total_spent >= 1,                            "llm"),
     ("buying_signal",     lambda c: "buying" in c.signals,                             "ppv"),
     ("sexual_4_plus",     lambda c: "sexual" in c.signals and _msgs(c) >= 4,           "ppv"),

@@ -50,6 +50,19 @@ TRIGGERS: list[tuple[str, re.Pattern]] = [
     ("video call request", re.compile(r"\bvideo ?(?:call|chat)\b|\bfacetime\b|\bskype\b|\bzoom call\b", re.I)),
     ("restricted content", re.compile(
         r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I)),
+    # Seed §8 "legal/safety concerns": a threat of lawyers, courts, police or a chargeback, not a mention of
+    # them ("i'm a lawyer", "my dad is a cop", "someone call the police, you're too hot").
+    ("legal threat", re.compile(
+        r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal team)s? ?(?:will|'ll|is going to|is gonna|are going to"
+        r"|shall|is about to)\b"
+        r"|\b(?:call|calling|contact|contacting|get|getting|hire|hiring|talk to|involve|involving) (?:my|a) "
+        r"(?:lawyer|attorney|solicitor)\b"
+        r"|\b(?:sue|suing|sued) (?:you|u|your|ur)\b|\bsee you in court\b|\b(?:take|taking) (?:you|u) to court\b"
+        r"|\blegal action\b|\bpress(?:ing)? charges\b|\bcease and desist\b|\bcharge ?backs?\b"
+        r"|\b(?:i'?ll|i will|i'?m|im|i am|gonna|going to|about to) (?:\w+ )?(?:call|calling|contact|contacting"
+        r"|report|reporting|go to|going to) (?:you to )?the (?:police|cops|authorities|fbi|ftc)\b"
+        r"(?! (?:academy|exam|force|show|series|officer|ball))"
+        r"|\breport(?:ing)? (?:you|u|your account|ur account|this account|this page)\b", re.I)),
 ]
 _STOP_CONTACT = r"(?:message|messaging|msg|text|texting|dm|dming|contact|contacting|write|writing|send)"
 OPT_OUT = re.compile(
@@ -97,23 +110,59 @@ def amounts(text: str) -> list[float]:
     return found
 
 
-def custom_over_limit(creator, text: str, signals: set | None = None) -> bool:
-    """A custom request naming an amount at or above the creator's approval limit needs a human.
-    `signals`: what intake already read from the message (detected once); read here when not given."""
-    from salesbot.pipeline.signals import detect
+_MEDIA = (r"(?:video|vid|clip|pic|picture|photo|selfie|voice ?note|voice message|audio|recording|content|dance"
+          r"|song)s?")
+# Words that are not a custom request: border customs, "no custom, just the bundle".
+_NOT_CUSTOM = re.compile(
+    r"\b(?:at|through|thru|past|in|clear|cleared|clearing|from|by) customs\b"
+    r"|\bcustoms (?:office|officer|line|check|border|agent|fee|fees|duty|duties|form|declaration)\b"
+    r"|\b(?:no|not a|not any|don'?t want a|don'?t need a|without a|instead of a) customs?\b", re.I)
+_CUSTOM = re.compile(
+    # "i'd love a custom", "do you do customs?", "$300 for a custom", "a customized clip"
+    r"\bcustom(?:s|ised|ized)?\b|\bspecial request\b|\bpersonali[sz]ed\b"
+    r"|\bpersonal (?:video|vid|clip|message|shout ?out)\b|\b(?:me a|a|my) shout ?out\b"
+    # content made for this fan: "make me a short clip", "record a video just for me", "make one for me"
+    rf"|\b(?:make|film|record|shoot|create) (?:me|us) (?:a|an|one|some|my own) (?:[\w'-]+ ){{0,2}}?{_MEDIA}\b"
+    rf"|\b(?:make|film|record|shoot|create) (?:a|an|one|some) (?:[\w'-]+ ){{0,2}}?{_MEDIA} "
+    r"(?:just |only |especially |specially )?for me\b"
+    r"|\b(?:make|film|record|shoot|create) (?:one|something) (?:just |only |especially |specially )?for me\b"
+    # the fan's name written on her body
+    r"|\bmy name (?:on|written on|across) (?:your|ur)\b", re.I)
+# The fan's name said in a recording: "say my name in a video" (never "say my name again" in chat).
+_NAME_SAID = re.compile(r"\b(?:say|says|saying|said|moan|moans|moaning|whisper|whispering|scream|screaming"
+                        r"|with|holding|write|writing|written) my name\b", re.I)
+_MEDIA_WORD = re.compile(rf"\b{_MEDIA}\b|\bon (?:camera|cam|video)\b", re.I)
 
-    text = normalise(text)
-    if "custom_request" not in (signals if signals is not None else detect(creator, text)):
+
+def custom_request(text: str) -> bool:
+    """A request for content made for this fan (seed §8: new content the model must create, which only a
+    human may promise). Buying what is already in the vault ("i'd love the bundle", "send me a video") is
+    not one."""
+    text = _NOT_CUSTOM.sub(" ", normalise(text))
+    return bool(_CUSTOM.search(text) or (_NAME_SAID.search(text) and _MEDIA_WORD.search(text)))
+
+
+def custom_over_limit(creator, text: str) -> bool:
+    """A custom request naming an amount at or above the creator's approval limit needs approval."""
+    if not custom_request(text):
         return False
     named = amounts(text)
     return bool(named) and max(named) >= float(creator.custom_approval_limit)
 
 
-def screen_message(creator, fan: Fan, text: str, signals: set | None = None) -> bool:
-    """Act on a safety trigger or opt-out; True when the bot must not answer this fan."""
+def handoff_reason(creator, text: str) -> str | None:
+    """Why this message must go to a human at once (seed §8's list), or None: the one place that decides it
+    for the intake and the simulator alike."""
     reason = safety_reason(text)
-    if reason is None and custom_over_limit(creator, text, signals):
-        reason = "custom request over the approval limit"
+    if reason is None and custom_request(text):
+        reason = ("custom request over the approval limit" if custom_over_limit(creator, text)
+                  else "custom request needs new content")
+    return reason
+
+
+def screen_message(creator, fan: Fan, text: str) -> bool:
+    """Act on a safety trigger or opt-out; True when the bot must not answer this fan."""
+    reason = handoff_reason(creator, text)
     if reason:
         hand_off(fan, f"safety: {reason}", safety=True)
         return True

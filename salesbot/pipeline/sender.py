@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 STATE_AFTER_SEND = {"ppv": FanState.PITCHED}
 
 
+def state_after_send(state: str, action: str) -> str | None:
+    """Where a delivered action moves the fan, or None: a PPV pitches the fan wherever that move is legal
+    (a new fan's first PPV too, so it gets its bump), any other first message greets a new fan."""
+    target = STATE_AFTER_SEND.get(action)
+    if target and state != target and can_transition(state, target):
+        return target
+    return FanState.GREETED if state == FanState.NEW else None
+
+
 def refusal(creator, fan: Fan, action: str, *, text: str = "", content_key: str = "",
             price: Decimal | None = None) -> str | None:
     """Why this send must not happen, or None: the contact rule and the message rules
@@ -96,8 +105,6 @@ def _book_sent(action: Action, platform_message_id: int):
         fields["last_ppv_price"] = action.price
     Fan.objects.filter(pk=fan.pk).update(**fields)
     fan.refresh_from_db()
-    target = STATE_AFTER_SEND.get(action.action)
-    if fan.state == FanState.NEW:
-        transition(fan, FanState.GREETED, "welcome sent")
-    elif target and fan.state != target and can_transition(fan.state, target):
-        transition(fan, target, f"{action.action} sent")
+    target = state_after_send(fan.state, action.action)
+    if target is not None:
+        transition(fan, target, "welcome sent" if target == FanState.GREETED else f"{action.action} sent")

@@ -21,12 +21,38 @@ FILLER_WORDS = {"ok", "okay", "k", "kk", "lol", "lmao", "haha", "hahaha", "hehe"
                 "good", "great", "same", "hmm", "mhm", "aw", "aww", "awww", "good morning", "gm", "gn", "night"}
 
 
-def is_filler(text: str) -> bool:
-    """Emojis, punctuation or a stock word: nothing an LLM call could improve on (seed §9)."""
+# A greeting: one or more of these, then only words that address her ("hey babe", "good morning beautiful").
+GREETING_WORDS = {"hi", "hey", "hello", "hiya", "heya", "howdy", "yo", "sup", "hola", "morning", "evening",
+                  "afternoon", "night", "good", "gm", "gn"}
+ADDRESS_WORDS = {"babe", "babes", "baby", "bby", "bb", "there", "you", "u", "again", "all", "my", "hun", "hon",
+                 "honey", "sweetie", "sweety", "sweetheart", "cutie", "darling", "dear", "girl", "gorgeous",
+                 "beautiful", "pretty", "sexy", "lovely", "beauty", "stranger", "mama", "mami", "princess", "queen",
+                 "angel", "doll", "lady"}
+_RUNS = re.compile(r"(\w)\1+")
+
+
+def _squeeze(word: str) -> str:
+    """One letter per run, so "heyyy", "hiii" and "gooood" read as "hey", "hi" and "good" do."""
+    return _RUNS.sub(r"\1", word)
+
+
+_FILLER, _GREETING, _ADDRESS = ({_squeeze(w) for w in words} for words in (FILLER_WORDS, GREETING_WORDS,
+                                                                           ADDRESS_WORDS))
+
+
+def is_filler(text: str, names=()) -> bool:
+    """Emojis, punctuation, a stock word or a simple greeting ("hey babe", "hi there", "good morning babe",
+    "hey <her name>"): nothing an LLM call could improve on (seed §9). `names`: the creator's own."""
     if not (text or "").strip():
         return False  # no message at all (a bump, a welcome) is not filler
-    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
-    return not words or " ".join(words) in FILLER_WORDS or all(w in FILLER_WORDS for w in words)
+    words = [_squeeze(w) for w in re.sub(r"[^\w\s']", " ", text.lower()).split()]
+    if not words or " ".join(words) in _FILLER or all(w in _FILLER for w in words):
+        return True
+    greeting = 0
+    while greeting < len(words) and words[greeting] in _GREETING:
+        greeting += 1
+    addressed = _ADDRESS | _FILLER | {_squeeze(n.lower()) for n in names}
+    return greeting > 0 and all(w in addressed for w in words[greeting:])
 
 
 def keywords(creator) -> dict[str, list[str]]:

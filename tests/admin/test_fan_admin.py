@@ -215,3 +215,25 @@ def test_flagged_dormant_fan_gets_a_resume_button(admin_client, creator):
     fan.refresh_from_db()
     assert (fan.state, fan.safety_flag) == ("engaged", False)
     assert "safety flag cleared" in FanTransition.objects.get(fan=fan).reason
+
+
+def test_an_offer_the_24h_spend_cap_blocks_shows_on_the_timeline(admin_client, demo, monkeypatch):
+    """A whale mid-sale hits the cap: staff see which offer was held back and why, not a bare aftercare text."""
+    from learning.services import record_outcome
+    from salesbot.pipeline import engine, sender
+    from salesbot.pipeline.decisions import Decision
+    whale = FanFactory(creator=demo, state="whale_candidate", total_spent=Decimal("520"), messages_received=14)
+    record_outcome(whale, "tipped", amount=Decimal("520"))
+    monkeypatch.setattr(engine, "llm_decide", lambda ctx: Decision(
+        "ppv", text="only for you 😈", content_key="video_long", price=Decimal("60"), hook="exclusivity",
+        source="llm", reason="whale: testing the price ceiling"))
+    decision = engine.decide(engine.build_context(demo, whale, last_text="what else do you have for me?"))
+    sender._book_sent(sender.prepare(demo, whale, decision), 80003)
+
+    entry = [e for e in staff.timeline(whale) if e.kind == "action"][-1]
+    assert entry.title == "action: text (PPV offer blocked by the 24h spend cap)"
+    assert entry.details[0] == "not sent: PPV video_long at $60.00; $520.00 spent in the last 24h, cap $500.00"
+    body = admin_client.get(timeline_url(whale)).content.decode()
+    assert "PPV offer blocked by the 24h spend cap" in body
+    assert "not sent: PPV video_long at $60.00; $520.00 spent in the last 24h, cap $500.00" in body
+    assert "reached: $520.00 of $500.00, PPV offers paused" in body

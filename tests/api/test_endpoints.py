@@ -89,6 +89,28 @@ def test_performance_from_a_crafted_scenario(staff_api, creator):
     assert body["top_fans"][0]["total_spent"] == 63.0
 
 
+def test_performance_counts_only_ppvs_that_went_out_like_learning_stats(staff_api, creator):
+    """A refused, failed or pending PPV never reached the fan: /performance used to count it as sent."""
+    buyer, quiet = FanFactory(creator=creator), FanFactory(creator=creator)
+    bought = record_action(buyer, "ppv", ts=t(0), price=Decimal("18"), hook="vulnerability", content_key="combo3",
+                           status=Action.Status.SENT)
+    record_outcome(buyer, "purchased", ts=t(1), amount=Decimal("18"), action=bought, pinned=True)
+    record_action(quiet, "ppv", ts=t(0), price=Decimal("25"), hook="scarcity", content_key="combo5",
+                  status=Action.Status.SENT)
+    for status in (Action.Status.REFUSED, Action.Status.FAILED, Action.Status.PENDING):
+        record_action(quiet, "ppv", ts=t(2), price=Decimal("25"), hook="scarcity", content_key="combo7", status=status)
+
+    body = staff_api.get(f"/api/{creator.slug}/performance").json()
+    learning = staff_api.get(f"/api/{creator.slug}/learning/stats").json()
+    assert (body["ppv_sent"], body["ppv_bought"], body["ppv_conversion"]) == (2, 1, 50.0)
+    assert body["ppv_sent"] == sum(c["sent"] for c in learning["conversion_by_price"].values())
+    assert body["conversion_by_price"] == learning["conversion_by_price"] == {
+        "18": {"sent": 1, "bought": 1, "rate": 100.0}, "25": {"sent": 1, "bought": 0, "rate": 0.0}}
+    assert body["conversion_by_hook"] == learning["conversion_by_hook"]
+    assert body["conversion_by_content"] == learning["conversion_by_content"]
+    assert "combo7" not in body["conversion_by_content"]
+
+
 def test_stats_counts_webhooks_sends_errors_and_llm_cost(staff_api, creator, fan):
     for status in ("processed", "processed", "failed", "ignored"):
         WebhookEvent.objects.create(creator=creator, raw_body="{}", status=status)

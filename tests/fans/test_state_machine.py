@@ -29,7 +29,7 @@ def test_seed_section_7_moves_are_all_legal(src, dst):
 
 
 @pytest.mark.parametrize("src,dst", [
-    (S.NEW, S.PITCHED), (S.GREETED, S.PITCHED), (S.BUYER, S.NEW), (S.ENGAGED, S.NEW),
+    (S.BUYER, S.NEW), (S.ENGAGED, S.NEW),  # new/greeted → pitched became legal with issue #15
     (S.DORMANT, S.PITCHED), (S.HANDED_OFF, S.ENGAGED), (S.HANDED_OFF, S.DORMANT), (S.HANDED_OFF, S.PITCHED),
     (S.NEW, S.WHALE_CANDIDATE), (S.BUYER, S.PITCHED),
 ])
@@ -40,6 +40,11 @@ def test_illegal_moves_raise_and_change_nothing(db, src, dst):
     fan.refresh_from_db()
     assert fan.state == src
     assert not FanTransition.objects.filter(fan=fan).exists()
+
+
+@pytest.mark.parametrize("src", [S.NEW, S.GREETED])
+def test_a_ppv_to_a_new_or_greeted_fan_pitches_the_fan_with_its_reason(src):
+    assert TRANSITIONS[(src, S.PITCHED)] == "PPV sent before any rapport (buying signal)"
 
 
 def test_handed_off_is_left_only_by_staff(db):

@@ -46,16 +46,21 @@ def test_spend_older_than_24h_does_not_count(demo):
     assert d.action == "ppv"
 
 
-@pytest.mark.parametrize("text,handed", [
-    ("can you make me a custom video? i'll pay $400", True),
-    ("custom for 300 dollars?", True),
-    ("can you make me a custom? $50", False),
-    ("i'd pay $400 for that", False),  # no custom request
+OVER, NEW_CONTENT = "custom request over the approval limit", "custom request needs new content"
+
+
+# Issue #15: a custom under the limit still needs new content, so it goes to a human too (was: not handed off).
+@pytest.mark.parametrize("text,reason", [
+    ("can you make me a custom video? i'll pay $400", OVER),
+    ("custom for 300 dollars?", OVER),
+    ("can you make me a custom? $50", NEW_CONTENT),
+    ("i'd pay $400 for that", None),  # no custom request
 ])
-def test_custom_request_at_or_over_the_limit_goes_to_a_human(demo, text, handed):
+def test_custom_request_at_or_over_the_limit_goes_to_a_human(demo, text, reason):
+    handed = reason is not None
     fan = FanFactory(creator=demo, state="buyer")
     assert screen_message(demo, fan, text) is handed
     fan.refresh_from_db()
     assert (fan.state == "handed_off") is handed
     if handed:
-        assert fan.handoff_reason == "safety: custom request over the approval limit"
+        assert fan.handoff_reason == f"safety: {reason}"

@@ -46,6 +46,39 @@ def test_fan_who_replied_after_the_last_action_is_not_ghosted(creator, now):
     assert text.ghosted is False
 
 
+@pytest.mark.parametrize("event", ["purchased", "tipped"])
+def test_fan_who_bought_or_tipped_after_the_ppv_and_went_quiet_is_not_ghosted(creator, now, event):
+    """Seed §4: ghosted = no activity after our action; a purchase or a tip is activity. The bot sends
+    nothing after a purchase by itself, so every quiet buyer used to count as a ghost of its stage."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from learning.stats import compute_learning_stats, ghost_rate_by_stage
+    fan = make_fan(creator, "pitched", now - hours(29))
+    ppv = sent(fan, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
+    record_outcome(fan, event, ts=now - hours(29), amount=Decimal("18"), action=ppv if event == "purchased" else None,
+                   pinned=event == "purchased")
+    assert checkers.mark_dormant(now=now) == 1
+    fan.refresh_from_db()
+    assert fan.state == "dormant"
+    assert not Outcome.objects.filter(fan=fan, event="ghosted").exists()
+    ppv.refresh_from_db()
+    assert ppv.ghosted is False
+    assert ghost_rate_by_stage(creator)["pitched"] == {"sent": 1, "ghosted": 0, "rate": 0.0}
+    assert compute_learning_stats(creator)["ghost_rate_by_stage"]["pitched"]["ghosted"] == 0
+    call_command("rebuild_learning_stats", creator.slug, "--check", stdout=StringIO())
+
+
+def test_a_purchase_pinned_to_the_ppv_counts_even_if_the_platform_clock_is_behind(creator, now):
+    fan = make_fan(creator, "buyer", now - hours(30))
+    ppv = sent(fan, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
+    record_outcome(fan, "purchased", ts=now - hours(30.01), amount=Decimal("18"), action=ppv,
+                   pinned=True)
+    checkers.mark_dormant(now=now)
+    assert not Outcome.objects.filter(fan=fan, event="ghosted").exists()
+
+
 def test_fan_with_no_bot_action_goes_dormant_without_a_ghost(creator, now):
     fan = make_fan(creator, "new", now - hours(30))
     checkers.mark_dormant(now=now)
@@ -146,6 +179,28 @@ def test_no_bump_for_opted_out_disabled_or_no_longer_pitched(creator, now, chang
         fan.state = "engaged"
         fan.save()
     assert checkers.enqueue_bumps(now=now) == 0
+
+
+def test_a_ppv_to_a_brand_new_fan_pitches_the_fan_and_is_bumped_after_4h(demo):
+    """Seed §10: a first message with a buying signal gets a PPV at once. The fan used to go new → greeted,
+    so the 4h bump (which looks for pitched fans) never found that PPV."""
+    from salesbot.pipeline import engine, intake
+    from tests.salesbot.unit.helpers import message_payload, store_event
+    intake.process_event(store_event(demo, "messages.received", message_payload(777, "how much for your pics?", 1)))
+    fan = demo.fans.get(fan_id=777)
+    assert fan.state == "new"
+    decision = engine.decide(engine.build_context(demo, fan, last_text="how much for your pics?"))
+    assert (decision.route, decision.action) == ("buying_signal", "ppv")
+    QueueItem.objects.filter(fan=fan).update(status="done")  # the worker took the message ...
+    action = sender.prepare(demo, fan, decision)
+    sender._book_sent(action, 80002)  # ... and the platform accepted the PPV (no HTTP here)
+    fan.refresh_from_db()
+    assert fan.state == "pitched"
+    move = FanTransition.objects.get(fan=fan)
+    assert (move.from_state, move.to_state, move.reason) == ("new", "pitched", "ppv sent")
+    assert checkers.enqueue_bumps(now=action.ts + hours(3.9)) == 0
+    assert checkers.enqueue_bumps(now=action.ts + hours(4)) == 1
+    assert QueueItem.objects.filter(fan=fan, reason="bump", status="pending").count() == 1
 
 
 # --- enqueue_reactivation ------------------------------------------------------------------------

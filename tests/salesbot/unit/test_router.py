@@ -6,6 +6,7 @@ import pytest
 from salesbot.pipeline import engine
 from salesbot.pipeline.decisions import Context
 from salesbot.pipeline.router import ROUTES, route
+from salesbot.pipeline.signals import detect
 from tests.factories import CreatorFactory, FanFactory
 
 
@@ -122,3 +123,46 @@ def test_the_fans_words_pick_the_row(text, expected):
     fan = FanFactory.build(state="engaged", messages_received=3, total_spent=Decimal("0"))
     context = engine.build_context(fan.creator, fan, last_text=text)
     assert route(context)[0] == expected
+
+
+# --- seed §9: simple greetings never reach the model (issue #15) -----------------------------------
+
+GREETINGS = ["hey babe", "hi there", "good morning babe", "heyyy babe 😘", "hey bianca", "hiii baby 💕", "hello again"]
+
+
+def greeting_ctx(text, spent, msgs):
+    context = ctx(state="buyer", msgs=msgs, spent=spent, text=text)
+    context.creator.display_name = "Bianca"
+    context.signals = detect(context.creator, text)
+    return context
+
+
+@pytest.mark.parametrize("text", GREETINGS)
+@pytest.mark.parametrize("spent,msgs", [("40", 12), ("18", 3), ("0", 10)])
+def test_a_greeting_from_a_fan_the_model_would_get_stays_with_the_rules(text, spent, msgs):
+    assert route(greeting_ctx(text, spent, msgs)) == ("filler", "light_reply")
+
+
+@pytest.mark.parametrize("text", ["Good Morning beautiful ☀️", "hey sexy"])
+def test_a_buyers_greeting_with_a_compliment_stays_with_the_rules(text):
+    assert route(greeting_ctx(text, "40", 12)) == ("filler", "light_reply")
+
+
+@pytest.mark.parametrize("text", ["hey babe, how much for the next video?", "hi there, i missed you so much",
+                                  "good morning, what are you wearing today?"])
+def test_a_greeting_with_something_to_answer_still_goes_to_the_model(text):
+    assert route(ctx(state="buyer", msgs=12, spent="40", text=text)) == ("spent_1_plus", "llm")
+
+
+def test_a_zero_dollar_greeting_with_a_signal_takes_its_signal_row():
+    assert route(greeting_ctx("hey sexy", "0", 10)) == ("sexual_4_plus", "ppv")
+
+
+@pytest.mark.parametrize("text", ["hey babe", "hi there", "good morning babe"])
+def test_a_buyers_greeting_is_answered_without_an_llm_call(demo, monkeypatch, text):
+    calls = []
+    monkeypatch.setattr(engine, "llm_decide", lambda c: calls.append(c) or pytest.fail("LLM called"))
+    fan = FanFactory(creator=demo, state="buyer", messages_received=6, total_spent=Decimal("36"))
+    decision = engine.decide(engine.build_context(demo, fan, last_text=text))
+    assert calls == [] and decision.route == "filler" and decision.source == "rules"
+    assert decision.action == "text" and decision.text

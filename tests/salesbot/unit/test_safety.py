@@ -198,22 +198,27 @@ def test_amounts_read_k_suffixes_and_bare_numbers_after_paying_words(text, amoun
     assert read_amounts(text) == amounts
 
 
-@pytest.mark.parametrize("text,handed", [
-    ("custom video for $1k", True),
-    ("can you make me a custom video? i will pay 2000", True),
-    ("custom vid, i\u2019ll pay 1.2k", True),
-    ("custom video for $100", False),
-    ("can you make me a custom for 10 minutes?", False),
-    ("i will pay 2000 for all your pics", False),  # an amount, but no custom request
+OVER, NEW_CONTENT = "custom request over the approval limit", "custom request needs new content"
+
+
+# Issue #15: below the limit a custom still needs new content and goes to a human (was: not handed off).
+@pytest.mark.parametrize("text,reason", [
+    ("custom video for $1k", OVER),
+    ("can you make me a custom video? i will pay 2000", OVER),
+    ("custom vid, i\u2019ll pay 1.2k", OVER),
+    ("custom video for $100", NEW_CONTENT),
+    ("can you make me a custom for 10 minutes?", NEW_CONTENT),
+    ("i will pay 2000 for all your pics", None),  # an amount, but no custom request
 ])
-def test_custom_request_amounts_in_any_spelling_reach_the_limit(creator, text, handed):
+def test_custom_request_amounts_in_any_spelling_reach_the_limit(creator, text, reason):
+    handed = reason is not None
     assert creator.custom_approval_limit == 500
     fan = FanFactory(creator=creator, state="buyer")
     assert screen_message(creator, fan, text) is handed
     fan.refresh_from_db()
     assert (fan.state == "handed_off") is handed
     if handed:
-        assert fan.handoff_reason == "safety: custom request over the approval limit" and fan.safety_flag
+        assert fan.handoff_reason == f"safety: {reason}" and fan.safety_flag
 
 
 @pytest.mark.parametrize("state", ["dormant", "engaged"])
@@ -223,3 +228,60 @@ def test_a_flagged_fan_writing_again_goes_back_to_the_staff_queue(creator, state
     assert screen_message(creator, fan, "hey, miss me?") is True
     fan.refresh_from_db()
     assert (fan.state, fan.safety_flag, fan.handoff_reason) == ("handed_off", True, "safety: possible minor")
+
+
+# --- seed §8: custom requests that need new content, and legal threats (issue #15) -------------------
+
+CUSTOM_REQUESTS = ["can you make me a custom video saying my name", "$300 for a custom", "I'd love a custom",
+                   "do you do customs?", "could you say my name in a video?", "can you record a video just for me?",
+                   "make me a short clip wearing the red lingerie", "i want a personalized video",
+                   "can i make a special request?", "a pic with my name on it", "write my name on your body"]
+# Buying what is already made, or "custom"/"make me"/"my name" in other senses.
+NOT_CUSTOM = ["i'd love the bundle", "i'll buy the combo bundle", "send me the bundle you posted", "send me a video",
+              "i'd love a video of you", "can i buy the video you posted yesterday?", "stuck at customs lol",
+              "customer service is so slow", "make me an offer", "you make me a happy man",
+              "is this just for me? \U0001f97a", "did you make that video yourself?", "say my name again \U0001f60d",
+              "my name is John btw, loved the pic", "no custom, just send the bundle"]
+LEGAL_THREATS = ["my lawyer will contact you", "I'll report you to the police", "i\u2019m calling the cops",
+                 "i'm going to sue you", "see you in court", "my attorney is going to hear about this",
+                 "i'll call my lawyer", "i'm reporting you for scamming", "i'll file a chargeback",
+                 "i will take legal action"]
+NOT_LEGAL = ["i'm a lawyer lol", "my dad is a cop", "i work with the police", "someone call the police, you're too hot",
+             "law school is killing me", "this should be illegal \U0001f525", "you should report your taxes lol",
+             "my lawyer friend says hi", "i got sued once lol", "i'm going to the police academy next year"]
+
+
+@pytest.mark.parametrize("text", CUSTOM_REQUESTS)
+def test_a_custom_request_goes_to_a_human_whatever_the_amount(creator, text):
+    fan = FanFactory(creator=creator, state="whale_candidate")
+    assert screen_message(creator, fan, text) is True
+    fan.refresh_from_db()
+    assert (fan.state, fan.handoff_reason) == ("handed_off", f"safety: {NEW_CONTENT}")
+    t = FanTransition.objects.get(fan=fan)
+    assert (t.from_state, t.to_state, t.reason) == ("whale_candidate", "handed_off", f"safety: {NEW_CONTENT}")
+
+
+@pytest.mark.parametrize("text", LEGAL_THREATS)
+def test_a_legal_threat_goes_to_a_human(creator, text):
+    fan = FanFactory(creator=creator, state="buyer")
+    assert screen_message(creator, fan, text) is True
+    fan.refresh_from_db()
+    assert (fan.state, fan.handoff_reason, fan.safety_flag) == ("handed_off", "safety: legal threat", True)
+
+
+@pytest.mark.parametrize("text", NOT_CUSTOM + NOT_LEGAL)
+def test_ready_made_purchases_and_mentions_of_the_law_stay_with_the_bot(creator, text):
+    fan = FanFactory(creator=creator, state="whale_candidate")
+    assert screen_message(creator, fan, text) is False
+    fan.refresh_from_db()
+    assert (fan.state, fan.safety_flag, fan.handoff_reason) == ("whale_candidate", False, "")
+
+
+def test_a_whale_asking_for_a_custom_via_intake_is_handed_off_and_not_answered(creator):
+    fan = FanFactory(creator=creator, fan_id=558, state="whale_candidate")
+    event = store_event(creator, "messages.received",
+                        message_payload(558, "$300 for a custom video saying my name?", 9004))
+    intake.process_event(event)
+    fan.refresh_from_db()
+    assert (fan.state, fan.handoff_reason) == ("handed_off", f"safety: {NEW_CONTENT}")
+    assert not QueueItem.objects.filter(fan=fan, status="pending").exists()
