@@ -167,7 +167,7 @@ def load(events: int, seed: int, log_dir: Path):
                 cur.execute(sql)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")  # what autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) keeps current
-    from learning import rollup
+    from learning import cells, rollup
 
     rollup.rebuild(creator)  # raw inserts bypass the counters: build them from the rows, as the command does
     return creator, done, time.perf_counter() - t0
@@ -182,7 +182,7 @@ def _rate(part, whole):
 def seed_rescan(log_dir: Path) -> dict:
     """Seed §5 as the seed does it: every file read and parsed, outcomes attributed to the latest
     earlier action (a purchase: the latest earlier unbought PPV), then counted in Python dicts."""
-    from learning.stats import price_key
+    from learning.cells import price_key
 
     by = {k: defaultdict(lambda: [0, 0]) for k in ("price", "content", "hook", "hour", "stage")}
     hooks, first_buy = Counter(), []
@@ -267,7 +267,8 @@ def main(argv=None) -> int:
     from learning.models import Action, Outcome
     from learning import rollup
     from learning.models import StatsCell
-    from learning.stats import aggregate_learning_stats, compute_learning_stats_from_rows
+    from learning.stats import aggregate_learning_stats
+from learning.stats_rows import compute_learning_stats_from_rows
     from models_registry.models import Creator
 
     data_dir = BENCH_DIR / f"seed-{a.events}-{a.seed}"
@@ -287,7 +288,7 @@ def main(argv=None) -> int:
     else:
         print(f"  reusing the loaded data ({marker.name}); --fresh reloads it")
 
-    if not StatsCell.objects.filter(creator=creator, dimension=rollup.BUILT).exists():
+    if not StatsCell.objects.filter(creator=creator, dimension=cells.BUILT).exists():
         secs, info = timed(rollup.rebuild, creator)  # data loaded before the counters existed
         print(f"  built the stats counters from the rows in {secs:.1f}s ({info['cells']} cells, "
               f"{info['buyers']:,} buyers)")

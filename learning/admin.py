@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.db import transaction
 
-from learning import rollup
 from learning.models import Action, Outcome
+from learning.services import staff_saved_action, staff_saved_outcome
 
 
 @admin.register(Action)
@@ -16,12 +16,10 @@ class ActionAdmin(admin.ModelAdmin):
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
-        """A staff edit moves the action's counts in the stats counters (old out, new in)."""
+        """A staff edit moves the action's counts in the stats counters (learning.services)."""
         old = Action.objects.select_for_update().filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
-        if old is not None:
-            rollup.record(old.creator_id, rollup.action_cells(old, sign=-1))
-        rollup.action_added(obj)
+        staff_saved_action(old, obj)
 
 
 @admin.register(Outcome)
@@ -37,11 +35,4 @@ class OutcomeAdmin(admin.ModelAdmin):
         """Counted in the totals; a buyer's replies-before-first-purchase follow its outcomes."""
         old = Outcome.objects.filter(pk=obj.pk).values("creator_id", "fan_id").first() if change else None
         super().save_model(request, obj, form, change)
-        if old is None:
-            rollup.outcomes_added(obj.creator_id)
-        elif old["creator_id"] != obj.creator_id:
-            rollup.outcomes_added(old["creator_id"], -1)
-            rollup.outcomes_added(obj.creator_id)
-        for fan_id in {obj.fan_id, old and old["fan_id"]} - {None}:
-            rollup.refresh_buyer(fan_id, obj.fan.creator_id if fan_id == obj.fan_id else
-                                 Outcome.fan.field.related_model.objects.get(pk=fan_id).creator_id)
+        staff_saved_outcome(old, obj)

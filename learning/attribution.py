@@ -15,9 +15,9 @@ since the platform message id is only stored with that status) is taken as given
 from django.db import transaction
 from django.db.models import Q
 
-from learning import rollup
+from learning import cells, rollup
 from learning.models import Action, Outcome
-from learning.stats import COUNTED_STATUSES
+from learning.cells import COUNTED_STATUSES
 
 # Seed §4: `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity.
 ACTIVITY = (Outcome.Event.REPLIED, Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
@@ -80,7 +80,7 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
     changed = mark(action, outcome.event)
     if changed:
         action.save(update_fields=changed)
-        rollup.record(action.creator_id, rollup.flag_cells(action, *before))
+        rollup.record(action.creator_id, cells.flag_cells(action, *before))
     return outcome
 
 
@@ -126,5 +126,5 @@ def reattribute_fan(fan) -> int:
     Action.objects.bulk_update(dirty, ["purchased", "ghosted"], batch_size=500)
     for creator_id in {a.creator_id for a in dirty}:
         rollup.record(creator_id, [c for a in dirty if a.creator_id == creator_id
-                                   for c in rollup.flag_cells(a, *before[a.id])])
+                                   for c in cells.flag_cells(a, *before[a.id])])
     return len(changed_outcomes)

@@ -14,7 +14,7 @@ else that writes these rows directly (raw SQL, queryset.update() of a counted fi
 learning.stats (the reference implementation). A creator without the `built` marker (rows that
 existed before this module, or a bulk load) is rebuilt on its first stats read.
 
-An action counts only while its status is counted (learning.stats.COUNTED_STATUSES: `sent`, `logged`):
+An action counts only while its status is counted (learning.cells.COUNTED_STATUSES: `sent`, `logged`):
 action_cells() of a pending, failed or refused action is empty, so recording it, flagging it or deleting
 it changes nothing, and a status change is recorded as "old cells out, new cells in" by
 learning.services.set_action_status (the sender and the worker) or the admin's save, in the same
@@ -24,79 +24,20 @@ transaction as the status itself. A bare `Action.objects.update(status=...)` els
 the replies before it, updated by record_outcome and the importer (refresh_buyer) under the fan's row
 lock that next_seq takes.
 """
-import datetime
 import logging
 from collections import defaultdict
-from decimal import Decimal
 
 from django.db import DatabaseError, connection, transaction
-from django.db.backends.utils import format_number
 from django.db.models import Count, F, Q, Sum
 
-from learning.models import Action, BuyerStat, Outcome, StatsCell
-from learning.stats import COUNTED_STATUSES, price_key
+from learning import stats_rows as S
+from learning.cells import (BUILT, CONTENT, HOOK, HOOK_USED, HOUR, PRICE, PRICE_HOOK, SEG_PRICE, STAGE, TOTAL,
+                            action_cells, price_key)
+from learning.models import BuyerStat, Outcome, StatsCell
 
 log = logging.getLogger(__name__)
 
-TOTAL, BUILT = "total", "built"                          # key "actions"/"outcomes": n; the rebuilt marker
-PRICE, CONTENT, HOOK, HOUR = "price", "content", "hook", "hour"   # PPVs: n sent, hit bought
-PRICE_HOOK, SEG_PRICE = "price_hook", "seg_price"        # key price × key2 hook; key segment × key2 price
-STAGE, HOOK_USED = "stage", "hook_used"                  # any action: n, hit ghosted; n with that hook
 COMPACT_ROWS = 2000  # fold a creator's rows once there are this many more rows than cells
-
-
-def _money(value, field: str) -> Decimal | None:
-    """The value as the database stores it (quantized to the field's decimal places)."""
-    if value is None:
-        return None
-    f = Action._meta.get_field(field)
-    return Decimal(format_number(Decimal(str(value)), f.max_digits, f.decimal_places))
-
-
-def action_cells(a, sign: int = 1) -> list[tuple]:
-    """[(dimension, key, key2, n, hit)] that one action adds to the stats (sign=-1: takes away); none
-    while its status is not counted (pending, failed, refused)."""
-    if a.status not in COUNTED_STATUSES:
-        return []
-    bought, ghosted = int(bool(a.purchased)), int(bool(a.ghosted))
-    out = [(TOTAL, "actions", "", sign, 0)]
-    if a.hook:
-        out.append((HOOK_USED, a.hook, "", sign, 0))
-    if a.fan_state:
-        out.append((STAGE, a.fan_state, "", sign, sign * ghosted))
-    if a.action == Action.Kind.PPV:
-        cells = [(HOUR, str(a.ts.astimezone(datetime.timezone.utc).hour), "")]
-        if a.content_key:
-            cells.append((CONTENT, a.content_key, ""))
-        if a.hook:
-            cells.append((HOOK, a.hook, ""))
-        price = _money(a.price, "price")
-        if price is not None:
-            p = price_key(price)
-            parent = "buyer" if (_money(a.fan_total_spent, "fan_total_spent") or 0) > 0 else "new"
-            cells += [(PRICE, p, ""), (SEG_PRICE, parent, p)]
-            if a.segment:
-                cells.append((SEG_PRICE, a.segment, p))
-            if a.hook:
-                cells.append((PRICE_HOOK, p, a.hook))
-        out += [(d, k, k2, sign, sign * bought) for d, k, k2 in cells]
-    return out
-
-
-def flag_cells(a, was_purchased: bool, was_ghosted: bool) -> list[tuple]:
-    """What changing the action's purchased/ghosted flags from the given old values changes."""
-    if bool(a.purchased) == bool(was_purchased) and bool(a.ghosted) == bool(was_ghosted):
-        return []
-    old = _Snapshot(a, purchased=was_purchased, ghosted=was_ghosted)
-    return action_cells(a) + action_cells(old, sign=-1)
-
-
-class _Snapshot:
-    """The action with other flag values (for flag_cells)."""
-
-    def __init__(self, a, **flags):
-        self.__dict__.update({k: getattr(a, k) for k in ("action", "ts", "content_key", "hook", "price", "status",
-                                                         "fan_state", "fan_total_spent", "segment")}, **flags)
 
 
 def record(creator_id, cells: list[tuple]):
@@ -148,22 +89,30 @@ def outcome_recorded(outcome):
 
 # --- reading, folding, rebuilding --------------------------------------------------------------------
 
-def read(creator) -> dict:
-    """{dimension: {(key, key2): (n, hit)}} summed over the rows, each dimension in (key2, key) order
-    of the database's collation (the order the row queries' ORDER BY gives). Builds the counters from
-    the rows first if this creator has none yet; folds the rows when they have piled up."""
+def read(creator) -> tuple[dict, bool, int]:
+    """One grouped query, nothing written: ({dimension: {(key, key2): (n, hit)}} summed over the rows,
+    each dimension in (key2, key) order of the database's collation, as the row queries' ORDER BY
+    gives), whether the counters are built, and how many rows compaction would fold away."""
     rows = list(StatsCell.objects.filter(creator=creator).order_by().values("dimension", "key", "key2")
                 .annotate(sn=Sum("n"), shit=Sum("hit"), rows=Count("pk")).order_by("dimension", "key2", "key"))
-    if not any(r["dimension"] == BUILT for r in rows):
-        rebuild(creator)
-        return read(creator)
-    if sum(r["rows"] for r in rows) > len(rows) + COMPACT_ROWS:
-        compact(creator)
     out: dict = defaultdict(dict)
     for r in rows:
         if r["sn"] or r["shit"]:
             out[r["dimension"]][(r["key"], r["key2"])] = (int(r["sn"]), int(r["shit"]))  # PG: numeric
-    return out
+    built = any(r["dimension"] == BUILT for r in rows)
+    return out, built, sum(r["rows"] for r in rows) - len(rows)
+
+
+def current(creator) -> dict:
+    """The counters, made ready first: built from the rows if this creator has none yet (rows that
+    existed before the counters, a bulk load), folded when their rows have piled up."""
+    cells, built, foldable = read(creator)
+    if not built:
+        rebuild(creator)
+        return read(creator)[0]
+    if foldable > COMPACT_ROWS:
+        compact(creator)
+    return cells
 
 
 def compact(creator) -> int:
@@ -198,8 +147,6 @@ def _repeatable_read():
 
 def rebuild(creator) -> dict:
     """Recompute the creator's counters and BuyerStats from its rows (the reference row queries)."""
-    from learning import stats as S
-
     outer = connection.in_atomic_block
     with transaction.atomic():
         if not outer:

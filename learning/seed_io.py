@@ -22,13 +22,13 @@ from django.db import transaction
 from django.db.models import F
 
 from fans.models import Fan
-from learning import rollup
+from learning import cells, rollup
 from learning.attribution import reattribute_fan
 from learning.models import Action, Outcome
 from learning.seed_format import (ACTION_KEYS, OUTCOME_KEYS, LineError, SeedIOError, import_key, parse_record,
                                   read_lines, read_state)
 from learning.seed_state import apply_state_file, score_fans
-from learning.stats import COUNTED_STATUSES
+from learning.cells import COUNTED_STATUSES
 from models_registry.models import Creator
 
 BATCH = 500
@@ -180,8 +180,8 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
             outcomes.append(Outcome(**common, **values))
     Action.objects.bulk_create(actions, batch_size=BATCH)
     Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
-    rollup.record(creator.pk, [c for a in actions for c in rollup.action_cells(a)]
-                  + [(rollup.TOTAL, "outcomes", "", len(outcomes), 0)])
+    rollup.record(creator.pk, [c for a in actions for c in cells.action_cells(a)]
+                  + [(cells.TOTAL, "outcomes", "", len(outcomes), 0)])
     report.actions += len(actions)
     report.outcomes += len(outcomes)
     reattribute_fan(fan)  # sets the purchased/ghosted flags, recording their changes in the counters

@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from fans.models import Fan
-from learning import rollup
+from learning import cells, rollup
 from learning.models import Action, Outcome
 from models_registry.models import Creator
 
@@ -27,7 +27,7 @@ def _creator_saved(sender, instance, created, raw=False, **kwargs):
 @receiver(post_delete, sender=Action, dispatch_uid="learning_rollup_action_deleted")
 def _action_deleted(sender, instance, origin=None, **kwargs):
     if not _deleting(origin, Creator):
-        rollup.record(instance.creator_id, rollup.action_cells(instance, sign=-1))
+        rollup.record(instance.creator_id, cells.action_cells(instance, sign=-1))
 
 
 @receiver(post_delete, sender=Outcome, dispatch_uid="learning_rollup_outcome_deleted")

@@ -15,7 +15,8 @@ from fans.models import Fan
 from fans.state_machine import FanState
 from learning import bayes
 from learning.models import Action
-from learning.stats import price_key, refresh_learning_stats
+from learning.cells import price_key
+from learning.stats import refresh_learning_stats
 from salesbot.api import selectors
 from salesbot.dashboard.charts import Bar, Chart
 

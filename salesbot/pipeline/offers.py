@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from learning import bayes
 from learning.models import HOOKS, PRICE_CONTEXTS
-from learning.stats import price_key
+from learning.cells import price_key
 from models_registry.models import VaultItem
 
 # A PPV line per hook, for when the chosen hook is not the one the creator's PPV template is written in.

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from learning.attribution import reattribute_fan
 from learning.models import Action, Outcome
 from learning.services import record_action, record_outcome, set_action_status
-from learning.stats import compute_learning_stats_from_rows
+from learning.stats_rows import compute_learning_stats_from_rows
 from learning.stats_rollup import stats_from_rollup
 from tests.factories import CreatorFactory, FanFactory
 

@@ -12,7 +12,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from learning import stats as S
+from learning import stats as learning_stats_api
+from learning import stats_rows as S
 from learning.services import record_action
 from tests.factories import FanFactory
 
@@ -39,7 +40,7 @@ def sends(fan, n, bought, *, price="18", hook="vulnerability", content_key="comb
 
 def test_stats_keep_every_seed_key_first_and_add_posteriors_under_their_own_keys(creator, fan):
     sends(fan, 3, 1)
-    stats = S.aggregate_learning_stats(creator, use_cache=False)
+    stats = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
     assert list(stats) == SEED_KEYS + POSTERIOR_KEYS + ["computed_at"]
     assert stats["conversion_by_price"] == {"18": {"sent": 3, "bought": 1, "rate": 33.3}}   # seed cell untouched
 
@@ -49,7 +50,7 @@ def test_every_cell_has_mean_interval_and_thin_flag(creator, fan):
     creator.save()
     sends(fan, 6, 2, price="15", hook="scarcity", content_key="combo3")         # the seed's "$15: 33.3% (6 sent)"
     sends(fan, 45, 12, price="18", hook="vulnerability", content_key="combo1")
-    stats = S.aggregate_learning_stats(creator, use_cache=False)
+    stats = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
     p15, p18 = stats["posterior_by_price"]["15"], stats["posterior_by_price"]["18"]
     assert (p15["alpha"], p15["beta"], p15["mean"], p15["thin"]) == (3.0, 5.0, 0.375, True)
     assert (p18["alpha"], p18["beta"], p18["mean"], p18["thin"]) == (13.0, 34.0, round(13 / 47, 4), False)
@@ -66,7 +67,7 @@ def test_every_cell_has_mean_interval_and_thin_flag(creator, fan):
 def test_price_by_hook_and_segment_by_price_cells(creator, fan):
     sends(fan, 4, 4, price="25", hook="challenge")                   # Beta(5, 1): interval 0.05^(1/5)..0.95^(1/5)
     sends(fan, 2, 0, price="25", hook="curiosity", spent="30")
-    stats = S.aggregate_learning_stats(creator, use_cache=False)
+    stats = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
     cell = stats["posterior_by_price_hook"]["25"]["challenge"]
     assert (cell["alpha"], cell["beta"]) == (5.0, 1.0)
     assert cell["ci90"] == [round(0.05 ** 0.2, 4), round(0.95 ** 0.2, 4)]
@@ -87,7 +88,7 @@ def test_segment_price_cells_also_group_by_the_recorded_price_context(creator, f
                       segment="buyer:low")
     sends(fan, 2, 1, price="50", spent="40")                           # imported: no context recorded
     sends(fan, 4, 1, price="18")
-    by_segment = S.aggregate_learning_stats(creator, use_cache=False)["posterior_by_segment_price"]
+    by_segment = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)["posterior_by_segment_price"]
     big = by_segment["buyer:big"]["50"]
     assert (big["sent"], big["bought"], big["alpha"], big["beta"]) == (5, 4, 5.0, 2.0)
     assert big["revenue_per_send"]["mean"] == round(50 * 5 / 7, 2)
@@ -102,11 +103,11 @@ def test_half_life_weighs_old_sends_less(creator, fan):
     now = datetime.now(timezone.utc)
     sends(fan, 10, 10, ts=now - timedelta(days=14))       # old: all bought
     sends(fan, 10, 0, ts=now)                             # today: none bought
-    plain = S.aggregate_learning_stats(creator, use_cache=False)["posterior_by_price"]["18"]
+    plain = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)["posterior_by_price"]["18"]
     assert (plain["alpha"], plain["beta"], plain["effective_sent"]) == (11.0, 11.0, 20.0)
     creator.stats_half_life_days = 14
     creator.save()
-    decayed = S.aggregate_learning_stats(creator, use_cache=False)
+    decayed = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
     cell = decayed["posterior_by_price"]["18"]
     assert (cell["sent"], cell["bought"]) == (20, 10)                       # raw counts stay
     assert (cell["effective_sent"], cell["effective_bought"]) == (15.0, 5.0)  # old half counts half
@@ -119,20 +120,20 @@ def test_half_life_weighs_old_sends_less(creator, fan):
 def test_changing_the_half_life_is_not_hidden_by_the_cache(creator, fan):
     now = datetime.now(timezone.utc)
     sends(fan, 4, 4, ts=now - timedelta(days=10))
-    assert S.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["effective_sent"] == 4.0
+    assert learning_stats_api.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["effective_sent"] == 4.0
     creator.stats_half_life_days = 10
     creator.save()
-    assert S.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["effective_sent"] == 2.0
+    assert learning_stats_api.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["effective_sent"] == 2.0
 
 
 def test_thin_follows_the_creators_min_sample(creator, fan):
     sends(fan, 8, 2)
     creator.min_sample = 5
     creator.save()
-    assert S.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["thin"] is False
+    assert learning_stats_api.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["thin"] is False
     creator.min_sample = 10
     creator.save()
-    assert S.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["thin"] is True
+    assert learning_stats_api.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["thin"] is True
 
 
 def test_learning_stats_endpoint_serves_seed_fields_and_posteriors(creator, fan):

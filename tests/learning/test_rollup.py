@@ -19,11 +19,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from fans.models import Fan
-from learning import rollup
+from learning import cells, rollup
 from learning.models import Action, BuyerStat, Outcome, StatsCell
 from learning.seed_io import import_seed_logs
 from learning.services import record_action, record_outcome, set_action_status
-from learning.stats import COUNTED_STATUSES, compute_learning_stats_from_rows
+from learning.cells import COUNTED_STATUSES
+from learning.stats_rows import compute_learning_stats_from_rows
 from learning.stats_rollup import stats_from_rollup
 from tests.factories import CreatorFactory, FanFactory
 
@@ -182,14 +183,14 @@ def test_a_creator_without_counters_is_built_from_its_rows_on_the_first_read(db)
     StatsCell.objects.filter(creator=creator).delete()  # e.g. rows older than the counters
     BuyerStat.objects.filter(creator=creator).delete()
     same(creator)
-    assert StatsCell.objects.filter(creator=creator, dimension=rollup.BUILT).exists()
+    assert StatsCell.objects.filter(creator=creator, dimension=cells.BUILT).exists()
 
 
 def test_rebuild_command_checks_and_repairs(db):
     creator = CreatorFactory(slug="rb")
     live_stream(random.Random(9), creator, events=80)
     call_command("rebuild_learning_stats", "rb", "--check", stdout=StringIO())
-    StatsCell.objects.filter(creator=creator, dimension=rollup.PRICE).delete()   # drift, e.g. from raw SQL
+    StatsCell.objects.filter(creator=creator, dimension=cells.PRICE).delete()   # drift, e.g. from raw SQL
     with pytest.raises(CommandError, match="differ"):
         call_command("rebuild_learning_stats", "rb", "--check", stdout=StringIO())
     out = StringIO()

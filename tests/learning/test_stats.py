@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from learning import stats as S
+from learning import stats as learning_stats_api
+from learning import stats_rows as S
+from learning.cells import price_key
 from learning.services import record_action, record_outcome
 from tests.factories import CreatorFactory, FanFactory
 
@@ -59,7 +61,7 @@ def test_price_keys_have_no_trailing_zeros_or_exponent(creator, fan):
 @pytest.mark.parametrize("price,key", [("100.00", "100"), ("12.50", "12.5"), ("18", "18"),
                                        ("0.50", "0.5"), ("7.05", "7.05"), ("1000", "1000")])
 def test_price_key(price, key):
-    assert S.price_key(Decimal(price)) == key
+    assert price_key(Decimal(price)) == key
 
 
 def test_purchase_credits_latest_unbought_ppv_then_the_earlier_one(creator, fan):
@@ -201,7 +203,7 @@ def seed_part(stats: dict) -> dict:
 
 
 def test_cold_start(creator):
-    stats = seed_part(S.aggregate_learning_stats(creator))
+    stats = seed_part(learning_stats_api.aggregate_learning_stats(creator))
     assert stats == {"totals": {"actions": 0, "outcomes": 0}, "conversion_by_price": {},
                      "conversion_by_content": {}, "conversion_by_hook": {}, "conversion_by_hour": {},
                      "ghost_rate_by_stage": {}, "avg_msgs_to_first_buy": None, "top_hooks": []}
@@ -211,7 +213,7 @@ def test_aggregate_key_order_and_json(creator, fan):
     ppv(fan, 0, price="12.5", content_key="pic", hook="scarcity", fan_state="pitched")
     record_outcome(fan, "replied", ts=t(1))
     record_outcome(fan, "purchased", ts=t(2), amount=Decimal("12.5"))
-    stats = S.aggregate_learning_stats(creator)
+    stats = learning_stats_api.aggregate_learning_stats(creator)
     assert list(stats)[:len(SEED_KEYS)] == SEED_KEYS     # the seed's keys first, in its order
     assert list(stats)[-1] == "computed_at"
     assert json.loads(json.dumps(stats)) == stats    # plain JSON types only
@@ -244,7 +246,7 @@ def test_another_creators_data_never_leaks(creator, fan):
         record_outcome(rival_fan, "ghosted", ts=t(minute * 3 + 2))
     record_outcome(rival_fan, "purchased", ts=t(20))             # 4 replies before the first buy
 
-    mine = seed_part(S.aggregate_learning_stats(creator, use_cache=False))
+    mine = seed_part(learning_stats_api.aggregate_learning_stats(creator, use_cache=False))
     assert mine == {
         "totals": {"actions": 1, "outcomes": 2},
         "conversion_by_price": {"18": conv(1, 1, 100.0)},
@@ -255,7 +257,7 @@ def test_another_creators_data_never_leaks(creator, fan):
         "avg_msgs_to_first_buy": 1.0,
         "top_hooks": [["scarcity", 1]],
     }
-    theirs = S.aggregate_learning_stats(rival, use_cache=False)
+    theirs = learning_stats_api.aggregate_learning_stats(rival, use_cache=False)
     assert theirs["totals"] == {"actions": 4, "outcomes": 9}
     assert theirs["conversion_by_price"] == {"18": conv(4, 1, 25.0)}
     assert theirs["ghost_rate_by_stage"] == {"pitched": {"sent": 4, "ghosted": 4, "rate": 100.0}}
@@ -267,33 +269,33 @@ def test_another_creators_data_never_leaks(creator, fan):
 
 def test_cached_within_ttl_until_refreshed(creator, fan):
     ppv(fan, 0)
-    first = S.aggregate_learning_stats(creator)
+    first = learning_stats_api.aggregate_learning_stats(creator)
     assert first["totals"] == {"actions": 1, "outcomes": 0}
 
     ppv(fan, 1)
     record_outcome(fan, "purchased", ts=t(2))
-    assert S.aggregate_learning_stats(creator) == first          # still the cached dict
-    assert S.aggregate_learning_stats(creator, use_cache=False)["totals"] == {"actions": 2, "outcomes": 1}
-    assert S.aggregate_learning_stats(creator) == first          # use_cache=False left the cache alone
+    assert learning_stats_api.aggregate_learning_stats(creator) == first          # still the cached dict
+    assert learning_stats_api.aggregate_learning_stats(creator, use_cache=False)["totals"] == {"actions": 2, "outcomes": 1}
+    assert learning_stats_api.aggregate_learning_stats(creator) == first          # use_cache=False left the cache alone
 
-    refreshed = S.refresh_learning_stats(creator)
+    refreshed = learning_stats_api.refresh_learning_stats(creator)
     assert refreshed["totals"] == {"actions": 2, "outcomes": 1}
     assert refreshed["conversion_by_price"] == {"18": conv(2, 1, 50.0)}
-    assert S.aggregate_learning_stats(creator) == refreshed      # the cache now holds the new dict
+    assert learning_stats_api.aggregate_learning_stats(creator) == refreshed      # the cache now holds the new dict
 
 
 def test_cache_is_per_creator(creator, fan):
     ppv(fan, 0)
-    assert S.aggregate_learning_stats(creator)["totals"]["actions"] == 1
+    assert learning_stats_api.aggregate_learning_stats(creator)["totals"]["actions"] == 1
     other = CreatorFactory()
-    assert S.aggregate_learning_stats(other)["totals"] == {"actions": 0, "outcomes": 0}
+    assert learning_stats_api.aggregate_learning_stats(other)["totals"] == {"actions": 0, "outcomes": 0}
 
 
 def test_cache_ttl_comes_from_settings(settings, creator, fan):
     settings.LEARNING_STATS_CACHE_SECONDS = 0        # Django: a zero timeout expires at once
-    S.aggregate_learning_stats(creator)
+    learning_stats_api.aggregate_learning_stats(creator)
     ppv(fan, 0)
-    assert S.aggregate_learning_stats(creator)["totals"]["actions"] == 1
+    assert learning_stats_api.aggregate_learning_stats(creator)["totals"]["actions"] == 1
 
 
 def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries):
@@ -305,7 +307,7 @@ def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries)
         record_outcome(buyer, "purchased", ts=t(2))
     # the counters (learning.rollup): one grouped read of the cells + one AVG over the buyers
     with django_assert_num_queries(2):
-        stats = S.aggregate_learning_stats(creator, use_cache=False)
+        stats = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
     assert stats["avg_msgs_to_first_buy"] == 1.0
     assert stats["conversion_by_price"] == {"18": conv(6, 6, 100.0)}
     # the row queries (the reference, and the path of decayed stats): 2 totals + 4 conversions + ghost

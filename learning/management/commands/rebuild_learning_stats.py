@@ -8,7 +8,7 @@ is written: the counters' stats are compared with the row queries' and any diffe
 from django.core.management.base import BaseCommand, CommandError
 
 from learning import rollup
-from learning.stats import compute_learning_stats_from_rows
+from learning.stats_rows import compute_learning_stats_from_rows
 from learning.stats_rollup import stats_from_rollup
 from models_registry.models import Creator
 
