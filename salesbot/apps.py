@@ -7,6 +7,7 @@ class SalesbotConfig(AppConfig):
     verbose_name = "Salesbot pipeline"
 
     def ready(self):
+        from salesbot import checks  # noqa: F401  (registers the deploy checks)
         from salesbot.pipeline.schedules import ensure_schedules
 
         post_migrate.connect(_after_migrate, sender=self)

@@ -12,10 +12,15 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+# Production hardening (below; `manage.py check --deploy` is clean with PRODUCTION=1 and a real SECRET_KEY).
+# Off by default so `make run` works over plain http on loopback.
+PRODUCTION = env.bool("PRODUCTION", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 40)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
+    # Before staticfiles: runserver with DEBUG on leaves static files to WhiteNoise too, as in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,6 +44,7 @@ if importlib.util.find_spec("sim") is not None:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",   # static files (see STATIC_URL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,8 +93,23 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files (admin, DRF, the API docs page's Swagger UI) are served by WhiteNoise from the web process
+# itself, under runserver (`make run`) and gunicorn alike, whatever DEBUG says.
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+if PRODUCTION:
+    # Collected at deploy time (`manage.py collectstatic --noinput`; `check --deploy` says when it was not):
+    # hashed names cached for ever, gzip-compressed copies served to clients that take them.
+    STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    WHITENOISE_USE_FINDERS = False
+else:
+    # Development, tests and benchmarks: served straight from the installed apps (WhiteNoise lists them
+    # at start-up, a few milliseconds), so nothing needs collecting; STATIC_ROOT only if asked for.
+    STATIC_ROOT = env("STATIC_ROOT", default=None)
+    WHITENOISE_USE_FINDERS = True
 
 REDIS_URL = env("REDIS_URL", default="")
 
@@ -169,9 +190,6 @@ PLATFORM_TIMEOUT_S = env.float("PLATFORM_TIMEOUT_S", default=10.0)
 PLATFORM_RETRIES = env.int("PLATFORM_RETRIES", default=4)
 PLATFORM_BACKOFF_S = env.float("PLATFORM_BACKOFF_S", default=0.5)
 
-# Production hardening (`manage.py check --deploy` is clean with PRODUCTION=1 and a real SECRET_KEY).
-# Off by default so `make run` works over plain http on loopback.
-PRODUCTION = env.bool("PRODUCTION", default=False)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

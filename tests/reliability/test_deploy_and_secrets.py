@@ -25,14 +25,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _check_deploy(tmp_path, **extra):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}", **extra}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+           "STATIC_ROOT": str(tmp_path / "static"), **extra}
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+PRODUCTION_ENV = {"PRODUCTION": "1", "DEBUG": "0", "ALLOWED_HOSTS": "bot.example.com"}
+
+
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    out = _check_deploy(tmp_path, PRODUCTION="1", DEBUG="0", ALLOWED_HOSTS="bot.example.com",
-                        SECRET_KEY=secrets.token_urlsafe(60))
+    env = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(60)}
+    out = _check_deploy(tmp_path, **env)
+    # Production serves the collected static files: until collectstatic ran, the check says so.
+    assert out.returncode != 0 and "salesbot.E001" in out.stderr and "collectstatic" in out.stderr, out.stderr
+    # What collectstatic leaves for the check to find (the real collection is in test_static_files).
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "staticfiles.json").write_text('{"paths": {}, "version": "1.1", "hash": ""}')
+    out = _check_deploy(tmp_path, **env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no issues" in out.stdout
 
