@@ -1,13 +1,16 @@
 """Settings come from the environment so one codebase runs embedded (SQLite + ORM broker)
 or at scale (PostgreSQL + Redis) without edits."""
 import importlib.util
+import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state (the default SQLite file, bench data; collected static files with PRODUCTION=1). Made by
+# whatever writes there first (e.g. salesbot.sqlite_backend at the first connection), never on import.
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 
@@ -15,6 +18,14 @@ DEBUG = env.bool("DEBUG", default=False)
 # Production hardening (below; `manage.py check --deploy` is clean with PRODUCTION=1 and a real SECRET_KEY).
 # Off by default so `make run` works over plain http on loopback.
 PRODUCTION = env.bool("PRODUCTION", default=False)
+if PRODUCTION:
+    # The development defaults below are public (a key in the repository, loopback hosts): refuse them.
+    _needed = {"SECRET_KEY": "a long random string, e.g. from python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+               "ALLOWED_HOSTS": "the host names the site answers to, comma-separated"}
+    _missing = [name for name in _needed if not os.environ.get(name, "").strip(" ,")]
+    if _missing:
+        raise ImproperlyConfigured(f"PRODUCTION=1 needs {' and '.join(_missing)} set in the environment ("
+                                   + "; ".join(f"{name}: {_needed[name]}" for name in _missing) + ")")
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 40)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
@@ -75,6 +86,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'salesbot.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, plus: the file's directory (var/ for the default) is made at the first connection.
+    DATABASES["default"]["ENGINE"] = "salesbot.sqlite_backend"
     # WAL, a busy timeout and IMMEDIATE transactions let the web server and the qcluster share one
     # file: a writer waits for the lock at BEGIN instead of failing with 'database is locked' mid-way.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
