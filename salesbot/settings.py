@@ -20,8 +20,10 @@ DEBUG = env.bool("DEBUG", default=False)
 PRODUCTION = env.bool("PRODUCTION", default=False)
 if PRODUCTION:
     # The development defaults below are public (a key in the repository, loopback hosts): refuse them.
-    _needed = {"SECRET_KEY": "a long random string, e.g. from python -c 'import secrets; print(secrets.token_urlsafe(50))'",
-               "ALLOWED_HOSTS": "the host names the site answers to, comma-separated"}
+    _needed = {
+        "SECRET_KEY": "a long random string, e.g. from python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+        "ALLOWED_HOSTS": "the host names the site answers to, comma-separated",
+    }
     _missing = [name for name in _needed if not os.environ.get(name, "").strip(" ,")]
     if _missing:
         raise ImproperlyConfigured(f"PRODUCTION=1 needs {' and '.join(_missing)} set in the environment ("
