@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 install: $(STAMP)
 
@@ -19,6 +19,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Both linters run even when the first one finds something; configuration in pyproject.toml.
+lint: install
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/lint-imports --no-logo || status=1; exit $$status
 
 bench: install
 	$(BIN)/python bench/run_all.py

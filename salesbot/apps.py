@@ -7,7 +7,7 @@ class SalesbotConfig(AppConfig):
     verbose_name = "Salesbot pipeline"
 
     def ready(self):
-        from salesbot import checks  # noqa: F401  (registers the start-up checks)
+        from salesbot import checks  # noqa: F401  (registers the start-up and deploy checks)
 
         post_migrate.connect(_after_migrate, sender=self)
 

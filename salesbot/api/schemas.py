@@ -89,5 +89,6 @@ def webhook(per_creator: bool):
                                      enum=["fan-message", "new-subscriber", "purchase", "of-event"]),
                     OpenApiParameter("X-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                                      description="`sha256=` + hex HMAC-SHA256 of the raw body.")],
-        responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer,
+                   413: ErrorSerializer},
     )

@@ -3,6 +3,8 @@ stored events (salesbot.pipeline.queue.wake_drain), so a webhook costs one INSER
 import logging
 from contextlib import nullcontext
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, connection, transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema_view
@@ -29,17 +31,19 @@ class WebhookView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request, kind: str, creator_slug: str | None = None):
-        body = request.body
         allowed = wh.ENDPOINT_EVENTS.get(kind, ...)
         if allowed is ...:
             return Response({"error": f"unknown webhook '{kind}'"}, status=status.HTTP_404_NOT_FOUND)
+        creator = get_object_or_404(CREATOR_FIELDS, slug=creator_slug) if creator_slug else None
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return too_large(request, creator_slug)
         try:
             data, problem = wh.parse_json(body), None
         except wh.WebhookError as e:  # answered after the signature check, like every other bad body
             data, problem = None, e
-        if creator_slug:
-            creator = get_object_or_404(CREATOR_FIELDS, slug=creator_slug)
-        else:
+        if creator is None:
             creator = _creator_by_account(data)
             if creator is None:
                 return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
@@ -57,6 +61,17 @@ class CreatorWebhookView(WebhookView):
 @extend_schema_view(post=schemas.webhook(per_creator=False))
 class AccountWebhookView(WebhookView):
     """/api/webhook/<kind>: the creator comes from the body's account_id."""
+
+
+def too_large(request, creator_slug: str | None) -> Response:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused unread. Its signature cannot be checked without
+    reading it, so, like a bad signature, it is logged and not stored; the 413 tells the platform it was
+    not taken."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    error = (f"body of {request.META.get('CONTENT_LENGTH')} bytes is over the webhook size limit of {limit} bytes "
+             f"({limit / 2**20:g} MB)")
+    log.warning("webhook for %s refused: %s", creator_slug or "the account-routed endpoint", error)
+    return Response({"error": error, "limit_bytes": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
 
 def _creator_by_account(data: dict | None):

@@ -25,16 +25,70 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _check_deploy(tmp_path, **extra):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}", **extra}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+           "STATIC_ROOT": str(tmp_path / "static"), **extra}
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+PRODUCTION_ENV = {"PRODUCTION": "1", "DEBUG": "0", "ALLOWED_HOSTS": "bot.example.com"}
+
+
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    out = _check_deploy(tmp_path, PRODUCTION="1", DEBUG="0", ALLOWED_HOSTS="bot.example.com",
-                        SECRET_KEY=secrets.token_urlsafe(60))
+    env = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(60)}
+    out = _check_deploy(tmp_path, **env)
+    # Production serves the collected static files: until collectstatic ran, the check says so.
+    assert out.returncode != 0 and "salesbot.E001" in out.stderr and "collectstatic" in out.stderr, out.stderr
+    # What collectstatic leaves for the check to find (the real collection is in test_static_files).
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "staticfiles.json").write_text('{"paths": {}, "version": "1.1", "hash": ""}')
+    out = _check_deploy(tmp_path, **env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no issues" in out.stdout
+
+
+@pytest.mark.parametrize("missing", [["SECRET_KEY"], ["ALLOWED_HOSTS"], ["SECRET_KEY", "ALLOWED_HOSTS"]])
+def test_production_refuses_to_start_without_its_secret_key_and_hosts(tmp_path, missing):
+    """Not the public development key, not localhost only: PRODUCTION=1 without them does not start."""
+    env = {**os.environ, **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(60),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}"}
+    for i, name in enumerate(missing):
+        if i % 2:
+            env[name] = " "   # set but blank counts as missing
+        else:
+            env.pop(name)
+    out = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: PRODUCTION=1 needs "), out.stderr
+    for name in ("SECRET_KEY", "ALLOWED_HOSTS"):
+        assert (name in last) == (name in missing), last
+
+
+def test_importing_settings_creates_no_directory():
+    """Settings are read by every process (tests, checks, gunicorn workers): reading them writes nothing.
+    The SQLite file's directory is made when a connection first needs it (next test)."""
+    code = ("import os, sys; made = []; mkdir = os.mkdir\n"
+            "os.mkdir = lambda path, *a, **k: (made.append(str(path)), mkdir(path, *a, **k))[1]\n"
+            "import django; django.setup(); print(made)")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**env, "DJANGO_SETTINGS_MODULE": "salesbot.settings"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_sqlite_directory_is_made_at_first_connection(tmp_path):
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["ENGINE"] == "salesbot.sqlite_backend"   # the default database too
+    db = tmp_path / "fresh" / "clone" / "var" / "salesbot.sqlite3"
+    code = "from django.db import connection; connection.ensure_connection(); print(connection.vendor)"
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "DATABASE_URL": f"sqlite:///{db}"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "sqlite" and db.is_file()
 
 
 def test_check_deploy_does_flag_the_development_defaults(tmp_path):

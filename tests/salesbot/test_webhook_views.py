@@ -100,3 +100,27 @@ def test_unified_endpoint_unknown_account_is_refused(client, creator):
 
 def test_unknown_creator_slug_is_404(client, db):
     assert post(client, "/api/nobody/webhook/of-event", envelope()).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/demo/webhook/of-event", "/api/webhook/of-event"])
+def test_body_over_the_upload_limit_is_a_clear_413_and_logged(client, creator, settings, caplog, path):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused unread like any other refusal (JSON naming the
+    limit), not with Django's bare 'Bad Request (400)' page. Its signature cannot be checked without reading
+    it, so (like a bad signature) it is logged, not stored; the platform was not told it was taken."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert limit == 2621440   # Django's default: 2.5 MB
+    body = envelope(fan={"id": 42}, message={"id": 1, "text": "x" * limit})
+    raw = json.dumps(body).encode()
+    with caplog.at_level("WARNING", logger="salesbot.api.webhook_views"):
+        r = post(client, path, raw)
+    assert r.status_code == 413
+    assert r.json() == {"error": f"body of {len(raw)} bytes is over the webhook size limit of {limit} bytes "
+                                 f"(2.5 MB)", "limit_bytes": limit}
+    assert not WebhookEvent.objects.exists()
+    logged = [rec.getMessage() for rec in caplog.records if rec.name == "salesbot.api.webhook_views"]
+    where = "demo" if "/demo/" in path else "the account-routed endpoint"
+    assert logged == [f"webhook for {where} refused: body of {len(raw)} bytes is over the webhook size limit "
+                      f"of {limit} bytes (2.5 MB)"], logged
+    # Just under the limit is taken as usual.
+    body["payload"]["message"]["text"] = "x" * (limit - 1000)
+    assert post(client, path, body).json()["status"] == "accepted"

@@ -20,6 +20,11 @@ DEMO = Path(settings.BASE_DIR) / "demo"
 DEMO_KEY, DEMO_SECRET = "demo-platform-key", "demo-webhook-secret"
 
 
+def web_command(port: int) -> list[str]:
+    """How `make run` serves the web app: Django's runserver (DEBUG off unless set), static files by WhiteNoise."""
+    return [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload"]
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
@@ -89,7 +94,7 @@ class Command(BaseCommand):
         procs = {
             "fake LLM": subprocess.Popen([py, "-m", "sim.llm_server", "--port", str(opts["llm_port"])],
                                          cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL),
-            "web": subprocess.Popen([py, manage, "runserver", f"127.0.0.1:{opts['port']}", "--noreload"], env=env),
+            "web": subprocess.Popen(web_command(opts["port"]), env=env),
             "qcluster": subprocess.Popen([py, manage, "qcluster"], env=env),
         }
         # The simulated fans start writing at once: start them only when the web server takes webhooks.

@@ -61,7 +61,7 @@ def test_task_budget_leaves_room_for_the_worst_item():
 
 def test_check_refuses_settings_that_let_an_item_outlive_its_task(settings):
     settings.LLM_TIMEOUT_S, settings.LLM_MAX_RETRIES = 60, 2
-    with pytest.raises(SystemCheckError, match="salesbot.E001"):
+    with pytest.raises(SystemCheckError, match="salesbot.E002"):
         call_command("check")
 
 
