@@ -14,6 +14,7 @@ from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT, FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
 from learning.services import record_action, set_action_status
+from salesbot.pipeline import repeats
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.platform_client import PlatformClient, PlatformError
 
@@ -58,7 +59,7 @@ def refusal(creator, fan: Fan, decision: Decision) -> str | None:
             return "fan reached the 24h spend cap: PPV offers are paused"
     if decision.action in ("text", "bump", "rekindle") and not decision.text.strip():
         return "empty message text"
-    return None
+    return repeats.refusal(fan, decision)
 
 
 def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="") -> Action:

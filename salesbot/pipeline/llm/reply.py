@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from learning.models import HOOKS
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
+from salesbot.pipeline.repeats import normalise, sent_texts
 
 
 class RejectedReply(ValueError):
@@ -40,6 +41,8 @@ def validate(data: dict, creator, fan) -> Decision:
                                                                    text.lower())]
     if bad:
         raise RejectedReply(f"message_text uses restricted word(s): {', '.join(bad)}")
+    if text and fan.pk and normalise(text, fan.name) in {normalise(t, fan.name) for t in sent_texts(fan)}:
+        raise RejectedReply("message_text is a line this fan already had")
     hook = data.get("hook") or ""
     if hook and hook not in HOOKS:
         raise RejectedReply(f"hook {hook!r} is not one of {HOOKS}")
