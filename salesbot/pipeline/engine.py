@@ -43,6 +43,11 @@ def instead(ctx: Context, step: str, spent: rules.NoFreshLine) -> Decision:
             why += "; the LLM budget is spent"
         else:
             decision = llm_decide(ctx)
+            if "llm_fallback" in decision.extra:
+                # No usable answer: the rules' stand-in serves the LLM's own rows, not this one.
+                waiting = rules.wait(ctx, f"{why}; {decision.extra['llm_fallback']}")
+                waiting.extra.update({k: v for k, v in decision.extra.items() if k == "llm_call_id"})
+                return waiting
             decision.extra["instead_of_rules"] = why
             decision.reason = f"LLM instead of rules ({why}): {decision.reason}"[:300]
             return decision

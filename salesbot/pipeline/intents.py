@@ -14,7 +14,6 @@ PRICE, YES, NO, MORE, ABOUT_ME, COMPLIMENT, HELLO = (
 OFFER_ONLY = {YES, NO}
 PHRASES: dict[str, list[str]] = {
     PRICE: ["how much", "price", "cost", "costs", "how many dollars", "what do i pay", "how expensive"],
-    # A clear decline; a hesitation ("not sure…") is no answer yet, and the ladder's rapport line fits it.
     NO: ["no", "nope", "nah", "maybe later", "later", "not today", "not now", "too expensive", "too much",
          "i'm broke", "im broke", "broke", "can't afford", "cant afford", "pass", "no thanks"],
     YES: ["yes", "yeah", "yep", "yess", "ok", "okay", "sure", "send it", "i want it", "i'll buy", "ill buy",
@@ -30,6 +29,8 @@ PHRASES: dict[str, list[str]] = {
             "just subscribed", "👋"],
 }
 INTENT_ORDER = [PRICE, NO, YES, MORE, ABOUT_ME, COMPLIMENT, HELLO]
+# Neither yes nor no yet ("not sure" is no "sure"): the ladder's line answers a hesitation.
+HESITANT = ["not sure", "don't know", "dont know", "dunno", "idk", "not certain", "thinking about it"]
 
 
 def _has(text: str, phrase: str) -> bool:
@@ -39,13 +40,14 @@ def _has(text: str, phrase: str) -> bool:
 
 
 def detect(text: str, offer_waiting: bool = False) -> str:
-    """The message's intent ("" for none). Yes/no count only while an offer waits for an answer; a
-    question to the creator ("…you?") is about_me even without a listed phrase."""
+    """The message's intent ("" for none). Yes/no count only while an offer waits for an answer, and not
+    in a hesitation; a question to the creator ("…you?") is about_me even without a listed phrase."""
     low = (text or "").lower().replace("’", "'")
     if not low.strip():
         return ""
+    hesitant = any(_has(low, p) for p in HESITANT)
     for intent in INTENT_ORDER:
-        if intent in OFFER_ONLY and not offer_waiting:
+        if intent in OFFER_ONLY and (hesitant or not offer_waiting):
             continue
         if any(_has(low, p) for p in PHRASES[intent]):
             return intent
