@@ -24,6 +24,12 @@ def sent_texts(fan) -> list[str]:
                 .values_list("message_text", flat=True))
 
 
+def already_had(fan, text: str) -> bool:
+    """Whether the fan already got this line (read fresh: for the gate and the model's reply)."""
+    line = normalise(text, fan.name)
+    return bool(line) and line in {normalise(t, fan.name) for t in sent_texts(fan)}
+
+
 def had(ctx) -> set[str]:
     """The fan's lines, normalised, read once per decision (the in-process simulator hands its own in)."""
     if getattr(ctx, "sent_lines", None) is None:
@@ -64,8 +70,7 @@ def offer_unanswered(fan) -> bool:
 def refusal(fan, decision) -> str | None:
     """The last gate's share (salesbot.pipeline.sender.refusal): a line this fan already had, or a second
     PPV on top of one the fan has not answered (a bump is a text, so it still goes)."""
-    text = (decision.text or "").strip()
-    if text and normalise(text, fan.name) in {normalise(t, fan.name) for t in sent_texts(fan)}:
+    if already_had(fan, decision.text):
         return "the fan already had this line: never the same line twice"
     if decision.action == "ppv" and offer_unanswered(fan):
         return "the fan has not answered the last PPV yet: no second offer before the fan writes"

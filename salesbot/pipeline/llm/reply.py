@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from learning.models import HOOKS
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
-from salesbot.pipeline.repeats import normalise, sent_texts
+from salesbot.pipeline.repeats import already_had
 
 
 class RejectedReply(ValueError):
@@ -41,7 +41,7 @@ def validate(data: dict, creator, fan) -> Decision:
                                                                    text.lower())]
     if bad:
         raise RejectedReply(f"message_text uses restricted word(s): {', '.join(bad)}")
-    if text and fan.pk and normalise(text, fan.name) in {normalise(t, fan.name) for t in sent_texts(fan)}:
+    if text and fan.pk and already_had(fan, text):
         raise RejectedReply("message_text is a line this fan already had")
     hook = data.get("hook") or ""
     if hook and hook not in HOOKS:
