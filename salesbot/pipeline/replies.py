@@ -5,8 +5,8 @@ decide(ctx, step) wraps the router's rule step (salesbot.pipeline.rules.STEPS):
 1. An offer waits (the bot's last PPV, unbought, under a day old) and the fan asks its price, says yes or
    says no: the answer is about that offer ("it's $18 babe"), never a second PPV on top of it.
 2. Otherwise the step decides; a sale it makes (PPV, free media) stands.
-3. A step that would only make small talk gives way to the answer of the message's intent (salesbot.pipeline.intents):
-   thanks for a compliment, a word about the creator, a hello, "you want more?".
+3. A step that would only make small talk gives way to the answer of the message's intent
+   (salesbot.pipeline.intents): thanks for a compliment, a word about the creator, a hello, "you want more?".
 4. A kind whose every line the fan already had gives way to another fitting kind (ALTERNATIVES).
 
 With nothing fresh left, NoFreshLine reaches salesbot.pipeline.engine, which hands the fan to the LLM
