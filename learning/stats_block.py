@@ -10,6 +10,8 @@ reads the same posteriors, so the model and the rules see the same evidence in t
 The prompt budget is small (seed §9), so each line keeps at most MAX_ENTRIES entries and a line
 whose data is empty is left out rather than printed blank.
 """
+import json
+
 from learning import bayes
 
 COLD_START = "[STATS]\nNo data yet — use playbook defaults.\n[/STATS]"
@@ -107,8 +109,23 @@ def _buyer_price_line(stats: dict) -> str | None:
     return _price_line("price_for_buyers", cells)
 
 
-def format_stats_block(stats: dict) -> str:
-    """Render aggregate_learning_stats() output as the [STATS] block injected into the LLM prompt."""
+MAX_HAD_LINES = 30
+
+
+def had_line(lines) -> str | None:
+    """The lines this fan already had (latest MAX_HAD_LINES, as JSON strings): the model must write anew."""
+    lines = list(dict.fromkeys(t.strip()[:200] for t in lines or () if t and t.strip()))[-MAX_HAD_LINES:]
+    if not lines:
+        return None
+    return "lines_this_fan_already_had (never send one again): " + json.dumps(lines, ensure_ascii=False)
+
+
+def format_stats_block(stats: dict, had: list | None = None) -> str:
+    """Render aggregate_learning_stats() output as the [STATS] block injected into the LLM prompt; `had`:
+    the lines the fan being decided for already got (salesbot.pipeline.repeats.sent_texts)."""
+    fan_line = had_line(had)
+    if fan_line:
+        return format_stats_block(stats).replace("[/STATS]", fan_line + "\n[/STATS]")
     totals = stats.get("totals") or {}
     actions, outcomes = totals.get("actions", 0), totals.get("outcomes", 0)
     if not actions and not outcomes:

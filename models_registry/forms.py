@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from fans.state_machine import FanState
 from models_registry import selectors
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
-from models_registry.services import onboard_creator, parse_playbook, validate_content_map
+from models_registry.services import onboard_creator, parse_playbook, validate_content_map, variant_problems
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 CREATOR_FIELDS = ["display_name", "account_id", "platform_user_id", "api_base_url", "api_key", "webhook_secret",
@@ -228,6 +228,9 @@ class ResponseTemplateForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if "variants" in data and data.get("kind"):
+            for problem in variant_problems(data["kind"], data["variants"]):
+                self.add_error("variants", problem)
         creator, key = data.get("creator"), data.get("content_key")
         if creator and key and not VaultItem.objects.filter(creator=creator, content_key=key).exists():
             self.add_error("content_key", f"'{key}' is not in {creator.slug}'s vault.")

@@ -139,10 +139,19 @@ class ResponseTemplate(models.Model):
         PPV = "ppv"
         FREE_HOOK = "free_hook"
         AFTERCARE = "aftercare"
+        # Answers to what a fan said (salesbot.pipeline.intents); a map without them gets rules' defaults.
+        PRICE = "price", "price (answer to \"how much?\"; {price} = the waiting offer's price)"
+        OFFER_YES = "offer_yes", "offer yes (the fan wants the waiting offer)"
+        OFFER_NO = "offer_no", "offer no (the fan declines the waiting offer)"
+        MORE = "more", "more (the fan asks for more)"
+        ABOUT_ME = "about_me", "about me (a question about the creator)"
+        COMPLIMENT = "compliment", "compliment (thanks for one)"
+        HELLO = "hello", "hello (the fan says hi again)"
 
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="templates")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    variants = models.JSONField(default=list, help_text="Text variants; one is picked per send.")
+    variants = models.JSONField(default=list, help_text="Text variants; a fan never gets the same one twice, "
+                                                        "{name} is the fan's name.")
     content_key = models.SlugField(max_length=80, blank=True, help_text="Vault item sent with this template, if any.")
     hook = models.CharField(max_length=40, blank=True)
 

@@ -1,6 +1,7 @@
 """Onboarding a creator from the files the seed kept per model (§12): content map + playbook."""
 import json
 import re
+import string
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -65,6 +66,34 @@ def _price(value, where: str):
         raise ValidationError(f"{where}: price {value!r} is not a number.")
 
 
+# Placeholders a template line may use; a price answer must say the price.
+PLACEHOLDERS = {"name"}
+KIND_PLACEHOLDERS = {ResponseTemplate.Kind.PRICE: {"name", "price"}}
+REQUIRED_PLACEHOLDERS = {ResponseTemplate.Kind.PRICE: {"price"}}
+
+
+def variant_problems(kind: str, variants) -> list[str]:
+    """What is wrong with a template's variants: not a list of texts, an unknown or broken {placeholder},
+    a price answer that never says {price}. Each problem names the variant."""
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, str) and v.strip() for v in variants):
+        return ["needs a non-empty 'variants' list of texts."]
+    allowed, required = KIND_PLACEHOLDERS.get(kind, PLACEHOLDERS), REQUIRED_PLACEHOLDERS.get(kind, set())
+    problems = []
+    for i, text in enumerate(variants):
+        try:
+            used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+        except ValueError as e:
+            problems.append(f"variants[{i}]: broken braces ({e}); write {{{{ and }}}} for a literal brace.")
+            continue
+        unknown = used - allowed
+        if unknown:
+            problems.append(f"variants[{i}]: unknown placeholder(s) {', '.join('{%s}' % u for u in sorted(unknown))} "
+                            f"(allowed: {', '.join('{%s}' % a for a in sorted(allowed))}).")
+        if required - used:
+            problems.append(f"variants[{i}]: must say {', '.join('{%s}' % r for r in sorted(required))}.")
+    return problems
+
+
 def validate_content_map(data) -> list[str]:
     """Every problem in the content map, each naming where it is."""
     errors = []
@@ -102,6 +131,8 @@ def validate_content_map(data) -> list[str]:
             errors.append(f"templates.{kind}: needs a non-empty 'variants' list.")
         elif t.get("content_key") and t["content_key"] not in keys:
             errors.append(f"templates.{kind}: content_key '{t['content_key']}' is not in the vault.")
+        else:
+            errors.extend(f"templates.{kind}: {p}" for p in variant_problems(kind, t["variants"]))
     return errors
 
 

@@ -202,6 +202,9 @@ LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=20.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 LLM_MAX_OUTPUT_TOKENS = env.int("LLM_MAX_OUTPUT_TOKENS", default=400)
 LLM_PROMPT_TOKEN_LIMIT = env.int("LLM_PROMPT_TOKEN_LIMIT", default=15000)
+# The model takes a fan the rules have no fresh line for only while its calls stay under this share of
+# a creator's decisions over the last day (seed §10 keeps it near 20%).
+LLM_MAX_SHARE = env.float("LLM_MAX_SHARE", default=0.2)
 # USD per million tokens (input, output) by model family; cache writes cost 1.25×, reads 0.1× input.
 LLM_PRICES = {"opus": (15.0, 75.0), "sonnet": (3.0, 15.0), "haiku": (0.8, 4.0)}
 

@@ -3,7 +3,7 @@ stack (django-q2 in sync mode), sends over HTTP to the fake platform, LLM calls 
 fake Claude server. Used to check the decision layer's promises over hundreds of fans."""
 import json
 import random
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone as dt_tz
 
@@ -14,9 +14,10 @@ from django.test import Client
 from django_q.conf import Conf
 
 from learning.models import Action
-from models_registry.services import onboard_from_files
+from models_registry.services import onboard_creator
 from sim import fan_model
 from salesbot.models import LLMCall
+from salesbot.pipeline.repeats import normalise
 from salesbot.pipeline.webhooks import sign
 
 BAD_LLM_MODES = ["prose", "two_lines", "unknown_key", "bad_price", "fenced", "500"]
@@ -40,7 +41,19 @@ class LiveReport:
     stopped_or_handed_off_fans: int = 0
     purchases: int = 0
     revenue: float = 0.0
+    ppvs_sent: int = 0
+    fans_with_a_repeat: int = 0      # fans who got one line (normalised, salesbot.pipeline.repeats) twice or more
+    repeated_lines: int = 0          # sends of a line the fan already had
+    most_times_one_line: int = 0     # the most times one fan got one line
     notes: list = field(default_factory=list)
+
+    @property
+    def messages_per_fan(self) -> float:
+        return round(self.sends / self.fans, 2) if self.fans else 0.0
+
+    @property
+    def ppv_conversion(self) -> float:
+        return round(100 * self.purchases / self.ppvs_sent, 1) if self.ppvs_sent else 0.0
 
     @property
     def llm_share(self) -> float:
@@ -60,15 +73,20 @@ class LiveReport:
             f"fans who said stop / handed off: {self.stopped_or_handed_off_fans}",
             f"messages after stop / handoff:   {self.sends_after_stop_or_handoff}",
             f"purchases / revenue:             {self.purchases} / ${self.revenue:.2f}",
+            f"bot messages per fan:            {self.messages_per_fan}",
+            f"PPVs sent / conversion:          {self.ppvs_sent} / {self.ppv_conversion}%",
+            f"fans who got a line twice:       {self.fans_with_a_repeat} of {self.fans}",
+            f"repeated lines / most one line:  {self.repeated_lines} / {self.most_times_one_line}x to one fan",
         ]
 
 
 class LiveSimulation:
     def __init__(self, platform_url, llm_url, *, slug="sim", seed=7, bad_llm_every=7, stop_rate=0.03,
-                 safety_rate=0.02, max_turns=30, progress=None):
+                 safety_rate=0.02, max_turns=30, progress=None, variants=None, llm=True):
         self.platform_url, self.llm_url = platform_url.rstrip("/"), llm_url.rstrip("/")
         self.rng = random.Random(seed)
         self.slug, self.bad_llm_every, self.max_turns = slug, bad_llm_every, max_turns
+        self.variants, self.llm = variants, llm  # variants: keep only the first N of each template (fresh maps)
         self.rates = {"stop_rate": stop_rate, "safety_rate": safety_rate}
         self.progress = progress or (lambda *a: None)
         self.client = Client()
@@ -80,11 +98,16 @@ class LiveSimulation:
 
     def setup(self, api_key="sim-key", secret="sim-secret", account="acct_sim"):
         self.secret, self.account = secret, account
-        self.creator = onboard_from_files(settings.BASE_DIR / "demo/content-map.json",
-                                          settings.BASE_DIR / "demo/playbook.md", slug=self.slug,
-                                          account_id=account, api_base_url=self.platform_url, api_key=api_key,
-                                          webhook_secret=secret, display_name="Simulated creator")
-        settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL = "sim-llm-key", self.llm_url
+        content_map = json.loads((settings.BASE_DIR / "demo/content-map.json").read_text(encoding="utf-8"))
+        if self.variants:
+            for t in content_map.get("templates", {}).values():
+                t["variants"] = t["variants"][:self.variants]
+        playbook = (settings.BASE_DIR / "demo/playbook.md").read_text(encoding="utf-8")
+        self.creator = onboard_creator(content_map, playbook, slug=self.slug, account_id=account,
+                                       api_base_url=self.platform_url, api_key=api_key, webhook_secret=secret,
+                                       display_name="Simulated creator")
+        settings.ANTHROPIC_API_KEY = "sim-llm-key" if self.llm else ""
+        settings.ANTHROPIC_BASE_URL = self.llm_url
         Conf.SYNC = True
         self.seen_action = Action.objects.aggregate(m=Max("id"))["m"] or 0
         self.first_llm_call = LLMCall.objects.aggregate(m=Max("id"))["m"] or 0
@@ -105,6 +128,7 @@ class LiveSimulation:
 
     def run(self, n_fans: int) -> LiveReport:
         fans = {f.id: f for f in fan_model.make_fans(self.rng, n_fans, **self.rates)}
+        self.names = {f.id: f.name for f in fans.values()}
         self.report.fans = n_fans
         for i, fan in enumerate(fans.values(), 1):
             ref = {"fan": {"id": fan.id, "name": fan.name}}
@@ -178,10 +202,24 @@ class LiveSimulation:
         rep.sends_after_stop_or_handoff = sum(
             1 for m in at_platform
             if m["fan_id"] in self.silenced_at and _t(m["createdAt"]) > _t(self.silenced_at[m["fan_id"]]))
+        _count_repeats(rep, at_platform, self.names)
         from learning.models import Outcome
         money = Outcome.objects.filter(creator=self.creator, event="purchased")
         rep.purchases = money.count()
         rep.revenue = float(sum(o.amount or 0 for o in money))
+
+
+def _count_repeats(rep: LiveReport, at_platform: list, names: dict):
+    """What the fans saw: each fan's lines at the platform, normalised, counted."""
+    lines: dict[int, Counter] = {}
+    for m in at_platform:
+        if m["fan_id"] in names:
+            lines.setdefault(m["fan_id"], Counter())[normalise(m["text"], names[m["fan_id"]])] += 1
+            rep.ppvs_sent += bool(m["price"]) and bool(m["mediaFiles"])
+    extra = {fan: sum(n - 1 for n in c.values() if n > 1) for fan, c in lines.items()}
+    rep.fans_with_a_repeat = sum(1 for n in extra.values() if n)
+    rep.repeated_lines = sum(extra.values())
+    rep.most_times_one_line = max((n for c in lines.values() for n in c.values()), default=0)
 
 
 def _valid_llm_action(a: Action, creator) -> bool:

@@ -33,6 +33,12 @@ SLOW_DEFAULT_DELAY = 30.0
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 KEYS_RE = re.compile(r"^\s*ALLOWED_CONTENT_KEYS:(.*)$", re.M)
 BOUNDS_RE = re.compile(r"^\s*PRICE_BOUNDS:\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)", re.M)
+HAD_RE = re.compile(r"^\s*lines_this_fan_already_had[^:]*:\s*(\[.*\])\s*$", re.M)
+# Like a model told which lines the fan already had: the first line not among them (the first when all are).
+PPV_LINES = ("babe i made something just for you 🙈", "this one is only for you, don't tell anyone 🤫",
+             "i was thinking of you when i made this 😏", "you're going to love this one 🥺")
+CHAT_LINES = ("tell me more about you 💕", "what made you smile today? 🥰", "i love talking to you 🙈 what's new?",
+              "you're sweet 😘 what are you up to tonight?", "so what do you like to do for fun? 💭")
 
 
 def log(line: str) -> None:
@@ -83,11 +89,10 @@ def decision(text: str, mode: str) -> str:
     lo, hi = (float(bounds[-1][0]), float(bounds[-1][1])) if bounds else (20.0, 20.0)
     price = math.ceil(lo) if math.ceil(lo) <= hi else lo
     price = int(price) if float(price).is_integer() else price
+    had = _had(text)
     ppv = {"action": "ppv", "content_key": keys[0] if keys else "not_in_vault", "price": price,
-           "message_text": "babe i made something just for you 🙈", "hook": "vulnerability",
-           "reason": "fake llm"}
-    chat = {"action": "text", "message_text": "tell me more about you 💕", "hook": "curiosity",
-            "reason": "fake llm"}
+           "message_text": _fresh(PPV_LINES, had), "hook": "vulnerability", "reason": "fake llm"}
+    chat = {"action": "text", "message_text": _fresh(CHAT_LINES, had), "hook": "curiosity", "reason": "fake llm"}
     dump = lambda d: json.dumps(d, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
     if mode == "unknown_key":
         return dump({**ppv, "content_key": "not_in_vault"})
@@ -99,6 +104,18 @@ def decision(text: str, mode: str) -> str:
     if mode == "fenced":
         return f"```json\n{valid}\n```"
     return valid  # valid, slow
+
+
+def _had(text: str) -> set:
+    found = HAD_RE.findall(text)
+    try:
+        return {line.casefold() for line in json.loads(found[-1])} if found else set()
+    except (json.JSONDecodeError, AttributeError):
+        return set()
+
+
+def _fresh(lines: tuple, had: set) -> str:
+    return next((line for line in lines if line.casefold() not in had), lines[0])
 
 
 class FakeLLM:

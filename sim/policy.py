@@ -2,9 +2,9 @@
 
 Why: to measure whether a PPV policy earns more, thousands of conversations are needed, and the live
 simulation (webhooks, HTTP, django-q) manages hundreds. Here the router (salesbot.pipeline.router), the rule
-steps (salesbot.pipeline.rules, including the LLM stand-in on the LLM's rows) and the safety screen run
-unchanged on an unsaved Fan; the fans are sim.fan_model's, with hidden preferences. Only
-the PPV chooser differs between policies:
+steps (salesbot.pipeline.replies over salesbot.pipeline.rules, including the LLM stand-in on the LLM's rows,
+never a line twice to a fan) and the safety screen run unchanged on an unsaved Fan; the fans are
+sim.fan_model's, with hidden preferences. Only the PPV chooser differs between policies:
 
   static  the playbook's ladder: entry price for a $0 fan, the item's price after, template hook.
   seed    what the seed's "stats override your instincts" does: greedy on raw conversion rates
@@ -29,7 +29,7 @@ from fans.state_machine import FanState
 from learning import bayes
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
 from models_registry.services import parse_playbook, validate_content_map
-from salesbot.pipeline import offers, router, rules, safety, sender
+from salesbot.pipeline import offers, repeats, replies, router, rules, safety, sender
 from salesbot.pipeline.decisions import Context
 from salesbot.pipeline.signals import detect
 from sim import fan_model
@@ -172,7 +172,7 @@ class Simulation:
         rng = random.Random(f"{self.seed}:{sf.id}:fan")
         fan = Fan(id=sf.id, creator=self.creator, fan_id=sf.id, name=sf.name, state=FanState.NEW,
                   total_spent=Decimal("0"), content_sent=[], signals=[])
-        reason, text, last, bumped = "welcome", "", None, False
+        reason, text, last, bumped, lines = "welcome", "", None, False, set()
         if fan_model.opens_conversation(sf, rng):
             reason, text = "message", fan_model.opening_message(sf, rng)
             if not self._fan_wrote(fan, text):
@@ -180,20 +180,24 @@ class Simulation:
         for msg_id in range(1, self.max_turns + 1):
             ctx = SimContext(creator=self.creator, fan=fan, reason=reason, last_text=text,
                              signals=set(self.detect(text)) if text else set(), evidence=learner.evidence,
-                             last_sent=last, choose_offer=chooser)
+                             last_sent=last, choose_offer=chooser, sent_lines=lines)
             row, step = router.route(ctx)
             if step == "skip":
                 return
-            d = rules.STEPS[step](ctx)
-            if d.action == "ppv" and fan.total_spent >= self.creator.daily_spend_cap:
-                d = rules.text_decision(ctx, rules.K.AFTERCARE, reason="24h spend cap reached")
+            try:
+                d = replies.decide(ctx, step)
+                if d.action == "ppv" and fan.total_spent >= self.creator.daily_spend_cap:
+                    d = rules.text_decision(ctx, rules.K.AFTERCARE, reason="24h spend cap reached")
+            except rules.NoFreshLine:
+                return  # the fan had every fitting line: the bot waits, and this fan has nothing to answer
+            lines.add(repeats.normalise(d.text, fan.name))
             fan.event_seq += 1
             reactions = self._send(sf, fan, d, msg_id, hour, rng, learner, result)
             bought = any(r.kind == "purchase" for r in reactions)
             last = LastSent(d.action, bought)
-            replies = [r for r in reactions if r.kind == "reply"]
-            if replies:
-                reason, text = "message", replies[0].text
+            said = [r for r in reactions if r.kind == "reply"]
+            if said:
+                reason, text = "message", said[0].text
                 if not self._fan_wrote(fan, text):
                     return
             elif d.action == "ppv" and not bought and not bumped:

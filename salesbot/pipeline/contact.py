@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT
+from salesbot.pipeline import repeats
 
 FREE_ACTIONS_WITH_TEXT = ("text", "bump", "rekindle")
 
@@ -44,8 +45,8 @@ def restricted_words_in(creator, text: str) -> list[str]:
 
 def message_block(creator, fan, action: str, *, text: str = "", content_key: str = "",
                   price: Decimal | None = None) -> str | None:
-    """Why this message must not go out to this fan, or None: its words, its content and its price,
-    whoever wrote it (rules, the model, a person)."""
+    """Why this message must not go out to this fan, or None: its words, its content, its price, and
+    whether the fan already had it (salesbot.pipeline.repeats), whoever wrote it (rules, the model, a person)."""
     bad = restricted_words_in(creator, text)
     if bad:
         return f"message text uses restricted word(s): {', '.join(bad)}"
@@ -68,4 +69,6 @@ def message_block(creator, fan, action: str, *, text: str = "", content_key: str
             return "fan reached the 24h spend cap: PPV offers are paused"
     if action in FREE_ACTIONS_WITH_TEXT and not (text or "").strip():
         return "empty message text"
+    if fan.pk is not None:
+        return repeats.refusal(fan, action, text)
     return None

@@ -24,3 +24,4 @@ class Context:
     reason: str = "message"          # QueueItem.Reason
     last_text: str = ""
     signals: set = field(default_factory=set)
+    sent_lines: set | None = None    # the fan's lines so far, normalised (salesbot.pipeline.repeats.had)

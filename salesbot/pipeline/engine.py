@@ -3,7 +3,7 @@ import logging
 from decimal import Decimal
 
 from fans.selectors import spend_capped, spent_last_24h
-from salesbot.pipeline import router, rules
+from salesbot.pipeline import replies, router, rules
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.signals import detect
@@ -25,12 +25,12 @@ def decide(ctx: Context) -> Decision:
     row, step = router.route(ctx)
     if step == "skip":
         return Decision("skip", reason=contact_block(ctx.creator, ctx.fan) or "no contact", route=row)
-    if step == "llm":
-        decision = llm_decide(ctx)
-    else:
-        decision = rules.STEPS[step](ctx)
-    if decision.action == "ppv" and spend_capped(ctx.fan):
-        decision = capped(ctx, decision)
+    try:
+        decision = llm_decide(ctx) if step == "llm" else replies.decide(ctx, step)
+        if decision.action == "ppv" and spend_capped(ctx.fan):
+            decision = capped(ctx, decision)
+    except rules.NoFreshLine as spent:
+        decision = instead(ctx, step, spent)
     decision.route = row
     return decision
 
@@ -50,6 +50,30 @@ def capped(ctx: Context, offer: Decision) -> Decision:
 
 def _money(value) -> str:
     return f"{Decimal(str(value)):.2f}"
+
+
+def instead(ctx: Context, step: str, spent: rules.NoFreshLine) -> Decision:
+    """The fan had every fitting line: the LLM writes a new one when there is one and the budget allows
+    (only for a fan's message: a bump or rekindle stays what it is), otherwise the bot waits for the fan."""
+    from salesbot.pipeline.llm import client as llm
+
+    why = str(spent)
+    if ctx.reason == "message" and step != "llm":
+        if not llm.configured():
+            why += "; no LLM configured"
+        elif not llm.budget_allows(ctx.creator):
+            why += "; the LLM budget is spent"
+        else:
+            decision = llm_decide(ctx)
+            if "llm_fallback" in decision.extra:
+                # No usable answer: the rules' stand-in serves the LLM's own rows, not this one.
+                waiting = rules.wait(ctx, f"{why}; {decision.extra['llm_fallback']}")
+                waiting.extra.update({k: v for k, v in decision.extra.items() if k == "llm_call_id"})
+                return waiting
+            decision.extra["instead_of_rules"] = why
+            decision.reason = f"LLM instead of rules ({why}): {decision.reason}"[:300]
+            return decision
+    return rules.wait(ctx, why)
 
 
 def llm_decide(ctx: Context) -> Decision:

@@ -1,6 +1,8 @@
 """The rule engine: cheap, predictable decisions from the creator's templates and vault ladder.
 
-Never offers content the fan already has (content_sent); PPV prices stay within the creator's bounds.
+Never offers content the fan already has (content_sent), never sends a line the fan already had (a kind's
+variants rotate per fan; with none left, NoFreshLine: salesbot.pipeline.replies and the engine choose
+differently); PPV prices stay within the creator's bounds.
 A PPV's price, hook and content follow the learning evidence (Beta posteriors, learning.bayes): the
 best-evidenced choice, or, for a share of offers, a Thompson sample; prices are learnt per fan context
 (salesbot.pipeline.offers, where that code lives).
@@ -9,31 +11,64 @@ import random
 import re
 
 from models_registry.models import ResponseTemplate, VaultItem
+from salesbot.pipeline import repeats
 from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.offers import HOOK_LINES, choose_offer, fan_context, load_evidence, offer_candidates
 
 K = ResponseTemplate.Kind
-FALLBACK_TEXT = {
-    K.GREETING: "hey {name} 💕", K.TEASE: "i have something you might like 🙈", K.REENGAGE: "tell me about you 💭",
-    K.BUMP: "did you see what i sent? 👀", K.REKINDLE: "missed you 💕", K.PPV: "just for you 🥺",
-    K.FREE_HOOK: "a little something for you 😘", K.AFTERCARE: "did you like it? 🥰",
+# Lines for a kind the creator's content map leaves out. The answers to what a fan said get a few each,
+# so a fan can ask twice; the creator's own lines always win (they are in the creator's voice).
+DEFAULT_VARIANTS = {
+    K.GREETING: ["hey {name} 💕"], K.TEASE: ["i have something you might like 🙈"],
+    K.REENGAGE: ["tell me about you 💭"], K.BUMP: ["did you see what i sent? 👀"], K.REKINDLE: ["missed you 💕"],
+    K.PPV: ["just for you 🥺"], K.FREE_HOOK: ["a little something for you 😘"], K.AFTERCARE: ["did you like it? 🥰"],
+    K.PRICE: ["it's just ${price} babe 🙈 and so worth it", "only ${price} for you 😘 it's waiting in your messages",
+              "${price} 💕 unlock it and tell me what you think"],
+    K.OFFER_YES: ["yay 🥰 it's right there in your messages, just unlock it", "it's waiting for you babe 😘 "
+                  "tell me when you've seen it", "mmm good choice 😏 open it and tell me what you think"],
+    K.OFFER_NO: ["no worries babe 💕 it's there whenever you want it", "that's ok 🥰 tell me about your day instead",
+                 "no pressure at all 😘 what are you up to?"],
+    K.MORE: ["mmm you want more? 😏 i've got plenty more where that came from", "more is coming babe 🙈 "
+             "what would you love to see?", "greedy 😏 i like that… tell me what you're into"],
+    K.ABOUT_ME: ["haha you want to know me better? 🙈 you first, tell me something about you",
+                 "a girl has to keep a few secrets 😏 but ask me anything",
+                 "just relaxing at home rn 🥰 what about you?"],
+    K.COMPLIMENT: ["aww you're so sweet 🥰", "stop it, you're making me blush 🙈", "you always know what to say 💕"],
+    K.HELLO: ["heyy 😊 how's your day going?", "hii you 💕 what are you up to?", "hey you 😘 so glad you're here"],
 }
+
+
+class NoFreshLine(Exception):
+    """Every line of these template kinds was already sent to this fan: the caller must choose differently."""
+
+    def __init__(self, *kinds):
+        self.kinds = list(kinds)
+        super().__init__(f"no unused {'/'.join(self.kinds)} line left for this fan")
 
 
 def _rng(ctx: Context) -> random.Random:
     return random.Random(f"{ctx.fan.pk}:{ctx.fan.event_seq}")
 
 
-def template(ctx: Context, kind: str) -> tuple[str, ResponseTemplate | None]:
-    t = next((t for t in ctx.creator.templates.all() if t.kind == kind), None)
-    variants = (t.variants if t else None) or [FALLBACK_TEXT[kind]]
-    text = _rng(ctx).choice(variants)
+def _row(ctx: Context, kind: str) -> ResponseTemplate | None:
+    return next((t for t in ctx.creator.templates.all() if t.kind == kind), None)
+
+
+def fill(ctx: Context, line: str, **values) -> str:
     try:
-        text = text.format(name=display_name(ctx))
+        return line.format(name=display_name(ctx), **values)
     except (KeyError, IndexError, ValueError):
-        pass
-    return text, t
+        return line
+
+
+def template(ctx: Context, kind: str, **values) -> tuple[str, ResponseTemplate | None]:
+    """A line of this kind the fan has not had yet (variants rotate per fan); NoFreshLine when none is left."""
+    t = _row(ctx, kind)
+    lines = repeats.unsent(ctx, [fill(ctx, v, **values) for v in (t.variants if t else None) or DEFAULT_VARIANTS[kind]])
+    if not lines:
+        raise NoFreshLine(kind)
+    return _rng(ctx).choice(lines), t
 
 
 _MARKUP = re.compile(r"<[^>]*>|[<>{}]|https?://\S+|\S+@\S+")
@@ -57,21 +92,23 @@ def unsent_items(ctx: Context, paid: bool) -> list[VaultItem]:
     return sorted(items, key=lambda v: (v.ladder_tier, v.default_price or 0, v.content_key))
 
 
-def text_decision(ctx, kind, action="text", reason="") -> Decision:
-    text, t = template(ctx, kind)
-    return Decision(action=action, text=text, hook=(t.hook if t else ""), reason=reason or kind)
+def text_decision(ctx, kind, action="text", reason="", **values) -> Decision:
+    text, t = template(ctx, kind, **values)
+    return Decision(action=action, text=text, hook=(t.hook if t else ""), reason=reason or kind,
+                    extra={"template": str(kind)})
 
 
 def greet(ctx: Context) -> Decision:
     """Welcome once; a fan the bot already greeted gets conversation, not a second hello."""
     if ctx.fan.messages_sent > 0:
         return tease(ctx)
-    text, t = template(ctx, K.GREETING)
+    d = text_decision(ctx, K.GREETING, reason="greet")
+    t = _row(ctx, K.GREETING)
     key = t.content_key if t else ""
     if key and key not in (ctx.fan.content_sent or []) and any(
             v.content_key == key and v.media_ids and v.default_price is None for v in ctx.creator.vault_items.all()):
-        return Decision("free_media", text=text, content_key=key, hook=t.hook, reason="greet + selfie")
-    return Decision("text", text=text, hook=t.hook if t else "", reason="greet")
+        d.action, d.content_key, d.reason = "free_media", key, "greet + selfie"
+    return d
 
 
 def tease(ctx: Context) -> Decision:
@@ -79,14 +116,15 @@ def tease(ctx: Context) -> Decision:
 
 
 def free_hook(ctx: Context) -> Decision:
-    text, t = template(ctx, K.FREE_HOOK)
+    t = _row(ctx, K.FREE_HOOK)
     items = unsent_items(ctx, paid=False)
     preferred = [v for v in items if t and v.content_key == t.content_key]
     item = (preferred or items or [None])[0]
     if item is None:
         return tease(ctx)
-    return Decision("free_media", text=text, content_key=item.content_key, hook=t.hook if t else "",
-                    reason="free hook")
+    d = text_decision(ctx, K.FREE_HOOK, action="free_media", reason="free hook")
+    d.content_key = item.content_key
+    return d
 
 
 def tease_or_free_hook(ctx: Context) -> Decision:
@@ -99,21 +137,43 @@ def ppv(ctx: Context) -> Decision:
     items = unsent_items(ctx, paid=True)
     if not items:
         return reengage(ctx)
-    text, t = template(ctx, K.PPV)
+    t = _row(ctx, K.PPV)
     default_hook = (t.hook if t else "") or "vulnerability"
     default_price = ctx.creator.entry_price if ctx.fan.total_spent <= 0 else items[0].default_price
     chooser = getattr(ctx, "choose_offer", None) or choose_offer
     candidates = offer_candidates(ctx.creator, items, default_price, default_hook)
     context = fan_context(ctx.fan, candidates)
     offer = chooser(candidates, load_evidence(ctx), context, _rng(ctx))
-    if offer.hook != default_hook:
-        text = HOOK_LINES.get(offer.hook, text)
-    d = Decision("ppv", text=text, content_key=offer.item.content_key, price=offer.price, hook=offer.hook,
-                 reason=f"ladder tier {offer.item.ladder_tier}" + (" (exploring)" if offer.explored else ""))
-    d.extra["segment"] = context
+    text, hook = ppv_line(ctx, t, offer.hook, default_hook)
+    d = Decision("ppv", text=text, content_key=offer.item.content_key, price=offer.price, hook=hook,
+                 reason=f"ladder tier {offer.item.ladder_tier}" + (" (exploring)" if offer.explored else "")
+                 + (f" ({offer.hook} lines already sent to this fan: a {hook} line)" if hook != offer.hook else ""))
+    d.extra.update(segment=context, template=str(K.PPV))
     if offer.explored:
         d.extra["explored"] = True
     return d
+
+
+def ppv_line(ctx: Context, t: ResponseTemplate | None, hook: str, default_hook: str) -> tuple[str, str]:
+    """(line, hook) for an offer: an unused line written in the chosen hook (the template's variants are in
+    its hook, HOOK_LINES has one per hook); once the fan had those, an unused line of another hook, whose hook
+    is then the one recorded, so the hook stats stay true to what the fan read. NoFreshLine when none is left."""
+    variants = [fill(ctx, v) for v in ((t.variants if t else None) or DEFAULT_VARIANTS[K.PPV])]
+
+    def lines(h):
+        return (variants if h == default_hook else []) + ([HOOK_LINES[h]] if h in HOOK_LINES else [])
+
+    for h in [hook, default_hook] + [h for h in HOOK_LINES if h not in (hook, default_hook)]:
+        fresh = repeats.unsent(ctx, lines(h))
+        written = [line for line in fresh if line in variants]
+        if fresh:
+            return (_rng(ctx).choice(written) if written else fresh[0]), h
+    raise NoFreshLine(K.PPV)
+
+
+def wait(ctx: Context, why: str) -> Decision:
+    """Nothing is sent: better silence than a line the fan already had; the fan's next message decides again."""
+    return Decision("skip", reason=f"waiting for the fan: {why}"[:300], extra={"waiting": why})
 
 
 def reengage(ctx: Context) -> Decision:

@@ -4,11 +4,15 @@ Errors, timeouts and unusable replies never block a fan: the rule engine decides
 """
 import logging
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import anthropic
 from django.conf import settings
-from salesbot.pipeline import rules
+from django.utils import timezone
+
+from learning.models import Action
+from salesbot.pipeline import repeats, rules
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.llm.reply import RejectedReply, parse_reply, validate
 from salesbot.models import LLMCall
@@ -38,8 +42,23 @@ def cost_usd(model: str, usage) -> Decimal:
     return Decimal(str(round(total, 6)))
 
 
+def budget_allows(creator, now=None) -> bool:
+    """Whether the model may take a fan the rules have no fresh line for: the creator's LLM calls of the
+    last day stay under settings.LLM_MAX_SHARE of its decisions (the seed keeps the model near 20%)."""
+    since = (now or timezone.now()) - timedelta(days=1)
+    calls = LLMCall.objects.filter(creator=creator, ts__gte=since).count()
+    decisions = Action.objects.filter(creator=creator, ts__gte=since).exclude(source=Action.Source.IMPORT).count()
+    return calls < settings.LLM_MAX_SHARE * (decisions + 1)
+
+
 def fallback(ctx: Context, why: str) -> Decision:
-    decision = rules.llm_stand_in(ctx)
+    """The rules decide for the model (its answer failed, or there is none); with no fresh line, the bot waits."""
+    from salesbot.pipeline import replies
+
+    try:
+        decision = replies.decide(ctx, "llm")
+    except rules.NoFreshLine as spent:
+        decision = rules.wait(ctx, f"{spent}; {why}")
     decision.extra["llm_fallback"] = why
     return decision
 
@@ -52,7 +71,7 @@ def decide(ctx: Context) -> Decision:
             _warned_no_key = True
         return fallback(ctx, "no LLM configured")
     creator, fan = ctx.creator, ctx.fan
-    prompt = build_prompt(creator, fan)
+    prompt = build_prompt(creator, fan, had=repeats.sent_texts(fan))
     call = LLMCall(creator=creator, fan=fan, model=creator.llm_model, prompt_tokens=prompt.tokens,
                    trimmed=prompt.trimmed)
     started = time.monotonic()

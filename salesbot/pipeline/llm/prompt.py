@@ -20,7 +20,8 @@ Answer with exactly ONE line of JSON and nothing else, with these keys:
 {"action": one of %(actions)s, "content_key": a vault key or "", "price": number or null,
  "message_text": the message to send, "hook": one of %(hooks)s, "reason": a few words}
 A ppv needs a content_key from ALLOWED_CONTENT_KEYS and a price within PRICE_BOUNDS. free_media needs a
-content_key from FREE_CONTENT_KEYS. Never offer content the fan already has."""
+content_key from FREE_CONTENT_KEYS. Never offer content the fan already has, and never send a line the fan
+already had (listed in the [STATS] block): answer what the fan just wrote."""
 
 
 def count_tokens(text: str) -> int:
@@ -71,11 +72,12 @@ def _user_text(creator, fan, stats_block: str, ctx: dict) -> str:
     ])
 
 
-def build_prompt(creator, fan, limit: int | None = None) -> Prompt:
+def build_prompt(creator, fan, limit: int | None = None, had: list | None = None) -> Prompt:
+    """`had`: the lines the fan already got, shown in the [STATS] block so the model writes a new one."""
     limit = limit or settings.LLM_PROMPT_TOKEN_LIMIT
     sections = playbook_sections(creator, fan.state)
     instructions = INSTRUCTIONS % {"actions": ACTIONS, "hooks": HOOKS}
-    stats_block = format_stats_block(aggregate_learning_stats(creator))
+    stats_block = format_stats_block(aggregate_learning_stats(creator), had=had)
     messages = list(reversed(fan.messages.order_by("-ts", "-id")[:10]))
     trimmed = 0
     while True:

@@ -9,6 +9,7 @@ from learning.models import HOOKS
 from salesbot.pipeline.contact import message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
+from salesbot.pipeline.repeats import already_had
 
 
 class RejectedReply(ValueError):

@@ -40,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--slug", default="sim")
         parser.add_argument("--bad-llm-every", type=int, default=25,
                             help="every Nth webhook, the fake LLM gives one unusable answer (0: never)")
+        parser.add_argument("--variants", type=int, default=0,
+                            help="keep only the first N variants of each template (a fresh content map); 0: all")
+        parser.add_argument("--no-llm", action="store_true", help="rules only: no LLM key, as without Claude")
 
     def handle(self, *args, **o):
         platform, platform_url = _start("sim.platform_server", "--account-id", "acct_sim",
@@ -47,6 +50,7 @@ class Command(BaseCommand):
         llm, llm_url = _start("sim.llm_server")
         try:
             sim = LiveSimulation(platform_url, llm_url, slug=o["slug"], seed=o["seed"], bad_llm_every=o["bad_llm_every"],
+                                 variants=o["variants"], llm=not o["no_llm"],
                                  progress=lambda i, n: self.stdout.write(f"  {i}/{n} fans ({100 * i // n}%)"))
             sim.setup()
             started = time.monotonic()

@@ -1,0 +1,77 @@
+"""Never the same line twice to a fan: what counts as "the same line", and which lines a fan already had.
+
+A fan who gets one line again sees a loop, not a person. Lines are compared normalised (case, spacing and
+the fan's own name do not make a line new), so "hey John 💕" and "Hey  john 💕" are one line.
+"""
+import re
+
+
+def normalise(text: str, fan_name: str = "") -> str:
+    """The line as a fan would recognise it: case, spacing and the fan's name left out."""
+    out = (text or "").casefold()
+    name = (fan_name or "").strip().casefold()
+    if name:
+        out = re.sub(r"(?<!\w)" + re.escape(name) + r"(?!\w)", "{name}", out)
+    return " ".join(out.split())
+
+
+def sent_texts(fan) -> list[str]:
+    """Every line the fan got from the bot, oldest first: sent here, or logged by the seed's bot (imports)."""
+    from learning.models import Action
+
+    return list(Action.objects.filter(fan=fan, status__in=[Action.Status.SENT, Action.Status.LOGGED])
+                .exclude(action="skip").exclude(message_text="").order_by("ts", "seq")
+                .values_list("message_text", flat=True))
+
+
+def already_had(fan, text: str) -> bool:
+    """Whether the fan already got this line (read fresh: for the gate and the model's reply)."""
+    line = normalise(text, fan.name)
+    return bool(line) and line in {normalise(t, fan.name) for t in sent_texts(fan)}
+
+
+def had(ctx) -> set[str]:
+    """The fan's lines, normalised, read once per decision (the in-process simulator hands its own in)."""
+    if getattr(ctx, "sent_lines", None) is None:
+        ctx.sent_lines = {normalise(t, ctx.fan.name) for t in sent_texts(ctx.fan)}
+    return ctx.sent_lines
+
+
+def unsent(ctx, lines: list[str]) -> list[str]:
+    """The lines, in order, that the fan never had (two lines that normalise alike count once)."""
+    seen, out = set(had(ctx)), []
+    for line in lines:
+        key = normalise(line, ctx.fan.name)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(line)
+    return out
+
+
+def offer_unanswered(fan) -> bool:
+    """The fan's last PPV has had no message from the fan since (messages compared in stored order, which
+    the platform's and our clocks cannot disturb; by time for a PPV with no stored message)."""
+    from fans.models import Message
+    from learning.models import Action
+
+    last = (Action.objects.filter(fan=fan, action="ppv", status=Action.Status.SENT)
+            .order_by("-ts", "-seq").only("ts", "platform_message_id").first())
+    if last is None:
+        return False
+    incoming = Message.objects.filter(fan=fan, direction=Message.Direction.IN)
+    out = None
+    if last.platform_message_id is not None:
+        out = (Message.objects.filter(fan=fan, direction=Message.Direction.OUT,
+                                      platform_message_id=last.platform_message_id).order_by("-id").first())
+    later = incoming.filter(id__gt=out.id) if out else incoming.filter(ts__gt=last.ts)
+    return not later.exists()
+
+
+def refusal(fan, action: str, text: str) -> str | None:
+    """The last gate's share (salesbot.pipeline.contact.message_block): a line this fan already had, or a
+    second PPV on top of one the fan has not answered (a bump is a text, so it still goes)."""
+    if already_had(fan, text):
+        return "the fan already had this line: never the same line twice"
+    if action == "ppv" and offer_unanswered(fan):
+        return "the fan has not answered the last PPV yet: no second offer before the fan writes"
+    return None
