@@ -28,11 +28,10 @@ def main(argv=None) -> int:
     drop_database(a.db, name)
     os.environ.pop("REDIS_URL", None)
     setup_django(database_url(a.db, name))
-    from salesbot.pipeline import engine
-    from salesbot.pipeline import router
-    from sim.management.commands.simulate_live import _start
     from salesbot.models import LLMCall
+    from salesbot.pipeline import engine, router
     from sim.live import LLM_ROUTES, LiveSimulation
+    from sim.management.commands.simulate_live import _start
 
     timings = []  # (route row, source, decide seconds, router-only seconds)
     real_decide = engine.decide

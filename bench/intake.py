@@ -22,8 +22,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (REDIS_BASE, ROOT, database_url, drop_database, median, migrate_in_subprocess, pct,  # noqa: E402
-                    redis_answers, report)
+from common import REDIS_BASE, ROOT, database_url, drop_database, migrate_in_subprocess, pct, redis_answers, report  # noqa: E402
 from load import run_load  # noqa: E402
 
 SECRET, ACCOUNT = "bench-webhook-secret", "acct_bench"
@@ -164,7 +163,7 @@ def main(argv=None) -> int:
         log.close()
 
     accepted, answers = set(), {}
-    for idx, status, _, data in load["results"]:
+    for _idx, status, _, data in load["results"]:
         if status == 200:
             reply = json.loads(data)
             answers[reply["status"]] = answers.get(reply["status"], 0) + 1
@@ -205,8 +204,8 @@ def prove_processed_once(creator, accepted: set, label: str, json_path, tag: dic
     """What the qcluster's drain task does, in this process: every accepted event processed, and one
     outcome per event that logs one (all but subscriptions) -- none twice, none lost."""
     from learning.models import Outcome
-    from salesbot.pipeline import intake
     from salesbot.models import WebhookEvent
+    from salesbot.pipeline import intake
 
     logging.getLogger("salesbot.pipeline.intake").setLevel(logging.ERROR)  # bench purchases name no PPV we sent
     t0 = time.perf_counter()

@@ -65,7 +65,7 @@ def run_load(url: str, reqs: list, concurrency: int, processes: int = 2, timeout
     ctx = mp.get_context("fork")
     t0 = time.perf_counter()
     with ctx.Pool(processes) as pool:
-        parts = pool.map(_worker, [(url, s, n, timeout, deadline) for s, n in zip(slices, per)])
+        parts = pool.map(_worker, [(url, s, n, timeout, deadline) for s, n in zip(slices, per, strict=False)])
     wall = time.perf_counter() - t0
     results = sorted((r for part, _ in parts for r in part), key=lambda r: r[0])
     return {"results": results, "wall_s": wall, "rate": len(results) / wall if wall else 0.0,

@@ -167,7 +167,7 @@ def load(events: int, seed: int, log_dir: Path):
                 cur.execute(sql)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")  # what autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) keeps current
-    from learning import cells, rollup
+    from learning import rollup
 
     rollup.rebuild(creator)  # raw inserts bypass the counters: build them from the rows, as the command does
     return creator, done, time.perf_counter() - t0
@@ -264,11 +264,10 @@ def main(argv=None) -> int:
         marker.unlink(missing_ok=True)
         drop_database(a.db, name)
     setup_django(database_url(a.db, name))
-    from learning.models import Action, Outcome
-    from learning import rollup
-    from learning.models import StatsCell
+    from learning import cells, rollup
+    from learning.models import Action, Outcome, StatsCell
     from learning.stats import aggregate_learning_stats
-from learning.stats_rows import compute_learning_stats_from_rows
+    from learning.stats_rows import compute_learning_stats_from_rows
     from models_registry.models import Creator
 
     data_dir = BENCH_DIR / f"seed-{a.events}-{a.seed}"
@@ -276,7 +275,8 @@ from learning.stats_rows import compute_learning_stats_from_rows
     creator = Creator.objects.filter(slug=SLUG).first()
     fresh = (a.fresh or creator is None or not marker.exists() or json.loads(marker.read_text()) != want
              or not (data_dir / "complete").exists()
-             or Action.objects.filter(creator=creator).count() + Outcome.objects.filter(creator=creator).count() != a.events)
+             or Action.objects.filter(creator=creator).count()
+             + Outcome.objects.filter(creator=creator).count() != a.events)
     print(f"stats bench on {a.db}: {a.events:,} seed-format events")
     if fresh:
         (data_dir / "complete").unlink(missing_ok=True)
@@ -308,7 +308,8 @@ from learning.stats_rows import compute_learning_stats_from_rows
         same_rows = all(json.dumps(row_stats[k]) == json.dumps(db_stats[k]) for k in db_stats if k != "computed_at")
     bad = compare(db_stats, seed_stats) + ([] if same_rows else ["row-query reference"])
     print(f"  aggregate_learning_stats: {', '.join(f'{t:.3f}' for t in db_times)} s (median {median(db_times):.3f})")
-    print(f"  seed-style JSONL rescan:  {', '.join(f'{t:.3f}' for t in seed_times)} s (median {median(seed_times):.3f})")
+    print(f"  seed-style JSONL rescan:  {', '.join(f'{t:.3f}' for t in seed_times)} s "
+          f"(median {median(seed_times):.3f})")
     if row_times:
         print(f"  row-query reference:      {', '.join(f'{t:.3f}' for t in row_times)} s "
               f"(median {median(row_times):.3f}; {'identical output, key order included' if same_rows else 'DIFFERS'})")

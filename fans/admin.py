@@ -10,8 +10,9 @@ from django.utils.timezone import localtime
 
 from fans import staff
 from fans.models import Fan, FanTransition, Message, NeedsHumanFan
-from fans.selectors import needs_a_human, spend_capped, spent_last_24h
+from fans.selectors import needs_a_human
 from fans.state_machine import FanState
+from learning.selectors import spend_capped, spent_last_24h
 
 
 class TransitionInline(admin.TabularInline):
@@ -148,7 +149,8 @@ class FanAdmin(admin.ModelAdmin):
         elif op == "resume":
             done = staff.staff_resume(fan, who)
             self.message_user(request, "Resumed: back to engaged, the bot answers again." if done
-                              else "Only a handed-off fan can be resumed.", messages.SUCCESS if done else messages.ERROR)
+                              else "Only a handed-off fan can be resumed.",
+                              messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
         elif op == "dormant":
             done = staff.staff_mark_dormant(fan, who)

@@ -1,7 +1,7 @@
 """What staff do with one fan in admin: read the whole conversation as one timeline, leave notes,
 hand off, resume, park as dormant. Views call these; nothing here renders HTML."""
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from heapq import merge
 
 from django.db import transaction
@@ -106,7 +106,7 @@ def add_note(fan: Fan, text: str, author: str, now=None) -> Fan:
     if not text:
         raise ValueError("A note needs some text.")
     locked = Fan.objects.select_for_update().get(pk=fan.pk)
-    stamp = (now or timezone.now()).astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = (now or timezone.now()).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     line = f"[{stamp}] {author}: {text}"
     locked.notes = f"{locked.notes.rstrip()}\n{line}" if locked.notes.strip() else line
     locked.save(update_fields=["notes"])

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from learning import cells, rollup
-from learning.models import Action, Outcome
 from learning.cells import COUNTED_STATUSES
+from learning.models import Action, Outcome
 
 # Seed §4: `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity.
 ACTIVITY = (Outcome.Event.REPLIED, Outcome.Event.PURCHASED, Outcome.Event.TIPPED)

@@ -60,7 +60,7 @@ def action_cells(a, sign: int = 1) -> list[tuple]:
     if a.fan_state:
         out.append((STAGE, a.fan_state, "", sign, sign * ghosted))
     if a.action == Action.Kind.PPV:
-        cells = [(HOUR, str(a.ts.astimezone(datetime.timezone.utc).hour), "")]
+        cells = [(HOUR, str(a.ts.astimezone(datetime.UTC).hour), "")]
         if a.content_key:
             cells.append((CONTENT, a.content_key, ""))
         if a.hook:

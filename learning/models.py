@@ -20,7 +20,7 @@ class UTCHourField(models.PositiveSmallIntegerField):
 
     def pre_save(self, model_instance, add):
         ts = model_instance.ts
-        value = None if ts is None else ts.astimezone(datetime.timezone.utc).hour
+        value = None if ts is None else ts.astimezone(datetime.UTC).hour
         setattr(model_instance, self.attname, value)
         return value
 
@@ -112,7 +112,7 @@ class Outcome(models.Model):
     amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcomes",
                                help_text="The bot action this outcome answers, if any.")
-    platform_event_id = models.CharField(max_length=120, null=True, blank=True)
+    platform_event_id = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001  (NULL: none; unique)
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     extra = models.JSONField(default=dict, blank=True)
 
@@ -161,6 +161,9 @@ class BuyerStat(models.Model):
     class Meta:
         indexes = [models.Index(fields=["creator", "replies"])]
 
+    def __str__(self):
+        return f"fan {self.fan_id}: {self.replies} replies before the first buy"
+
 
 class ImportedFanState(models.Model):
     """A fan's seed state file (§7) as last imported. The next import compares with it: a field whose
@@ -168,3 +171,6 @@ class ImportedFanState(models.Model):
     fan = models.OneToOneField("fans.Fan", on_delete=models.CASCADE, primary_key=True, related_name="+")
     values = models.JSONField(default=dict, help_text="The file's fields, as imported.")
     imported_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"fan {self.fan_id} as imported {self.imported_at:%Y-%m-%d %H:%M}"

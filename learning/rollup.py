@@ -31,8 +31,20 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 
 from learning import stats_rows as S
-from learning.cells import (BUILT, CONTENT, HOOK, HOOK_USED, HOUR, PRICE, PRICE_HOOK, SEG_PRICE, STAGE, TOTAL,
-                            action_cells, price_key)
+from learning.cells import (
+    BUILT,
+    CONTENT,
+    HOOK,
+    HOOK_USED,
+    HOUR,
+    PRICE,
+    PRICE_HOOK,
+    SEG_PRICE,
+    STAGE,
+    TOTAL,
+    action_cells,
+    price_key,
+)
 from learning.models import BuyerStat, Outcome, StatsCell
 
 log = logging.getLogger(__name__)

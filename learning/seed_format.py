@@ -188,7 +188,7 @@ STATE_FIELDS = {
 
 
 def _line_of(text: str, key: str) -> int:
-    m = re.search(r'"%s"\s*:' % re.escape(key), text)
+    m = re.search(rf'"{re.escape(key)}"\s*:', text)
     return text.count("\n", 0, m.start()) + 1 if m else 1
 
 

@@ -24,11 +24,19 @@ from django.db.models import F
 from fans.models import Fan
 from learning import cells, rollup
 from learning.attribution import reattribute_fan
-from learning.models import Action, Outcome
-from learning.seed_format import (ACTION_KEYS, OUTCOME_KEYS, LineError, SeedIOError, import_key, parse_record,
-                                  read_lines, read_state)
-from learning.seed_state import apply_state_file, score_fans
 from learning.cells import COUNTED_STATUSES
+from learning.models import Action, Outcome
+from learning.seed_format import (
+    ACTION_KEYS,
+    OUTCOME_KEYS,
+    LineError,
+    SeedIOError,
+    import_key,
+    parse_record,
+    read_lines,
+    read_state,
+)
+from learning.seed_state import apply_state_file, score_fans
 from models_registry.models import Creator
 
 BATCH = 500

@@ -71,7 +71,8 @@ def _rate_line(name: str, cells: dict) -> str | None:
     items = _ranked(cells, _conversion)
     if not items:
         return None
-    return f"{name}: " + ", ".join(f"{key}: {_pct(seed['rate'])} {_evidence(seed, post)}" for key, (seed, post) in items)
+    return f"{name}: " + ", ".join(f"{key}: {_pct(seed['rate'])} {_evidence(seed, post)}"
+                                   for key, (seed, post) in items)
 
 
 def _hooks_line(hooks: list) -> str | None:

@@ -41,5 +41,5 @@ def stats_from_rollup(creator) -> dict:
                      for (seg, p), (n, hit) in sorted(cells[C.SEG_PRICE].items(),
                                                       key=lambda kv: (kv[0][0], Decimal(kv[0][1])))}
     stats.update(posteriors(creator, seed=stats, crossed=(price_hook, segment_price)))
-    stats["computed_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    stats["computed_at"] = datetime.datetime.now(datetime.UTC).isoformat()
     return stats

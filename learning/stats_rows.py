@@ -36,7 +36,6 @@ learning.rollup move with it (learning.services.set_action_status), and attribut
 never got. Outcomes all count in totals.outcomes, attributed or not.
 """
 import datetime
-from decimal import Decimal
 
 from django.db.models import Avg, Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
@@ -45,6 +44,7 @@ from fans.models import Fan
 from learning import bayes
 from learning.cells import COUNTED_STATUSES, price_key, rate
 from learning.models import Action, Outcome
+
 
 def counted(creator):
     """The creator's actions that the statistics count: sent by the bot, or logged (imported, skip)."""
@@ -170,11 +170,11 @@ def _weighted_counts(queryset, fields: list, half_life) -> dict:
     half-life the rows are also grouped by UTC day so each day's sends get their decay weight."""
     group = list(fields)
     if half_life:
-        queryset = queryset.annotate(day=TruncDate("ts", tzinfo=datetime.timezone.utc))
+        queryset = queryset.annotate(day=TruncDate("ts", tzinfo=datetime.UTC))
         group.append("day")
     rows = (queryset.order_by().values(*group)
             .annotate(sent=Count("pk"), bought=Count("pk", filter=Q(purchased=True))).order_by(*group))
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     out: dict = {}
     for row in rows:
         w = bayes.decay_weight((today - row["day"]).days, half_life) if half_life else 1.0
@@ -245,5 +245,5 @@ def compute_learning_stats_from_rows(creator) -> dict:
         "top_hooks": top_hooks(creator),
     }
     stats.update(posteriors(creator, seed=stats))
-    stats["computed_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    stats["computed_at"] = datetime.datetime.now(datetime.UTC).isoformat()
     return stats

@@ -1,16 +1,20 @@
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import path
 
 from models_registry import selectors
-from models_registry.forms import (CreatorForm, CreatorOnboardingForm, PlaybookSectionForm, ResponseTemplateForm,
-                                   VaultInlineFormSet, VaultItemForm)
+from models_registry.forms import (
+    CreatorForm,
+    CreatorOnboardingForm,
+    PlaybookSectionForm,
+    ResponseTemplateForm,
+    VaultInlineFormSet,
+    VaultItemForm,
+)
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
-from salesbot.dashboard.learning import creator_dashboard
 
 
 class VaultInline(admin.TabularInline):
@@ -24,7 +28,7 @@ class VaultInline(admin.TabularInline):
 class CreatorAdmin(admin.ModelAdmin):
     form = CreatorForm
     list_display = ["slug", "display_name", "account_id", "enabled", "entry_price", "ppv_min_price",
-                    "ppv_max_price", "api_key_masked", "fan_count", "dashboard_link"]
+                    "ppv_max_price", "api_key_masked", "fan_count"]
     list_filter = ["enabled"]
     search_fields = ["slug", "display_name", "account_id"]
     inlines = [VaultInline]
@@ -55,16 +59,10 @@ class CreatorAdmin(admin.ModelAdmin):
     def fan_count(self, obj):
         return obj.fans.count()
 
-    @admin.display(description="dashboard")
-    def dashboard_link(self, obj):
-        return format_html('<a href="{}">dashboard</a>', reverse("admin:models_registry_creator_dashboard",
-                                                                args=[obj.pk]))
-
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
             path("onboard/", wrap(self.onboard_view), name="models_registry_creator_onboard"),
-            path("<path:object_id>/dashboard/", wrap(self.dashboard_view), name="models_registry_creator_dashboard"),
             *super().get_urls(),
         ]
 
@@ -93,14 +91,6 @@ class CreatorAdmin(admin.ModelAdmin):
                 return redirect("admin:models_registry_creator_change", creator.pk)
         return self._page(request, "admin/models_registry/creator/onboard.html", "Onboard a creator", form=form,
                           has_view_permission=self.has_view_permission(request))
-
-    def dashboard_view(self, request, object_id):
-        creator = get_object_or_404(Creator, pk=object_id)
-        if not self.has_view_permission(request, creator):
-            raise PermissionDenied
-        return self._page(request, "admin/models_registry/creator/dashboard.html",
-                          f"Learning dashboard: {creator}", creator=creator, d=creator_dashboard(creator),
-                          has_view_permission=True)
 
 
 @admin.action(description="Delete selected vault items (items templates still send are kept)",

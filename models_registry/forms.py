@@ -51,7 +51,7 @@ def _read_upload(upload, what: str) -> str:
     try:
         return upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError(f"The {what} is not UTF-8 text.")
+        raise ValidationError(f"The {what} is not UTF-8 text.") from None
 
 
 class CreatorOnboardingForm(forms.Form):
@@ -90,7 +90,8 @@ class CreatorOnboardingForm(forms.Form):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValidationError(f"The content map is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.")
+            raise ValidationError(
+                f"The content map is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.") from e
         errors = validate_content_map(data)
         if errors:
             raise ValidationError(errors)

@@ -63,7 +63,7 @@ def _price(value, where: str):
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise ValidationError(f"{where}: price {value!r} is not a number.")
+        raise ValidationError(f"{where}: price {value!r} is not a number.") from None
 
 
 # Placeholders a template line may use; a price answer must say the price.
@@ -87,10 +87,10 @@ def variant_problems(kind: str, variants) -> list[str]:
             continue
         unknown = used - allowed
         if unknown:
-            problems.append(f"variants[{i}]: unknown placeholder(s) {', '.join('{%s}' % u for u in sorted(unknown))} "
-                            f"(allowed: {', '.join('{%s}' % a for a in sorted(allowed))}).")
+            problems.append(f"variants[{i}]: unknown placeholder(s) {', '.join(f'{{{u}}}' for u in sorted(unknown))} "
+                            f"(allowed: {', '.join(f'{{{a}}}' for a in sorted(allowed))}).")
         if required - used:
-            problems.append(f"variants[{i}]: must say {', '.join('{%s}' % r for r in sorted(required))}.")
+            problems.append(f"variants[{i}]: must say {', '.join(f'{{{r}}}' for r in sorted(required))}.")
     return problems
 
 
@@ -184,6 +184,6 @@ def onboard_from_files(content_map_path, playbook_path, **creator_fields) -> Cre
         try:
             data = json.load(f)
         except json.JSONDecodeError as e:
-            raise ValidationError(f"{content_map_path}:{e.lineno}: not valid JSON ({e.msg}).")
+            raise ValidationError(f"{content_map_path}:{e.lineno}: not valid JSON ({e.msg}).") from e
     with open(playbook_path, encoding="utf-8") as f:
         return onboard_creator(data, f.read(), **creator_fields)

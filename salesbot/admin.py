@@ -3,8 +3,9 @@ from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from models_registry.models import mask
-from salesbot.pipeline import queue
+from salesbot.dashboard import admin as dashboard_admin  # noqa: F401  (registers the creator dashboard)
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
+from salesbot.pipeline import queue
 
 
 @admin.register(WebhookEvent)

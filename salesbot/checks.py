@@ -30,7 +30,7 @@ def task_budgets(app_configs=None, **kwargs):
             f"but a task is killed after {timeout:.0f} s (Q_CLUSTER timeout).",
             hint="Lower LLM_TIMEOUT_S, LLM_MAX_RETRIES or PLATFORM_TIMEOUT_S, or raise the task timeout.",
             id="salesbot.E002"))
-    if settings.WORKER_LEASE_S < worst:
+    if worst > settings.WORKER_LEASE_S:
         found.append(checks.Warning(
             f"WORKER_LEASE_S ({settings.WORKER_LEASE_S:.0f} s) is shorter than one queue item can take "
             f"({worst:.0f} s): a slow item's fan could be taken by a second worker.",

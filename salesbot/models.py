@@ -15,7 +15,7 @@ class WebhookEvent(models.Model):
 
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, null=True, blank=True,
                                 related_name="webhook_events")
-    event_id = models.CharField(max_length=120, null=True, blank=True)
+    event_id = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001  (NULL: none; unique with creator)
     event = models.CharField(max_length=80, blank=True)
     endpoint = models.CharField(max_length=120, blank=True)
     raw_body = models.TextField()
@@ -67,7 +67,8 @@ class QueueItem(models.Model):
     reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.MESSAGE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     enqueued_at = models.DateTimeField(default=timezone.now)
-    waiting_since = models.DateTimeField(default=timezone.now, help_text="When the fan's oldest unanswered event arrived.")
+    waiting_since = models.DateTimeField(default=timezone.now,
+                                         help_text="When the fan's oldest unanswered event arrived.")
     not_before = models.DateTimeField(default=timezone.now, help_text="Retry backoff: not worked before this.")
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

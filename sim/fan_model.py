@@ -48,7 +48,8 @@ DECLINE = ("maybe later", "too expensive", "not today", "i'm broke rn 😅", "hm
 THANKS = ("wow that was amazing", "loved it 😍", "you're incredible", "more please", "omg 🔥", "worth it")
 FREE_THANKS = ("cute 😍", "thanks babe", "wow", "you look amazing", "more? 👀")
 STOP_PHRASES = ("stop", "stop messaging me", "please stop")
-SAFETY_PHRASES = {"minor": ("i'm 16", "im 16 lol is that ok"), "video_call": ("can we video call", "can we video call?")}
+SAFETY_PHRASES = {"minor": ("i'm 16", "im 16 lol is that ok"),
+                  "video_call": ("can we video call", "can we video call?")}
 
 
 @dataclass
@@ -114,7 +115,7 @@ def audience_taste(rng: random.Random, concentration: float) -> tuple[dict, dict
     large: nearly even. Pass the two dicts to make_fan(s) as hook_weights / content_weights."""
     def draw(names):
         g = [rng.gammavariate(concentration, 1.0) for _ in names]
-        return {n: x / sum(g) for n, x in zip(names, g)}
+        return {n: x / sum(g) for n, x in zip(names, g, strict=False)}
     return draw(HOOKS), draw(PAID_CONTENT)
 
 
@@ -232,8 +233,8 @@ def react(fan: SimFan, message: dict, rng: random.Random, hour: int | None = Non
     content = message.get("content_key") or content_key_for(media)
     out: list[Reaction] = []
     bought = False
-    if price > 0 and media and msg_id is not None and msg_id not in fan.purchased:
-        if rng.random() < purchase_probability(fan, price, hook, content, hour):
+    if (price > 0 and media and msg_id is not None and msg_id not in fan.purchased
+            and rng.random() < purchase_probability(fan, price, hook, content, hour)):
             fan.purchased.add(msg_id)
             fan.total_spent += price
             bought = True

@@ -10,7 +10,7 @@ import itertools
 import random
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sim import fan_model
 
@@ -94,7 +94,7 @@ class Simulator:
         fan = self.fans.get(msg["fan_id"])
         if fan is None:
             return
-        hour = datetime.now(timezone.utc).hour
+        hour = datetime.now(UTC).hour
         with self.cond:
             reactions = fan_model.react(fan, msg, self.rng, hour=hour)
             t = self.rng.uniform(1.5, 6.0)

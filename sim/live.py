@@ -5,7 +5,7 @@ import json
 import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_tz
+from datetime import UTC, datetime
 
 import requests
 from django.conf import settings
@@ -15,10 +15,10 @@ from django_q.conf import Conf
 
 from learning.models import Action
 from models_registry.services import onboard_creator
-from sim import fan_model
 from salesbot.models import LLMCall
 from salesbot.pipeline.repeats import normalise
 from salesbot.pipeline.webhooks import sign
+from sim import fan_model
 
 BAD_LLM_MODES = ["prose", "two_lines", "unknown_key", "bad_price", "fenced", "500"]
 LLM_ROUTES = {"spent_1_plus", "msg_9_plus"}
@@ -66,7 +66,8 @@ class LiveReport:
             f"decisions (fan interactions):    {self.decisions}",
             f"routed to the LLM:               {self.llm_routed} ({self.llm_share}%, goal ≤ 20%)",
             f"LLM calls / accepted / fallback: {self.llm_calls} / {self.llm_accepted} / {self.llm_rejected_or_failed}",
-            f"largest prompt (our count):      {self.max_prompt_tokens} tokens (limit {settings.LLM_PROMPT_TOKEN_LIMIT})",
+            f"largest prompt (our count):      {self.max_prompt_tokens} tokens "
+            f"(limit {settings.LLM_PROMPT_TOKEN_LIMIT})",
             f"largest prompt (fake API usage): {self.max_input_tokens_reported} tokens",
             f"messages sent:                   {self.sends}",
             f"invalid LLM replies sent:        {self.invalid_llm_sends}",
@@ -242,4 +243,4 @@ def _t(iso: str) -> datetime:
 
 
 def _now() -> str:
-    return datetime.now(dt_tz.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

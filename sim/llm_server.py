@@ -267,7 +267,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
-            raise ApiError(400, "invalid_request_error", "body is not valid JSON")
+            raise ApiError(400, "invalid_request_error", "body is not valid JSON") from None
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_request_error", "body must be a JSON object")
         return body

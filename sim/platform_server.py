@@ -18,6 +18,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
 from sim.platform_state import VAULT_LIST, ApiError, FakePlatform
 
 API_RE = re.compile(r"^/api/([^/]+)(/.*)$")
@@ -79,14 +80,14 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return json.loads(raw)
         except ValueError:
-            raise ApiError(400, "body is not valid JSON")
+            raise ApiError(400, "body is not valid JSON") from None
 
     @staticmethod
     def _int(query, name, default, lo, hi):
         try:
             value = int(query.get(name, default))
         except ValueError:
-            raise ApiError(400, f"{name} must be an integer")
+            raise ApiError(400, f"{name} must be an integer") from None
         if value < lo:
             raise ApiError(400, f"{name} must be >= {lo}")
         return min(value, hi)
@@ -109,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 fan_id = int(chat.group(1))
             except ValueError:
-                raise ApiError(400, "fan id must be an integer")
+                raise ApiError(400, "fan id must be an integer") from None
             if method == "POST":
                 return 200, p.send(fan_id, self._json(raw), self.headers.get("Idempotency-Key"))
             if method == "GET":

@@ -10,11 +10,10 @@ import hmac
 import json
 import math
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 CREATOR_USER_ID = 1
 # The demo vault (demo/content-map.json): media id -> type.
@@ -26,7 +25,7 @@ WEBHOOK_TIMEOUT_S = 10
 
 
 def iso_now(ms=True) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if ms else now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

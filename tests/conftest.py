@@ -6,7 +6,12 @@ from django.utils import timezone
 from models_registry.services import onboard_from_files
 from tests.factories import CreatorFactory, FanFactory
 from tests.fake_processes import (  # noqa: F401  (fixtures)
-    fake_llm, fake_llm_session, fake_platform, fake_platform_session, start_fake_platform, webhook_receiver,
+    fake_llm,
+    fake_llm_session,
+    fake_platform,
+    fake_platform_session,
+    start_fake_platform,
+    webhook_receiver,
 )
 
 

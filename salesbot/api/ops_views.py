@@ -11,9 +11,9 @@ from fans.models import Fan
 from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
-from salesbot.pipeline import checkers
-from salesbot.api import selectors
 from salesbot.api import schemas as s
+from salesbot.api import selectors
+from salesbot.pipeline import checkers
 
 VERSION = "0.1.0"
 

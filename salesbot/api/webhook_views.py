@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from models_registry.models import Creator
-from salesbot.pipeline import queue
-from salesbot.pipeline import webhooks as wh
 from salesbot.api import schemas
 from salesbot.models import WebhookEvent
+from salesbot.pipeline import queue
+from salesbot.pipeline import webhooks as wh
 
 log = logging.getLogger(__name__)
 # All intake needs of the creator: skips decoding its JSON and decimal settings on every webhook.

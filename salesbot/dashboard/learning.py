@@ -14,8 +14,8 @@ from django.db.models.functions import ExtractHour
 from fans.models import Fan
 from fans.state_machine import FanState
 from learning import bayes
-from learning.models import Action
 from learning.cells import price_key
+from learning.models import Action
 from learning.stats import refresh_learning_stats
 from salesbot.api import selectors
 from salesbot.dashboard.charts import Bar, Chart
@@ -49,7 +49,7 @@ def _money_by(creator, dimension: str) -> dict:
     elif dimension == "hook":
         ppvs, field, key = ppvs.exclude(hook=""), "hook", str
     else:
-        ppvs, field, key = ppvs.annotate(hour=ExtractHour("ts", tzinfo=datetime.timezone.utc)), "hour", str
+        ppvs, field, key = ppvs.annotate(hour=ExtractHour("ts", tzinfo=datetime.UTC)), "hour", str
     rows = (ppvs.order_by().values(field)
             .annotate(revenue=Sum("price", filter=Q(purchased=True)), avg_price=Avg("price")))
     return {key(r[field]): (float(r["revenue"] or 0), float(r["avg_price"] or 0)) for r in rows}
@@ -140,7 +140,7 @@ def _llm(runtime: dict) -> dict:
 
 def _when(iso):
     try:
-        return datetime.datetime.fromisoformat(iso).astimezone(datetime.timezone.utc)
+        return datetime.datetime.fromisoformat(iso).astimezone(datetime.UTC)
     except (TypeError, ValueError):
         return iso
 

@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from fans.models import Fan, FanTransition
 from fans.state_machine import FanState, StaleState, transition
-from learning.models import Action, Outcome
 from learning.attribution import answered
+from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
+from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import intake, queue
 from salesbot.pipeline.contact import contact_block
-from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 
 log = logging.getLogger(__name__)
 

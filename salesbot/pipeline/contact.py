@@ -9,8 +9,8 @@ calls the same two functions; nothing else in the project re-states these rules.
 import re
 from decimal import Decimal
 
-from fans.selectors import spend_capped
 from fans.state_machine import NO_CONTACT
+from learning.selectors import spend_capped
 from salesbot.pipeline import repeats
 
 FREE_ACTIONS_WITH_TEXT = ("text", "bump", "rekindle")

@@ -2,7 +2,7 @@
 import logging
 from decimal import Decimal
 
-from fans.selectors import spend_capped, spent_last_24h
+from learning.selectors import spend_capped, spent_last_24h
 from salesbot.pipeline import replies, router, rules
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.decisions import Context, Decision

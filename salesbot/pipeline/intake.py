@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DateTimeField, DecimalField, F, Value
+from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
@@ -15,12 +15,12 @@ from fans.services import get_or_create_fan
 from fans.state_machine import FanState, can_transition, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome
-from salesbot.pipeline import webhooks as wh
-from salesbot.pipeline.signals import detect
-from salesbot.pipeline.safety import screen_message
 from learning.whales import update_whale_score
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import queue
+from salesbot.pipeline import webhooks as wh
+from salesbot.pipeline.safety import screen_message
+from salesbot.pipeline.signals import detect
 
 log = logging.getLogger(__name__)
 

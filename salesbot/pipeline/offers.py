@@ -17,8 +17,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from learning import bayes
-from learning.models import HOOKS, PRICE_CONTEXTS
 from learning.cells import price_key
+from learning.models import HOOKS, PRICE_CONTEXTS
 from models_registry.models import VaultItem
 
 # A PPV line per hook, for when the chosen hook is not the one the creator's PPV template is written in.

@@ -57,12 +57,12 @@ class PlatformClient:
             r = self.session.request(method, url, json=json, params=params, timeout=self.timeout,
                                      headers=self._headers(idempotency_key))
         except requests.RequestException as e:
-            raise TransientError(f"{method} {path}: {type(e).__name__}: {e}")
+            raise TransientError(f"{method} {path}: {type(e).__name__}: {e}") from e
         if r.status_code < 300:
             try:
                 return r.json()
             except ValueError:
-                raise PermanentError(f"{method} {path}: platform answered {r.status_code} with non-JSON body")
+                raise PermanentError(f"{method} {path}: platform answered {r.status_code} with non-JSON body") from None
         message = _error_text(r)
         if r.status_code == 429 or r.status_code >= 500:
             error = TransientError(f"{method} {path}: {r.status_code} {message}")
@@ -76,7 +76,7 @@ class PlatformClient:
         try:
             return SentMessage(id=int(data["data"]["id"]), created_at=data["data"].get("createdAt", ""))
         except (KeyError, TypeError, ValueError):
-            raise PermanentError(f"send to fan {fan_id}: unexpected reply {str(data)[:200]}")
+            raise PermanentError(f"send to fan {fan_id}: unexpected reply {str(data)[:200]}") from None
 
 
 def _retry_after(r) -> float | None:

@@ -7,8 +7,8 @@ apostrophes made straight, zero-width characters dropped, whitespace collapsed. 
 import re
 import unicodedata
 
-from fans.services import hand_off
 from fans.models import Fan
+from fans.services import hand_off
 from salesbot.pipeline.contact import contact_block
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -104,7 +104,7 @@ def amounts(text: str) -> list[float]:
     found = []
     for m in AMOUNT.finditer(normalise(text)):
         groups = m.groups()
-        for number, suffix in zip(groups[::2], groups[1::2]):
+        for number, suffix in zip(groups[::2], groups[1::2], strict=False):
             if number is not None:
                 found.append(float(number.replace(",", "")) * (1000 if suffix else 1))
     return found
@@ -173,7 +173,8 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
     if fan.safety_flag:
         # Flagged earlier and parked by staff (dormant) without a resume: back to the staff queue, never to selling.
         if fan.state != "handed_off":
-            again = fan.handoff_reason if fan.handoff_reason.startswith("safety:") else "safety: flagged fan wrote again"
+            flagged = fan.handoff_reason.startswith("safety:")
+            again = fan.handoff_reason if flagged else "safety: flagged fan wrote again"
             hand_off(fan, again, safety=True)
         return True
     return contact_block(creator, fan) is not None

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_tz
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from learning.seed_format import storable
@@ -69,9 +69,9 @@ def parse_json(body: bytes) -> dict:
     try:
         data = json.loads(body.decode("utf-8"))
     except ValueError as e:  # undecodable bytes, invalid JSON, an integer too long to convert
-        raise WebhookError(f"body is not valid JSON: {e}")
+        raise WebhookError(f"body is not valid JSON: {e}") from e
     except RecursionError:
-        raise WebhookError("body is not valid JSON: nested too deeply")
+        raise WebhookError("body is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise WebhookError("body must be a JSON object")
     if b"\\u" not in body:  # NUL and lone surrogates can only arrive through \\u escapes
@@ -79,7 +79,7 @@ def parse_json(body: bytes) -> dict:
     try:
         return storable(data, max_depth=None)
     except RecursionError:
-        raise WebhookError("body is not valid JSON: nested too deeply")
+        raise WebhookError("body is not valid JSON: nested too deeply") from None
 
 
 def _require(obj: dict, key: str, kind, where: str):
@@ -103,7 +103,7 @@ def _require(obj: dict, key: str, kind, where: str):
         try:
             value = Decimal(str(value))
         except InvalidOperation:
-            raise WebhookError(f"field '{where}{key}' must be a number")
+            raise WebhookError(f"field '{where}{key}' must be a number") from None
         if not value.is_finite() or value < 0:
             raise WebhookError(f"field '{where}{key}' must be a non-negative number")
         if value > MAX_AMOUNT:
@@ -117,9 +117,9 @@ def parse_time(value, where: str) -> datetime:
         raise WebhookError(f"field '{where}' must be an ISO-8601 time")
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return dt.astimezone(dt_tz.utc) if dt.tzinfo else dt.replace(tzinfo=dt_tz.utc)
+        return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
     except (ValueError, OverflowError):  # not ISO-8601, or off the calendar once in UTC
-        raise WebhookError(f"field '{where}' must be an ISO-8601 time")
+        raise WebhookError(f"field '{where}' must be an ISO-8601 time") from None
 
 
 def parse_envelope(data: dict) -> Envelope:

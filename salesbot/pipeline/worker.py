@@ -101,7 +101,8 @@ def _wake_if_waiting(item):
 
 
 def _no_other_pending(item) -> bool:
-    return not QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING).exclude(pk=item.pk).exists()
+    others = QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING).exclude(pk=item.pk)
+    return not others.exists()
 
 
 def _hand_action_to_pending(item):

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,11 +9,10 @@ from fans.models import Message
 from fans.state_machine import transition
 from learning.models import Action
 from learning.services import record_action, record_outcome
-from models_registry.services import onboard_from_files
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
-T0 = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 
 def at(minutes: float) -> datetime:

@@ -8,8 +8,8 @@ from django.urls import reverse
 from learning.models import Action
 from learning.services import record_action, record_outcome
 from salesbot.dashboard import learning as D
-from salesbot.models import LLMCall
 from salesbot.dashboard.charts import Bar, Chart, bar_chart, nice_max
+from salesbot.models import LLMCall
 from tests.admin.conftest import at, converse
 from tests.factories import FanFactory
 

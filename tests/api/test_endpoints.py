@@ -1,5 +1,5 @@
 """What each ops endpoint says, against small scenarios whose numbers are worked out by hand."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from models_registry.models import Creator
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 from tests.factories import CreatorFactory, FanFactory
 
-T0 = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 
 def t(minutes):

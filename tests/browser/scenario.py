@@ -1,7 +1,7 @@
 """The history staff look at in the browser journey: one fan's whole conversation, and enough PPVs
 across prices, hooks and hours that the dashboard has something to say (some cells thin, most not)."""
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from fans.models import Message
@@ -12,7 +12,7 @@ from learning.services import record_action, record_outcome
 from salesbot.models import LLMCall
 from tests.factories import FanFactory
 
-T0 = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 # price → chance a fan buys; hooks and hours are drawn independently.
 PRICES = {"12": 0.45, "18": 0.38, "25": 0.25, "35": 0.15, "50": 0.1}
 HOOKS = ["vulnerability", "scarcity", "challenge", "exclusivity"]

@@ -8,13 +8,10 @@ import pytest
 from fans import staff
 from fans.models import Fan, FanTransition
 from learning.models import Action
-from models_registry.services import onboard_from_files
-from salesbot.pipeline import checkers
-from salesbot.pipeline import intake
-from salesbot.pipeline import worker
-from salesbot.pipeline.queue import enqueue
 from salesbot.models import QueueItem
+from salesbot.pipeline import checkers, intake, worker
 from salesbot.pipeline.platform_client import PlatformClient
+from salesbot.pipeline.queue import enqueue
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 

@@ -2,7 +2,7 @@
 with a tip) are removed from the rows and the counters, so `ghost_rate_by_stage` and the [STATS] block
 stop counting quiet buyers as drop-offs."""
 import importlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -14,7 +14,7 @@ from learning.services import record_action, record_outcome
 from learning.stats import aggregate_learning_stats
 from tests.factories import FanFactory
 
-T0 = datetime(2026, 3, 2, 20, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 repair = importlib.import_module("learning.migrations.0008_unghost_answered_actions")
 
 

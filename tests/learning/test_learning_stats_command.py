@@ -1,6 +1,6 @@
 """`manage.py learning_stats`: JSON of the fresh stats, or the [STATS] block with --block."""
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from io import StringIO
 
@@ -12,7 +12,7 @@ from learning.services import record_action, record_outcome
 from learning.stats import aggregate_learning_stats
 from tests.factories import CreatorFactory
 
-T0 = datetime(2024, 5, 1, 22, 10, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 22, 10, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 Counts are chosen so the expected posteriors are plain arithmetic (uniform prior: a = 1 + bought,
 b = 1 + sent − bought); intervals are checked against the Beta(a, 1) closed form where it applies.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from learning import stats as learning_stats_api
-from learning import stats_rows as S
 from learning.services import record_action
 from tests.factories import FanFactory
 
@@ -32,7 +31,7 @@ def clear_cache():
 
 def sends(fan, n, bought, *, price="18", hook="vulnerability", content_key="combo1", ts=None, spent="0"):
     """n PPVs of which the first `bought` were purchased (flags set as attribution would)."""
-    ts = ts or datetime(2024, 5, 1, 21, 0, tzinfo=timezone.utc)
+    ts = ts or datetime(2024, 5, 1, 21, 0, tzinfo=UTC)
     for i in range(n):
         record_action(fan, "ppv", ts=ts + timedelta(seconds=i), price=Decimal(price), hook=hook,
                       content_key=content_key, purchased=i < bought, fan_total_spent=Decimal(spent))
@@ -100,7 +99,7 @@ def test_segment_price_cells_also_group_by_the_recorded_price_context(creator, f
 
 
 def test_half_life_weighs_old_sends_less(creator, fan):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     sends(fan, 10, 10, ts=now - timedelta(days=14))       # old: all bought
     sends(fan, 10, 0, ts=now)                             # today: none bought
     plain = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)["posterior_by_price"]["18"]
@@ -118,7 +117,7 @@ def test_half_life_weighs_old_sends_less(creator, fan):
 
 
 def test_changing_the_half_life_is_not_hidden_by_the_cache(creator, fan):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     sends(fan, 4, 4, ts=now - timedelta(days=10))
     assert learning_stats_api.aggregate_learning_stats(creator)["posterior_by_price"]["18"]["effective_sent"] == 4.0
     creator.stats_half_life_days = 10

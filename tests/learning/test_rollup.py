@@ -20,12 +20,12 @@ from django.core.management.base import CommandError
 
 from fans.models import Fan
 from learning import cells, rollup
+from learning.cells import COUNTED_STATUSES
 from learning.models import Action, BuyerStat, Outcome, StatsCell
 from learning.seed_io import import_seed_logs
 from learning.services import record_action, record_outcome, set_action_status
-from learning.cells import COUNTED_STATUSES
-from learning.stats_rows import compute_learning_stats_from_rows
 from learning.stats_rollup import stats_from_rollup
+from learning.stats_rows import compute_learning_stats_from_rows
 from tests.factories import CreatorFactory, FanFactory
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

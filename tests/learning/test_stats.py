@@ -4,7 +4,7 @@ Data goes through learning.services so attribution (the purchased/ghosted flags)
 way production applies it; expected numbers are worked out by hand in each test.
 """
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ from learning.cells import price_key
 from learning.services import record_action, record_outcome
 from tests.factories import CreatorFactory, FanFactory
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def t(minutes: float) -> datetime:
@@ -111,11 +111,11 @@ def test_conversion_by_hour_buckets_in_utc(settings, creator, fan):
     settings.TIME_ZONE = "Asia/Tokyo"               # the server zone must not shift the buckets
     new_york_winter = timezone(timedelta(hours=-5))
     record_action(fan, "ppv", ts=datetime(2024, 1, 1, 23, 30, tzinfo=new_york_winter), price=Decimal("18"))
-    record_outcome(fan, "purchased", ts=datetime(2024, 1, 2, 4, 45, tzinfo=timezone.utc))  # 23:30 EST = 04:30 UTC
-    record_action(fan, "ppv", ts=datetime(2024, 1, 2, 0, 15, tzinfo=timezone.utc))
-    record_action(fan, "ppv", ts=datetime(2024, 1, 2, 22, 59, tzinfo=timezone.utc))
-    record_action(fan, "ppv", ts=datetime(2024, 1, 3, 22, 0, tzinfo=timezone.utc))
-    record_action(fan, "text", ts=datetime(2024, 1, 3, 5, 0, tzinfo=timezone.utc))  # not a PPV
+    record_outcome(fan, "purchased", ts=datetime(2024, 1, 2, 4, 45, tzinfo=UTC))  # 23:30 EST = 04:30 UTC
+    record_action(fan, "ppv", ts=datetime(2024, 1, 2, 0, 15, tzinfo=UTC))
+    record_action(fan, "ppv", ts=datetime(2024, 1, 2, 22, 59, tzinfo=UTC))
+    record_action(fan, "ppv", ts=datetime(2024, 1, 3, 22, 0, tzinfo=UTC))
+    record_action(fan, "text", ts=datetime(2024, 1, 3, 5, 0, tzinfo=UTC))  # not a PPV
     assert S.conversion_by_hour(creator) == {"0": conv(1, 0, 0.0), "4": conv(1, 1, 100.0), "22": conv(2, 0, 0.0)}
 
 
@@ -300,7 +300,7 @@ def test_cache_ttl_comes_from_settings(settings, creator, fan):
 
 def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries):
     """Each statistic is one aggregate query, however many fans there are (no per-fan loops)."""
-    for n in range(6):
+    for _n in range(6):
         buyer = FanFactory(creator=creator)
         ppv(buyer, 0, content_key="pic", hook="scarcity", fan_state="pitched")
         record_outcome(buyer, "replied", ts=t(1))

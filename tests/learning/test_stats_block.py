@@ -2,7 +2,7 @@
 
 Expected revenue per send is worked out by hand with the uniform prior: price × (bought + 1) / (sent + 2).
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -144,7 +144,7 @@ def test_lines_keep_at_most_eight_entries():
 
 
 def test_block_from_recorded_data(creator):
-    t0 = datetime(2024, 5, 1, 21, 0, tzinfo=timezone.utc)
+    t0 = datetime(2024, 5, 1, 21, 0, tzinfo=UTC)
     fan = FanFactory(creator=creator)
     record_action(fan, "text", ts=t0, hook="curiosity", fan_state="greeted")
     record_outcome(fan, "replied", ts=t0 + timedelta(minutes=1))
@@ -173,7 +173,7 @@ def test_block_from_recorded_data(creator):
 
 
 def test_buyer_prices_get_their_own_line(creator):
-    t0 = datetime(2024, 5, 1, 21, 0, tzinfo=timezone.utc)
+    t0 = datetime(2024, 5, 1, 21, 0, tzinfo=UTC)
     creator.min_sample = 2
     creator.save()
     fan = FanFactory(creator=creator)
@@ -188,7 +188,7 @@ def test_buyer_prices_get_their_own_line(creator):
 def test_the_llm_prompt_carries_the_marked_block(creator, fan):
     from salesbot.pipeline.llm.prompt import build_prompt
 
-    record_action(fan, "ppv", ts=datetime(2024, 5, 1, 21, 0, tzinfo=timezone.utc), price=Decimal("15"))
+    record_action(fan, "ppv", ts=datetime(2024, 5, 1, 21, 0, tzinfo=UTC), price=Decimal("15"))
     prompt = build_prompt(creator, fan)
     assert "conversion_by_price: $15: 0.0% (1 sent — too few to trust)" in prompt.user
     assert "only where the stats say" in prompt.system

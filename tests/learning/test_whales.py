@@ -5,8 +5,8 @@ import pytest
 
 from fans.models import FanTransition
 from learning.services import record_outcome
-from salesbot.pipeline import intake
 from learning.whales import detect_whale_signals, update_whale_score
+from salesbot.pipeline import intake
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import hours, sent, store_event
 

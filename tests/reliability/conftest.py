@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.db import connection
+
 from salesbot.pipeline.webhooks import sign
 
 SECRET = "test-webhook-secret"

@@ -11,14 +11,13 @@ from django.test import Client
 
 from fans.models import Fan, Message
 from models_registry.services import onboard_from_files
-from salesbot.pipeline import intake
-from salesbot.pipeline import sender
-from salesbot.pipeline import worker
 from salesbot.models import QueueItem, WebhookEvent
+from salesbot.pipeline import intake, sender, worker
 from salesbot.pipeline.webhooks import sign
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
+from tests.reliability.system import ACCOUNT as SYS_ACCOUNT
+from tests.reliability.system import SECRET as SYS_SECRET
 from tests.reliability.system import System, wait_until
-from tests.reliability.system import ACCOUNT as SYS_ACCOUNT, SECRET as SYS_SECRET
 
 pytestmark = pytest.mark.integration
 

@@ -142,7 +142,7 @@ def test_secrets_never_reach_logs_or_admin(client, admin_client, start_fake_plat
     for model, model_admin in admin.site._registry.items():
         info = (model._meta.app_label, model._meta.model_name)
         try:
-            changelist = reverse("admin:%s_%s_changelist" % info)
+            changelist = reverse("admin:{}_{}_changelist".format(*info))
         except NoReverseMatch:
             continue
         r = admin_client.get(changelist)
@@ -150,7 +150,7 @@ def test_secrets_never_reach_logs_or_admin(client, admin_client, start_fake_plat
         _no_secret_in(r.content.decode(), changelist)
         obj = model_admin.get_queryset(r.wsgi_request).order_by("pk").first()
         if obj is not None and model_admin.has_change_permission(r.wsgi_request, obj):
-            change = reverse("admin:%s_%s_change" % info, args=[obj.pk])
+            change = reverse("admin:{}_{}_change".format(*info), args=[obj.pk])
             r = admin_client.get(change)
             assert r.status_code == 200, change
             _no_secret_in(r.content.decode(), change)

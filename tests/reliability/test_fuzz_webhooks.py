@@ -2,12 +2,14 @@
 valid signatures: never a 5xx, every valid event stored exactly once and processed without a crash."""
 import itertools
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-from salesbot.pipeline import intake
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from salesbot.models import WebhookEvent
+from salesbot.pipeline import intake
 from tests.reliability.conftest import FUZZ_RANDOM, examples, signed_post
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +36,7 @@ def fuzz_settings(n):
 ids = st.integers(min_value=0, max_value=2**63 - 1)
 texts = st.text(max_size=300)  # any code point but lone surrogates (NUL included: it is valid JSON)
 iso = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
-                   timezones=st.just(timezone.utc)).map(lambda d: d.isoformat().replace("+00:00", "Z"))
+                   timezones=st.just(UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z"))
 amounts = st.one_of(st.integers(min_value=0, max_value=10**6),
                     st.floats(min_value=0, max_value=99_999_999.99, allow_nan=False, allow_infinity=False))
 event_ids = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=100)
@@ -144,9 +146,9 @@ def test_known_nasty_bodies_are_refused_with_400(client, creator, raw):
 
 def test_unstorable_characters_are_replaced_not_crashed(client, creator):
     """NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoder takes them) in JSON strings."""
-    body = ('{"event_id": "evt_\\ud800\\u0000", "event": "messages.received", "account_id": "acct_demo", '
-            '"created_at": "2026-01-01T00:00:00Z", "payload": {"fan": {"id": 5, "name": "A\\u0000"}, '
-            '"message": {"id": 1, "text": "hi\\u0000 \\udfff"}}}').encode()
+    body = (b'{"event_id": "evt_\\ud800\\u0000", "event": "messages.received", "account_id": "acct_demo", '
+            b'"created_at": "2026-01-01T00:00:00Z", "payload": {"fan": {"id": 5, "name": "A\\u0000"}, '
+            b'"message": {"id": 1, "text": "hi\\u0000 \\udfff"}}}')
     r = signed_post(client, "/api/demo/webhook/of-event", body)
     assert r.status_code == 200 and r.json() == {"status": "accepted", "event_id": "evt_\ufffd\ufffd"}
     assert intake.process_event(WebhookEvent.objects.get(event_id="evt_\ufffd\ufffd")) == "processed"

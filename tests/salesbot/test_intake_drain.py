@@ -9,8 +9,8 @@ from django.utils import timezone
 from fans.models import Fan
 from learning.models import Outcome
 from salesbot import tasks
-from salesbot.pipeline import checkers, intake, queue
 from salesbot.models import IntakeDrain, WebhookEvent
+from salesbot.pipeline import checkers, intake, queue
 from salesbot.pipeline.webhooks import FanMessage, sign
 
 SECRET = "test-webhook-secret"
@@ -40,7 +40,7 @@ def age(*events, seconds=60):
 
 
 def test_one_drain_task_for_many_webhooks_and_a_new_one_after_it_started(client, creator, queued):
-    a, b = say(client, creator, 1), say(client, creator, 2)
+    _a, _b = say(client, creator, 1), say(client, creator, 2)
     assert queued == ["salesbot.tasks.drain_webhooks"]  # b found a drain waiting: no second task
     assert tasks.drain_webhooks() == 2
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}

@@ -6,9 +6,7 @@ import pytest
 from django.utils import timezone
 
 from learning.services import record_outcome
-from models_registry.services import onboard_from_files
-from salesbot.pipeline import engine
-from salesbot.pipeline import sender
+from salesbot.pipeline import engine, sender
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.safety import screen_message
 from tests.factories import FanFactory

@@ -10,8 +10,8 @@ from django_q.conf import Conf
 from fans.models import Fan
 from learning.models import Action, Outcome
 from models_registry.services import onboard_from_files
-from salesbot.pipeline import intake, queue, worker
 from salesbot.models import QueueItem, WebhookEvent
+from salesbot.pipeline import intake, queue, worker
 from salesbot.pipeline.platform_client import PlatformClient
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
 

@@ -6,11 +6,9 @@ import pytest
 
 from fans.models import Message
 from learning.models import Action
-from models_registry.services import onboard_from_files
-from salesbot.pipeline import engine
-from salesbot.pipeline.llm import client as llm
-from salesbot.pipeline import worker
 from salesbot.models import LLMCall
+from salesbot.pipeline import engine, worker
+from salesbot.pipeline.llm import client as llm
 from salesbot.pipeline.llm.prompt import build_prompt, count_tokens
 from tests.factories import FanFactory
 from tests.fake_processes import FakeLLMProcess

@@ -5,7 +5,6 @@ video_long $50 (4). Random draws are seeded; statistical checks use many draws a
 import random
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,10 +14,7 @@ from django.utils import timezone
 from learning import bayes
 from learning.models import Action
 from learning.services import record_action
-from models_registry.services import onboard_from_files
-from salesbot.pipeline import engine
-from salesbot.pipeline import rules
-from salesbot.pipeline import sender
+from salesbot.pipeline import engine, rules, sender
 from salesbot.pipeline import offers as offer_api
 from tests.factories import FanFactory
 

@@ -17,11 +17,9 @@ from learning.stats import aggregate_learning_stats
 from learning.stats_rows import compute_learning_stats_from_rows
 from models_registry.models import Creator
 from models_registry.services import onboard_from_files
-from salesbot.pipeline import intake
-from salesbot.pipeline import sender
-from salesbot.pipeline import worker
-from salesbot.pipeline.decisions import Decision
 from salesbot.models import QueueItem
+from salesbot.pipeline import intake, sender, worker
+from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.platform_client import PermanentError, SentMessage, TransientError
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event

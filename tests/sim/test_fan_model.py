@@ -22,7 +22,7 @@ def test_same_seed_same_fans_and_reactions():
 def test_purchase_probability_decreases_with_price():
     for fan in make_fans(random.Random(5), 200):
         probs = [purchase_probability(fan, p) for p in range(1, 201, 3)]
-        assert all(a >= b for a, b in zip(probs, probs[1:]))
+        assert all(a >= b for a, b in zip(probs, probs[1:], strict=False))
         assert probs[0] > probs[-1]
     fan = SimFan(id=1, name="A", max_price=20, price_softness=5, base_buy=0.5, favourite_hooks=("scarcity",))
     assert purchase_probability(fan, 10) > purchase_probability(fan, 20) > purchase_probability(fan, 30)

@@ -6,11 +6,7 @@ its replies and map its failures to the same exceptions as against the real API.
 import json
 import math
 import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import anthropic
 import pytest

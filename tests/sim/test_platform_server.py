@@ -37,7 +37,7 @@ def test_text_free_and_ppv_sends_are_recorded(fake_platform):
               {"text": "i've never shown this 🥺", "mediaFiles": [203, 204, 205], "price": 18.0}]
     keys = [str(uuid.uuid4()) for _ in bodies]
     ids = []
-    for body, key in zip(bodies, keys):
+    for body, key in zip(bodies, keys, strict=False):
         r = send(fake_platform, 12345678, body, key)
         assert r.status_code == 200, r.text
         data = r.json()["data"]
@@ -46,7 +46,7 @@ def test_text_free_and_ppv_sends_are_recorded(fake_platform):
     assert len(set(ids)) == 3
     messages = fake_platform.fake("GET", "messages")["messages"]
     assert [m["id"] for m in messages] == ids
-    for m, body, key in zip(messages, bodies, keys):
+    for m, body, key in zip(messages, bodies, keys, strict=False):
         assert set(m) == {"id", "fan_id", "text", "mediaFiles", "price", "idempotency_key", "createdAt"}
         assert (m["fan_id"], m["text"], m["mediaFiles"], m["price"], m["idempotency_key"]) == \
             (12345678, body["text"], body["mediaFiles"], body["price"], key)

@@ -8,8 +8,8 @@ is written: the counters' stats are compared with the row queries' and any diffe
 from django.core.management.base import BaseCommand, CommandError
 
 from learning import rollup
-from learning.stats_rows import compute_learning_stats_from_rows
 from learning.stats_rollup import stats_from_rollup
+from learning.stats_rows import compute_learning_stats_from_rows
 from models_registry.models import Creator
 
 
@@ -40,7 +40,8 @@ class Command(BaseCommand):
                                                           else f"counters differ on {', '.join(bad)}"))
                 continue
             info = rollup.rebuild(creator)
-            self.stdout.write(f"{creator.slug}: rebuilt {info['cells']} cells and {info['buyers']} buyers from the rows")
+            self.stdout.write(f"{creator.slug}: rebuilt {info['cells']} cells and {info['buyers']} buyers "
+                              "from the rows")
         if differ:
             raise CommandError("counters differ from the rows (run without --check to rebuild): " + "; ".join(differ))
 

@@ -78,7 +78,7 @@ class Command(BaseCommand):
         try:
             return SimpleUploadedFile(path.name, path.read_bytes())
         except OSError as e:
-            raise CommandError(f"Cannot read {path}: {e.strerror}.")
+            raise CommandError(f"Cannot read {path}: {e.strerror}.") from e
 
     def _summary(self, creator, form, show_secret: bool):
         sections = ", ".join(f"§{s.number} {s.title}" for s in form.sections)

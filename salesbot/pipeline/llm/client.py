@@ -12,11 +12,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from learning.models import Action
+from salesbot.models import LLMCall
 from salesbot.pipeline import repeats, rules
 from salesbot.pipeline.decisions import Context, Decision
-from salesbot.pipeline.llm.reply import RejectedReply, parse_reply, validate
-from salesbot.models import LLMCall
 from salesbot.pipeline.llm.prompt import build_prompt
+from salesbot.pipeline.llm.reply import RejectedReply, parse_reply, validate
 
 log = logging.getLogger(__name__)
 _warned_no_key = False

@@ -59,8 +59,9 @@ def fan_context(fan, messages) -> dict:
 
 def _user_text(creator, fan, stats_block: str, ctx: dict) -> str:
     sent = set(fan.content_sent or [])
-    paid = [v.content_key for v in creator.vault_items.all() if v.default_price is not None and v.content_key not in sent]
-    free = [v.content_key for v in creator.vault_items.all() if v.default_price is None and v.content_key not in sent]
+    unsent = [v for v in creator.vault_items.all() if v.content_key not in sent]
+    paid = [v.content_key for v in unsent if v.default_price is not None]
+    free = [v.content_key for v in unsent if v.default_price is None]
     return "\n".join([
         stats_block,
         f"ALLOWED_CONTENT_KEYS: {', '.join(paid)}",

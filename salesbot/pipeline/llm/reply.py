@@ -9,7 +9,6 @@ from learning.models import HOOKS
 from salesbot.pipeline.contact import message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
-from salesbot.pipeline.repeats import already_had
 
 
 class RejectedReply(ValueError):
@@ -23,7 +22,7 @@ def parse_reply(raw: str) -> dict:
     try:
         data = json.loads(lines[0])
     except json.JSONDecodeError as e:
-        raise RejectedReply(f"not valid JSON: {e.msg}")
+        raise RejectedReply(f"not valid JSON: {e.msg}") from e
     if not isinstance(data, dict):
         raise RejectedReply("the JSON line is not an object")
     return data
@@ -64,7 +63,7 @@ def _price(raw) -> Decimal:
     try:
         price = Decimal(str(raw))
     except InvalidOperation:
-        raise RejectedReply(f"price {raw!r} is not a number")
+        raise RejectedReply(f"price {raw!r} is not a number") from None
     if not price.is_finite():
         raise RejectedReply(f"price {raw!r} is not a number")
     return price.quantize(Decimal("0.01"))

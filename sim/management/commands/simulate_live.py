@@ -7,6 +7,7 @@ import time
 import requests
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
+
 from sim.live import LiveSimulation
 
 
@@ -49,7 +50,8 @@ class Command(BaseCommand):
                                         "--api-key", "sim-key", "--webhook-secret", "sim-secret")
         llm, llm_url = _start("sim.llm_server")
         try:
-            sim = LiveSimulation(platform_url, llm_url, slug=o["slug"], seed=o["seed"], bad_llm_every=o["bad_llm_every"],
+            sim = LiveSimulation(platform_url, llm_url, slug=o["slug"], seed=o["seed"],
+                                 bad_llm_every=o["bad_llm_every"],
                                  variants=o["variants"], llm=not o["no_llm"],
                                  progress=lambda i, n: self.stdout.write(f"  {i}/{n} fans ({100 * i // n}%)"))
             sim.setup()

@@ -1,7 +1,7 @@
 """The queue's promises under a slow platform, a dead worker and lying clocks: tasks end inside their
 budget, one fan gets one decision on its latest state, and a message's bad clock never rules its fan."""
 import time
-from datetime import datetime, timedelta, timezone as dt_tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -56,7 +56,7 @@ def test_drain_stops_at_its_budget_and_wakes_a_successor(demo, monkeypatch, sett
 
 
 def test_task_budget_leaves_room_for_the_worst_item():
-    assert 0 < queue.task_budget_s() and queue.task_budget_s() + queue.item_worst_case_s() < 120
+    assert queue.task_budget_s() > 0 and queue.task_budget_s() + queue.item_worst_case_s() < 120
 
 
 def test_check_refuses_settings_that_let_an_item_outlive_its_task(settings):
@@ -86,7 +86,7 @@ def test_after_a_worker_crash_the_fan_gets_one_decision_on_the_latest_message(de
 def test_a_message_from_the_far_future_is_booked_at_its_arrival(demo, monkeypatch):
     monkeypatch.setattr("salesbot.pipeline.sender.deliver", lambda action, client=None: action)
     fan = FanFactory(creator=demo, fan_id=7300, state="engaged", messages_received=6)
-    future = datetime(9999, 12, 31, 23, 59, tzinfo=dt_tz.utc)
+    future = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
     intake.process_event(store_event(demo, "messages.received", message_payload(7300, "hi", 1, at=future)))
     odd = Message.objects.get(fan=fan, platform_message_id=1)
     assert odd.claimed_ts == future and abs((odd.ts - timezone.now()).total_seconds()) < 60

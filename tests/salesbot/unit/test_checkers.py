@@ -6,10 +6,9 @@ import pytest
 from fans.models import FanTransition
 from learning.models import Action, Outcome
 from learning.services import record_action, record_outcome
-from salesbot.pipeline import checkers
-from salesbot.pipeline import sender
-from salesbot.pipeline.decisions import Decision
 from salesbot.models import QueueItem
+from salesbot.pipeline import checkers, sender
+from salesbot.pipeline.decisions import Decision
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import hours, sent
 

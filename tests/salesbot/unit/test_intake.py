@@ -6,9 +6,8 @@ import pytest
 from fans.models import Fan, FanTransition, Message
 from learning.models import Outcome
 from learning.services import record_action
-from salesbot.pipeline import intake
 from salesbot.models import QueueItem, WebhookEvent
-from salesbot.pipeline.webhooks import WebhookError
+from salesbot.pipeline import intake
 from tests.salesbot.unit.helpers import hours, message_payload, sent, store_event
 
 

@@ -5,8 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from salesbot.pipeline import engine
-from salesbot.pipeline import rules
+from salesbot.pipeline import engine, rules
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import hours, sent
 

@@ -2,8 +2,8 @@
 import pytest
 
 from fans.models import FanTransition
-from salesbot.pipeline import intake
 from salesbot.models import QueueItem
+from salesbot.pipeline import intake
 from salesbot.pipeline.safety import screen_message
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event

@@ -2,7 +2,7 @@
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -57,13 +57,13 @@ def test_bad_signatures_are_rejected(secret, body, header):
 def test_parse_envelope_reads_every_field():
     env = wh.parse_envelope(envelope())
     assert (env.event_id, env.event, env.account_id) == ("evt_1", "messages.received", "acct_demo")
-    assert env.created_at == datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+    assert env.created_at == datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
     assert env.payload["fan"] == {"id": 42, "name": "Sam"}
 
 
 def test_created_at_without_zone_is_utc():
     env = wh.parse_envelope(envelope(created_at="2026-11-24T18:00:00"))
-    assert env.created_at == datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+    assert env.created_at == datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("field", ["event_id", "event", "account_id", "created_at", "payload"])
@@ -172,4 +172,4 @@ def test_fan_name_that_is_not_a_string_becomes_empty():
 
 def test_a_message_event_carries_its_own_time():
     event = wh.parse_event(wh.parse_envelope(envelope()))
-    assert event == wh.FanMessage(wh.FanRef(42, "Sam"), 900, "hey", datetime(2026, 11, 24, 18, 0, 5, tzinfo=timezone.utc))
+    assert event == wh.FanMessage(wh.FanRef(42, "Sam"), 900, "hey", datetime(2026, 11, 24, 18, 0, 5, tzinfo=UTC))

@@ -1,0 +1,20 @@
+"""Read-only questions about a fan's money, answered from the learning books (Outcome rows)."""
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from learning.models import Outcome
+
+
+def spent_last_24h(fan, now=None) -> Decimal:
+    now = now or timezone.now()
+    total = (Outcome.objects.filter(fan=fan, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED],
+                                    ts__gt=now - timedelta(hours=24)).aggregate(s=Sum("amount"))["s"])
+    return total or Decimal("0")
+
+
+def spend_capped(fan, now=None) -> bool:
+    cap = fan.creator.daily_spend_cap
+    return cap is not None and cap > 0 and spent_last_24h(fan, now) >= cap

@@ -1,0 +1,40 @@
+"""The learning dashboard in admin: the creator admin of models_registry, plus a dashboard page per creator.
+
+Registered from salesbot (not models_registry) because the dashboard reads the pipeline's and the learning
+stats' data; the domain app's admin knows nothing of them.
+"""
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from models_registry.admin import CreatorAdmin
+from models_registry.models import Creator
+from salesbot.dashboard.learning import creator_dashboard
+
+
+class CreatorDashboardAdmin(CreatorAdmin):
+    list_display = [*CreatorAdmin.list_display, "dashboard_link"]
+
+    @admin.display(description="dashboard")
+    def dashboard_link(self, obj):
+        return format_html('<a href="{}">dashboard</a>', reverse("admin:models_registry_creator_dashboard",
+                                                                args=[obj.pk]))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [path("<path:object_id>/dashboard/", wrap(self.dashboard_view),
+                     name="models_registry_creator_dashboard"), *super().get_urls()]
+
+    def dashboard_view(self, request, object_id):
+        creator = get_object_or_404(Creator, pk=object_id)
+        if not self.has_view_permission(request, creator):
+            raise PermissionDenied
+        return self._page(request, "admin/models_registry/creator/dashboard.html",
+                          f"Learning dashboard: {creator}", creator=creator, d=creator_dashboard(creator),
+                          has_view_permission=True)
+
+
+admin.site.unregister(Creator)
+admin.site.register(Creator, CreatorDashboardAdmin)
