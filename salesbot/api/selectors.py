@@ -105,7 +105,7 @@ def training_summary(creator) -> dict:
     actions = Action.objects.filter(creator=creator)
     outcomes = Outcome.objects.filter(creator=creator)
     span = actions.aggregate(first=Min("ts"), last=Max("ts"))
-    ppvs = actions.filter(action="ppv")
+    ppvs = actions.filter(action=Action.Kind.PPV)
     return {
         "actions": actions.count(),
         "actions_by_source": dict(actions.order_by().values_list("source").annotate(n=Count("id"))),

@@ -57,11 +57,11 @@ def enqueue_bumps(now=None) -> int:
     for fan in Fan.objects.filter(state=FanState.PITCHED).select_related("creator"):
         if contact_block(fan.creator, fan):
             continue
-        ppv = (Action.objects.filter(fan=fan, action="ppv", status=Action.Status.SENT)
+        ppv = (Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
                .order_by("-ts", "-seq").first())
         if ppv is None or ppv.purchased or ppv.ts > now - BUMP_AFTER:
             continue
-        if Action.objects.filter(fan=fan, action="bump", ts__gte=ppv.ts).exists():
+        if Action.objects.filter(fan=fan, action=Action.Kind.BUMP, ts__gte=ppv.ts).exists():
             continue
         if QueueItem.objects.filter(fan=fan, reason=QueueItem.Reason.BUMP,
                                     status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]).exists():
@@ -76,7 +76,7 @@ def enqueue_reactivation(creator: Creator, now=None) -> int:
     now = now or timezone.now()
     went_dormant = (FanTransition.objects.filter(fan=OuterRef("pk"), to_state=FanState.DORMANT)
                     .order_by("-ts").values("ts")[:1])
-    rekindled = Action.objects.filter(fan=OuterRef("pk"), action="rekindle", ts__gte=OuterRef("quiet_since"))
+    rekindled = Action.objects.filter(fan=OuterRef("pk"), action=Action.Kind.REKINDLE, ts__gte=OuterRef("quiet_since"))
     fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0)
             .annotate(quiet_since=Coalesce(Subquery(went_dormant), "created_ts"))
             .annotate(done=Exists(rekindled)).filter(done=False))

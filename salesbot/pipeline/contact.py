@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 from fans.state_machine import NO_CONTACT
+from learning.models import Action
 from learning.selectors import spend_capped
 from salesbot.pipeline import repeats
 
@@ -58,9 +59,9 @@ def message_block(creator, fan, action: str, *, text: str = "", content_key: str
             return f"content_key '{content_key}' has no platform media ids"
         if content_key in (fan.content_sent or []):
             return f"content_key '{content_key}' was already sent to this fan"
-        if action != "ppv" and item.default_price is not None:
+        if action != Action.Kind.PPV and item.default_price is not None:
             return f"content_key '{content_key}' is paid content and cannot go out free"
-    if action == "ppv":
+    if action == Action.Kind.PPV:
         if price is None or not content_key:
             return "a PPV needs content and a price"
         if not creator.price_in_bounds(price):

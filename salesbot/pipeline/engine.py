@@ -2,7 +2,9 @@
 import logging
 from decimal import Decimal
 
+from learning.models import Action
 from learning.selectors import spend_capped, spent_last_24h
+from salesbot.models import QueueItem
 from salesbot.pipeline import replies, router, rules
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.decisions import Context, Decision
@@ -27,7 +29,7 @@ def decide(ctx: Context) -> Decision:
         return Decision("skip", reason=contact_block(ctx.creator, ctx.fan) or "no contact", route=row)
     try:
         decision = llm_decide(ctx) if step == "llm" else replies.decide(ctx, step)
-        if decision.action == "ppv" and spend_capped(ctx.fan):
+        if decision.action == Action.Kind.PPV and spend_capped(ctx.fan):
             decision = capped(ctx, decision)
     except rules.NoFreshLine as spent:
         decision = instead(ctx, step, spent)
@@ -58,7 +60,7 @@ def instead(ctx: Context, step: str, spent: rules.NoFreshLine) -> Decision:
     from salesbot.pipeline.llm import client as llm
 
     why = str(spent)
-    if ctx.reason == "message" and step != "llm":
+    if ctx.reason == QueueItem.Reason.MESSAGE and step != "llm":
         if not llm.configured():
             why += "; no LLM configured"
         elif not llm.budget_allows(ctx.creator):

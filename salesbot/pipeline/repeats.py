@@ -5,6 +5,8 @@ the fan's own name do not make a line new), so "hey John ðŸ’•" and "Hey  john ðŸ
 """
 import re
 
+from learning.models import Action
+
 
 def normalise(text: str, fan_name: str = "") -> str:
     """The line as a fan would recognise it: case, spacing and the fan's name left out."""
@@ -17,10 +19,8 @@ def normalise(text: str, fan_name: str = "") -> str:
 
 def sent_texts(fan) -> list[str]:
     """Every line the fan got from the bot, oldest first: sent here, or logged by the seed's bot (imports)."""
-    from learning.models import Action
-
     return list(Action.objects.filter(fan=fan, status__in=[Action.Status.SENT, Action.Status.LOGGED])
-                .exclude(action="skip").exclude(message_text="").order_by("ts", "seq")
+                .exclude(action=Action.Kind.SKIP).exclude(message_text="").order_by("ts", "seq")
                 .values_list("message_text", flat=True))
 
 
@@ -52,9 +52,7 @@ def offer_unanswered(fan) -> bool:
     """The fan's last PPV has had no message from the fan since (messages compared in stored order, which
     the platform's and our clocks cannot disturb; by time for a PPV with no stored message)."""
     from fans.models import Message
-    from learning.models import Action
-
-    last = (Action.objects.filter(fan=fan, action="ppv", status=Action.Status.SENT)
+    last = (Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
             .order_by("-ts", "-seq").only("ts", "platform_message_id").first())
     if last is None:
         return False
@@ -72,6 +70,6 @@ def refusal(fan, action: str, text: str) -> str | None:
     second PPV on top of one the fan has not answered (a bump is a text, so it still goes)."""
     if already_had(fan, text):
         return "the fan already had this line: never the same line twice"
-    if action == "ppv" and offer_unanswered(fan):
+    if action == Action.Kind.PPV and offer_unanswered(fan):
         return "the fan has not answered the last PPV yet: no second offer before the fan writes"
     return None

@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from learning.models import Action
+from salesbot.models import QueueItem
 from salesbot.pipeline import intents, rules
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.rules import K, NoFreshLine
@@ -42,10 +44,8 @@ def waiting_offer(ctx: Context):
     its last send as ctx.last_sent); None otherwise."""
     if hasattr(ctx, "last_sent"):
         last = ctx.last_sent
-        return last if last is not None and last.action == "ppv" and not last.purchased else None
-    from learning.models import Action
-
-    ppv = (Action.objects.filter(fan=ctx.fan, action="ppv", status=Action.Status.SENT,
+        return last if last is not None and last.action == Action.Kind.PPV and not last.purchased else None
+    ppv = (Action.objects.filter(fan=ctx.fan, action=Action.Kind.PPV, status=Action.Status.SENT,
                                  ts__gte=timezone.now() - OFFER_ANSWER_WINDOW).order_by("-ts", "-seq").first())
     return ppv if ppv is not None and not ppv.purchased else None
 
@@ -68,7 +68,7 @@ def answer_offer(ctx: Context, intent: str, offer) -> Decision:
 
 def decide(ctx: Context, step: str) -> Decision:
     """The step's decision, answering what the fan said, with a line the fan never had (see module doc)."""
-    text = ctx.last_text if ctx.reason == "message" else ""
+    text = ctx.last_text if ctx.reason == QueueItem.Reason.MESSAGE else ""
     intent = intents.detect(text, offer_waiting=True)
     if intent in OFFER_INTENTS:
         offer = waiting_offer(ctx)
@@ -80,7 +80,8 @@ def decide(ctx: Context, step: str) -> Decision:
         decision = rules.STEPS[step](ctx)
     except NoFreshLine as e:
         decision, spent = None, e
-    small_talk = decision is None or (decision.action == "text" and decision.extra.get("template") in SMALL_TALK)
+    small_talk = decision is None or (decision.action == Action.Kind.TEXT
+                                      and decision.extra.get("template") in SMALL_TALK)
     if intent and intent not in OFFER_INTENTS and small_talk:
         try:
             return rules.text_decision(ctx, intent, reason=f"answers the fan ({intent})")

@@ -3,6 +3,7 @@
 Each row: (name, condition, engine step). Engine steps name functions in salesbot.pipeline.rules,
 or "llm" for the model, or "skip".
 """
+from salesbot.models import QueueItem
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.decisions import Context
 from salesbot.pipeline.signals import is_filler
@@ -26,9 +27,9 @@ def _kept_from_llm(c: Context) -> bool:
 
 ROUTES: list[tuple[str, callable, str]] = [
     ("no_contact",        lambda c: contact_block(c.creator, c.fan) is not None,       "skip"),
-    ("welcome",           lambda c: c.reason == "welcome",                             "greet"),
-    ("bump",              lambda c: c.reason == "bump",                                "bump"),
-    ("rekindle",          lambda c: c.reason == "rekindle",                            "rekindle"),
+    ("welcome",           lambda c: c.reason == QueueItem.Reason.WELCOME,                             "greet"),
+    ("bump",              lambda c: c.reason == QueueItem.Reason.BUMP,                                "bump"),
+    ("rekindle",          lambda c: c.reason == QueueItem.Reason.REKINDLE,                            "rekindle"),
     # Seed §9: never call the model for greetings, emojis or filler.
     ("filler",            _kept_from_llm,                                              "light_reply"),
     ("spent_1_plus",      lambda c: c.fan.total_spent >= 1,                            "llm"),

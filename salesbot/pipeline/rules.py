@@ -10,6 +10,7 @@ best-evidenced choice, or, for a share of offers, a Thompson sample; prices are 
 import random
 import re
 
+from learning.models import Action
 from models_registry.models import ResponseTemplate, VaultItem
 from salesbot.pipeline import repeats
 from salesbot.pipeline.contact import restricted_words_in
@@ -92,7 +93,7 @@ def unsent_items(ctx: Context, paid: bool) -> list[VaultItem]:
     return sorted(items, key=lambda v: (v.ladder_tier, v.default_price or 0, v.content_key))
 
 
-def text_decision(ctx, kind, action="text", reason="", **values) -> Decision:
+def text_decision(ctx, kind, action=Action.Kind.TEXT, reason="", **values) -> Decision:
     text, t = template(ctx, kind, **values)
     return Decision(action=action, text=text, hook=(t.hook if t else ""), reason=reason or kind,
                     extra={"template": str(kind)})
@@ -122,7 +123,7 @@ def free_hook(ctx: Context) -> Decision:
     item = (preferred or items or [None])[0]
     if item is None:
         return tease(ctx)
-    d = text_decision(ctx, K.FREE_HOOK, action="free_media", reason="free hook")
+    d = text_decision(ctx, K.FREE_HOOK, action=Action.Kind.FREE_MEDIA, reason="free hook")
     d.content_key = item.content_key
     return d
 
@@ -181,28 +182,26 @@ def reengage(ctx: Context) -> Decision:
 
 
 def bump(ctx: Context) -> Decision:
-    return text_decision(ctx, K.BUMP, action="bump", reason="bump after 4h unbought PPV")
+    return text_decision(ctx, K.BUMP, action=Action.Kind.BUMP, reason="bump after 4h unbought PPV")
 
 
 def rekindle(ctx: Context) -> Decision:
-    return text_decision(ctx, K.REKINDLE, action="rekindle", reason="rekindle dormant spender")
+    return text_decision(ctx, K.REKINDLE, action=Action.Kind.REKINDLE, reason="rekindle dormant spender")
 
 
 def _last_sent(ctx: Context, skip_too: bool):
     """The fan's last sent action (the simulator, which keeps no rows, hands it in as ctx.last_sent)."""
     if hasattr(ctx, "last_sent"):
         return ctx.last_sent
-    from learning.models import Action
-
     sent = Action.objects.filter(fan=ctx.fan, status=Action.Status.SENT)
-    return (sent if skip_too else sent.exclude(action="skip")).order_by("-ts", "-seq").first()
+    return (sent if skip_too else sent.exclude(action=Action.Kind.SKIP)).order_by("-ts", "-seq").first()
 
 
 def llm_stand_in(ctx: Context) -> Decision:
     """What the rules do on the LLM's rows when no model answers: aftercare after a sale,
     rapport while a PPV is unanswered, otherwise the next ladder offer."""
     last = _last_sent(ctx, skip_too=False)
-    if last and last.action == "ppv":
+    if last and last.action == Action.Kind.PPV:
         d = text_decision(ctx, K.AFTERCARE, reason="aftercare") if last.purchased else reengage(ctx)
     else:
         d = ppv(ctx)
@@ -213,7 +212,7 @@ def llm_stand_in(ctx: Context) -> Decision:
 def light_reply(ctx: Context) -> Decision:
     """A short answer to filler: aftercare right after a sale, otherwise keep the chat warm."""
     last = _last_sent(ctx, skip_too=True)
-    if last and last.action == "ppv" and last.purchased:
+    if last and last.action == Action.Kind.PPV and last.purchased:
         return text_decision(ctx, K.AFTERCARE, reason="aftercare after filler")
     return reengage(ctx)
 

@@ -53,7 +53,7 @@ def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response
 
 def prepare(creator, fan: Fan, decision: Decision, response_time_s=None) -> Action:
     """Write the Action before any call, so a crash mid-send leaves a pending row to resume."""
-    if decision.action == "skip":
+    if decision.action == Action.Kind.SKIP:
         return log_decision(creator, fan, decision, Action.Status.LOGGED, response_time_s=response_time_s)
     why = refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
                   price=decision.price)
@@ -76,7 +76,7 @@ def deliver(action: Action, client: PlatformClient | None = None) -> Action:
     media = []
     if action.content_key:
         media = creator.vault_items.get(content_key=action.content_key).media_ids
-    price = action.price if action.action == "ppv" else Decimal("0")
+    price = action.price if action.action == Action.Kind.PPV else Decimal("0")
     client = client or PlatformClient(creator)
     try:
         sent = client.send_message(fan.fan_id, action.message_text, media, price, idempotency_key=action.uuid)
@@ -101,7 +101,7 @@ def _book_sent(action: Action, platform_message_id: int):
     fields = {"messages_sent": F("messages_sent") + 1, "last_interaction_ts": now}
     if action.content_key and action.content_key not in fan.content_sent:
         fields["content_sent"] = fan.content_sent + [action.content_key]
-    if action.action == "ppv":
+    if action.action == Action.Kind.PPV:
         fields["last_ppv_price"] = action.price
     Fan.objects.filter(pk=fan.pk).update(**fields)
     fan.refresh_from_db()

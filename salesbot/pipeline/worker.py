@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
 from salesbot.models import LLMCall, QueueItem
@@ -37,7 +38,7 @@ def handle(item: QueueItem) -> str:
         last_in = None
         if item.reason == QueueItem.Reason.MESSAGE:
             # The latest message by arrival: a message's own clock can be wrong (see intake.message_time).
-            last_in = fan.messages.filter(direction="in").order_by("-id").first()
+            last_in = fan.messages.filter(direction=Message.Direction.IN).order_by("-id").first()
         ctx = engine.build_context(creator, fan, reason=item.reason, message=last_in)
         decision = engine.decide(ctx)
         waited = (timezone.now() - item.waiting_since).total_seconds()

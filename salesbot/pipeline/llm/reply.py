@@ -5,7 +5,7 @@ Anything that is not a usable decision is rejected with a reason; the rule engin
 import json
 from decimal import Decimal, InvalidOperation
 
-from learning.models import HOOKS
+from learning.models import HOOKS, Action
 from salesbot.pipeline.contact import message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
@@ -33,7 +33,7 @@ def validate(data: dict, creator, fan) -> Decision:
     if action not in ACTIONS:
         raise RejectedReply(f"action {action!r} is not one of {ACTIONS}")
     text = data.get("message_text")
-    if action != "skip" and (not isinstance(text, str) or not text.strip()):
+    if action != Action.Kind.SKIP and (not isinstance(text, str) or not text.strip()):
         raise RejectedReply("message_text is missing or empty")
     text = (text or "").strip()
     hook = data.get("hook") or ""
@@ -46,15 +46,15 @@ def validate(data: dict, creator, fan) -> Decision:
         raise RejectedReply(f"a {action} needs a content_key")
     if action not in ("ppv", "free_media") and key:
         raise RejectedReply(f"a {action} must not carry content ({key!r})")
-    price = _price(data.get("price")) if action == "ppv" else None
-    if action != "skip":
+    price = _price(data.get("price")) if action == Action.Kind.PPV else None
+    if action != Action.Kind.SKIP:
         # The same rules the sender's last gate applies: a reply that would be refused there is
         # rejected here, so the rules can answer the fan instead.
         why = message_block(creator, fan, action, text=text, content_key=key, price=price)
         if why:
             raise RejectedReply(why)
     return Decision(action=action, text=text, content_key=key, price=price, hook=hook,
-                    reason=str(data.get("reason") or "")[:200], source="llm")
+                    reason=str(data.get("reason") or "")[:200], source=Action.Source.LLM)
 
 
 def _price(raw) -> Decimal:
