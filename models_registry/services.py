@@ -124,6 +124,9 @@ def onboard_creator(content_map: dict, playbook_md: str, **creator_fields) -> Cr
     fields.setdefault("display_name", slug)
     fields.setdefault("account_id", f"acct_{slug}")
     creator = Creator.objects.filter(slug=slug).first() or Creator(slug=slug)
+    if fields.get("provider") == "onlyfansapi" and not fields.get("api_base_url") and creator.pk is None:
+        from salesbot.providers.onlyfansapi.client import DEFAULT_BASE_URL
+        fields["api_base_url"] = DEFAULT_BASE_URL  # the provider's own API unless pointed at a stand-in
     for name, value in fields.items():
         setattr(creator, name, value)
     creator.full_clean()

@@ -17,7 +17,7 @@ from learning.models import Action
 from models_registry.services import onboard_from_files
 from sim import fan_model
 from salesbot.models import LLMCall
-from salesbot.pipeline.webhooks import sign
+from salesbot.providers.simple import sign
 
 BAD_LLM_MODES = ["prose", "two_lines", "unknown_key", "bad_price", "fenced", "500"]
 LLM_ROUTES = {"spent_1_plus", "msg_9_plus"}

@@ -14,7 +14,7 @@ from salesbot.pipeline import intake
 from salesbot.pipeline import worker
 from salesbot.pipeline.queue import enqueue
 from salesbot.models import QueueItem
-from salesbot.pipeline.platform_client import PlatformClient
+from salesbot.providers.simple import PlatformClient
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 

@@ -15,7 +15,7 @@ from salesbot.pipeline import intake
 from salesbot.pipeline import sender
 from salesbot.pipeline import worker
 from salesbot.models import QueueItem, WebhookEvent
-from salesbot.pipeline.webhooks import sign
+from salesbot.providers.simple import sign
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
 from tests.reliability.system import System, wait_until
 from tests.reliability.system import ACCOUNT as SYS_ACCOUNT, SECRET as SYS_SECRET

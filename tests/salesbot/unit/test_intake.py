@@ -8,7 +8,7 @@ from learning.models import Outcome
 from learning.services import record_action
 from salesbot.pipeline import intake
 from salesbot.models import QueueItem, WebhookEvent
-from salesbot.pipeline.webhooks import WebhookError
+from salesbot.pipeline.events import WebhookError
 from tests.salesbot.unit.helpers import hours, message_payload, sent, store_event
 
 
