@@ -121,6 +121,7 @@ def store(creator, endpoint: str, body: bytes, env, known: bool) -> Response:
     return Response({"status": "accepted", "event_id": env.event_id})
 
 
+@extend_schema_view(post=schemas.provider_webhook())
 class ProviderWebhookView(APIView):
     """/api/providers/<provider>/webhook: one URL per deployment and provider; the creator is found by the
     body's account_id among that provider's creators, the signature checked with the creator's secret."""
