@@ -98,13 +98,13 @@ class Handler(BaseHTTPRequestHandler):
         p: FakePlatform = self.server.platform
         if path.startswith("/_fake/"):
             return self._fake(method, path[len("/_fake/"):].rstrip("/"), raw)
+        hooks = WEBHOOKS_RE.match(path) if p.dialect.name == "onlyfansapi" else None
         m = API_RE.match(path)
-        if not m:
+        if not m and not hooks:
             raise ApiError(404, f"no route for {path}")
         if self.headers.get("Authorization", "") != f"Bearer {p.api_key}":
             raise ApiError(401, "Unauthorized. missing or wrong Authorization bearer token")
-        hooks = WEBHOOKS_RE.match(path)
-        if hooks and p.dialect.name == "onlyfansapi":  # the provider's account-independent /webhooks
+        if hooks:  # the provider's account-independent /webhooks
             return self._provider_webhooks(method, hooks.group(1), raw)
         account, rest = m.groups()
         if account != p.account_id:

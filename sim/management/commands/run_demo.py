@@ -59,8 +59,9 @@ class Command(BaseCommand):
         self.stdout.write("» migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
         platform = f"http://127.0.0.1:{opts['platform_port']}"
-        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", api_base_url=platform,
-                                     api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
+        # The demo speaks OnlyFansAPI.com's format end to end: the fake platform stands in for the provider.
+        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="onlyfansapi",
+                                     api_base_url=f"{platform}/api", api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
         self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
                           f"{creator.playbook_sections.count()} playbook sections)")
         if (DEMO / "research").exists() and not opts["no_import"]:
@@ -79,10 +80,11 @@ class Command(BaseCommand):
         web = f"http://127.0.0.1:{opts['port']}"
         fake = [py, "-m", "sim.platform_server", "--port", str(opts["platform_port"]),
                 "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
-                "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event"]
+                "--dialect", "onlyfansapi", "--redeliver-rate", "0.05",
+                "--webhook-url", f"{web}/api/providers/onlyfansapi/webhook"]
         if not opts["no_simulate"]:
             fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"]),
-                     "--sim-chat-boost", "0.3"]
+                     "--sim-chat-boost", "0.3", "--sim-human-rate", "0.15"]
         llm = f"http://127.0.0.1:{opts['llm_port']}"
         # The demo talks to the fake Claude server, never to the real API.
         env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}
@@ -101,7 +103,7 @@ class Command(BaseCommand):
             f"  admin:          {web}/admin/   (login admin / admin)\n"
             f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
             f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
-            f"  fake platform:  {platform}/_fake/stats\n"
+            f"  fake platform:  {platform}/_fake/stats   (OnlyFansAPI.com format; human chatter: {platform}/_fake/human)\n"
             f"  fake LLM:       {llm}/_fake/stats\n"
             f"Ctrl-C stops everything.\n"))
         stop = False
