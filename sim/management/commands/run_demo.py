@@ -49,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--sim-rate", type=float, default=4, help="new simulated fans per minute")
         parser.add_argument("--sim-speed", type=float, default=3, help="simulated fans react this many times faster")
         parser.add_argument("--no-simulate", action="store_true")
+        parser.add_argument("--provider", choices=["onlyfansapi", "simple"], default="onlyfansapi",
+                            help="the wire format of the demo (the fake platform speaks either)")
         parser.add_argument("--setup-only", action="store_true", help="prepare the database and exit")
         parser.add_argument("--no-import", action="store_true", help="skip importing the demo seed logs")
 
@@ -60,8 +62,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         platform = f"http://127.0.0.1:{opts['platform_port']}"
         # The demo speaks OnlyFansAPI.com's format end to end: the fake platform stands in for the provider.
-        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="onlyfansapi",
-                                     api_base_url=f"{platform}/api", api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
+        simple = opts["provider"] == "simple"
+        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider=opts["provider"],
+                                     api_base_url=platform if simple else f"{platform}/api", api_key=DEMO_KEY,
+                                     webhook_secret=DEMO_SECRET)
         self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
                           f"{creator.playbook_sections.count()} playbook sections)")
         if (DEMO / "research").exists() and not opts["no_import"]:
@@ -80,8 +84,9 @@ class Command(BaseCommand):
         web = f"http://127.0.0.1:{opts['port']}"
         fake = [py, "-m", "sim.platform_server", "--port", str(opts["platform_port"]),
                 "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
-                "--dialect", "onlyfansapi", "--redeliver-rate", "0.05",
-                "--webhook-url", f"{web}/api/providers/onlyfansapi/webhook"]
+                "--dialect", creator.provider, "--redeliver-rate", "0.05",
+                "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event" if creator.provider == "simple"
+                else f"{web}/api/providers/onlyfansapi/webhook"]
         if not opts["no_simulate"]:
             fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"]),
                      "--sim-chat-boost", "0.3", "--sim-human-rate", "0.15"]
@@ -103,7 +108,7 @@ class Command(BaseCommand):
             f"  admin:          {web}/admin/   (login admin / admin)\n"
             f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
             f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
-            f"  fake platform:  {platform}/_fake/stats   (OnlyFansAPI.com format; human chatter: {platform}/_fake/human)\n"
+            f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format; human chatter: {platform}/_fake/human)\n"
             f"  fake LLM:       {llm}/_fake/stats\n"
             f"Ctrl-C stops everything.\n"))
         stop = False
