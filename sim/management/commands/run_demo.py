@@ -108,7 +108,8 @@ class Command(BaseCommand):
             f"  admin:          {web}/admin/   (login admin / admin)\n"
             f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
             f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
-            f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format; human chatter: {platform}/_fake/human)\n"
+            f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format)\n"
+            f"  human chatter:  curl -d '{{\"fan_id\": ID, \"text\": \"hi\"}}' {platform}/_fake/human\n"
             f"  fake LLM:       {llm}/_fake/stats\n"
             f"Ctrl-C stops everything.\n"))
         stop = False
