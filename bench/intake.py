@@ -39,7 +39,7 @@ def free_port() -> int:
 def webhooks(n: int, run: str, dup_share: float, seed: int = 5) -> list:
     """n signed webhook requests: mostly fan messages, some subscriptions, unlocks and tips, and a
     share of re-deliveries of an earlier event (the platform retries), all to the per-creator URL."""
-    from salesbot.pipeline.webhooks import sign
+    from salesbot.providers.simple import sign
 
     rng, out, bodies = random.Random(seed), [], []
     for i in range(n):

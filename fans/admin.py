@@ -83,7 +83,8 @@ def mark_dormant(modeladmin, request, queryset):
 class FanAdmin(admin.ModelAdmin):
     list_display = ["fan_id", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
                     "last_activity", "opted_out", "safety", "timeline_link"]
-    list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag"]
+    list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag",
+                   "subscription_status"]
     search_fields = ["name", "=fan_id"]
     search_help_text = "Search by name or exact platform fan id."
     ordering = ["-last_interaction_ts"]

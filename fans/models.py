@@ -28,6 +28,13 @@ class Fan(models.Model):
     safety_flag = models.BooleanField(default=False)
     # Per-fan arrival counter: orders a fan's actions and outcomes that share a timestamp.
     event_seq = models.PositiveBigIntegerField(default=0)
+    # A human wrote to the fan in the platform's own UI: the bot stays silent until then (pipeline.contact).
+    human_hold_until = models.DateTimeField(null=True, blank=True)
+    subscription_status = models.CharField(max_length=10, blank=True, db_index=True,
+                                           choices=[("active", "active"), ("expired", "expired")])
+    subscription_renewals = models.PositiveIntegerField(default=0)
+    subscription_price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    subscription_expired_at = models.DateTimeField(null=True, blank=True)
     # A worker's exclusive hold on this fan, so one fan is never handled by two workers at once.
     lease_until = models.DateTimeField(null=True, blank=True)
 
@@ -53,6 +60,7 @@ class Message(models.Model):
     # What the message's own clock said, kept when it was off by too much to be believed (then `ts` is
     # the arrival time; see salesbot.pipeline.intake.message_time).
     claimed_ts = models.DateTimeField(null=True, blank=True)
+    by_human = models.BooleanField(default=False, help_text="Written by a person in the platform's own UI.")
     # Signals read from an incoming message once, on arrival (router, whale score and safety use them).
     signals = models.JSONField(null=True, blank=True)
 

@@ -35,8 +35,9 @@ class Entry:
 def _messages(fan, limit):
     for m in fan.messages.order_by("-ts", "-id")[:limit]:
         incoming = m.direction == Message.Direction.IN
-        yield Entry(m.ts, "message_in" if incoming else "message_out",
-                    f"{fan.name or 'fan'} wrote" if incoming else "bot wrote", m.text, order=m.id)
+        who = f"{fan.name or 'fan'} wrote" if incoming else (
+            "a human wrote (platform UI): the bot holds off" if m.by_human else "bot wrote")
+        yield Entry(m.ts, "message_in" if incoming else "message_out", who, m.text, order=m.id)
 
 
 def _actions(fan, limit):
@@ -78,6 +79,10 @@ def _outcomes(fan, limit):
     for o in fan.outcomes.order_by("-ts", "-seq")[:limit]:
         title = f"outcome: {o.event}" + (f" ${o.amount}" if o.amount is not None else "")
         details = [f"answers {o.action}"] if o.action_id else ["not attributed to an action"]
+        reversed_ = (o.extra or {}).get("reversed")
+        if reversed_:
+            title = f"outcome: {reversed_.get('was')} reversed" + (f" ${o.amount}" if o.amount is not None else "")
+            details.append(reversed_.get("reason", ""))
         yield Entry(o.ts, "outcome", title, details=details, order=o.seq)
 
 

@@ -41,6 +41,7 @@ class Action(models.Model):
         LLM = "llm"
         STAFF = "staff"
         IMPORT = "import"
+        HUMAN = "human", "a human in the platform's UI"
 
     class Status(models.TextChoices):
         LOGGED = "logged", "logged (not sent by this system)"
@@ -103,6 +104,7 @@ class Outcome(models.Model):
         REPLIED = "replied"
         GHOSTED = "ghosted"
         TIPPED = "tipped"
+        REVERSED = "reversed", "reversed (money taken back)"
 
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="outcomes")
     fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="outcomes")

@@ -119,7 +119,7 @@ def loads(text: str):
 def storable(value, depth=0, max_depth: int | None = MAX_DEPTH):
     """Every string made storable as text (NUL, refused by PostgreSQL, and lone surrogates, refused
     by any UTF-8 encoder, become U+FFFD); nesting is bounded by max_depth (None: only by Python's
-    recursion limit) so the value can be written back. Also used on webhook bodies (salesbot.pipeline.webhooks)."""
+    recursion limit) so the value can be written back. Also used on webhook bodies (salesbot.providers)."""
     if max_depth is not None and depth > max_depth:
         raise LineError(f"nested deeper than {max_depth} levels")
     if isinstance(value, str):

@@ -32,10 +32,10 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
 
 @transaction.atomic
 def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | None = None,
-                   platform_event_id: str | None = None, pinned: bool = False) -> Outcome:
+                   platform_event_id: str | None = None, pinned: bool = False, extra: dict | None = None) -> Outcome:
     """Log how the fan answered and attribute it to the action it answers."""
     outcome = Outcome(creator_id=fan.creator_id, fan=fan, event=event, ts=ts or timezone.now(),
-                      seq=next_seq(fan), amount=amount, platform_event_id=platform_event_id)
+                      seq=next_seq(fan), amount=amount, platform_event_id=platform_event_id, extra=extra or {})
     attribute_live(outcome, action, pinned=pinned)
     outcome.save()
     rollup.outcome_recorded(outcome)
@@ -93,3 +93,40 @@ def staff_saved_outcome(old: dict | None, new: Outcome) -> None:
         creator_id = (new.fan.creator_id if fan_id == new.fan_id
                       else Outcome.fan.field.related_model.objects.get(pk=fan_id).creator_id)
         rollup.refresh_buyer(fan_id, creator_id)
+
+
+def attach_purchases(action: Action) -> int:
+    """Attribute purchases of this action's platform message that arrived before the message did (they
+    were booked unattributed with the message id in `extra`); returns how many."""
+    if not action.platform_message_id:
+        return 0
+    orphans = Outcome.objects.filter(fan_id=action.fan_id, event=Outcome.Event.PURCHASED, action__isnull=True,
+                                     extra__message_id=action.platform_message_id)
+    count = 0
+    for outcome in orphans:
+        attribute_live(outcome, action, pinned=True)
+        outcome.save(update_fields=["action"])
+        count += 1
+    return count
+
+
+@transaction.atomic
+def reverse_outcome(outcome: Outcome, reason: str, platform_event_id: str | None = None) -> Outcome:
+    """Money taken back: the purchase or tip becomes a `reversed` outcome (kept, with the reason, for the
+    timeline); a reversed purchase no longer makes its PPV bought, in the rows and the counters."""
+    was = outcome.event
+    outcome.event = Outcome.Event.REVERSED
+    outcome.extra = {**(outcome.extra or {}), "reversed": {"was": was, "reason": reason,
+                                                           "event_id": platform_event_id,
+                                                           "at": timezone.now().isoformat()}}
+    outcome.save(update_fields=["event", "extra"])
+    if was == Outcome.Event.PURCHASED:
+        still_bought = Outcome.objects.filter(action_id=outcome.action_id, event=Outcome.Event.PURCHASED).exists()
+        if outcome.action_id and not still_bought:
+            action = Action.objects.select_for_update().get(pk=outcome.action_id)
+            before = (action.purchased, action.ghosted)
+            action.purchased = False
+            action.save(update_fields=["purchased"])
+            rollup.record(action.creator_id, cells.flag_cells(action, *before))
+        rollup.refresh_buyer(outcome.fan_id, outcome.creator_id)
+    return outcome

@@ -36,11 +36,12 @@ class CreatorAdmin(admin.ModelAdmin):
     change_form_template = "admin/models_registry/creator/change_form.html"
     FIELD_GROUPS = [
         (None, ["slug", "display_name", "enabled", "llm_model"]),
-        ("Platform account and keys (write-only)", ["account_id", "platform_user_id", "api_base_url", "api_key",
-                                                    "webhook_secret"]),
+        ("Platform account and keys (write-only)", ["provider", "account_id", "platform_user_id", "api_base_url",
+                                                    "api_key", "webhook_secret"]),
         ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",
                                "custom_approval_limit"]),
-        ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids"]),
+        ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids",
+                                             "human_quiet_minutes", "reengage_expired"]),
         ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share"]),
     ]
 

@@ -9,11 +9,13 @@ from django.core.exceptions import ValidationError
 from fans.state_machine import FanState
 from models_registry import selectors
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+from models_registry.providers import CHOICES as PROVIDER_CHOICES
+from models_registry.providers import bounds_problem
 from models_registry.services import onboard_creator, parse_playbook, validate_content_map, variant_problems
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-CREATOR_FIELDS = ["display_name", "account_id", "platform_user_id", "api_base_url", "api_key", "webhook_secret",
-                  "ppv_min_price", "ppv_max_price", "entry_price"]
+CREATOR_FIELDS = ["display_name", "provider", "account_id", "platform_user_id", "api_base_url", "api_key",
+                  "webhook_secret", "ppv_min_price", "ppv_max_price", "entry_price"]
 PRICE_KW = {"required": False, "max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
@@ -64,6 +66,9 @@ class CreatorOnboardingForm(forms.Form):
 
     slug = forms.SlugField(max_length=50, help_text="Short id used in URLs: /api/<slug>/…")
     display_name = forms.CharField(required=False, max_length=120)
+    provider = forms.ChoiceField(choices=PROVIDER_CHOICES, required=False, initial="onlyfansapi",
+                                 help_text="OnlyFansAPI.com for a real account (its API base URL is the default "
+                                           "unless you give one); the simple contract is what the fakes speak.")
     account_id = forms.CharField(label="Platform account id", required=False, max_length=120,
                                  help_text="The account_id the platform puts in every webhook.")
     platform_user_id = forms.IntegerField(label="Creator's platform user id", required=False, min_value=1)
@@ -132,6 +137,10 @@ class CreatorOnboardingForm(forms.Form):
             return
         if low > high:
             self.add_error("ppv_max_price", f"The maximum PPV price ({high}) is below the minimum ({low}).")
+            return
+        problem = bounds_problem(self.effective("provider", data), low, high)
+        if problem:
+            self.add_error("ppv_max_price" if "maximum" in problem else "ppv_min_price", problem)
             return
         if not low <= entry <= high:
             self.add_error("entry_price", f"The entry price {entry} is outside the price bounds {low}–{high}.")

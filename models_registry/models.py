@@ -6,6 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from models_registry.providers import CHOICES as PROVIDER_CHOICES
+from models_registry.providers import bounds_problem
+
 
 def new_webhook_secret() -> str:
     return secrets.token_hex(24)
@@ -21,6 +24,10 @@ def mask(secret: str) -> str:
 class Creator(models.Model):
     slug = models.SlugField(unique=True)
     display_name = models.CharField(max_length=120)
+    provider = models.CharField(
+        max_length=20, choices=PROVIDER_CHOICES, default="simple",
+        help_text="How this creator's platform is reached: OnlyFansAPI.com for real accounts; the simple "
+                  "contract is what the fakes and older tests speak.")
     account_id = models.CharField("platform account id", max_length=120, unique=True)
     platform_user_id = models.BigIntegerField("creator's platform user id", null=True, blank=True)
     api_base_url = models.URLField("platform API base URL", default="http://127.0.0.1:8950")
@@ -45,6 +52,14 @@ class Creator(models.Model):
                                        help_text="Per-signal keyword lists (buying, sexual, interest, emotional, "
                                                  "custom_request); a signal left out uses the defaults.")
     created_at = models.DateTimeField(auto_now_add=True)
+    human_quiet_minutes = models.PositiveIntegerField(
+        default=30, help_text="After a human writes to a fan in the platform's own UI, the bot stays silent "
+                              "for that fan this many minutes.")
+    reengage_expired = models.BooleanField(
+        default=False, help_text="Send a fan whose subscription expired the playbook's re-engage message.")
+    api_paused_until = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="The provider's per-minute rate limit is used up: sends wait until then.")
     # Learning (learning.bayes / salesbot.pipeline.rules): how much evidence a cell needs and how much to explore.
     min_sample = models.PositiveIntegerField(
         default=20, help_text="PPVs a price/hook/content cell needs before its rate is trusted (thin below).")
@@ -74,6 +89,9 @@ class Creator(models.Model):
                 raise ValidationError({"ppv_max_price": "The maximum PPV price must be at least the minimum."})
             if self.entry_price is not None and not (self.ppv_min_price <= self.entry_price <= self.ppv_max_price):
                 raise ValidationError({"entry_price": "The entry price must lie within the PPV price bounds."})
+        problem = bounds_problem(self.provider, self.ppv_min_price, self.ppv_max_price)
+        if problem:
+            raise ValidationError({"ppv_max_price" if "maximum" in problem else "ppv_min_price": problem})
 
     def price_in_bounds(self, price) -> bool:
         return self.ppv_min_price <= Decimal(str(price)) <= self.ppv_max_price

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from fans.state_machine import FanState
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+from models_registry.providers import default_base_url
 
 S = FanState
 ALL_STATES = [s.value for s in S if s != S.HANDED_OFF]
@@ -155,6 +156,8 @@ def onboard_creator(content_map: dict, playbook_md: str, **creator_fields) -> Cr
     fields.setdefault("display_name", slug)
     fields.setdefault("account_id", f"acct_{slug}")
     creator = Creator.objects.filter(slug=slug).first() or Creator(slug=slug)
+    if fields.get("provider") == "onlyfansapi" and not fields.get("api_base_url") and creator.pk is None:
+        fields["api_base_url"] = default_base_url("onlyfansapi")  # its own API unless pointed at a stand-in
     for name, value in fields.items():
         setattr(creator, name, value)
     creator.full_clean()

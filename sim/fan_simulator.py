@@ -16,7 +16,9 @@ from sim import fan_model
 
 
 class Simulator:
-    def __init__(self, platform, seed=None, rate=6.0, speed=1.0, max_fans=0, log=print, chat_boost=0.0):
+    def __init__(self, platform, seed=None, rate=6.0, speed=1.0, max_fans=0, log=print, chat_boost=0.0,
+                 human_rate=0.0):
+        self.human_rate = human_rate  # share of fans a human chatter also writes to (in the platform's UI)
         self.platform, self.log = platform, log
         self.rng = random.Random(seed)
         self.rate, self.speed, self.max_fans = max(rate, 0.01), max(speed, 0.001), max_fans
@@ -82,7 +84,12 @@ class Simulator:
         tags = [t for t in ("whale" if fan.is_whale else "", fan.quirk or "") if t]
         self.log(f"fan+  {self.platform.fan_label(fan.id)} subscribed"
                  f" (pays up to ~${fan.max_price:.0f}{', ' + ', '.join(tags) if tags else ''})")
-        self.platform.emit("subscriptions.new", {"fan": self._fan_ref(fan)})
+        self.platform.tell(self.platform.dialect.subscribed(self._fan_ref(fan)))
+        with self.cond:
+            human = self.rng.random() < self.human_rate
+            human_delay = self.rng.uniform(8.0, 30.0)
+        if human:
+            self.schedule(human_delay, self._human_writes, fan.id)
         if opens:
             with self.cond:
                 text = fan_model.opening_message(fan, self.rng)
@@ -123,16 +130,17 @@ class Simulator:
         with self.platform.lock:
             self.platform.stats[counter] += 1
         self.log(f"fan>  {self.platform.fan_label(fan_id)}: {text}")
-        self.platform.emit("messages.received", {
-            "fan": self._fan_ref(fan),
-            "message": {"id": entry["id"], "text": text, "createdAt": entry["createdAt"]}})
+        self.platform.tell(self.platform.dialect.fan_message(self._fan_ref(fan), entry))
+
+    def _human_writes(self, fan_id: int):
+        """A chatter of the agency answers this fan by hand: the bot must hold off for the quiet period."""
+        self.platform.human_send(fan_id, "hey it's really me 💕 how's your day going?")
 
     def _fan_buys(self, fan_id: int, message_id: int, amount):
         fan = self.fans[fan_id]
         self.platform.unlock(fan_id, message_id, amount)
         self.log(f"$$$   {self.platform.fan_label(fan_id)} unlocked message {message_id} for ${amount:.2f}")
-        self.platform.emit("messages.ppv.unlocked",
-                           {"fan": self._fan_ref(fan), "message_id": message_id, "amount": amount})
+        self.platform.tell(self.platform.dialect.unlocked(self._fan_ref(fan), message_id, amount))
 
     def _fan_tips(self, fan_id: int, amount):
         fan = self.fans[fan_id]
@@ -140,7 +148,9 @@ class Simulator:
             self.platform.stats["tips"] += 1
             self.platform.stats["tips_amount"] += float(amount)
         self.log(f"tip   {self.platform.fan_label(fan_id)} tipped ${amount:.2f}")
-        self.platform.emit("tips.received", {"fan": self._fan_ref(fan), "amount": amount})
+        with self.cond:
+            events = self.platform.dialect.tipped(self._fan_ref(fan), amount, self.rng)
+        self.platform.tell(events)
 
     def describe_fans(self) -> list[dict]:
         """The hidden truth about every simulated fan, for debugging and demos."""

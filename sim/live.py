@@ -17,7 +17,7 @@ from learning.models import Action
 from models_registry.services import onboard_creator
 from salesbot.models import LLMCall
 from salesbot.pipeline.repeats import normalise
-from salesbot.pipeline.webhooks import sign
+from salesbot.providers.simple import sign
 from sim import fan_model
 
 BAD_LLM_MODES = ["prose", "two_lines", "unknown_key", "bad_price", "fenced", "500"]

@@ -1,4 +1,5 @@
-"""A fake creator platform on loopback, speaking /work/shared/platform-api.md.
+"""A fake creator platform on loopback, speaking ../shared/platform-api.md (`--dialect simple`, the default)
+or OnlyFansAPI.com's format (`--dialect onlyfansapi`, ../shared/providers/onlyfansapi.md).
 
 Integration tests start it as a subprocess and `make run` uses it as the demo audience, so it uses
 only the standard library (fast start, no Django). `/_fake/*` endpoints (no auth) let tests inspect
@@ -23,6 +24,7 @@ from sim.platform_state import VAULT_LIST, ApiError, FakePlatform
 
 API_RE = re.compile(r"^/api/([^/]+)(/.*)$")
 SEND_RE = re.compile(r"^/chats/([^/]+)/messages$")
+WEBHOOKS_RE = re.compile(r"^/api/webhooks(?:/([^/]+))?/?$")
 
 
 def log(line: str) -> None:
@@ -59,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
             status, body = self._route(method, parts.path, query, raw)
             self._reply(status, body)
         except ApiError as e:
-            self._reply(e.status, {"error": e.message}, e.headers)
+            self._reply(e.status, e.body, e.headers)
         except Exception as e:  # a bug in the fake must not look like a hung platform
             self._reply(500, {"error": f"fake platform bug: {type(e).__name__}: {e}"})
 
@@ -97,11 +99,14 @@ class Handler(BaseHTTPRequestHandler):
         p: FakePlatform = self.server.platform
         if path.startswith("/_fake/"):
             return self._fake(method, path[len("/_fake/"):].rstrip("/"), raw)
+        hooks = WEBHOOKS_RE.match(path) if p.dialect.name == "onlyfansapi" else None
         m = API_RE.match(path)
-        if not m:
+        if not m and not hooks:
             raise ApiError(404, f"no route for {path}")
         if self.headers.get("Authorization", "") != f"Bearer {p.api_key}":
-            raise ApiError(401, "missing or wrong Authorization bearer token")
+            raise ApiError(401, "Unauthorized. missing or wrong Authorization bearer token")
+        if hooks:  # the provider's account-independent /webhooks
+            return self._provider_webhooks(method, hooks.group(1), raw)
         account, rest = m.groups()
         if account != p.account_id:
             raise ApiError(404, f"unknown account {account}")
@@ -129,6 +134,18 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"no route for {path}")
         raise ApiError(405, f"{method} not allowed on {path}")
 
+    def _provider_webhooks(self, method, wh_id, raw):
+        p: FakePlatform = self.server.platform
+        if method == "GET" and not wh_id:
+            with p.lock:
+                return 200, {"data": [{k: w[k] for k in ("id", "endpoint_url", "events")}
+                                      for w in p.webhooks.values()]}
+        if method == "POST" and not wh_id:
+            return 200, {"data": {"id": p.register_webhook(self._json(raw))}}
+        if method == "PUT" and wh_id:
+            return 200, {"data": {"id": p.register_webhook(self._json(raw), wh_id=wh_id)}}
+        raise ApiError(405, f"{method} not allowed on /webhooks")
+
     def _fake(self, method, name, raw):
         p: FakePlatform = self.server.platform
         sim = self.server.simulator
@@ -141,6 +158,15 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"fans": sim.describe_fans() if sim else []}
         if method == "POST" and name == "fail":
             return 200, {"ok": True, "plan": p.add_fail_plan(self._json(raw))}
+        if method == "POST" and name == "human":
+            body = self._json(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
+                    or not isinstance(body.get("text"), str):
+                raise ApiError(400, "need {\"fan_id\": int, \"text\": str, \"price\"?: number, \"mediaFiles\"?: [int]}")
+            return 200, p.human_send(body["fan_id"], body["text"], body.get("price", 0), body.get("mediaFiles", []))
+        if method == "GET" and name == "human":
+            with p.lock:
+                return 200, {"messages": json.loads(json.dumps(p.human_messages))}
         if method == "POST" and name == "reset":
             p.reset()
             return 200, {"ok": True}
@@ -173,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--api-key", default="demo-api-key")
     a.add_argument("--webhook-url", default=None, help="where events go until a webhook is registered")
     a.add_argument("--webhook-secret", default="demo-webhook-secret")
+    a.add_argument("--dialect", choices=["simple", "onlyfansapi"], default="simple",
+                   help="wire format: the project's simple contract or OnlyFansAPI.com's")
+    a.add_argument("--redeliver-rate", type=float, default=0.0,
+                   help="onlyfansapi: share of webhooks manually redelivered later (same idempotency key)")
+    a.add_argument("--rate-limit", type=int, default=0, help="onlyfansapi: sends per minute (0: 1000)")
+    a.add_argument("--sim-human-rate", type=float, default=0.0,
+                   help="share of simulated fans a human chatter also writes to in the platform's UI")
     a.add_argument("--webhook-backoff", type=float, default=0.5, help="first retry delay, doubled each time")
     a.add_argument("--simulate", action="store_true", help="run simulated fans")
     a.add_argument("--sim-seed", type=int, default=None)
@@ -186,19 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     platform = FakePlatform(args.account_id, args.api_key, args.webhook_url, args.webhook_secret,
-                            backoff=args.webhook_backoff, log=log)
+                            backoff=args.webhook_backoff, log=log, dialect=args.dialect,
+                            redeliver_rate=args.redeliver_rate, rate_limit=args.rate_limit, seed=args.sim_seed)
     simulator = None
     if args.simulate:
         from sim.fan_simulator import Simulator
         simulator = Simulator(platform, seed=args.sim_seed, rate=args.sim_rate, speed=args.speed,
-                              max_fans=args.sim_max_fans, log=log, chat_boost=args.sim_chat_boost)
+                              max_fans=args.sim_max_fans, log=log, chat_boost=args.sim_chat_boost,
+                              human_rate=args.sim_human_rate)
     server = FakeServer((args.host, args.port), platform, simulator)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     host, port = server.server_address[:2]
-    print(f"fake platform listening on http://{host}:{port}", flush=True)
+    print(f"fake platform listening on http://{host}:{port} ({args.dialect})", flush=True)
     if simulator:
         log(f"sim   simulating fans: {args.sim_rate:g}/min at speed x{args.speed:g}, seed {args.sim_seed}")
         simulator.start()

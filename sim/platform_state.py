@@ -5,17 +5,17 @@ retries) read in one place. Standard library only: the fake must start fast and 
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
+import random
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, datetime
 
-CREATOR_USER_ID = 1
+from sim.platform_dialects import CREATOR_USER_ID, DIALECTS, iso_now, price_errors
+
 # The demo vault (demo/content-map.json): media id -> type.
 VAULT = ([(m, "photo") for m in (101, 102, 103, 201, 202, 203, 204, 205, 206, 207)]
          + [(208, "video"), (301, "video"), (302, "video")])
@@ -24,19 +24,11 @@ RETRIES = 5
 WEBHOOK_TIMEOUT_S = 10
 
 
-def iso_now(ms=True) -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if ms else now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 class ApiError(Exception):
-    def __init__(self, status, message, headers=None):
+    def __init__(self, status, message, headers=None, body=None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
+        self.body = body or {"error": message}
 
 
 def validate_send(body) -> tuple[str, list, float | int, str]:
@@ -63,7 +55,11 @@ def validate_send(body) -> tuple[str, list, float | int, str]:
 class FakePlatform:
     """One creator account: sent messages, chats, idempotency keys, failure plans, webhooks, counters."""
 
-    def __init__(self, account_id, api_key, webhook_url=None, webhook_secret="", backoff=0.5, log=print):
+    def __init__(self, account_id, api_key, webhook_url=None, webhook_secret="", backoff=0.5, log=print,
+                 dialect="simple", redeliver_rate=0.0, rate_limit=0, seed=None):
+        self.dialect = DIALECTS[dialect]()
+        self.redeliver_rate, self.rate_limit = redeliver_rate, rate_limit  # rate_limit: sends a minute, 0: none
+        self.rng = random.Random(seed)
         self.account_id, self.api_key = account_id, api_key
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self.backoff, self.log = backoff, log
@@ -84,11 +80,14 @@ class FakePlatform:
             self.idem: dict[str, dict] = {}
             self.fail_plans: list[dict] = []
             self.webhooks: dict[str, dict] = {}
+            self.human_messages: list[dict] = []
+            self.recent_sends: list[float] = []
             fans = getattr(self, "stats", {}).get("fans", 0)
             self.stats = {"sends": 0, "sends_by_kind": {"text": 0, "free": 0, "ppv": 0},
                           "webhooks_posted": 0, "webhooks_failed": 0, "webhooks_dropped": 0,
                           "purchases": 0, "tips": 0, "replies": 0, "openers": 0, "fans": fans,
-                          "revenue": 0.0, "tips_amount": 0.0, "delayed": 0}
+                          "revenue": 0.0, "tips_amount": 0.0, "delayed": 0,
+                          "human_messages": 0, "echoes": 0, "redeliveries": 0, "rate_limited": 0}
 
     def _new_id(self) -> int:
         with self.lock:
@@ -142,6 +141,7 @@ class FakePlatform:
             if idem_key in self.idem:
                 return self.idem[idem_key]
             text, media, price, kind = validate_send(body)
+            remaining = self._take_rate(body)
             msg = {"id": self._new_id(), "fan_id": fan_id, "text": text, "mediaFiles": media, "price": price,
                    "idempotency_key": idem_key, "createdAt": iso_now()}
             self.messages.append(msg)
@@ -151,13 +151,56 @@ class FakePlatform:
             self.stats["sends"] += 1
             self.stats["sends_by_kind"][kind] += 1
             reply = {"data": {"id": msg["id"], "createdAt": msg["createdAt"]}}
+            if self.dialect.name == "onlyfansapi":
+                reply["data"]["text"] = text
+                reply["_meta"] = {"_credits": {"used": 1}, "_rate_limits": {
+                    "limit_minute": self.rate_limit or 1000, "remaining_minute": remaining}}
             self.idem[idem_key] = reply
             listeners = list(self.listeners)
         label = {"text": "text", "free": f"free media {media}", "ppv": f"PPV ${price:.2f} media {media}"}[kind]
         self.log(f"bot>  {self.fan_label(fan_id)}: {label} “{_short(text)}”")
         for listener in listeners:
             listener(dict(msg))
+        if self.dialect.account_sent(fan_id, msg):  # the provider echoes every message the account sends
+            with self.lock:
+                self.stats["echoes"] += 1
+            threading.Timer(0.2, self.tell, args=(self.dialect.account_sent(fan_id, msg),)).start()
         return reply
+
+    def _take_rate(self, body) -> int:
+        """OnlyFansAPI.com's send rules and per-minute limit (under self.lock); the sends left this minute."""
+        if self.dialect.name != "onlyfansapi":
+            return 0
+        errors = price_errors(body)
+        if errors:
+            raise ApiError(422, "validation failed", body={"errors": errors})
+        now = time.monotonic()
+        self.recent_sends = [t for t in self.recent_sends if now - t < 60]
+        limit = self.rate_limit or 1000
+        if len(self.recent_sends) >= limit:
+            self.stats["rate_limited"] += 1
+            retry = max(1, int(60 - (now - self.recent_sends[0])) + 1)
+            raise ApiError(429, "Too Many Requests", {"Retry-After": str(retry)})
+        self.recent_sends.append(now)
+        return limit - len(self.recent_sends)
+
+    def human_send(self, fan_id: int, text: str, price=0, media=()) -> dict:
+        """A person typing in the platform's own UI: the provider tells us with messages.sent."""
+        msg = {"id": self._new_id(), "fan_id": fan_id, "text": text, "price": price, "mediaFiles": list(media),
+               "createdAt": iso_now()}
+        with self.lock:
+            self.human_messages.append(msg)
+            self.stats["human_messages"] += 1
+            self.chats.setdefault(fan_id, []).append(
+                {"id": msg["id"], "text": text, "fromUser": {"id": CREATOR_USER_ID}, "createdAt": msg["createdAt"],
+                 "price": price, "isOpened": not price})
+        self.log(f"human {self.fan_label(fan_id)}: “{_short(text)}” (typed in the platform's UI)")
+        result = self.tell(self.dialect.account_sent(fan_id, msg))
+        return {"message": msg, "webhooks": result}
+
+    def tell(self, events: list) -> list:
+        """Post what happened, as the dialect's webhooks (some events are two webhooks)."""
+        return [self.emit(event, payload) for event, payload in events]
 
     def add_fan_message(self, fan_id: int, text: str) -> dict:
         """A message written by a fan, visible in recent chat."""
@@ -180,16 +223,22 @@ class FakePlatform:
         with self.lock:
             return [json.loads(json.dumps(e)) for e in self.chats.get(fan_id, [])[-limit:]]
 
-    def register_webhook(self, body) -> str:
+    def register_webhook(self, body, wh_id=None) -> str:
+        """Simple: {url, events}; onlyfansapi: {endpoint_url, events, signing_secret, account_ids, ...}."""
+        if isinstance(body, dict) and "endpoint_url" in body:
+            body = {**body, "url": body["endpoint_url"]}
         if not isinstance(body, dict) or not isinstance(body.get("url"), str) \
                 or not body["url"].startswith(("http://", "https://")):
             raise ApiError(400, "url must be an http(s) URL")
         events = body.get("events", [])
         if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
             raise ApiError(400, "events must be a list of strings")
-        wh_id = "wh_" + uuid.uuid4().hex[:16]
+        wh_id = wh_id or "wh_" + uuid.uuid4().hex[:16]
         with self.lock:
-            self.webhooks[body["url"]] = {"id": wh_id, "url": body["url"], "events": events}
+            for url in [u for u, w in self.webhooks.items() if w["id"] == wh_id]:
+                del self.webhooks[url]
+            self.webhooks[body["url"]] = {"id": wh_id, "url": body["url"], "events": events,
+                                          "endpoint_url": body["url"], "secret": body.get("signing_secret") or ""}
         self.log(f"hook  webhook registered → {body['url']} ({', '.join(events) or 'all events'})")
         return wh_id
 
@@ -210,26 +259,35 @@ class FakePlatform:
         return regs
 
     def emit(self, event: str, payload: dict, event_id: str | None = None) -> dict:
-        """Post one signed event to every target: first attempt now, retries in the background."""
-        envelope = {"event_id": event_id or "evt_" + uuid.uuid4().hex, "event": event,
-                    "account_id": self.account_id, "created_at": iso_now(ms=False), "payload": payload}
-        body = json.dumps(envelope).encode()
+        """Post one signed event to every target: first attempt now, retries in the background; in the
+        onlyfansapi dialect some are redelivered later (same key, X-OFAPI-Redelivery-Of)."""
+        with self.lock:
+            secret = next((w["secret"] for w in self.webhooks.values() if w.get("secret")), self.webhook_secret)
+        key, body, headers = self.dialect.wrap(self.account_id, secret, event, payload, event_id)
         deliveries, targets = [], self._targets(event)
         if not targets and not self._warned_no_target:
             self._warned_no_target = True
             self.log("hook  no webhook url yet: events are dropped until one is registered")
         for url in targets:
-            status = self._attempt(url, body)
+            status = self._attempt(url, body, headers)
             deliveries.append({"url": url, "status": status})
             if not _ok(status):
-                self.log(f"hook  {event} {envelope['event_id'][:12]} → {status or 'connection error'}; will retry")
-                threading.Thread(target=self._retry, args=(url, body, event), daemon=True).start()
-        return {"event_id": envelope["event_id"], "deliveries": deliveries,
+                self.log(f"hook  {event} {key[:12]} → {status or 'connection error'}; will retry")
+                threading.Thread(target=self._retry, args=(url, body, event, headers), daemon=True).start()
+            elif self.redeliver_rate and self.rng.random() < self.redeliver_rate:
+                again = {**headers, "X-OFAPI-Redelivery-Of": "dlv_" + uuid.uuid4().hex[:10]}
+                threading.Timer(self.rng.uniform(0.5, 3.0), self._redeliver, args=(url, body, again)).start()
+        return {"event_id": key, "deliveries": deliveries,
                 "status": deliveries[0]["status"] if deliveries else None}
 
-    def _attempt(self, url: str, body: bytes) -> int | None:
-        req = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "X-Signature": sign(self.webhook_secret, body)})
+    def _redeliver(self, url, body, headers):
+        with self.lock:
+            self.stats["redeliveries"] += 1
+        self._attempt(url, body, headers)
+
+    def _attempt(self, url: str, body: bytes, headers: dict) -> int | None:
+        req = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
         try:
             with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT_S) as resp:
                 resp.read()
@@ -242,11 +300,11 @@ class FakePlatform:
             self.stats["webhooks_posted" if _ok(status) else "webhooks_failed"] += 1
         return status
 
-    def _retry(self, url: str, body: bytes, event: str) -> None:
+    def _retry(self, url: str, body: bytes, event: str, headers: dict) -> None:
         for i in range(RETRIES):
             if self.stopping.wait(self.backoff * 2 ** i):
                 return
-            if _ok(self._attempt(url, body)):
+            if _ok(self._attempt(url, body, headers)):
                 return
         with self.lock:
             self.stats["webhooks_dropped"] += 1

@@ -44,7 +44,7 @@ def test_webhook_to_send_through_real_processes(broker, tmp_path):
                                api_key="demo-platform-key", secret="demo-webhook-secret", account="acct_demo")
     procs = []
     try:
-        subprocess.run([*manage, "run_demo", "--setup-only", "--no-import", "--platform-port", str(fake.port)],
+        subprocess.run([*manage, "run_demo", "--setup-only", "--no-import", "--provider", "simple", "--platform-port", str(fake.port)],
                        env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
         log = open(tmp_path / "procs.log", "w")
         procs.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{web_port}", "--noreload"], env=env,

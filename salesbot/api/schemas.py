@@ -92,3 +92,19 @@ def webhook(per_creator: bool):
         responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer,
                    413: ErrorSerializer},
     )
+
+
+def provider_webhook():
+    return extend_schema(
+        summary="Provider webhook (signed by the provider, no token), creator by account_id",
+        description=("One URL per deployment and provider. `onlyfansapi`: `Signature: <hex HMAC-SHA256 of the raw "
+                     "body>` with the creator's signing secret; the dedupe key is `X-OFAPI-Idempotency-Key` (a "
+                     "redelivery is acknowledged as a duplicate); ephemeral events are acknowledged and not stored."),
+        tags=[TAG_WEBHOOKS], auth=[], request=OpenApiTypes.OBJECT, operation_id="provider_webhook",
+        parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                     enum=["onlyfansapi", "simple"]),
+                    OpenApiParameter("Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+                    OpenApiParameter("X-OFAPI-Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     required=False)],
+        responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+    )

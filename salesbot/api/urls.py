@@ -1,7 +1,7 @@
 from django.urls import path
 
 from salesbot.api import ops_views as v
-from salesbot.api.webhook_views import AccountWebhookView, CreatorWebhookView
+from salesbot.api.webhook_views import AccountWebhookView, CreatorWebhookView, ProviderWebhookView
 
 per_creator = [
     path("health", v.health),
@@ -21,5 +21,6 @@ per_creator = [
 urlpatterns = [
     path("health", v.service_health),
     path("webhook/<str:kind>", AccountWebhookView.as_view()),
+    path("providers/<str:provider>/webhook", ProviderWebhookView.as_view()),
     *[path(f"<slug:creator_slug>/{p.pattern}", p.callback) for p in per_creator],
 ]

@@ -14,18 +14,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from models_registry.models import Creator
+from salesbot import providers
 from salesbot.api import schemas
 from salesbot.models import WebhookEvent
-from salesbot.pipeline import queue
-from salesbot.pipeline import webhooks as wh
+from salesbot.pipeline import events, queue
+from salesbot.providers import simple as wh
 
 log = logging.getLogger(__name__)
 # All intake needs of the creator: skips decoding its JSON and decimal settings on every webhook.
-CREATOR_FIELDS = Creator.objects.only("id", "slug", "account_id", "webhook_secret")
+CREATOR_FIELDS = Creator.objects.only("id", "slug", "account_id", "webhook_secret", "provider")
 
 
 class WebhookView(APIView):
-    """Signed by the platform, so no staff token; CSRF does not apply."""
+    """The simple contract's endpoints. Signed by the platform, so no staff token; CSRF does not apply."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -47,7 +48,10 @@ class WebhookView(APIView):
             creator = _creator_by_account(data)
             if creator is None:
                 return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
-        if not wh.signature_ok(creator.webhook_secret, body, request.META.get(wh.SIGNATURE_HEADER)):
+        if creator.provider != wh.NAME:
+            return Response({"error": f"this creator's webhooks go to /api/providers/{creator.provider}/webhook"},
+                            status=status.HTTP_404_NOT_FOUND)
+        if not wh.verify(creator.webhook_secret, body, request.META):
             log.warning("webhook for %s refused: bad or missing signature", creator.slug)
             return Response({"error": "bad or missing X-Signature"}, status=status.HTTP_401_UNAUTHORIZED)
         return accept(creator, kind, body, data, problem, allowed)
@@ -86,9 +90,6 @@ def _one_statement():
 
 
 def accept(creator, kind: str, body: bytes, data: dict | None, problem: Exception | None, allowed) -> Response:
-    # Kept for staff to inspect and replay; PostgreSQL text cannot hold NUL, which only a body we
-    # refuse can carry raw (valid JSON escapes it), so it is replaced rather than crash the request.
-    raw = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     try:
         if problem is not None:
             raise problem
@@ -99,14 +100,29 @@ def accept(creator, kind: str, body: bytes, data: dict | None, problem: Exceptio
             raise wh.WebhookError(f"event '{env.event}' is not accepted at /webhook/{kind}")
         wh.parse_event(env)
     except wh.WebhookError as e:
-        WebhookEvent.objects.create(creator=creator, endpoint=kind, raw_body=raw, status=WebhookEvent.Status.FAILED,
-                                    error=str(e))
-        return Response({"error": str(e)}, status=status.HTTP_400_BAD_REQUEST)
-    known = env.event in wh.KNOWN_EVENTS
+        return refuse(creator, kind, body, e)
+    return store(creator, kind, body, env, known=env.event in wh.KNOWN_EVENTS)
+
+
+def _raw(body: bytes) -> str:
+    # Kept for staff to inspect and replay; PostgreSQL text cannot hold NUL, which only a body we
+    # refuse can carry raw (valid JSON escapes it), so it is replaced rather than crash the request.
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def refuse(creator, endpoint: str, body: bytes, error: Exception) -> Response:
+    """A body we cannot use: stored as failed (visible, replayable once corrected) and answered 400."""
+    WebhookEvent.objects.create(creator=creator, endpoint=endpoint, raw_body=_raw(body),
+                                status=WebhookEvent.Status.FAILED, error=str(error))
+    return Response({"error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def store(creator, endpoint: str, body: bytes, env, known: bool) -> Response:
+    """Store the event once under its dedupe key (a repeat is a duplicate), then wake the drain."""
     try:
         with _one_statement():
-            WebhookEvent.objects.create(creator=creator, event_id=env.event_id, event=env.event, endpoint=kind,
-                                        raw_body=raw, status=WebhookEvent.Status.RECEIVED if known
+            WebhookEvent.objects.create(creator=creator, event_id=env.event_id, event=env.event, endpoint=endpoint,
+                                        raw_body=_raw(body), status=WebhookEvent.Status.RECEIVED if known
                                         else WebhookEvent.Status.IGNORED)
     except IntegrityError:
         return Response({"status": "duplicate", "event_id": env.event_id})
@@ -117,3 +133,41 @@ def accept(creator, kind: str, body: bytes, data: dict | None, problem: Exceptio
     except Exception:  # the event is stored; the sweeper processes it
         log.exception("could not queue a drain for webhook event %s; the sweeper will process it", env.event_id)
     return Response({"status": "accepted", "event_id": env.event_id})
+
+
+@extend_schema_view(post=schemas.provider_webhook())
+class ProviderWebhookView(APIView):
+    """/api/providers/<provider>/webhook: one URL per deployment and provider; the creator is found by the
+    body's account_id among that provider's creators, the signature checked with the creator's secret."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request, provider: str):
+        try:
+            impl = providers.get(provider)
+        except KeyError:
+            return Response({"error": f"unknown provider '{provider}'"}, status=status.HTTP_404_NOT_FOUND)
+        body = request.body
+        try:
+            data, problem = events.parse_json(body), None
+        except events.WebhookError as e:
+            data, problem = None, e
+        account_id = (data or {}).get("account_id")
+        creator = (CREATOR_FIELDS.filter(account_id=account_id, provider=provider).first()
+                   if isinstance(account_id, str) else None)
+        if creator is None:
+            return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
+        if not impl.verify(creator.webhook_secret, body, request.META):
+            log.warning("%s webhook for %s refused: bad or missing signature", provider, creator.slug)
+            return Response({"error": "bad or missing signature"}, status=status.HTTP_401_UNAUTHORIZED)
+        try:
+            if problem is not None:
+                raise problem
+            env = impl.inbound(data, request.META)
+            if env.event_id is None:  # ephemeral (typing, online): nothing to keep
+                return Response({"status": "ignored"})
+            impl.parse_event(env)
+        except events.WebhookError as e:
+            return refuse(creator, provider, body, e)
+        return store(creator, provider, body, env, known=env.event in impl.KNOWN_EVENTS)

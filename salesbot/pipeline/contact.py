@@ -9,6 +9,8 @@ calls the same two functions; nothing else in the project re-states these rules.
 import re
 from decimal import Decimal
 
+from django.utils import timezone
+
 from fans.state_machine import NO_CONTACT
 from learning.models import Action
 from learning.selectors import spend_capped
@@ -21,7 +23,7 @@ def contact_block(creator, fan, *, fresh: bool = False) -> str | None:
     """Why nothing may be sent to this fan now, or None. `fresh` re-reads the rows first (the last
     gate does; the router and the worker's claim work from the rows they just read)."""
     if fresh:
-        fan.refresh_from_db(fields=["state", "opted_out", "safety_flag"])
+        fan.refresh_from_db(fields=["state", "opted_out", "safety_flag", "human_hold_until"])
         creator.refresh_from_db(fields=["enabled", "excluded_fan_ids"])
     if not creator.enabled:
         return "creator's bot is disabled"
@@ -34,6 +36,10 @@ def contact_block(creator, fan, *, fresh: bool = False) -> str | None:
         return "fan opted out"
     if creator.is_excluded(fan.fan_id):
         return "fan is on the creator's exclude list"
+    hold = getattr(fan, "human_hold_until", None)
+    if hold is not None and hold > timezone.now():
+        # A human wrote to the fan in the platform's own UI (pipeline.account): the bot must not talk over them.
+        return f"held by a human until {timezone.localtime(hold):%H:%M}"
     return None
 
 

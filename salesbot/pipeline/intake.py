@@ -1,24 +1,22 @@
 """Processing a stored webhook event: the fan's books, outcomes, state, and a place in the queue."""
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import F
 from django.utils import timezone
 
 from fans.models import Fan, Message
 from fans.services import get_or_create_fan
-from fans.state_machine import FanState, can_transition, transition
-from learning.models import Action, Outcome
+from fans.state_machine import FanState, transition
+from learning.models import Outcome
 from learning.services import record_outcome
 from learning.whales import update_whale_score
+from salesbot import providers
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
-from salesbot.pipeline import queue
-from salesbot.pipeline import webhooks as wh
+from salesbot.pipeline import account, books, queue, subscriptions
+from salesbot.pipeline import events as wh
+from salesbot.pipeline.inbound import Inbound, believable, latest  # noqa: F401  (also used from here by tests)
 from salesbot.pipeline.safety import screen_message
 from salesbot.pipeline.signals import detect
 
@@ -39,7 +37,8 @@ def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
             return event.status
         event.attempts += 1
         try:
-            env, parsed = wh.parse_body(event.raw_body.encode())
+            provider = providers.get(event.creator.provider)
+            env, parsed = provider.parse_stored(event.raw_body.encode(), event.event_id)
         except wh.WebhookError as e:
             # Kept with its raw body; staff can correct it in admin and replay it.
             event.status, event.error = WebhookEvent.Status.FAILED, str(e)
@@ -49,7 +48,13 @@ def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
         if handler is None:
             event.status = WebhookEvent.Status.IGNORED
         else:
-            handler(event.creator, Inbound(env, parsed, event.received_at))
+            try:
+                with transaction.atomic():
+                    handler(event.creator, Inbound(env, parsed, event.received_at))
+            except wh.WebhookError as e:  # the event cannot apply (yet): kept as failed with why, replayable
+                event.status, event.error = WebhookEvent.Status.FAILED, str(e)
+                event.save(update_fields=["status", "attempts", "error"])
+                return event.status
             event.status = WebhookEvent.Status.PROCESSED
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "attempts", "processed_at"])
@@ -104,33 +109,6 @@ def process_stored(pk: int) -> str:
         return "crashed"
 
 
-@dataclass(frozen=True)
-class Inbound:
-    """One stored event as the handlers see it: its envelope, its typed event, when it reached us."""
-    envelope: wh.Envelope
-    event: wh.Event
-    arrived_at: datetime
-
-    @property
-    def event_id(self) -> str:
-        return self.envelope.event_id
-
-
-# A sender's clock may be off; beyond these bounds its time is not believed (see believable()).
-CLOCK_AHEAD = timedelta(minutes=5)
-CLOCK_BEHIND = timedelta(days=7)
-
-
-def believable(claimed: datetime | None, arrived_at: datetime) -> datetime:
-    """The time to book an event at: its own time unless it lies in the future or further back than any
-    late delivery (a message "sent" on 9999-12-31 would stay the fan's latest forever and make response
-    times negative); then the arrival time. Late deliveries within a week keep their own time, so
-    attribution and dormancy see when things really happened."""
-    if claimed is None or not (arrived_at - CLOCK_BEHIND <= claimed <= arrived_at + CLOCK_AHEAD):
-        return arrived_at
-    return claimed
-
-
 def on_message(creator, inbound: Inbound):
     msg: wh.FanMessage = inbound.event
     claimed = msg.sent_at or inbound.envelope.created_at
@@ -156,57 +134,13 @@ def on_message(creator, inbound: Inbound):
     queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
 
 
-def on_subscription(creator, inbound: Inbound):
-    sub: wh.NewSubscriber = inbound.event
-    fan, created = get_or_create_fan(creator, sub.fan.id, sub.fan.name)
-    if created or fan.state == FanState.NEW:
-        queue.enqueue(fan, QueueItem.Reason.WELCOME,
-                      waiting_since=believable(inbound.envelope.created_at, inbound.arrived_at))
-
-
-def on_purchase(creator, inbound: Inbound):
-    buy: wh.Purchase = inbound.event
-    ts = believable(inbound.envelope.created_at, inbound.arrived_at)
-    fan, _ = get_or_create_fan(creator, buy.fan.id, buy.fan.name)
-    ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
-    if ppv is None:
-        log.warning("purchase of unknown message %s by fan %s: recorded unattributed", buy.message_id, buy.fan.id)
-    _add_spend(fan, buy.amount, ts)
-    record_outcome(fan, Outcome.Event.PURCHASED, ts=ts, amount=buy.amount, action=ppv, pinned=True,
-                   platform_event_id=inbound.event_id)
-    fan.refresh_from_db()
-    if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
-        transition(fan, FanState.BUYER, "fan purchases")
-    update_whale_score(fan)
-
-
-def on_tip(creator, inbound: Inbound):
-    tip: wh.Tip = inbound.event
-    ts = believable(inbound.envelope.created_at, inbound.arrived_at)
-    fan, _ = get_or_create_fan(creator, tip.fan.id, tip.fan.name)
-    _add_spend(fan, tip.amount, ts)
-    record_outcome(fan, Outcome.Event.TIPPED, ts=ts, amount=tip.amount, platform_event_id=inbound.event_id)
-    fan.refresh_from_db()
-    update_whale_score(fan)
-
-
-# Fan.total_spent is DECIMAL(10, 2): the running total saturates there instead of failing the event.
-MAX_TOTAL_SPENT = Decimal("99999999.99")
-
-
-def _add_spend(fan: Fan, amount, ts):
-    total = Least(F("total_spent") + amount, Value(MAX_TOTAL_SPENT, output_field=DecimalField()))
-    Fan.objects.filter(pk=fan.pk).update(total_spent=total, last_interaction_ts=latest(ts))
-
-
-def latest(ts):
-    """A late-delivered old event must not move the fan's last activity backwards."""
-    return Greatest(Coalesce("last_interaction_ts", Value(ts)), Value(ts))
-
-
 HANDLERS = {
     wh.FanMessage: on_message,
-    wh.NewSubscriber: on_subscription,
-    wh.Purchase: on_purchase,
-    wh.Tip: on_tip,
+    wh.NewSubscriber: subscriptions.on_subscription,
+    wh.Renewal: subscriptions.on_renewal,
+    wh.Expiry: subscriptions.on_expiry,
+    wh.Purchase: books.on_purchase,
+    wh.Tip: books.on_tip,
+    wh.Reversal: books.on_reversal,
+    wh.SentByAccount: account.on_sent_by_account,
 }

@@ -13,9 +13,10 @@ from fans.models import Fan, Message
 from fans.state_machine import FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
 from learning.services import record_action, set_action_status
+from salesbot import providers
 from salesbot.pipeline.contact import contact_block, message_block
 from salesbot.pipeline.decisions import Decision
-from salesbot.pipeline.platform_client import PlatformClient, PlatformError
+from salesbot.providers.base import HttpClient, PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def prepare(creator, fan: Fan, decision: Decision, response_time_s=None) -> Acti
     return log_decision(creator, fan, decision, Action.Status.PENDING, response_time_s=response_time_s)
 
 
-def deliver(action: Action, client: PlatformClient | None = None) -> Action:
+def deliver(action: Action, client: HttpClient | None = None) -> Action:
     """Send a pending Action (again, if a worker died): the uuid makes the platform dedupe."""
     if action.status != Action.Status.PENDING:
         return action
@@ -77,7 +78,7 @@ def deliver(action: Action, client: PlatformClient | None = None) -> Action:
     if action.content_key:
         media = creator.vault_items.get(content_key=action.content_key).media_ids
     price = action.price if action.action == Action.Kind.PPV else Decimal("0")
-    client = client or PlatformClient(creator)
+    client = client or providers.client_for(creator)
     try:
         sent = client.send_message(fan.fan_id, action.message_text, media, price, idempotency_key=action.uuid)
     except PlatformError as e:

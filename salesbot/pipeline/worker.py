@@ -18,7 +18,7 @@ from learning.services import set_action_status
 from salesbot.models import LLMCall, QueueItem
 from salesbot.pipeline import engine, queue, sender
 from salesbot.pipeline.contact import contact_block
-from salesbot.pipeline.platform_client import PlatformError
+from salesbot.providers.base import PlatformError
 
 log = logging.getLogger(__name__)
 

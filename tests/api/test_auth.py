@@ -14,7 +14,7 @@ OPEN = {
     "api/<slug:creator_slug>/health": "per-creator health: version and on/off switch, nothing private",
 }
 # Routes the platform calls: they take an HMAC signature, never a token.
-SIGNED = {"api/webhook/<str:kind>", "api/<slug:creator_slug>/webhook/<str:kind>"}
+SIGNED = {"api/webhook/<str:kind>", "api/<slug:creator_slug>/webhook/<str:kind>", "api/providers/<str:provider>/webhook"}
 # The ops endpoints of seed §13 (a floor: the resolver must find at least these as protected).
 SEED_OPS = {"stats", "queue", "performance", "training", "learning/stats", "fan/<int:fan_id>",
             "fan/<int:fan_id>/handoff", "enable", "disable", "reactivate"}
@@ -42,7 +42,7 @@ PROTECTED_CALLS = [(route, m) for route in PROTECTED for m in METHODS if hasattr
 
 def concrete(route: str, creator, fan) -> str:
     """The route with its parameters filled in; an unknown parameter fails loudly (teach this function)."""
-    values = {"creator_slug": creator.slug, "fan_id": fan.fan_id, "kind": "of-event"}
+    values = {"creator_slug": creator.slug, "fan_id": fan.fan_id, "kind": "of-event", "provider": "simple"}
 
     def fill(match):
         assert match[1] in values, f"no test value for <{match[0]}> in {route}"

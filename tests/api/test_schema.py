@@ -11,7 +11,8 @@ PROTECTED_PATHS = ["/api/{creator_slug}/stats", "/api/{creator_slug}/queue", "/a
                    "/api/{creator_slug}/training", "/api/{creator_slug}/learning/stats",
                    "/api/{creator_slug}/fan/{fan_id}", "/api/{creator_slug}/fan/{fan_id}/handoff",
                    "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate"]
-OPEN_PATHS = ["/api/health", "/api/{creator_slug}/health", "/api/webhook/{kind}", "/api/{creator_slug}/webhook/{kind}"]
+OPEN_PATHS = ["/api/health", "/api/{creator_slug}/health", "/api/webhook/{kind}", "/api/{creator_slug}/webhook/{kind}",
+              "/api/providers/{provider}/webhook"]
 
 
 def test_spectacular_validates_with_no_warnings(tmp_path):

@@ -10,8 +10,8 @@ from fans.models import Fan, FanTransition
 from learning.models import Action
 from salesbot.models import QueueItem
 from salesbot.pipeline import checkers, intake, worker
-from salesbot.pipeline.platform_client import PlatformClient
 from salesbot.pipeline.queue import enqueue
+from salesbot.providers.simple import PlatformClient
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 

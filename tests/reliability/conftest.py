@@ -5,7 +5,7 @@ import os
 import pytest
 from django.db import connection
 
-from salesbot.pipeline.webhooks import sign
+from salesbot.providers.simple import sign
 
 SECRET = "test-webhook-secret"
 # Fuzzing is deterministic in the normal suite (nobody's run turns red by luck); FUZZ_RANDOM=1 and

@@ -40,7 +40,7 @@ class System:
         self.fake = FakePlatformProcess("--webhook-url", f"{self.url}/api/demo/webhook/of-event",
                                         "--webhook-backoff", "0.2", api_key=KEY, secret=SECRET, account=ACCOUNT)
         try:
-            subprocess.run([sys.executable, "manage.py", "run_demo", "--setup-only", "--no-import",
+            subprocess.run([sys.executable, "manage.py", "run_demo", "--setup-only", "--no-import", "--provider", "simple",
                             "--platform-port", str(self.fake.port)],
                            env=self.env, cwd=ROOT, check=True, capture_output=True, timeout=120)
             self._start([sys.executable, "-m", "gunicorn", "salesbot.wsgi", "-b", f"127.0.0.1:{self.port}",

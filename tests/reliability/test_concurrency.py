@@ -13,7 +13,7 @@ from fans.models import Fan, Message
 from models_registry.services import onboard_from_files
 from salesbot.models import QueueItem, WebhookEvent
 from salesbot.pipeline import intake, sender, worker
-from salesbot.pipeline.webhooks import sign
+from salesbot.providers.simple import sign
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
 from tests.reliability.system import ACCOUNT as SYS_ACCOUNT
 from tests.reliability.system import SECRET as SYS_SECRET

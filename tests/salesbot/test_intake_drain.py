@@ -11,7 +11,8 @@ from learning.models import Outcome
 from salesbot import tasks
 from salesbot.models import IntakeDrain, WebhookEvent
 from salesbot.pipeline import checkers, intake, queue
-from salesbot.pipeline.webhooks import FanMessage, sign
+from salesbot.pipeline.events import FanMessage
+from salesbot.providers.simple import sign
 
 SECRET = "test-webhook-secret"
 

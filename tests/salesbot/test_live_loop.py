@@ -12,7 +12,7 @@ from learning.models import Action, Outcome
 from models_registry.services import onboard_from_files
 from salesbot.models import QueueItem, WebhookEvent
 from salesbot.pipeline import intake, queue, worker
-from salesbot.pipeline.platform_client import PlatformClient
+from salesbot.providers.simple import PlatformClient
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

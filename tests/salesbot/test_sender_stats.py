@@ -20,7 +20,7 @@ from models_registry.services import onboard_from_files
 from salesbot.models import QueueItem
 from salesbot.pipeline import intake, sender, worker
 from salesbot.pipeline.decisions import Decision
-from salesbot.pipeline.platform_client import PermanentError, SentMessage, TransientError
+from salesbot.providers.simple import PermanentError, SentMessage, TransientError
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 
@@ -107,7 +107,7 @@ def test_a_ppv_the_worker_gives_up_on_changes_no_statistic(creator, fan, monkeyp
     action = sender.prepare(creator, fan, ppv8())
     QueueItem.objects.create(creator=creator, fan=fan, action=action, attempts=settings.SEND_MAX_ATTEMPTS - 1,
                              not_before=timezone.now() - timedelta(seconds=1))
-    monkeypatch.setattr(sender, "PlatformClient", lambda c: Platform(TransientError("503")))
+    monkeypatch.setattr(sender.providers, "client_for", lambda c: Platform(TransientError("503")))
     item = worker.work_one(creator)
     assert item.status == "failed"
     assert Action.objects.get(pk=action.pk).status == "failed"

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from salesbot.models import WebhookEvent
-from salesbot.pipeline.webhooks import sign
+from salesbot.providers.simple import sign
 
 SECRET = "test-webhook-secret"
 

@@ -203,7 +203,7 @@ def test_project_platform_client_speaks_to_fake(fake_platform):
     """The project's real client and this fake agree on the contract."""
     from types import SimpleNamespace
 
-    from salesbot.pipeline.platform_client import PlatformClient, TransientError
+    from salesbot.providers.simple import PlatformClient, TransientError
     creator = SimpleNamespace(api_base_url=fake_platform.url, account_id="acct_demo", api_key=fake_platform.api_key)
     client = PlatformClient(creator)
     fake_platform.fake("POST", "fail", json={"status": 503, "times": 1})

@@ -15,8 +15,8 @@ from models_registry.forms import CreatorOnboardingForm
 from models_registry.models import mask
 
 OPTION_FIELDS = {"display_name": "display_name", "account_id": "account_id", "platform_user_id": "platform_user_id",
-                 "api_base_url": "api_base_url", "ppv_min": "ppv_min_price", "ppv_max": "ppv_max_price",
-                 "entry_price": "entry_price"}
+                 "api_base_url": "api_base_url", "provider": "provider", "ppv_min": "ppv_min_price",
+                 "ppv_max": "ppv_max_price", "entry_price": "entry_price"}
 
 
 class Command(BaseCommand):
@@ -29,7 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--display-name")
         parser.add_argument("--account-id", help="platform account id (the webhooks' account_id)")
         parser.add_argument("--platform-user-id")
-        parser.add_argument("--api-base-url")
+        parser.add_argument("--provider", choices=["onlyfansapi", "simple"],
+                            help="onlyfansapi: a real account through OnlyFansAPI.com; simple: the fakes' contract "
+                                 "(default for a new creator: simple)")
+        parser.add_argument("--api-base-url", help="default: the provider's own (onlyfansapi); a stand-in's URL")
         parser.add_argument("--ppv-min", help="minimum PPV price")
         parser.add_argument("--ppv-max", help="maximum PPV price")
         parser.add_argument("--entry-price", help="entry PPV price")
@@ -85,6 +88,7 @@ class Command(BaseCommand):
         secret = creator.webhook_secret if show_secret else mask(creator.webhook_secret)
         w = self.stdout.write
         w(self.style.SUCCESS(f"Creator '{creator.slug}' onboarded ({creator.display_name})."))
+        w(f"  provider:       {creator.get_provider_display()}")
         w(f"  account id:     {creator.account_id}")
         w(f"  API base URL:   {creator.api_base_url}")
         w(f"  API key:        {mask(creator.api_key)}")

@@ -54,6 +54,8 @@ class Command(BaseCommand):
         parser.add_argument("--sim-rate", type=float, default=4, help="new simulated fans per minute")
         parser.add_argument("--sim-speed", type=float, default=3, help="simulated fans react this many times faster")
         parser.add_argument("--no-simulate", action="store_true")
+        parser.add_argument("--provider", choices=["onlyfansapi", "simple"], default="onlyfansapi",
+                            help="the wire format of the demo (the fake platform speaks either)")
         parser.add_argument("--setup-only", action="store_true", help="prepare the database and exit")
         parser.add_argument("--no-import", action="store_true", help="skip importing the demo seed logs")
 
@@ -64,8 +66,11 @@ class Command(BaseCommand):
         self.stdout.write("» migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
         platform = f"http://127.0.0.1:{opts['platform_port']}"
-        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", api_base_url=platform,
-                                     api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
+        # The demo speaks OnlyFansAPI.com's format end to end: the fake platform stands in for the provider.
+        simple = opts["provider"] == "simple"
+        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider=opts["provider"],
+                                     api_base_url=platform if simple else f"{platform}/api", api_key=DEMO_KEY,
+                                     webhook_secret=DEMO_SECRET)
         self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
                           f"{creator.playbook_sections.count()} playbook sections)")
         if (DEMO / "research").exists() and not opts["no_import"]:
@@ -84,10 +89,12 @@ class Command(BaseCommand):
         web = f"http://127.0.0.1:{opts['port']}"
         fake = [py, "-m", "sim.platform_server", "--port", str(opts["platform_port"]),
                 "--account-id", creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
-                "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event"]
+                "--dialect", creator.provider, "--redeliver-rate", "0.05",
+                "--webhook-url", f"{web}/api/{creator.slug}/webhook/of-event" if creator.provider == "simple"
+                else f"{web}/api/providers/onlyfansapi/webhook"]
         if not opts["no_simulate"]:
             fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"]),
-                     "--sim-chat-boost", "0.3"]
+                     "--sim-chat-boost", "0.3", "--sim-human-rate", "0.15"]
         llm = f"http://127.0.0.1:{opts['llm_port']}"
         # The demo talks to the fake Claude server, never to the real API.
         env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}
@@ -106,7 +113,8 @@ class Command(BaseCommand):
             f"  admin:          {web}/admin/   (login admin / admin)\n"
             f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
             f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
-            f"  fake platform:  {platform}/_fake/stats\n"
+            f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format)\n"
+            f"  human chatter:  curl -d '{{\"fan_id\": ID, \"text\": \"hi\"}}' {platform}/_fake/human\n"
             f"  fake LLM:       {llm}/_fake/stats\n"
             f"Ctrl-C stops everything.\n"))
         stop = False

@@ -25,7 +25,7 @@ def llm_on(fake_llm, settings):
 
 @pytest.fixture
 def sends(monkeypatch):
-    from salesbot.pipeline.platform_client import SentMessage
+    from salesbot.providers.simple import SentMessage
 
     calls = []
 
@@ -33,7 +33,7 @@ def sends(monkeypatch):
         calls.append(a)
         return SentMessage(id=len(calls), created_at="")
 
-    monkeypatch.setattr("salesbot.pipeline.platform_client.PlatformClient.send_message", send_message)
+    monkeypatch.setattr("salesbot.providers.simple.PlatformClient.send_message", send_message)
     return calls
 
 

@@ -48,7 +48,7 @@ class Chat:
     platform call is faked in process (every send it accepts is kept in `sent`)."""
 
     def __init__(self, creator, monkeypatch, fan_id=4242, name="Sam"):
-        from salesbot.pipeline.platform_client import PlatformClient, SentMessage
+        from salesbot.providers.simple import PlatformClient, SentMessage
 
         self.creator, self.fan_id, self.name, self.sent, self._msg = creator, fan_id, name, [], 0
 

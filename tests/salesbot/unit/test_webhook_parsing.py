@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from salesbot.pipeline import webhooks as wh
-from salesbot.pipeline.webhooks import WebhookError
+from salesbot.pipeline.events import WebhookError
+from salesbot.providers import simple as wh
 
 SECRET = "s3cret-for-tests"
 BODY = b'{"event_id":"evt_1","event":"tips.received"}'

@@ -1,7 +1,7 @@
-"""Everything about the platform's inbound webhook format (shared/platform-api.md) lives here,
-so adapting to another provider means changing this file and platform_client.py only."""
-import hashlib
-import hmac
+"""The project's own inbound event types, and the parsing helpers every provider shares.
+
+A provider module (salesbot.providers.*) turns its wire format into these; nothing after intake knows
+which provider a webhook came from."""
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,43 +9,17 @@ from decimal import Decimal, InvalidOperation
 
 from learning.seed_format import storable
 
-SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
-
-MESSAGE_RECEIVED = "messages.received"
-SUBSCRIPTION_NEW = "subscriptions.new"
-PPV_UNLOCKED = "messages.ppv.unlocked"
-TIP_RECEIVED = "tips.received"
-KNOWN_EVENTS = {MESSAGE_RECEIVED, SUBSCRIPTION_NEW, PPV_UNLOCKED, TIP_RECEIVED}
-
-# Which events each per-purpose endpoint of seed §13 accepts (of-event takes them all).
-ENDPOINT_EVENTS = {
-    "fan-message": {MESSAGE_RECEIVED},
-    "new-subscriber": {SUBSCRIPTION_NEW},
-    "purchase": {PPV_UNLOCKED, TIP_RECEIVED},
-    "of-event": None,
-}
-
 
 class WebhookError(ValueError):
     """A payload we cannot use; the message names the field."""
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    if not header or not secret:
-        return False
-    return hmac.compare_digest(sign(secret, body), header.strip())
-
-
 @dataclass(frozen=True)
 class Envelope:
-    event_id: str
+    event_id: str | None  # the provider's dedupe key (None: an ephemeral event, never stored)
     event: str
     account_id: str
-    created_at: datetime
+    created_at: datetime | None  # when the provider says the event happened, if it says
     payload: dict
 
 
@@ -82,7 +56,7 @@ def parse_json(body: bytes) -> dict:
         raise WebhookError("body is not valid JSON: nested too deeply") from None
 
 
-def _require(obj: dict, key: str, kind, where: str):
+def require(obj: dict, key: str, kind, where: str):
     if not isinstance(obj, dict) or key not in obj:
         raise WebhookError(f"missing field '{where}{key}'")
     value = obj[key]
@@ -122,25 +96,6 @@ def parse_time(value, where: str) -> datetime:
         raise WebhookError(f"field '{where}' must be an ISO-8601 time") from None
 
 
-def parse_envelope(data: dict) -> Envelope:
-    event_id = _require(data, "event_id", str, "")
-    if not 1 <= len(event_id) <= MAX_EVENT_ID:
-        raise WebhookError(f"field 'event_id' must be 1 to {MAX_EVENT_ID} characters")
-    return Envelope(
-        event_id=event_id,
-        event=_require(data, "event", str, "")[:MAX_EVENT],  # longer can only be an unknown event
-        account_id=_require(data, "account_id", str, ""),
-        created_at=parse_time(_require(data, "created_at", str, ""), "created_at"),
-        payload=_require(data, "payload", dict, ""),
-    )
-
-
-def parse_fan(payload: dict) -> FanRef:
-    fan = _require(payload, "fan", dict, "payload.")
-    name = fan.get("name", "")
-    return FanRef(id=_require(fan, "id", int, "payload.fan."), name=name[:MAX_NAME] if isinstance(name, str) else "")
-
-
 # --- the project's own event types: what a webhook body becomes, parsed once ----------------------
 
 @dataclass(frozen=True)
@@ -154,6 +109,7 @@ class FanMessage:
 @dataclass(frozen=True)
 class NewSubscriber:
     fan: FanRef
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -161,36 +117,53 @@ class Purchase:
     fan: FanRef
     message_id: int  # the PPV message the fan unlocked
     amount: Decimal
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Tip:
     fan: FanRef
     amount: Decimal
+    sent_at: datetime | None = None  # the provider's own time of the tip (used to see a tip twice)
+    source: str = ""  # which provider event told us (a provider may report one tip under two events)
 
 
-Event = FanMessage | NewSubscriber | Purchase | Tip
+
+@dataclass(frozen=True)
+class SentByAccount:
+    """A message the creator's account sent: our own send echoed back, or a human typing in the
+    platform's UI (told apart by message id in intake)."""
+    fan: FanRef
+    message_id: int
+    text: str
+    price: Decimal
+    sent_at: datetime | None
 
 
-def parse_event(env: Envelope) -> Event | None:
-    """The typed event of a known envelope (None for an event we do not handle); WebhookError names
-    the first field missing or wrong, so a bad event is refused at the door (400)."""
-    if env.event not in KNOWN_EVENTS:
-        return None
-    p = env.payload
-    fan = parse_fan(p)
-    if env.event == MESSAGE_RECEIVED:
-        msg = _require(p, "message", dict, "payload.")
-        sent_at = parse_time(msg["createdAt"], "payload.message.createdAt") if "createdAt" in msg else None
-        return FanMessage(fan, _require(msg, "id", int, "payload.message."),
-                          _require(msg, "text", str, "payload.message."), sent_at)
-    if env.event == PPV_UNLOCKED:
-        return Purchase(fan, _require(p, "message_id", int, "payload."), _require(p, "amount", Decimal, "payload."))
-    if env.event == TIP_RECEIVED:
-        return Tip(fan, _require(p, "amount", Decimal, "payload."))
-    return NewSubscriber(fan)
+@dataclass(frozen=True)
+class Renewal:
+    fan: FanRef
+    price: Decimal | None
 
 
-def parse_body(body: bytes) -> tuple[Envelope, Event | None]:
-    envelope = parse_envelope(parse_json(body))
-    return envelope, parse_event(envelope)
+@dataclass(frozen=True)
+class Expiry:
+    fan: FanRef
+    expired_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """Money the platform took back (a refund or chargeback): `kind` is "tip" or "purchase"."""
+    fan: FanRef
+    kind: str
+    amount: Decimal
+
+
+Event = FanMessage | NewSubscriber | Purchase | Tip | SentByAccount | Renewal | Expiry | Reversal
+
+
+def fan_ref(obj, where: str) -> FanRef:
+    """{"id": int, "name": str} under `where` (e.g. "payload.fromUser.") as a FanRef."""
+    name = obj.get("name", "") if isinstance(obj, dict) else ""
+    return FanRef(id=require(obj, "id", int, where), name=name[:MAX_NAME] if isinstance(name, str) else "")

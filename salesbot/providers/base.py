@@ -1,7 +1,6 @@
-"""Everything about calling the creator platform (shared/platform-api.md) lives here.
-
-Retries are safe because every send carries the Action's uuid as Idempotency-Key.
-"""
+"""What every provider's HTTP client shares: the error classes the queue understands (transient →
+deferred and retried with the same Idempotency-Key, permanent → the Action fails with the message),
+the sent-message answer, and one-attempt-per-call plumbing."""
 import logging
 from dataclasses import dataclass
 
@@ -32,15 +31,15 @@ class SentMessage:
     created_at: str
 
 
-class PlatformClient:
+class HttpClient:
     """One attempt per call, bounded by PLATFORM_TIMEOUT_S: retrying is the queue's job (worker.work_one
     defers the item, honouring Retry-After), so a slow or failing platform never holds a worker task and
     there is exactly one retry layer. Retries are safe: every send carries the Action's uuid as
     Idempotency-Key."""
 
-    def __init__(self, creator, *, timeout=None, session=None):
+    def __init__(self, creator, base: str, *, timeout=None, session=None):
         self.creator = creator
-        self.base = creator.api_base_url.rstrip("/") + f"/api/{creator.account_id}"
+        self.base = base
         self.timeout = timeout or settings.PLATFORM_TIMEOUT_S
         self.session = session or requests.Session()
 
@@ -58,25 +57,25 @@ class PlatformClient:
                                      headers=self._headers(idempotency_key))
         except requests.RequestException as e:
             raise TransientError(f"{method} {path}: {type(e).__name__}: {e}") from e
+        self.answered(r)
         if r.status_code < 300:
             try:
                 return r.json()
             except ValueError:
                 raise PermanentError(f"{method} {path}: platform answered {r.status_code} with non-JSON body") from None
-        message = _error_text(r)
+        message = self.error_text(r)
         if r.status_code == 429 or r.status_code >= 500:
             error = TransientError(f"{method} {path}: {r.status_code} {message}")
             error.retry_after = _retry_after(r)
             raise error
         raise PermanentError(f"{method} {path}: {r.status_code} {message}")
 
-    def send_message(self, fan_id: int, text: str, media_ids=(), price=0, *, idempotency_key) -> SentMessage:
-        body = {"text": text, "mediaFiles": [int(m) for m in media_ids], "price": float(price or 0)}
-        data = self._call("POST", f"/chats/{int(fan_id)}/messages", json=body, idempotency_key=idempotency_key)
-        try:
-            return SentMessage(id=int(data["data"]["id"]), created_at=data["data"].get("createdAt", ""))
-        except (KeyError, TypeError, ValueError):
-            raise PermanentError(f"send to fan {fan_id}: unexpected reply {str(data)[:200]}") from None
+    def error_text(self, r) -> str:
+        """The provider's message in an error answer, for the Action and the log."""
+        return _error_text(r)
+
+    def answered(self, response) -> None:
+        """Hook for a provider that reads something from every answer (rate limits)."""
 
 
 def _retry_after(r) -> float | None:

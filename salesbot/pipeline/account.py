@@ -1,0 +1,58 @@
+"""Messages the creator's account sent (OnlyFansAPI.com `messages.sent`): the echo of our own send, or a
+human typing in the platform's own UI. A human's message goes on the fan's timeline and holds the bot
+silent for that fan for the creator's quiet period (pipeline.contact asks `human_hold_until`); a human's
+PPV becomes a human Action, so its purchase is attributed and credited to the human."""
+from datetime import timedelta
+
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from fans.models import Fan, Message
+from fans.services import get_or_create_fan
+from learning.models import Action
+from learning.services import attach_purchases, record_action
+from salesbot.pipeline import events
+from salesbot.pipeline.inbound import Inbound, believable, latest
+
+# Our send can echo back before the worker has booked its message id: a pending Action this recent with
+# the same text is ours.
+ECHO_WINDOW = timedelta(minutes=10)
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join((a or "").split()) == " ".join((b or "").split())
+
+
+def our_action(creator, fan, sent: events.SentByAccount) -> Action | None:
+    """The bot's Action this message is the echo of, or None (a human wrote it)."""
+    action = Action.objects.filter(creator=creator, fan=fan, platform_message_id=sent.message_id).first()
+    if action is not None:
+        return action
+    recent = Action.objects.filter(fan=fan, status=Action.Status.PENDING, ts__gte=timezone.now() - ECHO_WINDOW)
+    return next((a for a in recent.order_by("-ts") if _same(a.message_text, sent.text)), None)
+
+
+def on_sent_by_account(creator, inbound: Inbound):
+    sent: events.SentByAccount = inbound.event
+    fan, _ = get_or_create_fan(creator, sent.fan.id, sent.fan.name)
+    ours = our_action(creator, fan, sent)
+    if ours is not None:  # our own send echoed: linked, nothing else changes
+        if ours.source != Action.Source.HUMAN and not (ours.extra or {}).get("echo_event_id"):
+            Action.objects.filter(pk=ours.pk).update(extra={**(ours.extra or {}), "echo_event_id": inbound.event_id})
+        return
+    if Message.objects.filter(fan=fan, direction=Message.Direction.OUT, platform_message_id=sent.message_id).exists():
+        return
+    ts = believable(sent.sent_at, inbound.arrived_at)
+    Message.objects.create(fan=fan, direction=Message.Direction.OUT, text=sent.text, by_human=True,
+                           platform_message_id=sent.message_id, ts=ts)
+    hold = ts + timedelta(minutes=creator.human_quiet_minutes)
+    Fan.objects.filter(pk=fan.pk).update(
+        human_hold_until=Greatest(Coalesce(F("human_hold_until"), Value(hold)), Value(hold)),
+        last_interaction_ts=latest(ts))
+    if sent.price > 0:
+        fan.refresh_from_db()
+        offer = record_action(fan, Action.Kind.PPV, ts=ts, price=sent.price, message_text=sent.text,
+                              source=Action.Source.HUMAN, status=Action.Status.LOGGED, route="human",
+                              platform_message_id=sent.message_id, reason="sent by a human in the platform's UI")
+        attach_purchases(offer)

@@ -1,0 +1,98 @@
+"""The fan's money: purchases, tips, and money the platform takes back. Each amount is booked once on
+the fan (total_spent), as an outcome for the learning stats, and on the timeline."""
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Value
+from django.db.models.functions import Greatest, Least
+
+from fans.models import Fan
+from fans.services import get_or_create_fan
+from fans.state_machine import FanState, can_transition, transition
+from learning.models import Action, Outcome
+from learning.services import record_outcome, reverse_outcome
+from learning.whales import update_whale_score
+from salesbot.pipeline import events
+from salesbot.pipeline.inbound import Inbound, believable, latest
+
+log = logging.getLogger(__name__)
+
+# Fan.total_spent is DECIMAL(10, 2): the running total saturates there instead of failing the event.
+MAX_TOTAL_SPENT = Decimal("99999999.99")
+# One tip reported under two events (tips.received and transactions.new) carries times this close.
+TWIN_WINDOW = timedelta(minutes=5)
+
+
+def on_purchase(creator, inbound: Inbound):
+    buy: events.Purchase = inbound.event
+    ts = believable(buy.sent_at or inbound.envelope.created_at, inbound.arrived_at)
+    fan, _ = get_or_create_fan(creator, buy.fan.id, buy.fan.name)
+    ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
+    if ppv is None:
+        # Booked now, attributed when the message turns up (learning.services.attach_purchases): a
+        # purchase can arrive before the webhook of the message it unlocks.
+        log.info("purchase of message %s by fan %s before its message: attributed later", buy.message_id,
+                 buy.fan.id)
+    _add_spend(fan, buy.amount, ts)
+    record_outcome(fan, Outcome.Event.PURCHASED, ts=ts, amount=buy.amount, action=ppv, pinned=True,
+                   platform_event_id=inbound.event_id, extra={"message_id": buy.message_id})
+    fan.refresh_from_db()
+    if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
+        transition(fan, FanState.BUYER, "fan purchases")
+    update_whale_score(fan)
+
+
+def on_tip(creator, inbound: Inbound):
+    tip: events.Tip = inbound.event
+    ts = believable(tip.sent_at or inbound.envelope.created_at, inbound.arrived_at)
+    fan, _ = get_or_create_fan(creator, tip.fan.id, tip.fan.name)
+    extra = {}
+    if tip.source and tip.sent_at:
+        twin = _twin(fan, tip)
+        if twin is not None:  # the same tip, told again under the provider's other event: counted once
+            twin.extra = {**twin.extra, "twin_event_id": inbound.event_id}
+            twin.save(update_fields=["extra"])
+            return
+        extra = {"source": tip.source, "provider_ts": tip.sent_at.isoformat()}
+    _add_spend(fan, tip.amount, ts)
+    record_outcome(fan, Outcome.Event.TIPPED, ts=ts, amount=tip.amount, platform_event_id=inbound.event_id,
+                   extra=extra or None)
+    fan.refresh_from_db()
+    update_whale_score(fan)
+
+
+def _twin(fan, tip: events.Tip):
+    """A tip of this fan booked from the provider's other event, same amount, about the same time."""
+    for o in Outcome.objects.filter(fan=fan, event=Outcome.Event.TIPPED, amount=tip.amount,
+                                    ts__gte=tip.sent_at - TWIN_WINDOW - timedelta(days=7)).order_by("-ts")[:50]:
+        extra = o.extra or {}
+        source, at = extra.get("source"), extra.get("provider_ts")
+        if not source or source == tip.source or extra.get("twin_event_id") or not at:
+            continue
+        if abs(events.parse_time(at, "provider_ts") - tip.sent_at) <= TWIN_WINDOW:
+            return o
+    return None
+
+
+def on_reversal(creator, inbound: Inbound):
+    """The platform took money back (a refund, a chargeback): the latest matching purchase or tip comes
+    off the fan's books and the stats, with the reason on the timeline."""
+    undo: events.Reversal = inbound.event
+    fan, _ = get_or_create_fan(creator, undo.fan.id, undo.fan.name)
+    event = Outcome.Event.TIPPED if undo.kind == "tip" else Outcome.Event.PURCHASED
+    outcome = (Outcome.objects.filter(fan=fan, event=event, amount=undo.amount).order_by("-ts", "-seq").first())
+    if outcome is None:
+        raise events.WebhookError(f"nothing to reverse yet: no {undo.kind} of ${undo.amount} by fan {undo.fan.id} "
+                                  "(replay this event once it has arrived)")
+    reverse_outcome(outcome, f"the platform reversed this {undo.kind} (transactions.new undo)",
+                    platform_event_id=inbound.event_id)
+    Fan.objects.filter(pk=fan.pk).update(total_spent=Greatest(F("total_spent") - undo.amount,
+                                                              Value(Decimal("0"), output_field=DecimalField())))
+    fan.refresh_from_db()
+    update_whale_score(fan)
+
+
+def _add_spend(fan: Fan, amount, ts):
+    total = Least(F("total_spent") + amount, Value(MAX_TOTAL_SPENT, output_field=DecimalField()))
+    Fan.objects.filter(pk=fan.pk).update(total_spent=total, last_interaction_ts=latest(ts))
