@@ -37,7 +37,8 @@ class CreatorAdmin(admin.ModelAdmin):
         ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",
                                "custom_approval_limit"]),
         ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids"]),
-        ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share"]),
+        ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share",
+                      "offer_policy"]),
     ]
 
     def get_fieldsets(self, request, obj=None):
