@@ -126,11 +126,7 @@ def evidence_from_stats(creator, stats: dict) -> Evidence:
 
 
 def load_evidence(ctx) -> Evidence:
-    """The in-process simulator hands its evidence in on the context; live decisions read the cached stats
-    (none for the ladder)."""
-    evidence = getattr(ctx, "evidence", None)
-    if evidence is not None:
-        return evidence
+    """The creator's (cached) learning stats; the ladder reads none."""
     if ctx.creator.offer_policy == LADDER:
         return Evidence(policy=LADDER)
     from learning.stats import aggregate_learning_stats
