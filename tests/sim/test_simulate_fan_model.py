@@ -75,7 +75,8 @@ def test_a_fan_model_by_module_path_is_the_same_as_the_default():
     ("buyers.py", "is not FILE.py:Class or package.module:Class"),
     ("{dir}/missing.py:Buyers", "no such file: {dir}/missing.py"),
     ("{file}:Nobody", "has no Nobody"),
-    ("{file}:Deaf", "does not implement the fan model interface (sim.fan_model.FanModel): missing first_message, react"),
+    ("{file}:Deaf", "does not implement the fan model interface (sim.fan_model.FanModel): "
+                    "missing first_message, react"),
     ("no_such_package.fans:Buyers", "cannot import no_such_package.fans: ModuleNotFoundError"),
     ("{broken}:Buyers", "failed to load: SyntaxError"),
     ("{file}:Picky", "Picky(1) failed: TypeError"),

@@ -60,5 +60,5 @@ class Command(BaseCommand):
             self.stdout.write("revenue vs static: " + ", ".join(
                 f"{name} {results[name].revenue / base:.3f}x" for name in shown))
         if plot:
-            simulation.plot(results, plot, title=f"{fans} simulated fans, seed {seed}")
+            simulation.plot(results, plot, title=f"{fans:,} simulated fans, seed {seed}")
             self.stdout.write(f"plot written to {plot}")
