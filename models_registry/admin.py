@@ -42,7 +42,8 @@ class CreatorAdmin(admin.ModelAdmin):
                                "custom_approval_limit"]),
         ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids",
                                              "human_quiet_minutes", "reengage_expired"]),
-        ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share"]),
+        ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share",
+                      "offer_policy"]),
     ]
 
     def get_fieldsets(self, request, obj=None):

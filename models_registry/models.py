@@ -22,6 +22,12 @@ def mask(secret: str) -> str:
 
 
 class Creator(models.Model):
+    class OfferPolicy(models.TextChoices):
+        """How the rule engine picks a PPV's price, hook and content (salesbot.pipeline.offers.choose_offer)."""
+        LEARNED = "learned", "Learned: Beta posteriors, guarded Thompson exploration"
+        LADDER = "ladder", "Playbook ladder: entry price, then the item's price, template hook; no learning"
+        RAW_RATES = "raw_rates", "Seed's raw rates: best raw conversion among what was tried (a baseline)"
+
     slug = models.SlugField(unique=True)
     display_name = models.CharField(max_length=120)
     provider = models.CharField(
@@ -73,6 +79,10 @@ class Creator(models.Model):
         help_text="At most this share of rule-engine PPVs explore (0..1): the share is scaled by how many "
                   "of the offer's price/hook/content cells are still thin, so exploring fades as evidence fills "
                   "in. The rest take the best-evidenced choice.")
+    offer_policy = models.CharField(
+        max_length=20, choices=OfferPolicy.choices, default=OfferPolicy.LEARNED,
+        help_text="How rule-engine PPVs are priced and worded. The ladder and the seed's raw rates are the "
+                  "baselines `manage.py simulate` compares the learned offers with.")
 
     class Meta:
         ordering = ["slug"]

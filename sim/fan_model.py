@@ -1,7 +1,9 @@
 """A plain, deterministic model of simulated fans (no HTTP, no Django).
 
-The fake platform uses it to answer the bot like a real audience would; an in-process simulator can
-reuse it. Everything random goes through the caller's random.Random, so a seed replays a run.
+The fake platform uses it to answer the bot like a real audience would; the in-process simulator
+(sim.policy, `manage.py simulate`) takes any audience with the FanModel interface at the end of this
+file, this one (DemoFans) by default. Everything random goes through the caller's random.Random, so a
+seed replays a run.
 Each fan has hidden preferences the bot has to discover: a price ceiling, favourite hooks and content,
 how chatty it is, whether it is a whale. A few fans say "stop" or a safety phrase, so the project's
 opt-out and safety handoff can be seen working; those rates are parameters.
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 HOOKS = ("vulnerability", "scarcity", "challenge", "conditional", "exclusivity", "sexual_match", "curiosity")
 
@@ -271,3 +274,71 @@ def _reply_text(fan: SimFan, rng: random.Random, price: float, media: list, boug
         pools = [BUYING, SEXUAL, INTEREST] + ([EMOTIONAL, CUSTOM] if fan.is_whale else [EMOTIONAL])
         return rng.choice(rng.choice(pools))
     return rng.choice(SMALL_TALK)
+
+
+# --- the interface the in-process simulator takes (`manage.py simulate --fan-model FILE.py:Class`) ---------
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One message of the bot as the fan gets it. price > 0 makes it a PPV, locked until bought."""
+    id: int
+    text: str
+    price: float = 0.0
+    content_key: str | None = None
+    hook: str | None = None
+    media_ids: tuple = ()
+    hour: int = 12                   # the simulated UTC hour the fan reads it
+
+
+@runtime_checkable
+class FanModel(Protocol):
+    """An audience. The simulator builds it once per run as `Model(seed)` and never shares a fan between
+    policies: each policy gets fresh fans from make_fan with the same ids and rng seeds, so every draw
+    must come from the `rng` handed in (or from `seed`) for policies to meet the same fans.
+
+    make_fan(fan_id, rng)      a new subscriber: any object (its `name`, if any, greets it)
+    first_message(fan, rng)    what the fan writes before the bot does, or None to wait for the welcome
+    react(fan, message, rng)   what the fan does after one BotMessage, a list of Reaction: reply(text),
+                               purchase(message.id, message.price) of a PPV, tip(amount); [] is silence.
+                               A purchase pays the PPV's price; one of a message that is not a PPV is ignored.
+    Optional: purchase_probability(fan, message), the fan's true odds of buying that PPV, for the
+    expected-revenue and regret lines of the report (n/a without it).
+    """
+
+    def make_fan(self, fan_id: int, rng: random.Random) -> Any: ...
+
+    def first_message(self, fan: Any, rng: random.Random) -> str | None: ...
+
+    def react(self, fan: Any, message: BotMessage, rng: random.Random) -> list[Reaction]: ...
+
+
+REQUIRED = ("make_fan", "first_message", "react")
+
+
+def missing_methods(model) -> list[str]:
+    """The FanModel methods `model` (a class or an instance) lacks."""
+    return [name for name in REQUIRED if not callable(getattr(model, name, None))]
+
+
+class DemoFans:
+    """The built-in audience: make_fan's fans with hidden preferences, an audience taste per seed
+    (audience_taste; taste 0 = favourites drawn uniformly), react() for answers."""
+
+    def __init__(self, seed: int = 0, taste: float = 1.0, **rates):
+        weights = audience_taste(random.Random(f"{seed}:taste"), taste) if taste else (None, None)
+        self.hook_weights, self.content_weights = weights
+        self.rates = rates
+
+    def make_fan(self, fan_id: int, rng: random.Random) -> SimFan:
+        return make_fan(rng, fan_id, hook_weights=self.hook_weights, content_weights=self.content_weights,
+                        **self.rates)
+
+    def first_message(self, fan: SimFan, rng: random.Random) -> str | None:
+        return opening_message(fan, rng) if opens_conversation(fan, rng) else None
+
+    def react(self, fan: SimFan, message: BotMessage, rng: random.Random) -> list[Reaction]:
+        msg = {**asdict(message), "mediaFiles": list(message.media_ids)}
+        return [r for r in react(fan, msg, rng, hour=message.hour) if r.kind != "nothing"]
+
+    def purchase_probability(self, fan: SimFan, message: BotMessage) -> float:
+        return purchase_probability(fan, message.price, message.hook, message.content_key, message.hour)

@@ -1,111 +1,72 @@
-"""In-process fan simulator: simulated fans through the project's real decision code, fast.
+"""In-process simulation: simulated fans answer the real engine, thousands of them per run.
 
 Why: to measure whether a PPV policy earns more, thousands of conversations are needed, and the live
-simulation (webhooks, HTTP, django-q) manages hundreds. Here the router (salesbot.pipeline.router), the rule
-steps (salesbot.pipeline.replies over salesbot.pipeline.rules, including the LLM stand-in on the LLM's rows,
-never a line twice to a fan) and the safety screen run unchanged on an unsaved Fan; the fans are
-sim.fan_model's, with hidden preferences. Only the PPV chooser differs between policies:
+simulation (webhooks, HTTP, django-q) manages hundreds. Here the bot's side is the worker's own calls,
+engine.build_context + engine.decide (router, rule steps, offers, the 24h spend cap; the LLM's rows as
+they go without an API key), each decision written by sender.log_decision as a sent Action; the fans'
+replies, purchases and tips are written by learning.services.record_outcome, so the stats every offer
+reads are the real ones, and the report's revenue and conversions are read back from those rows. It all
+happens in a throw-away database (sim.sandbox), a fresh one per policy run: the user's data is never read
+or written. Not run: HTTP and signatures, the queue and its leases, the platform send and the sender's
+last gate, whale scores and the checkers; the fan fields the engine reads (messages, signals, spend,
+content sent, last PPV price, state) are booked as intake.on_message / on_purchase and the sender book them.
 
-  static  the playbook's ladder: entry price for a $0 fan, the item's price after, template hook.
-  seed    what the seed's "stats override your instincts" does: greedy on raw conversion rates
-          (pooled over all fans, no sample-size guard, never tries anything new).
-  bayes   offers.choose_offer, the rule engine's own choice, with the creator's exploration knobs.
+The policies compared are creator settings (Creator.offer_policy), not code of their own:
 
-Outcomes are learnt in memory with the functions production uses (learning.bayes via offers.Evidence),
-so nothing is written; the demo creator itself is built in memory (demo_creator), never saved.
+  static  "ladder": the playbook's ladder (entry price for a $0 fan, the item's price after, template hook).
+  seed    "raw_rates": the seed's greedy reading of its raw conversion rates (pooled, no sample guard,
+          never tries anything new).
+  bayes   "learned": Beta posteriors per fan context with the creator's exploration knobs.
+
+The fans come from a FanModel (sim.fan_model; DemoFans unless another is given). Each fan arrives at a
+simulated hour (fans spread evenly over DAYS) and its whole conversation happens then; rows carry the wall
+clock, so the spend cap's real 24h window spans each simulated fan's conversation, as it would in a day.
 """
+import importlib
+import importlib.util
 import json
 import random
 import sys
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import lru_cache
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Sum
 
 from fans.models import Fan
-from fans.state_machine import FanState
-from learning import bayes
-from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
-from models_registry.services import parse_playbook, validate_content_map
-from salesbot.pipeline import offers, repeats, replies, router, rules, safety, sender
-from salesbot.pipeline.decisions import Context
+from fans.state_machine import FanState, can_transition, transition
+from learning.models import Action, Outcome
+from learning.services import record_outcome
+from models_registry.models import Creator
+from models_registry.services import onboard_creator
+from salesbot.pipeline import engine, offers, safety, sender
+from salesbot.pipeline.intake import REENGAGE_ON_MESSAGE
 from salesbot.pipeline.signals import detect
-from sim import fan_model
+from sim.fan_model import BotMessage, DemoFans, missing_methods
+from sim.sandbox import sandbox
 
-POLICIES = ("static", "seed", "bayes")
+POLICIES = {"static": Creator.OfferPolicy.LADDER, "seed": Creator.OfferPolicy.RAW_RATES,
+            "bayes": Creator.OfferPolicy.LEARNED}
 DAYS = 30                      # the simulated fans subscribe evenly over this many days
-
-
-@dataclass
-class SimContext(Context):
-    """A Context that carries what live decisions read from the database."""
-    evidence: offers.Evidence | None = None
-    last_sent: object = None
-    choose_offer: object = None
-
-
-@dataclass
-class LastSent:
-    action: str
-    purchased: bool = False
-
-
-class Learner:
-    """Purchase counts per cell, exposed as the offers.Evidence the rule engine reads."""
-
-    def __init__(self, creator):
-        self.counts: dict = {}
-        self.evidence = offers.Evidence(price={s: {} for s in ("new", "buyer", *offers.CONTEXTS)},
-                                       min_sample=creator.min_sample, explore=creator.exploration_enabled,
-                                       share=creator.exploration_share)
-
-    def observe(self, context: str, price, hook: str, content: str, bought: bool):
-        """One PPV's outcome, counted in its context's price cell and its parent segment's (as the stats do)."""
-        key, segments = offers.price_key(price), dict.fromkeys((context, offers.parent(context)))
-        for table, name, cells in (*(("price:" + s, key, self.evidence.price.setdefault(s, {})) for s in segments),
-                                   ("pooled", key, None), ("hook", hook, self.evidence.hook),
-                                   ("content", content, self.evidence.content)):
-            c = self.counts.setdefault((table, name), [0, 0])
-            c[0] += 1
-            c[1] += bought
-            if cells is not None:
-                cells[name] = (*bayes.posterior(c[0], c[1]), c[0])
-
-    def raw_rate(self, table: str, name: str):
-        sent, bought = self.counts.get((table, name), (0, 0))
-        return bought / sent if sent else None
-
-
-def static_chooser(c: offers.Candidates, evidence, seg, rng) -> offers.Offer:
-    return offers.Offer(price=c.default_price, hook=c.default_hook, item=c.items[0])
-
-
-def seed_chooser(learner: Learner):
-    """The seed's reading of its stats: the best raw rate among what has been tried, however little."""
-    def best(options, table, key, default):
-        rated = [(learner.raw_rate(table, key(o)), -i) for i, o in enumerate(options)]
-        rated = [r for r in rated if r[0] is not None]
-        return options[-max(rated)[1]] if rated else default
-
-    def choose(c: offers.Candidates, evidence, seg, rng) -> offers.Offer:
-        return offers.Offer(price=best(c.prices, "pooled", offers.price_key, c.default_price),
-                           hook=best(c.hooks, "hook", str, c.default_hook),
-                           item=best(c.items, "content", lambda v: v.content_key, c.items[0]))
-    return choose
+PROGRESS_EVERY = 100           # fans between two progress reports
+REACTION_KINDS = {"reply", "purchase", "tip", "nothing"}
 
 
 @dataclass
 class Result:
     policy: str
     fans: int = 0
+    decisions: int = 0             # engine.decide calls, one Action each
+    routes: Counter = field(default_factory=Counter)   # router row -> Actions it decided
     offers: int = 0
     explored: int = 0
     conversions: int = 0
     revenue: float = 0.0
     tips: float = 0.0
-    expected: float = 0.0          # Σ price × true purchase probability of the offers made
+    expected: float | None = 0.0   # Σ price × true purchase probability of the offers made (None: model can't say)
     arm_value: dict = field(default_factory=dict)   # (price, hook) -> Σ its expected revenue on the same offers
     cumulative: list = field(default_factory=list)  # revenue after each fan
 
@@ -120,18 +81,25 @@ class Result:
 
     @property
     def regret(self) -> float:
-        return self.best_fixed[1] - self.expected
+        return self.best_fixed[1] - (self.expected or 0.0)
 
     def lines(self) -> list[str]:
         (price, hook), best = self.best_fixed
         share = f"{100 * self.regret / best:.1f}%" if best else "n/a"
-        return [
+        rows = ", ".join(f"{name} {n}" for name, n in self.routes.most_common(5))
+        lines = [
             f"policy:            {self.policy}",
             f"fans:              {self.fans}",
+            f"decisions:         {self.decisions} by engine.decide (router rows: {rows or 'none'})",
             f"PPVs sent:         {self.offers} ({self.explored} exploring)",
             f"conversions:       {self.conversions} ({100 * self.conversions / max(self.offers, 1):.1f}%)",
             f"revenue:           ${self.revenue:,.2f} (+ ${self.tips:,.2f} tips)",
             f"revenue per fan:   ${self.revenue_per_fan:.3f}",
+        ]
+        if self.expected is None:
+            return lines + ["expected revenue:  n/a (the fan model gives no purchase_probability)",
+                            "best fixed policy: n/a", "regret:            n/a"]
+        return lines + [
             f"expected revenue:  ${self.expected:,.2f} (Σ price × true purchase odds of the PPVs sent)",
             f"best fixed policy: ${best:,.2f} (${price} with '{hook}' on every one of those PPVs)",
             f"regret:            ${self.regret:,.2f} ({share} of the best fixed policy)",
@@ -139,164 +107,209 @@ class Result:
 
 
 class Simulation:
-    """One audience (fans + taste) for a seed; run() plays it through one policy."""
+    """One audience (a FanModel built from the seed) played through each policy on an empty database."""
 
-    def __init__(self, creator, n_fans: int, seed: int, *, taste: float = 1.0, max_turns: int = 30):
-        self.creator, self.seed, self.max_turns = creator, seed, max_turns
-        weights = fan_model.audience_taste(random.Random(f"{seed}:taste"), taste) if taste else (None, None)
-        self.hook_weights, self.content_weights = weights
-        self.fans = fan_model.make_fans(random.Random(seed), n_fans, hook_weights=weights[0],
-                                        content_weights=weights[1])
-        self.media = {v.content_key: v.media_ids for v in creator.vault_items.all()}
-        self.paid = {v.content_key for v in creator.vault_items.all() if v.default_price is not None}
-        self.arms = [(float(p), h) for p in offers.offer_candidates(creator, list(creator.vault_items.all()),
-                                                                    creator.entry_price, "vulnerability").prices
-                     for h in offers.HOOK_LINES]
-        self.detect = lru_cache(maxsize=None)(lambda text: frozenset(detect(creator, text)))
+    def __init__(self, n_fans: int, seed: int, *, fan_model=None, max_turns: int = 30, **knobs):
+        """fan_model: a FanModel class (or any callable of the seed); knobs: Creator fields for the creator."""
+        self.n_fans, self.seed, self.max_turns, self.knobs = n_fans, seed, max_turns, knobs
+        self.make_model = fan_model or DemoFans
+        root = Path(settings.BASE_DIR) / "demo"
+        self.content_map = json.loads((root / "content-map.json").read_text(encoding="utf-8"))
+        self.playbook = (root / "playbook.md").read_text(encoding="utf-8")
 
     def run(self, policy: str, progress=None) -> Result:
-        learner = Learner(self.creator)
-        chooser = {"static": static_chooser, "seed": seed_chooser(learner), "bayes": offers.choose_offer}[policy]
         result = Result(policy)
-        for i, simfan in enumerate(self.fans):
-            hour = int(i * DAYS * 24 / len(self.fans)) % 24
-            self._play(_fresh(simfan), hour, learner, chooser, result)
-            result.fans += 1
-            result.cumulative.append(round(result.revenue, 2))
-            if progress and ((i + 1) % 100 == 0 or i + 1 == len(self.fans)):
-                progress(policy, i + 1, len(self.fans))
+        try:
+            model = self.make_model(self.seed)
+        except Exception as e:
+            name = getattr(self.make_model, "__name__", type(self.make_model).__name__)
+            raise FanModelError(f"{name}({self.seed}) failed: {type(e).__name__}: {e}") from e
+        with sandbox():
+            creator = self._creator(policy)
+            self.media = {v.content_key: tuple(v.media_ids) for v in creator.vault_items.all()}
+            self.arms = [(float(p), h) for p in offers.offer_candidates(
+                creator, list(creator.vault_items.all()), creator.entry_price, "vulnerability").prices
+                for h in offers.HOOK_LINES]
+            if not callable(getattr(model, "purchase_probability", None)):
+                result.expected = None
+            for i in range(self.n_fans):
+                self._play(creator, model, i, result)
+                result.fans += 1
+                result.cumulative.append(round(result.revenue, 2))
+                if progress and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == self.n_fans):
+                    progress(policy, i + 1, self.n_fans)
+            self._read_books(creator, result)
         return result
 
-    def _play(self, sf, hour: int, learner: Learner, chooser, result: Result):
-        """One fan's conversation: welcome, then answer each reply; one bump after an unbought PPV."""
-        rng = random.Random(f"{self.seed}:{sf.id}:fan")
-        fan = Fan(id=sf.id, creator=self.creator, fan_id=sf.id, name=sf.name, state=FanState.NEW,
-                  total_spent=Decimal("0"), content_sent=[], signals=[])
-        reason, text, last, bumped, lines = "welcome", "", None, False, set()
-        if fan_model.opens_conversation(sf, rng):
-            reason, text = "message", fan_model.opening_message(sf, rng)
-            if not self._fan_wrote(fan, text):
+    def _creator(self, policy: str) -> Creator:
+        """The demo creator, onboarded as staff onboard one, with the policy's offer_policy and the knobs."""
+        made = onboard_creator(self.content_map, self.playbook, slug=f"sim-{policy}",
+                               **{"offer_policy": POLICIES[policy], **self.knobs})
+        # The same rows the worker's creator reads, fetched once instead of on every decision.
+        return Creator.objects.prefetch_related("vault_items", "templates").get(pk=made.pk)
+
+    def _play(self, creator, model, i: int, result: Result):
+        """One fan's conversation as the worker would hold it: the welcome (unless the fan writes first),
+        then an answer to each reply; one bump after an unbought PPV the fan did not answer."""
+        fan_id = i + 1
+        simfan = model.make_fan(fan_id, random.Random(f"{self.seed}:{fan_id}:make"))
+        rng = random.Random(f"{self.seed}:{fan_id}:fan")
+        hour = int(i * DAYS * 24 / self.n_fans) % 24
+        fan = Fan.objects.create(creator=creator, fan_id=fan_id, name=str(getattr(simfan, "name", "") or "")[:200])
+        reason, text, bumped = "welcome", "", False
+        opening = model.first_message(simfan, rng)
+        if opening is not None:
+            reason, text = "message", str(opening)
+            if not self._fan_wrote(creator, fan, text):
                 return
-        for msg_id in range(1, self.max_turns + 1):
-            ctx = SimContext(creator=self.creator, fan=fan, reason=reason, last_text=text,
-                             signals=set(self.detect(text)) if text else set(), evidence=learner.evidence,
-                             last_sent=last, choose_offer=chooser, sent_lines=lines)
-            row, step = router.route(ctx)
-            if step == "skip":
+        for _ in range(self.max_turns):
+            decision = engine.decide(engine.build_context(creator, fan, reason=reason, last_text=text))
+            if decision.action == "skip":
+                sender.log_decision(creator, fan, decision, Action.Status.LOGGED)
                 return
-            try:
-                d = replies.decide(ctx, step)
-                if d.action == "ppv" and fan.total_spent >= self.creator.daily_spend_cap:
-                    d = rules.text_decision(ctx, rules.K.AFTERCARE, reason="24h spend cap reached")
-            except rules.NoFreshLine:
-                return  # the fan had every fitting line: the bot waits, and this fan has nothing to answer
-            lines.add(repeats.normalise(d.text, fan.name))
-            fan.event_seq += 1
-            reactions = self._send(sf, fan, d, msg_id, hour, rng, learner, result)
-            bought = any(r.kind == "purchase" for r in reactions)
-            last = LastSent(d.action, bought)
-            said = [r for r in reactions if r.kind == "reply"]
-            if said:
-                reason, text = "message", said[0].text
-                if not self._fan_wrote(fan, text):
+            action = self._sent(creator, fan, decision)
+            ppv = decision.action == "ppv"
+            message = BotMessage(
+                id=action.pk, text=decision.text, price=float(decision.price) if ppv else 0.0,
+                content_key=decision.content_key or None, hook=decision.hook or None,
+                media_ids=self.media.get(decision.content_key, ()), hour=hour)
+            reactions = _checked(model.react(simfan, message, rng), model)
+            bought = self._paid(fan, action, message, reactions, result)
+            if ppv:
+                self._value_offer(model, simfan, message, result)
+            replies = [r for r in reactions if r.kind == "reply"]
+            if replies:
+                reason, text = "message", str(replies[0].text or "")
+                if not self._fan_wrote(creator, fan, text):
                     return
-            elif d.action == "ppv" and not bought and not bumped:
+            elif ppv and not bought and not bumped:
                 reason, text, bumped = "bump", "", True
             else:
                 return
 
-    def _send(self, sf, fan, d, msg_id, hour, rng, learner, result) -> list:
-        """Deliver one decision, book the fan's reactions, and learn from a PPV's outcome."""
-        ppv, seg = d.action == "ppv", d.extra.get("segment") or offers.segment(fan.total_spent)
-        msg = {"id": msg_id, "text": d.text, "mediaFiles": self.media.get(d.content_key, []),
-               "price": float(d.price) if ppv else 0, "hook": d.hook or None, "content_key": d.content_key or None}
+    def _sent(self, creator, fan, decision) -> Action:
+        """The Action the sender writes, as it stands after a successful send, and the sender's fan books."""
+        action = sender.log_decision(creator, fan, decision, Action.Status.SENT)
         fan.messages_sent += 1
-        if d.content_key:
-            fan.content_sent = fan.content_sent + [d.content_key]
-        fan.state = sender.state_after_send(fan.state, d.action) or fan.state
-        reactions = fan_model.react(sf, msg, rng, hour=hour)
-        bought = any(r.kind == "purchase" for r in reactions)
+        if decision.content_key and decision.content_key not in fan.content_sent:
+            fan.content_sent = fan.content_sent + [decision.content_key]
+        if decision.action == "ppv":
+            fan.last_ppv_price = decision.price
+        fan.save(update_fields=["messages_sent", "content_sent", "last_ppv_price"])
+        target = sender.state_after_send(fan.state, decision.action)
+        if target is not None:
+            transition(fan, target, "welcome sent" if target == FanState.GREETED else f"{decision.action} sent")
+        return action
+
+    def _paid(self, fan, action, message, reactions, result: Result) -> bool:
+        """Purchases (of this PPV, at its price, once) and tips, written as intake writes them."""
+        bought = False
         for r in reactions:
-            if r.kind in ("purchase", "tip"):
-                fan.total_spent += Decimal(str(r.amount))
-                fan.state = FanState.BUYER
-                if r.kind == "tip":
-                    result.tips += r.amount
-        if ppv:
-            learner.observe(seg, d.price, d.hook, d.content_key, bought)
-            result.offers += 1
-            result.explored += bool(d.extra.get("explored"))
-            result.conversions += bought
-            result.revenue += float(d.price) if bought else 0.0
-            result.expected += float(d.price) * fan_model.purchase_probability(sf, d.price, d.hook, d.content_key,
-                                                                               hour)
-            for arm in self.arms:
-                value = arm[0] * fan_model.purchase_probability(sf, arm[0], arm[1], d.content_key, hour)
-                result.arm_value[arm] = result.arm_value.get(arm, 0.0) + value
-            fan.last_ppv_price = d.price
-        return reactions
+            if r.kind == "purchase" and message.price > 0 and not bought:
+                bought, amount = True, Decimal(str(message.price))
+                fan.total_spent += amount
+                fan.save(update_fields=["total_spent"])
+                record_outcome(fan, Outcome.Event.PURCHASED, amount=amount, action=action, pinned=True)
+                if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
+                    transition(fan, FanState.BUYER, "fan purchases")
+                result.revenue += message.price
+            elif r.kind == "tip" and r.amount and r.amount > 0:
+                amount = Decimal(str(r.amount)).quantize(Decimal("0.01"))
+                fan.total_spent += amount
+                fan.save(update_fields=["total_spent"])
+                record_outcome(fan, Outcome.Event.TIPPED, amount=amount)
+                result.tips += float(amount)
+        return bought
 
-    def _fan_wrote(self, fan, text: str) -> bool:
-        """The intake's books and safety screen for one fan message; False when the bot must stop."""
+    def _fan_wrote(self, creator, fan, text: str) -> bool:
+        """The fan's message as intake.on_message books it; False when the bot must not answer (safety)."""
         fan.messages_received += 1
-        if safety.handoff_reason(self.creator, text):
-            fan.state = FanState.HANDED_OFF
-            return False
-        if safety.wants_out(text):
-            fan.opted_out = True
-            return False
-        fan.signals = sorted(set(fan.signals) | self.detect(text))
-        return True
+        record_outcome(fan, Outcome.Event.REPLIED)
+        if fan.state in REENGAGE_ON_MESSAGE:
+            transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")
+        answer = not safety.screen_message(creator, fan, text)
+        if answer:
+            fan.signals = sorted(set(fan.signals) | detect(creator, text))
+        fan.save(update_fields=["messages_received", "signals"])
+        return answer
+
+    def _value_offer(self, model, simfan, message, result: Result):
+        """What the fan's true odds say this PPV was worth, and what each fixed (price, hook) would have been."""
+        if result.expected is None:
+            return
+        odds = partial(model.purchase_probability, simfan)
+        result.expected += message.price * odds(message)
+        for arm in self.arms:
+            value = arm[0] * odds(replace(message, price=arm[0], hook=arm[1]))
+            result.arm_value[arm] = result.arm_value.get(arm, 0.0) + value
+
+    @staticmethod
+    def _read_books(creator, result: Result):
+        """What the rows say: every Action's router row, and the PPV books the report shows."""
+        actions = Action.objects.filter(creator=creator)
+        result.routes = Counter(actions.values_list("route", flat=True))
+        result.decisions = sum(result.routes.values())
+        ppvs = actions.filter(action=Action.Kind.PPV)
+        result.offers, result.explored = ppvs.count(), ppvs.filter(explored=True).count()
+        result.conversions = ppvs.filter(purchased=True).count()
+        paid = Outcome.objects.filter(creator=creator, event=Outcome.Event.PURCHASED).aggregate(s=Sum("amount"))
+        result.revenue = float(paid["s"] or 0)
 
 
-def _fresh(simfan):
-    """A copy with its hidden preferences and no history, so every policy meets the same fan."""
-    return fan_model.SimFan(**{k: v for k, v in vars(simfan).items()
-                               if k not in ("purchased", "total_spent", "replies", "stopped")})
+def _checked(reactions, model) -> list:
+    """A fan model's reactions, refused with a clear error unless each is a Reaction (reply, purchase, tip)."""
+    reactions = list(reactions or [])
+    for r in reactions:
+        if getattr(r, "kind", None) not in REACTION_KINDS:
+            raise FanModelError(f"{type(model).__name__}.react returned {r!r}: expected sim.fan_model.Reaction "
+                                f"objects (reply, purchase, tip)")
+    return reactions
 
 
-def _prefetched(instance, name: str, objects: list):
-    """Fill a reverse relation's prefetch cache, so `creator.vault_items.all()` reads memory, not the database."""
-    queryset = getattr(type(instance), name).rel.related_model.objects.none()
-    queryset._result_cache, queryset._prefetch_done = list(objects), True
-    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), name: queryset}
-
-
-def demo_creator(content_map=None, playbook=None, **knobs) -> Creator:
-    """The demo creator (content map + playbook, validated like onboarding) built in memory, never saved:
-    a simulation writes nothing and holds no database lock however long it runs; `knobs` are Creator
-    fields (min_sample, exploration_share, …)."""
-    content_map = content_map or settings.BASE_DIR / "demo/content-map.json"
-    data = json.loads(Path(content_map).read_text(encoding="utf-8"))
-    errors = validate_content_map(data)
-    if errors:
-        raise ValueError("; ".join(errors))
-    sections = parse_playbook(Path(playbook or settings.BASE_DIR / "demo/playbook.md").read_text(encoding="utf-8"))
-    fields = {k: v for k, v in data.get("creator", {}).items() if k not in ("slug", "account_id", "display_name")}
-    creator = Creator(id=-1, slug="simulated", account_id="acct_simulated", display_name="Simulated creator",
-                      **{**fields, **knobs})
-    for name in ("ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap", "custom_approval_limit"):
-        setattr(creator, name, Decimal(str(getattr(creator, name))))
-    creator.restricted_words = creator.restricted_words or data.get("restricted_words", [])
-    _prefetched(creator, "vault_items", [
-        VaultItem(creator=creator, content_key=v["content_key"], kind=v.get("kind", "photo"),
-                  media_ids=v.get("media_ids", []), ladder_tier=v.get("tier", 1),
-                  default_price=None if v.get("price") is None else Decimal(str(v["price"])))
-        for v in data["vault"]])
-    _prefetched(creator, "templates", [
-        ResponseTemplate(creator=creator, kind=kind, variants=t["variants"], content_key=t.get("content_key", ""),
-                         hook=t.get("hook", "")) for kind, t in data.get("templates", {}).items()])
-    _prefetched(creator, "playbook_sections", [
-        PlaybookSection(creator=creator, number=x.number, title=x.title, body=x.body, serves_states=x.serves_states)
-        for x in sections])
-    return creator
-
-
-def simulate(n_fans: int, seed: int, policies=POLICIES, *, taste: float = 1.0, progress=None,
-             **knobs) -> dict[str, Result]:
-    """Run each policy on the same fans (the same hidden preferences and the same random streams per fan)."""
-    sim = Simulation(demo_creator(**knobs), n_fans, seed, taste=taste)
+def simulate(n_fans: int, seed: int, policies=tuple(POLICIES), *, fan_model=None, taste: float = 1.0,
+             progress=None, **knobs) -> dict[str, Result]:
+    """Run each policy on the same fans (the same hidden preferences and the same random streams per fan).
+    fan_model: a FanModel class; taste: the built-in audience's concentration (sim.fan_model.audience_taste)."""
+    sim = Simulation(n_fans, seed, fan_model=fan_model or partial(DemoFans, taste=taste), **knobs)
     return {p: sim.run(p, progress) for p in policies}
+
+
+class FanModelError(ValueError):
+    """A --fan-model spec that cannot be used; the message says why."""
+
+
+def load_fan_model(spec: str):
+    """'path/to/file.py:Class' or 'package.module:Class' -> the class, checked against sim.fan_model.FanModel."""
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name:
+        raise FanModelError(f"'{spec}' is not FILE.py:Class or package.module:Class")
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where).expanduser().resolve()
+        if not path.is_file():
+            raise FanModelError(f"no such file: {where}")
+        module_spec = importlib.util.spec_from_file_location(f"sim_fan_model_{abs(hash(path))}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as e:
+            del sys.modules[module_spec.name]
+            raise FanModelError(f"{where} failed to load: {type(e).__name__}: {e}") from e
+    else:
+        try:
+            module = importlib.import_module(where)
+        except Exception as e:
+            raise FanModelError(f"cannot import {where}: {type(e).__name__}: {e}") from e
+    cls = getattr(module, name, None)
+    if cls is None:
+        raise FanModelError(f"{where} has no {name}")
+    if not isinstance(cls, type):
+        raise FanModelError(f"{where}:{name} is not a class")
+    missing = missing_methods(cls)
+    if missing:
+        raise FanModelError(f"{where}:{name} does not implement the fan model interface (sim.fan_model.FanModel):"
+                            f" missing {', '.join(missing)}")
+    return cls
 
 
 def text_progress(stream=sys.stderr, width=30):

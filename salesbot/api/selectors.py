@@ -119,4 +119,5 @@ def training_summary(creator) -> dict:
         "first_action_ts": span["first"], "last_action_ts": span["last"],
         "min_sample": creator.min_sample, "half_life_days": creator.stats_half_life_days,
         "exploration_enabled": creator.exploration_enabled, "exploration_share": creator.exploration_share,
+        "offer_policy": creator.offer_policy,
     }

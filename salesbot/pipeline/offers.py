@@ -1,5 +1,9 @@
 """Which price, hook and content a PPV offer gets: the learning evidence (Beta posteriors, learning.bayes)
-read by the rule engine (salesbot.pipeline.rules.ppv) and by the in-process simulator (sim.policy).
+read by the rule engine (salesbot.pipeline.rules.ppv), which the in-process simulator (sim.policy) runs too.
+
+Creator.offer_policy picks how (choose_offer): "learned" (the default, below), "ladder" (the playbook's
+ladder, no learning) or "raw_rates" (the seed's greedy reading of its raw conversion rates). The last two
+are the baselines `manage.py simulate` measures the learned offers against, on this same code.
 
 Prices are learnt per fan *context*, from what the bot knows when it offers (never anything hidden):
 
@@ -19,7 +23,7 @@ from functools import lru_cache
 from learning import bayes
 from learning.cells import price_key
 from learning.models import HOOKS, PRICE_CONTEXTS
-from models_registry.models import VaultItem
+from models_registry.models import Creator, VaultItem
 
 # A PPV line per hook, for when the chosen hook is not the one the creator's PPV template is written in.
 HOOK_LINES = {
@@ -33,6 +37,7 @@ HOOK_LINES = {
 }
 
 CONTEXTS = tuple(PRICE_CONTEXTS)
+LEARNED, LADDER, RAW_RATES = Creator.OfferPolicy.LEARNED, Creator.OfferPolicy.LADDER, Creator.OfferPolicy.RAW_RATES
 
 
 def clamp_price(creator, price) -> Decimal:
@@ -59,13 +64,16 @@ class Offer:
 
 @dataclass
 class Evidence:
-    """Beta posteriors as (a, b, effective sends): price per segment and context, hook, content; the knobs."""
+    """Beta posteriors as (a, b, effective sends): price per segment and context, hook, content; the knobs;
+    for the raw_rates policy the raw pooled counts as (sent, bought) per price key, hook and content key."""
     price: dict = field(default_factory=dict)      # {"new"|"buyer"|context: {price_key: (a, b, n)}}
     hook: dict = field(default_factory=dict)       # {hook: (a, b, n)}
     content: dict = field(default_factory=dict)    # {content_key: (a, b, n)}
     min_sample: int = 20
     explore: bool = True
     share: float = 0.2
+    policy: str = LEARNED
+    raw: dict = field(default_factory=dict)        # {"price"|"hook"|"content": {key: (sent, bought)}}
 
     @property
     def cold(self) -> bool:
@@ -84,8 +92,7 @@ def parent(context: str) -> str:
 
 def fan_context(fan, c: Candidates) -> str:
     """The fan's price context (see the module doc) from Fan fields alone: total_spent (purchases and tips)
-    and last_ppv_price (set when a PPV is sent), so live decisions need no query and the simulator's
-    unsaved Fan gives the same answer."""
+    and last_ppv_price (set when a PPV is sent), so a decision needs no query for it."""
     if fan.total_spent <= 0:
         return "new:first" if fan.last_ppv_price is None else "new:declined"
     return "buyer:big" if c.prices and fan.total_spent >= max(c.prices) else "buyer:low"
@@ -103,22 +110,27 @@ def _cells(stats: dict, key: str) -> dict:
     return {k: (c["alpha"], c["beta"], c["effective_sent"]) for k, c in (stats.get(key) or {}).items()}
 
 
+def _raw(stats: dict, key: str) -> dict:
+    return {k: (c["sent"], c["bought"]) for k, c in (stats.get(key) or {}).items()}
+
+
 def evidence_from_stats(creator, stats: dict) -> Evidence:
-    """The posteriors of aggregate_learning_stats() in the shape choose_offer reads."""
+    """The posteriors (and raw rates) of aggregate_learning_stats() in the shape choose_offer reads."""
     by_segment = stats.get("posterior_by_segment_price") or {}
     return Evidence(price={s: _cells(by_segment, s) for s in by_segment},
                     hook=_cells(stats, "posterior_by_hook"), content=_cells(stats, "posterior_by_content"),
                     min_sample=creator.min_sample, explore=creator.exploration_enabled,
-                    share=creator.exploration_share)
+                    share=creator.exploration_share, policy=creator.offer_policy,
+                    raw={"price": _raw(stats, "conversion_by_price"), "hook": _raw(stats, "conversion_by_hook"),
+                         "content": _raw(stats, "conversion_by_content")})
 
 
 def load_evidence(ctx) -> Evidence:
-    """The in-process simulator hands its evidence in on the context; live decisions read the cached stats."""
-    evidence = getattr(ctx, "evidence", None)
-    if evidence is None:
-        from learning.stats import aggregate_learning_stats
-        evidence = evidence_from_stats(ctx.creator, aggregate_learning_stats(ctx.creator))
-    return evidence
+    """The creator's (cached) learning stats; the ladder reads none."""
+    if ctx.creator.offer_policy == LADDER:
+        return Evidence(policy=LADDER)
+    from learning.stats import aggregate_learning_stats
+    return evidence_from_stats(ctx.creator, aggregate_learning_stats(ctx.creator))
 
 
 @lru_cache(maxsize=65536)
@@ -167,11 +179,36 @@ def _thin_share(c: Candidates, evidence: Evidence, seg: str) -> float:
     return sum(n < evidence.min_sample for n in sends) / len(sends)
 
 
+def ladder_offer(c: Candidates) -> Offer:
+    """The playbook's ladder: entry price for a fan who never paid, the item's price after, template hook."""
+    return Offer(price=c.default_price, hook=c.default_hook, item=c.items[0])
+
+
+def raw_rate_offer(c: Candidates, evidence: Evidence) -> Offer:
+    """What the seed's "stats override your instincts" did: for price, hook and content alike the best raw
+    conversion rate pooled over all fans among what was tried, however few sends (ties: the first option);
+    never anything untried, so nothing new is ever learnt; the ladder until something was tried."""
+    def best(options, table, key, default):
+        counts = evidence.raw.get(table, {})
+        rated = [(counts[key(o)][1] / counts[key(o)][0], -i) for i, o in enumerate(options)
+                 if counts.get(key(o), (0, 0))[0]]
+        return options[-max(rated)[1]] if rated else default
+
+    return Offer(price=best(c.prices, "price", price_key, c.default_price),
+                 hook=best(c.hooks, "hook", str, c.default_hook),
+                 item=best(c.items, "content", lambda v: v.content_key, c.items[0]))
+
+
 def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random) -> Offer:
-    """Price by revenue per send (price × p) within the fan's context (`seg`, e.g. "buyer:big", or a plain
+    """The offer under the creator's offer_policy: ladder_offer, raw_rate_offer, or (learned) price by
+    revenue per send (price × p) within the fan's context (`seg`, e.g. "buyer:big", or a plain
     segment), falling back to its parent segment's cells, a clear winner taken before min_sample; hook and
     content by conversion among trusted cells only. No data at all (cold start) never explores, so a new
     creator gets the playbook's ladder."""
+    if evidence.policy == LADDER:
+        return ladder_offer(c)
+    if evidence.policy == RAW_RATES:
+        return raw_rate_offer(c, evidence)
     top = parent(seg)
     explore = evidence.explore and not evidence.cold and rng.random() < evidence.share * _thin_share(c, evidence, seg)
     price = _pick(c.prices, evidence.price.get(seg, {}), price_key, float, c.default_price, evidence, rng, explore,

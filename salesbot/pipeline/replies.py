@@ -40,11 +40,7 @@ ALTERNATIVES = {
 
 
 def waiting_offer(ctx: Context):
-    """The offer the fan may be answering: the last PPV sent, unbought and recent (the simulator hands in
-    its last send as ctx.last_sent); None otherwise."""
-    if hasattr(ctx, "last_sent"):
-        last = ctx.last_sent
-        return last if last is not None and last.action == Action.Kind.PPV and not last.purchased else None
+    """The offer the fan may be answering: the last PPV sent, unbought and recent; None otherwise."""
     ppv = (Action.objects.filter(fan=ctx.fan, action=Action.Kind.PPV, status=Action.Status.SENT,
                                  ts__gte=timezone.now() - OFFER_ANSWER_WINDOW).order_by("-ts", "-seq").first())
     return ppv if ppv is not None and not ppv.purchased else None

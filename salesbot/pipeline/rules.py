@@ -141,10 +141,9 @@ def ppv(ctx: Context) -> Decision:
     t = _row(ctx, K.PPV)
     default_hook = (t.hook if t else "") or "vulnerability"
     default_price = ctx.creator.entry_price if ctx.fan.total_spent <= 0 else items[0].default_price
-    chooser = getattr(ctx, "choose_offer", None) or choose_offer
     candidates = offer_candidates(ctx.creator, items, default_price, default_hook)
     context = fan_context(ctx.fan, candidates)
-    offer = chooser(candidates, load_evidence(ctx), context, _rng(ctx))
+    offer = choose_offer(candidates, load_evidence(ctx), context, _rng(ctx))
     text, hook = ppv_line(ctx, t, offer.hook, default_hook)
     d = Decision("ppv", text=text, content_key=offer.item.content_key, price=offer.price, hook=hook,
                  reason=f"ladder tier {offer.item.ladder_tier}" + (" (exploring)" if offer.explored else "")
@@ -190,9 +189,7 @@ def rekindle(ctx: Context) -> Decision:
 
 
 def _last_sent(ctx: Context, skip_too: bool):
-    """The fan's last sent action (the simulator, which keeps no rows, hands it in as ctx.last_sent)."""
-    if hasattr(ctx, "last_sent"):
-        return ctx.last_sent
+    """The fan's last sent action."""
     sent = Action.objects.filter(fan=ctx.fan, status=Action.Status.SENT)
     return (sent if skip_too else sent.exclude(action=Action.Kind.SKIP)).order_by("-ts", "-seq").first()
 

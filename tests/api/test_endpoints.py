@@ -171,6 +171,7 @@ def test_training_summary_says_what_the_stats_rest_on(staff_api, creator, fan):
     assert (s["ppv_sent"], s["ppv_bought"]) == (1, 1)
     assert s["first_action_ts"].startswith("2026-11-20T18:00") and s["last_action_ts"].startswith("2026-11-20T19:00")
     assert s["min_sample"] == creator.min_sample and s["exploration_enabled"] is True
+    assert s["offer_policy"] == "learned"
 
 
 def test_reactivate_queues_dormant_spenders_once(staff_api, creator):

@@ -234,3 +234,34 @@ def test_cold_creator_ppv_is_the_playbook_default(demo, john):
     demo.save()
     d = rules.ppv(engine.build_context(demo, john))
     assert (d.content_key, d.price, d.hook, d.extra.get("explored")) == ("combo1", Decimal("18"), "vulnerability", None)
+
+
+# --- Creator.offer_policy: the baselines `manage.py simulate` compares are settings of this engine ----
+
+def test_one_history_three_offer_policies(demo, john):
+    """$25 / scarcity / combo3 converts 60% over 40 sends; $12 / challenge / combo1 2 of 2 (thin)."""
+    fan, t0 = FanFactory(creator=demo), timezone.now() - timedelta(days=1)
+    for i, (price, hook, key, bought) in enumerate([("25", "scarcity", "combo3", i < 24) for i in range(40)]
+                                                   + [("12", "challenge", "combo1", True)] * 2):
+        record_action(fan, "ppv", ts=t0 + timedelta(minutes=i), price=Decimal(price), hook=hook, content_key=key,
+                      purchased=bought, status="sent")
+    demo.exploration_enabled = False
+
+    def offer(policy):
+        demo.offer_policy = policy
+        d = rules.ppv(engine.build_context(demo, john))
+        return d.price, d.hook, d.content_key
+
+    assert offer("learned") == (Decimal("25"), "scarcity", "combo3")      # the best trusted revenue per send
+    assert offer("raw_rates") == (Decimal("12"), "challenge", "combo1")   # the seed: best raw rate, however thin
+    assert offer("ladder") == (Decimal("18"), "vulnerability", "combo1")  # the playbook, whatever the stats say
+
+
+def test_raw_rates_never_tries_anything_untried(demo):
+    c = candidates(demo)
+    cold = offer_api.Evidence(policy="raw_rates", explore=True, share=1.0)
+    assert offer_api.choose_offer(c, cold, "new", random.Random(1)) == offer_api.ladder_offer(c)
+    tried = offer_api.Evidence(policy="raw_rates", raw={"price": {"50": (10, 1)}, "hook": {"curiosity": (3, 0)}})
+    offers = [offer_api.choose_offer(c, tried, "new", random.Random(i)) for i in range(50)]
+    assert {(o.price, o.hook, o.item.content_key, o.explored) for o in offers} == {
+        (Decimal("50"), "curiosity", "combo1", False)}

@@ -82,3 +82,16 @@ def test_replies_are_varied_and_carry_signals():
     low = [t.lower() for t in texts]
     for signal in ("how much", "show me", "sexy"):
         assert any(signal in t for t in low), signal
+
+
+def test_the_built_in_audience_has_the_simulators_fan_model_interface():
+    model = fan_model.DemoFans(seed=3)
+    assert isinstance(model, fan_model.FanModel) and fan_model.missing_methods(fan_model.DemoFans) == []
+    same = [fan_model.DemoFans(seed=3).make_fan(7, random.Random("x")) for _ in range(2)]
+    assert same[0] == same[1] and same[0].id == 7          # same seed and rng: the same fan for every policy
+    ppv = fan_model.BotMessage(id=1, text="i've never shown this to anyone 🥺", price=18.0, content_key="combo3",
+                               hook="vulnerability", media_ids=(203, 204, 205))
+    fan = SimFan(id=1, name="A", max_price=1000, base_buy=0.99, ghost_prob=0)
+    kinds = [r.kind for r in model.react(fan, ppv, random.Random(0))]
+    assert "purchase" in kinds and "nothing" not in kinds
+    assert model.purchase_probability(fan, ppv) == purchase_probability(fan, 18.0, "vulnerability", "combo3", 12)
