@@ -31,7 +31,8 @@ def on_purchase(creator, inbound: Inbound):
     ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
     if ppv is None:
         # Booked now, attributed when the message turns up (learning.services.attach_purchases): a
-        # purchase can arrive before the webhook of the message it unlocks.
+        # purchase can arrive before the webhook of a human's message it unlocks, or before the worker
+        # has booked our own send's message id (sender._book_sent attaches it then).
         log.info("purchase of message %s by fan %s before its message: attributed later", buy.message_id,
                  buy.fan.id)
     _add_spend(fan, buy.amount, ts)

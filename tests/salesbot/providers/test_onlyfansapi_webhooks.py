@@ -228,3 +228,36 @@ def test_subscription_new_renewed_expired_are_followed_on_the_fan(client, creato
     deliver(client, "subscriptions.renewed", of.subscription(20, price="$5.00"))
     f = fan(creator, 20)
     assert (f.subscription_status, f.subscription_renewals, f.subscription_price) == ("active", 1, Decimal("5.00"))
+
+
+# --- out of order: events that arrive before what they refer to ------------------------------------------
+
+class _Sends:
+    """A provider client that answers every send with the given platform message id."""
+
+    def __init__(self, message_id):
+        self.message_id = message_id
+
+    def send_message(self, fan_id, text, media, price, *, idempotency_key):
+        from salesbot.providers.base import SentMessage
+        return SentMessage(id=self.message_id, created_at="")
+
+
+def test_purchase_of_our_ppv_before_our_send_is_booked_is_attributed_when_it_is(client, creator):
+    from salesbot.pipeline import sender
+    from tests.factories import VaultItemFactory
+
+    VaultItemFactory(creator=creator, content_key="combo", media_ids=[55], default_price=Decimal("18"))
+    f = Fan.objects.create(creator=creator, fan_id=21, name="Sam", state="engaged")
+    ppv = record_action(f, "ppv", price=Decimal("18"), content_key="combo", hook="curiosity", status="pending",
+                        message_text="just for you")
+    # The platform took the send and the fan unlocked it at once; its webhook beats our booking of the send.
+    deliver(client, "messages.ppv.unlocked", of.unlocked(21, 8008, amount="$18.00"))
+    assert Outcome.objects.get(fan=f, event="purchased").action is None
+    sender.deliver(ppv, client=_Sends(8008))
+    ppv.refresh_from_db()
+    assert ppv.status == "sent" and ppv.purchased
+    assert Outcome.objects.get(fan=f, event="purchased").action == ppv
+    assert fan(creator, 21).total_spent == Decimal("18.00")   # counted once
+    assert stats.conversion_by_price(creator)["18"]["bought"] == 1
+    stats_agree(creator)
