@@ -175,6 +175,8 @@ class ResponseTemplate(models.Model):
         ABOUT_ME = "about_me", "about me (a question about the creator)"
         COMPLIMENT = "compliment", "compliment (thanks for one)"
         HELLO = "hello", "hello (the fan says hi again)"
+        # Sent once to a fan whose subscription expired, when the creator enables `reengage_expired`.
+        EXPIRED = "expired", "expired (re-engage a fan whose subscription ran out)"
 
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="templates")
     kind = models.CharField(max_length=20, choices=Kind.choices)

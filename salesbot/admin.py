@@ -4,7 +4,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from models_registry.models import mask
 from salesbot.dashboard import admin as dashboard_admin  # noqa: F401  (registers the creator dashboard)
-from salesbot.models import LLMCall, QueueItem, WebhookEvent
+from salesbot.models import LLMCall, PendingReversal, QueueItem, WebhookEvent
 from salesbot.pipeline import queue
 
 
@@ -44,6 +44,22 @@ class LLMCallAdmin(admin.ModelAdmin):
     search_fields = ["=fan__fan_id", "error"]
     date_hierarchy = "ts"
     raw_id_fields = ["fan", "action"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PendingReversal)
+class PendingReversalAdmin(admin.ModelAdmin):
+    """Read-only: undos that arrived before the purchase or tip they take back (applied when it arrives)."""
+
+    list_display = ["received_at", "creator", "fan", "kind", "amount", "applied_at", "event_id"]
+    list_filter = ["kind", "creator", ("applied_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=fan__fan_id", "event_id"]
+    raw_id_fields = ["fan", "outcome"]
 
     def has_add_permission(self, request):
         return False

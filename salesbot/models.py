@@ -55,6 +55,7 @@ class QueueItem(models.Model):
         WELCOME = "welcome", "new subscriber"
         BUMP = "bump"
         REKINDLE = "rekindle"
+        EXPIRED = "expired", "subscription expired (re-engage)"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -85,6 +86,33 @@ class QueueItem(models.Model):
 
     def __str__(self):
         return f"{self.fan} {self.reason} [{self.status}]"
+
+
+class PendingReversal(models.Model):
+    """Money the platform took back (a `transactions.new` undo) before the purchase or tip it takes back
+    reached us: kept here and applied when that purchase or tip is booked (pipeline.books), so the
+    out-of-order pair needs no staff replay."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase"
+        TIP = "tip"
+
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="pending_reversals")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    event_id = models.CharField(max_length=120, blank=True, help_text="The undo's webhook event.")
+    received_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    outcome = models.ForeignKey("learning.Outcome", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", help_text="The purchase or tip it reversed, once applied.")
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["fan", "kind", "amount"])]
+
+    def __str__(self):
+        return f"undo {self.kind} ${self.amount} [{'applied' if self.applied_at else 'waiting'}]"
 
 
 class LLMCall(models.Model):

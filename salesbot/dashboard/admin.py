@@ -12,9 +12,12 @@ from django.utils.html import format_html
 from models_registry.admin import CreatorAdmin
 from models_registry.models import Creator
 from salesbot.dashboard.learning import creator_dashboard
+from salesbot.providers.setup_admin import ProviderSetupAdminMixin
 
 
-class CreatorDashboardAdmin(CreatorAdmin):
+class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
+    """Also the provider's buttons (register the webhook, sync and map the vault: ProviderSetupAdminMixin)."""
+
     list_display = [*CreatorAdmin.list_display, "dashboard_link"]
 
     @admin.display(description="dashboard")

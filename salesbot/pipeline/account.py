@@ -1,8 +1,13 @@
 """Messages the creator's account sent (OnlyFansAPI.com `messages.sent`): the echo of our own send, or a
 human typing in the platform's own UI. A human's message goes on the fan's timeline and holds the bot
 silent for that fan for the creator's quiet period (pipeline.contact asks `human_hold_until`); a human's
-PPV becomes a human Action, so its purchase is attributed and credited to the human."""
-from datetime import timedelta
+PPV becomes a human Action, so its purchase is attributed and credited to the human.
+
+What the fan says during the hold is not dropped: it is queued for the hold's end (`hold_end`), when the
+worker asks the contact rule again; a human who wrote meanwhile extends the hold (the item waits longer),
+and a fan's message a human has answered by then is left to the human (`answered_by_human`)."""
+import copy
+from datetime import datetime, timedelta
 
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -13,6 +18,7 @@ from fans.services import get_or_create_fan
 from learning.models import Action
 from learning.services import attach_purchases, record_action
 from salesbot.pipeline import events
+from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.inbound import Inbound, believable, latest
 
 # Our send can echo back before the worker has booked its message id: a pending Action this recent with
@@ -56,3 +62,23 @@ def on_sent_by_account(creator, inbound: Inbound):
                               source=Action.Source.HUMAN, status=Action.Status.LOGGED, route="human",
                               platform_message_id=sent.message_id, reason="sent by a human in the platform's UI")
         attach_purchases(offer)
+
+
+def hold_end(creator, fan) -> datetime | None:
+    """When the human hold ends, if it is the only thing keeping the bot from this fan now; else None
+    (no hold, or the fan is blocked for another reason too: handed off, opted out …)."""
+    hold = getattr(fan, "human_hold_until", None)
+    if hold is None or hold <= timezone.now():
+        return None
+    unheld = copy.copy(fan)
+    unheld.human_hold_until = None
+    return hold if contact_block(creator, unheld) is None else None
+
+
+def answered_by_human(fan, since_message=None, since=None) -> bool:
+    """A human wrote to the fan in the platform's UI after the fan's message `since_message` (by arrival)
+    or after the time `since`: what the bot was queued to answer, the human already did."""
+    human = Message.objects.filter(fan=fan, direction=Message.Direction.OUT, by_human=True)
+    if since_message is not None:
+        return human.filter(pk__gt=since_message.pk).exists()
+    return since is not None and human.filter(ts__gte=since).exists()

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Greatest, Least
+from django.utils import timezone
 
 from fans.models import Fan
 from fans.services import get_or_create_fan
@@ -13,6 +14,7 @@ from fans.state_machine import FanState, can_transition, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome, reverse_outcome
 from learning.whales import update_whale_score
+from salesbot.models import PendingReversal
 from salesbot.pipeline import events
 from salesbot.pipeline.inbound import Inbound, believable, latest
 
@@ -31,15 +33,17 @@ def on_purchase(creator, inbound: Inbound):
     ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
     if ppv is None:
         # Booked now, attributed when the message turns up (learning.services.attach_purchases): a
-        # purchase can arrive before the webhook of the message it unlocks.
+        # purchase can arrive before the webhook of a human's message it unlocks, or before the worker
+        # has booked our own send's message id (sender._book_sent attaches it then).
         log.info("purchase of message %s by fan %s before its message: attributed later", buy.message_id,
                  buy.fan.id)
     _add_spend(fan, buy.amount, ts)
-    record_outcome(fan, Outcome.Event.PURCHASED, ts=ts, amount=buy.amount, action=ppv, pinned=True,
-                   platform_event_id=inbound.event_id, extra={"message_id": buy.message_id})
+    bought = record_outcome(fan, Outcome.Event.PURCHASED, ts=ts, amount=buy.amount, action=ppv, pinned=True,
+                            platform_event_id=inbound.event_id, extra={"message_id": buy.message_id})
     fan.refresh_from_db()
     if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
         transition(fan, FanState.BUYER, "fan purchases")
+    _apply_waiting_reversal(fan, bought)
     update_whale_score(fan)
 
 
@@ -56,17 +60,22 @@ def on_tip(creator, inbound: Inbound):
             return
         extra = {"source": tip.source, "provider_ts": tip.sent_at.isoformat()}
     _add_spend(fan, tip.amount, ts)
-    record_outcome(fan, Outcome.Event.TIPPED, ts=ts, amount=tip.amount, platform_event_id=inbound.event_id,
-                   extra=extra or None)
+    tipped = record_outcome(fan, Outcome.Event.TIPPED, ts=ts, amount=tip.amount, platform_event_id=inbound.event_id,
+                            extra=extra or None)
+    _apply_waiting_reversal(fan, tipped)
     fan.refresh_from_db()
     update_whale_score(fan)
 
 
 def _twin(fan, tip: events.Tip):
-    """A tip of this fan booked from the provider's other event, same amount, about the same time."""
-    for o in Outcome.objects.filter(fan=fan, event=Outcome.Event.TIPPED, amount=tip.amount,
+    """A tip of this fan booked from the provider's other event, same amount, about the same time (also
+    one the platform has since taken back: its twin must not book it again)."""
+    for o in Outcome.objects.filter(fan=fan, event__in=[Outcome.Event.TIPPED, Outcome.Event.REVERSED],
+                                    amount=tip.amount,
                                     ts__gte=tip.sent_at - TWIN_WINDOW - timedelta(days=7)).order_by("-ts")[:50]:
         extra = o.extra or {}
+        if o.event == Outcome.Event.REVERSED and (extra.get("reversed") or {}).get("was") != Outcome.Event.TIPPED:
+            continue
         source, at = extra.get("source"), extra.get("provider_ts")
         if not source or source == tip.source or extra.get("twin_event_id") or not at:
             continue
@@ -77,17 +86,37 @@ def _twin(fan, tip: events.Tip):
 
 def on_reversal(creator, inbound: Inbound):
     """The platform took money back (a refund, a chargeback): the latest matching purchase or tip comes
-    off the fan's books and the stats, with the reason on the timeline."""
+    off the fan's books and the stats, with the reason on the timeline. An undo that arrives before its
+    purchase or tip is kept (PendingReversal) and applied when that is booked."""
     undo: events.Reversal = inbound.event
     fan, _ = get_or_create_fan(creator, undo.fan.id, undo.fan.name)
     event = Outcome.Event.TIPPED if undo.kind == "tip" else Outcome.Event.PURCHASED
     outcome = (Outcome.objects.filter(fan=fan, event=event, amount=undo.amount).order_by("-ts", "-seq").first())
     if outcome is None:
-        raise events.WebhookError(f"nothing to reverse yet: no {undo.kind} of ${undo.amount} by fan {undo.fan.id} "
-                                  "(replay this event once it has arrived)")
-    reverse_outcome(outcome, f"the platform reversed this {undo.kind} (transactions.new undo)",
-                    platform_event_id=inbound.event_id)
-    Fan.objects.filter(pk=fan.pk).update(total_spent=Greatest(F("total_spent") - undo.amount,
+        log.info("undo of a %s of $%s by fan %s before it arrived: applied when it does", undo.kind, undo.amount,
+                 undo.fan.id)
+        PendingReversal.objects.create(creator=creator, fan=fan, kind=undo.kind, amount=undo.amount,
+                                       event_id=inbound.event_id or "")
+        return
+    _reverse(fan, outcome, undo.kind, undo.amount, f"the platform reversed this {undo.kind} (transactions.new undo)",
+             inbound.event_id)
+
+
+def _apply_waiting_reversal(fan: Fan, outcome: Outcome) -> None:
+    """A purchase or tip just booked that an earlier undo already took back: reversed at once."""
+    kind = "tip" if outcome.event == Outcome.Event.TIPPED else "purchase"
+    waiting = (PendingReversal.objects.select_for_update()
+               .filter(fan=fan, kind=kind, amount=outcome.amount, applied_at__isnull=True).first())
+    if waiting is None:
+        return
+    PendingReversal.objects.filter(pk=waiting.pk).update(applied_at=timezone.now(), outcome=outcome)
+    _reverse(fan, outcome, kind, outcome.amount,
+             f"the platform reversed this {kind} (transactions.new undo, which arrived before it)", waiting.event_id)
+
+
+def _reverse(fan: Fan, outcome: Outcome, kind: str, amount, reason: str, event_id) -> None:
+    reverse_outcome(outcome, reason, platform_event_id=event_id)
+    Fan.objects.filter(pk=fan.pk).update(total_spent=Greatest(F("total_spent") - amount,
                                                               Value(Decimal("0"), output_field=DecimalField())))
     fan.refresh_from_db()
     update_whale_score(fan)

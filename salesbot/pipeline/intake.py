@@ -128,10 +128,14 @@ def on_message(creator, inbound: Inbound):
     if new_signals:
         fan.signals = sorted(set(fan.signals) | new_signals)
         fan.save(update_fields=["signals"])
+    held_until = None
     if screen_message(creator, fan, msg.text):
-        return  # handed off, opted out or otherwise not to be contacted: nobody from the bot answers
+        held_until = account.hold_end(creator, fan)
+        if held_until is None:
+            return  # handed off, opted out or otherwise not to be contacted: nobody from the bot answers
+        # Only a human's hold: the message waits for its end, when the worker asks the contact rule again.
     update_whale_score(fan)
-    queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts)
+    queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts, not_before=held_until)
 
 
 HANDLERS = {

@@ -105,18 +105,24 @@ def replay(event: WebhookEvent) -> None:
 
 # --- the fan queue ------------------------------------------------------------------------------
 
-def enqueue(fan: Fan, reason: str, waiting_since=None) -> QueueItem | None:
-    """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced)."""
+def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> QueueItem | None:
+    """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced).
+    `not_before`: not worked before then (a human's hold on the fan, pipeline.account.hold_end); an
+    undecided item waiting for a later time is brought forward to the earlier one."""
+    not_before = not_before or timezone.now()
     existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
     if existing:
         if reason == QueueItem.Reason.MESSAGE and existing.reason != reason and existing.action_id is None:
             # The fan wrote while a bump/rekindle waited: answer the fan instead.
             QueueItem.objects.filter(pk=existing.pk).update(reason=reason)
+        if existing.action_id is None and existing.not_before > not_before:
+            # e.g. deferred for a human's hold that has since ended; a send's retry backoff (action set) stays.
+            QueueItem.objects.filter(pk=existing.pk, action__isnull=True).update(not_before=not_before)
         return existing
     try:
         with transaction.atomic():
             return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
-                                            waiting_since=waiting_since or timezone.now())
+                                            waiting_since=waiting_since or timezone.now(), not_before=not_before)
     except IntegrityError:
         return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
 

@@ -30,6 +30,7 @@ ROUTES: list[tuple[str, callable, str]] = [
     ("welcome",           lambda c: c.reason == QueueItem.Reason.WELCOME,                             "greet"),
     ("bump",              lambda c: c.reason == QueueItem.Reason.BUMP,                                "bump"),
     ("rekindle",          lambda c: c.reason == QueueItem.Reason.REKINDLE,                            "rekindle"),
+    ("expired",           lambda c: c.reason == QueueItem.Reason.EXPIRED,                             "expired"),
     # Seed §9: never call the model for greetings, emojis or filler.
     ("filler",            _kept_from_llm,                                              "light_reply"),
     ("spent_1_plus",      lambda c: c.fan.total_spent >= 1,                            "llm"),

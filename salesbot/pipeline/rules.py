@@ -37,6 +37,8 @@ DEFAULT_VARIANTS = {
                  "just relaxing at home rn 🥰 what about you?"],
     K.COMPLIMENT: ["aww you're so sweet 🥰", "stop it, you're making me blush 🙈", "you always know what to say 💕"],
     K.HELLO: ["heyy 😊 how's your day going?", "hii you 💕 what are you up to?", "hey you 😘 so glad you're here"],
+    K.EXPIRED: ["i miss you already {name} 🥺 come back, i've been saving something special for you 💕",
+                "hey {name}, it's not the same without you here 💭 come back and see what's new 😘"],
 }
 
 
@@ -188,6 +190,16 @@ def rekindle(ctx: Context) -> Decision:
     return text_decision(ctx, K.REKINDLE, action=Action.Kind.REKINDLE, reason="rekindle dormant spender")
 
 
+def expired(ctx: Context) -> Decision:
+    """One re-engage message to a fan whose subscription ran out (Creator.reengage_expired); nothing if the
+    creator switched it off or the fan renewed before the message went out."""
+    if not ctx.creator.reengage_expired:
+        return Decision(Action.Kind.SKIP, reason="re-engaging expired fans is switched off for this creator")
+    if getattr(ctx.fan, "subscription_status", "expired") != "expired":
+        return Decision(Action.Kind.SKIP, reason="the fan's subscription is active again: no re-engage message")
+    return text_decision(ctx, K.EXPIRED, reason="re-engage: the fan's subscription expired")
+
+
 def _last_sent(ctx: Context, skip_too: bool):
     """The fan's last sent action."""
     sent = Action.objects.filter(fan=ctx.fan, status=Action.Status.SENT)
@@ -217,5 +229,5 @@ def light_reply(ctx: Context) -> Decision:
 STEPS = {
     "light_reply": light_reply,
     "greet": greet, "tease": tease, "free_hook": free_hook, "tease_or_free_hook": tease_or_free_hook,
-    "ppv": ppv, "reengage": reengage, "bump": bump, "rekindle": rekindle, "llm": llm_stand_in,
+    "ppv": ppv, "reengage": reengage, "bump": bump, "rekindle": rekindle, "expired": expired, "llm": llm_stand_in,
 }

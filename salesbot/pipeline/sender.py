@@ -12,7 +12,7 @@ from django.utils import timezone
 from fans.models import Fan, Message
 from fans.state_machine import FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
-from learning.services import record_action, set_action_status
+from learning.services import attach_purchases, record_action, set_action_status
 from salesbot import providers
 from salesbot.pipeline.contact import contact_block, message_block
 from salesbot.pipeline.decisions import Decision
@@ -96,6 +96,7 @@ def deliver(action: Action, client: HttpClient | None = None) -> Action:
 def _book_sent(action: Action, platform_message_id: int):
     now = timezone.now()
     set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="")
+    attach_purchases(action)  # a purchase of this message that arrived before it was booked
     fan = Fan.objects.select_for_update().get(pk=action.fan_id)
     Message.objects.create(fan=fan, direction=Message.Direction.OUT, text=action.message_text,
                            platform_message_id=platform_message_id, ts=now)

@@ -16,7 +16,7 @@ from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
 from salesbot.models import LLMCall, QueueItem
-from salesbot.pipeline import engine, queue, sender
+from salesbot.pipeline import account, engine, queue, sender
 from salesbot.pipeline.contact import contact_block
 from salesbot.providers.base import PlatformError
 
@@ -27,6 +27,19 @@ log = logging.getLogger(__name__)
 SHORT_WAIT_S = 2.0
 
 
+# Items that wait out a human's hold on the fan (pipeline.account) instead of being closed by it; a bump or
+# rekindle is closed (the checkers queue it again if it is still due).
+WAIT_OUT_HOLD = {QueueItem.Reason.MESSAGE, QueueItem.Reason.WELCOME, QueueItem.Reason.EXPIRED}
+
+
+class Deferred(Exception):
+    """The item cannot be worked yet, only later: it goes back to the queue until `until`."""
+
+    def __init__(self, until, why: str):
+        self.until, self.why = until, why
+        super().__init__(why)
+
+
 def handle(item: QueueItem) -> str:
     """Decide (once) and deliver the item's action; returns a short result for the item row."""
     fan, creator = item.fan, item.creator
@@ -34,11 +47,17 @@ def handle(item: QueueItem) -> str:
     if action is None:
         blocked = contact_block(creator, fan)
         if blocked:
+            held_until = account.hold_end(creator, fan) if item.reason in WAIT_OUT_HOLD else None
+            if held_until is not None:
+                raise Deferred(held_until, blocked)
             return f"blocked: {blocked}"
         last_in = None
         if item.reason == QueueItem.Reason.MESSAGE:
             # The latest message by arrival: a message's own clock can be wrong (see intake.message_time).
             last_in = fan.messages.filter(direction=Message.Direction.IN).order_by("-id").first()
+        if fan.human_hold_until is not None and account.answered_by_human(
+                fan, since_message=last_in, since=None if last_in else item.enqueued_at):
+            return "closed: a human wrote to the fan since (left to the human)"
         ctx = engine.build_context(creator, fan, reason=item.reason, message=last_in)
         decision = engine.decide(ctx)
         waited = (timezone.now() - item.waiting_since).total_seconds()
@@ -59,6 +78,8 @@ def work_one(creator=None) -> QueueItem | None:
     try:
         item.result = handle(item)[:300]
         item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
+    except Deferred as d:
+        _defer(item, d)
     except PlatformError as e:
         _after_failed_send(item, e)
     except Exception:
@@ -90,6 +111,16 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
             set_action_status(item.action, Action.Status.FAILED, only_from=[Action.Status.PENDING],
                               error=str(e)[:2000])
     log.warning("queue item %s for fan %s: %s", item.pk, item.fan.fan_id, item.result)
+
+
+def _defer(item: QueueItem, d: Deferred) -> None:
+    """Back in line until `d.until` (nothing was decided); a newer pending item of the fan answers instead."""
+    if _no_other_pending(item):
+        item.status, item.not_before = QueueItem.Status.PENDING, d.until
+        item.result = f"waiting: {d.why}"[:300]
+    else:
+        item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
+        item.result = "superseded: the fan's newer item answers instead"
 
 
 def _wake_if_waiting(item):

@@ -53,3 +53,14 @@ def test_the_admin_template_form_checks_placeholders_too(db):
     form = ResponseTemplateForm(data={"creator": creator.pk, "kind": ResponseTemplate.Kind.PRICE,
                                       "variants": '["${price} for you 🙈"]', "content_key": "", "hook": ""})
     assert form.is_valid(), form.errors
+
+
+def test_the_expired_kind_onboards_and_its_lines_are_checked_like_the_others(db):
+    playbook = (DEMO / "playbook.md").read_text(encoding="utf-8")
+    creator = onboard_creator(demo_map(expired={"variants": ["come back {name} 🥺"]}), playbook)
+    assert creator.templates.get(kind="expired").variants == ["come back {name} 🥺"]
+    errors = validate_content_map(demo_map(expired={"variants": ["only ${price} to come back"]}))
+    assert errors == ["templates.expired: variants[0]: unknown placeholder(s) {price} (allowed: {name})."]
+    form = ResponseTemplateForm(data={"creator": creator.pk, "kind": ResponseTemplate.Kind.EXPIRED,
+                                      "variants": '["miss you {nam}"]', "content_key": "", "hook": ""})
+    assert not form.is_valid() and "unknown placeholder" in form.errors["variants"][0]

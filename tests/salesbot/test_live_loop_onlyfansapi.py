@@ -71,11 +71,13 @@ def test_human_in_the_platform_ui_silences_the_bot_for_the_quiet_period(loop):
     assert Message.objects.get(fan=fan, by_human=True).text == "hey, it's me for real"
     fan_says(fake, 602, "omg hi!! so what are you up to", 3)
     assert len(sent_to(fake, 602)) == 1                       # the bot held off
-    assert QueueItem.objects.filter(fan=fan).count() == 1    # not even queued: the contact rule says why
+    waiting = QueueItem.objects.get(fan=fan, status="pending")   # queued for the hold's end, not dropped
+    assert waiting.not_before == Fan.objects.get(pk=fan.pk).human_hold_until
     assert contact_block(creator, fan).startswith("held by a human until")
     Fan.objects.filter(pk=fan.pk).update(human_hold_until=timezone.now() - timedelta(seconds=1))  # 30 min later
     fan_says(fake, 602, "you still there?", 4)
-    assert len(sent_to(fake, 602)) == 2                       # the bot resumed
+    assert len(sent_to(fake, 602)) == 2                       # the bot resumed: one answer to both messages
+    assert QueueItem.objects.filter(fan=fan).count() == 2
 
 
 def test_ppv_unlock_in_provider_format_is_attributed_and_booked(loop):

@@ -23,6 +23,7 @@ ROW_CASES = {
     "welcome": (ctx(state="new", reason="welcome"), "greet"),
     "bump": (ctx(state="pitched", msgs=7, reason="bump"), "bump"),
     "rekindle": (ctx(state="dormant", msgs=12, spent="30", reason="rekindle"), "rekindle"),
+    "expired": (ctx(state="buyer", msgs=6, spent="30", reason="expired"), "expired"),
     "filler": (ctx(state="buyer", msgs=4, spent="18", text="haha 😂"), "light_reply"),
     "spent_1_plus": (ctx(state="buyer", msgs=4, spent="18"), "llm"),
     "buying_signal": (ctx(msgs=2, signals={"buying"}), "ppv"),
