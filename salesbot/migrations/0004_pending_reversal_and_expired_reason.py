@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('fans', '0004_fan_human_hold_until_fan_subscription_expired_at_and_more'),
         ('learning', '0009_alter_action_source'),
-        ('models_registry', '0008_expired_template_kind'),
+        ('models_registry', '0009_expired_template_kind'),
         ('salesbot', '0003_intakedrain'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_registry', '0007_creator_provider_fields'),
+        ('models_registry', '0008_creator_offer_policy'),
     ]
 
     operations = [
