@@ -19,6 +19,7 @@ from learning.whales import update_whale_score
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import queue
 from salesbot.pipeline import webhooks as wh
+from salesbot.pipeline.memory import learn_from_message
 from salesbot.pipeline.safety import screen_message
 from salesbot.pipeline.signals import detect
 
@@ -141,6 +142,7 @@ def on_message(creator, inbound: Inbound):
     signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
     Message.objects.create(fan=fan, direction=Message.Direction.IN, text=msg.text, platform_message_id=msg.message_id,
                            ts=ts, claimed_ts=claimed if claimed != ts else None, signals=signals)
+    learn_from_message(fan, msg.text, ts)
     Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
     fan.refresh_from_db()
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)
