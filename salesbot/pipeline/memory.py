@@ -26,7 +26,7 @@ _JOBS = ("nurse|teacher|doctor|engineer|developer|programmer|mechanic|electricia
          "|truck driver|driver|trucker|pilot|firefighter|fireman|cop|police officer|soldier|student|lawyer"
          "|accountant|farmer|builder|bartender|waiter|barber|dentist|paramedic|pharmacist|vet|veterinarian"
          "|contractor|welder|salesman|manager|consultant|designer|photographer|musician|artist|writer"
-         "|streamer|scientist|professor|banker|trader|realtor|security guard|firefighter|miner|fisherman")
+         "|streamer|scientist|professor|banker|trader|realtor|security guard|miner|fisherman")
 _FAVOURITES = "food|movie|film|band|song|game|team|color|colour|show|drink|sport|singer|book|artist|car"
 _FAMILY = r"kids?|children|sons?|daughters?|grandkids?|dogs?|cats?|brothers?|sisters?"
 _NAME_NOT = r"(?!(?:later|now|back|tomorrow|tonight|sometime|maybe|when|if|not|is|was|in|on|the|a|an|crazy)\b)"
@@ -110,7 +110,7 @@ def learn_from_message(fan, text: str, ts) -> list[FanFact]:
 
 
 def _purchase_reaction(fan, text: str, ts) -> tuple[str, str] | None:
-    """The fan's first words after buying something: "bought combo3 ($25), then said: 'loved it 😍'"."""
+    """The fan's first words after buying something: 'bought combo3 ($25), then said: “loved it 😍”'."""
     text = normalise(text)
     if not text:
         return None
@@ -122,7 +122,8 @@ def _purchase_reaction(fan, text: str, ts) -> tuple[str, str] | None:
     if bought is None:
         return None
     what = (bought.action.content_key if bought.action_id and bought.action.content_key else "a PPV")
-    head = f"bought {what}" + (f" (${bought.amount:.0f})" if bought.amount is not None else "") + ", then said: "
+    price = f" (${bought.amount:.2f})".replace(".00)", ")") if bought.amount is not None else ""
+    head = f"bought {what}{price}, then said: "
     room = FACT_MAX_CHARS - len(head) - 2
     said = text if len(text) <= room else text[:room - 1].rstrip() + "…"
     return f"reaction:{what}", f"{head}\u201c{said}\u201d"
