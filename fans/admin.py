@@ -8,8 +8,8 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from fans import staff
-from fans.models import Fan, FanTransition, Message, NeedsHumanFan
+from fans import facts, staff
+from fans.models import Fan, FanFact, FanTransition, Message, NeedsHumanFan
 from fans.selectors import needs_a_human
 from fans.state_machine import FanState
 from learning.selectors import spend_capped, spent_last_24h
@@ -53,6 +53,37 @@ class WhaleFilter(admin.SimpleListFilter):
 
 class NoteForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000)
+
+
+class FactForm(forms.ModelForm):
+    """One remembered fact; emptied, it is forgotten."""
+
+    class Meta:
+        model = FanFact
+        fields = ["text"]
+        widgets = {"text": forms.TextInput(attrs={"size": 70})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].required = False
+
+
+FactFormSet = forms.modelformset_factory(FanFact, form=FactForm, extra=2, can_delete=True)
+
+
+def fact_changes(formset) -> dict:
+    """What staff changed in the facts form, as fans.facts.edit() takes it."""
+    changed, deleted, added = {}, set(), []
+    for form in formset.forms:
+        text, fact = form.cleaned_data.get("text", ""), form.instance
+        if fact.pk is None:
+            if text.strip():
+                added.append(text)
+        elif form.cleaned_data.get("DELETE") or not text.strip():
+            deleted.add(fact.pk)
+        elif form.has_changed():
+            changed[fact.pk] = text
+    return {"changed": changed, "deleted": deleted, "added": added}
 
 
 class HandoffForm(forms.Form):
@@ -133,8 +164,19 @@ class FanAdmin(admin.ModelAdmin):
 
     def _timeline_post(self, request, fan):
         op, who = request.POST.get("op"), str(request.user)
-        note_form, handoff_form = NoteForm(), HandoffForm()
-        if op == "note":
+        note_form, handoff_form, facts_form = NoteForm(), HandoffForm(), None
+        if op == "facts":
+            facts_form = FactFormSet(request.POST, queryset=facts.ordered(fan), prefix="facts")
+            if facts_form.is_valid():
+                try:
+                    facts.edit(fan, **fact_changes(facts_form))
+                except ValueError as e:
+                    self.message_user(request, str(e), messages.ERROR)
+                else:
+                    self.message_user(request, "Facts saved: the model reads them with this fan's next message.",
+                                      messages.SUCCESS)
+                    return redirect(request.path)
+        elif op == "note":
             note_form = NoteForm(request.POST)
             if note_form.is_valid():
                 staff.add_note(fan, note_form.cleaned_data["note"], who)
@@ -160,9 +202,9 @@ class FanAdmin(admin.ModelAdmin):
             return redirect(request.path)
         else:
             self.message_user(request, "Unknown operation.", messages.ERROR)
-        return self._timeline_page(request, fan, note_form, handoff_form)
+        return self._timeline_page(request, fan, note_form, handoff_form, facts_form)
 
-    def _timeline_page(self, request, fan, note_form, handoff_form):
+    def _timeline_page(self, request, fan, note_form, handoff_form, facts_form=None):
         entries = staff.timeline(fan)
         context = {
             **self.admin_site.each_context(request),
@@ -173,6 +215,7 @@ class FanAdmin(admin.ModelAdmin):
             "total": staff.timeline_size(fan),
             "note_form": note_form,
             "handoff_form": handoff_form,
+            "facts_form": facts_form or FactFormSet(queryset=facts.ordered(fan), prefix="facts"),
             "can_change": self.has_change_permission(request, fan),
             # offer "resume" to handed-off fans and to flagged fans parked as dormant (resume clears the flag)
             "handed_off": fan.state == FanState.HANDED_OFF or (fan.safety_flag and fan.state == FanState.DORMANT),

@@ -86,6 +86,31 @@ class FanTransition(models.Model):
         return f"{self.from_state} → {self.to_state} ({self.reason})"
 
 
+class FanFact(models.Model):
+    """Something durable about a fan (a pet's name, a job, what they love, how a purchase landed), kept so
+    the model's prompt remembers it long after the message that said it (fans.facts, salesbot.pipeline.memory)."""
+
+    class Source(models.TextChoices):
+        RULES = "rules", "from the fan's messages"
+        LLM = "llm", "from the model"
+        STAFF = "staff", "by staff"
+
+    fan = models.ForeignKey(Fan, on_delete=models.CASCADE, related_name="facts")
+    # A topic ("job", "home", "pet:dog") holds one fact, so the fan's newer word replaces the older;
+    # free facts are keyed by their own text, so saying a thing twice keeps one fact.
+    key = models.CharField(max_length=160)
+    text = models.CharField(max_length=120)
+    source = models.CharField(max_length=5, choices=Source.choices)
+    ts = models.DateTimeField(default=timezone.now, help_text="When it was learned or last said again.")
+
+    class Meta:
+        ordering = ["fan", "-ts", "-id"]
+        constraints = [models.UniqueConstraint(fields=["fan", "key"], name="uniq_fact_per_fan_key")]
+
+    def __str__(self):
+        return self.text
+
+
 class NeedsHumanFan(Fan):
     """Admin's "needs a human" list: handed-off fans, safety-flagged first (fans.admin)."""
 

@@ -18,3 +18,9 @@ def spent_last_24h(fan, now=None) -> Decimal:
 def spend_capped(fan, now=None) -> bool:
     cap = fan.creator.daily_spend_cap
     return cap is not None and cap > 0 and spent_last_24h(fan, now) >= cap
+
+
+def purchases(fan, limit: int = 20) -> list[tuple]:
+    """The fan's latest purchases, newest first: (ts, content_key or "", amount)."""
+    return list(Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED).order_by("-ts", "-seq")
+                .values_list("ts", "action__content_key", "amount")[:limit])

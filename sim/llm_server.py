@@ -6,7 +6,8 @@ Standard library only (fast start, no Django). Replies follow the SDK's `Message
 Input tokens are a deterministic estimate: ceil(characters of all system + message text / 4); a
 block carrying `cache_control` makes the text up to it a cached prefix (creation on first sight,
 read afterwards). The mode decides the reply text or failure; `/_fake/*` endpoints (no auth) switch
-modes and expose what was received.
+modes and expose what was received; `POST /_fake/mode` may also set `facts`, any JSON value put as the
+"facts" key of every later decision (as a model reporting what it learned about the fan would).
 
     python -m sim.llm_server --port 8901 [--host 127.0.0.1] [--mode valid] [--delay 0]
 """
@@ -79,8 +80,9 @@ def _block_texts(block):
             yield "", block["cache_control"]
 
 
-def decision(text: str, mode: str) -> str:
-    """The reply text for a non-error mode, built from ALLOWED_CONTENT_KEYS / PRICE_BOUNDS lines."""
+def decision(text: str, mode: str, facts=None) -> str:
+    """The reply text for a non-error mode, built from ALLOWED_CONTENT_KEYS / PRICE_BOUNDS lines; `facts`
+    (unless None) goes in as the decision's "facts"."""
     if mode == "prose":
         return "I think you should send them something sweet and see how they respond."
     keys_lines = KEYS_RE.findall(text)
@@ -93,6 +95,8 @@ def decision(text: str, mode: str) -> str:
     ppv = {"action": "ppv", "content_key": keys[0] if keys else "not_in_vault", "price": price,
            "message_text": _fresh(PPV_LINES, had), "hook": "vulnerability", "reason": "fake llm"}
     chat = {"action": "text", "message_text": _fresh(CHAT_LINES, had), "hook": "curiosity", "reason": "fake llm"}
+    if facts is not None:
+        ppv["facts"] = chat["facts"] = facts
     dump = lambda d: json.dumps(d, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
     if mode == "unknown_key":
         return dump({**ppv, "content_key": "not_in_vault"})
@@ -131,6 +135,7 @@ class FakeLLM:
         with self.lock:
             self.mode, self.delay = self.default
             self.temp = None  # [mode, delay, remaining] for a `times`-limited override
+            self.facts = None  # the "facts" every decision carries (None: no such key)
             self.cache: set[tuple[str, str]] = set()
             self.requests: list[dict] = []
             self.by_mode = Counter()
@@ -145,6 +150,8 @@ class FakeLLM:
         if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0):
             raise ApiError(400, "invalid_request_error", "delay must be a number >= 0")
         with self.lock:
+            if "facts" in body:
+                self.facts = body["facts"]
             if times is None:
                 self.mode, self.delay, self.temp = mode, delay, None
             else:
@@ -179,6 +186,7 @@ class FakeLLM:
         ttl = (blocks[last_cached][1] or {}).get("ttl", "5m") if last_cached >= 0 else "5m"
         with self.lock:
             mode, delay = self._next_mode()
+            facts = self.facts
             created = read = 0
             if mode not in ERRORS and last_cached >= 0 and prefix_tokens:
                 key = (str(body.get("model")), prefix)
@@ -201,7 +209,7 @@ class FakeLLM:
                 self.stats.update({"requests": 1, "errors": 1})
             retry = {"retry-after": "0"} if status == 429 else {}
             raise ApiError(status, kind, msg, {"x-should-retry": "true", **retry})
-        text = decision("\n".join(t for t, _ in blocks), mode)
+        text = decision("\n".join(t for t, _ in blocks), mode, facts)
         usage = {"input_tokens": total - created - read, "output_tokens": max(1, tokens(len(text))),
                  "cache_creation_input_tokens": created, "cache_read_input_tokens": read,
                  "cache_creation": {"ephemeral_5m_input_tokens": created if ttl != "1h" else 0,

@@ -17,6 +17,7 @@ from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import account, books, queue, subscriptions
 from salesbot.pipeline import events as wh
 from salesbot.pipeline.inbound import Inbound, believable, latest  # noqa: F401  (also used from here by tests)
+from salesbot.pipeline.memory import learn_from_message
 from salesbot.pipeline.safety import screen_message
 from salesbot.pipeline.signals import detect
 
@@ -119,6 +120,7 @@ def on_message(creator, inbound: Inbound):
     signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
     Message.objects.create(fan=fan, direction=Message.Direction.IN, text=msg.text, platform_message_id=msg.message_id,
                            ts=ts, claimed_ts=claimed if claimed != ts else None, signals=signals)
+    learn_from_message(fan, msg.text, ts)
     Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
     fan.refresh_from_db()
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)

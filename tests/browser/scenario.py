@@ -4,7 +4,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from fans.models import Message
+from fans.facts import remember
+from fans.models import FanFact, Message
 from fans.services import hand_off
 from fans.state_machine import transition
 from learning.models import Action
@@ -53,6 +54,9 @@ def maya(creator):
     fan.total_spent, fan.messages_received, fan.messages_sent, fan.last_interaction_ts = Decimal("18"), 3, 3, at(15)
     fan.signals = ["buying", "emotional"]
     fan.save(update_fields=["total_spent", "messages_received", "messages_sent", "last_interaction_ts", "signals"])
+    remember(fan, "dog's name: Biscuit", key="pet:dog", source=FanFact.Source.RULES, ts=at(9))
+    remember(fan, "bought combo3 ($18), then said: \u201cworth it 🔥\u201d", key="reaction:combo3",
+             source=FanFact.Source.RULES, ts=at(15))
     return fan
 
 

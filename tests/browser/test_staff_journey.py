@@ -1,7 +1,7 @@
 """A staff member's day in a real browser: log in, onboard a creator from the two files (after one
-validation mistake), read a fan's timeline, leave a note and hand the fan off, find them on the
-"needs a human" list, open the learning dashboard, then the API docs page with every outside host
-unreachable. Screenshots go to docs/screenshots/."""
+validation mistake), read a fan's timeline, add to what the bot remembers, leave a note and hand the fan
+off, find them on the "needs a human" list, open the learning dashboard, then the API docs page with every
+outside host unreachable. Screenshots go to docs/screenshots/."""
 from pathlib import Path
 
 import pytest
@@ -106,6 +106,12 @@ def read_timeline(browser, live_server, screenshot):
     assert titles[:4] == ["action: welcome", "bot wrote", "state: new → greeted", "Maya wrote"], titles
     assert titles.index("action: ppv") < titles.index("outcome: purchased $18.00") < titles.index(
         "state: pitched → buyer")
+    type_into(browser, "id_facts-2-text", "calls his dog Biscuit 'the boss'")
+    by_css(browser, "#facts-form input[type=submit]").click()
+    assert "Facts saved" in by_css(browser, "ul.messagelist li.success").text
+    remembered = [e.get_attribute("value") for e in all_css(browser, "#facts-form input[type=text]")]
+    assert remembered[0] == "calls his dog Biscuit 'the boss'" and "dog's name: Biscuit" in remembered  # staff's first
+    browser.get(browser.current_url)  # the page again without the message, so the next one is the note's
     type_into(browser, "id_note", "Prefers evening chats; asked about a custom video. Check with Luna first.")
     by_css(browser, "#note-form input[type=submit]").click()
     assert "Note added." in by_css(browser, "ul.messagelist li.success").text

@@ -17,6 +17,7 @@ from salesbot.pipeline import repeats, rules
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.llm.prompt import build_prompt
 from salesbot.pipeline.llm.reply import RejectedReply, parse_reply, validate
+from salesbot.pipeline.memory import learn_from_reply
 
 log = logging.getLogger(__name__)
 _warned_no_key = False
@@ -73,7 +74,7 @@ def decide(ctx: Context) -> Decision:
     creator, fan = ctx.creator, ctx.fan
     prompt = build_prompt(creator, fan, had=repeats.sent_texts(fan))
     call = LLMCall(creator=creator, fan=fan, model=creator.llm_model, prompt_tokens=prompt.tokens,
-                   trimmed=prompt.trimmed)
+                   trimmed=min(prompt.trimmed, 32767))  # a small-integer column; a long history leaves out more
     started = time.monotonic()
     try:
         reply = client().messages.create(model=creator.llm_model, max_tokens=settings.LLM_MAX_OUTPUT_TOKENS,
@@ -93,7 +94,9 @@ def decide(ctx: Context) -> Decision:
     call.cost_usd = cost_usd(creator.llm_model, usage)
     call.raw_reply = "".join(b.text for b in reply.content if getattr(b, "type", "") == "text")[:5000]
     try:
-        decision = validate(parse_reply(call.raw_reply), creator, fan)
+        data = parse_reply(call.raw_reply)
+        _learn(fan, data)
+        decision = validate(data, creator, fan)
     except RejectedReply as e:
         call.outcome, call.error = LLMCall.Outcome.REJECTED, str(e)
         call.save()
@@ -102,6 +105,13 @@ def decide(ctx: Context) -> Decision:
     call.outcome = LLMCall.Outcome.ACCEPTED
     call.save()
     return _with_call(decision, call)
+
+
+def _learn(fan, data: dict):
+    """The reply's facts are what the model read about the fan, kept even when its message is not used."""
+    _, refused = learn_from_reply(fan, data)
+    if refused:
+        log.info("LLM facts for fan %s refused: %s", fan.fan_id, "; ".join(refused))
 
 
 def _with_call(decision: Decision, call: LLMCall) -> Decision:
