@@ -13,6 +13,7 @@ from fans.models import Fan, FanTransition, Message, NeedsHumanFan
 from fans.selectors import needs_a_human
 from fans.state_machine import FanState
 from learning.selectors import spend_capped, spent_last_24h
+from team.scoped_admin import CreatorScopedAdmin
 
 
 class TransitionInline(admin.TabularInline):
@@ -80,7 +81,7 @@ def mark_dormant(modeladmin, request, queryset):
 
 
 @admin.register(Fan)
-class FanAdmin(admin.ModelAdmin):
+class FanAdmin(CreatorScopedAdmin):
     list_display = ["fan_id", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
                     "last_activity", "opted_out", "safety", "timeline_link"]
     list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag",
@@ -205,7 +206,8 @@ class NeedsHumanFanAdmin(FanAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(CreatorScopedAdmin):
+    creator_path = "fan__creator"
     list_display = ["fan", "direction", "text", "ts"]
     list_filter = ["direction", "fan__creator"]
     search_fields = ["text", "=fan__fan_id"]
@@ -213,7 +215,8 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(FanTransition)
-class FanTransitionAdmin(admin.ModelAdmin):
+class FanTransitionAdmin(CreatorScopedAdmin):
+    creator_path = "fan__creator"
     list_display = ["fan", "from_state", "to_state", "reason", "by_staff", "ts"]
     list_filter = ["to_state", "by_staff", "fan__creator"]
     search_fields = ["=fan__fan_id", "reason"]

@@ -15,6 +15,7 @@ from models_registry.forms import (
     VaultItemForm,
 )
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
+from team.scoped_admin import CreatorScopedAdmin
 
 
 class VaultInline(admin.TabularInline):
@@ -25,7 +26,8 @@ class VaultInline(admin.TabularInline):
 
 
 @admin.register(Creator)
-class CreatorAdmin(admin.ModelAdmin):
+class CreatorAdmin(CreatorScopedAdmin):
+    creator_path = "pk"
     form = CreatorForm
     list_display = ["slug", "display_name", "account_id", "enabled", "entry_price", "ppv_min_price",
                     "ppv_max_price", "api_key_masked", "fan_count"]
@@ -108,7 +110,7 @@ def delete_unused_vault_items(modeladmin, request, queryset):
 
 
 @admin.register(VaultItem)
-class VaultItemAdmin(admin.ModelAdmin):
+class VaultItemAdmin(CreatorScopedAdmin):
     form = VaultItemForm
     list_display = ["content_key", "creator", "kind", "default_price", "ladder_tier", "used_by"]
     list_filter = ["creator", "kind", "ladder_tier"]
@@ -138,7 +140,7 @@ class VaultItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlaybookSection)
-class PlaybookSectionAdmin(admin.ModelAdmin):
+class PlaybookSectionAdmin(CreatorScopedAdmin):
     form = PlaybookSectionForm
     list_display = ["number", "title", "creator", "serves_states"]
     list_filter = ["creator"]
@@ -146,7 +148,7 @@ class PlaybookSectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResponseTemplate)
-class ResponseTemplateAdmin(admin.ModelAdmin):
+class ResponseTemplateAdmin(CreatorScopedAdmin):
     form = ResponseTemplateForm
     list_display = ["kind", "creator", "content_key", "hook"]
     list_filter = ["creator", "kind"]

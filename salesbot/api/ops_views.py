@@ -1,4 +1,5 @@
-"""The operator API of seed §13, per creator. Staff token required (settings.REST_FRAMEWORK).
+"""The operator API of seed §13, per creator. Staff token required, and the same permissions and creator
+scope as admin (salesbot.api.permissions: creator settings by default, fans and drafts where named).
 
 Views stay thin: the numbers come from salesbot.api.selectors and learning.stats, the moves from fans.services.
 """
@@ -13,6 +14,7 @@ from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
 from salesbot.api import schemas as s
 from salesbot.api import selectors
+from salesbot.api.permissions import FanWorker
 from salesbot.pipeline import checkers
 
 VERSION = "0.1.0"
@@ -72,6 +74,7 @@ def training(request, creator_slug):
 
 @s.ops("A fan: state, transition history, recent messages and actions", fan=True)
 @api_view(["GET"])
+@permission_classes([FanWorker])
 def fan_detail(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
     return Response(selectors.fan_detail(fan))
@@ -80,6 +83,7 @@ def fan_detail(request, creator_slug, fan_id):
 @s.ops("Hand the fan to a human: the bot never messages them again until staff resume", s.HandoffSerializer,
        fan=True, request=s.HandoffRequestSerializer)
 @api_view(["POST"])
+@permission_classes([FanWorker])
 def fan_handoff(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
     reason = str(request.data.get("reason") or f"handed off by {request.user}")[:200]
@@ -107,5 +111,6 @@ def _switch(slug, on: bool):
 
 @s.ops("Queue one rekindle for each dormant fan who spent money", s.ReactivateSerializer)
 @api_view(["POST"])
+@permission_classes([FanWorker])
 def reactivate(request, creator_slug):
     return Response({"queued": checkers.enqueue_reactivation(_creator(creator_slug))})

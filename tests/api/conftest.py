@@ -4,6 +4,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.team_helpers import manager
+
 
 @pytest.fixture(autouse=True)
 def fresh_stats_cache():
@@ -23,7 +25,7 @@ def _client(user=None, key=None) -> APIClient:
 
 @pytest.fixture
 def staff_api(db):
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user = manager("ops")  # a manager: every creator, the role's permissions
     return _client(user)
 
 
