@@ -11,5 +11,5 @@ class TeamConfig(AppConfig):
 
         from team.roles import sync_groups
 
-        # The role groups need the permissions, which exist only after every app has migrated.
-        post_migrate.connect(sync_groups, sender=self)
+        # The role groups need the permissions, which each app's post_migrate creates: refreshed after each.
+        post_migrate.connect(sync_groups, dispatch_uid="team.sync_groups")

@@ -12,6 +12,7 @@ from fans.models import Fan
 from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
+from salesbot import team_performance
 from salesbot.api import schemas as s
 from salesbot.api import selectors
 from salesbot.api.permissions import FanWorker
@@ -52,11 +53,18 @@ def queue(request, creator_slug):
     return Response(selectors.queue_snapshot(_creator(creator_slug)))
 
 
-@s.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans",
-       description="PPV figures are the learning stats' own: only PPVs that reached the fan count.")
+@s.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
+       "per sender (bot rules, bot LLM, each person)",
+       description="PPV figures are the learning stats' own: only PPVs that reached the fan count. With "
+                   "`by=sender`: messages, PPVs, conversion with its 90% interval, revenue, revenue per message, "
+                   "median response time and drafts approved/edited/rejected per sender; the rows add up to the "
+                   "creator's revenue.")
 @api_view(["GET"])
 def performance(request, creator_slug):
-    return Response(selectors.performance(_creator(creator_slug)))
+    creator = _creator(creator_slug)
+    if request.query_params.get("by") == "sender":
+        return Response(team_performance.by_sender([creator.pk]))
+    return Response(selectors.performance(creator))
 
 
 @s.ops("Full aggregated learning stats (cached)")

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.team_helpers import manager
+from tests.team_helpers import fake_platform_client, manager
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +43,9 @@ def anon_api():
 @pytest.fixture
 def bad_token_api():
     return _client(key="0" * 40)
+
+
+@pytest.fixture(autouse=True)
+def platform(monkeypatch):
+    """No network: sends (an approved draft) go to a recording stand-in for the provider client."""
+    return fake_platform_client(monkeypatch)

@@ -16,7 +16,7 @@ from tests.factories import (
     ResponseTemplateFactory,
     VaultItemFactory,
 )
-from tests.team_helpers import chatter
+from tests.team_helpers import chatter, fake_platform_client
 
 SECRET = "bravosecret"  # appears only in creator B's rows: no page a chatter of A gets may show it
 
@@ -78,3 +78,9 @@ def chatter_api(chatter_a):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=chatter_a).key}")
     return api
+
+
+@pytest.fixture(autouse=True)
+def platform(monkeypatch):
+    """No network: sends (an approved draft) go to a recording stand-in for the provider client."""
+    return fake_platform_client(monkeypatch)
