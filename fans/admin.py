@@ -160,8 +160,19 @@ class FanAdmin(CreatorScopedAdmin):
                               messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
         else:
+            response = self.timeline_op(request, fan, op)
+            if response is not None:
+                return response
             self.message_user(request, "Unknown operation.", messages.ERROR)
         return self._timeline_page(request, fan, note_form, handoff_form)
+
+    def timeline_op(self, request, fan, op):
+        """Operations a subclass adds to the timeline page (salesbot's console); None: unknown."""
+        return None
+
+    def timeline_extra(self, request, fan) -> dict:
+        """More context for the timeline page from a subclass (salesbot's console)."""
+        return {}
 
     def _timeline_page(self, request, fan, note_form, handoff_form):
         entries = staff.timeline(fan)
@@ -179,6 +190,7 @@ class FanAdmin(CreatorScopedAdmin):
             "handed_off": fan.state == FanState.HANDED_OFF or (fan.safety_flag and fan.state == FanState.DORMANT),
             "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
             "spend_capped": spend_capped(fan), "spend_24h": spent_last_24h(fan),
+            **self.timeline_extra(request, fan),
         }
         return TemplateResponse(request, "admin/fans/fan/timeline.html", context)
 

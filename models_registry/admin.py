@@ -37,7 +37,7 @@ class CreatorAdmin(CreatorScopedAdmin):
     change_list_template = "admin/models_registry/creator/change_list.html"
     change_form_template = "admin/models_registry/creator/change_form.html"
     FIELD_GROUPS = [
-        (None, ["slug", "display_name", "enabled", "llm_model"]),
+        (None, ["slug", "display_name", "enabled", "autonomy", "llm_model"]),
         ("Platform account and keys (write-only)", ["provider", "account_id", "platform_user_id", "api_base_url",
                                                     "api_key", "webhook_secret"]),
         ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",

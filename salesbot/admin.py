@@ -3,6 +3,7 @@ from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from models_registry.models import mask
+from salesbot import team_admin  # noqa: F401  (registers the console, drafts and team performance)
 from salesbot.dashboard import admin as dashboard_admin  # noqa: F401  (registers the creator dashboard)
 from salesbot.models import LLMCall, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from fans.models import FanTransition, Message
 from learning.models import Action, Outcome
-from salesbot.models import LLMCall, QueueItem, WebhookEvent
+from salesbot.models import Draft, LLMCall, QueueItem, WebhookEvent
 from tests.factories import (
     CreatorFactory,
     FanFactory,
@@ -43,6 +43,7 @@ def world(creator, tag):
         "salesbot.llmcall": LLMCall.objects.create(creator=creator, fan=fan, model="m", outcome="used",
                                                    error=f"{tag} call"),
     }
+    objs["salesbot.draft"] = Draft.objects.create(creator=creator, fan=fan, action="text", text=f"{tag} draft")
     objs["learning.outcome"] = Outcome.objects.create(creator=creator, fan=fan, event="replied",
                                                       platform_event_id=f"{tag}-outcome")
     return objs
