@@ -13,6 +13,7 @@ from fans.models import Fan, FanFact, FanTransition, Message, NeedsHumanFan
 from fans.selectors import needs_a_human
 from fans.state_machine import FanState
 from learning.selectors import spend_capped, spent_last_24h
+from team.scoped_admin import CreatorScopedAdmin
 
 
 class TransitionInline(admin.TabularInline):
@@ -111,7 +112,7 @@ def mark_dormant(modeladmin, request, queryset):
 
 
 @admin.register(Fan)
-class FanAdmin(admin.ModelAdmin):
+class FanAdmin(CreatorScopedAdmin):
     list_display = ["fan_id", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
                     "last_activity", "opted_out", "safety", "timeline_link"]
     list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag",
@@ -201,8 +202,19 @@ class FanAdmin(admin.ModelAdmin):
                               messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
         else:
+            response = self.timeline_op(request, fan, op)
+            if response is not None:
+                return response
             self.message_user(request, "Unknown operation.", messages.ERROR)
         return self._timeline_page(request, fan, note_form, handoff_form, facts_form)
+
+    def timeline_op(self, request, fan, op):
+        """Operations a subclass adds to the timeline page (salesbot's console); None: unknown."""
+        return None
+
+    def timeline_extra(self, request, fan) -> dict:
+        """More context for the timeline page from a subclass (salesbot's console)."""
+        return {}
 
     def _timeline_page(self, request, fan, note_form, handoff_form, facts_form=None):
         entries = staff.timeline(fan)
@@ -221,6 +233,7 @@ class FanAdmin(admin.ModelAdmin):
             "handed_off": fan.state == FanState.HANDED_OFF or (fan.safety_flag and fan.state == FanState.DORMANT),
             "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
             "spend_capped": spend_capped(fan), "spend_24h": spent_last_24h(fan),
+            **self.timeline_extra(request, fan),
         }
         return TemplateResponse(request, "admin/fans/fan/timeline.html", context)
 
@@ -248,7 +261,8 @@ class NeedsHumanFanAdmin(FanAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(CreatorScopedAdmin):
+    creator_path = "fan__creator"
     list_display = ["fan", "direction", "text", "ts"]
     list_filter = ["direction", "fan__creator"]
     search_fields = ["text", "=fan__fan_id"]
@@ -256,7 +270,8 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(FanTransition)
-class FanTransitionAdmin(admin.ModelAdmin):
+class FanTransitionAdmin(CreatorScopedAdmin):
+    creator_path = "fan__creator"
     list_display = ["fan", "from_state", "to_state", "reason", "by_staff", "ts"]
     list_filter = ["to_state", "by_staff", "fan__creator"]
     search_fields = ["=fan__fan_id", "reason"]

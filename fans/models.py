@@ -1,10 +1,12 @@
 """A fan as the seed's state file (§7) describes it, plus the conversation and its audit trail."""
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from fans.state_machine import FanState
+from team.models import Autonomy
 
 
 class Fan(models.Model):
@@ -30,6 +32,12 @@ class Fan(models.Model):
     event_seq = models.PositiveBigIntegerField(default=0)
     # A human wrote to the fan in the platform's own UI: the bot stays silent until then (pipeline.contact).
     human_hold_until = models.DateTimeField(null=True, blank=True)
+    held_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", help_text="The team member whose console message holds the "
+                                                            "bot (empty: a human in the platform's UI).")
+    autonomy = models.CharField(
+        "mode", max_length=10, blank=True, choices=Autonomy.choices,
+        help_text="Overrides the creator's mode for this fan (e.g. a whale on approve); empty: the creator's.")
     subscription_status = models.CharField(max_length=10, blank=True, db_index=True,
                                            choices=[("active", "active"), ("expired", "expired")])
     subscription_renewals = models.PositiveIntegerField(default=0)

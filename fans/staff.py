@@ -36,13 +36,15 @@ def _messages(fan, limit):
     for m in fan.messages.order_by("-ts", "-id")[:limit]:
         incoming = m.direction == Message.Direction.IN
         who = f"{fan.name or 'fan'} wrote" if incoming else (
-            "a human wrote (platform UI): the bot holds off" if m.by_human else "bot wrote")
+            "a human wrote: the bot holds off" if m.by_human else "bot wrote")
         yield Entry(m.ts, "message_in" if incoming else "message_out", who, m.text, order=m.id)
 
 
 def _actions(fan, limit):
-    for a in fan.actions.order_by("-ts", "-seq")[:limit]:
+    for a in fan.actions.select_related("sent_by").order_by("-ts", "-seq")[:limit]:
         details = [f"{a.get_status_display()}", f"by {a.source}"]
+        if a.sent_by_id:
+            details.append(f"{a.get_review_display() + ' by' if a.review else 'sent by'} {a.sent_by}")
         if a.content_key:
             details.append(f"content {a.content_key}")
         if a.price is not None:

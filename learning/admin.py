@@ -3,10 +3,11 @@ from django.db import transaction
 
 from learning.models import Action, Outcome
 from learning.services import staff_saved_action, staff_saved_outcome
+from team.scoped_admin import CreatorScopedAdmin
 
 
 @admin.register(Action)
-class ActionAdmin(admin.ModelAdmin):
+class ActionAdmin(CreatorScopedAdmin):
     list_display = ["ts", "fan", "action", "content_key", "price", "hook", "fan_state", "source", "status",
                     "purchased", "ghosted"]
     list_filter = ["creator", "action", "source", "status", "hook", "fan_state", "purchased", "ghosted"]
@@ -23,7 +24,7 @@ class ActionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(admin.ModelAdmin):
+class OutcomeAdmin(CreatorScopedAdmin):
     list_display = ["ts", "fan", "event", "amount", "action"]
     list_filter = ["creator", "event"]
     search_fields = ["=fan__fan_id", "platform_event_id"]

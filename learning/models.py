@@ -3,6 +3,7 @@ learning stats read (StatsCell, BuyerStat; kept by learning.rollup)."""
 import datetime
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -39,7 +40,7 @@ class Action(models.Model):
     class Source(models.TextChoices):
         RULES = "rules"
         LLM = "llm"
-        STAFF = "staff"
+        STAFF = "staff", "a team member (console)"
         IMPORT = "import"
         HUMAN = "human", "a human in the platform's UI"
 
@@ -79,6 +80,12 @@ class Action(models.Model):
     segment = models.CharField(max_length=20, blank=True, choices=[(c, c) for c in PRICE_CONTEXTS],
                                help_text="The fan's price context when the rule engine chose this PPV "
                                          "(empty: not recorded, e.g. imported or LLM-chosen).")
+    # Humans in the loop: who sent it (a console message, or the approver of a bot draft) and whether the
+    # bot's draft went out as drafted or edited, so the stats can tell the bot's own offers from edited ones.
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+")
+    review = models.CharField(max_length=10, blank=True, choices=[("approved", "bot draft approved as is"),
+                                                                   ("edited", "bot draft edited, then sent")])
     utc_hour = UTCHourField(null=True, blank=True, editable=False, help_text="UTC hour of ts (set on save).")
 
     class Meta:

@@ -15,6 +15,7 @@ from models_registry.forms import (
     VaultItemForm,
 )
 from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
+from team.scoped_admin import CreatorScopedAdmin
 
 
 class VaultInline(admin.TabularInline):
@@ -25,7 +26,8 @@ class VaultInline(admin.TabularInline):
 
 
 @admin.register(Creator)
-class CreatorAdmin(admin.ModelAdmin):
+class CreatorAdmin(CreatorScopedAdmin):
+    creator_path = "pk"
     form = CreatorForm
     list_display = ["slug", "display_name", "account_id", "enabled", "entry_price", "ppv_min_price",
                     "ppv_max_price", "api_key_masked", "fan_count"]
@@ -35,7 +37,7 @@ class CreatorAdmin(admin.ModelAdmin):
     change_list_template = "admin/models_registry/creator/change_list.html"
     change_form_template = "admin/models_registry/creator/change_form.html"
     FIELD_GROUPS = [
-        (None, ["slug", "display_name", "enabled", "llm_model"]),
+        (None, ["slug", "display_name", "enabled", "autonomy", "llm_model"]),
         ("Platform account and keys (write-only)", ["provider", "account_id", "platform_user_id", "api_base_url",
                                                     "api_key", "webhook_secret"]),
         ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",
@@ -109,7 +111,7 @@ def delete_unused_vault_items(modeladmin, request, queryset):
 
 
 @admin.register(VaultItem)
-class VaultItemAdmin(admin.ModelAdmin):
+class VaultItemAdmin(CreatorScopedAdmin):
     form = VaultItemForm
     list_display = ["content_key", "creator", "kind", "default_price", "ladder_tier", "used_by"]
     list_filter = ["creator", "kind", "ladder_tier"]
@@ -139,7 +141,7 @@ class VaultItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlaybookSection)
-class PlaybookSectionAdmin(admin.ModelAdmin):
+class PlaybookSectionAdmin(CreatorScopedAdmin):
     form = PlaybookSectionForm
     list_display = ["number", "title", "creator", "serves_states"]
     list_filter = ["creator"]
@@ -147,7 +149,7 @@ class PlaybookSectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResponseTemplate)
-class ResponseTemplateAdmin(admin.ModelAdmin):
+class ResponseTemplateAdmin(CreatorScopedAdmin):
     form = ResponseTemplateForm
     list_display = ["kind", "creator", "content_key", "hook"]
     list_filter = ["creator", "kind"]

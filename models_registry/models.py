@@ -8,6 +8,7 @@ from django.db import models
 
 from models_registry.providers import CHOICES as PROVIDER_CHOICES
 from models_registry.providers import bounds_problem
+from team.models import Autonomy
 
 
 def new_webhook_secret() -> str:
@@ -40,7 +41,14 @@ class Creator(models.Model):
     api_key = models.CharField("platform API key", max_length=255, blank=True)
     webhook_secret = models.CharField(max_length=255, default=new_webhook_secret)
     llm_model = models.CharField("LLM model", max_length=80, default="claude-opus-5-5")
-    enabled = models.BooleanField(default=True, help_text="Off: the bot sends nothing for this creator.")
+    enabled = models.BooleanField(default=True, help_text="Off: nothing is sent for this creator, by the bot or "
+                                                          "by a person (the emergency stop; mode \"off\" lets "
+                                                          "people write while the bot is silent).")
+    autonomy = models.CharField(
+        "mode", max_length=10, choices=Autonomy.choices, default=Autonomy.AUTOPILOT,
+        help_text="autopilot: the bot sends; approve: the bot drafts and a person approves each message; off: "
+                  "the bot never writes, people do (console). A fan can override it. Safety and the contact "
+                  "rule hold in every mode.")
     excluded_fan_ids = models.JSONField(default=list, blank=True, help_text="Platform fan ids the bot never messages.")
     ppv_min_price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("5"),
                                         validators=[MinValueValidator(Decimal("0.01"))])

@@ -3,13 +3,15 @@ from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from models_registry.models import mask
+from salesbot import team_admin  # noqa: F401  (registers the console, drafts and team performance)
 from salesbot.dashboard import admin as dashboard_admin  # noqa: F401  (registers the creator dashboard)
-from salesbot.models import LLMCall, PendingReversal, QueueItem, WebhookEvent
+from salesbot.models import LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue
+from team.scoped_admin import CreatorScopedAdmin
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(CreatorScopedAdmin):
     list_display = ["received_at", "creator", "event", "event_id", "endpoint", "status", "attempts", "error"]
     list_filter = ["status", "event", "creator"]
     search_fields = ["event_id", "raw_body", "error"]
@@ -27,7 +29,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(QueueItem)
-class QueueItemAdmin(admin.ModelAdmin):
+class QueueItemAdmin(CreatorScopedAdmin):
     list_display = ["enqueued_at", "creator", "fan", "reason", "status", "attempts", "result"]
     list_filter = ["status", "reason", "creator"]
     search_fields = ["=fan__fan_id", "result"]
@@ -35,7 +37,7 @@ class QueueItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(LLMCall)
-class LLMCallAdmin(admin.ModelAdmin):
+class LLMCallAdmin(CreatorScopedAdmin):
     """Read-only: what each model call cost and whether its answer was used."""
 
     list_display = ["ts", "creator", "fan", "model", "outcome", "input_tokens", "output_tokens", "cost_usd",
@@ -86,4 +88,4 @@ class MaskedTokenAdmin(TokenAdmin):
 
 
 admin.site.unregister(TokenProxy)
-admin.site.register(TokenProxy, MaskedTokenAdmin)
+admin.site.register(StaffToken, MaskedTokenAdmin)

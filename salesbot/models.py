@@ -1,7 +1,11 @@
 """Pipeline state: raw webhook events (persist-then-ack) and the per-fan priority queue."""
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework.authtoken.models import TokenProxy
+
+from models_registry.models import mask
 
 
 class WebhookEvent(models.Model):
@@ -147,3 +151,55 @@ class LLMCall(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.outcome} {self.input_tokens}+{self.output_tokens} tok"
+
+
+class StaffToken(TokenProxy):
+    """A staff API token as admin handles it: its name is the masked key, so the key never lands in admin's
+    "recent actions", page titles, history or messages (the string of a DRF token is its key)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "staff API token"
+
+    def __str__(self):
+        return f"{mask(self.key)} ({self.user})"
+
+
+class Draft(models.Model):
+    """What the bot would have sent to a fan in `approve` mode: nothing reaches the platform until a person
+    approves it (as is, or edited), and a rejection keeps its reason. The fan writing again supersedes it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "waiting for a person"
+        APPROVED = "approved", "approved as drafted"
+        EDITED = "edited", "edited, then sent"
+        REJECTED = "rejected"
+        SUPERSEDED = "superseded", "superseded (the fan wrote again)"
+
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="drafts")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="drafts")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    waiting_since = models.DateTimeField(default=timezone.now, help_text="Since when the fan waits for an answer.")
+    action = models.CharField(max_length=20)
+    text = models.TextField(blank=True)
+    content_key = models.CharField(max_length=80, blank=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    hook = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    route = models.CharField(max_length=40, blank=True)
+    source = models.CharField(max_length=10, default="rules")
+    extra = models.JSONField(default=dict, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=300, blank=True)
+    sent_action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", help_text="The action the approval sent.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["creator", "status"])]
+
+    def __str__(self):
+        return f"draft {self.action} to {self.fan_id} [{self.status}]"

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "models_registry",
     "fans",
     "learning",
+    "team",
     "salesbot",
 ]
 # The simulators and fakes (top-level `sim/`) are a development app: present in a checkout (make run,
@@ -157,7 +158,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["salesbot.api.permissions.CreatorReader"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 

@@ -1,4 +1,5 @@
-"""The operator API of seed §13, per creator. Staff token required (settings.REST_FRAMEWORK).
+"""The operator API of seed §13, per creator. Staff token required, and the same permissions and creator
+scope as admin (salesbot.api.permissions: creator settings by default, fans and drafts where named).
 
 Views stay thin: the numbers come from salesbot.api.selectors and learning.stats, the moves from fans.services.
 """
@@ -11,8 +12,10 @@ from fans.models import Fan
 from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
+from salesbot import team_performance
 from salesbot.api import schemas as s
 from salesbot.api import selectors
+from salesbot.api.permissions import FanWorker
 from salesbot.pipeline import checkers
 
 VERSION = "0.1.0"
@@ -50,11 +53,18 @@ def queue(request, creator_slug):
     return Response(selectors.queue_snapshot(_creator(creator_slug)))
 
 
-@s.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans",
-       description="PPV figures are the learning stats' own: only PPVs that reached the fan count.")
+@s.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
+       "per sender (bot rules, bot LLM, each person)",
+       description="PPV figures are the learning stats' own: only PPVs that reached the fan count. With "
+                   "`by=sender`: messages, PPVs, conversion with its 90% interval, revenue, revenue per message, "
+                   "median response time and drafts approved/edited/rejected per sender; the rows add up to the "
+                   "creator's revenue.")
 @api_view(["GET"])
 def performance(request, creator_slug):
-    return Response(selectors.performance(_creator(creator_slug)))
+    creator = _creator(creator_slug)
+    if request.query_params.get("by") == "sender":
+        return Response(team_performance.by_sender([creator.pk]))
+    return Response(selectors.performance(creator))
 
 
 @s.ops("Full aggregated learning stats (cached)")
@@ -72,6 +82,7 @@ def training(request, creator_slug):
 
 @s.ops("A fan: state, transition history, recent messages and actions", fan=True)
 @api_view(["GET"])
+@permission_classes([FanWorker])
 def fan_detail(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
     return Response(selectors.fan_detail(fan))
@@ -80,6 +91,7 @@ def fan_detail(request, creator_slug, fan_id):
 @s.ops("Hand the fan to a human: the bot never messages them again until staff resume", s.HandoffSerializer,
        fan=True, request=s.HandoffRequestSerializer)
 @api_view(["POST"])
+@permission_classes([FanWorker])
 def fan_handoff(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
     reason = str(request.data.get("reason") or f"handed off by {request.user}")[:200]
@@ -107,5 +119,6 @@ def _switch(slug, on: bool):
 
 @s.ops("Queue one rekindle for each dormant fan who spent money", s.ReactivateSerializer)
 @api_view(["POST"])
+@permission_classes([FanWorker])
 def reactivate(request, creator_slug):
     return Response({"queued": checkers.enqueue_reactivation(_creator(creator_slug))})

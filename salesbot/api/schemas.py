@@ -108,3 +108,32 @@ def provider_webhook():
                                      required=False)],
         responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
     )
+
+
+DRAFT_ID = OpenApiParameter("draft_id", OpenApiTypes.INT64, OpenApiParameter.PATH, description="The draft's id.")
+
+
+def team(summary: str, response=OpenApiTypes.OBJECT, request=None, draft=False, fan=False, description="",
+         parameters=()):
+    """extend_schema for the humans-in-the-loop endpoints: 400 says why a draft or message cannot go."""
+    return extend_schema(
+        summary=summary, description=description, tags=["team"], request=request,
+        parameters=[CREATOR_SLUG, *([DRAFT_ID] if draft else []), *([FAN_ID] if fan else []), *parameters],
+        responses={200: response, 400: ErrorSerializer, 401: NOT_AUTHENTICATED,
+                   403: OpenApiResponse(description="Outside your creators, or missing the permission."),
+                   404: NOT_FOUND},
+    )
+
+
+class ModeSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["autopilot", "approve", "off"])
+
+
+class DraftApproveSerializer(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, help_text="Edited text (empty: as drafted).")
+    content_key = serializers.CharField(required=False, allow_blank=True)
+    price = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True)
+
+
+class DraftRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why the draft must not go out.")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from salesbot.api import ops_views as v
+from salesbot.api import team_views as t
 from salesbot.api.webhook_views import AccountWebhookView, CreatorWebhookView, ProviderWebhookView
 
 per_creator = [
@@ -15,6 +16,10 @@ per_creator = [
     path("enable", v.enable),
     path("disable", v.disable),
     path("reactivate", v.reactivate),
+    path("mode", t.mode),
+    path("drafts", t.draft_list),
+    path("drafts/<int:draft_id>/approve", t.draft_approve),
+    path("drafts/<int:draft_id>/reject", t.draft_reject),
     path("webhook/<str:kind>", CreatorWebhookView.as_view()),
 ]
 

@@ -5,6 +5,12 @@ Every path that could reach a fan asks here: the router's first row, the worker 
 rekindle, intake after safety screening, the LLM reply validation, and the sender's last gate, which
 asks again on fresh rows whatever the caller decided. A new path (human sends, drafts, campaigns)
 calls the same two functions; nothing else in the project re-states these rules.
+
+Who writes matters (`writer`): the bot (BOT); a person approving the bot's draft (DRAFT: the bot's rule,
+except a human's hold, since the approver is that human); a person writing from the console (HUMAN).
+Nobody writes to a fan who opted out (they asked) or for a disabled creator (the emergency stop of the
+account; mode "off" is how a creator is run by people only). Handed-off, safety-flagged, excluded and held
+fans are exactly the ones people work, so those stop only the bot and its drafts.
 """
 import re
 from decimal import Decimal
@@ -19,14 +25,19 @@ from salesbot.pipeline import repeats
 FREE_ACTIONS_WITH_TEXT = ("text", "bump", "rekindle")
 
 
-def contact_block(creator, fan, *, fresh: bool = False) -> str | None:
-    """Why nothing may be sent to this fan now, or None. `fresh` re-reads the rows first (the last
-    gate does; the router and the worker's claim work from the rows they just read)."""
+BOT, DRAFT, HUMAN = "bot", "draft", "human"
+
+
+def contact_block(creator, fan, *, fresh: bool = False, writer: str = BOT) -> str | None:
+    """Why nothing may be sent to this fan now by `writer`, or None. `fresh` re-reads the rows first (the
+    last gate does; the router and the worker's claim work from the rows they just read)."""
     if fresh:
         fan.refresh_from_db(fields=["state", "opted_out", "safety_flag", "human_hold_until"])
         creator.refresh_from_db(fields=["enabled", "excluded_fan_ids"])
     if not creator.enabled:
-        return "creator's bot is disabled"
+        return "creator's bot is disabled" if writer != HUMAN else "creator is disabled: nothing is sent"
+    if writer == HUMAN:
+        return "fan opted out" if fan.opted_out else None
     if fan.safety_flag:
         # Whatever the state (a flagged fan parked as dormant, re-engaged, rekindled): only a staff resume clears it.
         return "fan has a safety flag: only a staff resume clears it"
@@ -37,8 +48,8 @@ def contact_block(creator, fan, *, fresh: bool = False) -> str | None:
     if creator.is_excluded(fan.fan_id):
         return "fan is on the creator's exclude list"
     hold = getattr(fan, "human_hold_until", None)
-    if hold is not None and hold > timezone.now():
-        # A human wrote to the fan in the platform's own UI (pipeline.account): the bot must not talk over them.
+    if writer == BOT and hold is not None and hold > timezone.now():
+        # A human wrote to the fan (platform UI or console): the bot must not talk over them.
         return f"held by a human until {timezone.localtime(hold):%H:%M}"
     return None
 

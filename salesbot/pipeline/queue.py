@@ -127,6 +127,23 @@ def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> Queue
         return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
 
 
+def retry_action(action, error) -> QueueItem | None:
+    """A person's send (approved draft, console) the platform could not take now: the queue's one retry
+    layer resends the same Action, with the same idempotency key, after the platform's wait or a backoff."""
+    due = timezone.now() + timedelta(seconds=float(error.retry_after or settings.PLATFORM_BACKOFF_S))
+    pending = QueueItem.objects.filter(fan_id=action.fan_id, status=QueueItem.Status.PENDING)
+    if not pending.filter(action__isnull=True).update(action=action, not_before=due):
+        try:
+            with transaction.atomic():
+                QueueItem.objects.create(creator_id=action.creator_id, fan_id=action.fan_id, action=action,
+                                         not_before=due, waiting_since=action.ts)
+        except IntegrityError:
+            log.warning("fan %s already has a pending send; action %s stays pending", action.fan_id, action.pk)
+            return None
+    wake_worker(1)
+    return pending.first()
+
+
 def _take_fan(fan_id, now) -> bool:
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     return Fan.objects.filter(pk=fan_id).filter(free).update(lease_until=now + lease()) == 1

@@ -3,6 +3,7 @@
 `refusal()` is the last gate before any send. It holds whatever the caller asked.
 """
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from fans.state_machine import FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
 from learning.services import attach_purchases, record_action, set_action_status
 from salesbot import providers
-from salesbot.pipeline.contact import contact_block, message_block
+from salesbot.pipeline.contact import BOT, DRAFT, HUMAN, contact_block, message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.providers.base import HttpClient, PlatformError
 
@@ -34,34 +35,45 @@ def state_after_send(state: str, action: str) -> str | None:
 
 
 def refusal(creator, fan: Fan, action: str, *, text: str = "", content_key: str = "",
-            price: Decimal | None = None) -> str | None:
-    """Why this send must not happen, or None: the contact rule and the message rules
+            price: Decimal | None = None, writer: str = BOT) -> str | None:
+    """Why this send must not happen, or None: the contact rule for this writer and the message rules
     (salesbot.pipeline.contact), checked against fresh rows, never cached ones."""
     fan.refresh_from_db(fields=["content_sent"])
     creator.refresh_from_db(fields=["ppv_min_price", "ppv_max_price", "daily_spend_cap", "restricted_words"])
-    return (contact_block(creator, fan, fresh=True)
+    return (contact_block(creator, fan, fresh=True, writer=writer)
             or message_block(creator, fan, action, text=text, content_key=content_key, price=price))
 
 
-def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="") -> Action:
+def writer_of(action: Action) -> str:
+    """Whose contact rule an Action's send follows: a reviewed bot draft, a person's console message, the bot."""
+    if action.review:
+        return DRAFT
+    return HUMAN if action.sent_by_id and action.source == Action.Source.STAFF else BOT
+
+
+def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="",
+                 by=None, review="") -> Action:
     return record_action(
         fan, decision.action, content_key=decision.content_key, price=decision.price, hook=decision.hook,
         message_text=decision.text, source=decision.source, reason=decision.reason[:300], route=decision.route,
         status=status, response_time_s=response_time_s, error=error, extra=decision.extra,
-        explored=bool(decision.extra.get("explored", False)),
+        explored=bool(decision.extra.get("explored", False)), sent_by=by, review=review,
         segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "")
 
 
-def prepare(creator, fan: Fan, decision: Decision, response_time_s=None) -> Action:
-    """Write the Action before any call, so a crash mid-send leaves a pending row to resume."""
+def prepare(creator, fan: Fan, decision: Decision, response_time_s=None, *, by=None, review="",
+            writer: str = BOT) -> Action:
+    """Write the Action before any call, so a crash mid-send leaves a pending row to resume. `by`: the
+    person sending (console) or approving (`review`: a bot draft approved or edited)."""
+    who = {"response_time_s": response_time_s, "by": by, "review": review}
     if decision.action == Action.Kind.SKIP:
-        return log_decision(creator, fan, decision, Action.Status.LOGGED, response_time_s=response_time_s)
+        return log_decision(creator, fan, decision, Action.Status.LOGGED, **who)
     why = refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
-                  price=decision.price)
+                  price=decision.price, writer=writer)
     if why:
         log.info("refused send to fan %s: %s", fan.fan_id, why)
-        return log_decision(creator, fan, decision, Action.Status.REFUSED, error=why, response_time_s=response_time_s)
-    return log_decision(creator, fan, decision, Action.Status.PENDING, response_time_s=response_time_s)
+        return log_decision(creator, fan, decision, Action.Status.REFUSED, error=why, **who)
+    return log_decision(creator, fan, decision, Action.Status.PENDING, **who)
 
 
 def deliver(action: Action, client: HttpClient | None = None) -> Action:
@@ -70,7 +82,7 @@ def deliver(action: Action, client: HttpClient | None = None) -> Action:
         return action
     creator, fan = action.creator, action.fan
     why = refusal(creator, fan, action.action, text=action.message_text, content_key=action.content_key,
-                  price=action.price)
+                  price=action.price, writer=writer_of(action))
     if why:
         set_action_status(action, Action.Status.REFUSED, error=why)
         return action
@@ -98,9 +110,14 @@ def _book_sent(action: Action, platform_message_id: int):
     set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="")
     attach_purchases(action)  # a purchase of this message that arrived before it was booked
     fan = Fan.objects.select_for_update().get(pk=action.fan_id)
+    human = writer_of(action) == HUMAN
     Message.objects.create(fan=fan, direction=Message.Direction.OUT, text=action.message_text,
-                           platform_message_id=platform_message_id, ts=now)
+                           platform_message_id=platform_message_id, ts=now, by_human=human)
     fields = {"messages_sent": F("messages_sent") + 1, "last_interaction_ts": now}
+    if human:
+        # The person who wrote holds the fan: the bot stays silent for the creator's quiet period.
+        fields.update(human_hold_until=now + timedelta(minutes=action.creator.human_quiet_minutes),
+                      held_by_id=action.sent_by_id)
     if action.content_key and action.content_key not in fan.content_sent:
         fields["content_sent"] = fan.content_sent + [action.content_key]
     if action.action == Action.Kind.PPV:

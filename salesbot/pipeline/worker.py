@@ -1,7 +1,9 @@
 """The priority worker of seed §11: the most urgent fan first, one fan never handled by two workers.
 
 A claimed item is first checked against the contact rule: a fan nobody may write to is closed with the
-reason before any decision or model call. A worker that dies leaves its lease to expire; the item is then
+reason before any decision or model call. Then the fan's mode (salesbot.pipeline.autonomy): `off` closes the
+item undecided, `approve` turns the decision into a draft a person approves (salesbot.pipeline.drafts).
+A worker that dies leaves its lease to expire; the item is then
 claimed again and its pending Action resent with the same idempotency key, so the fan still gets exactly
 one message.
 """
@@ -15,10 +17,11 @@ from django.utils import timezone
 from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
-from salesbot.models import LLMCall, QueueItem
-from salesbot.pipeline import account, engine, queue, sender
+from salesbot.models import Draft, LLMCall, QueueItem
+from salesbot.pipeline import account, autonomy, drafts, engine, queue, sender
 from salesbot.pipeline.contact import contact_block
 from salesbot.providers.base import PlatformError
+from team.models import Autonomy
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,9 @@ def handle(item: QueueItem) -> str:
             if held_until is not None:
                 raise Deferred(held_until, blocked)
             return f"blocked: {blocked}"
+        mode = autonomy.mode(creator, fan)
+        if mode == Autonomy.OFF:
+            return "blocked: mode off: people write to this fan (console)"
         last_in = None
         if item.reason == QueueItem.Reason.MESSAGE:
             # The latest message by arrival: a message's own clock can be wrong (see intake.message_time).
@@ -61,6 +67,11 @@ def handle(item: QueueItem) -> str:
         ctx = engine.build_context(creator, fan, reason=item.reason, message=last_in)
         decision = engine.decide(ctx)
         waited = (timezone.now() - item.waiting_since).total_seconds()
+        if mode == Autonomy.APPROVE and decision.action != Action.Kind.SKIP:
+            proposed = drafts.propose(creator, fan, decision, item.waiting_since)
+            if isinstance(proposed, Draft):
+                return f"drafted {decision.action}: waits for a person (draft {proposed.pk})"
+            return f"{proposed.action}: {proposed.status} ({proposed.error})"
         action = sender.prepare(creator, fan, decision, response_time_s=round(waited, 3))
         if decision.extra.get("llm_call_id"):
             LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)

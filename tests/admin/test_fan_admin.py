@@ -141,7 +141,10 @@ def test_needs_human_cannot_add(admin_client):
 def test_view_only_staff_cannot_act(client, django_user_model, fan, op):
     from django.contrib.auth.models import Permission
 
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    from tests.team_helpers import chatter
+
+    user = chatter("viewer", fan.creator, password="pw")   # the fan's creator in scope ...
+    user.groups.clear()                                     # ... but only the view permission
     user.user_permissions.add(Permission.objects.get(codename="view_fan"))
     client.force_login(user)
     assert client.get(timeline_url(fan)).status_code == 200

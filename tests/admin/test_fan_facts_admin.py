@@ -65,7 +65,10 @@ def test_view_only_staff_see_the_facts_but_cannot_edit(client, django_user_model
     from django.contrib.auth.models import Permission
 
     facts.remember(fan, "has a dog", source="llm")
-    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    from tests.team_helpers import chatter
+
+    user = chatter("viewer", fan.creator, password="pw")   # the fan's creator in scope ...
+    user.groups.clear()                                     # ... but only the view permission
     user.user_permissions.add(Permission.objects.get(codename="view_fan"))
     client.force_login(user)
     body = client.get(timeline_url(fan)).content.decode()

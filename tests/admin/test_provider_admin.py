@@ -108,7 +108,10 @@ def test_only_media_the_provider_lists_can_be_mapped(admin_client, creator, fake
 def test_a_view_only_user_cannot_map(client, creator, fake, django_user_model):
     from django.contrib.auth.models import Permission
 
-    user = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    from tests.team_helpers import chatter
+
+    user = chatter("viewer", creator)   # the creator in scope ...
+    user.groups.clear()                 # ... but only the view permission
     user.user_permissions.add(Permission.objects.get(codename="view_creator"))
     client.force_login(user)
     page_url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])

@@ -4,6 +4,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.team_helpers import fake_platform_client, manager
+
 
 @pytest.fixture(autouse=True)
 def fresh_stats_cache():
@@ -23,7 +25,7 @@ def _client(user=None, key=None) -> APIClient:
 
 @pytest.fixture
 def staff_api(db):
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user = manager("ops")  # a manager: every creator, the role's permissions
     return _client(user)
 
 
@@ -41,3 +43,9 @@ def anon_api():
 @pytest.fixture
 def bad_token_api():
     return _client(key="0" * 40)
+
+
+@pytest.fixture(autouse=True)
+def platform(monkeypatch):
+    """No network: sends (an approved draft) go to a recording stand-in for the provider client."""
+    return fake_platform_client(monkeypatch)

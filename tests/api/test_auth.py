@@ -42,17 +42,35 @@ PROTECTED_CALLS = [(route, m) for route in PROTECTED for m in METHODS if hasattr
 
 def concrete(route: str, creator, fan) -> str:
     """The route with its parameters filled in; an unknown parameter fails loudly (teach this function)."""
-    values = {"creator_slug": creator.slug, "fan_id": fan.fan_id, "kind": "of-event", "provider": "simple"}
+    values = {"creator_slug": creator.slug, "fan_id": fan.fan_id, "kind": "of-event", "provider": "simple",
+              "draft_id": lambda: open_draft(creator, fan)}
 
     def fill(match):
         assert match[1] in values, f"no test value for <{match[0]}> in {route}"
-        return str(values[match[1]])
+        value = values[match[1]]
+        return str(value() if callable(value) else value)
 
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", fill, route)
 
 
+def open_draft(creator, fan) -> int:
+    """An open draft of this fan (an unknown creator: any id, the route answers before looking it up)."""
+    from salesbot.models import Draft
+
+    if getattr(creator, "pk", None) is None or getattr(fan, "creator_id", None) != creator.pk:
+        return 999999
+    draft = Draft.objects.filter(fan=fan, status=Draft.Status.OPEN).first() or Draft.objects.create(
+        creator=creator, fan=fan, action="text", text="a line only this draft says", source="rules")
+    return draft.pk
+
+
+# What a POST needs to be valid (the routes answer 400 to an empty body).
+BODIES = {"mode": {"mode": "approve"}, "reject": {"reason": "too pushy"}}
+
+
 def call(client, method, path):
-    return getattr(client, method)(path, format="json")
+    body = next((b for suffix, b in BODIES.items() if path.endswith("/" + suffix)), None) if method == "post" else None
+    return getattr(client, method)(path, body, format="json")
 
 
 def test_the_resolver_walk_finds_every_seed_endpoint():

@@ -10,7 +10,9 @@ from django.core.management import call_command
 PROTECTED_PATHS = ["/api/{creator_slug}/stats", "/api/{creator_slug}/queue", "/api/{creator_slug}/performance",
                    "/api/{creator_slug}/training", "/api/{creator_slug}/learning/stats",
                    "/api/{creator_slug}/fan/{fan_id}", "/api/{creator_slug}/fan/{fan_id}/handoff",
-                   "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate"]
+                   "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate",
+                   "/api/{creator_slug}/mode", "/api/{creator_slug}/drafts",
+                   "/api/{creator_slug}/drafts/{draft_id}/approve", "/api/{creator_slug}/drafts/{draft_id}/reject"]
 OPEN_PATHS = ["/api/health", "/api/{creator_slug}/health", "/api/webhook/{kind}", "/api/{creator_slug}/webhook/{kind}",
               "/api/providers/{provider}/webhook"]
 

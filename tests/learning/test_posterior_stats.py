@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -15,6 +14,7 @@ from rest_framework.test import APIClient
 from learning import stats as learning_stats_api
 from learning.services import record_action
 from tests.factories import FanFactory
+from tests.team_helpers import manager
 
 SEED_KEYS = ["totals", "conversion_by_price", "conversion_by_content", "conversion_by_hook", "conversion_by_hour",
              "ghost_rate_by_stage", "avg_msgs_to_first_buy", "top_hooks"]
@@ -140,7 +140,7 @@ def test_learning_stats_endpoint_serves_seed_fields_and_posteriors(creator, fan)
     sends(fan, 3, 1)
     sends(other, 1, 0, price="25")
     client = APIClient()
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user = manager("ops")  # a manager: every creator, the role's permissions
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     body = client.get(f"/api/{creator.slug}/learning/stats").json()
     for key in SEED_KEYS + POSTERIOR_KEYS:

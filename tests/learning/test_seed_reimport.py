@@ -8,7 +8,6 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -17,6 +16,7 @@ from fans.models import Fan, FanTransition
 from fans.staff import add_note, staff_mark_dormant
 from salesbot.pipeline import intake
 from tests.salesbot.unit.helpers import message_payload, store_event
+from tests.team_helpers import manager
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def live_message(creator, fid, text, msg_id):
 
 @pytest.fixture
 def staff_api(db):
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user = manager("ops")  # a manager: every creator, the role's permissions
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

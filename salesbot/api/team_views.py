@@ -1,0 +1,82 @@
+"""Humans in the loop over the ops API: the creator's mode, the drafts to approve, sales credit per sender.
+Thin: the moves are salesbot.pipeline.drafts, the numbers salesbot.team_performance."""
+from django.shortcuts import get_object_or_404
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.response import Response
+
+from models_registry.models import Creator
+from salesbot.api import schemas as s
+from salesbot.api.permissions import DraftWorker
+from salesbot.models import Draft
+from salesbot.pipeline import drafts
+from team.models import Autonomy
+
+
+def _creator(slug) -> Creator:
+    return get_object_or_404(Creator, slug=slug)
+
+
+@s.team("The creator's mode (GET), or set it (POST, needs change_creator)", s.ModeSerializer,
+        request=s.ModeSerializer)
+@api_view(["GET", "POST"])
+def mode(request, creator_slug):
+    creator = _creator(creator_slug)
+    if request.method == "POST":
+        body = s.ModeSerializer(data=request.data)
+        if not body.is_valid():
+            return Response({"error": f"mode must be one of {', '.join(Autonomy.values)}"}, status=400)
+        creator.autonomy = body.validated_data["mode"]
+        creator.save(update_fields=["autonomy"])
+    return Response({"mode": creator.autonomy})
+
+
+def draft_json(d: Draft, messages=True) -> dict:
+    body = {"id": d.pk, "fan_id": d.fan.fan_id, "fan_name": d.fan.name, "status": d.status, "action": d.action,
+            "text": d.text, "content_key": d.content_key, "price": float(d.price) if d.price is not None else None,
+            "hook": d.hook, "source": d.source, "reason": d.reason, "created_at": d.created_at,
+            "waiting_since": d.waiting_since, "total_spent": float(d.fan.total_spent),
+            "whale_score": d.fan.whale_score}
+    if messages:
+        body["last_messages"] = [{"direction": m.direction, "text": m.text, "ts": m.ts}
+                                 for m in drafts.last_messages(d.fan)]
+    return body
+
+
+@s.team("Open drafts, most urgent first (spend, whale score, waiting time), with the fan's last messages")
+@api_view(["GET"])
+@permission_classes([DraftWorker])
+def draft_list(request, creator_slug):
+    creator = _creator(creator_slug)
+    return Response({"mode": creator.autonomy,
+                     "drafts": [draft_json(d) for d in drafts.open_drafts([creator.pk])[:100]]})
+
+
+def _draft(creator_slug, draft_id) -> Draft:
+    return get_object_or_404(Draft.objects.select_related("fan", "creator"), pk=draft_id,
+                             creator=_creator(creator_slug))
+
+
+@s.team("Approve a draft: sent as drafted, or with the edited fields (same offer rules and price bounds); "
+        "sent exactly once however often it is called", request=s.DraftApproveSerializer, draft=True)
+@api_view(["POST"])
+@permission_classes([DraftWorker])
+def draft_approve(request, creator_slug, draft_id):
+    draft = _draft(creator_slug, draft_id)
+    try:
+        action = drafts.approve(draft, request.user, dict(request.data.items()) if request.data else None)
+    except drafts.DraftError as e:
+        return Response({"error": str(e), "status": draft.status}, status=400)
+    return Response({**draft_json(draft, messages=False), "action_status": action.status,
+                     "action_error": action.error})
+
+
+@s.team("Reject a draft with a reason (kept for the team's figures)", request=s.DraftRejectSerializer, draft=True)
+@api_view(["POST"])
+@permission_classes([DraftWorker])
+def draft_reject(request, creator_slug, draft_id):
+    draft = _draft(creator_slug, draft_id)
+    try:
+        drafts.reject(draft, request.user, str(request.data.get("reason") or ""))
+    except drafts.DraftError as e:
+        return Response({"error": str(e), "status": draft.status}, status=400)
+    return Response(draft_json(draft, messages=False))

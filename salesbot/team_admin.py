@@ -1,0 +1,165 @@
+"""Humans in the loop in admin: the console on a fan's timeline, the drafts to approve (most urgent first,
+beside the fan's last messages) and the team's performance page. Registered from salesbot because they
+send through the pipeline; the domain apps' admins know nothing of it."""
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from fans.admin import FanAdmin
+from fans.models import Fan
+from models_registry.models import Creator
+from salesbot import team_performance
+from salesbot.models import Draft
+from salesbot.pipeline import autonomy, console, drafts
+from salesbot.pipeline.contact import HUMAN, contact_block
+from team import scope
+from team.scoped_admin import CreatorScopedAdmin
+
+
+class ConsoleFanAdmin(FanAdmin):
+    def timeline_extra(self, request, fan):
+        return {"console": {
+            "hold": console.hold(fan), "can_release": scope.is_manager(request.user),
+            "content": console.unsent_content(fan), "mode": autonomy.mode(fan.creator, fan),
+            "blocked": contact_block(fan.creator, fan, writer=HUMAN)}}
+
+    def timeline_op(self, request, fan, op):
+        if op == "console":
+            try:
+                action = console.send(fan, request.user, text=request.POST.get("text", ""),
+                                      content_key=request.POST.get("content_key", ""),
+                                      price=request.POST.get("price") or None)
+            except console.ConsoleError as e:
+                self.message_user(request, f"Not sent: {e}", messages.ERROR)
+            else:
+                ok = action.status == "sent"
+                self.message_user(request, f"Sent ({action.action}); you hold the fan for "
+                                           f"{fan.creator.human_quiet_minutes} minutes." if ok else
+                                  f"{action.action}: {action.status} {action.error}".strip(),
+                                  messages.SUCCESS if ok else messages.WARNING)
+            return redirect(request.path + "#console")
+        if op == "release":
+            if not scope.is_manager(request.user):
+                raise PermissionDenied
+            console.release(fan, request.user)
+            self.message_user(request, "Hold released: the bot may answer again.", messages.SUCCESS)
+            return redirect(request.path)
+        return None
+
+
+admin.site.unregister(Fan)
+admin.site.register(Fan, ConsoleFanAdmin)
+
+
+class DraftStatusFilter(admin.SimpleListFilter):
+    """Open drafts unless asked otherwise: the list is a to-do list."""
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("all", "all"), *[(s.value, s.label) for s in Draft.Status if s != Draft.Status.OPEN]]
+
+    def choices(self, changelist):
+        yield {"selected": self.value() is None, "query_string": changelist.get_query_string(remove=["status"]),
+               "display": "open (waiting for a person)"}
+        for value, label in self.lookup_choices:
+            yield {"selected": self.value() == value, "display": label,
+                   "query_string": changelist.get_query_string({"status": value})}
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value == "all" else queryset.filter(status=value or Draft.Status.OPEN)
+
+
+@admin.register(Draft)
+class DraftAdmin(CreatorScopedAdmin):
+    list_display = ["review_link", "fan", "creator", "action", "text", "content_key", "price", "waiting",
+                    "status", "decided_by"]
+    list_filter = [DraftStatusFilter, "creator", "action", "source"]
+    search_fields = ["=fan__fan_id", "text"]
+    list_select_related = ["fan", "creator", "decided_by"]
+
+    ordering = drafts.URGENT_FIRST  # the worker's priority: spend, whale score, then the longest wait
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Drafts to approve: most urgent first",
+                                                 **(extra_context or {})})
+
+    def has_add_permission(self, request):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A draft is decided on its review page, never edited as a row."""
+        draft = self.get_object(request, object_id)
+        if draft is None or not self.has_view_permission(request, draft):
+            raise PermissionDenied
+        return redirect(reverse("admin:salesbot_draft_review", args=[draft.pk]))
+
+    @admin.display(description="draft")
+    def review_link(self, obj):
+        return format_html('<a href="{}">review</a>', reverse("admin:salesbot_draft_review", args=[obj.pk]))
+
+    @admin.display(description="waiting")
+    def waiting(self, obj):
+        return f"{int((timezone.now() - obj.waiting_since).total_seconds() // 60)} min"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [path("<path:object_id>/review/", wrap(self.review_view), name="salesbot_draft_review"),
+                path("performance/", wrap(self.performance_view), name="salesbot_team_performance"),
+                *super().get_urls()]
+
+    def review_view(self, request, object_id):
+        draft = get_object_or_404(Draft.objects.select_related("fan", "creator"), pk=object_id)
+        if not self.has_view_permission(request, draft):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request, draft):
+                raise PermissionDenied
+            return self._decide(request, draft)
+        return TemplateResponse(request, "admin/salesbot/draft/review.html", {
+            **self.admin_site.each_context(request), "opts": Draft._meta, "title": f"Draft for {draft.fan}",
+            "draft": draft, "last_messages": drafts.last_messages(draft.fan, 8),
+            "content": [draft.content_key] * bool(draft.content_key) + [v.content_key for v in
+                                                                          console.unsent_content(draft.fan)
+                                                                          if v.content_key != draft.content_key],
+            "timeline_url": reverse("admin:fans_fan_timeline", args=[draft.fan_id]),
+            "can_decide": self.has_change_permission(request, draft) and draft.status == Draft.Status.OPEN})
+
+    def _decide(self, request, draft):
+        op = request.POST.get("op")
+        try:
+            if op == "reject":
+                drafts.reject(draft, request.user, request.POST.get("reason", ""))
+                self.message_user(request, "Rejected.", messages.SUCCESS)
+            else:
+                edits = {k: request.POST.get(k) for k in drafts.EDITABLE} if op == "edit" else None
+                action = drafts.approve(draft, request.user, edits)
+                self.message_user(request, f"{draft.get_status_display()}: {action.action} {action.status}"
+                                  + (f" ({action.error})" if action.error else ""), messages.SUCCESS)
+        except drafts.DraftError as e:
+            self.message_user(request, f"Not sent: {e}", messages.ERROR)
+            return redirect(reverse("admin:salesbot_draft_review", args=[draft.pk]))
+        nxt = drafts.open_drafts(scope.creator_ids(request.user)).first()
+        return redirect(reverse("admin:salesbot_draft_review", args=[nxt.pk]) if nxt
+                        else reverse("admin:salesbot_draft_changelist"))
+
+    def performance_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        creators = scope.limit(Creator.objects.all(), request.user, "pk")
+        chosen = request.GET.get("creator")
+        if chosen:
+            creator = get_object_or_404(Creator, pk=chosen)
+            if not scope.sees(request.user, creator.pk):
+                raise PermissionDenied
+            creators = creators.filter(pk=creator.pk)
+        report = team_performance.by_sender(list(creators.values_list("pk", flat=True)))
+        return TemplateResponse(request, "admin/salesbot/draft/performance.html", {
+            **self.admin_site.each_context(request), "opts": Draft._meta,
+            "title": "Team performance" + (f": {creators.first()}" if chosen else ""), "report": report,
+            "creators": scope.limit(Creator.objects.all(), request.user, "pk"), "chosen": chosen})

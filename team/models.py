@@ -1,0 +1,33 @@
+"""Who works a creator's DMs: managers see every creator, chatters the creators assigned to them; and
+how much of the writing the bot may do on its own (Autonomy, set per creator and per fan)."""
+from django.conf import settings
+from django.db import models
+
+
+class Autonomy(models.TextChoices):
+    AUTOPILOT = "autopilot", "autopilot (the bot sends)"
+    APPROVE = "approve", "approve (the bot drafts, a human approves)"
+    OFF = "off", "off (the bot never writes; humans do)"
+
+
+class TeamMember(models.Model):
+    class Role(models.TextChoices):
+        MANAGER = "manager", "manager (every creator)"
+        CHATTER = "chatter", "chatter (the creators assigned)"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_member")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CHATTER)
+    creators = models.ManyToManyField("models_registry.Creator", blank=True, related_name="team_members",
+                                      help_text="A chatter sees and acts on only these creators' fans.")
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self):
+        return f"{self.user} ({self.role})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from team.roles import apply_role
+
+        apply_role(self)
