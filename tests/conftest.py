@@ -10,6 +10,7 @@ from tests.fake_processes import (  # noqa: F401  (fixtures)
     fake_llm_session,
     fake_platform,
     fake_platform_session,
+    llm_on,
     start_fake_platform,
     webhook_receiver,
 )
@@ -39,3 +40,4 @@ def demo(db):
 def now():
     """An explicit clock for tests that place events in time."""
     return timezone.now().replace(microsecond=0)
+

@@ -206,3 +206,13 @@ def webhook_receiver():
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture
+def llm_on(fake_llm, settings):
+    """The creator's LLM rows go to the fake Claude server (a real process): no retries, short timeout."""
+    settings.ANTHROPIC_API_KEY = "test-key"
+    settings.ANTHROPIC_BASE_URL = fake_llm.url
+    settings.LLM_MAX_RETRIES = 0
+    settings.LLM_TIMEOUT_S = 5
+    return fake_llm

@@ -15,15 +15,6 @@ from tests.fake_processes import FakeLLMProcess
 
 
 @pytest.fixture
-def llm_on(fake_llm, settings):
-    settings.ANTHROPIC_API_KEY = "test-key"
-    settings.ANTHROPIC_BASE_URL = fake_llm.url
-    settings.LLM_MAX_RETRIES = 0
-    settings.LLM_TIMEOUT_S = 5
-    return fake_llm
-
-
-@pytest.fixture
 def buyer(demo):
     fan = FanFactory(creator=demo, state="buyer", total_spent=18, messages_received=6, content_sent=["combo1"])
     Message.objects.create(fan=fan, direction="in", text="that was amazing")

@@ -16,15 +16,6 @@ pytestmark = pytest.mark.integration
 LLM_ROWS = {"spent_1_plus", "msg_9_plus"}
 
 
-@pytest.fixture
-def llm_on(fake_llm, settings):
-    settings.ANTHROPIC_API_KEY = "test-key"
-    settings.ANTHROPIC_BASE_URL = fake_llm.url
-    settings.LLM_MAX_RETRIES = 0
-    settings.LLM_TIMEOUT_S = 5
-    return fake_llm
-
-
 def test_the_fan_goes_to_the_llm_once_the_variants_run_out(llm_on, db, monkeypatch):
     chat = Chat(one_variant_creator(), monkeypatch).subscribe()
     for text in ["lol", "hmm", "i see", "lol ok then", "right", "cool story"]:

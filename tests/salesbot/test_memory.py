@@ -24,15 +24,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def llm_on(fake_llm, settings):
-    settings.ANTHROPIC_API_KEY = "test-key"
-    settings.ANTHROPIC_BASE_URL = fake_llm.url
-    settings.LLM_MAX_RETRIES = 0
-    settings.LLM_TIMEOUT_S = 5
-    return fake_llm
-
-
-@pytest.fixture
 def buyer(demo):
     """A fan who has spent: the router sends their messages to the model."""
     return FanFactory(creator=demo, fan_id=5150, name="Sam", state="buyer", total_spent=18,

@@ -17,13 +17,6 @@ from tests.factories import FanFactory
 
 
 @pytest.fixture
-def llm_on(fake_llm, settings):
-    settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL = "test-key", fake_llm.url
-    settings.LLM_MAX_RETRIES, settings.LLM_TIMEOUT_S = 0, 5
-    return fake_llm
-
-
-@pytest.fixture
 def sends(monkeypatch):
     from salesbot.providers.simple import SentMessage
 

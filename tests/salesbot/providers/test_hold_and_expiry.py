@@ -10,33 +10,12 @@ from django.utils import timezone
 from fans.models import Fan
 from learning.models import Action
 from models_registry.models import ResponseTemplate
-from models_registry.services import onboard_from_files
 from salesbot.models import QueueItem
 from salesbot.pipeline import intake, worker
-from tests.fake_processes import ACCOUNT, API_KEY, SECRET, FakePlatformProcess
+from tests.fake_processes import ACCOUNT
 from tests.salesbot.providers import ofapi_payloads as of
 
 pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def platform_process():
-    server = FakePlatformProcess("--dialect", "onlyfansapi")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(platform_process):
-    platform_process.fake("POST", "reset")
-    return platform_process
-
-
-@pytest.fixture
-def creator(db, fake):
-    return onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                              provider="onlyfansapi", api_base_url=f"{fake.url}/api", api_key=API_KEY,
-                              webhook_secret=SECRET)
 
 
 def webhook(client, event, payload):

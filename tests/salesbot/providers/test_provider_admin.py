@@ -5,33 +5,11 @@ import requests
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from models_registry.services import onboard_from_files
 from tests.factories import CreatorFactory
-from tests.fake_processes import ACCOUNT, API_KEY, SECRET, FakePlatformProcess
 
 pytestmark = [pytest.mark.integration]
 
 CHANGELIST = "admin:models_registry_creator_changelist"
-
-
-@pytest.fixture(scope="module")
-def platform_process():
-    server = FakePlatformProcess("--dialect", "onlyfansapi")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(platform_process):
-    platform_process.fake("POST", "reset")
-    return platform_process
-
-
-@pytest.fixture
-def creator(db, fake):
-    return onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                              provider="onlyfansapi", api_base_url=f"{fake.url}/api", api_key=API_KEY,
-                              webhook_secret=SECRET)
 
 
 def action(client, name, creators, **extra):
