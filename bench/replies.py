@@ -29,8 +29,18 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (BENCH_DIR, REDIS_BASE, ROOT, database_url, drop_database, median,  # noqa: E402
-                    migrate_in_subprocess, pct, redis_answers, report)
+from common import (  # noqa: E402
+    BENCH_DIR,
+    REDIS_BASE,
+    ROOT,
+    database_url,
+    drop_database,
+    median,
+    migrate_in_subprocess,
+    pct,
+    redis_answers,
+    report,
+)
 from intake import free_port, server_command, start_server  # noqa: E402
 
 sys.path.insert(0, str(ROOT))  # before bench/: bench/learning.py would hide the `learning` app
@@ -203,7 +213,8 @@ def main(argv=None) -> int:
         env["REDIS_URL"] = REDIS_BASE
     if a.q_workers:
         env["Q_WORKERS"] = str(a.q_workers)
-    os.environ.update({k: v for k, v in env.items() if k in ("DATABASE_URL", "Q_CLUSTER_NAME", "DJANGO_SETTINGS_MODULE")})
+    os.environ.update({k: v for k, v in env.items()
+                       if k in ("DATABASE_URL", "Q_CLUSTER_NAME", "DJANGO_SETTINGS_MODULE")})
     for k in ("REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         os.environ.pop(k, None)
     if a.broker == "redis":
@@ -296,14 +307,16 @@ def main(argv=None) -> int:
     ok_lat = (goal_p50 is None or p50 <= goal_p50) and (goal_p99 is None or p99 <= goal_p99)
     goal_txt = ", ".join(x for x in [f"p50 <= {goal_p50} s" if goal_p50 else "",
                                      f"p99 <= {goal_p99} s" if goal_p99 else ""] if x)
-    report(a.json, "replies", f"fan message -> reply p50 / p90 / p99 [{label}]" + (f" (goal {goal_txt})" if goal_txt else ""),
+    goal_txt = f" (goal {goal_txt})" if goal_txt else ""
+    report(a.json, "replies", f"fan message -> reply p50 / p90 / p99 [{label}]{goal_txt}",
            f"{p50:.3f} / {p90:.3f} / {p99:.3f}", "s", ok=ok_lat if goal_txt else None, **tag)
     report(a.json, "replies", f"replies sustained [{label}]" + (f" (goal >= {goal_rate}/s)" if goal_rate else ""),
            sustained, "/s", ok=(sustained >= goal_rate) if goal_rate else None, **tag)
     report(a.json, "replies", f"answered / offered [{label}] (unanswered, extra sends)",
            f"{answered} / {n_messages} ({driver.unanswered}, {driver.extra})", "",
            ok=driver.unanswered == 0 and driver.extra == 0, **tag)
-    report(a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms", **tag)
+    report(a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms",
+           **tag)
     report(a.json, "replies", f"reply p50 / decision p50 [{label}]", p50 * 1000 / d50, "x", **tag)
     report(a.json, "replies", f"CPU ms per reply (web + qcluster + platform) [{label}]",
            sum(cpu.values()) * 1000 / max(answered, 1), "ms", **{k: round(v, 2) for k, v in cpu.items()}, **tag)
