@@ -78,7 +78,8 @@ class Driver:
         self.url, self.rate, self.reply_timeout = platform_url, rate, reply_timeout
         self.idle = deque(fans)
         self.waiting: dict[int, float] = {}  # fan -> when its message left
-        self.latencies, self.unanswered, self.extra, self.errors = [], 0, 0, 0
+        self.latencies, self.unanswered, self.extra, self.errors, self.late = [], 0, 0, 0, 0
+        self.overdue: set[int] = set()  # fans whose answer did not come in time: they write no more
         self.first_sent = self.last_reply = None
         self.seen = 0
         self.lock = threading.Lock()
@@ -116,6 +117,10 @@ class Driver:
                 for m in got["messages"]:
                     self.seen += 1
                     t0 = self.waiting.pop(m["fan_id"], None)
+                    if t0 is None and m["fan_id"] in self.overdue:
+                        self.overdue.discard(m["fan_id"])
+                        self.late += 1  # answered after --reply-timeout: counted unanswered, not extra
+                        continue
                     if t0 is None:
                         self.extra += 1  # a second message to an answered fan (none expected)
                         continue
@@ -127,7 +132,7 @@ class Driver:
                     if now - t0 > self.reply_timeout:
                         del self.waiting[fan]
                         self.unanswered += 1
-                        self.idle.append(fan)
+                        self.overdue.add(fan)
             time.sleep(0.02)
 
     def run(self, n_messages: int, max_seconds: float) -> float:
@@ -294,7 +299,8 @@ def main(argv=None) -> int:
     d50, d99 = median(base) * 1000, pct(base, 99) * 1000
     wall = max(span, 1e-9)
     print(f"  answered {answered:,} of {n_messages:,} fan messages ({driver.unanswered} unanswered within "
-          f"{a.reply_timeout:g} s, {driver.extra} unexpected extra sends, {driver.errors} webhooks refused); "
+          f"{a.reply_timeout:g} s, {driver.late} of them later, {driver.extra} unexpected extra sends, "
+          f"{driver.errors} webhooks refused); "
           f"offered over {offered_s:.1f} s")
     print(f"  reply latency: p50 {p50 * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
           f"max {max(lat, default=0) * 1000:.0f} ms; sustained {sustained:.1f} replies/s")
