@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_all.py                  # the full set (~15 min on 2 cores)
     .venv/bin/python bench/run_all.py --quick          # small sizes, for a smoke run
     .venv/bin/python bench/run_all.py --only stats,intake --events 200000
+    .venv/bin/python bench/run_all.py --only replies                   # fans answered end to end
 
 PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379/5) parts are skipped with a note when they do
 not answer. Figures are ratios against a baseline measured in the same run (see each bench's doc).
@@ -78,10 +79,12 @@ def table(rows: list) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run of every bench)")
-    ap.add_argument("--only", default="stats,intake,decisions,learning")
+    ap.add_argument("--only", default="stats,intake,decisions,replies,learning")
     ap.add_argument("--events", type=int, help="stats bench size (default 1,000,000; quick 50,000)")
     ap.add_argument("--requests", type=int, help="intake requests per run (default 4,000; quick 500)")
     ap.add_argument("--fans", type=int, help="decisions bench fans (default 150; quick 30)")
+    ap.add_argument("--replies-messages", type=int,
+                    help="fan messages per replies run (default: 30 s at its offered rate; quick 150)")
     ap.add_argument("--learning-args", default=None, help="arguments for bench/learning.py "
                                                           "(default: its own; quick '--fans 300 --seeds 1')")
     a = ap.parse_args(argv)
@@ -108,6 +111,11 @@ def main(argv=None) -> int:
                     notes=notes)
     if "decisions" in only:
         run("decisions.py", "--fans", fans, results=results, notes=notes)
+    if "replies" in only:  # the embedded default, and the at-scale pair when both answer
+        for db, broker in [("sqlite", "orm")] + ([("postgres", "redis")] if "postgres" in dbs and "redis" in brokers
+                                                 else []):
+            extra = ["--messages", a.replies_messages or 150] if (a.quick or a.replies_messages) else []
+            run("replies.py", "--db", db, "--broker", broker, *extra, results=results, notes=notes)
     rows = [json.loads(line) for line in Path(results).read_text().splitlines() if line.strip()]
     if "learning" in only:
         learning_bench(learning_args, notes, rows)

@@ -98,7 +98,7 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method, path, query, raw):
         p: FakePlatform = self.server.platform
         if path.startswith("/_fake/"):
-            return self._fake(method, path[len("/_fake/"):].rstrip("/"), raw)
+            return self._fake(method, path[len("/_fake/"):].rstrip("/"), raw, query)
         hooks = WEBHOOKS_RE.match(path) if p.dialect.name == "onlyfansapi" else None
         m = API_RE.match(path)
         if not m and not hooks:
@@ -146,12 +146,13 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"data": {"id": p.register_webhook(self._json(raw), wh_id=wh_id)}}
         raise ApiError(405, f"{method} not allowed on /webhooks")
 
-    def _fake(self, method, name, raw):
+    def _fake(self, method, name, raw, query=None):
         p: FakePlatform = self.server.platform
         sim = self.server.simulator
         if method == "GET" and name == "messages":
+            after = self._int(query or {}, "after", 0, 0, 10**9)  # ?after=N: only the messages after the first N
             with p.lock:
-                return 200, {"messages": json.loads(json.dumps(p.messages))}
+                return 200, {"messages": json.loads(json.dumps(p.messages[after:])), "total": len(p.messages)}
         if method == "GET" and name == "stats":
             return 200, p.snapshot_stats()
         if method == "GET" and name == "fans":

@@ -1,5 +1,6 @@
-"""The stored events are the queue: a webhook queues a drain task only when none is waiting, and the
-sweeper processes whatever a lost, skipped or failed enqueue left behind. Nothing is lost."""
+"""The stored events are the queue: a webhook queues a drain task only when none is waiting, that task
+answers the fans itself (no second task hop), and the sweeper processes whatever a lost, skipped or
+failed enqueue left behind. Nothing is lost; a fan another worker holds is left to it."""
 import json
 from datetime import timedelta
 
@@ -9,9 +10,10 @@ from django.utils import timezone
 from fans.models import Fan
 from learning.models import Outcome
 from salesbot import tasks
-from salesbot.models import IntakeDrain, WebhookEvent
-from salesbot.pipeline import checkers, intake, queue
+from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+from salesbot.pipeline import checkers, intake, queue, sender
 from salesbot.pipeline.events import FanMessage
+from salesbot.providers.base import SentMessage
 from salesbot.providers.simple import sign
 
 SECRET = "test-webhook-secret"
@@ -35,19 +37,70 @@ def queued(monkeypatch):
     return calls
 
 
+class Platform:
+    """Stands in for the platform client: records every send (fan id, idempotency key)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send_message(self, fan_id, text, media_ids=(), price=0, *, idempotency_key):
+        self.sent.append((fan_id, idempotency_key))
+        return SentMessage(id=9000 + len(self.sent), created_at="")
+
+
+@pytest.fixture
+def platform(monkeypatch):
+    p = Platform()
+    monkeypatch.setattr(sender.providers, "client_for", lambda creator: p)
+    return p
+
+
 def age(*events, seconds=60):
     WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
         received_at=timezone.now() - timedelta(seconds=seconds))
 
 
-def test_one_drain_task_for_many_webhooks_and_a_new_one_after_it_started(client, creator, queued):
-    _a, _b = say(client, creator, 1), say(client, creator, 2)
+def test_one_drain_task_for_many_webhooks_answers_the_fans_and_a_new_one_after_it_started(client, creator, queued,
+                                                                                           platform):
+    _a, _b = say(client, creator, 1), say(client, creator, 2, fan_id=43)
     assert queued == ["salesbot.tasks.drain_webhooks"]  # b found a drain waiting: no second task
     assert tasks.drain_webhooks() == 2
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
-    assert queued[-1] == "salesbot.tasks.work_queue"
+    # the same task answered both fans, once each: no queue task hop
+    assert sorted(fan for fan, _ in platform.sent) == [42, 43]
+    assert set(QueueItem.objects.values_list("status", flat=True)) == {"done"}
+    assert queued == ["salesbot.tasks.drain_webhooks"]
     say(client, creator, 3)  # the drain cleared the flag when it started: the next event queues one
     assert queued.count("salesbot.tasks.drain_webhooks") == 2
+
+
+def test_the_drain_leaves_a_fan_another_worker_holds_to_that_worker(client, creator, queued, platform):
+    """Fan 42 is leased by another worker (mid-decision): the drain answers fan 43 and leaves 42's new
+    item waiting; once the holder lets go, one task answers it, once."""
+    held = Fan.objects.create(creator=creator, fan_id=42, name="Sam", lease_until=timezone.now() + timedelta(minutes=1))
+    say(client, creator, 1), say(client, creator, 2, fan_id=43)
+    assert tasks.drain_webhooks() == 2
+    assert [fan for fan, _ in platform.sent] == [43]
+    item = QueueItem.objects.get(fan=held)
+    assert item.status == "pending" and item.action_id is None  # nothing decided for the held fan
+    queue.release_fan(held.pk)  # the other worker finishes (worker.work_one also wakes a task for the item)
+    assert tasks.work_queue() == 1
+    assert sorted(fan for fan, _ in platform.sent) == [42, 43]
+    assert tasks.drain_webhooks() == 0 and len(platform.sent) == 2  # a late drain sends nothing twice
+
+
+def test_a_drain_out_of_budget_hands_on_events_and_fans(client, creator, queued, platform, monkeypatch):
+    say(client, creator, 1), say(client, creator, 2, fan_id=43)
+    queued.clear()
+    monkeypatch.setattr(queue, "task_budget_s", lambda: 0.0)
+    assert tasks.drain_webhooks() == 1  # the first event is always processed
+    assert queued == ["salesbot.tasks.drain_webhooks", "salesbot.tasks.work_queue"]  # successors for both
+    assert platform.sent == [] and QueueItem.objects.get().status == "pending"
+    monkeypatch.undo()
+    monkeypatch.setattr(sender.providers, "client_for", lambda creator: platform)
+    monkeypatch.setattr(queue, "async_task", lambda func, *a, **kw: None)
+    assert tasks.drain_webhooks() == 1
+    assert sorted(fan for fan, _ in platform.sent) == [42, 43]
 
 
 def test_event_whose_enqueue_failed_is_processed_by_the_sweeper(client, creator, monkeypatch):

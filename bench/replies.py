@@ -1,0 +1,335 @@
+"""Fans answered, end to end: many simulated fans write through the fake platform (a real HTTP process),
+which posts signed webhooks to gunicorn; a real qcluster drains them, decides and sends the reply back
+to the platform. Per fan message: the time from the fan's message leaving the platform to the bot's
+answer reaching it (the platform's own receive time), p50 / p90 / p99, and the replies per second
+sustained. Baseline: engine.decide on the same fans in the same run (what a decision costs), so the
+ratio is what the queue hops, polling and I/O add around a decision.
+
+    .venv/bin/python bench/replies.py --db sqlite --broker orm
+    .venv/bin/python bench/replies.py --db postgres --broker redis --rate 40 --messages 1200
+
+Bounded: --messages fan messages at an offered --rate (a fan writes again only once answered, so at
+most --fans are waiting), a reply not seen within --reply-timeout counts as unanswered, and the whole
+run stops after --max-seconds. Loopback only; every process it starts is stopped at the end.
+"""
+import argparse
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    BENCH_DIR,
+    REDIS_BASE,
+    ROOT,
+    database_url,
+    drop_database,
+    median,
+    migrate_in_subprocess,
+    pct,
+    redis_answers,
+    report,
+)
+from intake import free_port, server_command, start_server  # noqa: E402
+
+sys.path.insert(0, str(ROOT))  # before bench/: bench/learning.py would hide the `learning` app
+
+TEXTS = ["hey", "how are you?", "you're gorgeous", "what are you up to tonight?", "how much?",
+         "send more 😍", "i had a long day at work", "what do you like to do for fun?", "hi babe",
+         "do you have anything new?", "my dog max says hi", "you up?"]
+GOAL = {"sqlite/orm": (None, 1.5, 15), "postgres/redis": (0.3, 1.0, 30)}  # p50 s, p99 s, replies/s
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (from /proc; Linux)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def platform_time(created_at: str) -> float:
+    return datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
+
+
+class Driver:
+    """Offers fan messages at `rate`; a fan writes again only after its answer arrived. The poller reads
+    what the platform received (GET /_fake/messages?after=N) and matches each answer to its fan."""
+
+    def __init__(self, platform_url: str, fans: list[int], rate: float, reply_timeout: float):
+        self.url, self.rate, self.reply_timeout = platform_url, rate, reply_timeout
+        self.idle = deque(fans)
+        self.waiting: dict[int, float] = {}  # fan -> when its message left
+        self.latencies, self.unanswered, self.extra, self.errors, self.late = [], 0, 0, 0, 0
+        self.overdue: set[int] = set()  # fans whose answer did not come in time: they write no more
+        self.first_sent = self.last_reply = None
+        self.seen = 0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.ids = itertools.count(10_000_000)
+        self.session = requests.Session()
+
+    def _post(self, fan: int, t0_box: list):
+        body = {"event": "messages.received", "payload": {
+            "fan": {"id": fan, "name": f"Fan{fan}"},
+            "message": {"id": next(self.ids), "text": TEXTS[(fan + len(self.latencies)) % len(TEXTS)]}}}
+        try:
+            t0_box.append(time.time())
+            with self.lock:
+                self.waiting[fan] = t0_box[0]
+            r = requests.post(f"{self.url}/_fake/webhook", json=body, timeout=30)
+            if r.status_code != 200 or r.json().get("status") != 200:
+                raise RuntimeError(r.text[:200])
+        except Exception as e:  # the webhook was not acknowledged: not a fan message the bot owes an answer
+            print(f"\n  webhook failed for fan {fan}: {e}", flush=True)
+            with self.lock:
+                self.errors += 1
+                self.waiting.pop(fan, None)
+                self.idle.append(fan)
+
+    def _poll(self):
+        while not self.stop.is_set():
+            try:
+                got = self.session.get(f"{self.url}/_fake/messages", params={"after": self.seen}, timeout=10).json()
+            except requests.RequestException:
+                time.sleep(0.05)
+                continue
+            now = time.time()
+            with self.lock:
+                for m in got["messages"]:
+                    self.seen += 1
+                    t0 = self.waiting.pop(m["fan_id"], None)
+                    if t0 is None and m["fan_id"] in self.overdue:
+                        self.overdue.discard(m["fan_id"])
+                        self.late += 1  # answered after --reply-timeout: counted unanswered, not extra
+                        continue
+                    if t0 is None:
+                        self.extra += 1  # a second message to an answered fan (none expected)
+                        continue
+                    at = platform_time(m["createdAt"])
+                    self.latencies.append(at - t0)
+                    self.last_reply = at
+                    self.idle.append(m["fan_id"])
+                for fan, t0 in list(self.waiting.items()):
+                    if now - t0 > self.reply_timeout:
+                        del self.waiting[fan]
+                        self.unanswered += 1
+                        self.overdue.add(fan)
+            time.sleep(0.02)
+
+    def run(self, n_messages: int, max_seconds: float) -> float:
+        poller = threading.Thread(target=self._poll, daemon=True)
+        poller.start()
+        pool = ThreadPoolExecutor(16)
+        start = time.time()
+        self.first_sent = start
+        deadline = start + max_seconds
+        sent = 0
+        while sent < n_messages and time.time() < deadline:
+            due = start + sent / self.rate
+            if due > time.time():
+                time.sleep(due - time.time())
+            with self.lock:
+                fan = self.idle.popleft() if self.idle else None
+            if fan is None:  # every fan waits for an answer: the offered rate is not met
+                time.sleep(0.005)
+                continue
+            pool.submit(self._post, fan, [])
+            sent += 1
+        offered_s = time.time() - start
+        pool.shutdown(wait=True)
+        while time.time() < deadline:
+            with self.lock:
+                if not self.waiting:
+                    break
+            time.sleep(0.05)
+        self.stop.set()
+        poller.join(timeout=15)
+        with self.lock:
+            self.unanswered += len(self.waiting)
+        return offered_s
+
+
+def decision_baseline(creator, fan_ids: list[int]) -> list[float]:
+    """engine.decide (with its context) on this run's fans, in this process, rolled back: the decision
+    cost the queue adds to."""
+    from django.db import transaction
+
+    from fans.models import Fan, Message
+    from salesbot.pipeline import engine
+
+    out = []
+    for fan in Fan.objects.filter(creator=creator, fan_id__in=fan_ids):
+        last_in = fan.messages.filter(direction=Message.Direction.IN).order_by("-id").first()
+        with transaction.atomic():
+            t0 = time.perf_counter()
+            ctx = engine.build_context(creator, fan, reason="message", message=last_in)
+            engine.decide(ctx)
+            out.append(time.perf_counter() - t0)
+            transaction.set_rollback(True)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--broker", choices=["orm", "redis"], default="orm")
+    ap.add_argument("--fans", type=int, default=150)
+    ap.add_argument("--rate", type=float, default=None, help="offered fan messages/s (default: the goal's rate + 10%)")
+    ap.add_argument("--messages", type=int, default=None, help="fan messages in all (default: 30 s at --rate)")
+    ap.add_argument("--q-workers", type=int, default=None, help="qcluster workers (default: settings, Q_WORKERS)")
+    ap.add_argument("--reply-timeout", type=float, default=15.0)
+    ap.add_argument("--max-seconds", type=float, default=150.0)
+    ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
+    a = ap.parse_args(argv)
+    label = f"{a.db}/{a.broker}"
+    if a.broker == "redis" and not redis_answers():
+        print(f"replies bench [{label}]: skipped, no Redis at {REDIS_BASE}")
+        return 0
+    goal_p50, goal_p99, goal_rate = GOAL.get(label, (None, None, None))
+    rate = a.rate or round((goal_rate or 15) * 1.1)
+    n_messages = a.messages or int(rate * 30)
+    name = "bench_replies"
+    drop_database(a.db, name)
+    env = {**os.environ, "DATABASE_URL": database_url(a.db, name), "DEBUG": "0", "LOG_LEVEL": "WARNING",
+           "DJANGO_SETTINGS_MODULE": "salesbot.settings", "Q_CLUSTER_NAME": f"benchreplies{os.getpid()}",
+           "PYTHONUNBUFFERED": "1"}
+    for k in ("REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        env.pop(k, None)  # the rule path: no model is called
+    if a.broker == "redis":
+        env["REDIS_URL"] = REDIS_BASE
+    if a.q_workers:
+        env["Q_WORKERS"] = str(a.q_workers)
+    os.environ.update({k: v for k, v in env.items()
+                       if k in ("DATABASE_URL", "Q_CLUSTER_NAME", "DJANGO_SETTINGS_MODULE")})
+    for k in ("REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        os.environ.pop(k, None)
+    if a.broker == "redis":
+        os.environ["REDIS_URL"] = REDIS_BASE
+    migrate_in_subprocess(env)
+    import django
+
+    django.setup()
+    from django_q.brokers import get_broker
+
+    from models_registry.services import onboard_from_files
+    from sim.management.commands.run_demo import DEMO, DEMO_KEY, DEMO_SECRET
+
+    get_broker().purge_queue()
+    web_port, platform_port = free_port(), free_port()
+    creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
+                                 api_base_url=f"http://127.0.0.1:{platform_port}", api_key=DEMO_KEY,
+                                 webhook_secret=DEMO_SECRET)
+    from django.db import connection
+
+    connection.close()  # the bench process holds no connection while the system runs
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    log = open(BENCH_DIR / "replies-procs.log", "w")
+    procs = {}
+
+    def start(what, cmd):
+        procs[what] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        return procs[what]
+
+    platform_url = f"http://127.0.0.1:{platform_port}"
+    web_cmd = server_command(web_port, None, None, None)
+    q_workers = env.get("Q_WORKERS", "2")
+    print(f"replies bench [{label}]: {a.fans} fans, {n_messages:,} fan messages offered at {rate:g}/s; "
+          f"gunicorn (gunicorn.conf.py) + qcluster ({q_workers} workers) + fake platform, loopback")
+    try:
+        start("platform", [sys.executable, "-m", "sim.platform_server", "--port", str(platform_port),
+                           "--account-id", creator.account_id, "--api-key", DEMO_KEY,
+                           "--webhook-secret", DEMO_SECRET, "--dialect", "simple",
+                           "--webhook-url", f"http://127.0.0.1:{web_port}/api/{creator.slug}/webhook/of-event"])
+        procs["web"] = start_server(env, web_cmd, log)
+        start("qcluster", [sys.executable, "manage.py", "qcluster"])
+        for _ in range(100):
+            try:
+                if requests.get(f"{platform_url}/_fake/stats", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        # Warm-up: every process imports, connects and answers a few fans (not counted).
+        warm = Driver(platform_url, list(range(900_001, 900_021)), 10, 30)
+        warm.run(20, 60)
+        if len(warm.latencies) < 15:
+            raise SystemExit(f"warm-up: only {len(warm.latencies)} of 20 answered; see {log.name}")
+        skip = requests.get(f"{platform_url}/_fake/messages", params={"after": 10**9}).json()["total"]
+        cpu0 = {k: cpu_seconds(p.pid) for k, p in procs.items()}
+        driver = Driver(platform_url, list(range(1, a.fans + 1)), rate, a.reply_timeout)
+        driver.seen = skip
+        offered_s = driver.run(n_messages, a.max_seconds)
+        cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in procs.items()}
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        log.close()
+
+    lat = driver.latencies
+    answered = len(lat)
+    span = (driver.last_reply - driver.first_sent) if driver.last_reply else float("nan")
+    sustained = answered / span if answered else 0.0
+    base = decision_baseline(creator, list(range(1, a.fans + 1)))
+    p50, p90, p99 = pct(lat, 50), pct(lat, 90), pct(lat, 99)
+    d50, d99 = median(base) * 1000, pct(base, 99) * 1000
+    wall = max(span, 1e-9)
+    print(f"  answered {answered:,} of {n_messages:,} fan messages ({driver.unanswered} unanswered within "
+          f"{a.reply_timeout:g} s, {driver.late} of them later, {driver.extra} unexpected extra sends, "
+          f"{driver.errors} webhooks refused); "
+          f"offered over {offered_s:.1f} s")
+    print(f"  reply latency: p50 {p50 * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+          f"max {max(lat, default=0) * 1000:.0f} ms; sustained {sustained:.1f} replies/s")
+    print(f"  decision baseline (engine.decide on the same fans, this process): p50 {d50:.2f} ms, p99 {d99:.2f} ms "
+          f"-> reply p50 / decision p50 = {p50 * 1000 / d50:,.0f}x")
+    print("  CPU during the run: " + ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}% of a core)"
+                                               for k, v in cpu.items())
+          + f"; {sum(cpu.values()) * 1000 / max(answered, 1):.1f} ms CPU per reply in these processes")
+    tag = {"db": a.db, "broker": a.broker, "fans": a.fans, "rate": rate}
+    ok_lat = (goal_p50 is None or p50 <= goal_p50) and (goal_p99 is None or p99 <= goal_p99)
+    goal_txt = ", ".join(x for x in [f"p50 <= {goal_p50} s" if goal_p50 else "",
+                                     f"p99 <= {goal_p99} s" if goal_p99 else ""] if x)
+    goal_txt = f" (goal {goal_txt})" if goal_txt else ""
+    report(a.json, "replies", f"fan message -> reply p50 / p90 / p99 [{label}]{goal_txt}",
+           f"{p50:.3f} / {p90:.3f} / {p99:.3f}", "s", ok=ok_lat if goal_txt else None, **tag)
+    report(a.json, "replies", f"replies sustained [{label}]" + (f" (goal >= {goal_rate}/s)" if goal_rate else ""),
+           sustained, "/s", ok=(sustained >= goal_rate) if goal_rate else None, **tag)
+    report(a.json, "replies", f"answered / offered [{label}] (unanswered, extra sends)",
+           f"{answered} / {n_messages} ({driver.unanswered}, {driver.extra})", "",
+           ok=driver.unanswered == 0 and driver.extra == 0, **tag)
+    report(a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms",
+           **tag)
+    report(a.json, "replies", f"reply p50 / decision p50 [{label}]", p50 * 1000 / d50, "x", **tag)
+    report(a.json, "replies", f"CPU ms per reply (web + qcluster + platform) [{label}]",
+           sum(cpu.values()) * 1000 / max(answered, 1), "ms", **{k: round(v, 2) for k, v in cpu.items()}, **tag)
+    with open(BENCH_DIR / "replies-last.json", "w") as f:
+        json.dump({"label": label, "latencies": lat, "cpu": cpu}, f)
+    return 0 if answered and driver.extra == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
