@@ -31,6 +31,10 @@ def _who(user, fallback: str = "—") -> str:
     return str(user) if user is not None else fallback
 
 
+def _fan(fan) -> str:
+    return f"{fan.name} ({fan.fan_id})" if fan.name else str(fan.fan_id)
+
+
 def _settings(creator_ids, limit):
     history = Creator.history.select_related("history_user").order_by("-history_date", "-history_id")
     if creator_ids is not scope.ALL:
@@ -41,7 +45,8 @@ def _settings(creator_ids, limit):
             previous = record.prev_record
             if previous is not None:
                 changes = [f"{c.field}: {c.old} → {c.new}" for c in record.diff_against(previous).changes]
-        keys = [f"{k.strip()} changed (value not shown)" for k in record.keys_changed.split(",") if k.strip()]
+        verb = "set" if record.history_type == "+" else "changed"
+        keys = [f"{k.strip()} {verb} (value not shown)" for k in record.keys_changed.split(",") if k.strip()]
         if record.history_type == "~" and not changes and not keys:
             continue  # saved without a change
         what = {"+": "created the creator", "-": "deleted the creator"}.get(record.history_type, "changed settings")
@@ -58,7 +63,7 @@ def _drafts(creator_ids, limit):
         if d.reject_reason:
             details.append(f"reason: {d.reject_reason}")
         yield Entry(d.decided_at or d.created_at, _who(d.decided_by), d.creator.slug, "draft",
-                    f"{d.get_status_display()}: draft for fan {d.fan.fan_id}", details, d.fan_id)
+                    f"{d.get_status_display()}: draft for fan {_fan(d.fan)}", details, d.fan_id)
 
 
 def _sends(creator_ids, limit):
@@ -67,7 +72,7 @@ def _sends(creator_ids, limit):
         sent = sent.filter(creator_id__in=creator_ids)
     for a in sent.select_related("sent_by", "creator", "fan").order_by("-ts", "-id")[:limit]:
         what = f"sent {a.action}" + (f" {a.content_key} at ${a.price}" if a.price is not None else "")
-        yield Entry(a.ts, _who(a.sent_by), a.creator.slug, "send", f"{what} to fan {a.fan.fan_id} from the console",
+        yield Entry(a.ts, _who(a.sent_by), a.creator.slug, "send", f"{what} to fan {_fan(a.fan)} from the console",
                     [f"status: {a.status}"] + ([a.message_text[:120]] if a.message_text else []), a.fan_id)
 
 
@@ -78,7 +83,7 @@ def _fans(creator_ids, limit):
     verbs = {"handed_off": "handed off", "engaged": "resumed", "dormant": "parked as dormant"}
     for t in moves.select_related("by_user", "fan__creator").order_by("-ts", "-id")[:limit]:
         verb = verbs.get(t.to_state, f"moved to {t.to_state}")
-        yield Entry(t.ts, _who(t.by_user, "staff"), t.fan.creator.slug, "fan", f"{verb} fan {t.fan.fan_id}",
+        yield Entry(t.ts, _who(t.by_user, "staff"), t.fan.creator.slug, "fan", f"{verb} fan {_fan(t.fan)}",
                     [t.reason], t.fan_id)
 
 

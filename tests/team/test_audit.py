@@ -111,7 +111,7 @@ def test_handoff_and_resume_show_who(client, boss, two_creators):
     assert [(m.to_state, m.by_user) for m in moves] == [("handed_off", boss), ("engaged", boss)]
 
     html = client.get(AUDIT).content.decode()
-    assert f"handed off fan {fan.fan_id}" in html and f"resumed fan {fan.fan_id}" in html
+    assert f"handed off fan alphafan ({fan.fan_id})" in html and f"resumed fan alphafan ({fan.fan_id})" in html
     assert "asks for a call" in html
     assert html.count('<td class="who">boss</td>') >= 2
     assert "by boss" in client.get(url).content.decode()  # the fan's timeline names the person too
