@@ -13,7 +13,7 @@ from learning.services import record_outcome
 from models_registry.services import onboard_from_files
 from salesbot.models import Draft, QueueItem
 from salesbot.pipeline import queue, worker
-from tests.browser.test_staff_journey import DEMO, all_css, by_css, type_into
+from tests.browser.test_staff_journey import DEMO, all_css, by_css, submit, type_into
 from tests.factories import FanFactory
 from tests.team_helpers import chatter, fake_platform_client
 
@@ -54,7 +54,7 @@ def log_in(browser, live_server):
     by_css(browser, "#login-form")
     type_into(browser, "id_username", "chris")
     type_into(browser, "id_password", PASSWORD)
-    by_css(browser, "#login-form input[type=submit]").click()
+    submit(browser, "#login-form input[type=submit]")
     assert "Site administration" in by_css(browser, "#content h1").text
     browser.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
@@ -69,17 +69,19 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
 
     # Only the assigned creator, and only its drafts.
     browser.get(f"{live_server.url}/admin/models_registry/creator/")
-    creators = [r.text for r in all_css(by_css(browser, "#result_list") and browser, "#result_list tbody tr")]
+    by_css(browser, "#result_list")
+    creators = [r.text for r in all_css(browser, "#result_list tbody tr")]
     assert len(creators) == 1 and "luna" in creators[0], creators
     browser.get(f"{live_server.url}/admin/salesbot/draft/")
-    rows = [r.text for r in all_css(by_css(browser, "#result_list") and browser, "#result_list tbody tr")]
+    by_css(browser, "#result_list")
+    rows = [r.text for r in all_css(browser, "#result_list tbody tr")]
     assert len(rows) == 2 and not any("Nadia" in r or "nova" in r.lower() for r in rows), rows
     screenshot("08-chatter-drafts", full_page=False)
 
     # Approve Ana's draft as drafted.
     browser.get(f"{live_server.url}/admin/salesbot/draft/{drafts['Ana'].pk}/review/")
     assert by_css(browser, "#draft-text").text == drafts["Ana"].text
-    by_css(browser, "#approve-form input[type=submit]").click()
+    submit(browser, "#approve-form input[type=submit]")
     assert "Approved" in success(browser) or "approved" in success(browser).lower()
 
     # Edit Ben's draft, then send it.
@@ -89,7 +91,7 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     box.clear()
     box.send_keys(edited)
     screenshot("09-draft-review")
-    by_css(browser, "#edit-form input[type=submit]").click()
+    submit(browser, "#edit-form input[type=submit]")
     assert "edited" in success(browser).lower()
 
     # A PPV from the console on Cleo's timeline.
@@ -100,7 +102,7 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     content = next(v for v in options if v)
     browser.execute_script("document.getElementById('id_console_content').value = arguments[0]", content)
     type_into(browser, "id_console_price", "25")
-    by_css(browser, "#console-form input[type=submit]").click()
+    submit(browser, "#console-form input[type=submit]")
     assert "Sent (ppv)" in success(browser)
     assert "Held by chris" in by_css(browser, "#console-hold").text
     screenshot("10-chat-console")
@@ -130,7 +132,8 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     screenshot("11-team-performance", full_page=False)
 
     browser.get(f"{live_server.url}/admin/salesbot/draft/audit/")
-    audit = [r.text for r in all_css(by_css(browser, "#audit-table") and browser, "#audit-table tbody tr")]
+    by_css(browser, "#audit-table")
+    audit = [r.text for r in all_css(browser, "#audit-table tbody tr")]
     assert any("chris" in r and "from the console" in r and "Cleo (88002)" in r for r in audit), audit
     assert sum("chris" in r and "draft for fan" in r for r in audit) == 2, audit
     assert not any("nova" in r for r in audit), audit
