@@ -19,7 +19,7 @@ from team.scoped_admin import CreatorScopedAdmin
 class TransitionInline(admin.TabularInline):
     model = FanTransition
     extra = 0
-    readonly_fields = ["from_state", "to_state", "reason", "by_staff", "ts"]
+    readonly_fields = ["from_state", "to_state", "reason", "by_staff", "by_user", "ts"]
     can_delete = False
 
 
@@ -95,19 +95,19 @@ class HandoffForm(forms.Form):
 @admin.action(description="Hand off to a human (the bot stops messaging)", permissions=["change"])
 def hand_off_fans(modeladmin, request, queryset):
     for fan in queryset:
-        staff.staff_hand_off(fan, str(request.user))
+        staff.staff_hand_off(fan, str(request.user), user=request.user)
     modeladmin.message_user(request, f"{queryset.count()} fan(s) handed off.")
 
 
 @admin.action(description="Resume: give handed-off fans back to the bot (back to engaged)", permissions=["change"])
 def resume_fans(modeladmin, request, queryset):
-    n = sum(staff.staff_resume(fan, str(request.user)) for fan in queryset)
+    n = sum(staff.staff_resume(fan, str(request.user), user=request.user) for fan in queryset)
     modeladmin.message_user(request, f"{n} fan(s) resumed; fans not handed off were left as they were.")
 
 
 @admin.action(description="Mark dormant", permissions=["change"])
 def mark_dormant(modeladmin, request, queryset):
-    n = sum(staff.staff_mark_dormant(fan, str(request.user)) for fan in queryset)
+    n = sum(staff.staff_mark_dormant(fan, str(request.user), user=request.user) for fan in queryset)
     modeladmin.message_user(request, f"{n} fan(s) marked dormant.")
 
 
@@ -186,18 +186,18 @@ class FanAdmin(CreatorScopedAdmin):
         elif op == "hand_off":
             handoff_form = HandoffForm(request.POST)
             if handoff_form.is_valid():
-                staff.staff_hand_off(fan, who, handoff_form.cleaned_data["reason"])
+                staff.staff_hand_off(fan, who, handoff_form.cleaned_data["reason"], user=request.user)
                 self.message_user(request, "Handed off: the bot will not message this fan until resumed.",
                                   messages.SUCCESS)
                 return redirect(request.path)
         elif op == "resume":
-            done = staff.staff_resume(fan, who)
+            done = staff.staff_resume(fan, who, user=request.user)
             self.message_user(request, "Resumed: back to engaged, the bot answers again." if done
                               else "Only a handed-off fan can be resumed.",
                               messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
         elif op == "dormant":
-            done = staff.staff_mark_dormant(fan, who)
+            done = staff.staff_mark_dormant(fan, who, user=request.user)
             self.message_user(request, "Marked dormant." if done else f"A {fan.state} fan cannot be marked dormant.",
                               messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
@@ -272,7 +272,7 @@ class MessageAdmin(CreatorScopedAdmin):
 @admin.register(FanTransition)
 class FanTransitionAdmin(CreatorScopedAdmin):
     creator_path = "fan__creator"
-    list_display = ["fan", "from_state", "to_state", "reason", "by_staff", "ts"]
+    list_display = ["fan", "from_state", "to_state", "reason", "by_staff", "by_user", "ts"]
     list_filter = ["to_state", "by_staff", "fan__creator"]
     search_fields = ["=fan__fan_id", "reason"]
     raw_id_fields = ["fan"]

@@ -85,6 +85,9 @@ class FanTransition(models.Model):
     to_state = models.CharField(max_length=20, choices=FanState.choices)
     reason = models.CharField(max_length=200)
     by_staff = models.BooleanField(default=False)
+    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", verbose_name="by",
+                                help_text="The person who made the move (handed off, resumed, parked), if one did.")
     ts = models.DateTimeField(default=timezone.now)
 
     class Meta:

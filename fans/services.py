@@ -14,24 +14,24 @@ def get_or_create_fan(creator, fan_id: int, name: str = "") -> tuple[Fan, bool]:
 
 
 @transaction.atomic
-def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False) -> Fan:
+def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False, by_user=None) -> Fan:
     """Give the fan to a human: the bot never messages them again until staff resume."""
     fan.handoff_reason = reason[:200]
     fan.safety_flag = fan.safety_flag or safety
     fan.save(update_fields=["handoff_reason", "safety_flag"])
     if fan.state != FanState.HANDED_OFF:
         try:
-            transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff)
+            transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff, by_user=by_user)
         except StaleState:  # moved meanwhile (fan.state is now fresh): a handoff is legal from anywhere
             if fan.state != FanState.HANDED_OFF:
-                transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff)
+                transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff, by_user=by_user)
     return fan
 
 
 @transaction.atomic
-def resume(fan: Fan, reason: str = "resumed by staff") -> Fan:
+def resume(fan: Fan, reason: str = "resumed by staff", by_user=None) -> Fan:
     """Staff give a handed-off fan back to the bot."""
-    transition(fan, FanState.ENGAGED, reason, by_staff=True)
+    transition(fan, FanState.ENGAGED, reason, by_staff=True, by_user=by_user)
     fan.handoff_reason = ""
     fan.save(update_fields=["handoff_reason"])
     return fan

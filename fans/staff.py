@@ -89,9 +89,9 @@ def _outcomes(fan, limit):
 
 
 def _transitions(fan, limit):
-    for t in fan.transitions.order_by("-ts", "-id")[:limit]:
-        yield Entry(t.ts, "transition", f"state: {t.from_state} → {t.to_state}", t.reason,
-                    ["by staff"] if t.by_staff else ["by the bot"], order=t.id)
+    for t in fan.transitions.select_related("by_user").order_by("-ts", "-id")[:limit]:
+        who = f"by {t.by_user}" if t.by_user else "by staff" if t.by_staff else "by the bot"
+        yield Entry(t.ts, "transition", f"state: {t.from_state} → {t.to_state}", t.reason, [who], order=t.id)
 
 
 def timeline(fan: Fan, limit: int = TIMELINE_LIMIT) -> list[Entry]:
@@ -121,11 +121,12 @@ def add_note(fan: Fan, text: str, author: str, now=None) -> Fan:
     return fan
 
 
-def staff_hand_off(fan: Fan, author: str, reason: str = "") -> Fan:
-    return hand_off(fan, reason.strip() or f"handed off by {author} in admin", by_staff=True)
+def staff_hand_off(fan: Fan, author: str, reason: str = "", user=None) -> Fan:
+    """`user` (the person, kept on the FanTransition for the audit) when known; `author` names them."""
+    return hand_off(fan, reason.strip() or f"handed off by {author} in admin", by_staff=True, by_user=user)
 
 
-def staff_resume(fan: Fan, author: str) -> bool:
+def staff_resume(fan: Fan, author: str, user=None) -> bool:
     """Give a handed-off fan back to the bot (engaged); False if the fan was not handed off.
 
     The one way a safety flag is cleared: resuming a flagged fan clears it and says so in the
@@ -140,9 +141,9 @@ def staff_resume(fan: Fan, author: str) -> bool:
     try:
         with transaction.atomic():
             if fan.state == FanState.HANDED_OFF:
-                resume(fan, reason[:200])
+                resume(fan, reason[:200], by_user=user)
             else:
-                transition(fan, FanState.ENGAGED, reason[:200], by_staff=True)
+                transition(fan, FanState.ENGAGED, reason[:200], by_staff=True, by_user=user)
                 fan.handoff_reason = ""
                 fan.save(update_fields=["handoff_reason"])
             if flagged:
@@ -153,14 +154,14 @@ def staff_resume(fan: Fan, author: str) -> bool:
     return True
 
 
-def staff_mark_dormant(fan: Fan, author: str) -> bool:
+def staff_mark_dormant(fan: Fan, author: str, user=None) -> bool:
     """Park a fan as dormant. A safety flag stays set: a flagged fan is never sold to, reactivated or
     bumped, whatever its state, until a staff resume clears the flag."""
     fan.refresh_from_db(fields=["state"])
     if fan.state == FanState.DORMANT or not can_transition(fan.state, FanState.DORMANT, by_staff=True):
         return False
     try:
-        transition(fan, FanState.DORMANT, f"marked dormant by {author}", by_staff=True)
+        transition(fan, FanState.DORMANT, f"marked dormant by {author}", by_staff=True, by_user=user)
     except StaleState:
         return False
     return True

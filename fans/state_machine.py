@@ -62,7 +62,7 @@ def can_transition(from_state: str, to_state: str, by_staff: bool = False) -> bo
     return by_staff and (from_state, to_state) in STAFF_ONLY
 
 
-def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None):
+def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None, by_user=None):
     """Apply one legal move and record it; raise IllegalTransition otherwise.
 
     The write is conditional on the stored state still being the one read (`fan.state`), so a move
@@ -81,5 +81,6 @@ def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None
                              f"{old} → {new_state} not applied")
         fan.state = new_state
         FanTransition.objects.create(fan=fan, from_state=old, to_state=new_state, reason=reason,
-                                     by_staff=by_staff, ts=at or timezone.now())
+                                     by_staff=by_staff or by_user is not None, by_user=by_user,
+                                     ts=at or timezone.now())
     return fan

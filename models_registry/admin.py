@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from simple_history.admin import SimpleHistoryAdmin
 
 from models_registry import selectors
 from models_registry.forms import (
@@ -26,8 +27,11 @@ class VaultInline(admin.TabularInline):
 
 
 @admin.register(Creator)
-class CreatorAdmin(CreatorScopedAdmin):
+class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
+    """History (who changed which setting, when) comes from django-simple-history: credentials are not in
+    it, only that one changed (`keys_changed`); reverting is off (SIMPLE_HISTORY_REVERT_DISABLED)."""
     creator_path = "pk"
+    history_list_display = ["keys_changed"]
     form = CreatorForm
     list_display = ["slug", "display_name", "account_id", "enabled", "entry_price", "ppv_min_price",
                     "ppv_max_price", "api_key_masked", "fan_count"]
@@ -62,6 +66,13 @@ class CreatorAdmin(CreatorScopedAdmin):
     @admin.display(description="fans")
     def fan_count(self, obj):
         return obj.fans.count()
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """One past version: in the user's scope only (the stock view asks no object permission)."""
+        creator = Creator.history.filter(id=object_id).first()
+        if creator is None or not self.in_scope(request, creator.instance_type(pk=creator.id)):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

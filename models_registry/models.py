@@ -5,6 +5,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from models_registry.providers import CHOICES as PROVIDER_CHOICES
 from models_registry.providers import bounds_problem
@@ -20,6 +23,20 @@ def mask(secret: str) -> str:
     if not secret:
         return "(not set)"
     return f"••••{secret[-4:]}" if len(secret) > 8 else "••••"
+
+
+# Credentials: their history records only that they changed, never a value (team audit).
+SECRET_FIELDS = ("api_key", "webhook_secret")
+
+
+class CreatorHistoryBase(models.Model):
+    """What each historical Creator row adds to the tracked settings: which credentials changed."""
+    keys_changed = models.CharField(
+        "keys changed", max_length=60, blank=True,
+        help_text="The credentials this change set or replaced (their values are never kept in history).")
+
+    class Meta:
+        abstract = True
 
 
 class Creator(models.Model):
@@ -92,6 +109,11 @@ class Creator(models.Model):
         help_text="How rule-engine PPVs are priced and worded. The ladder and the seed's raw rates are the "
                   "baselines `manage.py simulate` compares the learned offers with.")
 
+    # Who changed which setting, when (admin: History on the creator's page; the team audit page).
+    # Credentials are left out (keys_changed says one changed); so is the rate-limit pause, which is not a
+    # setting anyone edits.
+    history = HistoricalRecords(excluded_fields=[*SECRET_FIELDS, "api_paused_until"], bases=[CreatorHistoryBase])
+
     class Meta:
         ordering = ["slug"]
 
@@ -100,6 +122,21 @@ class Creator(models.Model):
 
     def __repr__(self):
         return f"<Creator {self.slug} key={mask(self.api_key)} secret={mask(self.webhook_secret)}>"
+
+    def save(self, *args, **kwargs):
+        self._keys_changed = self._changed_secrets(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+    def _changed_secrets(self, update_fields=None) -> list[str]:
+        """The credentials this save sets or replaces (compared with the stored row, one small read)."""
+        candidates = [f for f in SECRET_FIELDS if update_fields is None or f in update_fields]
+        if not candidates:
+            return []
+        stored = (None if self._state.adding or self.pk is None
+                  else type(self)._default_manager.filter(pk=self.pk).values_list(*candidates).first())
+        if stored is None:
+            return [f for f in candidates if getattr(self, f)]
+        return [f for f, was in zip(candidates, stored, strict=True) if getattr(self, f) != was]
 
     def clean(self):
         if self.ppv_min_price is not None and self.ppv_max_price is not None:
@@ -199,3 +236,11 @@ class ResponseTemplate(models.Model):
 
     def __str__(self):
         return f"{self.creator.slug}:{self.kind}"
+
+
+@receiver(pre_create_historical_record)
+def _note_changed_keys(sender, instance, history_instance, **kwargs):
+    if isinstance(instance, Creator):
+        labels = {"api_key": "API key", "webhook_secret": "webhook secret"}
+        history_instance.keys_changed = ", ".join(labels[f] for f in getattr(instance, "_keys_changed", []))
+

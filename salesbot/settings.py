@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "simple_history",
     "models_registry",
     "fans",
     "learning",
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # who changed a creator's settings
 ]
 
 ROOT_URLCONF = "salesbot.urls"
@@ -227,3 +229,6 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# The creator history (team.audit) is read-only: no "revert to this version" in admin.
+SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from fans.admin import FanAdmin
 from fans.models import Fan
 from models_registry.models import Creator
-from salesbot import team_performance
+from salesbot import audit, team_performance
 from salesbot.models import Draft
 from salesbot.pipeline import autonomy, console, drafts
 from salesbot.pipeline.contact import HUMAN, contact_block
@@ -111,6 +111,7 @@ class DraftAdmin(CreatorScopedAdmin):
         wrap = self.admin_site.admin_view
         return [path("<path:object_id>/review/", wrap(self.review_view), name="salesbot_draft_review"),
                 path("performance/", wrap(self.performance_view), name="salesbot_team_performance"),
+                path("audit/", wrap(self.audit_view), name="salesbot_team_audit"),
                 *super().get_urls()]
 
     def review_view(self, request, object_id):
@@ -163,3 +164,19 @@ class DraftAdmin(CreatorScopedAdmin):
             **self.admin_site.each_context(request), "opts": Draft._meta,
             "title": "Team performance" + (f": {creators.first()}" if chosen else ""), "report": report,
             "creators": scope.limit(Creator.objects.all(), request.user, "pk"), "chosen": chosen})
+
+    def audit_view(self, request):
+        """Who changed settings, decided drafts, sent from the console, handed off or resumed a fan: when."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        creators = scope.limit(Creator.objects.all(), request.user, "pk")
+        chosen = request.GET.get("creator") or ""
+        creator = None
+        if chosen:
+            creator = get_object_or_404(Creator, pk=chosen)
+            if not scope.sees(request.user, creator.pk):
+                raise PermissionDenied
+        return TemplateResponse(request, "admin/salesbot/draft/audit.html", {
+            **self.admin_site.each_context(request), "opts": Draft._meta,
+            "title": "Audit" + (f": {creator}" if creator else ""), "creators": creators, "chosen": chosen,
+            "entries": audit.entries(request.user, creator.pk if creator else None)})

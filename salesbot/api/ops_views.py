@@ -95,25 +95,27 @@ def fan_detail(request, creator_slug, fan_id):
 def fan_handoff(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
     reason = str(request.data.get("reason") or f"handed off by {request.user}")[:200]
-    hand_off(fan, reason, by_staff=True)
+    hand_off(fan, reason, by_staff=True, by_user=request.user)
     return Response({"fan_id": fan.fan_id, "state": fan.state, "handoff_reason": fan.handoff_reason})
 
 
 @s.ops("Turn the bot on for this creator", s.SwitchSerializer)
 @api_view(["POST"])
 def enable(request, creator_slug):
-    return _switch(creator_slug, True)
+    return _switch(request, creator_slug, True)
 
 
 @s.ops("Turn the bot off for this creator: nothing is sent", s.SwitchSerializer)
 @api_view(["POST"])
 def disable(request, creator_slug):
-    return _switch(creator_slug, False)
+    return _switch(request, creator_slug, False)
 
 
-def _switch(slug, on: bool):
+def _switch(request, slug, on: bool):
     c = _creator(slug)
-    Creator.objects.filter(pk=c.pk).update(enabled=on)
+    c.enabled = on
+    c._history_user = request.user  # the creator's history says who pulled the switch (token auth)
+    c.save(update_fields=["enabled"])
     return Response({"creator": c.slug, "enabled": on})
 
 

@@ -26,6 +26,7 @@ def mode(request, creator_slug):
         if not body.is_valid():
             return Response({"error": f"mode must be one of {', '.join(Autonomy.values)}"}, status=400)
         creator.autonomy = body.validated_data["mode"]
+        creator._history_user = request.user  # token auth: the history middleware sees no user
         creator.save(update_fields=["autonomy"])
     return Response({"mode": creator.autonomy})
 

@@ -36,6 +36,17 @@ def all_css(browser, selector):
     return browser.find_elements(By.CSS_SELECTOR, selector)
 
 
+def submit(browser, selector, timeout=10):
+    """Click a form's button and wait until the next page replaced this one (so what is read next, such as
+    a success message, is the new page's and never the old one's)."""
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = by_css(browser, "html")
+    by_css(browser, selector).click()
+    WebDriverWait(browser, timeout).until(EC.staleness_of(page))
+
+
 def type_into(browser, field_id, text, clear=True):
     field = by_css(browser, f"#{field_id}")
     if clear:
@@ -107,13 +118,13 @@ def read_timeline(browser, live_server, screenshot):
     assert titles.index("action: ppv") < titles.index("outcome: purchased $18.00") < titles.index(
         "state: pitched → buyer")
     type_into(browser, "id_facts-2-text", "calls his dog Biscuit 'the boss'")
-    by_css(browser, "#facts-form input[type=submit]").click()
+    submit(browser, "#facts-form input[type=submit]")
     assert "Facts saved" in by_css(browser, "ul.messagelist li.success").text
     remembered = [e.get_attribute("value") for e in all_css(browser, "#facts-form input[type=text]")]
     assert remembered[0] == "calls his dog Biscuit 'the boss'" and "dog's name: Biscuit" in remembered  # staff's first
     browser.get(browser.current_url)  # the page again without the message, so the next one is the note's
     type_into(browser, "id_note", "Prefers evening chats; asked about a custom video. Check with Luna first.")
-    by_css(browser, "#note-form input[type=submit]").click()
+    submit(browser, "#note-form input[type=submit]")
     assert "Note added." in by_css(browser, "ul.messagelist li.success").text
     assert "maria: Prefers evening chats" in by_css(browser, "#fan-notes").text
     screenshot("03-fan-timeline")
@@ -121,7 +132,7 @@ def read_timeline(browser, live_server, screenshot):
 
 def hand_off_and_find_in_needs_human(browser, live_server, screenshot):
     type_into(browser, "id_reason", "asks for a video call")
-    by_css(browser, ".fan-tools input[value='Hand off to a human']").click()
+    submit(browser, ".fan-tools input[value='Hand off to a human']")
     assert "Handed off" in by_css(browser, "ul.messagelist li.success").text
     assert by_css(browser, ".fan-tools input[value='Resume (back to engaged)']")
     browser.get(f"{live_server.url}/admin/")
