@@ -302,7 +302,9 @@ class FanModel(Protocol):
                                purchase(message.id, message.price) of a PPV, tip(amount); [] is silence.
                                A purchase pays the PPV's price; one of a message that is not a PPV is ignored.
     Optional: purchase_probability(fan, message), the fan's true odds of buying that PPV, for the
-    expected-revenue and regret lines of the report (n/a without it).
+    expected-revenue and regret lines of the report (n/a without it); assigned(fan, arm), told the fan's
+    holdout-experiment arm ("learning", "control" or "") when the run holds one (Simulation(experiment=…)):
+    a model may then give one arm a known effect, to check the experiment's estimate (sim.fan_models.LiftFans).
     """
 
     def make_fan(self, fan_id: int, rng: random.Random) -> Any: ...
