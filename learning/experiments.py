@@ -3,11 +3,11 @@
 Assignment. Staff start an experiment with a control share (models_registry.Experiment; start/stop below).
 Every fan who subscribes after it started (Fan.created_ts >= started_at) is assigned once, on the first
 thing recorded or decided for them (arm_of), to `control` with probability control_share, else to
-`learning`. The draw is a hash of (experiment id, platform fan id), so it is sticky and the same whatever
-process asks first; the conditional UPDATE writes it only if no arm is set yet. Fans who were there before
-the experiment started are in no arm, are served as the creator's offer_policy says and are not in the
-results. The arm is kept on the fan (Fan.arm, Fan.experiment) and on each Action recorded while its
-experiment runs (learning.services.record_action): after a stop, new actions carry no arm.
+`learning`. The draw (learning.assignment) is a hash of (experiment id, platform fan id), so it is sticky
+and the same whatever process asks first; the conditional UPDATE writes it only if no arm is set yet. Fans
+who were there before the experiment started are in no arm, are served as the creator's offer_policy says
+and are not in the results. The arm is kept on the fan (Fan.arm, Fan.experiment) and on each Action recorded
+while its experiment runs (learning.services.record_action): after a stop, new actions carry no arm.
 
 Control behaviour. While the experiment runs, a control fan's rule-engine PPVs are the playbook ladder
 (salesbot.pipeline.offers.load_evidence: the ladder policy, no stats read, no exploration) and the LLM's
@@ -32,7 +32,6 @@ Results (results()), per arm, over the experiment's window (started_at .. stoppe
   ghost rate           ghosted / counted actions, same Beta treatment (here "beats" = ghosts less).
 Too few fans or PPVs in either arm and the verdict says so instead of naming a winner.
 """
-import hashlib
 import logging
 import math
 import random
@@ -43,7 +42,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from fans.models import Fan
-from learning import bayes
+from learning import assignment, bayes
 from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
 from models_registry.models import Experiment
@@ -99,12 +98,6 @@ def stop(creator, by: str = "") -> Experiment | None:
     return exp
 
 
-def draw(experiment_id: int, platform_fan_id: int) -> float:
-    """A uniform number in [0, 1) fixed by the experiment and the fan: the assignment's coin."""
-    digest = hashlib.sha256(f"{experiment_id}:{platform_fan_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
-
-
 def arm_of(fan) -> str:
     """The fan's arm in the creator's running experiment ("" when none runs or the fan is in none),
     assigning a fan who subscribed after it started on first ask. One query (the running experiment, read
@@ -116,7 +109,7 @@ def arm_of(fan) -> str:
         return fan.arm if fan.experiment_id == exp.pk else ""
     if fan.pk is None or fan.created_ts < exp.started_at:
         return ""
-    arm = CONTROL if draw(exp.pk, fan.fan_id) < exp.control_share else LEARNING
+    arm = assignment.arm(exp.pk, fan.fan_id, exp.control_share)
     if not Fan.objects.filter(pk=fan.pk, arm="").update(arm=arm, experiment=exp):
         arm, fan.experiment_id = Fan.objects.filter(pk=fan.pk).values_list("arm", "experiment_id").get()
         fan.arm = arm

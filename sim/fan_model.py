@@ -99,6 +99,7 @@ class SimFan:
     active_hours: tuple = (0, 24)    # UTC [start, end), may wrap midnight
     quirk: str | None = None         # None | "stop" | "minor" | "video_call"
     quirk_after: int = 0             # replies before the quirk shows
+    buy_boost: float = 1.0           # purchase odds multiplier: a known lift given to one experiment arm
     # state
     purchased: set = field(default_factory=set)
     total_spent: float = 0.0
@@ -203,6 +204,8 @@ def purchase_probability(fan: SimFan, price: float, hook: str | None = None, con
         p *= 1.4
     if not fan.is_active(hour):
         p *= 0.6
+    if fan.buy_boost != 1.0:
+        p *= fan.buy_boost
     return min(p, 0.97)
 
 
