@@ -23,7 +23,9 @@ avg_msgs_to_first_buy) stay over all fans. The control arm's own numbers are rea
 
 Results (results()), per arm, over the experiment's window (started_at .. stopped_at or now):
   fans                 fans assigned to the arm
-  revenue per fan      (PPV purchases + tips) / fans. Interval: normal approximation of each arm's mean
+  revenue per fan      PPV purchases / fans (the revenue the offer policy moves; tips, mostly a few whales'
+                       and barely moved by a price, would only add noise: shown apart as tips_per_fan).
+                       Interval: normal approximation of each arm's mean
                        (sample variance / n; revenue is skewed, so it needs some fans: see ENOUGH), and for
                        the difference learning − control; P(learning > control) = Φ(diff / se); the relative
                        lift (learning / control − 1) by the delta method.
@@ -153,9 +155,11 @@ def results(exp: Experiment, now=None) -> dict:
     end = exp.stopped_at or now or timezone.now()
     fans = Fan.objects.filter(experiment=exp)
     ids = {arm: list(fans.filter(arm=arm).values_list("pk", flat=True)) for arm in ARMS}
-    paid = dict(Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end,
-                                       event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
-                .values("fan_id").annotate(s=Sum("amount")).values_list("fan_id", "s"))
+    money = Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end)
+    paid = dict(money.filter(event=Outcome.Event.PURCHASED).values("fan_id").annotate(s=Sum("amount"))
+                .values_list("fan_id", "s"))
+    tips = dict(money.filter(event=Outcome.Event.TIPPED).values("fan__arm").annotate(s=Sum("amount"))
+                .values_list("fan__arm", "s"))
     actions = (Action.objects.filter(creator_id=exp.creator_id, fan__experiment=exp, status__in=COUNTED_STATUSES,
                                      ts__gte=exp.started_at, ts__lte=end).exclude(arm="")
                .values("arm").annotate(n=Count("pk"), ghosted=Count("pk", filter=Q(ghosted=True)),
@@ -170,6 +174,7 @@ def results(exp: Experiment, now=None) -> dict:
         a = acts.get(arm, {})
         arms[arm] = {
             "fans": len(values), "revenue": round(sum(values), 2),
+            "tips_per_fan": round(float(tips.get(arm) or 0) / len(values), 4) if values else 0.0,
             "revenue_per_fan": {"mean": round(m, 4), "se": round(se, 4),
                                 "interval_90": [round(m - Z * se, 4), round(m + Z * se, 4)]},
             "ppv_conversion": _beta_block(a.get("bought", 0), a.get("ppv", 0)),

@@ -13,8 +13,9 @@ from salesbot.api import schemas as s
 DESCRIPTION = (
     "Each fan who subscribes after the experiment started is assigned once, stickily, to `learning` or "
     "`control` (the playbook ladder: no learned prices, no exploration; every safety rule in both arms). Per "
-    "arm: fans, revenue per fan (PPV purchases + tips, 90% normal-approximation interval), PPV conversion and "
-    "ghost rate (Beta posteriors, 90% credible intervals), and P(learning beats control). `verdict` says "
+    "arm: fans, revenue per fan (PPV purchases, 90% normal-approximation interval; tips per fan apart), PPV "
+    "conversion and ghost rate (Beta posteriors, 90% credible intervals), and P(learning beats control). "
+    "`verdict` says "
     "plainly when there is not enough data yet. A stopped experiment keeps its results (the latest is shown).")
 
 

@@ -146,7 +146,7 @@ def _experiment(creator) -> dict | None:
     if exp is None:
         return None
     arms = exp["arms"]
-    revenue = Chart("Revenue per fan by arm", "$", note="PPV purchases + tips per assigned fan · whisker: 90% "
+    revenue = Chart("Revenue per fan by arm", "$", note="PPV purchases per assigned fan (tips apart) · whisker: 90% "
                                                        "interval (normal approximation)")
     conversion = Chart("PPV conversion by arm", "%", note="whisker: 90% credible interval (Beta posterior)")
     ghosts = Chart("Ghost rate by arm", "%", note="share of actions the fan never answered · 90% credible interval")
