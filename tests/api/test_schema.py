@@ -10,7 +10,8 @@ from django.core.management import call_command
 PROTECTED_PATHS = ["/api/{creator_slug}/stats", "/api/{creator_slug}/queue", "/api/{creator_slug}/performance",
                    "/api/{creator_slug}/training", "/api/{creator_slug}/learning/stats",
                    "/api/{creator_slug}/fan/{fan_id}", "/api/{creator_slug}/fan/{fan_id}/handoff",
-                   "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate"]
+                   "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate",
+                   "/api/{creator_slug}/experiment"]
 OPEN_PATHS = ["/api/health", "/api/{creator_slug}/health", "/api/webhook/{kind}", "/api/{creator_slug}/webhook/{kind}",
               "/api/providers/{provider}/webhook"]
 
