@@ -12,7 +12,16 @@ The real engine writes every decision and outcome, about 90 fan conversations a 
 minutes, where the copy ran 10 in half a minute; bayes's figures vary a lot from seed to seed (its
 exploration draws), so pass --seeds 10 for a steadier mean.
 
+Honesty check (issue 13): the same comparison on audiences with other price sensitivity (sim.fan_models:
+PricierFans, most fans' best price well above the $18 entry price; ThriftyFans, below it), static and bayes
+only, through the --fan-model interface. Learning must never earn less than 0.98 × the ladder in any seed;
+each seed's bayes/static ratio is printed and a seed under the floor is named (with its expected ratio, the
+same comparison without the luck of the purchase draws). The fan models are not tuned to the policy.
+--audiences picks them (default: demo,sim.fan_models:PricierFans,sim.fan_models:ThriftyFans; FILE.py:Class
+works too), --audiences demo runs the original benchmark alone.
+
 Run: .venv/bin/python bench/learning.py [--fans 5000] [--seeds 3] [--plot docs/learning-policies.png]
+     [--audiences demo,sim.fan_models:PricierFans]
 """
 import argparse
 import os
@@ -23,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = {"static": 1.15, "seed": 1.05}
+FLOOR = 0.98   # bayes / static revenue in every seed, on every audience (issue 13's honesty check)
+AUDIENCES = "demo,sim.fan_models:PricierFans,sim.fan_models:ThriftyFans"
 
 
 def _setup():
@@ -46,6 +57,9 @@ def main(argv=None) -> int:
     parser.add_argument("--plot", metavar="FILE.png", help="revenue over time of the first seed's run")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--audiences", default=AUDIENCES,
+                        help=f"comma-separated fan models: demo (sim.fan_model.DemoFans, all three policies) and "
+                             f"FILE.py:Class or package.module:Class (static and bayes) (default {AUDIENCES})")
     args = parser.parse_args(argv)
     _setup()
     from sim import policy as simulation
@@ -75,12 +89,42 @@ def main(argv=None) -> int:
     met = {base: statistics.mean(ratios[base]) >= goal for base, goal in GOALS.items()}
     print("goals: " + ", ".join(f"bayes >= {goal:.2f} × {base}: {'met' if met[base] else 'NOT met'}"
                                 for base, goal in GOALS.items()))
+    floor_ok = min(ratios["static"]) >= FLOOR
+    print(f"honesty [demo]: bayes/static per seed {', '.join(f'{r:.3f}' for r in ratios['static'])}: "
+          f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static")
+    audiences = [a.strip() for a in args.audiences.split(",") if a.strip() and a.strip() != "demo"]
+    for spec in audiences:
+        floor_ok &= _audience(simulation, spec, args)
     print(f"runtime: {elapsed:.1f} s ({args.fans * args.seeds * len(simulation.POLICIES) / elapsed:,.0f} "
           f"fan conversations a second)")
     if args.plot:
         simulation.plot(first, args.plot, title=f"{args.fans:,} simulated fans, seed 1")
         print(f"plot written to {args.plot}")
-    return 1 if args.strict and not all(met.values()) else 0
+    return 1 if args.strict and not (all(met.values()) and floor_ok) else 0
+
+
+def _audience(simulation, spec: str, args) -> bool:
+    """static and bayes on another fan model, per seed; True when bayes >= FLOOR × static in every seed."""
+    model = simulation.load_fan_model(spec)
+    name = spec.rpartition(":")[2]
+    ratios, expected = [], []
+    print(f"\n[{name}] {model.__doc__.strip().splitlines()[0] if model.__doc__ else spec}")
+    print(f"[{name}] {'seed':>4} {'static $':>10} {'bayes $':>10} {'b/static':>9} {'exp b/static':>13} {'explored':>9}")
+    for seed in range(1, args.seeds + 1):
+        results = simulation.simulate(args.fans, seed, ("static", "bayes"), fan_model=model,
+                                      progress=None if args.quiet else simulation.text_progress())
+        st, b = results["static"], results["bayes"]
+        ratios.append(b.revenue / st.revenue)
+        expected.append(b.expected / st.expected if st.expected and b.expected is not None else float("nan"))
+        print(f"[{name}] {seed:>4} {st.revenue:>10,.0f} {b.revenue:>10,.0f} {ratios[-1]:>9.3f} {expected[-1]:>13.3f} "
+              f"{b.explored:>4}/{b.offers:<4}", flush=True)
+    ok = min(ratios) >= FLOOR
+    under = [f"seed {i + 1}: {r:.3f} ({100 * (1 - r):.1f}% under static; expected {e:.3f})"
+             for i, (r, e) in enumerate(zip(ratios, expected, strict=True)) if r < FLOOR]
+    print(f"[{name}] bayes / static revenue: {_spread(ratios)}   expected: {_spread(expected)}")
+    print(f"honesty [{name}]: " + ("bayes never under " + f"{FLOOR} × static" if ok
+                                   else f"bayes UNDER {FLOOR} × static in " + "; ".join(under)))
+    return ok
 
 
 if __name__ == "__main__":

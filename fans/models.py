@@ -43,6 +43,10 @@ class Fan(models.Model):
     subscription_renewals = models.PositiveIntegerField(default=0)
     subscription_price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     subscription_expired_at = models.DateTimeField(null=True, blank=True)
+    # Holdout experiment (learning.experiments): the arm this fan was assigned to, once, and in which experiment.
+    arm = models.CharField(max_length=10, blank=True, choices=[("learning", "learning"), ("control", "control")])
+    experiment = models.ForeignKey("models_registry.Experiment", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="fans")
     # A worker's exclusive hold on this fan, so one fan is never handled by two workers at once.
     lease_until = models.DateTimeField(null=True, blank=True)
 

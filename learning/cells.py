@@ -32,6 +32,8 @@ def price_key(price) -> str:
 
 # The statuses of actions that reached the fan (see the module docstring); all others are left out.
 COUNTED_STATUSES = (Action.Status.SENT, Action.Status.LOGGED)
+# A holdout experiment's control-arm actions teach nothing (learning.experiments: the control stays a control).
+CONTROL_ARM = "control"
 
 
 def table(cells: dict, word: str = "bought", sort=None) -> dict:
@@ -50,8 +52,9 @@ def _money(value, field: str) -> Decimal | None:
 
 def action_cells(a, sign: int = 1) -> list[tuple]:
     """[(dimension, key, key2, n, hit)] that one action adds to the stats (sign=-1: takes away); none
-    while its status is not counted (pending, failed, refused)."""
-    if a.status not in COUNTED_STATUSES:
+    while its status is not counted (pending, failed, refused), and none for a holdout experiment's
+    control-arm action (learning.experiments)."""
+    if a.status not in COUNTED_STATUSES or getattr(a, "arm", "") == CONTROL_ARM:
         return []
     bought, ghosted = int(bool(a.purchased)), int(bool(a.ghosted))
     out = [(TOTAL, "actions", "", sign, 0)]
@@ -91,4 +94,4 @@ class _Snapshot:
 
     def __init__(self, a, **flags):
         self.__dict__.update({k: getattr(a, k) for k in ("action", "ts", "content_key", "hook", "price", "status",
-                                                         "fan_state", "fan_total_spent", "segment")}, **flags)
+                                                         "fan_state", "fan_total_spent", "segment", "arm")}, **flags)

@@ -87,6 +87,10 @@ class Action(models.Model):
     review = models.CharField(max_length=10, blank=True, choices=[("approved", "bot draft approved as is"),
                                                                    ("edited", "bot draft edited, then sent")])
     utc_hour = UTCHourField(null=True, blank=True, editable=False, help_text="UTC hour of ts (set on save).")
+    arm = models.CharField(max_length=10, blank=True, choices=[("learning", "learning"), ("control", "control")],
+                           help_text="The fan's holdout-experiment arm when this was recorded, while its experiment "
+                                     "ran (learning.experiments); control-arm actions are left out of the learning "
+                                     "stats the offers read.")
 
     class Meta:
         ordering = ["fan", "ts", "seq"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from learning import cells, rollup
 from learning.attribution import attribute_live
+from learning.experiments import arm_of
 from learning.models import Action, Outcome
 
 
@@ -24,6 +25,7 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
     """Log what the bot (or staff) did, snapshotting the fan as seed §3 asks."""
     fields.setdefault("fan_state", fan.state)
     fields.setdefault("fan_total_spent", fan.total_spent)
+    fields.setdefault("arm", arm_of(fan))  # the holdout arm while its experiment runs (learning.experiments)
     created = Action.objects.create(creator_id=fan.creator_id, fan=fan, action=action, ts=ts or timezone.now(),
                                     seq=next_seq(fan), **fields)
     rollup.action_added(created)

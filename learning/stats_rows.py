@@ -42,13 +42,14 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from fans.models import Fan
 from learning import bayes
-from learning.cells import COUNTED_STATUSES, price_key, rate
+from learning.cells import CONTROL_ARM, COUNTED_STATUSES, price_key, rate
 from learning.models import Action, Outcome
 
 
 def counted(creator):
-    """The creator's actions that the statistics count: sent by the bot, or logged (imported, skip)."""
-    return Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES)
+    """The creator's actions that the statistics count: sent by the bot, or logged (imported, skip); never a
+    holdout experiment's control-arm action (learning.experiments: the control arm teaches nothing)."""
+    return Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES).exclude(arm=CONTROL_ARM)
 
 
 def _ppvs(creator):

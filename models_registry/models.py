@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.dispatch import receiver
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -153,6 +154,38 @@ class Creator(models.Model):
 
     def is_excluded(self, platform_fan_id: int) -> bool:
         return int(platform_fan_id) in {int(x) for x in (self.excluded_fan_ids or [])}
+
+
+class Experiment(models.Model):
+    """A holdout experiment (learning.experiments): while it runs, each fan who subscribes after it started is
+    assigned once, for good, to the `learning` arm or the `control` arm (the playbook ladder, no learned prices,
+    no exploration). Stopped experiments stay, with their results; at most one runs per creator."""
+
+    class Arm(models.TextChoices):
+        LEARNING = "learning"
+        CONTROL = "control"
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="experiments")
+    control_share = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.01), MaxValueValidator(0.99)],
+        help_text="Share of new fans held out in the control arm (0.01..0.99).")
+    started_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=150, blank=True)
+    stopped_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["creator", "-started_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["creator"], condition=models.Q(stopped_at__isnull=True),
+                                               name="one_running_experiment_per_creator")]
+
+    def __str__(self):
+        state = "running" if self.stopped_at is None else "stopped"
+        return f"{self.creator.slug}: control {self.control_share:.0%} ({state})"
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None
 
 
 class VaultItem(models.Model):

@@ -99,6 +99,7 @@ class SimFan:
     active_hours: tuple = (0, 24)    # UTC [start, end), may wrap midnight
     quirk: str | None = None         # None | "stop" | "minor" | "video_call"
     quirk_after: int = 0             # replies before the quirk shows
+    buy_boost: float = 1.0           # purchase odds multiplier: a known lift given to one experiment arm
     # state
     purchased: set = field(default_factory=set)
     total_spent: float = 0.0
@@ -203,6 +204,8 @@ def purchase_probability(fan: SimFan, price: float, hook: str | None = None, con
         p *= 1.4
     if not fan.is_active(hour):
         p *= 0.6
+    if fan.buy_boost != 1.0:
+        p *= fan.buy_boost
     return min(p, 0.97)
 
 
@@ -302,7 +305,9 @@ class FanModel(Protocol):
                                purchase(message.id, message.price) of a PPV, tip(amount); [] is silence.
                                A purchase pays the PPV's price; one of a message that is not a PPV is ignored.
     Optional: purchase_probability(fan, message), the fan's true odds of buying that PPV, for the
-    expected-revenue and regret lines of the report (n/a without it).
+    expected-revenue and regret lines of the report (n/a without it); assigned(fan, arm), told the fan's
+    holdout-experiment arm ("learning", "control" or "") when the run holds one (Simulation(experiment=…)):
+    a model may then give one arm a known effect, to check the experiment's estimate (sim.fan_models.LiftFans).
     """
 
     def make_fan(self, fan_id: int, rng: random.Random) -> Any: ...

@@ -12,12 +12,17 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from learning import assignment
 from sim import fan_model
 
 
 class Simulator:
     def __init__(self, platform, seed=None, rate=6.0, speed=1.0, max_fans=0, log=print, chat_boost=0.0,
-                 human_rate=0.0):
+                 human_rate=0.0, experiment: tuple | None = None, true_lift: float = 0.0):
+        """experiment: (id, control_share) of the bot's holdout experiment, and true_lift: the learning arm's fans
+        buy (1 + true_lift) times as often (SimFan.buy_boost), a known effect for the experiment to measure. The
+        simulator tosses the bot's own coin (learning.assignment) to know a fan's arm, as no real fan could."""
+        self.experiment, self.true_lift = experiment, true_lift
         self.human_rate = human_rate  # share of fans a human chatter also writes to (in the platform's UI)
         self.platform, self.log = platform, log
         self.rng = random.Random(seed)
@@ -70,6 +75,7 @@ class Simulator:
                 while fan.id in self.fans:
                     fan = fan_model.make_fan(self.rng)
                 fan.chattiness = min(0.97, fan.chattiness + self.chat_boost)
+                self.boost(fan)
                 self.fans[fan.id] = fan
                 opens = fan_model.opens_conversation(fan, self.rng)
                 gap = 60.0 / self.rate * self.rng.uniform(0.5, 1.5)
@@ -95,6 +101,12 @@ class Simulator:
                 text = fan_model.opening_message(fan, self.rng)
                 delay = self.rng.uniform(1.0, 4.0)
             self.schedule(delay, self._fan_says, fan.id, text, "openers")
+
+    def boost(self, fan):
+        """The known lift: a learning-arm fan of the bot's experiment buys (1 + true_lift) times as often."""
+        if (self.experiment and self.true_lift
+                and assignment.arm(self.experiment[0], fan.id, self.experiment[1]) == "learning"):
+            fan.buy_boost = 1.0 + self.true_lift
 
     def on_bot_message(self, msg: dict):
         """Called by the platform after each accepted send; only simulated fans react."""

@@ -209,12 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of simulated fans a human chatter also writes to in the platform's UI")
     a.add_argument("--webhook-backoff", type=float, default=0.5, help="first retry delay, doubled each time")
     a.add_argument("--simulate", action="store_true", help="run simulated fans")
+    a.add_argument("--sim-experiment", default=None, metavar="ID:SHARE",
+                   help="the bot's holdout experiment (id and control share), for --sim-true-lift")
+    a.add_argument("--sim-true-lift", type=float, default=0.0,
+                   help="the learning arm's simulated fans buy (1 + this) times as often (a known lift)")
     a.add_argument("--sim-seed", type=int, default=None)
     a.add_argument("--sim-rate", type=float, default=6.0, help="new fans per minute (before --speed)")
     a.add_argument("--sim-max-fans", type=int, default=0, help="stop adding fans after this many (0: never)")
     a.add_argument("--speed", type=float, default=1.0, help="simulation speed-up factor")
     a.add_argument("--sim-chat-boost", type=float, default=0.0, help="added to every simulated fan's reply rate")
     return a
+
+
+def _experiment(spec: str | None) -> tuple | None:
+    if not spec:
+        return None
+    exp_id, _, share = spec.partition(":")
+    return int(exp_id), float(share)
 
 
 def main(argv=None) -> int:
@@ -227,7 +238,8 @@ def main(argv=None) -> int:
         from sim.fan_simulator import Simulator
         simulator = Simulator(platform, seed=args.sim_seed, rate=args.sim_rate, speed=args.speed,
                               max_fans=args.sim_max_fans, log=log, chat_boost=args.sim_chat_boost,
-                              human_rate=args.sim_human_rate)
+                              human_rate=args.sim_human_rate, true_lift=args.sim_true_lift,
+                              experiment=_experiment(args.sim_experiment))
     server = FakeServer((args.host, args.port), platform, simulator)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

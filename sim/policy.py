@@ -38,6 +38,7 @@ from django.db.models import Sum
 
 from fans.models import Fan
 from fans.state_machine import FanState, can_transition, transition
+from learning import experiments
 from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
@@ -69,6 +70,7 @@ class Result:
     expected: float | None = 0.0   # Σ price × true purchase probability of the offers made (None: model can't say)
     arm_value: dict = field(default_factory=dict)   # (price, hook) -> Σ its expected revenue on the same offers
     cumulative: list = field(default_factory=list)  # revenue after each fan
+    experiment: dict | None = None  # learning.experiments.results() when the run held an experiment
 
     @property
     def revenue_per_fan(self) -> float:
@@ -109,9 +111,14 @@ class Result:
 class Simulation:
     """One audience (a FanModel built from the seed) played through each policy on an empty database."""
 
-    def __init__(self, n_fans: int, seed: int, *, fan_model=None, max_turns: int = 30, **knobs):
-        """fan_model: a FanModel class (or any callable of the seed); knobs: Creator fields for the creator."""
+    def __init__(self, n_fans: int, seed: int, *, fan_model=None, max_turns: int = 30, experiment: float | None = None,
+                 **knobs):
+        """fan_model: a FanModel class (or any callable of the seed); knobs: Creator fields for the creator;
+        experiment: a control share, to run a holdout experiment (learning.experiments) from the first fan:
+        every fan is assigned an arm, the model's optional `assigned(fan, arm)` hears it, and the result
+        carries the experiment's report."""
         self.n_fans, self.seed, self.max_turns, self.knobs = n_fans, seed, max_turns, knobs
+        self.experiment = experiment
         self.make_model = fan_model or DemoFans
         root = Path(settings.BASE_DIR) / "demo"
         self.content_map = json.loads((root / "content-map.json").read_text(encoding="utf-8"))
@@ -126,6 +133,7 @@ class Simulation:
             raise FanModelError(f"{name}({self.seed}) failed: {type(e).__name__}: {e}") from e
         with sandbox():
             creator = self._creator(policy)
+            exp = experiments.start(creator, self.experiment, by="simulator") if self.experiment else None
             self.media = {v.content_key: tuple(v.media_ids) for v in creator.vault_items.all()}
             self.arms = [(float(p), h) for p in offers.offer_candidates(
                 creator, list(creator.vault_items.all()), creator.entry_price, "vulnerability").prices
@@ -139,6 +147,8 @@ class Simulation:
                 if progress and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == self.n_fans):
                     progress(policy, i + 1, self.n_fans)
             self._read_books(creator, result)
+            if exp is not None:
+                result.experiment = experiments.results(exp)
         return result
 
     def _creator(self, policy: str) -> Creator:
@@ -156,6 +166,8 @@ class Simulation:
         rng = random.Random(f"{self.seed}:{fan_id}:fan")
         hour = int(i * DAYS * 24 / self.n_fans) % 24
         fan = Fan.objects.create(creator=creator, fan_id=fan_id, name=str(getattr(simfan, "name", "") or "")[:200])
+        if self.experiment and callable(getattr(model, "assigned", None)):
+            model.assigned(simfan, experiments.arm_of(fan))
         reason, text, bumped = "welcome", "", False
         opening = model.first_message(simfan, rng)
         if opening is not None:

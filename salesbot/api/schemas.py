@@ -50,6 +50,11 @@ class ReactivateSerializer(serializers.Serializer):
     queued = serializers.IntegerField(help_text="Dormant spenders queued for one rekindle each.")
 
 
+class ExperimentRequestSerializer(serializers.Serializer):
+    control_share = serializers.FloatField(required=False, default=0.2, min_value=0.01, max_value=0.99,
+                                           help_text="Share of new fans held out in the control arm (POST only).")
+
+
 class WebhookAckSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "ignored"])
     event_id = serializers.CharField()

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from salesbot.api import experiment_views
 from salesbot.api import ops_views as v
 from salesbot.api import team_views as t
 from salesbot.api.webhook_views import AccountWebhookView, CreatorWebhookView, ProviderWebhookView
@@ -11,6 +12,7 @@ per_creator = [
     path("performance", v.performance),
     path("training", v.training),
     path("learning/stats", v.learning_stats),
+    path("experiment", experiment_views.experiment),
     path("fan/<int:fan_id>", v.fan_detail),
     path("fan/<int:fan_id>/handoff", v.fan_handoff),
     path("enable", v.enable),

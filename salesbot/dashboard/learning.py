@@ -13,7 +13,7 @@ from django.db.models.functions import ExtractHour
 
 from fans.models import Fan
 from fans.state_machine import FanState
-from learning import bayes
+from learning import bayes, experiments
 from learning.cells import price_key
 from learning.models import Action
 from learning.stats import refresh_learning_stats
@@ -138,6 +138,33 @@ def _llm(runtime: dict) -> dict:
     }
 
 
+def _experiment(creator) -> dict | None:
+    """The holdout experiment panel (learning.experiments): per arm revenue per fan, PPV conversion and ghost
+    rate with their 90% intervals, the lift, P(learning beats control) and the plain verdict."""
+    rep = experiments.report(creator)
+    exp = rep["experiment"]
+    if exp is None:
+        return None
+    arms = exp["arms"]
+    revenue = Chart("Revenue per fan by arm", "$", note="PPV purchases per assigned fan (tips apart) · whisker: 90% "
+                                                       "interval (normal approximation)")
+    conversion = Chart("PPV conversion by arm", "%", note="whisker: 90% credible interval (Beta posterior)")
+    ghosts = Chart("Ghost rate by arm", "%", note="share of actions the fan never answered · 90% credible interval")
+    for arm, v in arms.items():
+        r = v["revenue_per_fan"]
+        revenue.bars.append(Bar(arm, r["mean"], max(r["interval_90"][0], 0), r["interval_90"][1],
+                                f"{arm}: ${r['mean']:.2f} per fan over {v['fans']} fans "
+                                f"(90% ${r['interval_90'][0]:.2f}–${r['interval_90'][1]:.2f})"))
+        for chart, key, word in ((conversion, "ppv_conversion", "bought"), (ghosts, "ghost_rate", "ghosted")):
+            c = v[key]
+            if c["n"]:
+                lo, hi = c["interval_90"]
+                chart.bars.append(Bar(arm, 100 * c["hits"] / c["n"], 100 * lo, 100 * hi,
+                                      f"{arm}: {c['hits']}/{c['n']} {word} (90% CI {100 * lo:.1f}–{100 * hi:.1f}%)"))
+    return {**exp, "charts": [revenue, conversion, ghosts], "earlier": rep["earlier"],
+            "started": _when(exp["started_at"]), "stopped": _when(exp["stopped_at"]) if exp["stopped_at"] else None}
+
+
 def _when(iso):
     try:
         return datetime.datetime.fromisoformat(iso).astimezone(datetime.UTC)
@@ -162,5 +189,6 @@ def creator_dashboard(creator) -> dict:
         "rows": rows,
         "funnel": [_fans_by_state(creator), _ghost_funnel(stats)],
         "llm": _llm(runtime),
+        "experiment": _experiment(creator),
         "posterior_from_stats": any(f"posterior_by_{d}" in stats for d, _, _ in DIMENSIONS),
     }

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from learning import bayes
 from learning.cells import price_key
+from learning.experiments import in_control
 from learning.models import HOOKS, PRICE_CONTEXTS
 from models_registry.models import Creator, VaultItem
 
@@ -126,8 +127,9 @@ def evidence_from_stats(creator, stats: dict) -> Evidence:
 
 
 def load_evidence(ctx) -> Evidence:
-    """The creator's (cached) learning stats; the ladder reads none."""
-    if ctx.creator.offer_policy == LADDER:
+    """The creator's (cached) learning stats; the ladder reads none. A fan in the control arm of a running
+    holdout experiment (learning.experiments) gets the ladder too: no learned prices, no exploration."""
+    if ctx.creator.offer_policy == LADDER or in_control(ctx.fan):
         return Evidence(policy=LADDER)
     from learning.stats import aggregate_learning_stats
     return evidence_from_stats(ctx.creator, aggregate_learning_stats(ctx.creator))

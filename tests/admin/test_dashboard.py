@@ -160,3 +160,25 @@ def test_dashboard_is_linked_from_the_creator_pages(admin_client, demo):
 
 def test_dashboard_needs_staff(client, demo):
     assert client.get(url(demo)).status_code == 302
+
+
+def test_dashboard_shows_the_holdout_experiment_per_arm(admin_client, demo):
+    from learning import experiments
+
+    assert "No holdout experiment yet" in admin_client.get(url(demo)).content.decode()
+    experiments.start(demo, 0.5, by="alice")
+    for i in range(6):
+        fan = FanFactory(creator=demo, fan_id=500 + i)
+        a = record_action(fan, "ppv", price=Decimal("18"), hook="curiosity", status=Action.Status.SENT)
+        if i % 2:
+            record_outcome(fan, "purchased", amount=Decimal("18"), action=a, pinned=True)
+    r = admin_client.get(url(demo))
+    body = r.content.decode()
+    for text in ["Holdout experiment", "running", "started by alice", "Not enough data yet",
+                 "Revenue per fan by arm", "PPV conversion by arm", "Ghost rate by arm", "P(learning beats control)"]:
+        assert text in body, text
+    x = r.context["d"]["experiment"]
+    assert sum(v["fans"] for v in x["arms"].values()) == 6
+    assert [b.label for b in x["charts"][0].bars] == ["learning", "control"]
+    experiments.stop(demo)
+    assert "stopped" in admin_client.get(url(demo)).content.decode()

@@ -95,3 +95,45 @@ def test_the_built_in_audience_has_the_simulators_fan_model_interface():
     kinds = [r.kind for r in model.react(fan, ppv, random.Random(0))]
     assert "purchase" in kinds and "nothing" not in kinds
     assert model.purchase_probability(fan, ppv) == purchase_probability(fan, 18.0, "vulnerability", "combo3", 12)
+
+
+def test_the_price_sensitivity_audiences_move_only_the_price():
+    import random as _random
+
+    from sim.fan_model import DemoFans
+    from sim.fan_models import PricierFans, ThriftyFans
+
+    demo, pricier, thrifty = DemoFans(3), PricierFans(3), ThriftyFans(3)
+    for fan_id in range(1, 200):
+        d, p, t = (m.make_fan(fan_id, _random.Random(f"3:{fan_id}:make")) for m in (demo, pricier, thrifty))
+        assert (d.chattiness, d.favourite_hooks, d.is_whale) == (p.chattiness, p.favourite_hooks, p.is_whale)
+        assert (d.chattiness, d.favourite_hooks, d.is_whale) == (t.chattiness, t.favourite_hooks, t.is_whale)
+        if d.is_whale:
+            assert d.max_price == p.max_price == t.max_price
+        else:
+            assert 35 <= p.max_price <= 70 and 5 <= t.max_price <= 15
+
+
+def test_a_buy_boost_multiplies_the_purchase_odds():
+    from sim.fan_model import SimFan, purchase_probability
+
+    fan = SimFan(id=1, name="x", max_price=20, base_buy=0.4)
+    base = purchase_probability(fan, 18)
+    fan.buy_boost = 1.5
+    assert purchase_probability(fan, 18) == base * 1.5
+
+
+def test_the_live_simulator_gives_only_the_learning_arm_the_lift():
+    from learning import assignment
+    from sim.fan_simulator import Simulator
+
+    class Platform:
+        listeners = []
+
+    sim = Simulator(Platform(), seed=1, experiment=(7, 0.5), true_lift=0.5)
+    fans = make_fans(random.Random(2), 80)
+    for fan in fans:
+        sim.boost(fan)
+    arms = {fan.id: assignment.arm(7, fan.id, 0.5) for fan in fans}
+    assert set(arms.values()) == {"learning", "control"}
+    assert all(fan.buy_boost == (1.5 if arms[fan.id] == "learning" else 1.0) for fan in fans)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from fans.facts import FACT_MAX_CHARS, for_prompt
+from learning.experiments import in_control
 from learning.models import HOOKS
 from learning.selectors import purchases
 from learning.stats import aggregate_learning_stats
@@ -102,7 +103,9 @@ def build_prompt(creator, fan, limit: int | None = None, had: list | None = None
     limit = limit or settings.LLM_PROMPT_TOKEN_LIMIT
     instructions = INSTRUCTIONS % {"actions": ACTIONS, "hooks": HOOKS, "max_facts": MAX_REPLY_FACTS,
                                    "fact_chars": FACT_MAX_CHARS}
-    stats_block = format_stats_block(aggregate_learning_stats(creator), had=had)
+    # A holdout experiment's control fan gets no learned stats (learning.experiments): the cold-start block.
+    stats = {} if in_control(fan) else aggregate_learning_stats(creator)
+    stats_block = format_stats_block(stats, had=had)
     base_system, base_user = instructions + "\n\n", _user_text(creator, fan, stats_block, fan_context(fan, []))
     # Whole bytes: ceil(a/3) + ceil(b/3) <= (a + b + 4) / 3, so staying within 3 * limit - 4 bytes fits.
     room = Room(3 * limit - 4 - _bytes(base_system) - _bytes(base_user))

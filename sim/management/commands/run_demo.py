@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, CommandError, call_command
 from rest_framework.authtoken.models import Token
 
+from learning import experiments
 from models_registry.services import onboard_from_files
 
 DEMO = Path(settings.BASE_DIR) / "demo"
@@ -56,6 +57,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-simulate", action="store_true")
         parser.add_argument("--provider", choices=["onlyfansapi", "simple"], default="onlyfansapi",
                             help="the wire format of the demo (the fake platform speaks either)")
+        parser.add_argument("--experiment", type=float, default=None, metavar="SHARE",
+                            help="start a holdout experiment with this control share (e.g. 0.2) before the fans come")
+        parser.add_argument("--true-lift", type=float, default=0.0,
+                            help="with --experiment: the learning arm's simulated fans buy (1 + this) times as often, "
+                                 "a known lift for the experiment to find (on top of whatever the learning earns)")
         parser.add_argument("--setup-only", action="store_true", help="prepare the database and exit")
         parser.add_argument("--no-import", action="store_true", help="skip importing the demo seed logs")
 
@@ -80,6 +86,12 @@ class Command(BaseCommand):
         if user is None:
             user = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin")
         token, _ = Token.objects.get_or_create(user=user)
+        if opts["experiment"]:
+            experiments.stop(creator, by="make run")
+            exp = experiments.start(creator, opts["experiment"], by="make run")
+            opts["experiment_spec"] = f"{exp.pk}:{exp.control_share}"
+            self.stdout.write(f"» holdout experiment {exp.pk} started: control share {exp.control_share:g}, "
+                              f"simulated true lift {opts['true_lift']:g}")
         if opts["setup_only"]:
             return
         self._run(creator, token.key, opts, platform)
@@ -95,6 +107,8 @@ class Command(BaseCommand):
         if not opts["no_simulate"]:
             fake += ["--simulate", "--sim-rate", str(opts["sim_rate"]), "--speed", str(opts["sim_speed"]),
                      "--sim-chat-boost", "0.3", "--sim-human-rate", "0.15"]
+            if opts.get("experiment_spec"):
+                fake += ["--sim-experiment", opts["experiment_spec"], "--sim-true-lift", str(opts["true_lift"])]
         llm = f"http://127.0.0.1:{opts['llm_port']}"
         # The demo talks to the fake Claude server, never to the real API.
         env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}

@@ -1,0 +1,233 @@
+"""Holdout experiments: does the learning earn more than the playbook would have? (issue #13)
+
+Assignment. Staff start an experiment with a control share (models_registry.Experiment; start/stop below).
+Every fan who subscribes after it started (Fan.created_ts >= started_at) is assigned once, on the first
+thing recorded or decided for them (arm_of), to `control` with probability control_share, else to
+`learning`. The draw (learning.assignment) is a hash of (experiment id, platform fan id), so it is sticky
+and the same whatever process asks first; the conditional UPDATE writes it only if no arm is set yet. Fans
+who were there before the experiment started are in no arm, are served as the creator's offer_policy says
+and are not in the results. The arm is kept on the fan (Fan.arm, Fan.experiment) and on each Action recorded
+while its experiment runs (learning.services.record_action): after a stop, new actions carry no arm.
+
+Control behaviour. While the experiment runs, a control fan's rule-engine PPVs are the playbook ladder
+(salesbot.pipeline.offers.load_evidence: the ladder policy, no stats read, no exploration) and the LLM's
+prompt gets no [STATS] block (cold-start text). Everything else (router, contact rule, safety, the 24h
+spend cap, the sender's last gate) is the same for both arms.
+
+Stats separation. The learning statistics (/learning/stats, the [STATS] block, the offers' posteriors)
+leave out control-arm actions entirely: learning.cells.action_cells gives them no counter cells and
+learning.stats_rows.counted() filters them out, so the counters and the reference row queries agree and
+`rebuild_learning_stats --check` holds. The control arm therefore never teaches the learning arm, and the
+learned prices are not diluted by ladder sends. Per-fan figures not read by decisions (totals.outcomes,
+avg_msgs_to_first_buy) stay over all fans. The control arm's own numbers are read here, from the rows.
+
+Results (results()), per arm, over the experiment's window (started_at .. stopped_at or now):
+  fans                 fans assigned to the arm
+  revenue per fan      PPV purchases / fans (the revenue the offer policy moves; tips, mostly a few whales'
+                       and barely moved by a price, would only add noise: shown apart as tips_per_fan).
+                       Interval: normal approximation of each arm's mean
+                       (sample variance / n; revenue is skewed, so it needs some fans: see ENOUGH), and for
+                       the difference learning − control; P(learning > control) = Φ(diff / se); the relative
+                       lift (learning / control − 1) by the delta method.
+  PPV conversion       bought / PPVs sent (counted statuses): Beta(1 + bought, 1 + not bought) posterior,
+                       90% credible interval; P(learning > control) from DRAWS paired posterior draws.
+  ghost rate           ghosted / counted actions, same Beta treatment (here "beats" = ghosts less).
+Too few fans or PPVs in either arm and the verdict says so instead of naming a winner.
+"""
+import logging
+import math
+import random
+from statistics import NormalDist
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from fans.models import Fan
+from learning import assignment, bayes
+from learning.cells import COUNTED_STATUSES
+from learning.models import Action, Outcome
+from models_registry.models import Experiment
+
+log = logging.getLogger(__name__)
+
+LEARNING, CONTROL = Experiment.Arm.LEARNING.value, Experiment.Arm.CONTROL.value
+ARMS = (LEARNING, CONTROL)
+LEVEL = 0.90
+Z = NormalDist().inv_cdf(0.5 + LEVEL / 2)     # 1.645
+ENOUGH = {"fans": 30, "ppvs": 20}              # per arm, before a verdict is given
+DRAWS = 4000
+
+
+class ExperimentError(ValueError):
+    pass
+
+
+# --- starting, stopping, assignment ------------------------------------------------------------------
+
+def running(creator) -> Experiment | None:
+    return _running(creator.pk)
+
+
+def _running(creator_id) -> Experiment | None:
+    return Experiment.objects.filter(creator_id=creator_id, stopped_at__isnull=True).first()
+
+
+def start(creator, control_share: float = 0.2, by: str = "") -> Experiment:
+    """Start a holdout experiment; refused while one runs or with a share outside 0.01..0.99."""
+    try:
+        share = float(control_share)
+    except (TypeError, ValueError):
+        raise ExperimentError("control_share must be a number between 0.01 and 0.99") from None
+    if not 0.01 <= share <= 0.99 or math.isnan(share):
+        raise ExperimentError("control_share must be between 0.01 and 0.99")
+    with transaction.atomic():
+        if running(creator):
+            raise ExperimentError("an experiment is already running for this creator: stop it first")
+        exp = Experiment.objects.create(creator=creator, control_share=share, started_by=str(by)[:150])
+    log.info("holdout experiment %s started for %s by %s: control share %.2f", exp.pk, creator.slug, by or "?", share)
+    return exp
+
+
+def stop(creator, by: str = "") -> Experiment | None:
+    """Stop the running experiment (its fans keep their arm, its results stay); None when none runs."""
+    exp = running(creator)
+    if exp is None:
+        return None
+    exp.stopped_at, exp.stopped_by = timezone.now(), str(by)[:150]
+    exp.save(update_fields=["stopped_at", "stopped_by"])
+    log.info("holdout experiment %s stopped for %s by %s", exp.pk, creator.slug, by or "?")
+    return exp
+
+
+def arm_of(fan) -> str:
+    """The fan's arm in the creator's running experiment ("" when none runs or the fan is in none),
+    assigning a fan who subscribed after it started on first ask. One query (the running experiment, read
+    fresh so a stop takes effect at once); an assignment adds a conditional UPDATE. Updates `fan` in place."""
+    exp = _running(fan.creator_id)
+    if exp is None:
+        return ""
+    if fan.arm:
+        return fan.arm if fan.experiment_id == exp.pk else ""
+    if fan.pk is None or fan.created_ts < exp.started_at:
+        return ""
+    arm = assignment.arm(exp.pk, fan.fan_id, exp.control_share)
+    if not Fan.objects.filter(pk=fan.pk, arm="").update(arm=arm, experiment=exp):
+        arm, fan.experiment_id = Fan.objects.filter(pk=fan.pk).values_list("arm", "experiment_id").get()
+        fan.arm = arm
+        return arm if fan.experiment_id == exp.pk else ""
+    fan.arm, fan.experiment = arm, exp
+    return arm
+
+
+def in_control(fan) -> bool:
+    """Serve this fan as the control arm: the playbook ladder, no learned stats, no exploration."""
+    return arm_of(fan) == CONTROL
+
+
+# --- results -----------------------------------------------------------------------------------------
+
+def _mean_var(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    if not n:
+        return 0.0, 0.0
+    m = sum(values) / n
+    return m, (sum((v - m) ** 2 for v in values) / (n - 1) if n > 1 else 0.0)
+
+
+def _beta_block(hit: int, n: int) -> dict:
+    a, b = bayes.posterior(n, hit)
+    lo, hi = bayes.interval(a, b)
+    return {"n": n, "hits": hit, "rate": round(hit / n, 4) if n else None, "mean": round(bayes.mean(a, b), 4),
+            "interval_90": [round(lo, 4), round(hi, 4)]}
+
+
+def _p_greater(block_l: dict, block_c: dict, rng: random.Random, lower_is_better=False) -> float:
+    al, bl = bayes.posterior(block_l["n"], block_l["hits"])
+    ac, bc = bayes.posterior(block_c["n"], block_c["hits"])
+    wins = sum((rng.betavariate(al, bl) < rng.betavariate(ac, bc)) if lower_is_better
+               else (rng.betavariate(al, bl) > rng.betavariate(ac, bc)) for _ in range(DRAWS))
+    return round(wins / DRAWS, 3)
+
+
+def results(exp: Experiment, now=None) -> dict:
+    """Per-arm figures with 90% intervals and the comparison (see the module doc)."""
+    end = exp.stopped_at or now or timezone.now()
+    fans = Fan.objects.filter(experiment=exp)
+    ids = {arm: list(fans.filter(arm=arm).values_list("pk", flat=True)) for arm in ARMS}
+    money = Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end)
+    paid = dict(money.filter(event=Outcome.Event.PURCHASED).values("fan_id").annotate(s=Sum("amount"))
+                .values_list("fan_id", "s"))
+    tips = dict(money.filter(event=Outcome.Event.TIPPED).values("fan__arm").annotate(s=Sum("amount"))
+                .values_list("fan__arm", "s"))
+    actions = (Action.objects.filter(creator_id=exp.creator_id, fan__experiment=exp, status__in=COUNTED_STATUSES,
+                                     ts__gte=exp.started_at, ts__lte=end).exclude(arm="")
+               .values("arm").annotate(n=Count("pk"), ghosted=Count("pk", filter=Q(ghosted=True)),
+                                       ppv=Count("pk", filter=Q(action=Action.Kind.PPV)),
+                                       bought=Count("pk", filter=Q(action=Action.Kind.PPV, purchased=True))))
+    acts = {r["arm"]: r for r in actions}
+    arms = {}
+    for arm in ARMS:
+        values = [float(paid.get(pk) or 0) for pk in ids[arm]]
+        m, var = _mean_var(values)
+        se = math.sqrt(var / len(values)) if values else 0.0
+        a = acts.get(arm, {})
+        arms[arm] = {
+            "fans": len(values), "revenue": round(sum(values), 2),
+            "tips_per_fan": round(float(tips.get(arm) or 0) / len(values), 4) if values else 0.0,
+            "revenue_per_fan": {"mean": round(m, 4), "se": round(se, 4),
+                                "interval_90": [round(m - Z * se, 4), round(m + Z * se, 4)]},
+            "ppv_conversion": _beta_block(a.get("bought", 0), a.get("ppv", 0)),
+            "ghost_rate": _beta_block(a.get("ghosted", 0), a.get("n", 0)),
+            "_mv": (m, var, len(values)),
+        }
+    L, C = arms[LEARNING], arms[CONTROL]
+    (ml, vl, nl), (mc, vc, nc) = L.pop("_mv"), C.pop("_mv")
+    enough = all(arms[a]["fans"] >= ENOUGH["fans"] and arms[a]["ppv_conversion"]["n"] >= ENOUGH["ppvs"] for a in ARMS)
+    comparison: dict = {"enough_data": enough}
+    if nl >= 2 and nc >= 2:
+        diff, se = ml - mc, math.sqrt(vl / nl + vc / nc)
+        comparison["revenue_per_fan_difference"] = {
+            "mean": round(diff, 4), "interval_90": [round(diff - Z * se, 4), round(diff + Z * se, 4)]}
+        comparison["p_learning_beats_control_revenue"] = (
+            round(NormalDist().cdf(diff / se), 3) if se > 0 else (0.5 if diff == 0 else float(diff > 0)))
+        if mc > 0:
+            lift = ml / mc - 1
+            se_lift = math.sqrt(vl / nl / mc ** 2 + ml ** 2 * vc / nc / mc ** 4)
+            comparison["revenue_per_fan_lift"] = {
+                "mean": round(lift, 4), "interval_90": [round(lift - Z * se_lift, 4), round(lift + Z * se_lift, 4)]}
+    rng = random.Random(f"experiment:{exp.pk}")
+    comparison["p_learning_beats_control_conversion"] = _p_greater(L["ppv_conversion"], C["ppv_conversion"], rng)
+    comparison["p_learning_ghosts_less"] = _p_greater(L["ghost_rate"], C["ghost_rate"], rng, lower_is_better=True)
+    comparison["verdict"] = verdict(comparison, arms)
+    return {"id": exp.pk, "running": exp.running, "control_share": exp.control_share,
+            "started_at": exp.started_at.isoformat(), "started_by": exp.started_by,
+            "stopped_at": exp.stopped_at.isoformat() if exp.stopped_at else None, "stopped_by": exp.stopped_by,
+            "level": LEVEL, "arms": arms, "comparison": comparison}
+
+
+def verdict(comparison: dict, arms: dict) -> str:
+    if not comparison["enough_data"]:
+        have = ", ".join(f"{a}: {arms[a]['fans']} fans, {arms[a]['ppv_conversion']['n']} PPVs" for a in ARMS)
+        return (f"Not enough data yet ({have}); each arm needs at least {ENOUGH['fans']} fans and "
+                f"{ENOUGH['ppvs']} PPVs before the figures say anything.")
+    p = comparison.get("p_learning_beats_control_revenue")
+    diff = comparison.get("revenue_per_fan_difference", {}).get("interval_90")
+    if p is None or diff is None:
+        return "No revenue comparison possible yet."
+    if diff[0] > 0:
+        return f"Learning earns more per fan than the control (P = {p:.0%}; 90% interval of the difference above 0)."
+    if diff[1] < 0:
+        return f"Learning earns less per fan than the control (P(learning better) = {p:.0%})."
+    return f"No clear difference in revenue per fan yet (P(learning better) = {p:.0%}; the 90% interval spans 0)."
+
+
+def report(creator) -> dict:
+    """The running experiment's results (else the latest stopped one's), and the earlier ones' ids."""
+    exps = list(Experiment.objects.filter(creator=creator).order_by("-started_at", "-id"))
+    current = next((e for e in exps if e.running), exps[0] if exps else None)
+    return {"running": bool(current and current.running),
+            "experiment": results(current) if current else None,
+            "earlier": [{"id": e.pk, "control_share": e.control_share, "started_at": e.started_at.isoformat(),
+                         "stopped_at": e.stopped_at.isoformat() if e.stopped_at else None}
+                        for e in exps if e is not current]}

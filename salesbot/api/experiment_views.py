@@ -1,0 +1,38 @@
+"""The holdout experiment of a creator (learning.experiments): GET its results, POST to start one, DELETE to stop it.
+
+Thin views, as the rest of the ops API: the numbers and the moves are learning.experiments'.
+"""
+from django.shortcuts import get_object_or_404
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from learning import experiments
+from models_registry.models import Creator
+from salesbot.api import schemas as s
+
+DESCRIPTION = (
+    "Each fan who subscribes after the experiment started is assigned once, stickily, to `learning` or "
+    "`control` (the playbook ladder: no learned prices, no exploration; every safety rule in both arms). Per "
+    "arm: fans, revenue per fan (PPV purchases, 90% normal-approximation interval; tips per fan apart), PPV "
+    "conversion and ghost rate (Beta posteriors, 90% credible intervals), and P(learning beats control). "
+    "`verdict` says "
+    "plainly when there is not enough data yet. A stopped experiment keeps its results (the latest is shown).")
+
+
+@s.ops("Holdout experiment: results (GET), start (POST {\"control_share\": 0.2}), stop (DELETE)",
+       request=s.ExperimentRequestSerializer, description=DESCRIPTION)
+@api_view(["GET", "POST", "DELETE"])
+def experiment(request, creator_slug):
+    creator = get_object_or_404(Creator, slug=creator_slug)
+    who = str(request.user)
+    if request.method == "POST":
+        share = (request.data or {}).get("control_share", 0.2) if hasattr(request.data, "get") else 0.2
+        try:
+            experiments.start(creator, share, by=who)
+        except experiments.ExperimentError as e:
+            return Response({"error": str(e)}, status=409 if "already running" in str(e) else 400)
+        return Response(experiments.report(creator), status=201)
+    if request.method == "DELETE":
+        stopped = experiments.stop(creator, by=who)
+        return Response({"stopped": stopped.pk if stopped else None, **experiments.report(creator)})
+    return Response(experiments.report(creator))
