@@ -66,6 +66,30 @@ def cpu_seconds(pgid: int) -> float:
     return total
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def named_cpu_seconds(name: str) -> float:
+    """User + system CPU of every live process called `name` (the database server's backends)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            head, rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1].startswith(name):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def platform_time(created_at: str) -> float:
     return datetime.fromisoformat(created_at.replace("Z", "+00:00")).timestamp()
 
@@ -275,10 +299,19 @@ def main(argv=None) -> int:
             raise SystemExit(f"warm-up: only {len(warm.latencies)} of 20 answered; see {log.name}")
         skip = requests.get(f"{platform_url}/_fake/messages", params={"after": 10**9}).json()["total"]
         cpu0 = {k: cpu_seconds(p.pid) for k, p in procs.items()}
+        server = "postgres" if a.db == "postgres" else None
+        server0, machine0 = named_cpu_seconds(server) if server else 0.0, machine_busy()
+        self0 = sum(os.times()[:2])
         driver = Driver(platform_url, list(range(1, a.fans + 1)), rate, a.reply_timeout)
         driver.seen = skip
         offered_s = driver.run(n_messages, a.max_seconds)
         cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in procs.items()}
+        machine1 = machine_busy()
+        if server:
+            cpu["postgres server"] = named_cpu_seconds(server) - server0
+        driver_cpu = sum(os.times()[:2]) - self0
+        other_cpu = (machine1[0] - machine0[0]) - sum(cpu.values()) - driver_cpu
+        busy = (machine1[0] - machine0[0]) / max(machine1[1] - machine0[1], 1e-9)
     finally:
         for p in procs.values():
             if p.poll() is None:
@@ -308,7 +341,9 @@ def main(argv=None) -> int:
           f"-> reply p50 / decision p50 = {p50 * 1000 / d50:,.0f}x")
     print("  CPU during the run: " + ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}% of a core)"
                                                for k, v in cpu.items())
-          + f"; {sum(cpu.values()) * 1000 / max(answered, 1):.1f} ms CPU per reply in these processes")
+          + f"; {sum(cpu.values()) * 1000 / max(answered, 1):.1f} ms CPU per reply in these processes; "
+          f"the machine's {os.cpu_count()} cores were {100 * busy:.0f}% busy: also this bench's driver "
+          f"{driver_cpu:.1f} s, everything else (kernel, Redis, other programs) {other_cpu:.1f} s")
     tag = {"db": a.db, "broker": a.broker, "fans": a.fans, "rate": rate}
     ok_lat = (goal_p50 is None or p50 <= goal_p50) and (goal_p99 is None or p99 <= goal_p99)
     goal_txt = ", ".join(x for x in [f"p50 <= {goal_p50} s" if goal_p50 else "",
@@ -324,7 +359,8 @@ def main(argv=None) -> int:
     report(a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms",
            **tag)
     report(a.json, "replies", f"reply p50 / decision p50 [{label}]", p50 * 1000 / d50, "x", **tag)
-    report(a.json, "replies", f"CPU ms per reply (web + qcluster + platform) [{label}]",
+    report(a.json, "replies", f"machine CPU busy during the run [{label}]", 100 * busy, "%", **tag)
+    report(a.json, "replies", f"CPU ms per reply ({' + '.join(cpu)}) [{label}]",
            sum(cpu.values()) * 1000 / max(answered, 1), "ms", **{k: round(v, 2) for k, v in cpu.items()}, **tag)
     with open(BENCH_DIR / "replies-last.json", "w") as f:
         json.dump({"label": label, "latencies": lat, "cpu": cpu}, f)

@@ -5,8 +5,12 @@ from fans.models import Fan
 from fans.state_machine import FanState, StaleState, transition
 
 
-def get_or_create_fan(creator, fan_id: int, name: str = "") -> tuple[Fan, bool]:
-    fan, created = Fan.objects.get_or_create(creator=creator, fan_id=int(fan_id), defaults={"name": name or ""})
+def get_or_create_fan(creator, fan_id: int, name: str = "", *, lock: bool = False) -> tuple[Fan, bool]:
+    """`lock`: the row stays locked until the caller's transaction ends (PostgreSQL), so what was read stays
+    true while the caller writes from it."""
+    fans = Fan.objects.select_for_update() if lock else Fan.objects
+    fan, created = fans.get_or_create(creator=creator, fan_id=int(fan_id), defaults={"name": name or ""})
+    fan.creator = creator  # already loaded by the caller
     if name and fan.name != name and not created:
         fan.name = name
         fan.save(update_fields=["name"])

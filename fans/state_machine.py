@@ -74,13 +74,17 @@ def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None
     if not can_transition(old, new_state, by_staff):
         who = "staff" if by_staff else "the bot"
         raise IllegalTransition(f"fan {fan.fan_id}: {old} → {new_state} is not a legal move for {who}")
-    with transaction.atomic():
-        if Fan.objects.filter(pk=fan.pk, state=old).update(state=new_state) != 1:
-            fan.refresh_from_db(fields=["state"])
-            raise StaleState(f"fan {fan.fan_id}: expected {old} but it is now {fan.state}; "
-                             f"{old} → {new_state} not applied")
-        fan.state = new_state
-        FanTransition.objects.create(fan=fan, from_state=old, to_state=new_state, reason=reason,
-                                     by_staff=by_staff or by_user is not None, by_user=by_user,
-                                     ts=at or timezone.now())
+    # No savepoint (it ran on every message): nothing raises inside the block, so a caller that catches
+    # StaleState keeps its own transaction usable.
+    with transaction.atomic(savepoint=False):
+        moved = Fan.objects.filter(pk=fan.pk, state=old).update(state=new_state) == 1
+        if moved:
+            FanTransition.objects.create(fan=fan, from_state=old, to_state=new_state, reason=reason,
+                                         by_staff=by_staff or by_user is not None, by_user=by_user,
+                                         ts=at or timezone.now())
+    if not moved:
+        fan.refresh_from_db(fields=["state"])
+        raise StaleState(f"fan {fan.fan_id}: expected {old} but it is now {fan.state}; "
+                         f"{old} → {new_state} not applied")
+    fan.state = new_state
     return fan

@@ -3,8 +3,7 @@ what each write changes in the stats counters (learning.rollup) in the same tran
 status changes go through set_action_status, since the stats count only sent/logged actions."""
 import copy
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from learning import cells, rollup
@@ -14,13 +13,16 @@ from learning.models import Action, Outcome
 
 
 def next_seq(fan) -> int:
-    """Reserve the fan's next arrival number (atomic across workers)."""
-    type(fan).objects.filter(pk=fan.pk).update(event_seq=F("event_seq") + 1)
-    fan.refresh_from_db(fields=["event_seq"])
+    """Reserve the fan's next arrival number (atomic across workers): one UPDATE … RETURNING (PostgreSQL,
+    SQLite >= 3.35), as it runs for every action and outcome."""
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {type(fan)._meta.db_table} SET event_seq = event_seq + 1 WHERE id = %s "
+                    f"RETURNING event_seq", [fan.pk])
+        fan.event_seq = cur.fetchone()[0]
     return fan.event_seq
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one unit with the caller's transaction: no savepoint round trips
 def record_action(fan, action: str, *, ts=None, **fields) -> Action:
     """Log what the bot (or staff) did, snapshotting the fan as seed §3 asks."""
     fields.setdefault("fan_state", fan.state)
@@ -32,7 +34,7 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
     return created
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | None = None,
                    platform_event_id: str | None = None, pinned: bool = False, extra: dict | None = None) -> Outcome:
     """Log how the fan answered and attribute it to the action it answers."""
@@ -47,7 +49,7 @@ def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | No
 STATUS_FIELDS = ("error", "platform_message_id")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def set_action_status(action: Action, status: str, *, only_from=None, **fields) -> bool:
     """Save the action's new status (and `error` / `platform_message_id` if given) and move its counts
     in the stats counters in the same transaction: out under the old status, in under the new one, so

@@ -50,7 +50,8 @@ def send(fan, user, *, text: str = "", content_key: str = "", price=None) -> Act
                          writer=HUMAN)
     if why:
         raise ConsoleError(why)
-    action = sender.prepare(fan.creator, fan, decision, response_time_s=waiting_s(fan), by=user, writer=HUMAN)
+    action = sender.prepare(fan.creator, fan, decision, response_time_s=waiting_s(fan), by=user, writer=HUMAN,
+                            verdict=why)
     drafts.supersede_for_fan(fan)  # the person answered: the bot's pending drafts are moot
     return drafts.send_now(action)
 

@@ -27,13 +27,27 @@ FREE_ACTIONS_WITH_TEXT = ("text", "bump", "rekindle")
 
 BOT, DRAFT, HUMAN = "bot", "draft", "human"
 
+# The rows' fields the two rules read: what the last gate re-reads before a send (sender.refusal).
+FAN_FIELDS = ["state", "opted_out", "safety_flag", "human_hold_until", "content_sent"]
+CREATOR_FIELDS = ["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price", "daily_spend_cap",
+                  "restricted_words"]
+
+
+def refresh(creator, fan) -> None:
+    """Re-read what the rules read: both rows in one query (the gate runs before every send)."""
+    row = (type(fan).objects.filter(pk=fan.pk)
+           .values_list(*FAN_FIELDS, *(f"creator__{name}" for name in CREATOR_FIELDS)).get())
+    for name, value in zip(FAN_FIELDS, row[:len(FAN_FIELDS)], strict=True):
+        setattr(fan, name, value)
+    for name, value in zip(CREATOR_FIELDS, row[len(FAN_FIELDS):], strict=True):
+        setattr(creator, name, value)
+
 
 def contact_block(creator, fan, *, fresh: bool = False, writer: str = BOT) -> str | None:
     """Why nothing may be sent to this fan now by `writer`, or None. `fresh` re-reads the rows first (the
     last gate does; the router and the worker's claim work from the rows they just read)."""
     if fresh:
-        fan.refresh_from_db(fields=["state", "opted_out", "safety_flag", "human_hold_until"])
-        creator.refresh_from_db(fields=["enabled", "excluded_fan_ids"])
+        refresh(creator, fan)
     if not creator.enabled:
         return "creator's bot is disabled" if writer != HUMAN else "creator is disabled: nothing is sent"
     if writer == HUMAN:

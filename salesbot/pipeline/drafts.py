@@ -31,9 +31,10 @@ class DraftError(Exception):
 def propose(creator, fan, decision: Decision, waiting_since) -> Draft | Action:
     """Instead of a send: a draft (older open drafts of the fan are superseded). A decision the last gate
     would refuse is logged as refused at once, as in autopilot: nobody is asked to approve it."""
-    if sender.refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
-                      price=decision.price, writer=DRAFT):
-        return sender.prepare(creator, fan, decision, writer=DRAFT)
+    why = sender.refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
+                         price=decision.price, writer=DRAFT)
+    if why:
+        return sender.prepare(creator, fan, decision, writer=DRAFT, verdict=why)
     with transaction.atomic():
         Draft.objects.filter(fan=fan, status=Draft.Status.OPEN).update(
             status=Draft.Status.SUPERSEDED, decided_at=timezone.now())
@@ -99,7 +100,7 @@ def approve(draft: Draft, user, edits: dict | None = None) -> Action:
                         extra={**draft.extra, "draft_id": draft.pk, **({"drafted": {
                             k: str(getattr(draft, k)) for k in changes}} if changes else {})})
     action = sender.prepare(draft.creator, draft.fan, decision, by=user, writer=DRAFT, review=status,
-                            response_time_s=round((now - draft.waiting_since).total_seconds(), 3))
+                            response_time_s=round((now - draft.waiting_since).total_seconds(), 3), verdict=why)
     Draft.objects.filter(pk=draft.pk).update(sent_action=action)
     draft.status, draft.decided_by, draft.decided_at, draft.sent_action = status, user, now, action
     if draft.extra.get("llm_call_id"):

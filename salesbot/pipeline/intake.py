@@ -27,11 +27,14 @@ log = logging.getLogger(__name__)
 REENGAGE_ON_MESSAGE = {FanState.GREETED, FanState.PITCHED, FanState.DORMANT}
 
 
-def process_event(event: WebhookEvent, skip_locked: bool = False) -> str:
-    """Apply one event exactly once; returns the new status. Safe to call again on a processed event.
+def process_event(event: WebhookEvent | int, skip_locked: bool = False) -> str:
+    """Apply one event (or the event with this pk) exactly once; returns the new status. Safe to call again
+    on a processed event.
     skip_locked: an event another drain is processing right now is left to it ("busy"; PostgreSQL)."""
+    pk = event if isinstance(event, int) else event.pk
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update(skip_locked=skip_locked).filter(pk=event.pk).first()
+        event = (WebhookEvent.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+                 .select_related("creator").filter(pk=pk).first())
         if event is None:
             return "busy" if skip_locked else "gone"
         if event.status != WebhookEvent.Status.RECEIVED:
@@ -94,11 +97,8 @@ def drain(seconds: float = 20.0, older_than=None) -> int:
 def process_stored(pk: int) -> str:
     """One event by primary key; a crash is booked on the event (attempts, error), not raised, so one
     bad event never stops the drain behind it."""
-    event = WebhookEvent.objects.filter(pk=pk).first()
-    if event is None:
-        return "gone"
     try:
-        return process_event(event, skip_locked=True)
+        return process_event(pk, skip_locked=True)
     except Exception as e:
         log.exception("webhook event %s crashed while processing", pk)
         error = f"{type(e).__name__}: {e}"[:1900]
@@ -114,7 +114,8 @@ def on_message(creator, inbound: Inbound):
     msg: wh.FanMessage = inbound.event
     claimed = msg.sent_at or inbound.envelope.created_at
     ts = believable(claimed, inbound.arrived_at)
-    fan, _ = get_or_create_fan(creator, msg.fan.id, msg.fan.name)
+    # Locked until the event's transaction ends: the fan read here stays the fan written below.
+    fan, _ = get_or_create_fan(creator, msg.fan.id, msg.fan.name, lock=True)
     if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg.message_id).exists():
         return
     signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
@@ -122,7 +123,8 @@ def on_message(creator, inbound: Inbound):
                            ts=ts, claimed_ts=claimed if claimed != ts else None, signals=signals)
     learn_from_message(fan, msg.text, ts)
     Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
-    fan.refresh_from_db()
+    fan.messages_received += 1
+    fan.last_interaction_ts = max(fan.last_interaction_ts or ts, ts)
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)
     if fan.state in REENGAGE_ON_MESSAGE:
         transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")

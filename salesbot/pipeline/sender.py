@@ -1,6 +1,10 @@
 """Turning a decision into a platform send: the Action row first, then the call, then the books.
 
-`refusal()` is the last gate before any send. It holds whatever the caller asked.
+`refusal()` is the last gate before any send. It holds whatever the caller asked, and it is asked in full
+once per send, on fresh rows: by `prepare()` (or by a caller that must answer a refusal itself, the console
+and drafts, which hand prepare its verdict). `deliver()` right after asks the contact rule once more (one
+query: a handoff or a safety flag that landed in between still stops the send); an Action read back from
+the database (a crashed worker's pending send, a retry after a platform hiccup) gets the whole gate again.
 """
 import logging
 from datetime import timedelta
@@ -38,8 +42,6 @@ def refusal(creator, fan: Fan, action: str, *, text: str = "", content_key: str 
             price: Decimal | None = None, writer: str = BOT) -> str | None:
     """Why this send must not happen, or None: the contact rule for this writer and the message rules
     (salesbot.pipeline.contact), checked against fresh rows, never cached ones."""
-    fan.refresh_from_db(fields=["content_sent"])
-    creator.refresh_from_db(fields=["ppv_min_price", "ppv_max_price", "daily_spend_cap", "restricted_words"])
     return (contact_block(creator, fan, fresh=True, writer=writer)
             or message_block(creator, fan, action, text=text, content_key=content_key, price=price))
 
@@ -61,19 +63,28 @@ def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response
         segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "")
 
 
+UNASKED = object()
+
+
 def prepare(creator, fan: Fan, decision: Decision, response_time_s=None, *, by=None, review="",
-            writer: str = BOT) -> Action:
+            writer: str = BOT, verdict=UNASKED) -> Action:
     """Write the Action before any call, so a crash mid-send leaves a pending row to resume. `by`: the
-    person sending (console) or approving (`review`: a bot draft approved or edited)."""
+    person sending (console) or approving (`review`: a bot draft approved or edited). `verdict`: what
+    `refusal()` answered the caller for this very decision a moment ago (None: no objection); asked here
+    otherwise."""
     who = {"response_time_s": response_time_s, "by": by, "review": review}
     if decision.action == Action.Kind.SKIP:
         return log_decision(creator, fan, decision, Action.Status.LOGGED, **who)
-    why = refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
-                  price=decision.price, writer=writer)
+    why = verdict if verdict is not UNASKED else refusal(
+        creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
+        price=decision.price, writer=writer)
     if why:
         log.info("refused send to fan %s: %s", fan.fan_id, why)
         return log_decision(creator, fan, decision, Action.Status.REFUSED, error=why, **who)
-    return log_decision(creator, fan, decision, Action.Status.PENDING, **who)
+    action = log_decision(creator, fan, decision, Action.Status.PENDING, **who)
+    action.creator = creator
+    action.gate_passed = True  # in memory only: deliver() right after asks only the contact rule again
+    return action
 
 
 def deliver(action: Action, client: HttpClient | None = None) -> Action:
@@ -81,8 +92,12 @@ def deliver(action: Action, client: HttpClient | None = None) -> Action:
     if action.status != Action.Status.PENDING:
         return action
     creator, fan = action.creator, action.fan
-    why = refusal(creator, fan, action.action, text=action.message_text, content_key=action.content_key,
-                  price=action.price, writer=writer_of(action))
+    if getattr(action, "gate_passed", False):  # prepared just now: its message passed the gate
+        why = contact_block(creator, fan, fresh=True, writer=writer_of(action))
+    else:
+        why = refusal(creator, fan, action.action, text=action.message_text, content_key=action.content_key,
+                      price=action.price, writer=writer_of(action))
+    action.gate_passed = False  # once: a resend of this object asks in full
     if why:
         set_action_status(action, Action.Status.REFUSED, error=why)
         return action
@@ -122,8 +137,7 @@ def _book_sent(action: Action, platform_message_id: int):
         fields["content_sent"] = fan.content_sent + [action.content_key]
     if action.action == Action.Kind.PPV:
         fields["last_ppv_price"] = action.price
-    Fan.objects.filter(pk=fan.pk).update(**fields)
-    fan.refresh_from_db()
+    Fan.objects.filter(pk=fan.pk).update(**fields)  # the row is locked: fan.state read above still holds
     target = state_after_send(fan.state, action.action)
     if target is not None:
         transition(fan, target, "welcome sent" if target == FanState.GREETED else f"{action.action} sent")

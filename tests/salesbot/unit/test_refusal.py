@@ -143,3 +143,43 @@ def test_a_safety_flagged_fan_gets_a_refused_action_not_a_pending_one(demo, fan)
     Fan.objects.filter(pk=fan.pk).update(state="dormant", safety_flag=True)
     action = sender.prepare(demo, fan, Decision("rekindle", text="missed you 💕", route="rekindle"))
     assert action.status == Action.Status.REFUSED and "safety flag" in action.error
+
+
+class Platform:
+    """Takes sends and remembers them (deliver's client)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send_message(self, fan_id, text, media_ids=(), price=0, *, idempotency_key):
+        from salesbot.providers.simple import SentMessage
+        self.sent.append((fan_id, text, price))
+        return SentMessage(id=7000 + len(self.sent), created_at="")
+
+
+def test_a_pending_send_resumed_from_the_database_passes_the_whole_gate_again(demo, fan):
+    # A worker died after writing the Action; meanwhile the creator narrowed the price bounds.
+    action = sender.prepare(demo, fan, ppv(price="18"))
+    Creator.objects.filter(pk=demo.pk).update(ppv_min_price=Decimal("20"))
+    platform = Platform()
+    sender.deliver(Action.objects.get(pk=action.pk), client=platform)
+    action.refresh_from_db()
+    assert (action.status, action.error) == (Action.Status.REFUSED, "price 18.00 outside the creator's bounds")
+    assert platform.sent == []
+
+
+def test_a_handoff_between_prepare_and_deliver_still_stops_the_send(demo, fan):
+    action = sender.prepare(demo, fan, Decision("text", text="hey 💕"))
+    Fan.objects.filter(pk=fan.pk).update(state="handed_off")  # lands between the gate and the call
+    platform = Platform()
+    sender.deliver(action, client=platform)
+    assert (action.status, action.error) == (Action.Status.REFUSED, "fan is handed off to a human")
+    assert platform.sent == []
+
+
+def test_the_console_refusal_is_the_verdict_prepare_records(demo, fan):
+    # A caller that asked the gate itself hands prepare the answer: the refused Action carries that reason.
+    Fan.objects.filter(pk=fan.pk).update(opted_out=True)
+    why = refusal(demo, fan, ppv())
+    action = sender.prepare(demo, fan, ppv(), verdict=why)
+    assert (action.status, action.error) == (Action.Status.REFUSED, "fan opted out")
