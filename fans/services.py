@@ -2,6 +2,7 @@
 from django.db import transaction
 
 from fans.models import Fan
+from fans.signals import handed_off
 from fans.state_machine import FanState, StaleState, transition
 
 
@@ -29,6 +30,7 @@ def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False
         except StaleState:  # moved meanwhile (fan.state is now fresh): a handoff is legal from anywhere
             if fan.state != FanState.HANDED_OFF:
                 transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff, by_user=by_user)
+    handed_off.send(sender=Fan, fan=fan)
     return fan
 
 

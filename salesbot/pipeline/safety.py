@@ -10,6 +10,7 @@ import unicodedata
 from fans.models import Fan
 from fans.services import hand_off
 from salesbot.pipeline.contact import contact_block
+from salesbot.pipeline.drafts import supersede_for_fan
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'", "`": "'",
                          "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201f": '"', "\u2033": '"'})
@@ -169,6 +170,7 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
     if wants_out(text):
         fan.opted_out = True
         fan.save(update_fields=["opted_out"])
+        supersede_for_fan(fan)  # nobody may write to them now: no draft waits for approval
         return True
     if fan.safety_flag:
         # Flagged earlier and parked by staff (dormant) without a resume: back to the staff queue, never to selling.

@@ -156,3 +156,34 @@ def test_sales_credit_adds_up_to_the_creators_revenue(demo, platform, maria):
     assert rows["unattributed (no message before it)"]["revenue"] == 3
     assert sum(r["revenue"] for r in report["senders"]) == report["revenue"] == 48
     assert rows["maria"]["ppv_conversion_ci90"][0] < 1 <= 1
+
+
+def _drafted_fan(demo, fan_id):
+    set_mode(demo, "approve")
+    fan = FanFactory(creator=demo, fan_id=fan_id)
+    fan_writes(fan, "hey", when=timezone.now() - timedelta(minutes=5))
+    return fan, Draft.objects.get(fan=fan, status="open")
+
+
+@pytest.mark.parametrize("text, why", [("i'm 16 btw", "possible minor"), ("stop messaging me", "opted out")])
+def test_a_fan_handed_off_or_opting_out_leaves_the_drafts_queue(demo, platform, text, why):
+    from salesbot.pipeline import intake
+    from tests.salesbot.unit.helpers import message_payload, store_event
+
+    fan, draft = _drafted_fan(demo, 8801)
+    intake.process_event(store_event(demo, "messages.received", message_payload(8801, text, 77)))
+    fan.refresh_from_db()
+    assert why in fan.handoff_reason or (why == "opted out" and fan.opted_out)
+    assert Draft.objects.get(pk=draft.pk).status == "superseded"
+    assert list(drafts.open_drafts([demo.pk])) == []       # nobody is asked to approve a message to them
+    assert platform.sends == []
+
+
+def test_a_staff_hand_off_closes_the_fans_open_draft(demo, platform, maria):
+    from fans import staff
+
+    fan, draft = _drafted_fan(demo, 8802)
+    other, kept = _drafted_fan(demo, 8803)
+    staff.staff_hand_off(fan, "maria", "wants a video call", user=maria)
+    assert Draft.objects.get(pk=draft.pk).status == "superseded"
+    assert Draft.objects.get(pk=kept.pk).status == "open"    # only that fan's
