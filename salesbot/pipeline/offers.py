@@ -13,7 +13,11 @@ Prices are learnt per fan *context*, from what the bot knows when it offers (nev
   buyer:big     paid at least the dearest rung (purchases and tips): the big spenders
 
 Each context's parent segment ("new" / "buyer", rules' old split, the one imported seed rows carry) is
-learnt too: a context with no trusted price cell yet falls back to its parent's, then to the playbook.
+learnt too: a context with no sends of its own decides on its parent's cells, then on the playbook.
+
+The learned policy is safe policy improvement on the playbook (choose_offer): the ladder's price, hook and
+item stand unless the evidence is 95% sure something else earns more per send, and exploring is cheap and
+bounded (neighbouring rungs only; at most 1% of the ladder's estimated revenue given up per dimension).
 """
 import math
 import random
@@ -228,11 +232,14 @@ def raw_rate_offer(c: Candidates, evidence: Evidence) -> Offer:
 
 
 def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random) -> Offer:
-    """The offer under the creator's offer_policy: ladder_offer, raw_rate_offer, or (learned) price by
-    revenue per send (price × p) within the fan's context (`seg`, e.g. "buyer:big", or a plain
-    segment), falling back to its parent segment's cells, a clear winner taken before min_sample; hook and
-    content by conversion among trusted cells only. No data at all (cold start) never explores, so a new
-    creator gets the playbook's ladder."""
+    """The offer under the creator's offer_policy: ladder_offer, raw_rate_offer, or (learned) safe policy
+    improvement on the ladder. Price (by revenue per send, price × p, within the fan's context `seg`, e.g.
+    "buyer:big", or its parent segment while the context has no sends of its own), hook and content (by
+    conversion) each stay the ladder's unless the posteriors are CONFIDENCE-sure another earns more (_safe).
+    Exploring (a share of offers, scaled by how many options are still open) tries only the rungs next to
+    the chosen price, any hook and any item, each dimension only while its budget lasts (_within_budget:
+    the estimated revenue of its sends within BUDGET of the ladder's). No data at all (cold start) never
+    explores, so a new creator gets the playbook's ladder."""
     if evidence.policy == LADDER:
         return ladder_offer(c)
     if evidence.policy == RAW_RATES:
