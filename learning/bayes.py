@@ -126,6 +126,21 @@ def revenue_per_send(price: float, a: float, b: float, level: float = LEVEL) -> 
     return {"mean": round(price * mean(a, b), 2), "ci90": [round(price * lo, 2), round(price * hi, 2)]}
 
 
+def variance(a: float, b: float) -> float:
+    n = a + b
+    return a * b / (n * n * (n + 1.0))
+
+
+def prob_better(value: float, a: float, b: float, base_value: float, base_a: float, base_b: float) -> float:
+    """P(value × p > base_value × q) for independent p ~ Beta(a, b), q ~ Beta(base_a, base_b): how sure the
+    posteriors are that one option earns more per send than another (the revenue per send of a price, or a
+    hook's conversion with value 1). A normal approximation of the difference, O(1) and deterministic; with
+    a handful of sends on either side the spread is wide and the answer stays near 1/2, as it should."""
+    diff = value * mean(a, b) - base_value * mean(base_a, base_b)
+    sd = math.sqrt(value * value * variance(a, b) + base_value * base_value * variance(base_a, base_b))
+    return _Z.cdf(diff / sd) if sd > 0 else float(diff > 0)
+
+
 def thompson(rng: random.Random, a: float, b: float) -> float:
     """One draw of the conversion probability: Thompson sampling picks the arm whose draw is best."""
     return rng.betavariate(a, b)

@@ -13,12 +13,17 @@ Prices are learnt per fan *context*, from what the bot knows when it offers (nev
   buyer:big     paid at least the dearest rung (purchases and tips): the big spenders
 
 Each context's parent segment ("new" / "buyer", rules' old split, the one imported seed rows carry) is
-learnt too: a context with no trusted price cell yet falls back to its parent's, then to the playbook.
+learnt too: a context with no sends of its own decides on its parent's cells, then on the playbook.
+
+The learned policy is safe policy improvement on the playbook (choose_offer): the ladder's price, hook and
+item stand unless the evidence is 95% sure something else earns more per send, and exploring is cheap and
+bounded (neighbouring rungs only; at most 1% of the ladder's estimated revenue given up per dimension).
 """
+import math
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from statistics import NormalDist
 
 from learning import bayes
 from learning.cells import price_key
@@ -135,50 +140,75 @@ def load_evidence(ctx) -> Evidence:
     return evidence_from_stats(ctx.creator, aggregate_learning_stats(ctx.creator))
 
 
-@lru_cache(maxsize=65536)
-def _lower(a: float, b: float) -> float:
-    """The lower end of the cell's 90% credible interval (cached: the simulator asks for the same cells often)."""
-    return bayes.interval(a, b)[0]
+CONFIDENCE = 0.95   # how sure the posteriors must be that an option beats the ladder's before it replaces it
+_Z_SURE = NormalDist().inv_cdf(CONFIDENCE)
+PLAUSIBLE = 1 - CONFIDENCE   # an option still this likely to beat the current choice is worth exploring
+SETTLED = 5         # an option with this many × min_sample sends is known well enough: no more exploring for it
+PRIOR_WEIGHT = 2.0  # pseudo-sends of an untried neighbour's prior (centred on the chosen price's revenue per send)
+BUDGET = 0.01       # exploring stops while the estimated revenue falls short of the ladder's by more than this share
+NO_CELL = (*bayes.PRIOR, 0)
 
 
-def _pick(options: list, cells: dict, key, value, default, evidence: Evidence, rng, explore: bool,
-          fallback: dict | None = None, clear_wins: bool = False):
-    """Explore: best Thompson draw over every option (an option never tried in `cells` draws from its
-    `fallback` cell, or from the prior). Exploit: best posterior mean value among the trusted cells (at
-    least min_sample sends), else among the trusted fallback (parent) cells, else the default. With
-    `clear_wins` a thin cell may still win when even the low end of its 90% interval beats that choice's
-    mean: a clear winner need not wait for min_sample sends (a small context such as the big spenders
-    would never get there)."""
-    fallback = fallback or {}
-    if explore:
-        prior = (*bayes.PRIOR, 0)
-        draws = [(value(o) * bayes.thompson(rng, *cells.get(key(o), fallback.get(key(o), prior))[:2]), i)
-                 for i, o in enumerate(options)]
-        return options[max(draws)[1]]
+def _better(o, cell, base, base_cell, value) -> float:
+    """P(option `o` with `cell` earns more per send than `base` with `base_cell`), learning.bayes.prob_better."""
+    return bayes.prob_better(value(o), cell[0], cell[1], value(base), base_cell[0], base_cell[1])
+
+
+def _safe(options: list, default, cell_of, value):
+    """Safe policy improvement: the ladder's `default`, unless the posteriors say with probability at least
+    CONFIDENCE that another option earns more per send (value × conversion) than it; of those sure winners
+    the one whose pessimistic value (mean less _Z_SURE standard deviations) is best, so 2 sales of 2 do not
+    outrank 24 of 40. Thin evidence never moves the offer off the playbook, however good it looks
+    (the winner's curse of taking the best of several noisy means); strong evidence moves it before
+    min_sample sends (a small context such as the big spenders would never get there)."""
+    base_cell = cell_of(default)
     best, bar = default, None
-    for table in (cells, fallback):
-        trusted = [(value(o) * bayes.mean(*table[key(o)][:2]), -i) for i, o in enumerate(options)
-                   if key(o) in table and table[key(o)][2] >= evidence.min_sample]
-        if trusted:
-            bar, i = max(trusted)
-            best = options[-i]
-            break
-    if bar is None or not clear_wins:
-        return best
-    clear = [(value(o) * bayes.mean(*cells[key(o)][:2]), -i) for i, o in enumerate(options)
-             if key(o) in cells and cells[key(o)][2] < evidence.min_sample
-             and value(o) * _lower(*cells[key(o)][:2]) > bar]
-    return options[-max(clear)[1]] if clear else best
+    for o in options:
+        cell = cell_of(o)
+        if o == default or cell[2] <= 0 or _better(o, cell, default, base_cell, value) < CONFIDENCE:
+            continue
+        low = value(o) * (bayes.mean(*cell[:2]) - _Z_SURE * math.sqrt(bayes.variance(*cell[:2])))
+        if bar is None or low > bar:
+            best, bar = o, low
+    return best
 
 
-def _thin_share(c: Candidates, evidence: Evidence, seg: str) -> float:
-    """Share of the offer's options (prices in the fan's context, else its parent's cell; hooks; content)
-    whose cell is still under min_sample sends: exploration fades as the cells fill, `share` its ceiling."""
-    prices, fallback = evidence.price.get(seg, {}), evidence.price.get(parent(seg), {})
-    sends = [(prices.get(price_key(p)) or fallback.get(price_key(p)) or (0, 0, 0))[2] for p in c.prices]
-    sends += [evidence.hook.get(h, (0, 0, 0))[2] for h in c.hooks]
-    sends += [evidence.content.get(v.content_key, (0, 0, 0))[2] for v in c.items]
-    return sum(n < evidence.min_sample for n in sends) / len(sends)
+def _open(options: list, choice, cell_of, value, min_sample: int) -> list[bool]:
+    """Per option, whether there is still something to learn about it: its cell is thin (under min_sample
+    sends), or it may yet beat the current choice (a chance between PLAUSIBLE and CONFIDENCE) and has fewer
+    than SETTLED × min_sample sends (options that are truly alike would otherwise stay open for ever)."""
+    choice_cell = cell_of(choice)
+    out = []
+    for o in options:
+        cell = cell_of(o)
+        out.append(cell[2] < min_sample or (o != choice and cell[2] < SETTLED * min_sample
+                                            and PLAUSIBLE < _better(o, cell, choice, choice_cell, value) < CONFIDENCE))
+    return out
+
+
+def _within_budget(options: list, default, cell_of, value) -> bool:
+    """A conservative bandit's check: what the sends so far earned (each option's sends × its posterior
+    revenue per send) is still at least (1 - BUDGET) × what the same sends would have earned at the ladder's
+    `default`, so exploring one more offer keeps the learned policy within BUDGET of the playbook. Once
+    learning has found something better there is slack to explore further; while the ladder looks best,
+    exploring is rationed to that share of the revenue."""
+    base_cell = cell_of(default)
+    ladder = value(default) * bayes.mean(*base_cell[:2])
+    sends = [(cell_of(o)[2], value(o) * bayes.mean(*cell_of(o)[:2])) for o in options]
+    earned = sum(n * worth for n, worth in sends)
+    return earned >= (1 - BUDGET) * ladder * sum(n for n, _ in sends)
+
+
+def _thompson(options: list, cell_of, value, rng):
+    """The option whose draw of value × conversion (from its cell, the prior when it has none) is best."""
+    draws = [(value(o) * bayes.thompson(rng, *cell_of(o)[:2]), -i) for i, o in enumerate(options)]
+    return options[-max(draws)[1]]
+
+
+def _neighbours(prices: list, price) -> list:
+    """The price and the rungs next to it on the grid: how far one exploring offer may stray."""
+    i = prices.index(price)
+    return prices[max(i - 1, 0):i + 2]
 
 
 def ladder_offer(c: Candidates) -> Offer:
@@ -202,20 +232,71 @@ def raw_rate_offer(c: Candidates, evidence: Evidence) -> Offer:
 
 
 def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random) -> Offer:
-    """The offer under the creator's offer_policy: ladder_offer, raw_rate_offer, or (learned) price by
-    revenue per send (price × p) within the fan's context (`seg`, e.g. "buyer:big", or a plain
-    segment), falling back to its parent segment's cells, a clear winner taken before min_sample; hook and
-    content by conversion among trusted cells only. No data at all (cold start) never explores, so a new
-    creator gets the playbook's ladder."""
+    """The offer under the creator's offer_policy: ladder_offer, raw_rate_offer, or (learned) safe policy
+    improvement on the ladder. Price (by revenue per send, price × p, within the fan's context `seg`, e.g.
+    "buyer:big", or its parent segment while the context has no sends of its own), hook and content (by
+    conversion) each stay the ladder's unless the posteriors are CONFIDENCE-sure another earns more (_safe).
+    Exploring (a share of offers, scaled by how many options are still open) tries only the rungs next to
+    the chosen price, any hook and any item, each dimension only while its budget lasts (_within_budget:
+    the estimated revenue of its sends within BUDGET of the ladder's). No data at all (cold start) never
+    explores, so a new creator gets the playbook's ladder."""
     if evidence.policy == LADDER:
         return ladder_offer(c)
     if evidence.policy == RAW_RATES:
         return raw_rate_offer(c, evidence)
-    top = parent(seg)
-    explore = evidence.explore and not evidence.cold and rng.random() < evidence.share * _thin_share(c, evidence, seg)
-    price = _pick(c.prices, evidence.price.get(seg, {}), price_key, float, c.default_price, evidence, rng, explore,
-                  fallback=evidence.price.get(top, {}) if top != seg else None, clear_wins=True)
-    hook = _pick(c.hooks, evidence.hook, str, lambda h: 1.0, c.default_hook, evidence, rng, explore)
-    item = _pick(c.items, evidence.content, lambda v: v.content_key, lambda v: 1.0, c.items[0], evidence, rng,
-                 explore)
-    return Offer(price=price, hook=hook, item=item, explored=explore)
+    prices, top = evidence.price.get(seg, {}), parent(seg)
+    fallback = evidence.price.get(top, {}) if top != seg else {}
+    # The fan's context decides on its own sends; one with none yet (e.g. a creator whose history is all
+    # imported seed rows, which carry only the segment) on its parent's. Never a mix: the buyers' cells hold
+    # the big spenders', whose winning price would mislead the low spenders' context.
+    table = prices or fallback
+
+    def price_cell(p):
+        return table.get(price_key(p), NO_CELL)
+
+    def explore_cell(p):
+        return prices.get(price_key(p)) or fallback.get(price_key(p)) or NO_CELL
+
+    def hook_cell(h):
+        return evidence.hook.get(h, NO_CELL)
+
+    def item_cell(v):
+        return evidence.content.get(v.content_key, NO_CELL)
+
+    def one(_):
+        return 1.0
+
+    price = _safe(c.prices, c.default_price, price_cell, float)
+    hook = _safe(c.hooks, c.default_hook, hook_cell, one)
+    item = _safe(c.items, c.items[0], item_cell, one)
+    if not evidence.explore or evidence.cold:
+        return Offer(price=price, hook=hook, item=item)
+
+    choice_cell = explore_cell(price)
+
+    def near_cell(p):
+        # an untried rung draws from the chosen price's evidence, as if it earned the same per send
+        cell = explore_cell(p)
+        if cell[2] > 0 or p == price:
+            return cell
+        m = min(bayes.mean(*choice_cell[:2]) * float(price) / float(p), 0.97)
+        return (PRIOR_WEIGHT * m, PRIOR_WEIGHT * (1 - m), 0)
+
+    # One coin: the creator's share, scaled by how many of the options an exploring offer may try are still
+    # open (the chosen price and the rungs next to it, every hook, every item). An exploring offer samples
+    # each dimension (Thompson) among its open options, a dimension whose budget is spent keeps its choice.
+    near = _neighbours(c.prices, price)
+    open_near = _open(near, price, explore_cell, float, evidence.min_sample)
+    still = open_near + _open(c.hooks, hook, hook_cell, one, evidence.min_sample) + _open(
+        c.items, item, item_cell, one, evidence.min_sample)
+    if rng.random() >= evidence.share * sum(still) / len(still):
+        return Offer(price=price, hook=hook, item=item)
+    near = [p for p, is_open in zip(near, open_near, strict=True) if is_open or p == price]
+    tries = [len(near) > 1 and _within_budget(c.prices, c.default_price, price_cell, float),
+             _within_budget(c.hooks, c.default_hook, hook_cell, one),
+             _within_budget(c.items, c.items[0], item_cell, one)]
+    if not any(tries):
+        return Offer(price=price, hook=hook, item=item)
+    return Offer(price=_thompson(near, near_cell, float, rng) if tries[0] else price,
+                 hook=_thompson(c.hooks, hook_cell, one, rng) if tries[1] else hook,
+                 item=_thompson(c.items, item_cell, one, rng) if tries[2] else item, explored=True)

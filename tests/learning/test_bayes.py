@@ -163,3 +163,15 @@ def test_cell_uses_decayed_counts_for_the_posterior_but_keeps_raw_counts():
     assert (c["effective_sent"], c["effective_bought"]) == (15.0, 5.0)
     assert (c["alpha"], c["beta"]) == (6.0, 11.0)
     assert c["thin"] is True           # 40 sends, but after decay only 15 count: under min_sample
+
+
+def test_prob_better_compares_revenue_per_send_and_agrees_with_sampling():
+    rng = random.Random(11)
+    cases = [((25, 13, 19), (18, 10, 22)), ((12, 31, 71), (18, 13, 89)), ((50, 2, 9), (18, 7, 15))]
+    for (v1, a1, b1), (v0, a0, b0) in cases:
+        sampled = sum(v1 * rng.betavariate(a1, b1) > v0 * rng.betavariate(a0, b0) for _ in range(20000)) / 20000
+        assert bayes.prob_better(v1, a1, b1, v0, a0, b0) == pytest.approx(sampled, abs=0.04)
+    # the same evidence on both sides: a coin toss; more evidence for the same gap: surer
+    assert bayes.prob_better(1, 5, 15, 1, 5, 15) == pytest.approx(0.5)
+    assert bayes.prob_better(1, 31, 71, 1, 21, 81) < bayes.prob_better(1, 301, 701, 1, 201, 801)
+    assert bayes.prob_better(1, 301, 701, 1, 201, 801) > 0.99
