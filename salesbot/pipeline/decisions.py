@@ -25,3 +25,4 @@ class Context:
     last_text: str = ""
     signals: set = field(default_factory=set)
     sent_lines: set | None = None    # the fan's lines so far, normalised (salesbot.pipeline.repeats.had)
+    templates: list | None = None    # the creator's response templates, read once per decision (rules._row)

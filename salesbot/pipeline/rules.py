@@ -55,7 +55,9 @@ def _rng(ctx: Context) -> random.Random:
 
 
 def _row(ctx: Context, kind: str) -> ResponseTemplate | None:
-    return next((t for t in ctx.creator.templates.all() if t.kind == kind), None)
+    if ctx.templates is None:
+        ctx.templates = list(ctx.creator.templates.all())
+    return next((t for t in ctx.templates if t.kind == kind), None)
 
 
 def fill(ctx: Context, line: str, **values) -> str:
