@@ -116,6 +116,8 @@ def main(argv=None) -> int:
                                                  else []):
             extra = ["--messages", a.replies_messages or 150] if (a.quick or a.replies_messages) else []
             run("replies.py", "--db", db, "--broker", broker, *extra, results=results, notes=notes)
+            if db == "postgres" and not a.quick:  # the at-scale capacity: offered more than it can answer
+                run("replies.py", "--db", db, "--broker", broker, "--capacity", results=results, notes=notes)
     rows = [json.loads(line) for line in Path(results).read_text().splitlines() if line.strip()]
     if "learning" in only:
         learning_bench(learning_args, notes, rows)

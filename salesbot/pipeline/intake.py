@@ -33,42 +33,50 @@ def process_event(event: WebhookEvent | int, skip_locked: bool = False) -> str:
     skip_locked: an event another drain is processing right now is left to it ("busy"; PostgreSQL)."""
     pk = event if isinstance(event, int) else event.pk
     with transaction.atomic():
-        event = (WebhookEvent.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-                 .select_related("creator").filter(pk=pk).first())
+        event = _locking(WebhookEvent.objects, skip_locked).filter(pk=pk).first()
         if event is None:
             return "busy" if skip_locked else "gone"
-        if event.status != WebhookEvent.Status.RECEIVED:
-            return event.status
-        event.attempts += 1
+        return _apply(event)
+
+
+def _locking(events, skip_locked: bool):
+    """The events, each row locked as it is read (PostgreSQL; SQLite's IMMEDIATE transaction locks it all)."""
+    return events.select_for_update(skip_locked=skip_locked, of=("self",)).select_related("creator")
+
+
+def _apply(event: WebhookEvent) -> str:
+    """The event's effects, inside the caller's transaction that holds its row."""
+    if event.status != WebhookEvent.Status.RECEIVED:
+        return event.status
+    event.attempts += 1
+    try:
+        provider = providers.get(event.creator.provider)
+        env, parsed = provider.parse_stored(event.raw_body.encode(), event.event_id)
+    except wh.WebhookError as e:
+        # Kept with its raw body; staff can correct it in admin and replay it.
+        event.status, event.error = WebhookEvent.Status.FAILED, str(e)
+        event.save(update_fields=["status", "attempts", "error"])
+        return event.status
+    handler = HANDLERS.get(type(parsed))
+    if handler is None:
+        event.status = WebhookEvent.Status.IGNORED
+    else:
         try:
-            provider = providers.get(event.creator.provider)
-            env, parsed = provider.parse_stored(event.raw_body.encode(), event.event_id)
-        except wh.WebhookError as e:
-            # Kept with its raw body; staff can correct it in admin and replay it.
+            with transaction.atomic():
+                handler(event.creator, Inbound(env, parsed, event.received_at))
+        except wh.WebhookError as e:  # the event cannot apply (yet): kept as failed with why, replayable
             event.status, event.error = WebhookEvent.Status.FAILED, str(e)
             event.save(update_fields=["status", "attempts", "error"])
             return event.status
-        handler = HANDLERS.get(type(parsed))
-        if handler is None:
-            event.status = WebhookEvent.Status.IGNORED
-        else:
-            try:
-                with transaction.atomic():
-                    handler(event.creator, Inbound(env, parsed, event.received_at))
-            except wh.WebhookError as e:  # the event cannot apply (yet): kept as failed with why, replayable
-                event.status, event.error = WebhookEvent.Status.FAILED, str(e)
-                event.save(update_fields=["status", "attempts", "error"])
-                return event.status
-            event.status = WebhookEvent.Status.PROCESSED
-        event.processed_at = timezone.now()
-        event.save(update_fields=["status", "attempts", "processed_at"])
-        return event.status
+        event.status = WebhookEvent.Status.PROCESSED
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "attempts", "processed_at"])
+    return event.status
 
 
 # --- the stored events are the queue: one drain task works them, woken by a flag ------------------
 
 MAX_ATTEMPTS = 5  # an event that crashed this often is marked failed and waits for staff to replay it
-BATCH = 100
 
 
 def drain(seconds: float = 20.0, older_than=None) -> int:
@@ -82,16 +90,35 @@ def drain(seconds: float = 20.0, older_than=None) -> int:
     if older_than is not None:
         waiting = waiting.filter(received_at__lt=older_than)
     while True:
-        pks = list(waiting.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:BATCH])
-        for pk in pks:
-            last_pk = pk
-            processed += process_stored(pk) == WebhookEvent.Status.PROCESSED
-            if time.monotonic() > deadline:
-                if older_than is None:
-                    queue.wake_drain()  # a fresh task carries on; this one ends well inside the task timeout
-                return processed
-        if not pks:
+        got = process_next(waiting, after_pk=last_pk)
+        if got is None:
             return processed
+        last_pk, status = got
+        processed += status == WebhookEvent.Status.PROCESSED
+        if time.monotonic() > deadline:
+            if older_than is None:
+                queue.wake_drain()  # a fresh task carries on; this one ends well inside the task timeout
+            return processed
+
+
+def process_next(waiting, after_pk: int = 0) -> tuple[int, str] | None:
+    """Take the oldest of the `waiting` events after `after_pk` that no other drain holds, and apply it:
+    (its pk, its new status), or None when none is left. One query finds and locks it (SKIP LOCKED), so
+    drains working side by side never spend a query on each other's events; a crash is booked as in
+    process_stored and the drain moves on."""
+    pk = None
+    try:
+        with transaction.atomic():
+            event = _locking(waiting, skip_locked=True).filter(pk__gt=after_pk).order_by("pk").first()
+            if event is None:
+                return None
+            pk = event.pk
+            return pk, _apply(event)
+    except Exception as e:
+        if pk is None:
+            raise
+        _book_crash(pk, e)
+        return pk, "crashed"
 
 
 def process_stored(pk: int) -> str:
@@ -100,14 +127,18 @@ def process_stored(pk: int) -> str:
     try:
         return process_event(pk, skip_locked=True)
     except Exception as e:
-        log.exception("webhook event %s crashed while processing", pk)
-        error = f"{type(e).__name__}: {e}"[:1900]
-        WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, error=error)
-        # Out of attempts: marked failed, so staff see it among the failed events (admin, /stats) and
-        # can replay it, rather than it waiting unseen as "received".
-        WebhookEvent.objects.filter(pk=pk, status=WebhookEvent.Status.RECEIVED, attempts__gte=MAX_ATTEMPTS).update(
-            status=WebhookEvent.Status.FAILED, error=f"gave up after {MAX_ATTEMPTS} attempts; last error: {error}")
+        _book_crash(pk, e)
         return "crashed"
+
+
+def _book_crash(pk: int, e: Exception) -> None:
+    log.exception("webhook event %s crashed while processing", pk)
+    error = f"{type(e).__name__}: {e}"[:1900]
+    WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, error=error)
+    # Out of attempts: marked failed, so staff see it among the failed events (admin, /stats) and
+    # can replay it, rather than it waiting unseen as "received".
+    WebhookEvent.objects.filter(pk=pk, status=WebhookEvent.Status.RECEIVED, attempts__gte=MAX_ATTEMPTS).update(
+        status=WebhookEvent.Status.FAILED, error=f"gave up after {MAX_ATTEMPTS} attempts; last error: {error}")
 
 
 def on_message(creator, inbound: Inbound):
