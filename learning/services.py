@@ -18,7 +18,8 @@ def next_seq(fan) -> int:
     with connection.cursor() as cur:
         cur.execute(f"UPDATE {type(fan)._meta.db_table} SET event_seq = event_seq + 1 WHERE id = %s "
                     f"RETURNING event_seq", [fan.pk])
-        fan.event_seq = cur.fetchone()[0]
+        # fetchall steps the statement to its end: a RETURNING statement left open on SQLite fails the COMMIT
+        fan.event_seq = cur.fetchall()[0][0]
     return fan.event_seq
 
 
