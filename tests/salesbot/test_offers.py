@@ -272,7 +272,7 @@ def test_rule_engine_ppv_explores_and_the_sender_records_it(demo):
         assert ("(exploring)" in d.reason) == is_explored
         assert Action.objects.get(pk=action.pk).explored is is_explored
         explored += is_explored
-    assert 0 < explored
+    assert explored > 0
 
 
 def test_exploration_off_records_unexplored_actions(demo):
