@@ -27,15 +27,13 @@ log = logging.getLogger(__name__)
 REENGAGE_ON_MESSAGE = {FanState.GREETED, FanState.PITCHED, FanState.DORMANT}
 
 
-def process_event(event: WebhookEvent | int, skip_locked: bool = False) -> str:
-    """Apply one event (or the event with this pk) exactly once; returns the new status. Safe to call again
-    on a processed event.
-    skip_locked: an event another drain is processing right now is left to it ("busy"; PostgreSQL)."""
-    pk = event if isinstance(event, int) else event.pk
+def process_event(event: WebhookEvent) -> str:
+    """Apply one stored event exactly once; returns the new status. Safe to call again on a processed event
+    (staff replays and tests call it; drains take events with process_next)."""
     with transaction.atomic():
-        event = _locking(WebhookEvent.objects, skip_locked).filter(pk=pk).first()
+        event = _locking(WebhookEvent.objects, skip_locked=False).filter(pk=event.pk).first()
         if event is None:
-            return "busy" if skip_locked else "gone"
+            return "gone"
         return _apply(event)
 
 
@@ -104,8 +102,8 @@ def drain(seconds: float = 20.0, older_than=None) -> int:
 def process_next(waiting, after_pk: int = 0) -> tuple[int, str] | None:
     """Take the oldest of the `waiting` events after `after_pk` that no other drain holds, and apply it:
     (its pk, its new status), or None when none is left. One query finds and locks it (SKIP LOCKED), so
-    drains working side by side never spend a query on each other's events; a crash is booked as in
-    process_stored and the drain moves on."""
+    drains working side by side never spend a query on each other's events. A crash is booked on the event
+    (_book_crash), not raised, so one bad event never stops the drain behind it."""
     pk = None
     try:
         with transaction.atomic():
@@ -121,17 +119,8 @@ def process_next(waiting, after_pk: int = 0) -> tuple[int, str] | None:
         return pk, "crashed"
 
 
-def process_stored(pk: int) -> str:
-    """One event by primary key; a crash is booked on the event (attempts, error), not raised, so one
-    bad event never stops the drain behind it."""
-    try:
-        return process_event(pk, skip_locked=True)
-    except Exception as e:
-        _book_crash(pk, e)
-        return "crashed"
-
-
 def _book_crash(pk: int, e: Exception) -> None:
+    """The crash counts as an attempt, with its error; out of attempts, the event is marked failed."""
     log.exception("webhook event %s crashed while processing", pk)
     error = f"{type(e).__name__}: {e}"[:1900]
     WebhookEvent.objects.filter(pk=pk).update(attempts=F("attempts") + 1, error=error)
