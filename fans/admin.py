@@ -9,11 +9,11 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from fans import facts, staff
-from fans.models import Fan, FanFact, FanTransition, Message, NeedsHumanFan
-from fans.selectors import needs_a_human
+from fans.models import Fan, FanFact, FanTransition
+from fans.selectors import handoff_kind, handoff_label, needs_a_human
 from fans.state_machine import FanState
 from learning.selectors import spend_capped, spent_last_24h
-from team.scoped_admin import CreatorScopedAdmin
+from team.scoped_admin import CreatorScopedAdmin, LedgerAdmin
 
 
 class TransitionInline(admin.TabularInline):
@@ -102,7 +102,8 @@ def hand_off_fans(modeladmin, request, queryset):
 @admin.action(description="Resume: give handed-off fans back to the bot (back to engaged)", permissions=["change"])
 def resume_fans(modeladmin, request, queryset):
     n = sum(staff.staff_resume(fan, str(request.user), user=request.user) for fan in queryset)
-    modeladmin.message_user(request, f"{n} fan(s) resumed; fans not handed off were left as they were.")
+    modeladmin.message_user(request, f"{n} fan(s) resumed; fans not handed off, or with a safety flag (a manager "
+                                     f"clears it in the inbox), were left as they were.")
 
 
 @admin.action(description="Mark dormant", permissions=["change"])
@@ -111,10 +112,10 @@ def mark_dormant(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{n} fan(s) marked dormant.")
 
 
-@admin.register(Fan)
 class FanAdmin(CreatorScopedAdmin):
-    list_display = ["fan_id", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
+    list_display = ["conversation", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
                     "last_activity", "opted_out", "safety", "timeline_link"]
+    list_display_links = None  # the fan id opens the conversation; the books are never a form to type into
     list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag",
                    "subscription_status"]
     search_fields = ["name", "=fan_id"]
@@ -125,19 +126,35 @@ class FanAdmin(CreatorScopedAdmin):
     actions = [hand_off_fans, resume_fans, mark_dormant]
     change_form_template = "admin/fans/fan/change_form.html"
 
-    # Moves go through the state machine (the actions and the timeline page), so each leaves a
-    # FanTransition; a safety flag is cleared only by a staff resume. The add form still sets them.
-    CHANGE_READONLY = ["creator", "state", "opted_out", "safety_flag"]
+    class Media:
+        css = {"all": ["salesbot/inbox.css"]}  # the handoff badges
+
+    # Only what a person may set by hand is editable: the name, notes and the fan's own mode. Moves go
+    # through the state machine (a FanTransition each), a safety flag is cleared only by a manager with a reason
+    # (fans.services.clear_safety_flag), and the books (spend, counts, content sent) only by the pipeline.
+    EDITABLE = ["name", "notes", "autonomy"]
 
     def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        return fields + [f for f in self.CHANGE_READONLY if f not in fields] if obj is not None else fields
+        return [f.name for f in Fan._meta.concrete_fields if f.name not in self.EDITABLE and f.name != "id"]
 
-    @admin.display(description="safety", ordering="safety_flag")
+    def has_add_permission(self, request):
+        return False  # fans come from the platform
+
+    @admin.display(description="fan", ordering="fan_id")
+    def conversation(self, obj):
+        return format_html('<a href="{}" class="open-conversation">{}</a>', reverse("admin:inbox_fan", args=[obj.pk]),
+                           obj.fan_id)
+
+    @admin.display(description="handoff", ordering="safety_flag")
     def safety(self, obj):
-        """A red badge, not Django's green tick: a safety flag is a warning, not a success."""
-        return format_html('<span class="safety-flag" style="color:#fff;background:#b91c1c;padding:1px 6px;'
-                           'border-radius:3px">⚠ flagged</span>') if obj.safety_flag else "—"
+        """Safety (nobody sells) in red, a sale a person must make in amber; the reason in words."""
+        kind = handoff_kind(obj)
+        if kind == "safety":
+            return format_html('<span class="badge badge-safety safety-flag">⚠ {}</span>',
+                               handoff_label(obj) or "safety")
+        if kind:
+            return format_html('<span class="badge badge-sale">{}</span>', handoff_label(obj) or "handed off")
+        return "—"
 
     @admin.display(description="last activity", ordering="last_interaction_ts")
     def last_activity(self, obj):
@@ -193,7 +210,8 @@ class FanAdmin(CreatorScopedAdmin):
         elif op == "resume":
             done = staff.staff_resume(fan, who, user=request.user)
             self.message_user(request, "Resumed: back to engaged, the bot answers again." if done
-                              else "Only a handed-off fan can be resumed.",
+                              else "A safety flag stays until a manager clears it with a reason (in the inbox)."
+                              if fan.safety_flag else "Only a handed-off fan can be resumed.",
                               messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
         elif op == "dormant":
@@ -202,19 +220,8 @@ class FanAdmin(CreatorScopedAdmin):
                               messages.SUCCESS if done else messages.ERROR)
             return redirect(request.path)
         else:
-            response = self.timeline_op(request, fan, op)
-            if response is not None:
-                return response
             self.message_user(request, "Unknown operation.", messages.ERROR)
         return self._timeline_page(request, fan, note_form, handoff_form, facts_form)
-
-    def timeline_op(self, request, fan, op):
-        """Operations a subclass adds to the timeline page (salesbot's console); None: unknown."""
-        return None
-
-    def timeline_extra(self, request, fan) -> dict:
-        """More context for the timeline page from a subclass (salesbot's console)."""
-        return {}
 
     def _timeline_page(self, request, fan, note_form, handoff_form, facts_form=None):
         entries = staff.timeline(fan)
@@ -229,16 +236,13 @@ class FanAdmin(CreatorScopedAdmin):
             "handoff_form": handoff_form,
             "facts_form": facts_form or FactFormSet(queryset=facts.ordered(fan), prefix="facts"),
             "can_change": self.has_change_permission(request, fan),
-            # offer "resume" to handed-off fans and to flagged fans parked as dormant (resume clears the flag)
-            "handed_off": fan.state == FanState.HANDED_OFF or (fan.safety_flag and fan.state == FanState.DORMANT),
+            "handed_off": fan.state == FanState.HANDED_OFF and not fan.safety_flag,
             "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
             "spend_capped": spend_capped(fan), "spend_24h": spent_last_24h(fan),
-            **self.timeline_extra(request, fan),
         }
         return TemplateResponse(request, "admin/fans/fan/timeline.html", context)
 
 
-@admin.register(NeedsHumanFan)
 class NeedsHumanFanAdmin(FanAdmin):
     """Handed-off fans a person must answer, and safety-flagged fans in any state (no sends reach them until
     a staff resume): safety-flagged first, then the most recently active."""
@@ -260,8 +264,7 @@ class NeedsHumanFanAdmin(FanAdmin):
         return False
 
 
-@admin.register(Message)
-class MessageAdmin(CreatorScopedAdmin):
+class MessageAdmin(LedgerAdmin):
     creator_path = "fan__creator"
     list_display = ["fan", "direction", "text", "ts"]
     list_filter = ["direction", "fan__creator"]
@@ -269,8 +272,7 @@ class MessageAdmin(CreatorScopedAdmin):
     raw_id_fields = ["fan"]
 
 
-@admin.register(FanTransition)
-class FanTransitionAdmin(CreatorScopedAdmin):
+class FanTransitionAdmin(LedgerAdmin):
     creator_path = "fan__creator"
     list_display = ["fan", "from_state", "to_state", "reason", "by_staff", "by_user", "ts"]
     list_filter = ["to_state", "by_staff", "fan__creator"]

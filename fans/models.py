@@ -126,6 +126,22 @@ class FanFact(models.Model):
         return self.text
 
 
+class SafetyClearance(models.Model):
+    """A manager cleared a fan's safety flag: who, why, and what the flag had said (the audit reads it)."""
+
+    fan = models.ForeignKey(Fan, on_delete=models.CASCADE, related_name="safety_clearances")
+    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    was = models.CharField("flag was", max_length=200, blank=True)
+    ts = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-ts", "-id"]
+
+    def __str__(self):
+        return f"safety flag cleared by {self.by_user}: {self.reason[:40]}"
+
+
 class NeedsHumanFan(Fan):
     """Admin's "needs a human" list: handed-off fans, safety-flagged first (fans.admin)."""
 

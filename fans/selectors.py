@@ -8,3 +8,29 @@ def needs_a_human() -> Q:
     """Fans only a person may answer: handed off, or safety-flagged in any state (the sender refuses a
     flagged fan until a staff resume, so a flagged fan parked elsewhere must not drop out of sight)."""
     return Q(state=FanState.HANDED_OFF) | Q(safety_flag=True)
+
+
+# The handoffs that protect a person (the fan, the creator): such a fan is sold nothing by anyone, and only a
+# manager clears the flag. Every other handoff (a custom request, a video call, a legal threat, a whale) asks a
+# person to take over the sale, and any chatter may give the fan back to the bot.
+SAFETY_REASONS = ("possible minor", "mentions self-harm", "claims to know the creator's real identity",
+                  "restricted content")
+SAFETY_PREFIX, SALE_PREFIX = "safety: ", "needs a human: "
+
+
+def handoff_kind(fan) -> str:
+    """"safety", "sale" (a person sells), "staff" (handed off by a person) or "" (not handed off)."""
+    if fan.safety_flag:
+        return "safety"
+    if fan.state != FanState.HANDED_OFF:
+        return ""
+    return "sale" if fan.handoff_reason.startswith(SALE_PREFIX) else "staff"
+
+
+def handoff_label(fan) -> str:
+    """The handoff reason without its prefix, as staff read it ("possible minor", "custom request …")."""
+    reason = fan.handoff_reason or ""
+    for prefix in (SAFETY_PREFIX, SALE_PREFIX):
+        if reason.startswith(prefix):
+            return reason[len(prefix):]
+    return reason

@@ -1,9 +1,15 @@
 """Fan lifecycle operations used by webhooks, workers, staff and imports."""
 from django.db import transaction
+from django.utils import timezone
 
-from fans.models import Fan
+from fans.models import Fan, SafetyClearance
 from fans.signals import handed_off
 from fans.state_machine import FanState, StaleState, transition
+from team import scope
+
+
+class NotAllowed(Exception):
+    """The person may not do this to the fan; the message says why (shown to them)."""
 
 
 def get_or_create_fan(creator, fan_id: int, name: str = "", *, lock: bool = False) -> tuple[Fan, bool]:
@@ -40,4 +46,24 @@ def resume(fan: Fan, reason: str = "resumed by staff", by_user=None) -> Fan:
     transition(fan, FanState.ENGAGED, reason, by_staff=True, by_user=by_user)
     fan.handoff_reason = ""
     fan.save(update_fields=["handoff_reason"])
+    return fan
+
+
+@transaction.atomic
+def clear_safety_flag(fan: Fan, user, reason: str) -> Fan:
+    """The one way a safety flag is lifted: a manager, with a written reason, audited (SafetyClearance). The fan
+    stays with the people (handed off) until someone resumes it."""
+    reason = " ".join((reason or "").split())
+    if not scope.is_manager(user):
+        raise NotAllowed("Only a manager can clear a safety flag.")
+    if len(reason) < 5:
+        raise NotAllowed("Write why the flag can be cleared (a few words at least).")
+    locked = Fan.objects.select_for_update().get(pk=fan.pk)
+    if not locked.safety_flag:
+        raise NotAllowed("This fan has no safety flag.")
+    SafetyClearance.objects.create(fan=locked, by_user=user, reason=reason[:500], was=locked.handoff_reason,
+                                   ts=timezone.now())
+    Fan.objects.filter(pk=fan.pk).update(safety_flag=False,
+                                         handoff_reason=f"safety flag cleared by {user}"[:200])
+    fan.safety_flag, fan.handoff_reason = False, f"safety flag cleared by {user}"[:200]
     return fan

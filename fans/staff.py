@@ -127,28 +127,13 @@ def staff_hand_off(fan: Fan, author: str, reason: str = "", user=None) -> Fan:
 
 
 def staff_resume(fan: Fan, author: str, user=None) -> bool:
-    """Give a handed-off fan back to the bot (engaged); False if the fan was not handed off.
-
-    The one way a safety flag is cleared: resuming a flagged fan clears it and says so in the
-    FanTransition reason. A flagged fan staff parked as dormant is resumed the same way."""
+    """Give a handed-off fan back to the bot (engaged); False if the fan was not handed off or still carries a
+    safety flag (a manager clears that first, with a reason: fans.services.clear_safety_flag)."""
     fan.refresh_from_db(fields=["state", "safety_flag", "handoff_reason"])
-    flagged = fan.safety_flag
-    if fan.state != FanState.HANDED_OFF and not (flagged and fan.state == FanState.DORMANT):
+    if fan.safety_flag or fan.state != FanState.HANDED_OFF:
         return False
-    reason = f"resumed by {author} in admin"
-    if flagged:
-        reason += f"; safety flag cleared ({fan.handoff_reason or 'no reason recorded'})"
     try:
-        with transaction.atomic():
-            if fan.state == FanState.HANDED_OFF:
-                resume(fan, reason[:200], by_user=user)
-            else:
-                transition(fan, FanState.ENGAGED, reason[:200], by_staff=True, by_user=user)
-                fan.handoff_reason = ""
-                fan.save(update_fields=["handoff_reason"])
-            if flagged:
-                Fan.objects.filter(pk=fan.pk).update(safety_flag=False)
-                fan.safety_flag = False
+        resume(fan, f"resumed by {author} in admin"[:200], by_user=user)
     except StaleState:
         return False
     return True
@@ -156,7 +141,7 @@ def staff_resume(fan: Fan, author: str, user=None) -> bool:
 
 def staff_mark_dormant(fan: Fan, author: str, user=None) -> bool:
     """Park a fan as dormant. A safety flag stays set: a flagged fan is never sold to, reactivated or
-    bumped, whatever its state, until a staff resume clears the flag."""
+    bumped, whatever its state, until a manager clears the flag."""
     fan.refresh_from_db(fields=["state"])
     if fan.state == FanState.DORMANT or not can_transition(fan.state, FanState.DORMANT, by_staff=True):
         return False

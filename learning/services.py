@@ -77,29 +77,6 @@ def set_action_status(action: Action, status: str, *, only_from=None, **fields) 
     return True
 
 
-@transaction.atomic
-def staff_saved_action(old: Action | None, new: Action) -> None:
-    """A staff edit in admin moves the action's counts in the stats counters: old out, new in."""
-    if old is not None:
-        rollup.record(old.creator_id, cells.action_cells(old, sign=-1))
-    rollup.action_added(new)
-
-
-@transaction.atomic
-def staff_saved_outcome(old: dict | None, new: Outcome) -> None:
-    """A staff edit in admin: counted in the totals; a buyer's replies-before-first-purchase follow its
-    outcomes. `old`: the stored creator_id and fan_id before the edit (None for a new outcome)."""
-    if old is None:
-        rollup.outcomes_added(new.creator_id)
-    elif old["creator_id"] != new.creator_id:
-        rollup.outcomes_added(old["creator_id"], -1)
-        rollup.outcomes_added(new.creator_id)
-    for fan_id in {new.fan_id, old and old["fan_id"]} - {None}:
-        creator_id = (new.fan.creator_id if fan_id == new.fan_id
-                      else Outcome.fan.field.related_model.objects.get(pk=fan_id).creator_id)
-        rollup.refresh_buyer(fan_id, creator_id)
-
-
 def attach_purchases(action: Action) -> int:
     """Attribute purchases of this action's platform message that arrived before the message did (they
     were booked unattributed with the message id in `extra`); returns how many."""

@@ -15,7 +15,7 @@ from models_registry.forms import (
     VaultInlineFormSet,
     VaultItemForm,
 )
-from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
+from models_registry.models import Creator, VaultItem, mask
 from team.scoped_admin import CreatorScopedAdmin
 
 
@@ -26,7 +26,6 @@ class VaultInline(admin.TabularInline):
     extra = 0
 
 
-@admin.register(Creator)
 class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
     """History (who changed which setting, when) comes from django-simple-history: credentials are not in
     it, only that one changed (`keys_changed`); reverting is off (SIMPLE_HISTORY_REVERT_DISABLED)."""
@@ -121,7 +120,6 @@ def delete_unused_vault_items(modeladmin, request, queryset):
     return delete_selected(modeladmin, request, remaining)
 
 
-@admin.register(VaultItem)
 class VaultItemAdmin(CreatorScopedAdmin):
     form = VaultItemForm
     list_display = ["content_key", "creator", "kind", "default_price", "ladder_tier", "used_by"]
@@ -151,7 +149,6 @@ class VaultItemAdmin(CreatorScopedAdmin):
         return super().delete_view(request, object_id, extra_context)
 
 
-@admin.register(PlaybookSection)
 class PlaybookSectionAdmin(CreatorScopedAdmin):
     form = PlaybookSectionForm
     list_display = ["number", "title", "creator", "serves_states"]
@@ -159,7 +156,6 @@ class PlaybookSectionAdmin(CreatorScopedAdmin):
     search_fields = ["title", "body"]
 
 
-@admin.register(ResponseTemplate)
 class ResponseTemplateAdmin(CreatorScopedAdmin):
     form = ResponseTemplateForm
     list_display = ["kind", "creator", "content_key", "hook"]

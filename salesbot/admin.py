@@ -1,24 +1,35 @@
+"""Every admin of the deployment, assembled on the one site (salesbot.admin_site): the domain apps define
+their ModelAdmins and register nothing; this module says which admin serves which model, once.
+Ledgers are read-only for everyone (team.scoped_admin.LedgerAdmin)."""
+import django_q.admin  # noqa: F401  (django-q2's task and schedule pages register themselves on the site)
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.admin import TokenAdmin
-from rest_framework.authtoken.models import TokenProxy
 
-from models_registry.models import mask
-from salesbot import team_admin  # noqa: F401  (registers the console, drafts and team performance)
-from salesbot.dashboard import admin as dashboard_admin  # noqa: F401  (registers the creator dashboard)
-from salesbot.models import LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
+from fans.admin import FanTransitionAdmin, MessageAdmin, NeedsHumanFanAdmin
+from fans.models import Fan, FanTransition, Message, NeedsHumanFan, SafetyClearance
+from learning.admin import ActionAdmin, OutcomeAdmin
+from learning.models import Action, Outcome
+from models_registry.admin import PlaybookSectionAdmin, ResponseTemplateAdmin, VaultItemAdmin
+from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
+from salesbot.dashboard.admin import CreatorDashboardAdmin
+from salesbot.models import Draft, LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue
-from team.scoped_admin import CreatorScopedAdmin
+from salesbot.team_admin import ConsoleFanAdmin, DraftAdmin
+from team.admin import SnippetAdmin, TeamMemberAdmin, TeamUserAdmin
+from team.models import Snippet, TeamMember
+from team.scoped_admin import CreatorScopedAdmin, LedgerAdmin
 
 
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(CreatorScopedAdmin):
+class WebhookEventAdmin(LedgerAdmin):
     list_display = ["received_at", "creator", "event", "event_id", "endpoint", "status", "attempts", "error"]
     list_filter = ["status", "event", "creator"]
     search_fields = ["event_id", "raw_body", "error"]
-    readonly_fields = ["received_at", "processed_at", "attempts"]
     actions = ["replay"]
 
-    @admin.action(description="Replay selected events (after correcting the raw body if needed)")
+    @admin.action(description="Replay selected events (failed or stuck; processed events never run twice)")
     def replay(self, request, queryset):
         n = 0
         for event in queryset.exclude(status=WebhookEvent.Status.PROCESSED):
@@ -28,7 +39,6 @@ class WebhookEventAdmin(CreatorScopedAdmin):
                           messages.SUCCESS)
 
 
-@admin.register(QueueItem)
 class QueueItemAdmin(CreatorScopedAdmin):
     list_display = ["enqueued_at", "creator", "fan", "reason", "status", "attempts", "result"]
     list_filter = ["status", "reason", "creator"]
@@ -36,8 +46,7 @@ class QueueItemAdmin(CreatorScopedAdmin):
     raw_id_fields = ["fan", "action"]
 
 
-@admin.register(LLMCall)
-class LLMCallAdmin(CreatorScopedAdmin):
+class LLMCallAdmin(LedgerAdmin):
     """Read-only: what each model call cost and whether its answer was used."""
 
     list_display = ["ts", "creator", "fan", "model", "outcome", "input_tokens", "output_tokens", "cost_usd",
@@ -47,27 +56,14 @@ class LLMCallAdmin(CreatorScopedAdmin):
     date_hierarchy = "ts"
     raw_id_fields = ["fan", "action"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(PendingReversal)
-class PendingReversalAdmin(admin.ModelAdmin):
+class PendingReversalAdmin(LedgerAdmin):
     """Read-only: undos that arrived before the purchase or tip they take back (applied when it arrives)."""
 
     list_display = ["received_at", "creator", "fan", "kind", "amount", "applied_at", "event_id"]
     list_filter = ["kind", "creator", ("applied_at", admin.EmptyFieldListFilter)]
     search_fields = ["=fan__fan_id", "event_id"]
     raw_id_fields = ["fan", "outcome"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 # --- staff API tokens: never listed in clear; the key is shown once, when the token is created ------
@@ -87,5 +83,25 @@ class MaskedTokenAdmin(TokenAdmin):
                               messages.WARNING)
 
 
-admin.site.unregister(TokenProxy)
-admin.site.register(StaffToken, MaskedTokenAdmin)
+
+
+class SafetyClearanceAdmin(LedgerAdmin):
+    """Who cleared which fan's safety flag, and why (written by fans.services.clear_safety_flag only)."""
+
+    creator_path = "fan__creator"
+    list_display = ["ts", "fan", "by_user", "was", "reason"]
+    list_select_related = ["fan", "by_user"]
+
+
+site = admin.site
+for model, model_admin in [
+    (Creator, CreatorDashboardAdmin), (VaultItem, VaultItemAdmin), (PlaybookSection, PlaybookSectionAdmin),
+    (ResponseTemplate, ResponseTemplateAdmin),
+    (Fan, ConsoleFanAdmin), (NeedsHumanFan, NeedsHumanFanAdmin), (Message, MessageAdmin),
+    (FanTransition, FanTransitionAdmin), (SafetyClearance, SafetyClearanceAdmin),
+    (Action, ActionAdmin), (Outcome, OutcomeAdmin),
+    (Draft, DraftAdmin), (WebhookEvent, WebhookEventAdmin), (QueueItem, QueueItemAdmin), (LLMCall, LLMCallAdmin),
+    (PendingReversal, PendingReversalAdmin), (StaffToken, MaskedTokenAdmin),
+    (TeamMember, TeamMemberAdmin), (Snippet, SnippetAdmin), (get_user_model(), TeamUserAdmin), (Group, GroupAdmin),
+]:
+    site.register(model, model_admin, own=True)

@@ -1,13 +1,13 @@
 """The team audit: who changed a creator's settings, who approved, edited or rejected a draft, who sent what
 from the console, who handed off, resumed or parked a fan, and when. One list, newest first, for the
-creators a user sees (team.scope); admin shows it at /admin/salesbot/draft/audit/.
+creators a user sees (team.scope); admin shows it at /admin/reports/audit/.
 
 Settings come from the creator's history (django-simple-history, models_registry.Creator.history): a
 credential is not kept there, only that it changed (`keys_changed`), so no value ever reaches this page."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from fans.models import FanTransition
+from fans.models import FanTransition, SafetyClearance
 from learning.models import Action
 from models_registry.models import Creator
 from salesbot.models import Draft
@@ -87,11 +87,20 @@ def _fans(creator_ids, limit):
                     [t.reason], t.fan_id)
 
 
+def _clearances(creator_ids, limit):
+    cleared = SafetyClearance.objects.all()
+    if creator_ids is not scope.ALL:
+        cleared = cleared.filter(fan__creator_id__in=creator_ids)
+    for c in cleared.select_related("by_user", "fan__creator").order_by("-ts", "-id")[:limit]:
+        yield Entry(c.ts, _who(c.by_user), c.fan.creator.slug, "fan", f"cleared the safety flag of fan {_fan(c.fan)}",
+                    [f"reason: {c.reason}", f"the flag said: {c.was or '—'}"], c.fan_id)
+
+
 def entries(user, creator_id: int | None = None, limit: int = LIMIT) -> list[Entry]:
     """The newest `limit` audit entries the user may see (one creator's when `creator_id` is given)."""
     ids = scope.creator_ids(user)
     if creator_id is not None:
         ids = {creator_id} if scope.sees(user, creator_id) else set()
-    rows = [e for source in (_settings, _drafts, _sends, _fans) for e in source(ids, limit)]
+    rows = [e for source in (_settings, _drafts, _sends, _fans, _clearances) for e in source(ids, limit)]
     rows.sort(key=lambda e: e.ts, reverse=True)
     return rows[:limit]

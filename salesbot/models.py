@@ -175,6 +175,7 @@ class Draft(models.Model):
         EDITED = "edited", "edited, then sent"
         REJECTED = "rejected"
         SUPERSEDED = "superseded", "superseded (the fan wrote again)"
+        RETURNED = "returned", "handed back to the bot (mode changed)"
 
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="drafts")
     fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="drafts")
@@ -203,3 +204,17 @@ class Draft(models.Model):
 
     def __str__(self):
         return f"draft {self.action} to {self.fan_id} [{self.status}]"
+
+
+class ReadMark(models.Model):
+    """How far one person has read one fan's conversation (the inbox's unread counts and bold rows)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="+")
+    message_id = models.BigIntegerField(default=0, help_text="The newest message id this person has seen.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "fan"], name="uniq_readmark_per_user_fan")]
+
+    def __str__(self):
+        return f"{self.user_id} read fan {self.fan_id} to message {self.message_id}"

@@ -34,7 +34,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 INSTALLED_APPS = [
     # Before staticfiles: runserver with DEBUG on leaves static files to WhiteNoise too, as in production.
     "whitenoise.runserver_nostatic",
-    "django.contrib.admin",
+    "salesbot.admin_site.AdminConfig",  # django.contrib.admin on salesbot's one site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -10,49 +10,22 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from fans.admin import FanAdmin
-from fans.models import Fan
 from models_registry.models import Creator
 from salesbot import audit, team_performance
+from salesbot.inbox.forms import DraftEditForm
 from salesbot.models import Draft
 from salesbot.pipeline import autonomy, console, drafts
-from salesbot.pipeline.contact import HUMAN, contact_block
 from team import scope
 from team.scoped_admin import CreatorScopedAdmin
 
 
 class ConsoleFanAdmin(FanAdmin):
-    def timeline_extra(self, request, fan):
-        return {"console": {
-            "hold": console.hold(fan), "can_release": scope.is_manager(request.user),
-            "content": console.unsent_content(fan), "mode": autonomy.mode(fan.creator, fan),
-            "blocked": contact_block(fan.creator, fan, writer=HUMAN)}}
+    """The fan admin, plus what a change of the fan's own mode sets off in the pipeline."""
 
-    def timeline_op(self, request, fan, op):
-        if op == "console":
-            try:
-                action = console.send(fan, request.user, text=request.POST.get("text", ""),
-                                      content_key=request.POST.get("content_key", ""),
-                                      price=request.POST.get("price") or None)
-            except console.ConsoleError as e:
-                self.message_user(request, f"Not sent: {e}", messages.ERROR)
-            else:
-                ok = action.status == "sent"
-                self.message_user(request, f"Sent ({action.action}); you hold the fan for "
-                                           f"{fan.creator.human_quiet_minutes} minutes." if ok else
-                                  f"{action.action}: {action.status} {action.error}".strip(),
-                                  messages.SUCCESS if ok else messages.WARNING)
-            return redirect(request.path + "#console")
-        if op == "release":
-            if not scope.is_manager(request.user):
-                raise PermissionDenied
-            console.release(fan, request.user)
-            self.message_user(request, "Hold released: the bot may answer again.", messages.SUCCESS)
-            return redirect(request.path)
-        return None
-
-
-admin.site.unregister(Fan)
-admin.site.register(Fan, ConsoleFanAdmin)
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "autonomy" in form.changed_data:
+            autonomy.hand_back_drafts(obj.creator, obj)
 
 
 class DraftStatusFilter(admin.SimpleListFilter):
@@ -75,13 +48,19 @@ class DraftStatusFilter(admin.SimpleListFilter):
         return queryset if value == "all" else queryset.filter(status=value or Draft.Status.OPEN)
 
 
-@admin.register(Draft)
 class DraftAdmin(CreatorScopedAdmin):
     list_display = ["review_link", "fan", "creator", "action", "text", "content_key", "price", "waiting",
                     "status", "decided_by"]
     list_filter = [DraftStatusFilter, "creator", "action", "source"]
     search_fields = ["=fan__fan_id", "text"]
     list_select_related = ["fan", "creator", "decided_by"]
+    actions = ["approve_selected"]
+
+    @admin.action(description="Approve the selected drafts as drafted (each sent once, through the last gate)",
+                  permissions=["change"])
+    def approve_selected(self, request, queryset):
+        report = drafts.approve_many(list(queryset.select_related("fan", "creator")), request.user)
+        self.message_user(request, report.summary(), messages.SUCCESS if not report.refused else messages.WARNING)
 
     ordering = drafts.URGENT_FIRST  # the worker's priority: spend, whale score, then the longest wait
 
@@ -110,8 +89,6 @@ class DraftAdmin(CreatorScopedAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [path("<path:object_id>/review/", wrap(self.review_view), name="salesbot_draft_review"),
-                path("performance/", wrap(self.performance_view), name="salesbot_team_performance"),
-                path("audit/", wrap(self.audit_view), name="salesbot_team_audit"),
                 *super().get_urls()]
 
     def review_view(self, request, object_id):
@@ -128,17 +105,29 @@ class DraftAdmin(CreatorScopedAdmin):
             "content": [draft.content_key] * bool(draft.content_key) + [v.content_key for v in
                                                                           console.unsent_content(draft.fan)
                                                                           if v.content_key != draft.content_key],
-            "timeline_url": reverse("admin:fans_fan_timeline", args=[draft.fan_id]),
+            "timeline_url": reverse("admin:inbox_fan", args=[draft.fan_id]),
+            "alike": drafts.alike(draft, scope.creator_ids(request.user)).count() if draft.status == "open" else 0,
             "can_decide": self.has_change_permission(request, draft) and draft.status == Draft.Status.OPEN})
 
     def _decide(self, request, draft):
         op = request.POST.get("op")
+        if op == "approve_alike":
+            batch = [draft, *drafts.alike(draft, scope.creator_ids(request.user))]
+            report = drafts.approve_many(batch, request.user)
+            self.message_user(request, report.summary(), messages.SUCCESS if not report.refused else messages.WARNING)
+            return redirect(reverse("admin:salesbot_draft_changelist"))
         try:
             if op == "reject":
                 drafts.reject(draft, request.user, request.POST.get("reason", ""))
                 self.message_user(request, "Rejected.", messages.SUCCESS)
             else:
-                edits = {k: request.POST.get(k) for k in drafts.EDITABLE} if op == "edit" else None
+                edits = None
+                if op == "edit":
+                    form = DraftEditForm(request.POST)
+                    if not form.is_valid():
+                        field, errors = next(iter(form.errors.items()))
+                        raise drafts.DraftError(f"{field.replace('_', ' ')}: {errors[0]}")
+                    edits = form.cleaned_data
                 action = drafts.approve(draft, request.user, edits)
                 self.message_user(request, f"{draft.get_status_display()}: {action.action} {action.status}"
                                   + (f" ({action.error})" if action.error else ""), messages.SUCCESS)

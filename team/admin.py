@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from team.models import TeamMember
+from team.scoped_admin import CreatorScopedAdmin
 
 
-@admin.register(TeamMember)
 class TeamMemberAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "creator_list"]
     list_filter = ["role", "creators"]
@@ -30,10 +30,26 @@ class TeamMemberInline(admin.StackedInline):
 
 
 User = get_user_model()
-if admin.site.is_registered(User):
-    admin.site.unregister(User)
 
 
-@admin.register(User)
 class TeamUserAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, TeamMemberInline]
+
+
+class SnippetAdmin(CreatorScopedAdmin):
+    """The team's saved replies: a chatter types "/" in the composer to find one."""
+
+    list_display = ["title", "creator", "text"]
+    list_filter = ["creator"]
+    search_fields = ["title", "text"]
+
+    def get_queryset(self, request):
+        """A snippet for every creator (no creator) is everyone's; the rest follow the scope."""
+        from team import scope
+
+        qs = self.model._default_manager.all()
+        ids = scope.creator_ids(request.user)
+        return qs if ids is scope.ALL else qs.filter(creator_id__in=ids) | qs.filter(creator__isnull=True)
+
+    def in_scope(self, request, obj) -> bool:
+        return obj is None or obj.creator_id is None or super().in_scope(request, obj)

@@ -31,3 +31,18 @@ class TeamMember(models.Model):
         from team.roles import apply_role
 
         apply_role(self)
+
+
+class Snippet(models.Model):
+    """A saved reply of the team's ("/" in the inbox's composer); {name} becomes the fan's name."""
+
+    title = models.CharField(max_length=80)
+    text = models.TextField()
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="snippets", help_text="Empty: offered for every creator.")
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title

@@ -56,3 +56,17 @@ class CreatorScopedAdmin(admin.ModelAdmin):
             elif related._meta.label == "fans.Fan":
                 kwargs["queryset"] = related._default_manager.filter(creator_id__in=ids)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class LedgerAdmin(CreatorScopedAdmin):
+    """A ledger (actions, outcomes, messages, webhook events, model calls): read, never typed into by hand.
+    What happened is booked by the pipeline; a correction is an explicit, audited action elsewhere."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -135,10 +135,26 @@ class ModeSerializer(serializers.Serializer):
 
 
 class DraftApproveSerializer(serializers.Serializer):
-    text = serializers.CharField(required=False, allow_blank=True, help_text="Edited text (empty: as drafted).")
-    content_key = serializers.CharField(required=False, allow_blank=True)
-    price = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True)
+    """Edits are optional; a bad value (a NaN, a price too big, a NUL byte, a body that is not an object) is a
+    400 naming the field, and the draft stays open."""
+
+    text = serializers.CharField(required=False, allow_blank=True, max_length=5000,
+                                 help_text="Edited text (empty: as drafted).")
+    content_key = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    price = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True,
+                                     min_value=0)
 
 
 class DraftRejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="Why the draft must not go out.")
+    reason = serializers.CharField(max_length=300, help_text="Why the draft must not go out.")
+
+
+def first_error(errors) -> tuple[str, str]:
+    """(field, message) of a serializer's first error, for the API's {"error", "field"} answer."""
+    if isinstance(errors, dict):
+        for name, value in errors.items():
+            inner_field, message = first_error(value)
+            return (name if name != "non_field_errors" else inner_field), message
+    if isinstance(errors, list) and errors:
+        return first_error(errors[0])
+    return "", str(errors)

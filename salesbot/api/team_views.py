@@ -8,7 +8,7 @@ from models_registry.models import Creator
 from salesbot.api import schemas as s
 from salesbot.api.permissions import DraftWorker
 from salesbot.models import Draft
-from salesbot.pipeline import drafts
+from salesbot.pipeline import autonomy, drafts
 from team.models import Autonomy
 
 
@@ -25,9 +25,7 @@ def mode(request, creator_slug):
         body = s.ModeSerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": f"mode must be one of {', '.join(Autonomy.values)}"}, status=400)
-        creator.autonomy = body.validated_data["mode"]
-        creator._history_user = request.user  # token auth: the history middleware sees no user
-        creator.save(update_fields=["autonomy"])
+        autonomy.set_creator_mode(creator, body.validated_data["mode"], request.user)
     return Response({"mode": creator.autonomy})
 
 
@@ -63,8 +61,13 @@ def _draft(creator_slug, draft_id) -> Draft:
 @permission_classes([DraftWorker])
 def draft_approve(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
+    body = s.DraftApproveSerializer(data=request.data if request.data else {})
+    if not body.is_valid():
+        field, message = s.first_error(body.errors)
+        return Response({"error": f"{field}: {message}" if field else message, "field": field,
+                         "status": draft.status}, status=400)
     try:
-        action = drafts.approve(draft, request.user, dict(request.data.items()) if request.data else None)
+        action = drafts.approve(draft, request.user, body.validated_data or None)
     except drafts.DraftError as e:
         return Response({"error": str(e), "status": draft.status}, status=400)
     return Response({**draft_json(draft, messages=False), "action_status": action.status,
@@ -76,8 +79,13 @@ def draft_approve(request, creator_slug, draft_id):
 @permission_classes([DraftWorker])
 def draft_reject(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
+    body = s.DraftRejectSerializer(data=request.data)
+    if not body.is_valid():
+        field, message = s.first_error(body.errors)
+        return Response({"error": f"{field}: {message}" if field else message, "field": field,
+                         "status": draft.status}, status=400)
     try:
-        drafts.reject(draft, request.user, str(request.data.get("reason") or ""))
+        drafts.reject(draft, request.user, body.validated_data["reason"])
     except drafts.DraftError as e:
         return Response({"error": str(e), "status": draft.status}, status=400)
     return Response(draft_json(draft, messages=False))

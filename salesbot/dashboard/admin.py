@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from models_registry.admin import CreatorAdmin
 from models_registry.models import Creator
 from salesbot.dashboard.learning import creator_dashboard
+from salesbot.pipeline.autonomy import hand_back_drafts
 from salesbot.providers.setup_admin import ProviderSetupAdminMixin
 
 
@@ -30,6 +31,12 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
         return [path("<path:object_id>/dashboard/", wrap(self.dashboard_view),
                      name="models_registry_creator_dashboard"), *super().get_urls()]
 
+    def save_model(self, request, obj, form, change):
+        """Leaving approve mode hands the creator's open drafts back to the bot (salesbot.pipeline.autonomy)."""
+        super().save_model(request, obj, form, change)
+        if change and "autonomy" in form.changed_data:
+            hand_back_drafts(obj)
+
     def dashboard_view(self, request, object_id):
         creator = get_object_or_404(Creator, pk=object_id)
         if not self.has_view_permission(request, creator):
@@ -39,5 +46,3 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
                           has_view_permission=True)
 
 
-admin.site.unregister(Creator)
-admin.site.register(Creator, CreatorDashboardAdmin)

@@ -3,7 +3,7 @@ price in the creator's bounds. It goes through the one sender (last gate with th
 idempotency key, books) as an Action of that person (source `staff`, sent_by), so outcomes are attributed
 and credited as for the bot; the person then holds the fan (the bot stays quiet for the creator's quiet
 period). A manager may release a hold early."""
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ class ConsoleError(Exception):
 
 
 def unsent_content(fan) -> list:
-    """Vault items the fan has not been sent (the console's picker)."""
+    """Vault items the fan has not been sent (what a draft's edit may swap in)."""
     had = set(fan.content_sent or [])
     return [v for v in fan.creator.vault_items.all() if v.content_key not in had and v.media_ids]
 
@@ -34,15 +34,28 @@ def waiting_s(fan) -> float | None:
     return round((timezone.now() - ts).total_seconds(), 3) if ts else None
 
 
-def send(fan, user, *, text: str = "", content_key: str = "", price=None) -> Action:
+class Unseen(ConsoleError):
+    """The fan wrote after the newest message the person had on screen: nothing was sent."""
+
+    def __init__(self, newest_id: int):
+        self.newest_id = newest_id
+        super().__init__("the fan wrote since you last looked: read it, then send again to confirm")
+
+
+def send(fan, user, *, text: str = "", content_key: str = "", price: Decimal | None = None,
+         seen: int | None = None) -> Action:
+    """A person's message: text, or a vault item (a PPV when it has a price; a paid item without one is offered
+    at its listed price). `seen`: the newest fan message id the person had on screen; if the fan wrote after
+    it, nothing is sent (Unseen) and the person confirms by sending again."""
     text, content_key = (text or "").strip(), (content_key or "").strip()
-    if price not in (None, ""):
-        try:
-            price = Decimal(str(price)).quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError) as e:
-            raise ConsoleError(f"price '{price}' is not a number") from e
-    else:
-        price = None
+    if seen is not None:
+        newest = (fan.messages.filter(direction=Message.Direction.IN).order_by("-id")
+                  .values_list("id", flat=True).first() or 0)
+        if newest > seen:
+            raise Unseen(newest)
+    if content_key and price is None:
+        item = fan.creator.vault_items.filter(content_key=content_key).first()
+        price = item.default_price if item is not None else None
     kind = Action.Kind.PPV if content_key and price else (Action.Kind.FREE_MEDIA if content_key else Action.Kind.TEXT)
     decision = Decision(kind, text=text, content_key=content_key, price=price if kind == Action.Kind.PPV else None,
                         reason=f"written by {user} in the console", route="console", source=Action.Source.STAFF)

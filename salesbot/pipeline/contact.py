@@ -53,8 +53,8 @@ def contact_block(creator, fan, *, fresh: bool = False, writer: str = BOT) -> st
     if writer == HUMAN:
         return "fan opted out" if fan.opted_out else None
     if fan.safety_flag:
-        # Whatever the state (a flagged fan parked as dormant, re-engaged, rekindled): only a staff resume clears it.
-        return "fan has a safety flag: only a staff resume clears it"
+        # Whatever the state (a flagged fan parked as dormant, re-engaged, rekindled): only a manager clears it.
+        return "fan has a safety flag: only a manager clears it"
     if fan.state in NO_CONTACT:
         return "fan is handed off to a human"
     if fan.opted_out:
@@ -75,20 +75,31 @@ def restricted_words_in(creator, text: str) -> list[str]:
             if w and re.search(r"(?<!\w)" + re.escape(w.lower()) + r"(?!\w)", low)]
 
 
+def bought(fan, content_key: str) -> bool:
+    return Action.objects.filter(fan_id=fan.pk, content_key=content_key, purchased=True).exists()
+
+
 def message_block(creator, fan, action: str, *, text: str = "", content_key: str = "",
-                  price: Decimal | None = None) -> str | None:
+                  price: Decimal | None = None, writer: str = BOT) -> str | None:
     """Why this message must not go out to this fan, or None: its words, its content, its price, and
-    whether the fan already had it (salesbot.pipeline.repeats), whoever wrote it (rules, the model, a person)."""
+    whether the fan already had it (salesbot.pipeline.repeats), whoever wrote it (rules, the model, a person).
+    A safety-flagged fan is sold nothing and sent no content by anyone: people may only write to them."""
     bad = restricted_words_in(creator, text)
     if bad:
         return f"message text uses restricted word(s): {', '.join(bad)}"
+    if getattr(fan, "safety_flag", False) and (content_key or action == Action.Kind.PPV):
+        return "fan has a safety flag: nobody sells to them or sends them content, only words"
     if content_key:
         item = next((v for v in creator.vault_items.all() if v.content_key == content_key), None)
         if item is None:
             return f"unknown content_key '{content_key}'"
         if not item.media_ids:
             return f"content_key '{content_key}' has no platform media ids"
-        if content_key in (fan.content_sent or []):
+        if writer == HUMAN:
+            # A person may offer again what the fan saw and did not buy; never sell the same thing twice.
+            if fan.pk is not None and bought(fan, content_key):
+                return f"content_key '{content_key}' was already bought by this fan"
+        elif content_key in (fan.content_sent or []):
             return f"content_key '{content_key}' was already sent to this fan"
         if action != Action.Kind.PPV and item.default_price is not None:
             return f"content_key '{content_key}' is paid content and cannot go out free"

@@ -3,7 +3,6 @@ sender (last gate, idempotency key, books) exactly once, however often it is cli
 the same offer rules and price bounds first; rejecting keeps the reason. A newer draft for the fan, or a
 message from the fan after the draft, supersedes it (the bot answers the latest state)."""
 import logging
-from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Q
@@ -60,19 +59,13 @@ def stale(draft: Draft) -> bool:
 
 
 def cleaned_edits(draft: Draft, edits: dict | None) -> dict:
-    """The edited fields that differ from the draft, typed (a price as Decimal)."""
+    """The edited fields that differ from the draft (already typed by the caller's form or serializer)."""
     out = {}
     for name in EDITABLE:
-        if not edits or name not in edits or edits[name] in (None, ""):
+        if not edits or edits.get(name) in (None, ""):
             continue
-        value = edits[name]
-        if name == "price":
-            try:
-                value = Decimal(str(value)).quantize(Decimal("0.01"))
-            except (InvalidOperation, ValueError) as e:
-                raise DraftError(f"price '{edits[name]}' is not a number") from e
-        if value != getattr(draft, name):
-            out[name] = value
+        if edits[name] != getattr(draft, name):
+            out[name] = edits[name]
     return out
 
 
@@ -90,6 +83,16 @@ def approve(draft: Draft, user, edits: dict | None = None) -> Action:
         raise DraftError(why)
     status = Draft.Status.EDITED if changes else Draft.Status.APPROVED
     now = timezone.now()
+    with transaction.atomic():  # the claim and the Action together: an error leaves the draft open
+        action = _claim_and_prepare(draft, user, status, now, fields, changes, why)
+    draft.status, draft.decided_by, draft.decided_at, draft.sent_action = status, user, now, action
+    if draft.extra.get("llm_call_id"):
+        LLMCall.objects.filter(pk=draft.extra["llm_call_id"]).update(action=action)
+    send_now(action)
+    return action
+
+
+def _claim_and_prepare(draft, user, status, now, fields, changes, why) -> Action:
     # The one claim: a second click (or a second person) finds the draft no longer open and sends nothing.
     if not Draft.objects.filter(pk=draft.pk, status=Draft.Status.OPEN).update(
             status=status, decided_by=user, decided_at=now):
@@ -102,10 +105,6 @@ def approve(draft: Draft, user, edits: dict | None = None) -> Action:
     action = sender.prepare(draft.creator, draft.fan, decision, by=user, writer=DRAFT, review=status,
                             response_time_s=round((now - draft.waiting_since).total_seconds(), 3), verdict=why)
     Draft.objects.filter(pk=draft.pk).update(sent_action=action)
-    draft.status, draft.decided_by, draft.decided_at, draft.sent_action = status, user, now, action
-    if draft.extra.get("llm_call_id"):
-        LLMCall.objects.filter(pk=draft.extra["llm_call_id"]).update(action=action)
-    send_now(action)
     return action
 
 
@@ -144,3 +143,42 @@ def supersede_for_fan(fan) -> int:
     """A fan who wrote again, was handed off or opted out: their open drafts answer an old state."""
     return Draft.objects.filter(Q(fan=fan) & Q(status=Draft.Status.OPEN)).update(
         status=Draft.Status.SUPERSEDED, decided_at=timezone.now())
+
+
+def _shape(draft: Draft) -> str:
+    """The draft's words with the fan's name taken out: welcomes to Ana and to Ben are alike."""
+    name = (draft.fan.name or "").strip()
+    return draft.text.replace(name, "{name}") if name else draft.text
+
+
+def alike(draft: Draft, creator_ids=None):
+    """Other open drafts of the same creator that say the same thing the same way (action, content, price,
+    words but the name): a manager approves a batch of welcomes at once."""
+    same = open_drafts(creator_ids).filter(creator_id=draft.creator_id, action=draft.action,
+                                           content_key=draft.content_key, price=draft.price).exclude(pk=draft.pk)
+    shape = _shape(draft)
+    return Draft.objects.filter(pk__in=[d.pk for d in same if _shape(d) == shape]).select_related("fan", "creator")
+
+
+class BatchReport:
+    def __init__(self):
+        self.sent, self.refused = 0, []
+
+    def summary(self) -> str:
+        text = f"{self.sent} draft(s) approved and sent."
+        if self.refused:
+            text += f" {len(self.refused)} not sent: " + "; ".join(self.refused[:5])
+        return text
+
+
+def approve_many(batch: list[Draft], user) -> BatchReport:
+    """Approve each draft as drafted, each through approve() (the last gate, the one claim, one send)."""
+    report = BatchReport()
+    for draft in batch:
+        try:
+            approve(draft, user)
+        except DraftError as e:
+            report.refused.append(f"{draft.fan}: {e}")
+        else:
+            report.sent += 1
+    return report

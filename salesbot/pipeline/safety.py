@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from fans.models import Fan
+from fans.selectors import SAFETY_PREFIX, SAFETY_REASONS, SALE_PREFIX
 from fans.services import hand_off
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.drafts import supersede_for_fan
@@ -165,7 +166,13 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
     """Act on a safety trigger or opt-out; True when the bot must not answer this fan."""
     reason = handoff_reason(creator, text)
     if reason:
-        hand_off(fan, f"safety: {reason}", safety=True)
+        # A safety reason flags the fan (nobody sells to them); the others ask a person to take the sale over.
+        if reason in SAFETY_REASONS:
+            hand_off(fan, f"{SAFETY_PREFIX}{reason}", safety=True)
+        elif fan.safety_flag:  # a flagged fan keeps the reason that flagged them
+            hand_off(fan, fan.handoff_reason or f"{SAFETY_PREFIX}flagged fan wrote again", safety=True)
+        else:
+            hand_off(fan, f"{SALE_PREFIX}{reason}")
         return True
     if wants_out(text):
         fan.opted_out = True
@@ -175,8 +182,8 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
     if fan.safety_flag:
         # Flagged earlier and parked by staff (dormant) without a resume: back to the staff queue, never to selling.
         if fan.state != "handed_off":
-            flagged = fan.handoff_reason.startswith("safety:")
-            again = fan.handoff_reason if flagged else "safety: flagged fan wrote again"
+            flagged = fan.handoff_reason.startswith(SAFETY_PREFIX)
+            again = fan.handoff_reason if flagged else f"{SAFETY_PREFIX}flagged fan wrote again"
             hand_off(fan, again, safety=True)
         return True
     return contact_block(creator, fan) is not None

@@ -43,7 +43,8 @@ def refusal(creator, fan: Fan, action: str, *, text: str = "", content_key: str 
     """Why this send must not happen, or None: the contact rule for this writer and the message rules
     (salesbot.pipeline.contact), checked against fresh rows, never cached ones."""
     return (contact_block(creator, fan, fresh=True, writer=writer)
-            or message_block(creator, fan, action, text=text, content_key=content_key, price=price))
+            or message_block(creator, fan, action, text=text, content_key=content_key, price=price,
+                             writer=writer))
 
 
 def writer_of(action: Action) -> str:

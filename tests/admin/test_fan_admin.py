@@ -121,7 +121,7 @@ def test_needs_human_lists_handed_off_fans_safety_first(admin_client, creator):
     assert body.index("Unsafe") < body.index("Later")
     assert "self-harm" in body and "video call" in body
     assert "Fans who need a human: safety flags first" in body
-    assert body.count("⚠ flagged") == 1 and body.index("⚠ flagged") < body.index("Later")
+    assert body.count("badge-safety") == 1 and body.index("badge-safety") < body.index("Later")
 
 
 def test_a_flagged_fan_parked_as_dormant_stays_on_the_needs_human_list(admin_client, creator):
@@ -205,19 +205,16 @@ def test_posting_state_opt_out_or_creator_in_the_change_form_changes_nothing(adm
     assert FanTransition.objects.filter(fan=fan).count() == 1  # ... and no move bypassed the state machine
 
 
-def test_add_form_still_sets_the_creator(admin_client, creator):
-    r = admin_client.get(reverse("admin:fans_fan_add"))
-    assert "creator" in r.context["adminform"].form.fields
+def test_fans_are_not_added_by_hand(admin_client, creator):
+    assert admin_client.get(reverse("admin:fans_fan_add")).status_code == 403
 
 
-def test_flagged_dormant_fan_gets_a_resume_button(admin_client, creator):
+def test_a_flagged_dormant_fan_is_not_resumed_from_the_timeline(admin_client, creator):
     fan = FanFactory(creator=creator, state="dormant", safety_flag=True, handoff_reason="safety: possible minor")
-    body = admin_client.get(timeline_url(fan)).content.decode()
-    assert 'value="resume"' in body
+    assert 'value="resume"' not in admin_client.get(timeline_url(fan)).content.decode()
     admin_client.post(timeline_url(fan), {"op": "resume"})
     fan.refresh_from_db()
-    assert (fan.state, fan.safety_flag) == ("engaged", False)
-    assert "safety flag cleared" in FanTransition.objects.get(fan=fan).reason
+    assert (fan.state, fan.safety_flag) == ("dormant", True)
 
 
 def test_an_offer_the_24h_spend_cap_blocks_shows_on_the_timeline(admin_client, demo, monkeypatch):

@@ -116,7 +116,7 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     assert ppv.sent_by == shift["user"]
     record_outcome(Fan.objects.get(pk=cleo.pk), "purchased", amount=Decimal("25"), action=ppv)
 
-    browser.get(f"{live_server.url}/admin/salesbot/draft/performance/")
+    browser.get(f"{live_server.url}/admin/reports/performance/")
     table = by_css(browser, "#performance-table")
     rows = {r.get_attribute("data-sender"): r for r in table.find_elements("css selector", "tr.sender-row")}
     assert "chris" in rows, list(rows)
@@ -131,7 +131,7 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     assert by_css(browser, "#team-revenue").text == "$25.00"
     screenshot("11-team-performance", full_page=False)
 
-    browser.get(f"{live_server.url}/admin/salesbot/draft/audit/")
+    browser.get(f"{live_server.url}/admin/reports/audit/")
     by_css(browser, "#audit-table")
     audit = [r.text for r in all_css(browser, "#audit-table tbody tr")]
     assert any("chris" in r and "from the console" in r and "Cleo (88002)" in r for r in audit), audit

@@ -1,4 +1,4 @@
-"""Staff services on one fan: a safety flag survives "mark dormant" and only a staff resume clears it.
+"""Staff services on one fan: a safety flag survives "mark dormant" and only a manager clears it.
 Through the real sender path (queue item → worker → sender.prepare/refusal): no send follows for a
 flagged fan after mark-dormant, the reactivation checker, and a new fan message."""
 from decimal import Decimal
@@ -15,7 +15,7 @@ from salesbot.providers.simple import PlatformClient
 from tests.factories import FanFactory
 from tests.salesbot.unit.helpers import message_payload, store_event
 
-FLAG = "fan has a safety flag: only a staff resume clears it"
+FLAG = "fan has a safety flag: only a manager clears it"
 
 
 @pytest.fixture
@@ -83,15 +83,30 @@ def test_a_pending_action_prepared_before_the_flag_is_refused_at_delivery(demo, 
 
 
 @pytest.mark.parametrize("parked", [False, True])
-def test_only_a_staff_resume_clears_the_flag_and_says_so(flagged, parked):
+def test_only_a_manager_clears_the_flag_with_a_reason_and_it_is_audited(flagged, parked):
+    from fans.models import SafetyClearance
+    from fans.services import NotAllowed, clear_safety_flag
+    from tests.team_helpers import chatter, manager
+
     if parked:
         staff.staff_mark_dormant(flagged, "ops")
-    assert staff.staff_resume(flagged, "alice") is True
+    assert staff.staff_resume(flagged, "alice") is False  # nobody resumes a flagged fan
+    with pytest.raises(NotAllowed, match="Only a manager"):
+        clear_safety_flag(flagged, chatter("chloe", flagged.creator), "looks fine to me")
+    boss = manager("boss")
+    with pytest.raises(NotAllowed, match="Write why"):
+        clear_safety_flag(flagged, boss, "  ")
     flagged.refresh_from_db()
-    assert (flagged.state, flagged.safety_flag, flagged.handoff_reason) == ("engaged", False, "")
-    t = FanTransition.objects.filter(fan=flagged).latest("id")
-    assert (t.to_state, t.by_staff) == ("engaged", True)
-    assert t.reason == "resumed by alice in admin; safety flag cleared (safety: possible minor)"
+    assert flagged.safety_flag is True
+    clear_safety_flag(flagged, boss, "checked the ID with the platform: 24 years old")
+    flagged.refresh_from_db()
+    assert flagged.safety_flag is False
+    cleared = SafetyClearance.objects.get(fan=flagged)
+    assert (cleared.by_user, cleared.was) == (boss, "safety: possible minor")
+    if not parked:
+        assert staff.staff_resume(flagged, "alice") is True
+        flagged.refresh_from_db()
+        assert (flagged.state, flagged.handoff_reason) == ("engaged", "")
 
 
 def test_resume_of_an_unflagged_handed_off_fan_is_unchanged(demo):

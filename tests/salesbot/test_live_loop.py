@@ -178,7 +178,7 @@ def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(
     item = enqueue(fan, QueueItem.Reason.REKINDLE)  # queued anyway: the worker's contact check closes it
     worker.drain(creator)
     item.refresh_from_db()
-    assert item.result == "blocked: fan has a safety flag: only a staff resume clears it"
+    assert item.result == "blocked: fan has a safety flag: only a manager clears it"
     assert not Action.objects.filter(fan=fan, action="rekindle").exists()
     fan_says(fake, 511, "hey, you there?", msg_id=12)
     assert sent_to(fake, 511) == []

@@ -15,7 +15,7 @@ from tests.team.conftest import SECRET
 from tests.team_helpers import chatter, manager
 
 NEW_KEY = "sk_live_TOPSECRETVALUE_9f3a"
-AUDIT = "/admin/salesbot/draft/audit/"
+AUDIT = "/admin/reports/audit/"
 
 
 def creator_page_data(client, creator, **changes):

@@ -22,18 +22,18 @@ def maria(demo):
     return chatter("maria", demo)
 
 
-def timeline(fan):
-    return f"/admin/fans/fan/{fan.pk}/timeline/"
+def conversation(fan):
+    return f"/admin/inbox/{fan.pk}/"
 
 
 def test_console_ppv_is_the_persons_action_and_holds_the_fan(client, demo, platform, maria):
-    fan = FanFactory(creator=demo, state=FanState.HANDED_OFF, safety_flag=True, handoff_reason="custom request")
+    fan = FanFactory(creator=demo, state=FanState.HANDED_OFF, handoff_reason="needs a human: custom request")
     Message.objects.create(fan=fan, direction="in", text="can i get something special?")
     client.force_login(maria)
-    page = client.get(timeline(fan)).content.decode()
-    assert 'id="console-form"' in page and "combo3" in page
-    r = client.post(timeline(fan), {"op": "console", "text": "only for you babe", "content_key": "combo3",
-                                    "price": "22"})
+    page = client.get(conversation(fan)).content.decode()
+    assert 'id="composer"' in page and "combo3" in page
+    r = client.post(conversation(fan) + "send/", {"text": "only for you babe", "content_key": "combo3",
+                                                   "price": "22"})
     assert r.status_code == 302
     action = Action.objects.get(fan=fan)
     assert (action.action, action.status, action.source, action.sent_by) == ("ppv", "sent", "staff", maria)
@@ -41,7 +41,7 @@ def test_console_ppv_is_the_persons_action_and_holds_the_fan(client, demo, platf
     assert platform.sends[0]["price"] == Decimal("22") and platform.sends[0]["media"] == [203, 204, 205]
     fan.refresh_from_db()
     assert fan.held_by == maria and fan.human_hold_until > timezone.now()
-    assert "Held by maria" in client.get(timeline(fan)).content.decode()
+    assert "Held by <b>you</b>" in client.get(conversation(fan)).content.decode()
     record_outcome(fan, "purchased", amount=Decimal("22"))
     rows = {r["sender"]: r for r in by_sender([demo.pk])["senders"]}
     assert rows["maria"]["revenue"] == 22 and rows["maria"]["ppv_bought"] == 1
@@ -57,12 +57,17 @@ def test_the_bot_stays_silent_while_a_person_holds_the_fan(demo, platform, maria
     assert len(platform.sends) == 1
 
 
-def test_console_refuses_price_out_of_bounds_content_already_sent_and_opted_out(demo, platform, maria):
-    fan = FanFactory(creator=demo, content_sent=["combo3"])
+def test_console_refuses_price_out_of_bounds_content_already_bought_and_opted_out(demo, platform, maria):
+    fan = FanFactory(creator=demo, content_sent=["combo3", "combo4"])
+    Action.objects.create(creator=demo, fan=fan, action="ppv", content_key="combo3", price=Decimal("18"),
+                          status="sent", purchased=True)
     with pytest.raises(console.ConsoleError, match="outside the creator's bounds"):
-        console.send(fan, maria, text="x", content_key="combo5", price="500")
-    with pytest.raises(console.ConsoleError, match="already sent"):
-        console.send(fan, maria, text="x", content_key="combo3", price="18")
+        console.send(fan, maria, text="x", content_key="combo5", price=Decimal("500"))
+    with pytest.raises(console.ConsoleError, match="already bought"):
+        console.send(fan, maria, text="x", content_key="combo3", price=Decimal("18"))
+    # sent and not bought: a person may offer it again (the bot never repeats itself)
+    assert console.send(fan, maria, text="still want it?", content_key="combo4", price=Decimal("20")).status == "sent"
+    platform.sends.clear()
     Fan.objects.filter(pk=fan.pk).update(opted_out=True)
     fan.refresh_from_db()
     with pytest.raises(console.ConsoleError, match="opted out"):
@@ -81,9 +86,9 @@ def test_only_a_manager_releases_a_hold(client, demo, platform, maria):
     fan = FanFactory(creator=demo)
     console.send(fan, maria, text="hello there")
     client.force_login(maria)
-    assert client.post(timeline(fan), {"op": "release"}).status_code == 403
+    assert client.post(conversation(fan) + "release/").status_code == 403
     client.force_login(manager("boss"))
-    client.post(timeline(fan), {"op": "release"})
+    client.post(conversation(fan) + "release/")
     fan.refresh_from_db()
     assert fan.human_hold_until is None and fan.held_by is None
 
@@ -105,7 +110,7 @@ def test_draft_review_page_approve_then_edit(client, demo, platform, maria):
     client.post(f"/admin/salesbot/draft/{second.pk}/review/",
                 {"op": "edit", "text": "made this for you", "content_key": "combo3", "price": "24"})
     assert [s["text"] for s in platform.sends] == ["hey you, missed me?", "made this for you"]
-    perf = client.get("/admin/salesbot/draft/performance/").content.decode()
+    perf = client.get("/admin/reports/performance/").content.decode()
     assert 'data-sender="maria"' in perf
 
 
@@ -114,5 +119,5 @@ def test_performance_page_refuses_another_creators_figures(client, demo, maria):
 
     other = CreatorFactory(slug="other")
     client.force_login(maria)
-    assert client.get(f"/admin/salesbot/draft/performance/?creator={other.pk}").status_code == 403
-    assert client.get(f"/admin/salesbot/draft/performance/?creator={demo.pk}").status_code == 200
+    assert client.get(f"/admin/reports/performance/?creator={other.pk}").status_code == 403
+    assert client.get(f"/admin/reports/performance/?creator={demo.pk}").status_code == 200

@@ -65,11 +65,11 @@ def test_edit_is_checked_by_the_offer_rules_then_sent(demo, platform, maria):
     draft = Draft.objects.create(creator=demo, fan=fan, action="ppv", text="just for you", content_key="combo3",
                                  price=Decimal("18"), source="rules")
     with pytest.raises(drafts.DraftError, match="outside the creator's bounds"):
-        drafts.approve(draft, maria, {"price": "999"})
+        drafts.approve(draft, maria, {"price": Decimal("999")})
     with pytest.raises(drafts.DraftError, match="unknown content_key"):
         drafts.approve(draft, maria, {"content_key": "nope"})
     assert Draft.objects.get(pk=draft.pk).status == "open" and platform.sends == []
-    action = drafts.approve(draft, maria, {"text": "made this one for you only", "price": "25"})
+    action = drafts.approve(draft, maria, {"text": "made this one for you only", "price": Decimal("25")})
     assert action.review == "edited" and action.price == Decimal("25")
     assert action.extra["drafted"] == {"text": "just for you", "price": "18"}
     assert platform.sends[0]["price"] == Decimal("25") and platform.sends[0]["text"] == "made this one for you only"

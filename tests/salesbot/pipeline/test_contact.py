@@ -41,7 +41,7 @@ BLOCKS = {
     "creator's bot is disabled": lambda demo, fan: type(demo).objects.filter(pk=demo.pk).update(enabled=False),
     "fan is handed off to a human": lambda demo, fan: type(fan).objects.filter(pk=fan.pk).update(state="handed_off"),
     "fan opted out": lambda demo, fan: type(fan).objects.filter(pk=fan.pk).update(opted_out=True),
-    "fan has a safety flag: only a staff resume clears it":
+    "fan has a safety flag: only a manager clears it":
         lambda demo, fan: type(fan).objects.filter(pk=fan.pk).update(safety_flag=True),
     "fan is on the creator's exclude list":
         lambda demo, fan: type(demo).objects.filter(pk=demo.pk).update(excluded_fan_ids=[fan.fan_id]),

@@ -136,7 +136,7 @@ def test_paid_content_cannot_be_sent_for_free(demo, fan, action):
 def test_a_safety_flagged_fan_is_refused_in_any_state(demo, fan, state, decision):
     # e.g. a fan flagged "possible minor", then marked dormant by staff: no rekindle, no reply, ever
     Fan.objects.filter(pk=fan.pk).update(state=state, safety_flag=True)  # in-memory fan stale on purpose
-    assert refusal(demo, fan, decision) == "fan has a safety flag: only a staff resume clears it"
+    assert refusal(demo, fan, decision) == "fan has a safety flag: only a manager clears it"
 
 
 def test_a_safety_flagged_fan_gets_a_refused_action_not_a_pending_one(demo, fan):

@@ -2,6 +2,7 @@
 import pytest
 
 from fans.models import FanTransition
+from fans.selectors import SAFETY_REASONS
 from salesbot.models import QueueItem
 from salesbot.pipeline import intake
 from salesbot.pipeline.safety import screen_message
@@ -33,12 +34,13 @@ def test_trigger_hands_the_fan_off(creator, text, reason):
     assert screen_message(creator, fan, text) is True
     fan.refresh_from_db()
     assert fan.state == "handed_off"
-    assert fan.handoff_reason == f"safety: {reason}"
-    assert fan.safety_flag is True
+    safety = reason in SAFETY_REASONS  # the others ask a person to take the sale over: no safety flag
+    assert fan.handoff_reason == f"{'safety' if safety else 'needs a human'}: {reason}"
+    assert fan.safety_flag is safety
     assert fan.opted_out is False
     t = FanTransition.objects.get(fan=fan)
     assert (t.from_state, t.to_state, t.by_staff) == ("engaged", "handed_off", False)
-    assert t.reason == f"safety: {reason}"
+    assert t.reason == fan.handoff_reason
 
 
 @pytest.mark.parametrize("state", ["new", "greeted", "pitched", "buyer", "whale_candidate", "dormant"])
@@ -97,7 +99,7 @@ def test_safety_message_via_intake_leaves_no_pending_queue_item(creator, text):
     event = store_event(creator, "messages.received", message_payload(555, text, 9001))
     assert intake.process_event(event) == "processed"
     fan = creator.fans.get(fan_id=555)
-    assert fan.state == "handed_off" and fan.safety_flag is True
+    assert fan.state == "handed_off" and fan.safety_flag is (text == "i'm 16 btw")
     assert fan.messages.get().text == text  # the message is still kept for the human
     assert not QueueItem.objects.filter(fan=fan, status="pending").exists()
 
@@ -160,7 +162,9 @@ def test_normalised_and_slang_triggers_hand_the_fan_off(creator, text, reason):
     fan = FanFactory(creator=creator, state="engaged")
     assert screen_message(creator, fan, text) is True
     fan.refresh_from_db()
-    assert (fan.state, fan.handoff_reason, fan.safety_flag) == ("handed_off", f"safety: {reason}", True)
+    safety = reason in SAFETY_REASONS
+    assert (fan.state, fan.handoff_reason, fan.safety_flag) == (
+        "handed_off", f"{'safety' if safety else 'needs a human'}: {reason}", safety)
 
 
 @pytest.mark.parametrize("text", NEAR_MISSES)
@@ -218,7 +222,7 @@ def test_custom_request_amounts_in_any_spelling_reach_the_limit(creator, text, r
     fan.refresh_from_db()
     assert (fan.state == "handed_off") is handed
     if handed:
-        assert fan.handoff_reason == f"safety: {reason}" and fan.safety_flag
+        assert fan.handoff_reason == f"needs a human: {reason}" and not fan.safety_flag
 
 
 @pytest.mark.parametrize("state", ["dormant", "engaged"])
@@ -256,9 +260,9 @@ def test_a_custom_request_goes_to_a_human_whatever_the_amount(creator, text):
     fan = FanFactory(creator=creator, state="whale_candidate")
     assert screen_message(creator, fan, text) is True
     fan.refresh_from_db()
-    assert (fan.state, fan.handoff_reason) == ("handed_off", f"safety: {NEW_CONTENT}")
+    assert (fan.state, fan.handoff_reason) == ("handed_off", f"needs a human: {NEW_CONTENT}")
     t = FanTransition.objects.get(fan=fan)
-    assert (t.from_state, t.to_state, t.reason) == ("whale_candidate", "handed_off", f"safety: {NEW_CONTENT}")
+    assert (t.from_state, t.to_state, t.reason) == ("whale_candidate", "handed_off", f"needs a human: {NEW_CONTENT}")
 
 
 @pytest.mark.parametrize("text", LEGAL_THREATS)
@@ -266,7 +270,7 @@ def test_a_legal_threat_goes_to_a_human(creator, text):
     fan = FanFactory(creator=creator, state="buyer")
     assert screen_message(creator, fan, text) is True
     fan.refresh_from_db()
-    assert (fan.state, fan.handoff_reason, fan.safety_flag) == ("handed_off", "safety: legal threat", True)
+    assert (fan.state, fan.handoff_reason, fan.safety_flag) == ("handed_off", "needs a human: legal threat", False)
 
 
 @pytest.mark.parametrize("text", NOT_CUSTOM + NOT_LEGAL)
@@ -283,5 +287,5 @@ def test_a_whale_asking_for_a_custom_via_intake_is_handed_off_and_not_answered(c
                         message_payload(558, "$300 for a custom video saying my name?", 9004))
     intake.process_event(event)
     fan.refresh_from_db()
-    assert (fan.state, fan.handoff_reason) == ("handed_off", f"safety: {NEW_CONTENT}")
+    assert (fan.state, fan.handoff_reason) == ("handed_off", f"needs a human: {NEW_CONTENT}")
     assert not QueueItem.objects.filter(fan=fan, status="pending").exists()

@@ -1,0 +1,98 @@
+"""The inbox page (the list of conversations, and one conversation beside it) and its live feed. Thin: the
+reads are salesbot.inbox.selectors, the writes salesbot.inbox.conversation_ops."""
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from fans.models import Fan
+from models_registry.models import Creator
+from salesbot.inbox import selectors
+from salesbot.inbox.forms import ClearFlagForm, ComposerForm, HandoffForm, NoteForm
+from salesbot.models import Draft
+from salesbot.pipeline.contact import HUMAN, contact_block
+from team import scope
+
+
+def fan_in_scope(request, fan_pk) -> Fan:
+    if not request.user.has_perm("fans.view_fan"):
+        raise PermissionDenied
+    fan = get_object_or_404(Fan.objects.select_related("creator", "held_by"), pk=fan_pk)
+    if not scope.sees(request.user, fan.creator_id):
+        raise PermissionDenied
+    return fan
+
+
+def _filters(request) -> dict:
+    show = request.GET.get("show", "")
+    creator = request.GET.get("creator", "")
+    return {"show": show if show in selectors.FILTERS else "",
+            "creator_id": int(creator) if creator.isdigit() and scope.sees(request.user, int(creator)) else None}
+
+
+def _list_context(request, fan=None) -> dict:
+    filters = _filters(request)
+    rows = selectors.conversations(request.user, creator_id=filters["creator_id"], show=filters["show"])
+    query = request.GET.urlencode()
+    return {"rows": rows, "current": fan.pk if fan else None, "query": f"?{query}" if query else "",
+            "show": filters["show"], "creator_id": filters["creator_id"], "filters": selectors.FILTERS}
+
+
+def conversation_context(request, fan, composer=None, **forms) -> dict:
+    newest = selectors.newest_fan_message_id(fan)
+    composer = composer or ComposerForm(initial={"seen": newest})
+    return {
+        "fan": fan, "bubbles": selectors.bubbles(fan), "side": selectors.panel(fan), "composer": composer,
+        "vault": selectors.vault(fan) if not fan.safety_flag else [], "replies": selectors.saved_replies(fan),
+        "newest_in": newest, "blocked": contact_block(fan.creator, fan, writer=HUMAN),
+        "can_change": request.user.has_perm("fans.change_fan"), "is_manager": scope.is_manager(request.user),
+        "handoff_form": forms.get("handoff_form") or HandoffForm(),
+        "clear_form": forms.get("clear_form") or ClearFlagForm(), "note_form": forms.get("note_form") or NoteForm(),
+        "timeline_url": reverse("admin:fans_fan_timeline", args=[fan.pk]),
+    }
+
+
+def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
+    """The whole page; `extra` carries a bound form and its message after a refused POST."""
+    context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox",
+               **_list_context(request, fan),
+               "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
+               "open_drafts": Draft.objects.filter(status=Draft.Status.OPEN,
+                                                   **({} if scope.creator_ids(request.user) is scope.ALL else
+                                                      {"creator_id__in": scope.creator_ids(request.user)})).count(),
+               "stamp": selectors.stamp(request.user), "awaiting": selectors.awaiting_count(request.user)}
+    if fan is not None:
+        selectors.mark_read(request.user, fan)
+        context.update(conversation_context(request, fan, **extra))
+    context.update({k: v for k, v in extra.items() if k not in ("composer",)})
+    return TemplateResponse(request, "admin/inbox/page.html", context, status=status)
+
+
+def page(request, fan_pk=None):
+    fan = fan_in_scope(request, fan_pk) if fan_pk is not None else None
+    return render(request, fan)
+
+
+def live(request):
+    """What changed since the page's `stamp`: the list, the open conversation and the fan beside it, rendered
+    again only when something landed (selectors.stamp); otherwise a few bytes."""
+    if not request.user.has_perm("fans.view_fan"):
+        raise PermissionDenied
+    now = selectors.stamp(request.user)
+    if request.GET.get("stamp") == now:
+        return JsonResponse({"stamp": now, "changed": False})
+    fan_pk = request.GET.get("fan", "")
+    fan = fan_in_scope(request, int(fan_pk)) if fan_pk.isdigit() else None
+    ctx = _list_context(request, fan)
+    body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user),
+            "list": render_to_string("admin/inbox/_list.html", ctx, request)}
+    if fan is not None:
+        if request.GET.get("visible") == "1":
+            selectors.mark_read(request.user, fan)
+        conv = conversation_context(request, fan)
+        body.update(bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
+                    side=render_to_string("admin/inbox/_panel.html", conv, request), newest_in=conv["newest_in"])
+    return JsonResponse(body)

@@ -1,0 +1,258 @@
+"""What the inbox shows: the conversations in a person's scope, most urgent first; one conversation as chat
+bubbles; the fan beside it; and a cheap stamp that says whether anything changed since the last look."""
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from fans import facts
+from fans.models import Fan, FanTransition, Message, SafetyClearance
+from fans.selectors import handoff_kind, handoff_label, needs_a_human
+from learning.models import Action, Outcome
+from learning.selectors import purchases, spent_last_24h
+from salesbot.models import Draft, ReadMark
+from salesbot.pipeline import autonomy
+from team import scope
+from team.models import Autonomy, Snippet
+
+CANDIDATES = 300  # recently active fans looked at besides those that need a person
+ROWS = 80
+BUBBLES = 80
+FILTERS = {"": "all", "human": "needs a human", "mine": "held by me", "drafts": "drafts", "unread": "unread"}
+
+
+@dataclass
+class Row:
+    fan: Fan
+    last_text: str
+    last_in: bool
+    last_ts: datetime | None
+    waiting_since: datetime | None
+    unread: int
+    drafts: int
+    badges: list[tuple[str, str]] = field(default_factory=list)  # (css kind, label)
+    needs_human: bool = False
+
+    @property
+    def awaiting(self) -> bool:
+        """The fan's latest message is theirs: somebody owes them an answer."""
+        return self.last_in and not self.fan.opted_out
+
+    @property
+    def waiting_s(self) -> float:
+        return (timezone.now() - self.waiting_since).total_seconds() if self.awaiting and self.waiting_since else 0.0
+
+    @property
+    def priority(self) -> tuple:
+        """Needs a human and awaiting first, then awaiting, then the rest; within each, the wait weighted by
+        what the fan is worth (spend and whale score), so a big spender's minute counts more."""
+        value = 1 + float(self.fan.total_spent) / 50 + self.fan.whale_score
+        group = 0 if (self.needs_human and self.awaiting) else 1 if (self.awaiting or self.drafts) else 2
+        recency = self.last_ts.timestamp() if self.last_ts else 0
+        return (group, -self.waiting_s * value, -recency)
+
+
+def _annotated(fans, user):
+    messages = Message.objects.filter(fan=OuterRef("pk"))
+    last_out = messages.filter(direction=Message.Direction.OUT).order_by("-ts", "-id").values("ts")[:1]
+    incoming = messages.filter(direction=Message.Direction.IN).order_by("ts", "id").values("ts")
+    fans = fans.annotate(
+        last_id=Subquery(messages.order_by("-ts", "-id").values("id")[:1]),
+        last_out_ts=Subquery(last_out),
+        # when the fan's unanswered run of messages began: the first after our last message
+        unanswered_since=Coalesce(Subquery(incoming.filter(ts__gt=OuterRef("last_out_ts"))[:1]),
+                                  Subquery(incoming[:1])),
+        read_to=Subquery(ReadMark.objects.filter(user=user, fan=OuterRef("pk")).values("message_id")[:1],
+                         output_field=IntegerField()),
+        open_drafts=Subquery(Draft.objects.filter(fan=OuterRef("pk"), status=Draft.Status.OPEN)
+                             .values("fan").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()),
+    )
+    return fans.select_related("creator", "held_by")
+
+
+def conversations(user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS) -> list[Row]:
+    """The inbox's rows for `user`, most urgent first (Row.priority), filtered by `show` (FILTERS)."""
+    fans = scope.limit(Fan.objects.all(), user, "creator_id")
+    if creator_id:
+        fans = fans.filter(creator_id=creator_id)
+    wanted = Q(pk__in=Subquery(fans.order_by("-last_interaction_ts").values("pk")[:CANDIDATES]))
+    wanted |= needs_a_human() | Q(held_by=user) | Q(drafts__status=Draft.Status.OPEN)
+    picked = _annotated(fans.filter(wanted).distinct(), user).filter(last_id__isnull=False)
+    if show == "human":
+        picked = picked.filter(needs_a_human())
+    elif show == "mine":
+        picked = picked.filter(held_by=user, human_hold_until__gt=timezone.now())
+    elif show == "drafts":
+        picked = picked.filter(open_drafts__gt=0)
+    fans = list(picked)
+    last = {m.fan_id: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans])}
+    unread = _unread(fans)
+    rows = []
+    for fan in fans:
+        msg = last.get(fan.last_id)
+        last_in = msg is not None and msg.direction == Message.Direction.IN
+        row = Row(fan=fan, last_text=(msg.text if msg else "")[:140], last_in=last_in, last_ts=msg.ts if msg else None,
+                  waiting_since=fan.unanswered_since if last_in else None, unread=unread.get(fan.pk, 0),
+                  drafts=fan.open_drafts or 0)
+        row.needs_human = bool(fan.safety_flag or fan.state == "handed_off")
+        row.badges = badges(fan, user, row.drafts)
+        rows.append(row)
+    if show == "unread":
+        rows = [r for r in rows if r.unread]
+    rows.sort(key=lambda r: r.priority)
+    return rows[:limit]
+
+
+def _unread(fans) -> dict[int, int]:
+    """Fan messages after each person's read mark, per fan (one query)."""
+    q = Q(pk__in=[])
+    for fan in fans:
+        q |= Q(fan_id=fan.pk, id__gt=fan.read_to or 0)
+    if not fans:
+        return {}
+    rows = (Message.objects.filter(q, direction=Message.Direction.IN).values("fan_id").annotate(n=Count("id")))
+    return {r["fan_id"]: r["n"] for r in rows}
+
+
+def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
+    """Safety (nobody sells) apart from a sale a person must make, apart from who holds the fan."""
+    out = []
+    kind = handoff_kind(fan)
+    if kind == "safety":
+        out.append(("safety", f"⚠ safety: {handoff_label(fan) or 'flagged'}"))
+    elif kind == "sale":
+        out.append(("sale", f"needs a human: {handoff_label(fan)}"))
+    elif kind == "staff":
+        out.append(("sale", "handed off by staff"))
+    if fan.human_hold_until and fan.human_hold_until > timezone.now():
+        who = "you" if fan.held_by_id == getattr(user, "pk", None) else (str(fan.held_by) if fan.held_by_id
+                                                                          else "the platform's UI")
+        out.append(("held", f"held by {who}"))
+    if drafts:
+        out.append(("draft", f"{drafts} draft{'s' if drafts > 1 else ''}"))
+    if fan.whale_score >= 3:
+        out.append(("whale", f"whale {fan.whale_score}"))
+    if fan.opted_out:
+        out.append(("muted", "opted out"))
+    return out
+
+
+def awaiting_count(user) -> int:
+    """Conversations awaiting this person: a fan who needs a human, or whom they hold, wrote last."""
+    rows = conversations(user, limit=1000)
+    return sum(1 for r in rows if r.awaiting and (r.needs_human or r.fan.held_by_id == user.pk
+                                                    or autonomy.mode(r.fan.creator, r.fan) == Autonomy.OFF))
+
+
+def stamp(user) -> str:
+    """Changes whenever a message, a send, a draft, a move or a clearance lands anywhere (one cheap query of
+    indexed maxima): the live view re-renders only then."""
+    tables = [m._meta.db_table for m in (Message, Action, FanTransition, Draft, SafetyClearance)]
+    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
+    sql += f", (SELECT COUNT(*) FROM {Draft._meta.db_table} WHERE status = %s)"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Draft.Status.OPEN])
+        values = cursor.fetchone()
+    held = Fan.objects.filter(human_hold_until__gt=timezone.now()).count()
+    return "-".join(str(v or 0) for v in values) + f"-{held}"
+
+
+# --- one conversation -----------------------------------------------------------------------------
+
+@dataclass
+class Bubble:
+    id: int
+    mine: bool  # ours (right) or the fan's (left)
+    text: str
+    ts: datetime
+    who: str = ""
+    ppv: dict | None = None  # content, price, fate
+
+
+def _who(action: Action | None, message: Message) -> str:
+    if action is None:
+        return "a person in the platform's UI" if message.by_human else "bot"
+    if action.review:
+        return f"draft {action.review} by {action.sent_by or 'a person'}"
+    if action.source == Action.Source.STAFF:
+        return str(action.sent_by or "a team member")
+    if action.source == Action.Source.HUMAN:
+        return "a person in the platform's UI"
+    return {"rules": "bot · rules", "llm": "bot · LLM", "import": "imported"}.get(action.source, action.source)
+
+
+def bubbles(fan, limit: int = BUBBLES) -> list[Bubble]:
+    """The latest `limit` messages in chat order (oldest at the top, newest at the bottom)."""
+    msgs = list(fan.messages.order_by("-ts", "-id")[:limit])[::-1]
+    ids = [m.platform_message_id for m in msgs if m.direction == Message.Direction.OUT and m.platform_message_id]
+    actions = {a.platform_message_id: a for a in Action.objects.filter(fan=fan, platform_message_id__in=ids)
+               .select_related("sent_by")} if ids else {}
+    out = []
+    for m in msgs:
+        mine = m.direction == Message.Direction.OUT
+        action = actions.get(m.platform_message_id) if mine else None
+        ppv = None
+        if action is not None and action.action == Action.Kind.PPV:
+            fate = ("bought ✓" if action.purchased else "ghosted" if action.ghosted else "not bought yet")
+            ppv = {"content": action.content_key, "price": action.price, "fate": fate, "bought": action.purchased}
+        elif action is not None and action.content_key:
+            ppv = {"content": action.content_key, "price": None, "fate": "free", "bought": False}
+        out.append(Bubble(m.pk, mine, m.text, m.ts, _who(action, m) if mine else "", ppv))
+    return out
+
+
+def newest_fan_message_id(fan) -> int:
+    return (fan.messages.filter(direction=Message.Direction.IN).order_by("-id").values_list("id", flat=True)
+            .first() or 0)
+
+
+def mark_read(user, fan) -> None:
+    newest = fan.messages.order_by("-id").values_list("id", flat=True).first() or 0
+    updated = ReadMark.objects.filter(user=user, fan=fan, message_id__lt=newest).update(message_id=newest)
+    if not updated and not ReadMark.objects.filter(user=user, fan=fan).exists():
+        ReadMark.objects.get_or_create(user=user, fan=fan, defaults={"message_id": newest})
+
+
+def vault(fan) -> list[dict]:
+    """The composer's picker: every item with its kind, description, listed price and this fan's marks."""
+    sent = set(fan.content_sent or [])
+    bought = set(Action.objects.filter(fan=fan, purchased=True).exclude(content_key="")
+                 .values_list("content_key", flat=True))
+    return [{"key": v.content_key, "kind": v.kind, "description": v.description, "price": v.default_price,
+             "sent": v.content_key in sent, "bought": v.content_key in bought, "ready": bool(v.media_ids)}
+            for v in fan.creator.vault_items.all()]
+
+
+def saved_replies(fan) -> list[dict]:
+    """The creator's templates and the team's snippets, {name} filled with the fan's name ("/" in the composer)."""
+    name = fan.name or "babe"
+    out = [{"title": s.title, "text": s.text.replace("{name}", name)}
+           for s in Snippet.objects.filter(Q(creator=fan.creator) | Q(creator__isnull=True))]
+    for t in fan.creator.templates.all():
+        for i, variant in enumerate(t.variants or []):
+            text = str(variant).replace("{name}", name)
+            if "{" not in text:  # a template that needs an offer's price is the bot's, not a saved reply
+                out.append({"title": f"{t.kind} {i + 1}", "text": text})
+    return out
+
+
+def panel(fan) -> dict:
+    """The fan beside the chat: state and why, money, subscription, facts, notes, purchases, holds."""
+    last_move = fan.transitions.order_by("-ts", "-id").first()
+    spent_24h = spent_last_24h(fan)
+    cap = fan.creator.daily_spend_cap
+    tips = (Outcome.objects.filter(fan=fan, event=Outcome.Event.TIPPED).values_list("amount", flat=True))
+    return {
+        "kind": handoff_kind(fan), "reason": handoff_label(fan),
+        "state_why": last_move.reason if last_move else "",
+        "spent_24h": spent_24h, "cap": cap, "capped": bool(cap and cap > 0 and spent_24h >= cap),
+        "tips": sum(tips, Decimal("0")),
+        "facts": list(facts.ordered(fan)[:12]), "purchases": purchases(fan, 10),
+        "mode": autonomy.mode(fan.creator, fan), "fan_mode": fan.autonomy,
+        "held": fan.human_hold_until if fan.human_hold_until and fan.human_hold_until > timezone.now() else None,
+        "clearances": list(SafetyClearance.objects.filter(fan=fan).select_related("by_user")[:3]),
+    }
