@@ -89,7 +89,7 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
     elif show == "drafts":
         picked = picked.filter(open_drafts__gt=0)
     fans = list(picked)
-    last = {m.fan_id: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans])}
+    last = {m.pk: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans])}
     unread = _unread(fans)
     rows = []
     for fan in fans:

@@ -58,7 +58,7 @@ def test_the_bot_stays_silent_while_a_person_holds_the_fan(demo, platform, maria
 
 
 def test_console_refuses_price_out_of_bounds_content_already_bought_and_opted_out(demo, platform, maria):
-    fan = FanFactory(creator=demo, content_sent=["combo3", "combo4"])
+    fan = FanFactory(creator=demo, content_sent=["combo3", "combo5"])
     Action.objects.create(creator=demo, fan=fan, action="ppv", content_key="combo3", price=Decimal("18"),
                           status="sent", purchased=True)
     with pytest.raises(console.ConsoleError, match="outside the creator's bounds"):
@@ -66,7 +66,8 @@ def test_console_refuses_price_out_of_bounds_content_already_bought_and_opted_ou
     with pytest.raises(console.ConsoleError, match="already bought"):
         console.send(fan, maria, text="x", content_key="combo3", price=Decimal("18"))
     # sent and not bought: a person may offer it again (the bot never repeats itself)
-    assert console.send(fan, maria, text="still want it?", content_key="combo4", price=Decimal("20")).status == "sent"
+    Message.objects.create(fan=fan, direction="in", text="hmm maybe later")
+    assert console.send(fan, maria, text="still want it?", content_key="combo5", price=Decimal("20")).status == "sent"
     platform.sends.clear()
     Fan.objects.filter(pk=fan.pk).update(opted_out=True)
     fan.refresh_from_db()
