@@ -57,6 +57,8 @@ def conversation_context(request, fan, composer=None, **forms) -> dict:
 
 def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
     """The whole page; `extra` carries a bound form and its message after a refused POST."""
+    if fan is not None:
+        selectors.mark_read(request.user, fan)  # before the list, so the open conversation shows as read
     context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox",
                **_list_context(request, fan),
                "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
@@ -65,7 +67,6 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
                                                       {"creator_id__in": scope.creator_ids(request.user)})).count(),
                "stamp": selectors.stamp(request.user), "awaiting": selectors.awaiting_count(request.user)}
     if fan is not None:
-        selectors.mark_read(request.user, fan)
         context.update(conversation_context(request, fan, **extra))
     context.update({k: v for k, v in extra.items() if k not in ("composer",)})
     return TemplateResponse(request, "admin/inbox/page.html", context, status=status)
@@ -86,12 +87,12 @@ def live(request):
         return JsonResponse({"stamp": now, "changed": False})
     fan_pk = request.GET.get("fan", "")
     fan = fan_in_scope(request, int(fan_pk)) if fan_pk.isdigit() else None
+    if fan is not None and request.GET.get("visible") == "1":
+        selectors.mark_read(request.user, fan)
     ctx = _list_context(request, fan)
     body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user),
             "list": render_to_string("admin/inbox/_list.html", ctx, request)}
     if fan is not None:
-        if request.GET.get("visible") == "1":
-            selectors.mark_read(request.user, fan)
         conv = conversation_context(request, fan)
         body.update(bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
                     side=render_to_string("admin/inbox/_panel.html", conv, request), newest_in=conv["newest_in"])

@@ -55,7 +55,7 @@ def log_in(browser, live_server):
     type_into(browser, "id_username", "chris")
     type_into(browser, "id_password", PASSWORD)
     submit(browser, "#login-form input[type=submit]")
-    assert "Site administration" in by_css(browser, "#content h1").text
+    assert "Hello chris" in by_css(browser, "#content h1").text
     browser.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
 
@@ -94,17 +94,16 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     submit(browser, "#edit-form input[type=submit]")
     assert "edited" in success(browser).lower()
 
-    # A PPV from the console on Cleo's timeline.
+    # A PPV from the inbox's composer to Cleo.
     cleo = fans["Cleo"]
-    browser.get(f"{live_server.url}/admin/fans/fan/{cleo.pk}/timeline/")
-    type_into(browser, "id_console_text", "made something just for you, Cleo 🔥")
-    options = [o.get_attribute("value") for o in all_css(browser, "#id_console_content option")]
-    content = next(v for v in options if v)
-    browser.execute_script("document.getElementById('id_console_content').value = arguments[0]", content)
-    type_into(browser, "id_console_price", "25")
-    submit(browser, "#console-form input[type=submit]")
-    assert "Sent (ppv)" in success(browser)
-    assert "Held by chris" in by_css(browser, "#console-hold").text
+    browser.get(f"{live_server.url}/admin/inbox/{cleo.pk}/")
+    type_into(browser, "id_text", "made something just for you, Cleo 🔥")
+    by_css(browser, "#vault-picker summary").click()
+    by_css(browser, "#vault-picker input[value=combo5]").click()
+    assert by_css(browser, "#id_price").get_attribute("value") == "25.00"  # the listed price
+    submit(browser, "#send-button")
+    assert "Sent." in success(browser)
+    assert "Held by you" in by_css(browser, ".who-holds").text
     screenshot("10-chat-console")
 
     sends = shift["platform"].sends

@@ -60,7 +60,7 @@ def log_in(browser, live_server):
     type_into(browser, "id_username", "maria")
     type_into(browser, "id_password", PASSWORD)
     by_css(browser, "#login-form input[type=submit]").click()
-    assert "Site administration" in by_css(browser, "#content h1").text
+    assert "Hello maria" in by_css(browser, "#content h1").text
     # Fold admin's navigation sidebar, as staff do on a laptop: the pages get the width.
     browser.execute_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
@@ -113,6 +113,7 @@ def read_timeline(browser, live_server, screenshot):
     rows = all_css(browser, "#result_list tbody tr")
     assert len(rows) == 1 and "Maya" in rows[0].text
     rows[0].find_element("link text", "timeline").click()
+    by_css(browser, "ol.timeline")
     titles = [e.text for e in all_css(browser, "ol.timeline li .title")]
     assert titles[:4] == ["action: welcome", "bot wrote", "state: new → greeted", "Maya wrote"], titles
     assert titles.index("action: ppv") < titles.index("outcome: purchased $18.00") < titles.index(
