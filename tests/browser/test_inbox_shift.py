@@ -98,8 +98,8 @@ def test_a_chatters_shift_in_the_inbox(browser, live_server, shift, screenshot):
     submit(browser, "a.button.default[href='/admin/inbox/']")
     first = by_css(browser, "#conversation-list li.conv")
     assert "Rex" in first.text and "custom request" in first.text, first.text
-    assert "⚠ safety: possible minor" in browser.find_element("css selector", "li.conv[data-fan='%d']"
-                                                               % shift["kid"].pk).text
+    kid_row = browser.find_element("css selector", f"li.conv[data-fan='{shift['kid'].pk}']")
+    assert "⚠ safety: possible minor" in kid_row.text
     submit(browser, "#conversation-list li.conv a")
     assert "can you make me a custom video" in bubbles(browser)[-1]
     type_into(browser, "id_text", "hey Rex! tell me more about what you'd like 😘")

@@ -14,7 +14,6 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.contrib.admin.sites import site
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -140,7 +139,9 @@ def test_the_importer_keeps_the_counters_including_reattribution(db, no_rebuild,
     same(creator)
 
 
-def test_deletions_and_admin_edits_move_the_counts(db, no_rebuild, rf, admin_user):
+def test_deletions_move_the_counts(db, no_rebuild):
+    """Ledgers are read-only in admin (nobody edits an Action or an Outcome by hand); a row deleted, e.g. with
+    its fan, still moves the counters."""
     rng = random.Random(7)
     creator = CreatorFactory()
     fans = live_stream(rng, creator, events=200)
@@ -150,20 +151,6 @@ def test_deletions_and_admin_edits_move_the_counts(db, no_rebuild, rf, admin_use
         o.delete()
     same(creator)
     fans[0].delete()                                # cascades to its actions, outcomes and BuyerStat
-    same(creator)
-
-    request = rf.post("/")
-    request.user = admin_user
-    action_admin, outcome_admin = site._registry[Action], site._registry[Outcome]
-    for a in Action.objects.filter(creator=creator, action="ppv").order_by("?")[:5]:
-        a.price, a.hook, a.purchased, a.ts = Decimal("33"), "exclusivity", not a.purchased, a.ts + timedelta(hours=5)
-        a.status = rng.choice(["sent", "failed", "refused", "logged"])    # a staff edit of the status too
-        action_admin.save_model(request, a, form=None, change=True)
-    o = Outcome.objects.filter(creator=creator, event="replied").first()
-    o.event = "purchased"
-    outcome_admin.save_model(request, o, form=None, change=True)
-    outcome_admin.save_model(request, Outcome(creator=creator, fan=fans[1], event="replied", ts=T0),
-                             form=None, change=False)
     same(creator)
 
 
