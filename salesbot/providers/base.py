@@ -57,10 +57,10 @@ class SentMessage:
 
 
 class HttpClient:
-    """One attempt per call, bounded by PLATFORM_TIMEOUT_S: retrying is the queue's job (worker.work_one
-    defers the item, honouring Retry-After), so a slow or failing platform never holds a worker task and
-    there is exactly one retry layer. Retries are safe: every send carries the Action's uuid as
-    Idempotency-Key."""
+    """One attempt per call, bounded by PLATFORM_TIMEOUT_S (the provider SDK's 60 s): retrying is the
+    queue's job (worker.work_one defers the item, honouring Retry-After in any of its forms), so a failing
+    platform never holds a worker task and there is exactly one retry layer. Retries are safe: every send
+    carries the Action's uuid as Idempotency-Key."""
 
     def __init__(self, creator, base: str, *, timeout=None, session=None):
         self.creator = creator

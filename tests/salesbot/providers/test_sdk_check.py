@@ -326,3 +326,41 @@ def test_block_banned_words_is_sent_and_its_422_is_a_refusal_recorded_with_the_w
     assert action.status == "refused" and action.extra["banned_words"] == ["paypal"]
     assert "banned-words guard refused: paypal" in action.error
     assert fake.fake("GET", "messages")["messages"] == []
+
+
+# --- §3 / §7 chargebacks: no webhook, an API -------------------------------------------------------------------
+
+def test_chargebacks_are_pulled_from_the_api_and_booked_as_reversals_of_the_purchase_once(client, registered,
+                                                                                             creator, fake):
+    from learning.services import record_action
+    from salesbot.providers.onlyfansapi import chargebacks
+    from tests.salesbot.providers import ofapi_payloads as of
+
+    fan = Fan.objects.create(creator=creator, fan_id=71, name="Ed", state="pitched")
+    ppv = record_action(fan, "ppv", price=Decimal("25"), content_key="combo", hook="curiosity", status="sent",
+                        platform_message_id=7100, message_text="for you")
+    of.post(client, "messages.ppv.unlocked", of.unlocked(71, 7100, amount="$25.00"), account=ACCOUNT)
+    intake.drain()
+    assert Fan.objects.get(pk=fan.pk).total_spent == Decimal("25.00")
+    fake.fake("POST", "chargeback", json={"fan_id": 71, "amount": 25})
+    assert chargebacks.pull(creator) == 1
+    intake.drain()
+    ppv.refresh_from_db()
+    assert not ppv.purchased and Fan.objects.get(pk=fan.pk).total_spent == Decimal("0.00")
+    assert chargebacks.pull(creator) == 0                     # listed again: taken once
+    assert WebhookEvent.objects.get(event="chargebacks.pulled").status == "processed"
+
+
+def test_chargebacks_already_told_as_a_transactions_undo_are_not_reversed_twice(client, registered, creator, fake):
+    from salesbot.providers.onlyfansapi import chargebacks
+    from tests.salesbot.providers import ofapi_payloads as of
+
+    of.post(client, "tips.received", of.tip(72, 30.0), account=ACCOUNT)
+    of.post(client, "transactions.new", of.transaction(72, 30.0, kind="tip", status="undo"), account=ACCOUNT)
+    intake.drain()
+    of.post(client, "tips.received", of.tip(72, 30.0), account=ACCOUNT)   # a later real tip of the same amount
+    intake.drain()
+    fake.fake("POST", "chargeback", json={"fan_id": 72, "amount": 30, "description": "Tip from Ed",
+                                          "payment_type": "tip"})
+    assert chargebacks.pull(creator) == 0
+    assert Fan.objects.get(fan_id=72).total_spent == Decimal("30.00")
