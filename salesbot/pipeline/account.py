@@ -12,7 +12,7 @@ and a fan's message a human has answered by then is left to the human (`answered
 import copy
 from datetime import datetime, timedelta
 
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -41,8 +41,9 @@ def our_action(creator, fan, sent: events.SentByAccount) -> Action | None:
     action = Action.objects.filter(creator=creator, fan=fan, platform_message_id=sent.message_id).first()
     if action is not None:
         return action
-    recent = Action.objects.filter(fan=fan, status=Action.Status.PENDING, platform_message_id__isnull=True,
-                                   ts__gte=timezone.now() - ECHO_WINDOW)
+    recent = Action.objects.filter(fan=fan, platform_message_id__isnull=True, ts__gte=timezone.now() - ECHO_WINDOW)
+    recent = recent.filter(Q(status=Action.Status.PENDING) | Q(extra__outcome_unknown=True)).exclude(
+        source=Action.Source.HUMAN)
     return next((a for a in recent.order_by("-ts") if _same(a.message_text, sent.text)), None)
 
 
@@ -51,7 +52,7 @@ def on_sent_by_account(creator, inbound: Inbound):
     fan, _ = get_or_create_fan(creator, sent.fan.id, sent.fan.name)
     ours = our_action(creator, fan, sent)
     if ours is not None:  # our own send echoed: linked, never a human's
-        if ours.status == Action.Status.PENDING and (ours.extra or {}).get("outcome_unknown"):
+        if (ours.extra or {}).get("outcome_unknown"):
             settle_sent(ours, sent.message_id)   # the send went out: the echo is the proof
             ours.refresh_from_db()
         if ours.source != Action.Source.HUMAN and not (ours.extra or {}).get("echo_event_id"):

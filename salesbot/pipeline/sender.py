@@ -116,6 +116,8 @@ def deliver(action: Action, client: HttpClient | None = None) -> Action:
     except PlatformError as e:
         if not e.transient:
             set_action_status(action, Action.Status.FAILED, only_from=[Action.Status.PENDING], error=str(e)[:2000])
+        elif getattr(e, "outcome_unknown", False):
+            mark_outcome_unknown(action, str(e))
         else:
             action.error = str(e)[:2000]
             action.save(update_fields=["error"])
@@ -130,6 +132,8 @@ def mark_outcome_unknown(action: Action, error: str) -> None:
     extra = {**(action.extra or {}), "outcome_unknown": True}
     Action.objects.filter(pk=action.pk, status=Action.Status.PENDING).update(extra=extra, error=error[:2000])
     action.extra, action.error = extra, error[:2000]
+    log.info("send of action %s: outcome unknown (%s); left pending for a retry with its key or its echo",
+             action.pk, error[:200])
 
 
 @transaction.atomic
@@ -137,7 +141,11 @@ def settle_sent(action: Action, platform_message_id: int) -> bool:
     """Book the Action as sent once, whoever learns it first: the send's answer (or a replay of its key)
     or its `messages.sent` echo. False if it was booked already (or is no longer pending)."""
     fresh = Action.objects.select_for_update().filter(pk=action.pk).first()
-    if fresh is None or fresh.status != Action.Status.PENDING:
+    unknown = fresh is not None and (fresh.extra or {}).get("outcome_unknown")
+    # A send whose outcome was unknown may have been refused or failed here since (the gate asked again
+    # on a retry): the echo proves it went out all the same.
+    settles = [Action.Status.PENDING, *([Action.Status.REFUSED, Action.Status.FAILED] if unknown else [])]
+    if fresh is None or fresh.status not in settles or fresh.platform_message_id is not None:
         if fresh is not None:
             action.status, action.platform_message_id = fresh.status, fresh.platform_message_id
         return False

@@ -117,9 +117,7 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
     the same idempotency key. A permanent failure, or too many attempts, fails the Action, except one whose
     outcome is unknown (it may have gone out): that stays pending, its `messages.sent` echo or a later
     replay of its key settles it (sender.settle_unknown)."""
-    unknown = getattr(e, "outcome_unknown", False)
-    if unknown and item.action_id:
-        sender.mark_outcome_unknown(item.action, str(e))
+    unknown = getattr(e, "outcome_unknown", False)  # marked on the Action by sender.deliver
     if e.transient and item.attempts < settings.SEND_MAX_ATTEMPTS:
         backoff = settings.PLATFORM_BACKOFF_S * 4 ** (item.attempts - 1)
         if unknown:  # the first request may still be running at the provider: give it time to finish

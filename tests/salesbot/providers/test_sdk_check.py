@@ -364,3 +364,22 @@ def test_chargebacks_already_told_as_a_transactions_undo_are_not_reversed_twice(
                                           "payment_type": "tip"})
     assert chargebacks.pull(creator) == 0
     assert Fan.objects.get(fan_id=72).total_spent == Decimal("30.00")
+
+
+def test_request_outcome_an_echo_proves_a_send_the_gate_refused_on_its_retry_did_go_out(client, creator, fake):
+    """The retry of an unknown-outcome send met the last gate (the fan opted out meanwhile) and was refused;
+    its echo then shows the first request did send it: ours, sent, never a human's."""
+    from learning.services import set_action_status
+    from tests.salesbot.providers import ofapi_payloads as of
+
+    fan = Fan.objects.create(creator=creator, fan_id=64, name="Flo", state="engaged")
+    action = Action.objects.create(creator=creator, fan=fan, action="text", status="pending", source="rules",
+                                   message_text="thinking of you")
+    sender.mark_outcome_unknown(action, "ReadTimeout")
+    set_action_status(action, "refused", error="opted out")
+    of.post(client, "messages.sent", of.sent(64, 6400, "<p>thinking of you</p>"), account=ACCOUNT)
+    intake.drain()
+    action.refresh_from_db()
+    assert (action.status, action.platform_message_id) == ("sent", 6400)
+    fan.refresh_from_db()
+    assert fan.human_hold_until is None and not Message.objects.filter(fan=fan, by_human=True).exists()
