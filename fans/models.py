@@ -32,6 +32,11 @@ class Fan(models.Model):
     event_seq = models.PositiveBigIntegerField(default=0)
     # A human wrote to the fan in the platform's own UI: the bot stays silent until then (pipeline.contact).
     human_hold_until = models.DateTimeField(null=True, blank=True)
+    # The provider's ephemeral events (users.typing / users.online / users.offline): the fan is typing
+    # until then (the queued reply waits, bounded), and whether the fan is online, since when.
+    typing_until = models.DateTimeField(null=True, blank=True, editable=False)
+    online = models.BooleanField(null=True, blank=True, editable=False)
+    online_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     held_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="+", help_text="The team member whose console message holds the "
                                                             "bot (empty: a human in the platform's UI).")

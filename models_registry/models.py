@@ -28,6 +28,16 @@ def mask(secret: str) -> str:
 
 # Credentials: their history records only that they changed, never a value (team audit).
 SECRET_FIELDS = ("api_key", "webhook_secret")
+# Written by the provider's answers and events, not settings anyone edits: left out of the history.
+PROVIDER_STATE_FIELDS = ("api_paused_until", "account_health", "account_health_since", "webhook_id",
+                         "webhook_secret_registered")
+
+
+class AccountHealth(models.TextChoices):
+    OK = "ok", "OK"
+    SESSION_EXPIRED = "session_expired", "session expired: reconnect the account"
+    AUTHENTICATION_FAILED = "authentication_failed", "authentication failed: reconnect the account"
+    OTP_CODE_REQUIRED = "otp_code_required", "a one-time code is required: enter it at the provider"
 
 
 class CreatorHistoryBase(models.Model):
@@ -92,6 +102,16 @@ class Creator(models.Model):
     api_paused_until = models.DateTimeField(
         null=True, blank=True, editable=False,
         help_text="The provider's per-minute rate limit is used up: sends wait until then.")
+    # The provider's view of the account (salesbot.pipeline.account_health): while its session is dead every
+    # send would fail, so sends wait (queued, not failed) until `accounts.reconnected`.
+    account_health = models.CharField(
+        max_length=40, choices=AccountHealth.choices, default=AccountHealth.OK, editable=False,
+        help_text="What the provider last said about the account's session; anything but OK pauses sends.")
+    account_health_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The provider's webhook this creator's account is on, and the signing secret it was registered with
+    # (salesbot.providers.onlyfansapi.setup); deliveries signed with either secret verify during a rotation.
+    webhook_id = models.CharField("provider webhook id", max_length=120, blank=True, editable=False)
+    webhook_secret_registered = models.CharField(max_length=255, blank=True, editable=False)
     # Learning (learning.bayes / salesbot.pipeline.rules): how much evidence a cell needs and how much to explore.
     min_sample = models.PositiveIntegerField(
         default=20, help_text="PPVs a price/hook/content cell needs before its rate is trusted (thin below).")
@@ -113,7 +133,7 @@ class Creator(models.Model):
     # Who changed which setting, when (admin: History on the creator's page; the team audit page).
     # Credentials are left out (keys_changed says one changed); so is the rate-limit pause, which is not a
     # setting anyone edits.
-    history = HistoricalRecords(excluded_fields=[*SECRET_FIELDS, "api_paused_until"], bases=[CreatorHistoryBase])
+    history = HistoricalRecords(excluded_fields=[*SECRET_FIELDS, *PROVIDER_STATE_FIELDS], bases=[CreatorHistoryBase])
 
     class Meta:
         ordering = ["slug"]

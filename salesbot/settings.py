@@ -212,9 +212,15 @@ LLM_MAX_SHARE = env.float("LLM_MAX_SHARE", default=0.2)
 LLM_PRICES = {"opus": (15.0, 75.0), "sonnet": (3.0, 15.0), "haiku": (0.8, 4.0)}
 
 # One attempt per platform call; a failed send is retried by the queue after PLATFORM_BACKOFF_S × 4^(n-1)
-# (capped at 5 minutes; the platform's Retry-After when it gives one), up to SEND_MAX_ATTEMPTS.
-PLATFORM_TIMEOUT_S = env.float("PLATFORM_TIMEOUT_S", default=10.0)
+# (capped at 5 minutes; the platform's Retry-After when it gives one), up to SEND_MAX_ATTEMPTS. The timeout
+# is the provider SDK's (60 s): a slower send's outcome is unknown, so its retry (same key) waits at least
+# PLATFORM_UNKNOWN_RETRY_S × 2^(n-1) for the first request to finish (else the provider answers 409);
+# 0: ten times PLATFORM_BACKOFF_S (5 s).
+PLATFORM_TIMEOUT_S = env.float("PLATFORM_TIMEOUT_S", default=60.0)
 PLATFORM_BACKOFF_S = env.float("PLATFORM_BACKOFF_S", default=0.5)
+PLATFORM_UNKNOWN_RETRY_S = env.float("PLATFORM_UNKNOWN_RETRY_S", default=0.0)
+# OnlyFansAPI.com's banned-words screen on every send (strict_ban | risky | replace_soften; empty: off).
+OFAPI_BLOCK_BANNED_WORDS = env("OFAPI_BLOCK_BANNED_WORDS", default="strict_ban")
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
 # How long a worker holds a fan; a dead worker's fan is taken again after it.
 WORKER_LEASE_S = env.float("WORKER_LEASE_S", default=180.0)

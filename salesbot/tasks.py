@@ -3,6 +3,7 @@ queued only by salesbot.pipeline.queue; each ends inside the cluster's timeout (
 import time
 
 from salesbot.pipeline import checkers, intake, queue, worker
+from salesbot.providers.onlyfansapi import chargebacks
 
 
 def drain_webhooks() -> int:
@@ -27,6 +28,10 @@ def drain_webhooks() -> int:
 
 def work_queue(limit: int = 50) -> int:
     return worker.drain(limit=limit, seconds=queue.task_budget_s())
+
+
+def pull_chargebacks() -> int:
+    return chargebacks.pull_all()
 
 
 def dormancy_checker() -> int:

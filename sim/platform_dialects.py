@@ -47,17 +47,27 @@ class Simple:
     def account_sent(self, fan_id, msg):
         return []  # the simple contract does not tell us what the account sent
 
+    def presence(self, fan, kind):
+        return []  # nor whether a fan types or is online
+
 
 class OnlyFansAPI:
     """Shapes as captured from the provider: HTML text, the fan under fromUser/toUser/user, string amounts,
     the unlocked message id only inside a link, a tip also told as transactions.new (in either order)."""
     name = "onlyfansapi"
 
+    # No idempotency key on these (the provider's delivery docs).
+    EPHEMERAL = ("users.typing", "users.online", "users.offline")
+
     def wrap(self, account_id, secret, event, payload, key=None):
         key = key or "evt_" + uuid.uuid4().hex
         body = json.dumps({"event": event, "account_id": account_id, "payload": payload}).encode()
-        return key, body, {"Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-                           "X-OFAPI-Idempotency-Key": key, "User-Agent": "OnlyFansAPI.com/Webhook-Client"}
+        headers = {"User-Agent": "OnlyFansAPI.com/Webhook-Client"}
+        if secret:  # sent only when the webhook has a secret
+            headers["Signature"] = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if event not in self.EPHEMERAL:
+            headers["X-OFAPI-Idempotency-Key"] = key
+        return key, body, headers
 
     @staticmethod
     def _user(fan):
@@ -98,9 +108,18 @@ class OnlyFansAPI:
         return pair
 
     def account_sent(self, fan_id, msg):
+        """The SDK's message object (fromUser is the account, isSentByMe, isFromQueue/queueId for a mass
+        message's copy) plus the captured toUser."""
+        queue_id = msg.get("queue_id")
         return [("messages.sent", {**self._message(msg["id"], msg["text"], msg["createdAt"], msg.get("price", 0),
                                                    msg.get("mediaFiles", [])),
+                                   "fromUser": {"id": CREATOR_USER_ID}, "isSentByMe": True,
+                                   "isFromQueue": queue_id is not None, "queueId": queue_id,
                                    "toUser": {"id": fan_id}})]
+
+    def presence(self, fan, kind):
+        return [(f"users.{kind}", {"user": {"id": fan["id"], "name": fan.get("name", ""),
+                                            "username": f"u{fan['id']}"}})]
 
 
 DIALECTS = {"simple": Simple, "onlyfansapi": OnlyFansAPI}

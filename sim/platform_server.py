@@ -24,6 +24,7 @@ from sim.platform_state import VAULT_LIST, ApiError, FakePlatform
 
 API_RE = re.compile(r"^/api/([^/]+)(/.*)$")
 SEND_RE = re.compile(r"^/chats/([^/]+)/messages$")
+TYPING_RE = re.compile(r"^/chats/([^/]+)/typing$")
 WEBHOOKS_RE = re.compile(r"^/api/webhooks(?:/([^/]+))?/?$")
 
 
@@ -121,6 +122,18 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET":
                 limit = self._int(query, "limit", 10, 1, 100)
                 return 200, {"data": {"list": p.recent_chat(fan_id, limit)}}
+        elif TYPING_RE.match(rest) and method == "POST" and p.dialect.name == "onlyfansapi":
+            with p.lock:
+                p.typing_shown.append(int(TYPING_RE.match(rest).group(1)))
+            return 200, {"data": {"success": True}}
+        elif rest == "/mass-messaging" and method == "POST" and p.dialect.name == "onlyfansapi":
+            return 200, p.mass_send(self._json(raw))
+        elif rest == "/chargebacks" and method == "GET" and p.dialect.name == "onlyfansapi":
+            limit = self._int(query, "limit", 10, 1, 100)
+            offset = self._int(query, "offset", 0, 0, 10**9)
+            with p.lock:
+                page = json.loads(json.dumps(p.chargebacks[offset:offset + limit]))
+            return 200, {"data": {"list": page, "marker": None}}
         elif rest == "/media/vault" and method == "GET":
             limit = self._int(query, "limit", 100, 1, 100)
             offset = self._int(query, "offset", 0, 0, 10**9)
@@ -135,15 +148,27 @@ class Handler(BaseHTTPRequestHandler):
         raise ApiError(405, f"{method} not allowed on {path}")
 
     def _provider_webhooks(self, method, wh_id, raw):
+        """The SDK's webhooks resource: list / create / retrieve / update / delete, answered with
+        `{id, url, events, enabled, has_signing_secret, created_at}` (no account ids, no secret)."""
         p: FakePlatform = self.server.platform
+
+        def one(wid):
+            found = [w for w in p.list_webhooks() if w["id"] == wid]
+            if not found:
+                raise ApiError(404, f"no webhook {wid}")
+            return found[0]
+
         if method == "GET" and not wh_id:
-            with p.lock:
-                return 200, {"data": [{k: w[k] for k in ("id", "endpoint_url", "events")}
-                                      for w in p.webhooks.values()]}
+            return 200, {"data": p.list_webhooks()}
         if method == "POST" and not wh_id:
-            return 200, {"data": {"id": p.register_webhook(self._json(raw))}}
+            return 200, {"data": one(p.register_webhook(self._json(raw)))}
+        if method == "GET" and wh_id:
+            return 200, {"data": one(wh_id)}
         if method == "PUT" and wh_id:
-            return 200, {"data": {"id": p.register_webhook(self._json(raw), wh_id=wh_id)}}
+            return 200, {"data": one(p.register_webhook(self._json(raw), wh_id=wh_id))}
+        if method == "DELETE" and wh_id:
+            p.delete_webhook(wh_id)
+            return 200, {"data": {"success": True}}
         raise ApiError(405, f"{method} not allowed on /webhooks")
 
     def _fake(self, method, name, raw, query=None):
@@ -168,6 +193,27 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and name == "human":
             with p.lock:
                 return 200, {"messages": json.loads(json.dumps(p.human_messages))}
+        if method == "GET" and name == "outbox":  # ?after=N: every delivery after the first N, signed as sent
+            after = self._int(query or {}, "after", 0, 0, 10**9)
+            with p.lock:
+                return 200, {"deliveries": json.loads(json.dumps(p.outbox[after:])), "total": len(p.outbox)}
+        if method == "GET" and name == "webhooks":  # the whole state, account ids and secrets included
+            with p.lock:
+                return 200, {"webhooks": json.loads(json.dumps(list(p.webhooks.values())))}
+        if method == "GET" and name == "typing":
+            with p.lock:
+                return 200, {"fans": list(p.typing_shown)}
+        if method == "POST" and name == "account":
+            body = self._json(raw)
+            return 200, p.set_account_state(body.get("state") if isinstance(body, dict) else None)
+        if method == "POST" and name == "presence":
+            body = self._json(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
+                    or body.get("kind") not in ("typing", "online", "offline"):
+                raise ApiError(400, "need {\"fan_id\": int, \"kind\": \"typing\"|\"online\"|\"offline\"}")
+            return 200, p.tell(p.dialect.presence({"id": body["fan_id"]}, body["kind"]))
+        if method == "POST" and name == "chargeback":
+            return 200, p.add_chargeback(self._json(raw))
         if method == "POST" and name == "reset":
             p.reset()
             return 200, {"ok": True}

@@ -17,12 +17,13 @@ from models_registry.models import Creator
 from salesbot import providers
 from salesbot.api import schemas
 from salesbot.models import WebhookEvent
-from salesbot.pipeline import events, queue
+from salesbot.pipeline import events, presence, queue
 from salesbot.providers import simple as wh
 
 log = logging.getLogger(__name__)
 # All intake needs of the creator: skips decoding its JSON and decimal settings on every webhook.
-CREATOR_FIELDS = Creator.objects.only("id", "slug", "account_id", "webhook_secret", "provider")
+CREATOR_FIELDS = Creator.objects.only("id", "slug", "account_id", "webhook_secret", "webhook_secret_registered",
+                                      "provider")
 
 
 class WebhookView(APIView):
@@ -117,6 +118,21 @@ def refuse(creator, endpoint: str, body: bytes, error: Exception) -> Response:
     return Response({"error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
 
 
+def keep_failed(creator, endpoint: str, body: bytes, error: Exception, event_id=None, event="") -> Response:
+    """An authenticated body the parser cannot use (yet): stored as failed under its key (a retry is a
+    duplicate; staff replay it once the parser knows it) and answered 2xx, because the provider cannot fix
+    it: a non-2xx would only be retried, charged and counted toward pausing the endpoint."""
+    try:
+        with _one_statement():
+            WebhookEvent.objects.create(creator=creator, endpoint=endpoint, raw_body=_raw(body), event_id=event_id,
+                                        event=(event or "")[:events.MAX_EVENT], status=WebhookEvent.Status.FAILED,
+                                        error=str(error))
+    except IntegrityError:
+        return Response({"status": "duplicate", "event_id": event_id})
+    log.warning("%s webhook for %s kept as failed: %s", endpoint, creator.slug, error)
+    return Response({"status": "failed", "event_id": event_id, "error": str(error)})
+
+
 def store(creator, endpoint: str, body: bytes, env, known: bool) -> Response:
     """Store the event once under its dedupe key (a repeat is a duplicate), then wake the drain."""
     try:
@@ -158,16 +174,29 @@ class ProviderWebhookView(APIView):
                    if isinstance(account_id, str) else None)
         if creator is None:
             return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
-        if not impl.verify(creator.webhook_secret, body, request.META):
+        # During a secret rotation the provider signs with the secret it was registered with, then the new one.
+        secrets = {creator.webhook_secret, creator.webhook_secret_registered} - {""}
+        if not any(impl.verify(secret, body, request.META) for secret in secrets):
             log.warning("%s webhook for %s refused: bad or missing signature", provider, creator.slug)
             return Response({"error": "bad or missing signature"}, status=status.HTTP_401_UNAUTHORIZED)
+        env = None
         try:
             if problem is not None:
                 raise problem
             env = impl.inbound(data, request.META)
-            if env.event_id is None:  # ephemeral (typing, online): nothing to keep
+            if env.event_id is None:  # ephemeral (typing, online): applied now, nothing to keep
+                seen = impl.parse_presence(env) if hasattr(impl, "parse_presence") else None
+                if seen is not None:
+                    presence.apply(creator, seen)
                 return Response({"status": "ignored"})
             impl.parse_event(env)
         except events.WebhookError as e:
-            return refuse(creator, provider, body, e)
+            key = env.event_id if env is not None else _header_key(impl, request.META)
+            event = env.event if env is not None else str((data or {}).get("event") or "")
+            return keep_failed(creator, provider, body, e, event_id=key, event=event)
         return store(creator, provider, body, env, known=env.event in impl.KNOWN_EVENTS)
+
+
+def _header_key(impl, meta) -> str | None:
+    key = (meta.get(getattr(impl, "IDEMPOTENCY_HEADER", "")) or "").strip()
+    return key if key and len(key) <= events.MAX_EVENT_ID else None

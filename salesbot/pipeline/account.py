@@ -1,7 +1,10 @@
-"""Messages the creator's account sent (OnlyFansAPI.com `messages.sent`): the echo of our own send, or a
-human typing in the platform's own UI. A human's message goes on the fan's timeline and holds the bot
-silent for that fan for the creator's quiet period (pipeline.contact asks `human_hold_until`); a human's
-PPV becomes a human Action, so its purchase is attributed and credited to the human.
+"""Messages the creator's account sent (OnlyFansAPI.com `messages.sent`): the echo of our own send, a
+mass message's copy to one recipient, or a human typing in the platform's own UI. The echo of our send is
+never a human's: it settles a send whose outcome was unknown (sender.settle_sent). A mass message
+(`isFromQueue` / `queueId`) goes on the timeline as the campaign's and holds nobody. A human's message goes
+on the fan's timeline and holds the bot silent for that fan for the creator's quiet period
+(pipeline.contact asks `human_hold_until`); a human's PPV becomes a human Action, so its purchase is
+attributed and credited to the human.
 
 What the fan says during the hold is not dropped: it is queued for the hold's end (`hold_end`), when the
 worker asks the contact rule again; a human who wrote meanwhile extends the hold (the item waits longer),
@@ -9,7 +12,7 @@ and a fan's message a human has answered by then is left to the human (`answered
 import copy
 from datetime import datetime, timedelta
 
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -20,6 +23,7 @@ from learning.services import attach_purchases, record_action
 from salesbot.pipeline import events
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.inbound import Inbound, believable, latest
+from salesbot.pipeline.sender import settle_sent
 
 # Our send can echo back before the worker has booked its message id: a pending Action this recent with
 # the same text is ours.
@@ -31,11 +35,15 @@ def _same(a: str, b: str) -> bool:
 
 
 def our_action(creator, fan, sent: events.SentByAccount) -> Action | None:
-    """The bot's Action this message is the echo of, or None (a human wrote it)."""
+    """The bot's Action this message is the echo of, or None (a human wrote it): the one booked with its
+    message id, else a pending one (its send's answer not booked yet, or its outcome unknown) with the same
+    text, sent this recently. (The echo carries no idempotency key; its message id is the send's answer.)"""
     action = Action.objects.filter(creator=creator, fan=fan, platform_message_id=sent.message_id).first()
     if action is not None:
         return action
-    recent = Action.objects.filter(fan=fan, status=Action.Status.PENDING, ts__gte=timezone.now() - ECHO_WINDOW)
+    recent = Action.objects.filter(fan=fan, platform_message_id__isnull=True, ts__gte=timezone.now() - ECHO_WINDOW)
+    recent = recent.filter(Q(status=Action.Status.PENDING) | Q(extra__outcome_unknown=True)).exclude(
+        source=Action.Source.HUMAN)
     return next((a for a in recent.order_by("-ts") if _same(a.message_text, sent.text)), None)
 
 
@@ -43,9 +51,15 @@ def on_sent_by_account(creator, inbound: Inbound):
     sent: events.SentByAccount = inbound.event
     fan, _ = get_or_create_fan(creator, sent.fan.id, sent.fan.name)
     ours = our_action(creator, fan, sent)
-    if ours is not None:  # our own send echoed: linked, nothing else changes
+    if ours is not None:  # our own send echoed: linked, never a human's
+        if (ours.extra or {}).get("outcome_unknown"):
+            settle_sent(ours, sent.message_id)   # the send went out: the echo is the proof
+            ours.refresh_from_db()
         if ours.source != Action.Source.HUMAN and not (ours.extra or {}).get("echo_event_id"):
             Action.objects.filter(pk=ours.pk).update(extra={**(ours.extra or {}), "echo_event_id": inbound.event_id})
+        return
+    if sent.mass:
+        on_mass_message(fan, sent, inbound)
         return
     if Message.objects.filter(fan=fan, direction=Message.Direction.OUT, platform_message_id=sent.message_id).exists():
         return
@@ -62,6 +76,18 @@ def on_sent_by_account(creator, inbound: Inbound):
                               source=Action.Source.HUMAN, status=Action.Status.LOGGED, route="human",
                               platform_message_id=sent.message_id, reason="sent by a human in the platform's UI")
         attach_purchases(offer)
+
+
+def on_mass_message(fan, sent: events.SentByAccount, inbound: Inbound):
+    """One recipient's copy of a mass message: on the fan's timeline as the campaign's (not a person's, so
+    no hold, no human PPV); a purchase of it stays the creator's, unattributed to any sender."""
+    if Message.objects.filter(fan=fan, direction=Message.Direction.OUT, platform_message_id=sent.message_id).exists():
+        return
+    ts = believable(sent.sent_at, inbound.arrived_at)
+    campaign = f"mass message{f' (queue {sent.queue_id})' if sent.queue_id else ''}"
+    price = f" ${sent.price}" if sent.price > 0 else ""
+    Message.objects.create(fan=fan, direction=Message.Direction.OUT, by_human=False, ts=ts,
+                           platform_message_id=sent.message_id, text=f"[{campaign}{price}] {sent.text}"[:10000])
 
 
 def hold_end(creator, fan) -> datetime | None:

@@ -138,6 +138,8 @@ class SentByAccount:
     text: str
     price: Decimal
     sent_at: datetime | None
+    mass: bool = False           # sent from a mass message's queue (isFromQueue / queueId): a campaign
+    queue_id: int | None = None  # that mass message's queue id, when given
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,23 @@ class Reversal:
     amount: Decimal
 
 
-Event = FanMessage | NewSubscriber | Purchase | Tip | SentByAccount | Renewal | Expiry | Reversal
+@dataclass(frozen=True)
+class AccountState:
+    """What the provider says about the creator's account session: `health` is "ok" (reconnected) or
+    why sends cannot work now (session_expired, authentication_failed, otp_code_required)."""
+    health: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Presence:
+    """An ephemeral signal about a fan (never stored): "typing", "online" or "offline"."""
+    fan: FanRef
+    kind: str
+
+
+Event = (FanMessage | NewSubscriber | Purchase | Tip | SentByAccount | Renewal | Expiry | Reversal
+         | AccountState)
 
 
 def fan_ref(obj, where: str) -> FanRef:

@@ -14,7 +14,7 @@ from learning.services import record_outcome
 from learning.whales import update_whale_score
 from salesbot import providers
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
-from salesbot.pipeline import account, books, queue, subscriptions
+from salesbot.pipeline import account, account_health, books, queue, subscriptions
 from salesbot.pipeline import events as wh
 from salesbot.pipeline.inbound import Inbound, believable, latest  # noqa: F401  (also used from here by tests)
 from salesbot.pipeline.memory import learn_from_message
@@ -171,4 +171,5 @@ HANDLERS = {
     wh.Tip: books.on_tip,
     wh.Reversal: books.on_reversal,
     wh.SentByAccount: account.on_sent_by_account,
+    wh.AccountState: account_health.on_account_state,
 }

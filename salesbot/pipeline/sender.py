@@ -21,7 +21,7 @@ from learning.services import attach_purchases, record_action, set_action_status
 from salesbot import providers
 from salesbot.pipeline.contact import BOT, DRAFT, HUMAN, contact_block, message_block
 from salesbot.pipeline.decisions import Decision
-from salesbot.providers.base import HttpClient, PlatformError
+from salesbot.providers.base import HttpClient, PlatformError, RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +109,53 @@ def deliver(action: Action, client: HttpClient | None = None) -> Action:
     client = client or providers.client_for(creator)
     try:
         sent = client.send_message(fan.fan_id, action.message_text, media, price, idempotency_key=action.uuid)
+    except RefusedError as e:  # the provider's banned-words guard: a refusal, with the words
+        action.extra = {**(action.extra or {}), "banned_words": e.words}
+        Action.objects.filter(pk=action.pk).update(extra=action.extra)
+        set_action_status(action, Action.Status.REFUSED, only_from=[Action.Status.PENDING], error=str(e)[:2000])
+        raise
     except PlatformError as e:
         if not e.transient:
-            set_action_status(action, Action.Status.FAILED, error=str(e)[:2000])
+            set_action_status(action, Action.Status.FAILED, only_from=[Action.Status.PENDING], error=str(e)[:2000])
+        elif getattr(e, "outcome_unknown", False):
+            mark_outcome_unknown(action, str(e))
         else:
             action.error = str(e)[:2000]
             action.save(update_fields=["error"])
         raise
-    _book_sent(action, sent.id)
+    settle_sent(action, sent.id)
     return action
+
+
+def mark_outcome_unknown(action: Action, error: str) -> None:
+    """The send may have gone out (timeout, 408, 409, 5xx): the Action stays pending, marked, until an
+    answer to a retry with its key, or its `messages.sent` echo, settles it (settle_sent)."""
+    extra = {**(action.extra or {}), "outcome_unknown": True}
+    Action.objects.filter(pk=action.pk, status=Action.Status.PENDING).update(extra=extra, error=error[:2000])
+    action.extra, action.error = extra, error[:2000]
+    log.info("send of action %s: outcome unknown (%s); left pending for a retry with its key or its echo",
+             action.pk, error[:200])
+
+
+@transaction.atomic
+def settle_sent(action: Action, platform_message_id: int) -> bool:
+    """Book the Action as sent once, whoever learns it first: the send's answer (or a replay of its key)
+    or its `messages.sent` echo. False if it was booked already (or is no longer pending)."""
+    fresh = Action.objects.select_for_update().filter(pk=action.pk).first()
+    unknown = fresh is not None and (fresh.extra or {}).get("outcome_unknown")
+    # A send whose outcome was unknown may have been refused or failed here since (the gate asked again
+    # on a retry): the echo proves it went out all the same.
+    settles = [Action.Status.PENDING, *([Action.Status.REFUSED, Action.Status.FAILED] if unknown else [])]
+    if fresh is None or fresh.status not in settles or fresh.platform_message_id is not None:
+        if fresh is not None:
+            action.status, action.platform_message_id = fresh.status, fresh.platform_message_id
+        return False
+    if (fresh.extra or {}).get("outcome_unknown"):
+        extra = {k: v for k, v in fresh.extra.items() if k != "outcome_unknown"}
+        Action.objects.filter(pk=action.pk).update(extra=extra)
+        action.extra = extra
+    _book_sent(action, platform_message_id)
+    return True
 
 
 @transaction.atomic

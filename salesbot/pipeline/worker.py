@@ -18,7 +18,7 @@ from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
 from salesbot.models import Draft, LLMCall, QueueItem
-from salesbot.pipeline import account, autonomy, drafts, engine, queue, sender
+from salesbot.pipeline import account, account_health, autonomy, drafts, engine, presence, queue, sender
 from salesbot.pipeline.contact import contact_block
 from salesbot.providers.base import PlatformError
 from team.models import Autonomy
@@ -47,6 +47,13 @@ def handle(item: QueueItem) -> str:
     """Decide (once) and deliver the item's action; returns a short result for the item row."""
     fan, creator = item.fan, item.creator
     action = item.action
+    paused = account_health.paused(creator)
+    if paused:  # every send would fail while the account's session is dead: queued, not failed
+        raise Deferred(account_health.paused_until(), paused)
+    if action is None and item.reason == QueueItem.Reason.MESSAGE:
+        typing = presence.typing_wait(fan, item.waiting_since)
+        if typing is not None:  # the fan is still typing: answer the whole thought, not half of it
+            raise Deferred(min(typing, timezone.now() + timedelta(seconds=SHORT_WAIT_S)), "the fan is typing")
     if action is None:
         blocked = contact_block(creator, fan)
         if blocked:
@@ -107,14 +114,24 @@ def work_one(creator=None) -> QueueItem | None:
 def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
     """The one retry layer for platform sends: a transient failure defers the item (the platform's
     Retry-After, else exponential backoff) instead of holding the task; the same Action is resent with
-    the same idempotency key. A permanent failure, or too many attempts, fails the Action."""
+    the same idempotency key. A permanent failure, or too many attempts, fails the Action, except one whose
+    outcome is unknown (it may have gone out): that stays pending, its `messages.sent` echo or a later
+    replay of its key settles it (sender.settle_unknown)."""
+    unknown = getattr(e, "outcome_unknown", False)  # marked on the Action by sender.deliver
     if e.transient and item.attempts < settings.SEND_MAX_ATTEMPTS:
-        wait = e.retry_after or min(settings.PLATFORM_BACKOFF_S * 4 ** (item.attempts - 1), 300.0)
+        backoff = settings.PLATFORM_BACKOFF_S * 4 ** (item.attempts - 1)
+        if unknown:  # the first request may still be running at the provider: give it time to finish
+            first = settings.PLATFORM_UNKNOWN_RETRY_S or settings.PLATFORM_BACKOFF_S * 10
+            backoff = max(backoff, first * 2 ** (item.attempts - 1))
+        wait = e.retry_after if e.retry_after is not None else min(backoff, 300.0)
         item.status = QueueItem.Status.PENDING if _no_other_pending(item) else QueueItem.Status.FAILED
         item.not_before = timezone.now() + timedelta(seconds=float(wait))
         item.result = f"retrying: {e}"[:300]
         if item.status == QueueItem.Status.FAILED:
             _hand_action_to_pending(item)
+    elif unknown:
+        item.status, item.finished_at = QueueItem.Status.FAILED, timezone.now()
+        item.result = f"outcome unknown after {item.attempts} attempts (left pending for its echo): {e}"[:300]
     else:
         item.status, item.finished_at = QueueItem.Status.FAILED, timezone.now()
         item.result = f"failed: {e}"[:300]

@@ -12,7 +12,7 @@ from learning.models import Action, Outcome
 from models_registry.services import onboard_from_files
 from salesbot.models import QueueItem
 from salesbot.pipeline.contact import contact_block
-from salesbot.providers import onlyfansapi
+from salesbot.providers.onlyfansapi import setup
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -25,9 +25,9 @@ def start(live_server, start_fake_platform, monkeypatch, settings, *args):
     creator = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
                                  provider="onlyfansapi", api_base_url=f"{fake.url}/api", api_key=API_KEY,
                                  webhook_secret=SECRET)
-    answer = onlyfansapi.Client(creator).register_webhook(f"{live_server.url}/api/providers/onlyfansapi/webhook",
-                                                          onlyfansapi.EVENTS, creator.webhook_secret)
-    assert answer["id"]
+    done = setup.register_webhook(creator, live_server.url)
+    assert done.answer["id"]
+    creator.refresh_from_db()
     return creator, fake
 
 

@@ -11,11 +11,13 @@ from salesbot.pipeline.events import (
     MAX_AMOUNT,
     MAX_EVENT,
     MAX_EVENT_ID,
+    AccountState,
     Envelope,
     Event,
     Expiry,
     FanMessage,
     NewSubscriber,
+    Presence,
     Purchase,
     Renewal,
     Reversal,
@@ -38,11 +40,19 @@ REDELIVERY_HEADER = "HTTP_X_OFAPI_REDELIVERY_OF"
 RECEIVED, SENT, UNLOCKED = "messages.received", "messages.sent", "messages.ppv.unlocked"
 TIPS, TRANSACTIONS = "tips.received", "transactions.new"
 SUB_NEW, SUB_RENEWED, SUB_EXPIRED = "subscriptions.new", "subscriptions.renewed", "subscriptions.expired"
-KNOWN_EVENTS = {RECEIVED, SENT, UNLOCKED, TIPS, TRANSACTIONS, SUB_NEW, SUB_RENEWED, SUB_EXPIRED}
-# What `register_webhook` subscribes to.
-EVENTS = sorted(KNOWN_EVENTS)
-# No idempotency key, nothing we act on: answered 200 and not stored.
-EPHEMERAL = {"users.typing", "users.online", "users.offline"}
+# The account's session, as the provider sees it: anything but reconnected means every send would fail.
+ACCOUNT_HEALTH = {"accounts.session_expired": "session_expired",
+                  "accounts.authentication_failed": "authentication_failed",
+                  "accounts.otp_code_required": "otp_code_required", "accounts.reconnected": "ok"}
+# A chargeback read from the API (salesbot.providers.onlyfansapi.chargebacks stores each as an event).
+CHARGEBACK = "chargebacks.pulled"
+KNOWN_EVENTS = {RECEIVED, SENT, UNLOCKED, TIPS, TRANSACTIONS, SUB_NEW, SUB_RENEWED, SUB_EXPIRED,
+                *ACCOUNT_HEALTH, CHARGEBACK}
+# No idempotency key, never stored: applied at the door (salesbot.pipeline.presence) and answered 200.
+TYPING, ONLINE, OFFLINE = "users.typing", "users.online", "users.offline"
+EPHEMERAL = {TYPING, ONLINE, OFFLINE}
+# What `register_webhook` subscribes to (the pulled chargebacks are no webhook).
+EVENTS = sorted((KNOWN_EVENTS | EPHEMERAL) - {CHARGEBACK})
 FIRST_ID = re.compile(r"firstId=(\d+)")
 
 
@@ -79,6 +89,17 @@ def parse_event(env: Envelope) -> Event | None:
     p = env.payload
     parse = PARSERS.get(env.event)
     return parse(p) if parse else None
+
+
+def parse_presence(env: Envelope) -> Presence | None:
+    """An ephemeral event about a fan (typing, online, offline), or None if it names no fan we can read."""
+    p = env.payload
+    who = next((p[k] for k in ("user", "fromUser", "fan") if isinstance(p.get(k), dict)), None)
+    try:
+        fan = fan_ref(who, "payload.user.") if who is not None else None
+    except WebhookError:
+        return None
+    return Presence(fan, env.event.rsplit(".", 1)[-1]) if fan else None
 
 
 def _time(p: dict, key: str):
@@ -125,7 +146,11 @@ def _sent(p):
     fan, message_id, text, at = _message(p, "toUser")
     price = p.get("price")
     price = Decimal("0") if price in (None, "", False) else dollars(price, "payload.price")
-    return SentByAccount(fan, message_id, text, price, at)
+    queue_id = p.get("queueId")
+    queue_id = queue_id if isinstance(queue_id, int) and not isinstance(queue_id, bool) and queue_id > 0 else (
+        int(queue_id) if isinstance(queue_id, str) and queue_id.isdigit() and int(queue_id) > 0 else None)
+    mass = p.get("isFromQueue") is True or queue_id is not None
+    return SentByAccount(fan, message_id, text, price, at, mass=mass, queue_id=queue_id)
 
 
 def _unlocked(p):
@@ -160,17 +185,40 @@ def _transaction(p):
 
 
 def _subscriber(p):
+    """The price when `{PRICE}` is an amount; a free trial or an unreadable price is no price, not an
+    error (the subscription itself is what matters)."""
     fan = fan_ref(require(p, "user", dict, "payload."), "payload.user.")
     price = _pair(p, "{PRICE}")
-    return fan, None if price is None else dollars(price, "payload.replacePairs.{PRICE}")
+    try:
+        return fan, None if price is None else dollars(price, "payload.replacePairs.{PRICE}")
+    except WebhookError:
+        return fan, Decimal("0") if isinstance(price, str) and "free" in price.lower() else None
 
 
 def _expired(p):
     return Expiry(fan_ref(require(p, "user", dict, "payload."), "payload.user."), _time(p, "expiredAt"))
 
 
+def _account(event: str):
+    def parse(p):
+        state = p.get("state")
+        return AccountState(ACCOUNT_HEALTH[event], state[:200] if isinstance(state, str) else "")
+    return parse
+
+
+def _chargeback(p):
+    """A chargeback as the API lists it: `payment{amount, description, user{id}}`; a tip's or a
+    purchase's money taken back."""
+    payment = require(p, "payment", dict, "payload.")
+    fan = fan_ref(require(payment, "user", dict, "payload.payment."), "payload.payment.user.")
+    amount = dollars(require(payment, "amount", object, "payload.payment."), "payload.payment.amount")
+    what = " ".join(str(payment.get(k) or "") for k in ("description", "type")) + " " + str(p.get("paymentType") or "")
+    return Reversal(fan, "tip" if "tip" in what.lower() else "purchase", amount)
+
+
 PARSERS = {
     RECEIVED: _received, SENT: _sent, UNLOCKED: _unlocked, TIPS: _tip, TRANSACTIONS: _transaction,
     SUB_NEW: lambda p: NewSubscriber(*_subscriber(p)), SUB_RENEWED: lambda p: Renewal(*_subscriber(p)),
-    SUB_EXPIRED: _expired,
+    SUB_EXPIRED: _expired, CHARGEBACK: _chargeback,
+    **{event: _account(event) for event in ACCOUNT_HEALTH},
 }

@@ -49,7 +49,8 @@ def test_send_is_html_escaped_with_bearer_and_idempotency_key(creator):
                                                          idempotency_key="uuid-1")
     method, url, kw = session.calls[0]
     assert (method, url, sent.id) == ("POST", "http://stand-in/api/acct_of/chats/5/messages", 77)
-    assert kw["json"] == {"text": "you &amp; me &lt;3<br>xo", "price": 12, "mediaFiles": [9]}
+    assert kw["json"] == {"text": "you &amp; me &lt;3<br>xo", "price": 12, "mediaFiles": [9],
+                          "blockBannedWords": "strict_ban"}
     assert kw["headers"]["Idempotency-Key"] == "uuid-1"
     assert kw["headers"]["Authorization"] == "Bearer test-api-key-123456"
     assert html_to_text(text_to_html("you & me <3\nxo")) == "you & me <3\nxo"

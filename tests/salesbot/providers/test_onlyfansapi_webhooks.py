@@ -105,12 +105,14 @@ def test_unknown_event_is_stored_as_ignored(client, creator):
     ("tips.received", {"user": {"id": 7}}, None, "payload.amountGross"),
     ("transactions.new", {"type": "tip", "status": "done", "amount": 5}, None, "payload.fan"),
 ])
-def test_missing_or_wrong_fields_get_a_clear_400_and_a_stored_failed_event(client, creator, event, payload, key,
-                                                                          error):
+def test_missing_or_wrong_fields_are_stored_as_failed_and_answered_2xx(client, creator, event, payload, key, error):
+    """The provider cannot fix a payload we cannot parse: a non-2xx would only be retried (a credit each
+    time) and count toward pausing the endpoint (sdk-check §1, Non-2xx answers)."""
     r = of.post(client, event, payload, key=key)
-    assert r.status_code == 400 and error in r.json()["error"]
+    assert r.status_code == 200 and r.json()["status"] == "failed" and error in r.json()["error"]
     stored = WebhookEvent.objects.get()
     assert stored.status == "failed" and error in stored.error
+    assert stored.event == event and stored.event_id == (None if key is False else stored.event_id)
 
 
 # --- money: purchases, tips, undo -------------------------------------------------------------------------

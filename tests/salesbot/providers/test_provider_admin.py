@@ -34,9 +34,9 @@ def test_register_webhook_asks_for_the_url_then_shows_the_providers_answer(admin
                   url="https://bot.example.com/")
     [message] = said(done)
     assert message.startswith("demo: Registered https://bot.example.com/api/providers/onlyfansapi/webhook "
-                              "for acct_demo: messages.ppv.unlocked")
+                              "for acct_demo: accounts.authentication_failed")
     [hook] = hooks(fake)
-    assert f"The provider's answer: {{'id': '{hook['id']}'}}" in message
+    assert f"The provider's answer: {{'id': '{hook['id']}', 'url': '{hook['url']}'" in message
     again = action(admin_client, "register_provider_webhook", [creator], apply="Register",
                    url="https://bot.example.com")
     assert said(again)[0].startswith("demo: Updated") and len(hooks(fake)) == 1
