@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fans', '0009_safetyclearance'),
+        ('fans', '0010_safetyclearance'),
         ('salesbot', '0007_draft'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

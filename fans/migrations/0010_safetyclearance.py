@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fans', '0008_fan_arm_fan_experiment'),
+        ('fans', '0009_provider_state'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
