@@ -193,6 +193,59 @@ class Driver:
         return offered_s
 
 
+class InboxTabs:
+    """`n` staff browser tabs with the inbox open, each polling the live feed every 1.5 s as inbox.js does
+    (the stamp it was last given; the list and the open conversation re-rendered only when something landed)."""
+
+    POLL_S = 1.5
+
+    def __init__(self, web_url: str, n: int, username: str, password: str, fan_pks: list[int]):
+        self.url, self.n, self.username, self.password, self.fan_pks = web_url, n, username, password, fan_pks
+        self.stop = threading.Event()
+        self.times, self.changed, self.errors = [], 0, 0
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def _session(self) -> requests.Session:
+        s = requests.Session()
+        s.get(f"{self.url}/admin/login/", timeout=30)
+        r = s.post(f"{self.url}/admin/login/", timeout=30, allow_redirects=False,
+                   data={"username": self.username, "password": self.password, "next": "/admin/",
+                         "csrfmiddlewaretoken": s.cookies.get("csrftoken", "")})
+        if r.status_code != 302:
+            raise SystemExit(f"inbox tabs: login failed ({r.status_code})")
+        return s
+
+    def _tab(self, i: int):
+        s, stamp = self._session(), ""
+        fan = str(self.fan_pks[i % len(self.fan_pks)]) if self.fan_pks else ""
+        time.sleep(self.POLL_S * i / max(self.n, 1))  # tabs opened at different moments
+        while not self.stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                d = s.get(f"{self.url}/admin/inbox/live/", params={"stamp": stamp, "fan": fan, "visible": "1"},
+                          timeout=30).json()
+                stamp = d["stamp"]
+                with self.lock:
+                    self.times.append(time.perf_counter() - t0)
+                    self.changed += bool(d.get("changed"))
+            except (requests.RequestException, ValueError, KeyError):
+                with self.lock:
+                    self.errors += 1
+            self.stop.wait(self.POLL_S)
+
+    def start(self):
+        for i in range(self.n):
+            t = threading.Thread(target=self._tab, args=(i,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=35)
+
+
 def decision_baseline(creator, fan_ids: list[int]) -> list[float]:
     """engine.decide (with its context) on this run's fans, in this process, rolled back: the decision
     cost the queue adds to."""
@@ -225,6 +278,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-seconds", type=float, default=150.0)
     ap.add_argument("--capacity", action="store_true",
                     help="offer 1.5x the goal's rate: what it sustains when overloaded (latency then has no goal)")
+    ap.add_argument("--tabs", type=int, default=0,
+                    help="staff tabs with the live inbox open during the run (each polls every 1.5 s)")
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
     label = f"{a.db}/{a.broker}"
@@ -236,6 +291,8 @@ def main(argv=None) -> int:
     if a.capacity:  # a backlog builds on purpose: the figure is the rate, the latency only shows the backlog
         goal_p50 = goal_p99 = None
         label += " overloaded"
+    if a.tabs:
+        label += f", {a.tabs} inbox tabs"
     n_messages = a.messages or int(rate * 30)
     name = "bench_replies"
     drop_database(a.db, name)
@@ -268,6 +325,12 @@ def main(argv=None) -> int:
     creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
                                  api_base_url=f"http://127.0.0.1:{platform_port}", api_key=DEMO_KEY,
                                  webhook_secret=DEMO_SECRET)
+    tab_password = "inbox-bench"
+    if a.tabs:
+        from team.models import TeamMember
+        from team.services import add_member
+
+        add_member("inboxbench", TeamMember.Role.MANAGER, password=tab_password)
     from django.db import connection
 
     connection.close()  # the bench process holds no connection while the system runs
@@ -310,7 +373,17 @@ def main(argv=None) -> int:
         self0 = sum(os.times()[:2])
         driver = Driver(platform_url, list(range(1, a.fans + 1)), rate, a.reply_timeout)
         driver.seen = skip
+        tabs = None
+        if a.tabs:
+            from fans.models import Fan
+
+            fan_pks = list(Fan.objects.filter(creator=creator).values_list("pk", flat=True)[:a.tabs])
+            connection.close()
+            tabs = InboxTabs(f"http://127.0.0.1:{web_port}", a.tabs, "inboxbench", tab_password, fan_pks)
+            tabs.start()
         offered_s = driver.run(n_messages, a.max_seconds)
+        if tabs:
+            tabs.finish()
         cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in procs.items()}
         machine1 = machine_busy()
         if server:
@@ -368,6 +441,14 @@ def main(argv=None) -> int:
     report(a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms",
            **tag)
     report(a.json, "replies", f"reply p50 / decision p50 [{label}]", p50 * 1000 / d50, "x", **tag)
+    if tabs:
+        polls = len(tabs.times)
+        print(f"  inbox tabs: {a.tabs} polling every {tabs.POLL_S:g} s: {polls:,} polls ({polls / wall:.1f}/s), "
+              f"{tabs.changed:,} re-rendered, {tabs.errors} errors; poll p50 {pct(tabs.times, 50) * 1000:.0f} ms, "
+              f"p99 {pct(tabs.times, 99) * 1000:.0f} ms")
+        report(a.json, "replies", f"inbox live poll p50 / p99 [{label}]",
+               f"{pct(tabs.times, 50) * 1000:.0f} / {pct(tabs.times, 99) * 1000:.0f}", "ms",
+               ok=tabs.errors == 0, **tag)
     report(a.json, "replies", f"machine CPU busy during the run [{label}]", 100 * busy, "%", **tag)
     report(a.json, "replies", f"CPU ms per reply ({' + '.join(cpu)}) [{label}]",
            sum(cpu.values()) * 1000 / max(answered, 1), "ms", **{k: round(v, 2) for k, v in cpu.items()}, **tag)
