@@ -52,6 +52,11 @@ class Fan(models.Model):
     arm = models.CharField(max_length=10, blank=True, choices=[("learning", "learning"), ("control", "control")])
     experiment = models.ForeignKey("models_registry.Experiment", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="fans")
+    # A fan who needs a person: since when, and the on-duty chatter it is assigned to (salesbot.inbox.assignment).
+    needs_human_since = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="assigned_fans", help_text="The person this fan is routed to.")
+    assigned_at = models.DateTimeField(null=True, blank=True)
     # A worker's exclusive hold on this fan, so one fan is never handled by two workers at once.
     lease_until = models.DateTimeField(null=True, blank=True)
 

@@ -34,3 +34,16 @@ def handoff_label(fan) -> str:
         if reason.startswith(prefix):
             return reason[len(prefix):]
     return reason
+
+
+def response_target_s(fan) -> int | None:
+    """How soon a person must answer this fan's latest message (seconds), or None if the fan is the bot's: the
+    creator's first-response target until a person has written to them since they were handed over, then the
+    next-response target."""
+    if not (fan.safety_flag or fan.state == FanState.HANDED_OFF):
+        return None
+    answered = fan.messages.filter(direction="out", by_human=True)
+    if fan.needs_human_since is not None:
+        answered = answered.filter(ts__gte=fan.needs_human_since)
+    minutes = fan.creator.next_response_minutes if answered.exists() else fan.creator.first_response_minutes
+    return 60 * minutes

@@ -29,7 +29,8 @@ def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False
     """Give the fan to a human: the bot never messages them again until staff resume."""
     fan.handoff_reason = reason[:200]
     fan.safety_flag = fan.safety_flag or safety
-    fan.save(update_fields=["handoff_reason", "safety_flag"])
+    fan.needs_human_since = fan.needs_human_since or timezone.now()
+    fan.save(update_fields=["handoff_reason", "safety_flag", "needs_human_since"])
     if fan.state != FanState.HANDED_OFF:
         try:
             transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff, by_user=by_user)
@@ -44,8 +45,8 @@ def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False
 def resume(fan: Fan, reason: str = "resumed by staff", by_user=None) -> Fan:
     """Staff give a handed-off fan back to the bot."""
     transition(fan, FanState.ENGAGED, reason, by_staff=True, by_user=by_user)
-    fan.handoff_reason = ""
-    fan.save(update_fields=["handoff_reason"])
+    fan.handoff_reason, fan.needs_human_since, fan.assigned_to, fan.assigned_at = "", None, None, None
+    fan.save(update_fields=["handoff_reason", "needs_human_since", "assigned_to", "assigned_at"])
     return fan
 
 

@@ -99,6 +99,11 @@ class Creator(models.Model):
                               "for that fan this many minutes.")
     reengage_expired = models.BooleanField(
         default=False, help_text="Send a fan whose subscription expired the playbook's re-engage message.")
+    # Response targets for fans who need a person (the inbox shows each conversation within / due soon / breached).
+    first_response_minutes = models.PositiveIntegerField(
+        default=5, help_text="A fan handed to the people gets a person's first answer within this many minutes.")
+    next_response_minutes = models.PositiveIntegerField(
+        default=15, help_text="After that, each of the fan's messages is answered within this many minutes.")
     api_paused_until = models.DateTimeField(
         null=True, blank=True, editable=False,
         help_text="The provider's per-minute rate limit is used up: sends wait until then.")

@@ -38,7 +38,7 @@ class SalesbotAdminSite(admin.AdminSite):
         return super().index(request, {**home_view.context(request), **(extra_context or {})})
 
     def get_urls(self):
-        from salesbot.inbox import conversation_ops, inbox_view
+        from salesbot.inbox import conversation_ops, inbox_view, reports_view
         from salesbot.models import Draft
 
         wrap = self.admin_view
@@ -46,9 +46,11 @@ class SalesbotAdminSite(admin.AdminSite):
         return [
             path("inbox/", wrap(inbox_view.page), name="inbox"),
             path("inbox/live/", wrap(inbox_view.live), name="inbox_live"),
+            path("inbox/duty/", wrap(inbox_view.duty), name="inbox_duty"),
             path("inbox/<int:fan_pk>/", wrap(inbox_view.page), name="inbox_fan"),
             path("inbox/<int:fan_pk>/<str:op>/", wrap(conversation_ops.post), name="inbox_op"),
             path("reports/performance/", wrap(drafts.performance_view), name="salesbot_team_performance"),
             path("reports/audit/", wrap(drafts.audit_view), name="salesbot_team_audit"),
+            path("reports/shifts/", wrap(reports_view.shifts), name="shift_report"),
             *super().get_urls(),
         ]

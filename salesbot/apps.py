@@ -12,12 +12,23 @@ class SalesbotConfig(AppConfig):
 
         post_migrate.connect(_after_migrate, sender=self)
         handed_off.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_on_handoff")
+        handed_off.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
 
 
 def _close_drafts(fan, **kwargs):
     from salesbot.pipeline.drafts import supersede_for_fan
 
     supersede_for_fan(fan)
+
+
+def _route_to_a_person(fan, **kwargs):
+    """Once the hand-off is committed, give the fan to an on-duty chatter of the creator (if one has room)."""
+    from django.db import transaction
+
+    from salesbot.inbox.assignment import assign_waiting
+
+    creator_id = fan.creator_id
+    transaction.on_commit(lambda: assign_waiting([creator_id]))
 
 
 def _after_migrate(**kwargs):

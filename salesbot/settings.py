@@ -107,7 +107,8 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The agency's time zone: every page shows times and reads "today" in it; everything is stored in UTC.
+TIME_ZONE = env("AGENCY_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 

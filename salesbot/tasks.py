@@ -2,6 +2,7 @@
 queued only by salesbot.pipeline.queue; each ends inside the cluster's timeout (queue.task_budget_s)."""
 import time
 
+from salesbot.inbox import assignment
 from salesbot.pipeline import checkers, intake, queue, worker
 from salesbot.providers.onlyfansapi import chargebacks
 
@@ -56,3 +57,8 @@ def sweeper() -> dict:
     events = checkers.drain_stuck_events(seconds=half)
     worked = worker.drain(limit=200, seconds=half)
     return {"events_processed": events, "queue_worked": worked}
+
+
+def assign_waiting() -> int:
+    """Route fans who need a person and wait unassigned to the chatters on duty."""
+    return assignment.assign_waiting()

@@ -11,8 +11,9 @@ from django.utils.html import format_html
 
 from fans.admin import FanAdmin
 from models_registry.models import Creator
-from salesbot import audit, team_performance
+from salesbot import audit, periods, team_performance
 from salesbot.inbox.forms import DraftEditForm
+from salesbot.inbox.reports_view import period_context
 from salesbot.models import Draft
 from salesbot.pipeline import autonomy, console, drafts
 from team import scope
@@ -148,11 +149,14 @@ class DraftAdmin(CreatorScopedAdmin):
             if not scope.sees(request.user, creator.pk):
                 raise PermissionDenied
             creators = creators.filter(pk=creator.pk)
-        report = team_performance.by_sender(list(creators.values_list("pk", flat=True)))
+        period = periods.parse(request.GET, default="today")
+        history = request.GET.get("history") == "1"
+        report = team_performance.by_sender(list(creators.values_list("pk", flat=True)), period, history=history)
         return TemplateResponse(request, "admin/salesbot/draft/performance.html", {
             **self.admin_site.each_context(request), "opts": Draft._meta,
-            "title": "Team performance" + (f": {creators.first()}" if chosen else ""), "report": report,
-            "creators": scope.limit(Creator.objects.all(), request.user, "pk"), "chosen": chosen})
+            "title": f"Team performance, {period.label}" + (f": {creators.first()}" if chosen else ""),
+            "report": report, "creators": scope.limit(Creator.objects.all(), request.user, "pk"), "chosen": chosen,
+            "history": history, **period_context(request, period, creator=chosen or "")})
 
     def audit_view(self, request):
         """Who changed settings, decided drafts, sent from the console, handed off or resumed a fan: when."""

@@ -34,8 +34,9 @@ def _row(sender, kind):
             "response_times": [], "drafts_approved": 0, "drafts_edited": 0, "drafts_rejected": 0}
 
 
-def by_sender(creator_ids) -> dict:
-    """Per sender over the given creators (a list of ids)."""
+def by_sender(creator_ids, period=None, history: bool = True) -> dict:
+    """Per sender over the given creators (a list of ids), within `period` (salesbot.periods; None: all time).
+    `history` False leaves imported history out of the rows and the total (its money is reported apart)."""
     rows: dict[str, dict] = {}
 
     def row(sender, kind):
@@ -43,6 +44,15 @@ def by_sender(creator_ids) -> dict:
 
     actions = (Action.objects.filter(creator_id__in=creator_ids, status__in=COUNTED_STATUSES)
                .exclude(action=Action.Kind.SKIP))
+    money = Outcome.objects.filter(creator_id__in=creator_ids, event__in=MONEY)
+    decided = Draft.objects.filter(creator_id__in=creator_ids, decided_by__isnull=False)
+    if period is not None:
+        actions, money, decided = actions.filter(period.q()), money.filter(period.q()), decided.filter(
+            period.q("decided_at"))
+    imported = money.filter(import_key__isnull=False)
+    history_revenue = float(imported.aggregate(t=Sum("amount"))["t"] or 0)
+    if not history:
+        actions, money = actions.exclude(source=Action.Source.IMPORT), money.filter(import_key__isnull=True)
     for g in (actions.values("source", "review", "sent_by__username").order_by()
               .annotate(n=Count("id"), ppv=Count("id", filter=Q(action=Action.Kind.PPV)),
                         bought=Count("id", filter=Q(action=Action.Kind.PPV, purchased=True)))):
@@ -56,7 +66,6 @@ def by_sender(creator_ids) -> dict:
         times[sender_of(source, review, username)].append(t)
     for key, values in times.items():
         row(*key)["response_times"] = values
-    money = Outcome.objects.filter(creator_id__in=creator_ids, event__in=MONEY)
     for g in (money.values("action__source", "action__review", "action__sent_by__username")
               .order_by().annotate(total=Sum("amount"))):
         if g["action__source"] is None:
@@ -64,14 +73,14 @@ def by_sender(creator_ids) -> dict:
         else:
             key = sender_of(g["action__source"], g["action__review"], g["action__sent_by__username"])
         row(*key)["revenue"] += float(g["total"] or 0)
-    for g in (Draft.objects.filter(creator_id__in=creator_ids, decided_by__isnull=False)
-              .values("decided_by__username", "status").order_by().annotate(n=Count("id"))):
+    for g in (decided.values("decided_by__username", "status").order_by().annotate(n=Count("id"))):
         field = {"approved": "drafts_approved", "edited": "drafts_edited", "rejected": "drafts_rejected"}.get(
             g["status"])
         if field:
             row(g["decided_by__username"], "person")[field] += g["n"]
     total = float(money.aggregate(t=Sum("amount"))["t"] or 0)
-    return {"by": "sender", "revenue": round(total, 2),
+    return {"by": "sender", "revenue": round(total, 2), "history_revenue": round(history_revenue, 2),
+            "history_included": history, "period": period.key if period else "all",
             "senders": sorted((_finish(r) for r in rows.values()), key=lambda r: -r["revenue"])}
 
 

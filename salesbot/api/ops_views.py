@@ -12,7 +12,7 @@ from fans.models import Fan
 from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
-from salesbot import team_performance
+from salesbot import periods, team_performance
 from salesbot.api import schemas as s
 from salesbot.api import selectors
 from salesbot.api.permissions import FanWorker
@@ -58,12 +58,14 @@ def queue(request, creator_slug):
        description="PPV figures are the learning stats' own: only PPVs that reached the fan count. With "
                    "`by=sender`: messages, PPVs, conversion with its 90% interval, revenue, revenue per message, "
                    "median response time and drafts approved/edited/rejected per sender; the rows add up to the "
-                   "creator's revenue.")
+                   "creator's revenue.", parameters=s.PERIOD_PARAMETERS)
 @api_view(["GET"])
 def performance(request, creator_slug):
     creator = _creator(creator_slug)
     if request.query_params.get("by") == "sender":
-        return Response(team_performance.by_sender([creator.pk]))
+        period = periods.parse(request.query_params, default="all") if request.query_params.get("period") else None
+        return Response(team_performance.by_sender([creator.pk], period,
+                                                   history=request.query_params.get("history", "1") != "0"))
     return Response(selectors.performance(creator))
 
 

@@ -64,11 +64,23 @@ class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
-def ops(summary: str, response=OpenApiTypes.OBJECT, method="GET", fan=False, request=None, description=""):
+PERIOD_PARAMETERS = [
+    OpenApiParameter("by", OpenApiTypes.STR, enum=["sender"], description="`sender`: sales credit per sender."),
+    OpenApiParameter("period", OpenApiTypes.STR, enum=["today", "yesterday", "7d", "30d", "all", "custom"],
+                     description="With by=sender: the period, in the agency's time zone (default: all time)."),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First day of a custom period."),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last day of a custom period (included)."),
+    OpenApiParameter("history", OpenApiTypes.STR, enum=["0", "1"],
+                     description="0: leave imported history out (its money is reported apart)."),
+]
+
+
+def ops(summary: str, response=OpenApiTypes.OBJECT, method="GET", fan=False, request=None, description="",
+        parameters=()):
     """extend_schema for one staff-token endpoint under /api/{creator_slug}/."""
     return extend_schema(
         summary=summary, description=description, tags=[TAG_OPS], request=request,
-        parameters=[CREATOR_SLUG, *([FAN_ID] if fan else [])],
+        parameters=[CREATOR_SLUG, *([FAN_ID] if fan else []), *parameters],
         responses={200: response, 401: NOT_AUTHENTICATED, 403: NOT_STAFF, 404: NOT_FOUND},
     )
 

@@ -5,13 +5,19 @@ stats' data; the domain app's admin knows nothing of them.
 """
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from fans.models import Fan
+from fans.selectors import needs_a_human
+from learning.models import Outcome
 from models_registry.admin import CreatorAdmin
 from models_registry.models import Creator
+from salesbot import periods
 from salesbot.dashboard.learning import creator_dashboard
+from salesbot.models import Draft
 from salesbot.pipeline.autonomy import hand_back_drafts
 from salesbot.providers.setup_admin import ProviderSetupAdminMixin
 
@@ -19,7 +25,42 @@ from salesbot.providers.setup_admin import ProviderSetupAdminMixin
 class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
     """Also the provider's buttons (register the webhook, sync and map the vault: ProviderSetupAdminMixin)."""
 
-    list_display = [*CreatorAdmin.list_display, "dashboard_link"]
+    list_display = ["slug", "display_name", "enabled", "autonomy", "revenue_today", "fans_waiting", "drafts_open",
+                    "fan_count", "account_id", "api_key_masked", "dashboard_link"]
+
+    def get_queryset(self, request):
+        """Today's live revenue (imported history apart), fans who need a person and open drafts: one query."""
+        today = periods.parse({"period": "today"})
+        money = (Outcome.objects.filter(today.q(), creator=OuterRef("pk"), event__in=periods.MONEY,
+                                        import_key__isnull=True)
+                 .values("creator").annotate(s=Sum("amount")).values("s")[:1])
+        waiting = (Fan.objects.filter(needs_a_human(), creator=OuterRef("pk")).values("creator")
+                   .annotate(n=Count("id")).values("n")[:1])
+        drafts = (Draft.objects.filter(creator=OuterRef("pk"), status=Draft.Status.OPEN).values("creator")
+                  .annotate(n=Count("id")).values("n")[:1])
+        return super().get_queryset(request).annotate(
+            _revenue_today=Subquery(money, output_field=DecimalField()),
+            _waiting=Subquery(waiting, output_field=IntegerField()),
+            _drafts=Subquery(drafts, output_field=IntegerField()),
+            _fans=Subquery(Fan.objects.filter(creator=OuterRef("pk")).values("creator").annotate(n=Count("id"))
+                           .values("n")[:1], output_field=IntegerField()))
+
+    @admin.display(description="revenue today", ordering="_revenue_today")
+    def revenue_today(self, obj):
+        return f"${obj._revenue_today or 0:,.2f}"
+
+    @admin.display(description="fans who need a person", ordering="_waiting")
+    def fans_waiting(self, obj):
+        n = obj._waiting or 0
+        return format_html('<a href="{}?show=human&creator={}">{}</a>', reverse("admin:inbox"), obj.pk, n) if n else 0
+
+    @admin.display(description="drafts", ordering="_drafts")
+    def drafts_open(self, obj):
+        return obj._drafts or 0
+
+    @admin.display(description="fans", ordering="_fans")
+    def fan_count(self, obj):
+        return obj._fans or 0
 
     @admin.display(description="dashboard")
     def dashboard_link(self, obj):

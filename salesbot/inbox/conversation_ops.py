@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from fans import staff
 from fans.services import NotAllowed, clear_safety_flag
-from salesbot.inbox import inbox_view
+from salesbot.inbox import assignment, inbox_view
 from salesbot.inbox.forms import ClearFlagForm, ComposerForm, HandoffForm, NoteForm
 from salesbot.pipeline import console
 from team import scope
@@ -125,5 +125,22 @@ def release(request, fan):
     return _back(request, fan)
 
 
-OPS = {"send": send, "note": note, "hand_off": hand_off, "resume": resume, "clear_flag": clear_flag,
+def assign(request, fan):
+    if not scope.is_manager(request.user):
+        raise PermissionDenied
+    pk = request.POST.get("user", "")
+    to = assignment.assignable_people(fan).filter(pk=int(pk)).first() if pk.isdigit() else None
+    if pk and to is None:
+        messages.error(request, "That person does not work this creator's fans.")
+        return _back(request, fan)
+    try:
+        assignment.reassign(fan, to, request.user)
+    except assignment.AssignmentError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"Assigned to {to}." if to else "Back in the pool.")
+    return _back(request, fan)
+
+
+OPS = {"send": send, "assign": assign, "note": note, "hand_off": hand_off, "resume": resume, "clear_flag": clear_flag,
        "release": release}

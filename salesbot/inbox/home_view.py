@@ -1,37 +1,37 @@
-"""Each person's page after login: what waits for them, today's sales, and the ways in."""
-from datetime import datetime, time
-
+"""Each person's page after login: what waits for them, their sales and the team's in a period, who is on
+duty, and the ways in."""
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from learning.models import Outcome
-from salesbot.inbox import selectors
+from salesbot import periods
+from salesbot.inbox import assignment, selectors
+from salesbot.inbox.reports_view import period_context
 from salesbot.models import Draft
 from team import scope
-
-MONEY = [Outcome.Event.PURCHASED, Outcome.Event.TIPPED]
-
-
-def _today_start():
-    now = timezone.localtime()
-    return timezone.make_aware(datetime.combine(now.date(), time.min), now.tzinfo)
 
 
 def context(request) -> dict:
     user = request.user
     if not user.is_authenticated or not user.is_staff:
         return {}
+    period = periods.parse(request.GET, default="today")
     ids = scope.creator_ids(user)
-    money = Outcome.objects.filter(event__in=MONEY, ts__gte=_today_start())
+    money = Outcome.objects.filter(period.q(), event__in=periods.MONEY, import_key__isnull=True)
     drafts = Draft.objects.filter(status=Draft.Status.OPEN)
     if ids is not scope.ALL:
         money, drafts = money.filter(creator_id__in=ids), drafts.filter(creator_id__in=ids)
     mine = money.filter(Q(action__sent_by=user) & (Q(action__source="staff") | Q(action__review="edited")))
+    rows = selectors.conversations(user, limit=500) if user.has_perm("fans.view_fan") else []
     return {"home": {
-        "awaiting": selectors.awaiting_count(user) if user.has_perm("fans.view_fan") else 0,
+        "awaiting": selectors.awaiting_count(user) if rows else 0,
         "drafts": drafts.count(),
-        "mine_today": mine.aggregate(s=Sum("amount"))["s"] or 0,
-        "team_today": money.aggregate(s=Sum("amount"))["s"] or 0,
+        "mine": mine.aggregate(s=Sum("amount"))["s"] or 0,
+        "team": money.aggregate(s=Sum("amount"))["s"] or 0,
+        "history": periods.money(period, None if ids is scope.ALL else ids, history=True),
         "is_manager": scope.is_manager(user),
-        "needs_human": sum(1 for r in selectors.conversations(user, show="human", limit=500) if r.awaiting),
-    }}
+        "needs_human": sum(1 for r in rows if r.needs_human and r.awaiting),
+        "breached": sum(1 for r in rows if r.target and r.target["state"] == "breached"),
+        "shift": assignment.on_duty(user), "on_duty": list(assignment.team_on_duty()),
+        "now": timezone.now(),
+    }, **period_context(request, period)}

@@ -1,16 +1,16 @@
 """The inbox page (the list of conversations, and one conversation beside it) and its live feed. Thin: the
 reads are salesbot.inbox.selectors, the writes salesbot.inbox.conversation_ops."""
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from fans.models import Fan
 from models_registry.models import Creator
-from salesbot.inbox import selectors
+from salesbot.inbox import assignment, selectors
 from salesbot.inbox.forms import ClearFlagForm, ComposerForm, HandoffForm, NoteForm
 from salesbot.models import Draft
 from salesbot.pipeline.contact import HUMAN, contact_block
@@ -52,6 +52,7 @@ def conversation_context(request, fan, composer=None, **forms) -> dict:
         "handoff_form": forms.get("handoff_form") or HandoffForm(),
         "clear_form": forms.get("clear_form") or ClearFlagForm(), "note_form": forms.get("note_form") or NoteForm(),
         "timeline_url": reverse("admin:fans_fan_timeline", args=[fan.pk]),
+        "assignable": assignment.assignable_people(fan) if scope.is_manager(request.user) else [],
     }
 
 
@@ -59,8 +60,10 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
     """The whole page; `extra` carries a bound form and its message after a refused POST."""
     if fan is not None:
         selectors.mark_read(request.user, fan)  # before the list, so the open conversation shows as read
-    context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox",
-               **_list_context(request, fan),
+    lists = _list_context(request, fan)
+    context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox", **lists,
+               "shift": assignment.on_duty(request.user), "on_duty": list(assignment.team_on_duty()),
+               "breached": sum(1 for r in lists["rows"] if r.target and r.target["state"] == "breached"),
                "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
                "open_drafts": Draft.objects.filter(status=Draft.Status.OPEN,
                                                    **({} if scope.creator_ids(request.user) is scope.ALL else
@@ -97,3 +100,16 @@ def live(request):
         body.update(bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
                     side=render_to_string("admin/inbox/_panel.html", conv, request), newest_in=conv["newest_in"])
     return JsonResponse(body)
+
+
+def duty(request):
+    """Clock in or out (POST op=in|out); back to the inbox."""
+    if request.method != "POST" or not request.user.has_perm("fans.view_fan"):
+        raise PermissionDenied
+    if request.POST.get("op") == "in":
+        assignment.clock_in(request.user)
+        messages.success(request, "You are on duty: fans who need a person are routed to you.")
+    else:
+        released = assignment.clock_out(request.user)
+        messages.success(request, f"Off duty. {released} fan(s) went back to the pool." if released else "Off duty.")
+    return redirect(request.META.get("HTTP_REFERER") or reverse("admin:inbox"))

@@ -1,11 +1,12 @@
 """What the inbox shows: the conversations in a person's scope, most urgent first; one conversation as chat
 bubbles; the fan beside it; and a cheap stamp that says whether anything changed since the last look."""
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -22,7 +23,8 @@ from team.models import Autonomy, Snippet
 CANDIDATES = 300  # recently active fans looked at besides those that need a person
 ROWS = 80
 BUBBLES = 80
-FILTERS = {"": "all", "human": "needs a human", "mine": "held by me", "drafts": "drafts", "unread": "unread"}
+FILTERS = {"": "all", "human": "needs a human", "mine": "mine", "breached": "target breached", "drafts": "drafts",
+           "unread": "unread"}
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Row:
     drafts: int
     badges: list[tuple[str, str]] = field(default_factory=list)  # (css kind, label)
     needs_human: bool = False
+    target: dict | None = None  # the response target's state: {"state": within|soon|breached, "label": …}
 
     @property
     def awaiting(self) -> bool:
@@ -70,8 +73,11 @@ def _annotated(fans, user):
                          output_field=IntegerField()),
         open_drafts=Subquery(Draft.objects.filter(fan=OuterRef("pk"), status=Draft.Status.OPEN)
                              .values("fan").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()),
+        # a person has written to the fan since they were handed over: the next-response target applies
+        human_answered=Exists(messages.filter(direction=Message.Direction.OUT, by_human=True,
+                                              ts__gte=Coalesce(OuterRef("needs_human_since"), OuterRef("created_ts")))),
     )
-    return fans.select_related("creator", "held_by")
+    return fans.select_related("creator", "held_by", "assigned_to")
 
 
 def conversations(user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS) -> list[Row]:
@@ -80,12 +86,14 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
     if creator_id:
         fans = fans.filter(creator_id=creator_id)
     wanted = Q(pk__in=Subquery(fans.order_by("-last_interaction_ts").values("pk")[:CANDIDATES]))
-    wanted |= needs_a_human() | Q(held_by=user) | Q(drafts__status=Draft.Status.OPEN)
+    wanted |= needs_a_human() | Q(held_by=user) | Q(assigned_to=user) | Q(drafts__status=Draft.Status.OPEN)
     picked = _annotated(fans.filter(wanted).distinct(), user).filter(last_id__isnull=False)
     if show == "human":
         picked = picked.filter(needs_a_human())
     elif show == "mine":
-        picked = picked.filter(held_by=user, human_hold_until__gt=timezone.now())
+        picked = picked.filter(Q(assigned_to=user) | Q(held_by=user, human_hold_until__gt=timezone.now()))
+    elif show == "breached":
+        picked = picked.filter(needs_a_human())
     elif show == "drafts":
         picked = picked.filter(open_drafts__gt=0)
     fans = list(picked)
@@ -99,10 +107,13 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
                   waiting_since=fan.unanswered_since if last_in else None, unread=unread.get(fan.pk, 0),
                   drafts=fan.open_drafts or 0)
         row.needs_human = bool(fan.safety_flag or fan.state == "handed_off")
+        row.target = target_state(row)
         row.badges = badges(fan, user, row.drafts)
         rows.append(row)
     if show == "unread":
         rows = [r for r in rows if r.unread]
+    elif show == "breached":
+        rows = [r for r in rows if r.target and r.target["state"] == "breached"]
     rows.sort(key=lambda r: r.priority)
     return rows[:limit]
 
@@ -116,6 +127,31 @@ def _unread(fans) -> dict[int, int]:
         return {}
     rows = (Message.objects.filter(q, direction=Message.Direction.IN).values("fan_id").annotate(n=Count("id")))
     return {r["fan_id"]: r["n"] for r in rows}
+
+
+def target_state(row: Row) -> dict | None:
+    """Where a waiting conversation stands against the creator's response target: within, due soon (the last
+    fifth, or the last minute) or breached; None when no person owes the fan an answer."""
+    if not (row.needs_human and row.awaiting and row.waiting_since):
+        return None
+    creator = row.fan.creator
+    minutes = creator.next_response_minutes if row.fan.human_answered else creator.first_response_minutes
+    target_s = 60 * minutes
+    left = target_s - (timezone.now() - row.waiting_since).total_seconds()
+    if left < 0:
+        return {"state": "breached", "label": f"target {minutes} min: breached by {_dur(-left)}"}
+    if left < max(60, target_s / 5):
+        return {"state": "soon", "label": f"due in {_dur(left)}"}
+    return {"state": "within", "label": f"{_dur(left)} left"}
+
+
+def _dur(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
@@ -132,6 +168,9 @@ def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
         who = "you" if fan.held_by_id == getattr(user, "pk", None) else (str(fan.held_by) if fan.held_by_id
                                                                           else "the platform's UI")
         out.append(("held", f"held by {who}"))
+    if fan.assigned_to_id:
+        out.append(("assigned", "yours" if fan.assigned_to_id == getattr(user, "pk", None)
+                    else f"assigned to {fan.assigned_to}"))
     if drafts:
         out.append(("draft", f"{drafts} draft{'s' if drafts > 1 else ''}"))
     if fan.whale_score >= 3:
@@ -144,7 +183,8 @@ def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
 def awaiting_count(user) -> int:
     """Conversations awaiting this person: a fan who needs a human, or whom they hold, wrote last."""
     rows = conversations(user, limit=1000)
-    return sum(1 for r in rows if r.awaiting and (r.needs_human or r.fan.held_by_id == user.pk
+    return sum(1 for r in rows if r.awaiting and (r.fan.assigned_to_id == user.pk or r.fan.held_by_id == user.pk
+                                                    or (r.needs_human and r.fan.assigned_to_id is None)
                                                     or autonomy.mode(r.fan.creator, r.fan) == Autonomy.OFF))
 
 
@@ -152,13 +192,16 @@ def stamp(user) -> str:
     """Changes whenever a message, a send, a draft, a move or a clearance lands anywhere (one cheap query of
     indexed maxima): the live view re-renders only then."""
     tables = [m._meta.db_table for m in (Message, Action, FanTransition, Draft, SafetyClearance)]
+    fans = Fan._meta.db_table
     sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
-    sql += f", (SELECT COUNT(*) FROM {Draft._meta.db_table} WHERE status = %s)"
+    sql += (f", (SELECT COUNT(*) FROM {Draft._meta.db_table} WHERE status = %s)"
+            f", (SELECT COUNT(*) FROM {fans} WHERE human_hold_until > %s)"
+            f", (SELECT COUNT(*) FROM {fans} WHERE assigned_to_id IS NOT NULL)")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Draft.Status.OPEN])
+        cursor.execute(sql, [Draft.Status.OPEN, timezone.now()])
         values = cursor.fetchone()
-    held = Fan.objects.filter(human_hold_until__gt=timezone.now()).count()
-    return "-".join(str(v or 0) for v in values) + f"-{held}"
+    # and every 30 s at least, so response-target clocks move on a quiet inbox
+    return "-".join(str(v or 0) for v in values) + f"-{int(time.time() // 30)}"
 
 
 # --- one conversation -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from fans.models import Fan, Message
+from fans.selectors import response_target_s
 from learning.models import Action
 from salesbot.pipeline import drafts, sender
 from salesbot.pipeline.contact import HUMAN
@@ -57,8 +58,10 @@ def send(fan, user, *, text: str = "", content_key: str = "", price: Decimal | N
         item = fan.creator.vault_items.filter(content_key=content_key).first()
         price = item.default_price if item is not None else None
     kind = Action.Kind.PPV if content_key and price else (Action.Kind.FREE_MEDIA if content_key else Action.Kind.TEXT)
+    target = response_target_s(fan)  # kept with the send: the shift report counts targets met
     decision = Decision(kind, text=text, content_key=content_key, price=price if kind == Action.Kind.PPV else None,
-                        reason=f"written by {user} in the console", route="console", source=Action.Source.STAFF)
+                        reason=f"written by {user} in the console", route="console", source=Action.Source.STAFF,
+                        extra={"target_s": target} if target else {})
     why = sender.refusal(fan.creator, fan, kind, text=text, content_key=content_key, price=decision.price,
                          writer=HUMAN)
     if why:

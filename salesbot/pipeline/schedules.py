@@ -7,6 +7,8 @@ SCHEDULES = [
     ("bump_checker", "salesbot.tasks.bump_checker", 10),
     ("stats_refresh", "salesbot.tasks.refresh_stats", 5),
     ("sweeper", "salesbot.tasks.sweeper", 1),
+    # Fans who need a person and wait unassigned (nobody had room, or nobody was on duty): routed again.
+    ("assign_waiting", "salesbot.tasks.assign_waiting", 1),
     # OnlyFansAPI.com has no chargeback webhook: read hourly (a few credits per creator and hour).
     ("chargebacks", "salesbot.tasks.pull_chargebacks", 60),
 ]

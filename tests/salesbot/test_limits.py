@@ -61,4 +61,4 @@ def test_custom_request_at_or_over_the_limit_goes_to_a_human(demo, text, reason)
     fan.refresh_from_db()
     assert (fan.state == "handed_off") is handed
     if handed:
-        assert fan.handoff_reason == f"safety: {reason}"
+        assert fan.handoff_reason == f"needs a human: {reason}" and not fan.safety_flag  # a sale, not a safety case
