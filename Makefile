@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint docs bench clean
 
 install: $(STAMP)
 
@@ -20,9 +20,15 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Both linters run even when the first one finds something; configuration in pyproject.toml.
+# Every check runs even when an earlier one finds something; configuration in pyproject.toml.
 lint: install
-	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/lint-imports --no-logo || status=1; exit $$status
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/lint-imports --no-logo || status=1; \
+	$(MAKE) --no-print-directory docs || status=1; exit $$status
+
+# Links in the Markdown files (README.md, docs/): relative paths and #anchors, offline (web links are not
+# fetched: [tool.md_dead_link_check] in pyproject.toml). --untrack: new pages count before `git add`.
+docs: install
+	$(BIN)/md-dead-link-check --untrack --no-color
 
 bench: install
 	$(BIN)/python bench/run_all.py
