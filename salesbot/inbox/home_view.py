@@ -33,5 +33,5 @@ def context(request) -> dict:
         "needs_human": sum(1 for r in rows if r.needs_human and r.awaiting),
         "breached": sum(1 for r in rows if r.target and r.target["state"] == "breached"),
         "shift": assignment.on_duty(user), "on_duty": list(assignment.team_on_duty()),
-        "now": timezone.now(),
+        "now": timezone.now(), "unhealthy": selectors.unhealthy_accounts(user),
     }, **period_context(request, period)}

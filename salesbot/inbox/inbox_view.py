@@ -62,7 +62,8 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
         selectors.mark_read(request.user, fan)  # before the list, so the open conversation shows as read
     lists = _list_context(request, fan)
     context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox", **lists,
-               "shift": assignment.on_duty(request.user), "on_duty": list(assignment.team_on_duty()),
+               "unhealthy": selectors.unhealthy_accounts(request.user), "shift": assignment.on_duty(request.user),
+               "on_duty": list(assignment.team_on_duty()),
                "breached": sum(1 for r in lists["rows"] if r.target and r.target["state"] == "breached"),
                "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
                "open_drafts": Draft.objects.filter(status=Draft.Status.OPEN,

@@ -15,6 +15,7 @@ from fans.models import Fan, FanTransition, Message, SafetyClearance
 from fans.selectors import handoff_kind, handoff_label, needs_a_human
 from learning.models import Action, Outcome
 from learning.selectors import purchases, spent_last_24h
+from models_registry.models import AccountHealth, Creator
 from salesbot.models import Draft, ReadMark
 from salesbot.pipeline import autonomy
 from team import scope
@@ -299,3 +300,9 @@ def panel(fan) -> dict:
         "held": fan.human_hold_until if fan.human_hold_until and fan.human_hold_until > timezone.now() else None,
         "clearances": list(SafetyClearance.objects.filter(fan=fan).select_related("by_user")[:3]),
     }
+
+
+def unhealthy_accounts(user) -> list:
+    """Creators in the person's scope whose platform session is down: their sends wait until it reconnects."""
+    creators = scope.limit(Creator.objects.exclude(account_health=AccountHealth.OK), user, "pk")
+    return list(creators.only("slug", "display_name", "account_health", "account_health_since"))

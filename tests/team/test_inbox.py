@@ -244,3 +244,15 @@ def test_home_page_names_the_product_counts_the_work_and_links_the_reports(clien
     assert 'id="card-awaiting"' in body and 'href="/admin/reports/performance/"' in body
     assert 'href="/admin/reports/audit/"' in body and 'href="/admin/inbox/"' in body
     assert client.get("/admin/inbox/").status_code == 200
+
+
+def test_a_dead_account_session_is_shown_to_staff_on_home_and_in_the_inbox(client, demo, maria):
+    from models_registry.models import Creator
+
+    Creator.objects.filter(pk=demo.pk).update(account_health="session_expired", account_health_since=timezone.now())
+    client.force_login(maria)
+    for url in ("/admin/", INBOX):
+        body = client.get(url).content.decode()
+        assert 'class="account-banner"' in body and "session expired: reconnect the account" in body, url
+    Creator.objects.filter(pk=demo.pk).update(account_health="ok")
+    assert 'class="account-banner"' not in client.get(INBOX).content.decode()
