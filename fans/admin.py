@@ -247,7 +247,7 @@ class NeedsHumanFanAdmin(FanAdmin):
     """Handed-off fans a person must answer, and safety-flagged fans in any state (no sends reach them until
     a staff resume): safety-flagged first, then the most recently active."""
 
-    list_display = ["fan_id", "name", "creator", "safety", "handoff_reason", "total_spent", "last_activity",
+    list_display = ["conversation", "name", "creator", "safety", "assigned_to", "total_spent", "last_activity",
                     "timeline_link"]
     list_filter = ["creator", "safety_flag"]
     ordering = ["-safety_flag", "-last_interaction_ts"]

@@ -163,7 +163,9 @@ def test_worker_dying_after_the_send_does_not_send_twice(loop, monkeypatch):
 def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(loop):
     """Safety flag over real HTTP: 'i’m 16' (curly apostrophe) → handoff; staff mark dormant; the
     reactivation checker and a queued rekindle send nothing; the fan writes again and gets nothing;
-    only a staff resume gives the fan back to the bot."""
+    nobody resumes the fan until a manager clears the flag with a reason; then a resume gives it back to the bot."""
+    from fans.services import clear_safety_flag
+    from tests.team_helpers import manager
     from fans import staff
     from salesbot.pipeline import checkers
     from salesbot.pipeline.queue import enqueue
@@ -185,6 +187,8 @@ def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(
     fan.refresh_from_db()
     assert (fan.state, fan.safety_flag) == ("handed_off", True)
     assert not Action.objects.filter(fan=fan, status="sent").exists()
+    assert staff.staff_resume(fan, "alice") is False
+    clear_safety_flag(fan, manager("boss"), "the platform confirmed the fan's age: 22")
     assert staff.staff_resume(fan, "alice") is True
     fan_says(fake, 511, "so what's new", msg_id=13)
     assert len(sent_to(fake, 511)) == 1
