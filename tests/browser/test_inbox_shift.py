@@ -12,11 +12,13 @@ import pytest
 import requests
 from django.utils import timezone
 from django_q.conf import Conf
+from selenium.webdriver.common.keys import Keys
 
 from fans.models import Fan, Message
 from models_registry.services import onboard_from_files
 from salesbot.models import Draft
 from salesbot.pipeline import autonomy
+from team.models import Snippet
 from tests.browser.test_staff_journey import DEMO, by_css, submit, type_into
 from tests.factories import FanFactory
 from tests.fake_processes import ACCOUNT, API_KEY, SECRET
@@ -71,6 +73,7 @@ def shift(live_server, fake_platform, monkeypatch):
     ann = FanFactory(creator=luna, name="Ann", fan_id=5004, state="engaged", total_spent=Decimal("40"))
     wrote(ann, "morning!", minutes_ago=40)
     Message.objects.create(fan=ann, direction="out", text="morning babe ☀️", ts=timezone.now() - timedelta(minutes=39))
+    Snippet.objects.create(title="custom price", text="customs start at $100, {name} 💕 what would you love?")
     return {"luna": luna, "user": user, "platform": platform, "rex": rex, "kid": kid}
 
 
@@ -149,6 +152,14 @@ def test_a_chatters_shift_in_the_inbox(browser, live_server, shift, screenshot):
     assert "wait actually" in bubbles(browser)[-1] and len(platform.sends) == sent_before
     submit(browser, "#send-button")
     assert len(platform.sends) == sent_before + 1
+
+    # "/" finds the team's saved replies, {name} filled in.
+    text = by_css(browser, "#id_text")
+    text.clear()
+    text.send_keys("/custom")
+    assert "custom price" in by_css(browser, "#reply-picker").text
+    text.send_keys(Keys.ENTER)
+    assert text.get_attribute("value") == "customs start at $100, Rex 💕 what would you love?"
 
     # A refused price keeps the text and says why beside the composer.
     type_into(browser, "id_text", "this one is all yours")
