@@ -81,6 +81,9 @@ class QueueItem(models.Model):
     action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
                                help_text="The action decided for this item; a retry resends it, never decides anew.")
     result = models.CharField(max_length=300, blank=True)
+    followup_since = models.DateTimeField(
+        null=True, blank=True, help_text="The fan wrote while this item's decided send waited (a retry): once it is "
+                                         "sent or given up, a new item answers what the fan wrote since then.")
 
     class Meta:
         ordering = ["enqueued_at"]

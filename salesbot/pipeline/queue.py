@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
@@ -108,23 +109,46 @@ def replay(event: WebhookEvent) -> None:
 def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> QueueItem | None:
     """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced).
     `not_before`: not worked before then (a human's hold on the fan, pipeline.account.hold_end); an
-    undecided item waiting for a later time is brought forward to the earlier one."""
+    undecided item waiting for a later time is brought forward to the earlier one. A message that comes
+    while the pending item holds a decided send (a retry) is never merged into that old answer: the item is
+    marked (`followup_since`) and a new item answers the fan once the send is through (worker.work_one)."""
     not_before = not_before or timezone.now()
-    existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
-    if existing:
-        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason and existing.action_id is None:
+    for _ in range(3):
+        existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
+                                                    waiting_since=waiting_since or timezone.now(),
+                                                    not_before=not_before)
+            except IntegrityError:
+                continue  # another writer queued the fan meanwhile: merge into that item
+        if existing.action_id is not None:
+            if reason != QueueItem.Reason.MESSAGE:
+                return existing
+            marked = QueueItem.objects.filter(pk=existing.pk, status=QueueItem.Status.PENDING).update(
+                followup_since=Coalesce("followup_since", Value(waiting_since or timezone.now())))
+            if marked:
+                return existing
+            continue  # claimed meanwhile: the fan gets an item of its own
+        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason:
             # The fan wrote while a bump/rekindle waited: answer the fan instead.
-            QueueItem.objects.filter(pk=existing.pk).update(reason=reason)
-        if existing.action_id is None and existing.not_before > not_before:
+            QueueItem.objects.filter(pk=existing.pk, action__isnull=True).update(reason=reason)
+        if existing.not_before > not_before:
             # e.g. deferred for a human's hold that has since ended; a send's retry backoff (action set) stays.
             QueueItem.objects.filter(pk=existing.pk, action__isnull=True).update(not_before=not_before)
         return existing
-    try:
-        with transaction.atomic():
-            return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
-                                            waiting_since=waiting_since or timezone.now(), not_before=not_before)
-    except IntegrityError:
-        return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+    return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+
+
+def follow_up(item: QueueItem) -> QueueItem | None:
+    """After a decided send's item is closed (sent, or given up): the fan who wrote while it waited for its
+    retry gets an item of its own, answering what they wrote (enqueue marked `followup_since`)."""
+    since = QueueItem.objects.filter(pk=item.pk).values_list("followup_since", flat=True).first()
+    if since is None:
+        return None
+    QueueItem.objects.filter(pk=item.pk).update(followup_since=None)
+    return enqueue(item.fan, QueueItem.Reason.MESSAGE, waiting_since=since)
 
 
 def retry_action(action, error) -> QueueItem | None:
@@ -132,7 +156,8 @@ def retry_action(action, error) -> QueueItem | None:
     layer resends the same Action, with the same idempotency key, after the platform's wait or a backoff."""
     due = timezone.now() + timedelta(seconds=float(error.retry_after or settings.PLATFORM_BACKOFF_S))
     pending = QueueItem.objects.filter(fan_id=action.fan_id, status=QueueItem.Status.PENDING)
-    if not pending.filter(action__isnull=True).update(action=action, not_before=due):
+    if not pending.filter(action__isnull=True).update(action=action, not_before=due,
+                                                      followup_since=followup_of_taken_item()):
         try:
             with transaction.atomic():
                 QueueItem.objects.create(creator_id=action.creator_id, fan_id=action.fan_id, action=action,
@@ -142,6 +167,13 @@ def retry_action(action, error) -> QueueItem | None:
             return None
     wake_worker(1)
     return pending.first()
+
+
+def followup_of_taken_item():
+    """For an undecided pending item that takes over a decided send: a fan message it was to answer is
+    answered after the send (its waiting_since becomes followup_since), never dropped."""
+    return Case(When(reason=QueueItem.Reason.MESSAGE, then=Coalesce("followup_since", "waiting_since")),
+                default=F("followup_since"))
 
 
 def _take_fan(fan_id, now) -> bool:

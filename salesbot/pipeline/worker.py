@@ -100,6 +100,8 @@ def work_one(creator=None) -> QueueItem | None:
     finally:
         item.save(update_fields=["status", "finished_at", "result", "not_before"])
         queue.release_fan(item.fan_id)
+        if item.status != QueueItem.Status.PENDING and item.action_id is not None:
+            queue.follow_up(item)
         _wake_if_waiting(item)
     return item
 
@@ -151,7 +153,7 @@ def _no_other_pending(item) -> bool:
 def _hand_action_to_pending(item):
     """A newer pending item exists for the fan: it inherits the unsent action instead of deciding anew."""
     QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING, action__isnull=True).update(
-        action=item.action)
+        action=item.action, followup_since=queue.followup_of_taken_item())
 
 
 def drain(creator=None, limit=500, seconds: float | None = None) -> int:
