@@ -5,6 +5,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from models_registry.models import Creator
+from salesbot.api import bodies
 from salesbot.api import schemas as s
 from salesbot.api.permissions import DraftWorker
 from salesbot.models import Draft
@@ -77,7 +78,11 @@ def draft_approve(request, creator_slug, draft_id):
 def draft_reject(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
     try:
-        drafts.reject(draft, request.user, str(request.data.get("reason") or ""))
+        reason = bodies.text(bodies.obj(request), "reason")
+    except bodies.BadBody as e:
+        return e.response()
+    try:
+        drafts.reject(draft, request.user, reason)
     except drafts.DraftError as e:
         return Response({"error": str(e), "status": draft.status}, status=400)
     return Response(draft_json(draft, messages=False))
