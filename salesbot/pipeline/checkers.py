@@ -47,6 +47,33 @@ def mark_dormant(now=None) -> int:
         n += 1
     if n:
         log.info("dormancy checker: %s fans now dormant", n)
+    ghost_unanswered_on_dormant(now)
+    return n
+
+
+def ghost_unanswered_on_dormant(now=None) -> int:
+    """A fan already dormant does not go dormant again, so the bot's last action to them (a rekindle) is
+    marked `ghosted` here once it has gone unanswered for DORMANT_AFTER: the dormant row of
+    ghost_rate_by_stage counts the rekindles that failed, not only the ones that worked."""
+    now = now or timezone.now()
+    later = Action.objects.filter(fan=OuterRef("fan"), status=Action.Status.SENT).filter(
+        Q(ts__gt=OuterRef("ts")) | Q(ts=OuterRef("ts"), seq__gt=OuterRef("seq")))
+    candidates = (Action.objects.filter(fan__state=FanState.DORMANT, fan_state=FanState.DORMANT,
+                                        status=Action.Status.SENT, ghosted=False,
+                                        ts__lt=now - DORMANT_AFTER)
+                  .exclude(Exists(later)).select_related("fan"))
+    n = 0
+    for action in candidates.iterator():
+        if answered(action):
+            continue
+        with transaction.atomic():
+            fan = Fan.objects.select_for_update().get(pk=action.fan_id)
+            if fan.state != FanState.DORMANT or Action.objects.filter(pk=action.pk, ghosted=True).exists():
+                continue
+            record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=action, pinned=True)
+            n += 1
+    if n:
+        log.info("dormancy checker: %s action(s) to dormant fans went unanswered (ghosted)", n)
     return n
 
 
