@@ -76,6 +76,9 @@ class QueueItem(models.Model):
                                          help_text="When the fan's oldest unanswered event arrived.")
     not_before = models.DateTimeField(default=timezone.now, help_text="Retry backoff: not worked before this.")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True,
+                                  help_text="The worker process holding it (host:pid:start): a dead one's item is "
+                                            "taken over at once, not after the lease.")
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,

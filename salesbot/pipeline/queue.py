@@ -11,7 +11,8 @@ longest one queue item can take (an LLM call with its retries, then one platform
 starts no item it could not finish in time, and queues its successor instead.
 """
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -23,10 +24,13 @@ from django_q.tasks import async_task
 
 from fans.models import Fan
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+from salesbot.pipeline import recovery
 
 log = logging.getLogger(__name__)
 
 TASK_MARGIN_S = 10.0
+RECLAIM_EVERY_S = 1.0
+_last_reclaim = 0.0
 # Spent money first, then whale score, then who has waited longest.
 PRIORITY = ["-fan__total_spent", "-fan__whale_score", "waiting_since", "id"]
 
@@ -72,9 +76,12 @@ def wake_drain() -> bool:
     next webhook tries again; the sweeper drains whatever is left meanwhile."""
     from salesbot import tasks
 
-    if drain_queued():
-        return False
+    queued, since = drain_flag()
     now = timezone.now()
+    if queued and (since is None or (now - since).total_seconds() < recovery.STALE_FLAG_S
+                   or not recovery.stale_drain_flag(now)):
+        return False
+    # not queued, or queued seconds ago with no drain started (its task lost with a killed cluster): queue one
     if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
         try:
             with transaction.atomic():
@@ -90,12 +97,23 @@ def wake_drain() -> bool:
 
 
 def drain_queued() -> bool:
-    """The flag, read with plain SQL: this runs on every webhook, and the ORM's query building cost
-    more than the query."""
+    return drain_flag()[0]
+
+
+def drain_flag() -> tuple[bool, object]:
+    """The flag and when it last changed, read with plain SQL: this runs on every webhook, and the ORM's
+    query building cost more than the query."""
     with connection.cursor() as cur:
-        cur.execute(f"SELECT queued FROM {IntakeDrain._meta.db_table} WHERE id = 1")
+        cur.execute(f"SELECT queued, changed_at FROM {IntakeDrain._meta.db_table} WHERE id = 1")
         row = cur.fetchone()
-    return bool(row and row[0])
+    if not row:
+        return False, None
+    since = row[1]
+    if isinstance(since, str):  # SQLite hands the raw text back
+        since = datetime.fromisoformat(since)
+    if since is not None and timezone.is_naive(since):
+        since = timezone.make_aware(since, UTC)
+    return bool(row[0]), since
 
 
 def replay(event: WebhookEvent) -> None:
@@ -207,8 +225,13 @@ def next_retry_in(creator=None, within: float = 0.0) -> float | None:
 
 
 def claim_next(creator=None) -> QueueItem | None:
-    """Take the most urgent workable item: pending, or working but abandoned by a dead worker."""
+    """Take the most urgent workable item: pending, or working but abandoned by a dead worker (noticed at
+    once on this host: recovery.reclaim_dead; elsewhere at the lease's end)."""
+    global _last_reclaim
     now = timezone.now()
+    if time.monotonic() - _last_reclaim >= RECLAIM_EVERY_S:
+        _last_reclaim = time.monotonic()
+        recovery.reclaim_dead(now)
     for item in workable(creator, now).order_by(*PRIORITY).only("id", "fan_id", "status", "action_id")[:20]:
         if not _take_fan(item.fan_id, now):
             continue
@@ -216,7 +239,8 @@ def claim_next(creator=None) -> QueueItem | None:
             release_fan(item.fan_id)
             continue
         taken = QueueItem.objects.filter(pk=item.pk, status=item.status).update(
-            status=QueueItem.Status.WORKING, claimed_at=now, attempts=F("attempts") + 1)
+            status=QueueItem.Status.WORKING, claimed_at=now, claimed_by=recovery.worker_id(),
+            attempts=F("attempts") + 1)
         if taken:
             return QueueItem.objects.select_related("fan", "creator", "action").get(pk=item.pk)
         release_fan(item.fan_id)
