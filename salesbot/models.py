@@ -209,3 +209,18 @@ class Draft(models.Model):
 
     def __str__(self):
         return f"draft {self.action} to {self.fan_id} [{self.status}]"
+
+
+class MetricCount(models.Model):
+    """A counter for /metrics that no row keeps (provider errors, rate-limit pauses): bumped in the database,
+    so every process (web, each qcluster worker, each machine) adds to the one figure the scrape reads."""
+
+    name = models.CharField(max_length=60)
+    label = models.CharField(max_length=60, blank=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "label"], name="uniq_metric_count")]
+
+    def __str__(self):
+        return f"{self.name}{{{self.label}}} {self.value}"

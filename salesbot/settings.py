@@ -218,6 +218,8 @@ PLATFORM_BACKOFF_S = env.float("PLATFORM_BACKOFF_S", default=0.5)
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
 # How long a worker holds a fan; a dead worker's fan is taken again after it.
 WORKER_LEASE_S = env.float("WORKER_LEASE_S", default=180.0)
+# GET /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset: /metrics is off.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

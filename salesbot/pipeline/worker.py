@@ -17,6 +17,7 @@ from django.utils import timezone
 from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
+from salesbot import metrics
 from salesbot.models import Draft, LLMCall, QueueItem
 from salesbot.pipeline import account, autonomy, drafts, engine, queue, sender
 from salesbot.pipeline.contact import contact_block
@@ -110,6 +111,7 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
     """The one retry layer for platform sends: a transient failure defers the item (the platform's
     Retry-After, else exponential backoff) instead of holding the task; the same Action is resent with
     the same idempotency key. A permanent failure, or too many attempts, fails the Action."""
+    metrics.bump("provider_errors", metrics.provider_error_kind(e))
     if e.transient and item.attempts < settings.SEND_MAX_ATTEMPTS:
         wait = e.retry_after or min(settings.PLATFORM_BACKOFF_S * 4 ** (item.attempts - 1), 300.0)
         item.status = QueueItem.Status.PENDING if _no_other_pending(item) else QueueItem.Status.FAILED
