@@ -271,7 +271,7 @@ def main(argv=None) -> int:
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--broker", choices=["orm", "redis"], default="orm")
     ap.add_argument("--fans", type=int, default=150)
-    ap.add_argument("--rate", type=float, default=None, help="offered fan messages/s (default: the goal's rate + 10%)")
+    ap.add_argument("--rate", type=float, default=None, help="offered fan messages/s (default: the goal's rate + 10%%)")
     ap.add_argument("--messages", type=int, default=None, help="fan messages in all (default: 30 s at --rate)")
     ap.add_argument("--q-workers", type=int, default=None, help="qcluster workers (default: settings, Q_WORKERS)")
     ap.add_argument("--reply-timeout", type=float, default=15.0)

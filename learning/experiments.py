@@ -39,7 +39,7 @@ import math
 import random
 from statistics import NormalDist
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -81,10 +81,14 @@ def start(creator, control_share: float = 0.2, by: str = "") -> Experiment:
         raise ExperimentError("control_share must be a number between 0.01 and 0.99") from None
     if not 0.01 <= share <= 0.99 or math.isnan(share):
         raise ExperimentError("control_share must be between 0.01 and 0.99")
-    with transaction.atomic():
-        if running(creator):
-            raise ExperimentError("an experiment is already running for this creator: stop it first")
-        exp = Experiment.objects.create(creator=creator, control_share=share, started_by=str(by)[:150])
+    already = ExperimentError("an experiment is already running for this creator: stop it first")
+    try:
+        with transaction.atomic():
+            if running(creator):
+                raise already
+            exp = Experiment.objects.create(creator=creator, control_share=share, started_by=str(by)[:150])
+    except IntegrityError:  # another request started one at the same instant (one running per creator)
+        raise already from None
     log.info("holdout experiment %s started for %s by %s: control share %.2f", exp.pk, creator.slug, by or "?", share)
     return exp
 

@@ -15,6 +15,8 @@ from fans.state_machine import FanState
 CENT = Decimal("0.01")
 ACTION_KEYS = ("action", "content_key", "price", "hook", "fan_state", "fan_total_spent", "response_time_s")
 OUTCOME_KEYS = ("event", "amount")
+# Written by our export beside the seed's whole-second `ts` when the time has a fraction of a second.
+EXACT_TS = "ts_exact"
 
 class SeedIOError(Exception):
     """A problem with the whole import or export (the command turns it into a CommandError)."""
@@ -70,6 +72,29 @@ def _float(v, name: str) -> float | None:
     raise LineError(f"invalid {name} {v!r}")
 
 
+# Our export's extra keys on an action (the seed has none of them): the holdout arm and the rule engine's
+# marks, which the stats read (a control-arm action counted as learning data would teach the learning arm).
+ARMS = ("learning", "control")
+ACTION_MARKS = ("arm", "explored", "segment")
+SEGMENTS = ("new:first", "new:declined", "buyer:low", "buyer:big")  # learning.models.PRICE_CONTEXTS
+
+
+def _action_marks(obj: dict, f: dict) -> list[str]:
+    """Take `arm`, `explored` and `segment` from the line into the action's fields when they are valid
+    (else they stay in `extra`, as any unknown key); returns the keys taken."""
+    taken = []
+    if obj.get("arm") in ARMS:
+        f["arm"] = obj["arm"]
+        taken.append("arm")
+    if isinstance(obj.get("explored"), bool):
+        f["explored"] = obj["explored"]
+        taken.append("explored")
+    if obj.get("segment") in SEGMENTS:
+        f["segment"] = obj["segment"]
+        taken.append("segment")
+    return taken
+
+
 def parse_record(obj) -> tuple[str, dict]:
     """One JSONL object -> ("action"|"outcome", model field values incl. ts and extra)."""
     if not isinstance(obj, dict):
@@ -88,7 +113,7 @@ def parse_record(obj) -> tuple[str, dict]:
              "fan_state": _text(obj.get("fan_state"), "fan_state", 20),
              "fan_total_spent": _money(obj.get("fan_total_spent"), "fan_total_spent", 10) or Decimal(0),
              "response_time_s": _float(obj.get("response_time_s"), "response_time_s")}
-        known = ACTION_KEYS
+        known = ACTION_KEYS + tuple(_action_marks(obj, f))
     elif kind == "outcome":
         if not obj.get("event"):
             raise LineError("outcome line without 'event'")
@@ -98,8 +123,11 @@ def parse_record(obj) -> tuple[str, dict]:
         raise LineError("missing type")
     else:
         raise LineError(f"unknown type {kind!r}")
+    exact = obj.get(EXACT_TS)
+    if _isnum(exact) and math.isfinite(exact) and 0 <= exact - ts.timestamp() < 1:
+        ts = datetime.fromtimestamp(exact, tz=UTC)  # our own export's sub-second time
     f["ts"] = ts
-    f["extra"] = {k: v for k, v in obj.items() if k not in known and k not in ("ts", "type")}
+    f["extra"] = {k: v for k, v in obj.items() if k not in known and k not in ("ts", "type", EXACT_TS)}
     return kind, f
 
 
@@ -184,7 +212,15 @@ STATE_FIELDS = {
     "created_ts": lambda v, n: _ts(v),
     "signals": _list,
     "notes": lambda v, n: _text(v, n),
+    # Our export's extra keys: what protects the fan, and the holdout arm.
+    "safety_flag": lambda v, n: _ok(v, isinstance(v, bool), f"{n} must be true or false"),
+    "opted_out": lambda v, n: _ok(v, isinstance(v, bool), f"{n} must be true or false"),
+    "handoff_reason": lambda v, n: _text(v, n, 200),
+    "excluded": lambda v, n: _ok(v, isinstance(v, bool), f"{n} must be true or false"),
+    "arm": lambda v, n: _ok(v or "", v in (*ARMS, "", None), f"unknown arm {v!r}"),
 }
+# Fields that protect the fan: a state file can set them (flag, opt out, hand off), never clear them.
+PROTECTIVE = ("safety_flag", "opted_out", "handoff_reason")
 
 
 def _line_of(text: str, key: str) -> int:

@@ -8,6 +8,7 @@ scores of the imported fans, are learning.seed_state's.
 """
 import heapq
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -28,6 +29,8 @@ from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
 from learning.seed_format import (
     ACTION_KEYS,
+    ACTION_MARKS,
+    EXACT_TS,
     OUTCOME_KEYS,
     LineError,
     SeedIOError,
@@ -163,6 +166,9 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
     report.fans += 1
     report.fans_created += created
     report.fan_pks.append(fan.pk)
+    if state.pop("excluded", False) and not creator.is_excluded(fan_id):
+        creator.excluded_fan_ids = [*(creator.excluded_fan_ids or []), fan_id]
+        creator.save(update_fields=["excluded_fan_ids"])
     if state:
         changed, kept = apply_state_file(fan, created, state)
         report.fans_updated += bool(changed) and not created
@@ -209,6 +215,14 @@ def _existing_keys(keys: list[str]) -> set[str]:
 # ---- export ---------------------------------------------------------------------------------------
 
 def _ts_out(dt: datetime | None):
+    """Whole seconds, as the seed writes them (the exact time goes to `ts_exact`, see seed_record)."""
+    if dt is None:
+        return None
+    return math.floor(dt.timestamp())
+
+
+def _state_ts(dt: datetime | None):
+    """A state file's times: exact (no extra key beside them), whole seconds when they are."""
     if dt is None:
         return None
     return int(dt.timestamp()) if dt.microsecond == 0 else dt.timestamp()
@@ -224,10 +238,16 @@ def seed_record(kind: str, row: dict) -> dict:
     """One Action/Outcome (as .values()) -> the seed's JSONL object; empty optional fields omitted."""
     keys = ACTION_KEYS if kind == "action" else OUTCOME_KEYS
     rec = {"ts": _ts_out(row["ts"]), "type": kind, keys[0]: row[keys[0]]}
+    if row["ts"].microsecond:  # an extra key: the import takes it back, the seed's own `ts` stays an integer
+        rec[EXACT_TS] = row["ts"].timestamp()
     for k in keys[1:]:
         v = _num(row[k]) if k in ("price", "fan_total_spent", "amount") else row[k]
         if v is not None and v != "":
             rec[k] = v
+    if kind == "action":  # extra keys: the stats need them (learning.seed_format._action_marks)
+        for k in ACTION_MARKS:
+            if row.get(k):
+                rec[k] = row[k]
     for k, v in (row["extra"] or {}).items():
         rec.setdefault(k, v)  # the named fields win over a stray extra of the same name
     return rec
@@ -237,8 +257,11 @@ def state_record(fan: Fan) -> dict:
     return {"fan_id": fan.fan_id, "state": fan.state, "name": fan.name, "messages_sent": fan.messages_sent,
             "messages_received": fan.messages_received, "total_spent": float(fan.total_spent),
             "last_ppv_price": _num(fan.last_ppv_price), "content_sent": fan.content_sent,
-            "last_interaction_ts": _ts_out(fan.last_interaction_ts), "created_ts": _ts_out(fan.created_ts),
-            "signals": fan.signals, "notes": fan.notes}
+            "last_interaction_ts": _state_ts(fan.last_interaction_ts), "created_ts": _state_ts(fan.created_ts),
+            "signals": fan.signals, "notes": fan.notes,
+            # extra keys (the seed's stay as it writes them): what protects the fan, and the holdout arm
+            "safety_flag": fan.safety_flag, "opted_out": fan.opted_out, "handoff_reason": fan.handoff_reason,
+            "excluded": fan.creator.is_excluded(fan.fan_id), "arm": fan.arm}
 
 
 def _write(path: Path, text: str):
@@ -256,7 +279,7 @@ def export_seed_logs(creator: Creator, root: Path, progress=None) -> ExportRepor
     log_dir.mkdir(parents=True, exist_ok=True)
     state_dir.mkdir(parents=True, exist_ok=True)
     report = ExportReport()
-    fans = {f.pk: f for f in Fan.objects.filter(creator=creator)}
+    fans = {f.pk: f for f in Fan.objects.filter(creator=creator).select_related("creator")}
 
     def stream(model, kind, rank, keys, **only):
         rows = (model.objects.filter(creator=creator, **only).order_by("fan_id", "ts", "seq")
@@ -268,7 +291,7 @@ def export_seed_logs(creator: Creator, root: Path, progress=None) -> ExportRepor
     with_events = (set(sent.values_list("fan_id", flat=True))
                    | set(Outcome.objects.filter(creator=creator).values_list("fan_id", flat=True)))
     total = len(with_events) + len(fans)
-    merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS, status__in=COUNTED_STATUSES),
+    merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS + ACTION_MARKS, status__in=COUNTED_STATUSES),
                          stream(Outcome, "outcome", 1, OUTCOME_KEYS),
                          key=lambda r: r[:4])
     for fan_pk, events in groupby(merged, key=lambda r: r[0]):

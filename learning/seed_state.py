@@ -17,6 +17,7 @@ from django.db import transaction
 from fans.models import Fan
 from fans.state_machine import FanState, StaleState, can_transition, transition
 from learning.models import ImportedFanState
+from learning.seed_format import PROTECTIVE
 from learning.whales import detect_whale_signals_bulk, update_whale_score
 
 REASON = "seed state file"
@@ -57,7 +58,10 @@ def apply_state_file(fan: Fan, created: bool, values: dict) -> tuple[list[str], 
         if ours == theirs:
             continue
         previous = base.get(k, Fan._meta.get_field(k).get_default())
-        if created or (ours == previous and (k != "state" or _may_move(fan, theirs))):
+        if k in PROTECTIVE and not created:
+            # A flag, an opt-out or a handoff reason in the file protects the fan: set, never cleared.
+            (changed if theirs and not ours else kept).append(k)
+        elif created or (ours == previous and (k != "state" or _may_move(fan, theirs))):
             changed.append(k)
         else:
             kept.append(k)

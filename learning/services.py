@@ -86,6 +86,13 @@ def attach_purchases(action: Action) -> int:
                                      extra__message_id=action.platform_message_id)
     count = 0
     for outcome in orphans:
+        if (outcome.extra or {}).get("amount_differs"):
+            continue
+        if action.price is not None and outcome.amount is not None and outcome.amount != action.price:
+            # Not the PPV's price: booked as that amount, not as the PPV's purchase (pipeline.books).
+            outcome.extra = {**outcome.extra, "amount_differs": {"price": str(action.price), "action_id": action.pk}}
+            outcome.save(update_fields=["extra"])
+            continue
         attribute_live(outcome, action, pinned=True)
         outcome.save(update_fields=["action"])
         count += 1

@@ -33,6 +33,32 @@ class Section:
     serves_states: list = field(default_factory=list)
 
 
+RESTRICTED_SECTION = 14
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+?)\s*$")
+_QUOTED = re.compile(r"[`\"“”‘’']([^`\"“”‘’']{1,60})[`\"“”‘’']")
+
+
+def restricted_words_in_playbook(body: str) -> list[str]:
+    """The words the playbook's §14 lists: bullet items (comma-separated ones split) and quoted or
+    backticked words in its prose ("never say `snapchat`"). Prose with no list and no quotes names none."""
+    words = []
+    for line in body.splitlines():
+        bullet = _BULLET.match(line)
+        if bullet:
+            parts = re.split(r"[,;]", re.sub(r"\s+[—–-]\s+.*$|:\s.*$", "", bullet.group(1)))
+        else:
+            parts = _QUOTED.findall(line)
+        for part in parts:
+            word = part.strip().strip("*_`\"'.:“”‘’").strip()
+            if word and len(word) <= 60 and word.casefold() not in {w.casefold() for w in words}:
+                words.append(word)
+    return words
+
+
+def playbook_restricted_words(sections) -> list[str]:
+    return [w for s in sections if s.number == RESTRICTED_SECTION for w in restricted_words_in_playbook(s.body)]
+
+
 def parse_playbook(markdown: str) -> list[Section]:
     """Split a playbook into its § sections; `<!-- serves: buyer, pitched -->` overrides the default map."""
     matches = list(HEADING.finditer(markdown))
@@ -150,6 +176,11 @@ def onboard_creator(content_map: dict, playbook_md: str, **creator_fields) -> Cr
     fields = {**content_map.get("creator", {}), **{k: v for k, v in creator_fields.items() if v not in (None, "")}}
     if "restricted_words" in content_map:
         fields.setdefault("restricted_words", content_map["restricted_words"])
+    listed = playbook_restricted_words(sections)
+    if listed:  # the spec keeps them in the playbook's §14: enforced with the content map's
+        known = list(fields.get("restricted_words") or [])
+        fields["restricted_words"] = known + [w for w in listed if w.casefold() not in
+                                              {str(k).casefold() for k in known}]
     slug = fields.pop("slug", None)
     if not slug:
         raise ValidationError("A creator slug is required.")

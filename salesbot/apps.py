@@ -11,6 +11,10 @@ class SalesbotConfig(AppConfig):
         from salesbot import checks  # noqa: F401  (registers the start-up and deploy checks)
 
         post_migrate.connect(_after_migrate, sender=self)
+        from django_q.signals import post_spawn
+
+        # Each qcluster worker process watches for what a crash or an outage left (salesbot.pipeline.recovery).
+        post_spawn.connect(_start_recovery, dispatch_uid="salesbot.recovery_ticker")
         handed_off.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_on_handoff")
         handed_off.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
 
@@ -29,6 +33,16 @@ def _route_to_a_person(fan, **kwargs):
 
     creator_id = fan.creator_id
     transaction.on_commit(lambda: assign_waiting([creator_id]))
+
+
+def _start_recovery(**kwargs):
+    from django_q.conf import Conf
+
+    from salesbot import tasks
+
+    if Conf.SYNC:  # a task run inline (sync mode, tests): no cluster process to watch from
+        return
+    tasks.start_recovery_ticker()
 
 
 def _after_migrate(**kwargs):

@@ -76,11 +76,17 @@ class QueueItem(models.Model):
                                          help_text="When the fan's oldest unanswered event arrived.")
     not_before = models.DateTimeField(default=timezone.now, help_text="Retry backoff: not worked before this.")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True,
+                                  help_text="The worker process holding it (host:pid:start): a dead one's item is "
+                                            "taken over at once, not after the lease.")
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
                                help_text="The action decided for this item; a retry resends it, never decides anew.")
     result = models.CharField(max_length=300, blank=True)
+    followup_since = models.DateTimeField(
+        null=True, blank=True, help_text="The fan wrote while this item's decided send waited (a retry): once it is "
+                                         "sent or given up, a new item answers what the fan wrote since then.")
 
     class Meta:
         ordering = ["enqueued_at"]
@@ -218,3 +224,18 @@ class ReadMark(models.Model):
 
     def __str__(self):
         return f"{self.user_id} read fan {self.fan_id} to message {self.message_id}"
+
+
+class MetricCount(models.Model):
+    """A counter for /metrics that no row keeps (provider errors, rate-limit pauses): bumped in the database,
+    so every process (web, each qcluster worker, each machine) adds to the one figure the scrape reads."""
+
+    name = models.CharField(max_length=60)
+    label = models.CharField(max_length=60, blank=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "label"], name="uniq_metric_count")]
+
+    def __str__(self):
+        return f"{self.name}{{{self.label}}} {self.value}"

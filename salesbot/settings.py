@@ -225,6 +225,8 @@ OFAPI_BLOCK_BANNED_WORDS = env("OFAPI_BLOCK_BANNED_WORDS", default="strict_ban")
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
 # How long a worker holds a fan; a dead worker's fan is taken again after it.
 WORKER_LEASE_S = env.float("WORKER_LEASE_S", default=180.0)
+# GET /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset: /metrics is off.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

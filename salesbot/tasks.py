@@ -1,10 +1,16 @@
 """django-q2 task entry points: thin wrappers, the logic lives in the modules they call. Tasks are
 queued only by salesbot.pipeline.queue; each ends inside the cluster's timeout (queue.task_budget_s)."""
+import logging
+import threading
 import time
+
+from django.db import close_old_connections, connection
 
 from salesbot.inbox import assignment
 from salesbot.pipeline import checkers, intake, queue, worker
 from salesbot.providers.onlyfansapi import chargebacks
+
+log = logging.getLogger(__name__)
 
 
 def drain_webhooks() -> int:
@@ -62,3 +68,30 @@ def sweeper() -> dict:
 def assign_waiting() -> int:
     """Route fans who need a person and wait unassigned to the chatters on duty."""
     return assignment.assign_waiting()
+
+
+_ticker: threading.Thread | None = None
+
+
+def start_recovery_ticker(**_) -> None:
+    """In a qcluster worker process (django-q2's post_spawn): checkers.recover every second in a daemon
+    thread, so a crash or an outage's end is answered within seconds, not at the sweeper's minute."""
+    global _ticker
+    if _ticker is not None and _ticker.is_alive():
+        return
+    _ticker = threading.Thread(target=_tick_forever, name="salesbot-recovery", daemon=True)
+    _ticker.start()
+
+
+def _tick_forever():
+    while True:
+        time.sleep(checkers.TICK_S)
+        try:
+            close_old_connections()
+            checkers.recover()
+        except Exception:
+            log.exception("recovery tick failed; trying again in a second")
+            try:
+                connection.close()
+            except Exception:
+                log.debug("closing the ticker's connection failed", exc_info=True)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from learning import experiments
 from models_registry.models import Creator
+from salesbot.api import bodies
 from salesbot.api import schemas as s
 
 DESCRIPTION = (
@@ -26,7 +27,10 @@ def experiment(request, creator_slug):
     creator = get_object_or_404(Creator, slug=creator_slug)
     who = str(request.user)
     if request.method == "POST":
-        share = (request.data or {}).get("control_share", 0.2) if hasattr(request.data, "get") else 0.2
+        try:
+            share = bodies.obj(request).get("control_share", 0.2)
+        except bodies.BadBody as e:
+            return e.response()
         try:
             experiments.start(creator, share, by=who)
         except experiments.ExperimentError as e:

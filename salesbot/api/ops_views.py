@@ -13,8 +13,8 @@ from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
 from salesbot import periods, team_performance
+from salesbot.api import bodies, selectors
 from salesbot.api import schemas as s
-from salesbot.api import selectors
 from salesbot.api.permissions import FanWorker
 from salesbot.pipeline import checkers
 
@@ -96,7 +96,11 @@ def fan_detail(request, creator_slug, fan_id):
 @permission_classes([FanWorker])
 def fan_handoff(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
-    reason = str(request.data.get("reason") or f"handed off by {request.user}")[:200]
+    try:
+        reason = bodies.text(bodies.obj(request), "reason", max_length=200).strip()
+    except bodies.BadBody as e:
+        return e.response()
+    reason = reason or f"handed off by {request.user}"[:200]
     hand_off(fan, reason, by_staff=True, by_user=request.user)
     return Response({"fan_id": fan.fan_id, "state": fan.state, "handoff_reason": fan.handoff_reason})
 

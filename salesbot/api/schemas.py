@@ -166,7 +166,7 @@ def first_error(errors) -> tuple[str, str]:
     if isinstance(errors, dict):
         for name, value in errors.items():
             inner_field, message = first_error(value)
-            return (name if name != "non_field_errors" else inner_field), message
+            return (name if name != "non_field_errors" else inner_field or "body"), message
     if isinstance(errors, list) and errors:
         return first_error(errors[0])
     return "", str(errors)

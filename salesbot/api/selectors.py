@@ -4,8 +4,10 @@ from django.utils import timezone
 
 from fans.models import Fan
 from fans.selectors import needs_a_human
+from learning.cells import CONTROL_ARM
 from learning.models import Action, Outcome
 from learning.stats import aggregate_learning_stats, ppv_totals
+from learning.stats_rows import counted
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 from salesbot.pipeline.queue import PRIORITY
 
@@ -83,14 +85,19 @@ def performance(creator, top=10) -> dict:
     """Revenue, conversion rates and top fans (seed §13). The PPV figures are the learning stats' own (the
     dict /learning/stats serves), so both count only PPVs that reached the fan, never refused, failed or
     pending ones."""
-    money = Outcome.objects.filter(creator=creator, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
+    every = Outcome.objects.filter(creator=creator, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
+    # Like the PPV figures, the revenue leaves the holdout's control arm out (shown apart).
+    control = Q(action__arm=CONTROL_ARM)
+    money = every.exclude(control)
     totals = money.aggregate(revenue=Sum("amount"), purchases=Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
                              tips=Count("id", filter=Q(event=Outcome.Event.TIPPED)))
+    control_revenue = every.filter(control).aggregate(revenue=Sum("amount"))["revenue"]
     stats = aggregate_learning_stats(creator)
     sent, bought = ppv_totals(stats)
     fans = Fan.objects.filter(creator=creator).order_by("-total_spent")[:top]
     return {
         "revenue": float(totals["revenue"] or 0), "purchases": totals["purchases"], "tips": totals["tips"],
+        "control_arm_revenue": float(control_revenue or 0),
         "ppv_sent": sent, "ppv_bought": bought, "ppv_conversion": round(100 * bought / sent, 1) if sent else None,
         "conversion_by_price": stats["conversion_by_price"], "conversion_by_hook": stats["conversion_by_hook"],
         "conversion_by_content": stats["conversion_by_content"], "stats_computed_at": stats["computed_at"],
@@ -105,7 +112,7 @@ def training_summary(creator) -> dict:
     actions = Action.objects.filter(creator=creator)
     outcomes = Outcome.objects.filter(creator=creator)
     span = actions.aggregate(first=Min("ts"), last=Max("ts"))
-    ppvs = actions.filter(action=Action.Kind.PPV)
+    ppvs = counted(creator).filter(action=Action.Kind.PPV)  # what the learning stats count (sent, not control)
     return {
         "actions": actions.count(),
         "actions_by_source": dict(actions.order_by().values_list("source").annotate(n=Count("id"))),

@@ -164,7 +164,10 @@ class ProviderWebhookView(APIView):
             impl = providers.get(provider)
         except KeyError:
             return Response({"error": f"unknown provider '{provider}'"}, status=status.HTTP_404_NOT_FOUND)
-        body = request.body
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return too_large(request, f"provider {provider}")
         try:
             data, problem = events.parse_json(body), None
         except events.WebhookError as e:

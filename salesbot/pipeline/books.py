@@ -27,19 +27,33 @@ TWIN_WINDOW = timedelta(minutes=5)
 
 
 def on_purchase(creator, inbound: Inbound):
+    """A PPV message is bought once per fan: a second unlock of the same message (under a new idempotency
+    key) is a logged no-op, and an unlock whose amount is not the PPV's price books the money as what it
+    is (`amount_differs`), not as that PPV's purchase. The fan's row is locked first, so two drains
+    booking the same message one beside the other are taken one after the other."""
     buy: events.Purchase = inbound.event
     ts = believable(buy.sent_at or inbound.envelope.created_at, inbound.arrived_at)
-    fan, _ = get_or_create_fan(creator, buy.fan.id, buy.fan.name)
+    fan, _ = get_or_create_fan(creator, buy.fan.id, buy.fan.name, lock=True)
+    if Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED, extra__message_id=buy.message_id).exists():
+        log.warning("second unlock of message %s by fan %s ($%s, event %s): already bought once, not booked again",
+                    buy.message_id, buy.fan.id, buy.amount, inbound.event_id)
+        return
     ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
+    extra = {"message_id": buy.message_id}
     if ppv is None:
         # Booked now, attributed when the message turns up (learning.services.attach_purchases): a
         # purchase can arrive before the webhook of a human's message it unlocks, or before the worker
         # has booked our own send's message id (sender._book_sent attaches it then).
         log.info("purchase of message %s by fan %s before its message: attributed later", buy.message_id,
                  buy.fan.id)
+    elif amount_differs(ppv, buy.amount):
+        log.warning("unlock of message %s by fan %s for $%s, but its price is $%s: booked as that amount, not as "
+                    "the PPV's purchase", buy.message_id, buy.fan.id, buy.amount, ppv.price)
+        extra["amount_differs"] = {"price": str(ppv.price), "action_id": ppv.pk}
+        ppv = None
     _add_spend(fan, buy.amount, ts)
     bought = record_outcome(fan, Outcome.Event.PURCHASED, ts=ts, amount=buy.amount, action=ppv, pinned=True,
-                            platform_event_id=inbound.event_id, extra={"message_id": buy.message_id})
+                            platform_event_id=inbound.event_id, extra=extra)
     fan.refresh_from_db()
     if fan.state != FanState.BUYER and can_transition(fan.state, FanState.BUYER):
         transition(fan, FanState.BUYER, "fan purchases")
@@ -47,10 +61,17 @@ def on_purchase(creator, inbound: Inbound):
     update_whale_score(fan)
 
 
+def amount_differs(ppv: Action, amount) -> bool:
+    return ppv.action == Action.Kind.PPV and ppv.price is not None and amount is not None and (
+        Decimal(amount).quantize(Decimal("0.01")) != Decimal(ppv.price).quantize(Decimal("0.01")))
+
+
 def on_tip(creator, inbound: Inbound):
     tip: events.Tip = inbound.event
     ts = believable(tip.sent_at or inbound.envelope.created_at, inbound.arrived_at)
-    fan, _ = get_or_create_fan(creator, tip.fan.id, tip.fan.name)
+    # Locked until the event's transaction ends: the tip's twin, drained beside it, waits here and then
+    # finds this tip booked (a twin check without the lock lets both book it).
+    fan, _ = get_or_create_fan(creator, tip.fan.id, tip.fan.name, lock=True)
     extra = {}
     if tip.source and tip.sent_at:
         twin = _twin(fan, tip)
@@ -89,7 +110,7 @@ def on_reversal(creator, inbound: Inbound):
     off the fan's books and the stats, with the reason on the timeline. An undo that arrives before its
     purchase or tip is kept (PendingReversal) and applied when that is booked."""
     undo: events.Reversal = inbound.event
-    fan, _ = get_or_create_fan(creator, undo.fan.id, undo.fan.name)
+    fan, _ = get_or_create_fan(creator, undo.fan.id, undo.fan.name, lock=True)
     event = Outcome.Event.TIPPED if undo.kind == "tip" else Outcome.Event.PURCHASED
     outcome = (Outcome.objects.filter(fan=fan, event=event, amount=undo.amount).order_by("-ts", "-seq").first())
     if outcome is None:

@@ -14,7 +14,7 @@ from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
-from salesbot.pipeline import intake, queue
+from salesbot.pipeline import intake, queue, recovery
 from salesbot.pipeline.contact import contact_block
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,33 @@ def mark_dormant(now=None) -> int:
         n += 1
     if n:
         log.info("dormancy checker: %s fans now dormant", n)
+    ghost_unanswered_on_dormant(now)
+    return n
+
+
+def ghost_unanswered_on_dormant(now=None) -> int:
+    """A fan already dormant does not go dormant again, so the bot's last action to them (a rekindle) is
+    marked `ghosted` here once it has gone unanswered for DORMANT_AFTER: the dormant row of
+    ghost_rate_by_stage counts the rekindles that failed, not only the ones that worked."""
+    now = now or timezone.now()
+    later = Action.objects.filter(fan=OuterRef("fan"), status=Action.Status.SENT).filter(
+        Q(ts__gt=OuterRef("ts")) | Q(ts=OuterRef("ts"), seq__gt=OuterRef("seq")))
+    candidates = (Action.objects.filter(fan__state=FanState.DORMANT, fan_state=FanState.DORMANT,
+                                        status=Action.Status.SENT, ghosted=False,
+                                        ts__lt=now - DORMANT_AFTER)
+                  .exclude(Exists(later)).select_related("fan"))
+    n = 0
+    for action in candidates.iterator():
+        if answered(action):
+            continue
+        with transaction.atomic():
+            fan = Fan.objects.select_for_update().get(pk=action.fan_id)
+            if fan.state != FanState.DORMANT or Action.objects.filter(pk=action.pk, ghosted=True).exists():
+                continue
+            record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=action, pinned=True)
+            n += 1
+    if n:
+        log.info("dormancy checker: %s action(s) to dormant fans went unanswered (ghosted)", n)
     return n
 
 
@@ -112,3 +139,29 @@ def drain_stuck_events(now=None, seconds: float = 20.0) -> int:
     n = intake.drain(seconds=seconds, older_than=cutoff)
     log.warning("sweeper: %s stored webhook event(s) processed late (drain task lost or skipped)", n)
     return n
+
+
+TICK_S = 1.0
+STUCK_ITEM_S = 4.0  # a workable item waiting this long with no task is woken for
+
+
+def recover(now=None) -> dict:
+    """What a crash or an outage left waiting, looked at every second (tasks.start_recovery_ticker): a dead
+    worker's items (taken over at once), a stale drain flag or events left waiting (a drain queued), a
+    retry whose time came or an item waiting with no task (a worker woken)."""
+    now = now or timezone.now()
+    reclaimed = recovery.reclaim_dead(now)
+    flag = recovery.stale_drain_flag(now)
+    woke_drain = woke_worker = False
+    waiting_events = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.RECEIVED, attempts__lt=intake.MAX_ATTEMPTS,
+        received_at__lt=now - timedelta(seconds=recovery.STALE_FLAG_S / 2))
+    if (flag or waiting_events.exists()) and not queue.drain_queued():
+        woke_drain = queue.wake_drain()
+    due = queue.workable(now=now)
+    just_due = due.filter(not_before__gt=now - timedelta(seconds=TICK_S * 2))  # e.g. a retry whose time came
+    stuck = due.filter(not_before__lt=now - timedelta(seconds=STUCK_ITEM_S))   # waiting with no task for it
+    if reclaimed or just_due.exists() or stuck.exists():
+        queue.wake_worker(1)
+        woke_worker = True
+    return {"reclaimed": reclaimed, "stale_flag": flag, "woke_drain": woke_drain, "woke_worker": woke_worker}

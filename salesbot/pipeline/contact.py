@@ -20,7 +20,7 @@ from django.utils import timezone
 from fans.state_machine import NO_CONTACT
 from learning.models import Action
 from learning.selectors import spend_capped
-from salesbot.pipeline import repeats
+from salesbot.pipeline import lookalikes, repeats
 
 FREE_ACTIONS_WITH_TEXT = ("text", "bump", "rekindle")
 
@@ -68,11 +68,16 @@ def contact_block(creator, fan, *, fresh: bool = False, writer: str = BOT) -> st
     return None
 
 
-def restricted_words_in(creator, text: str) -> list[str]:
-    """The creator's restricted words (playbook §14) that `text` uses, as whole words, any case."""
-    low = (text or "").lower()
-    return [w for w in (creator.restricted_words or [])
-            if w and re.search(r"(?<!\w)" + re.escape(w.lower()) + r"(?!\w)", low)]
+def restricted_words_in(creator, text: str, *, name: bool = False) -> list[str]:
+    """The creator's restricted words (playbook §14) that `text` uses, as whole words, compared after
+    Unicode folding (lookalikes.fold: compatibility forms, case, invisible characters, look-alike letters).
+    `name`: a display name, where a word hidden inside another ("snapchat_king", "snap.chat") counts too."""
+    words = [w for w in (creator.restricted_words or []) if isinstance(w, str) and lookalikes.compact(w)]
+    if name:
+        squeezed = lookalikes.compact(text)
+        return [w for w in words if lookalikes.compact(w) in squeezed]
+    low = lookalikes.fold(text)
+    return [w for w in words if re.search(r"(?<!\w)" + re.escape(lookalikes.fold(w)) + r"(?!\w)", low)]
 
 
 def bought(fan, content_key: str) -> bool:

@@ -11,21 +11,26 @@ longest one queue item can take (an LLM call with its retries, then one platform
 starts no item it could not finish in time, and queues its successor instead.
 """
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from fans.models import Fan
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+from salesbot.pipeline import recovery
 
 log = logging.getLogger(__name__)
 
 TASK_MARGIN_S = 10.0
+RECLAIM_EVERY_S = 1.0
+_last_reclaim = 0.0
 # Spent money first, then whale score, then who has waited longest.
 PRIORITY = ["-fan__total_spent", "-fan__whale_score", "waiting_since", "id"]
 
@@ -71,9 +76,12 @@ def wake_drain() -> bool:
     next webhook tries again; the sweeper drains whatever is left meanwhile."""
     from salesbot import tasks
 
-    if drain_queued():
-        return False
+    queued, since = drain_flag()
     now = timezone.now()
+    if queued and (since is None or (now - since).total_seconds() < recovery.STALE_FLAG_S
+                   or not recovery.stale_drain_flag(now)):
+        return False
+    # not queued, or queued seconds ago with no drain started (its task lost with a killed cluster): queue one
     if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
         try:
             with transaction.atomic():
@@ -89,12 +97,23 @@ def wake_drain() -> bool:
 
 
 def drain_queued() -> bool:
-    """The flag, read with plain SQL: this runs on every webhook, and the ORM's query building cost
-    more than the query."""
+    return drain_flag()[0]
+
+
+def drain_flag() -> tuple[bool, object]:
+    """The flag and when it last changed, read with plain SQL: this runs on every webhook, and the ORM's
+    query building cost more than the query."""
     with connection.cursor() as cur:
-        cur.execute(f"SELECT queued FROM {IntakeDrain._meta.db_table} WHERE id = 1")
+        cur.execute(f"SELECT queued, changed_at FROM {IntakeDrain._meta.db_table} WHERE id = 1")
         row = cur.fetchone()
-    return bool(row and row[0])
+    if not row:
+        return False, None
+    since = row[1]
+    if isinstance(since, str):  # SQLite hands the raw text back
+        since = datetime.fromisoformat(since)
+    if since is not None and timezone.is_naive(since):
+        since = timezone.make_aware(since, UTC)
+    return bool(row[0]), since
 
 
 def replay(event: WebhookEvent) -> None:
@@ -108,23 +127,46 @@ def replay(event: WebhookEvent) -> None:
 def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> QueueItem | None:
     """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced).
     `not_before`: not worked before then (a human's hold on the fan, pipeline.account.hold_end); an
-    undecided item waiting for a later time is brought forward to the earlier one."""
+    undecided item waiting for a later time is brought forward to the earlier one. A message that comes
+    while the pending item holds a decided send (a retry) is never merged into that old answer: the item is
+    marked (`followup_since`) and a new item answers the fan once the send is through (worker.work_one)."""
     not_before = not_before or timezone.now()
-    existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
-    if existing:
-        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason and existing.action_id is None:
+    for _ in range(3):
+        existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
+                                                    waiting_since=waiting_since or timezone.now(),
+                                                    not_before=not_before)
+            except IntegrityError:
+                continue  # another writer queued the fan meanwhile: merge into that item
+        if existing.action_id is not None:
+            if reason != QueueItem.Reason.MESSAGE:
+                return existing
+            marked = QueueItem.objects.filter(pk=existing.pk, status=QueueItem.Status.PENDING).update(
+                followup_since=Coalesce("followup_since", Value(waiting_since or timezone.now())))
+            if marked:
+                return existing
+            continue  # claimed meanwhile: the fan gets an item of its own
+        if reason == QueueItem.Reason.MESSAGE and existing.reason != reason:
             # The fan wrote while a bump/rekindle waited: answer the fan instead.
-            QueueItem.objects.filter(pk=existing.pk).update(reason=reason)
-        if existing.action_id is None and existing.not_before > not_before:
+            QueueItem.objects.filter(pk=existing.pk, action__isnull=True).update(reason=reason)
+        if existing.not_before > not_before:
             # e.g. deferred for a human's hold that has since ended; a send's retry backoff (action set) stays.
             QueueItem.objects.filter(pk=existing.pk, action__isnull=True).update(not_before=not_before)
         return existing
-    try:
-        with transaction.atomic():
-            return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
-                                            waiting_since=waiting_since or timezone.now(), not_before=not_before)
-    except IntegrityError:
-        return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+    return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
+
+
+def follow_up(item: QueueItem) -> QueueItem | None:
+    """After a decided send's item is closed (sent, or given up): the fan who wrote while it waited for its
+    retry gets an item of its own, answering what they wrote (enqueue marked `followup_since`)."""
+    since = QueueItem.objects.filter(pk=item.pk).values_list("followup_since", flat=True).first()
+    if since is None:
+        return None
+    QueueItem.objects.filter(pk=item.pk).update(followup_since=None)
+    return enqueue(item.fan, QueueItem.Reason.MESSAGE, waiting_since=since)
 
 
 def retry_action(action, error) -> QueueItem | None:
@@ -132,7 +174,8 @@ def retry_action(action, error) -> QueueItem | None:
     layer resends the same Action, with the same idempotency key, after the platform's wait or a backoff."""
     due = timezone.now() + timedelta(seconds=float(error.retry_after or settings.PLATFORM_BACKOFF_S))
     pending = QueueItem.objects.filter(fan_id=action.fan_id, status=QueueItem.Status.PENDING)
-    if not pending.filter(action__isnull=True).update(action=action, not_before=due):
+    if not pending.filter(action__isnull=True).update(action=action, not_before=due,
+                                                      followup_since=followup_of_taken_item()):
         try:
             with transaction.atomic():
                 QueueItem.objects.create(creator_id=action.creator_id, fan_id=action.fan_id, action=action,
@@ -142,6 +185,13 @@ def retry_action(action, error) -> QueueItem | None:
             return None
     wake_worker(1)
     return pending.first()
+
+
+def followup_of_taken_item():
+    """For an undecided pending item that takes over a decided send: a fan message it was to answer is
+    answered after the send (its waiting_since becomes followup_since), never dropped."""
+    return Case(When(reason=QueueItem.Reason.MESSAGE, then=Coalesce("followup_since", "waiting_since")),
+                default=F("followup_since"))
 
 
 def _take_fan(fan_id, now) -> bool:
@@ -175,8 +225,13 @@ def next_retry_in(creator=None, within: float = 0.0) -> float | None:
 
 
 def claim_next(creator=None) -> QueueItem | None:
-    """Take the most urgent workable item: pending, or working but abandoned by a dead worker."""
+    """Take the most urgent workable item: pending, or working but abandoned by a dead worker (noticed at
+    once on this host: recovery.reclaim_dead; elsewhere at the lease's end)."""
+    global _last_reclaim
     now = timezone.now()
+    if time.monotonic() - _last_reclaim >= RECLAIM_EVERY_S:
+        _last_reclaim = time.monotonic()
+        recovery.reclaim_dead(now)
     for item in workable(creator, now).order_by(*PRIORITY).only("id", "fan_id", "status", "action_id")[:20]:
         if not _take_fan(item.fan_id, now):
             continue
@@ -184,7 +239,8 @@ def claim_next(creator=None) -> QueueItem | None:
             release_fan(item.fan_id)
             continue
         taken = QueueItem.objects.filter(pk=item.pk, status=item.status).update(
-            status=QueueItem.Status.WORKING, claimed_at=now, attempts=F("attempts") + 1)
+            status=QueueItem.Status.WORKING, claimed_at=now, claimed_by=recovery.worker_id(),
+            attempts=F("attempts") + 1)
         if taken:
             return QueueItem.objects.select_related("fan", "creator", "action").get(pk=item.pk)
         release_fan(item.fan_id)

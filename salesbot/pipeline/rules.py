@@ -85,7 +85,7 @@ def display_name(ctx: Context) -> str:
     markup and links are dropped, it is cut short, and a name using the creator's restricted words (or
     nothing left) becomes "babe". The sender's last gate still checks the whole text."""
     name = " ".join(_MARKUP.sub(" ", ctx.fan.name or "").split())[:NAME_MAX].strip()
-    if not name or restricted_words_in(ctx.creator, name):
+    if not name or restricted_words_in(ctx.creator, ctx.fan.name or "", name=True):
         return "babe"
     return name
 

@@ -23,11 +23,12 @@ FILLER_WORDS = {"ok", "okay", "k", "kk", "lol", "lmao", "haha", "hahaha", "hehe"
 
 # A greeting: one or more of these, then only words that address her ("hey babe", "good morning beautiful").
 GREETING_WORDS = {"hi", "hey", "hello", "hiya", "heya", "howdy", "yo", "sup", "hola", "morning", "evening",
-                  "afternoon", "night", "good", "gm", "gn"}
+                  "afternoon", "night", "good", "gm", "gn", "wassup", "wasup", "whassup", "whatsup", "wazzup",
+                  "wyd", "hru"}
 ADDRESS_WORDS = {"babe", "babes", "baby", "bby", "bb", "there", "you", "u", "again", "all", "my", "hun", "hon",
                  "honey", "sweetie", "sweety", "sweetheart", "cutie", "darling", "dear", "girl", "gorgeous",
                  "beautiful", "pretty", "sexy", "lovely", "beauty", "stranger", "mama", "mami", "princess", "queen",
-                 "angel", "doll", "lady"}
+                 "angel", "doll", "lady", "love", "luv", "bae", "hottie", "boo", "mine", "xo", "xoxo", "x", "xx"}
 _RUNS = re.compile(r"(\w)\1+")
 
 
@@ -42,14 +43,16 @@ _FILLER, _GREETING, _ADDRESS = ({_squeeze(w) for w in words} for words in (FILLE
 
 def is_filler(text: str, names=()) -> bool:
     """Emojis, punctuation, a stock word or a simple greeting ("hey babe", "hi there", "good morning babe",
-    "hey <her name>"): nothing an LLM call could improve on (seed §9). `names`: the creator's own."""
+    "hey <her name>", "ok babe", "wassup babe"): nothing an LLM call could improve on (seed §9). `names`: the
+    creator's own."""
     if not (text or "").strip():
         return False  # no message at all (a bump, a welcome) is not filler
     words = [_squeeze(w) for w in re.sub(r"[^\w\s']", " ", text.lower()).split()]
     if not words or " ".join(words) in _FILLER or all(w in _FILLER for w in words):
         return True
+    # A greeting or a stock word ("ok", "thx", "lol"), then only words that address her: "ok babe", "ty babe".
     greeting = 0
-    while greeting < len(words) and words[greeting] in _GREETING:
+    while greeting < len(words) and (words[greeting] in _GREETING or words[greeting] in _FILLER):
         greeting += 1
     addressed = _ADDRESS | _FILLER | {_squeeze(n.lower()) for n in names}
     return greeting > 0 and all(w in addressed for w in words[greeting:])

@@ -17,6 +17,7 @@ from django.utils import timezone
 from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
+from salesbot import metrics
 from salesbot.models import Draft, LLMCall, QueueItem
 from salesbot.pipeline import account, account_health, autonomy, drafts, engine, presence, queue, sender
 from salesbot.pipeline.contact import contact_block
@@ -107,6 +108,8 @@ def work_one(creator=None) -> QueueItem | None:
     finally:
         item.save(update_fields=["status", "finished_at", "result", "not_before"])
         queue.release_fan(item.fan_id)
+        if item.status != QueueItem.Status.PENDING and item.action_id is not None:
+            queue.follow_up(item)
         _wake_if_waiting(item)
     return item
 
@@ -118,6 +121,7 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
     outcome is unknown (it may have gone out): that stays pending, its `messages.sent` echo or a later
     replay of its key settles it (sender.settle_unknown)."""
     unknown = getattr(e, "outcome_unknown", False)  # marked on the Action by sender.deliver
+    metrics.bump("provider_errors", metrics.provider_error_kind(e))
     if e.transient and item.attempts < settings.SEND_MAX_ATTEMPTS:
         backoff = settings.PLATFORM_BACKOFF_S * 4 ** (item.attempts - 1)
         if unknown:  # the first request may still be running at the provider: give it time to finish
@@ -168,7 +172,7 @@ def _no_other_pending(item) -> bool:
 def _hand_action_to_pending(item):
     """A newer pending item exists for the fan: it inherits the unsent action instead of deciding anew."""
     QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING, action__isnull=True).update(
-        action=item.action)
+        action=item.action, followup_since=queue.followup_of_taken_item())
 
 
 def drain(creator=None, limit=500, seconds: float | None = None) -> int:

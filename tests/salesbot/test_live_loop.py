@@ -164,11 +164,11 @@ def test_flagged_fan_parked_dormant_gets_no_rekindle_and_no_reply_until_resumed(
     """Safety flag over real HTTP: 'i’m 16' (curly apostrophe) → handoff; staff mark dormant; the
     reactivation checker and a queued rekindle send nothing; the fan writes again and gets nothing;
     nobody resumes the fan until a manager clears the flag with a reason; then a resume gives it back to the bot."""
-    from fans.services import clear_safety_flag
-    from tests.team_helpers import manager
     from fans import staff
+    from fans.services import clear_safety_flag
     from salesbot.pipeline import checkers
     from salesbot.pipeline.queue import enqueue
+    from tests.team_helpers import manager
 
     creator, fake = loop
     Fan.objects.create(creator=creator, fan_id=511, name="Kid", state="buyer", messages_received=4, total_spent=60)

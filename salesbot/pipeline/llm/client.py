@@ -102,6 +102,11 @@ def decide(ctx: Context) -> Decision:
         call.save()
         log.info("LLM reply for fan %s rejected: %s", fan.fan_id, e)
         return _with_call(fallback(ctx, f"LLM reply rejected: {e}"), call)
+    except Exception as e:  # the model's reply is untrusted input: a bug checking it must not lose the fan
+        call.outcome, call.error = LLMCall.Outcome.REJECTED, f"could not check the reply: {type(e).__name__}: {e}"
+        call.save()
+        log.exception("LLM reply for fan %s could not be checked; rules decide", fan.fan_id)
+        return _with_call(fallback(ctx, f"LLM reply rejected: {type(e).__name__}"), call)
     call.outcome = LLMCall.Outcome.ACCEPTED
     call.save()
     return _with_call(decision, call)

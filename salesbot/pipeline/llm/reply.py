@@ -10,6 +10,8 @@ from salesbot.pipeline.contact import message_block
 from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
 
+MAX_PRICE = Decimal("1000000")  # Action.price is DECIMAL(8, 2)
+
 
 class RejectedReply(ValueError):
     pass
@@ -66,4 +68,6 @@ def _price(raw) -> Decimal:
         raise RejectedReply(f"price {raw!r} is not a number") from None
     if not price.is_finite():
         raise RejectedReply(f"price {raw!r} is not a number")
+    if abs(price) >= MAX_PRICE:  # e.g. 1e30: no price column holds it (and quantize would overflow)
+        raise RejectedReply(f"price {raw!r} is out of range")
     return price.quantize(Decimal("0.01"))

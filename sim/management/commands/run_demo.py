@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from learning import experiments
 from models_registry.services import onboard_from_files
+from sim import processes
 
 DEMO = Path(settings.BASE_DIR) / "demo"
 DEMO_KEY, DEMO_SECRET = "demo-platform-key", "demo-webhook-secret"
@@ -112,46 +113,43 @@ class Command(BaseCommand):
         llm = f"http://127.0.0.1:{opts['llm_port']}"
         # The demo talks to the fake Claude server, never to the real API.
         env = {**os.environ, "ANTHROPIC_API_KEY": "demo-fake-llm-key", "ANTHROPIC_BASE_URL": llm}
-        procs = {
-            "fake LLM": subprocess.Popen([py, "-m", "sim.llm_server", "--port", str(opts["llm_port"])],
-                                         cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL),
-            "web": subprocess.Popen(web_command(opts["port"]), env=env),
-            "qcluster": subprocess.Popen([py, manage, "qcluster"], env=env),
-        }
-        # The simulated fans start writing at once: start them only when the web server takes webhooks.
-        if not wait_for(f"{web}/api/health", procs["web"]):
-            self.stderr.write("the web server did not come up within 60 s; starting the simulator anyway")
-        procs["platform"] = subprocess.Popen(fake, cwd=settings.BASE_DIR)
-        self.stdout.write(self.style.SUCCESS(
-            f"\nsalesbot is running\n"
-            f"  admin:          {web}/admin/   (login admin / admin)\n"
-            f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
-            f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
-            f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format)\n"
-            f"  human chatter:  curl -d '{{\"fan_id\": ID, \"text\": \"hi\"}}' {platform}/_fake/human\n"
-            f"  fake LLM:       {llm}/_fake/stats\n"
-            f"Ctrl-C stops everything.\n"))
-        stop = False
+        procs: dict = {}
 
         def _stop(*_):
-            nonlocal stop
-            stop = True
+            raise KeyboardInterrupt  # Ctrl-C and SIGTERM alike: leave the loop (or the start-up), stop everything
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         try:
-            while not stop:
+            procs.update({
+                "fake LLM": processes.start([py, "-m", "sim.llm_server", "--port", str(opts["llm_port"])],
+                                            cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL),
+                "web": processes.start(web_command(opts["port"]), env=env),
+                "qcluster": processes.start([py, manage, "qcluster"], env=env),
+            })
+            # The simulated fans start writing at once: start them only when the web server takes webhooks.
+            if not wait_for(f"{web}/api/health", procs["web"]):
+                self.stderr.write("the web server did not come up within 60 s; starting the simulator anyway")
+            procs["platform"] = processes.start(fake, cwd=settings.BASE_DIR)
+            self.stdout.write(self.style.SUCCESS(
+                f"\nsalesbot is running\n"
+                f"  admin:          {web}/admin/   (login admin / admin)\n"
+                f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
+                f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
+                f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format)\n"
+                f"  human chatter:  curl -d '{{\"fan_id\": ID, \"text\": \"hi\"}}' {platform}/_fake/human\n"
+                f"  fake LLM:       {llm}/_fake/stats\n"
+                f"Ctrl-C stops everything.\n"))
+            while True:
                 dead = [name for name, p in procs.items() if p.poll() is not None]
                 if dead:
                     self.stderr.write(f"{', '.join(dead)} stopped unexpectedly; shutting down")
                     break
                 time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
         finally:
-            for p in procs.values():
-                if p.poll() is None:
-                    p.terminate()
-            for p in procs.values():
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            # Each child leads its own process group: qcluster's workers and any grandchild stop with it.
+            processes.stop_all(procs.values(), timeout=10)

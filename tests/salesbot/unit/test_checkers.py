@@ -105,7 +105,7 @@ def test_fan_active_within_24h_is_untouched(creator, now, quiet):
 @pytest.mark.parametrize("state", ["handed_off", "dormant"])
 def test_handed_off_and_dormant_fans_are_untouched(creator, now, state):
     fan = make_fan(creator, state, now - hours(72))
-    sent(fan, "text", now - hours(72))
+    sent(fan, "text", now - hours(72), fan_state="engaged")  # sent before the fan went quiet
     assert checkers.mark_dormant(now=now) == 0
     fan.refresh_from_db()
     assert fan.state == state

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('fans', '0010_safetyclearance'),
-        ('salesbot', '0007_draft'),
+        ('salesbot', '0010_metriccount'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
