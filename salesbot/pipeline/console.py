@@ -66,8 +66,7 @@ def send(fan, user, *, text: str = "", content_key: str = "", price: Decimal | N
                          writer=HUMAN)
     if why:
         raise ConsoleError(why)
-    action = sender.prepare(fan.creator, fan, decision, response_time_s=waiting_s(fan), by=user, writer=HUMAN,
-                            verdict=why)
+    action = sender.record(fan.creator, fan, decision, why, response_time_s=waiting_s(fan), by=user)
     drafts.supersede_for_fan(fan)  # the person answered: the bot's pending drafts are moot
     return drafts.send_now(action)
 

@@ -33,7 +33,7 @@ def propose(creator, fan, decision: Decision, waiting_since) -> Draft | Action:
     why = sender.refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
                          price=decision.price, writer=DRAFT)
     if why:
-        return sender.prepare(creator, fan, decision, writer=DRAFT, verdict=why)
+        return sender.record(creator, fan, decision, why)
     with transaction.atomic():
         Draft.objects.filter(fan=fan, status=Draft.Status.OPEN).update(
             status=Draft.Status.SUPERSEDED, decided_at=timezone.now())
@@ -102,8 +102,8 @@ def _claim_and_prepare(draft, user, status, now, fields, changes, why) -> Action
                         hook=draft.hook, reason=draft.reason, route=draft.route, source=draft.source,
                         extra={**draft.extra, "draft_id": draft.pk, **({"drafted": {
                             k: str(getattr(draft, k)) for k in changes}} if changes else {})})
-    action = sender.prepare(draft.creator, draft.fan, decision, by=user, writer=DRAFT, review=status,
-                            response_time_s=round((now - draft.waiting_since).total_seconds(), 3), verdict=why)
+    action = sender.record(draft.creator, draft.fan, decision, why, by=user, review=status,
+                           response_time_s=round((now - draft.waiting_since).total_seconds(), 3))
     Draft.objects.filter(pk=draft.pk).update(sent_action=action)
     return action
 

@@ -1,10 +1,11 @@
 """Turning a decision into a platform send: the Action row first, then the call, then the books.
 
-`refusal()` is the last gate before any send. It holds whatever the caller asked, and it is asked in full
-once per send, on fresh rows: by `prepare()` (or by a caller that must answer a refusal itself, the console
-and drafts, which hand prepare its verdict). `deliver()` right after asks the contact rule once more (one
-query: a handoff or a safety flag that landed in between still stops the send); an Action read back from
-the database (a crashed worker's pending send, a retry after a platform hiccup) gets the whole gate again.
+`refusal()` is the last gate before any send (the check step). It holds whatever the caller asked, and it is
+asked in full once per send, on fresh rows: by `prepare()`, or by a caller that must show a person the reason
+(the console, drafts), which then records the decision with `record()` and the answer it got. `deliver()`
+right after asks the contact rule once more (one query: a handoff or a safety flag that landed in between
+still stops the send); an Action read back from the database (a crashed worker's pending send, a retry after a
+platform hiccup) gets the whole gate again.
 """
 import logging
 from datetime import timedelta
@@ -64,24 +65,27 @@ def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response
         segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "")
 
 
-UNASKED = object()
-
-
 def prepare(creator, fan: Fan, decision: Decision, response_time_s=None, *, by=None, review="",
-            writer: str = BOT, verdict=UNASKED) -> Action:
-    """Write the Action before any call, so a crash mid-send leaves a pending row to resume. `by`: the
-    person sending (console) or approving (`review`: a bot draft approved or edited). `verdict`: what
-    `refusal()` answered the caller for this very decision a moment ago (None: no objection); asked here
-    otherwise."""
+            writer: str = BOT) -> Action:
+    """The check step and the record step together: ask the last gate for this decision, then write the Action
+    (pending, refused or logged) before any call, so a crash mid-send leaves a pending row to resume. `by`: the
+    person sending (console) or approving (`review`: a bot draft approved or edited)."""
+    why = None if decision.action == Action.Kind.SKIP else refusal(
+        creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
+        price=decision.price, writer=writer)
+    return record(creator, fan, decision, why, response_time_s, by=by, review=review)
+
+
+def record(creator, fan: Fan, decision: Decision, refused: str | None, response_time_s=None, *, by=None,
+           review="") -> Action:
+    """The record step alone, for a caller that asked `refusal()` for this very decision a moment ago (the
+    console and drafts must show a person the reason): `refused` is what it answered (None: no objection)."""
     who = {"response_time_s": response_time_s, "by": by, "review": review}
     if decision.action == Action.Kind.SKIP:
         return log_decision(creator, fan, decision, Action.Status.LOGGED, **who)
-    why = verdict if verdict is not UNASKED else refusal(
-        creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
-        price=decision.price, writer=writer)
-    if why:
-        log.info("refused send to fan %s: %s", fan.fan_id, why)
-        return log_decision(creator, fan, decision, Action.Status.REFUSED, error=why, **who)
+    if refused:
+        log.info("refused send to fan %s: %s", fan.fan_id, refused)
+        return log_decision(creator, fan, decision, Action.Status.REFUSED, error=refused, **who)
     action = log_decision(creator, fan, decision, Action.Status.PENDING, **who)
     action.creator = creator
     action.gate_passed = True  # in memory only: deliver() right after asks only the contact rule again

@@ -177,9 +177,9 @@ def test_a_handoff_between_prepare_and_deliver_still_stops_the_send(demo, fan):
     assert platform.sent == []
 
 
-def test_the_console_refusal_is_the_verdict_prepare_records(demo, fan):
-    # A caller that asked the gate itself hands prepare the answer: the refused Action carries that reason.
+def test_the_console_refusal_is_the_verdict_record_keeps(demo, fan):
+    # A caller that asked the gate itself records with its answer: the refused Action carries that reason.
     Fan.objects.filter(pk=fan.pk).update(opted_out=True)
     why = refusal(demo, fan, ppv())
-    action = sender.prepare(demo, fan, ppv(), verdict=why)
+    action = sender.record(demo, fan, ppv(), why)
     assert (action.status, action.error) == (Action.Status.REFUSED, "fan opted out")
