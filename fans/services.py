@@ -3,7 +3,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fans.models import Fan, SafetyClearance
-from fans.signals import handed_off
+from fans.signals import left_the_bot
 from fans.state_machine import FanState, StaleState, transition
 from team import scope
 
@@ -37,7 +37,17 @@ def hand_off(fan: Fan, reason: str, by_staff: bool = False, safety: bool = False
         except StaleState:  # moved meanwhile (fan.state is now fresh): a handoff is legal from anywhere
             if fan.state != FanState.HANDED_OFF:
                 transition(fan, FanState.HANDED_OFF, reason, by_staff=by_staff, by_user=by_user)
-    handed_off.send(sender=Fan, fan=fan)
+    left_the_bot.send(sender=Fan, fan=fan, why="handed_off")
+    return fan
+
+
+@transaction.atomic
+def opt_out(fan: Fan) -> Fan:
+    """The fan asked not to be messaged: nobody writes to them again (the contact rule), and what waited for them
+    (a draft to approve) is closed."""
+    fan.opted_out = True
+    fan.save(update_fields=["opted_out"])
+    left_the_bot.send(sender=Fan, fan=fan, why="opted_out")
     return fan
 
 

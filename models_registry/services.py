@@ -221,3 +221,12 @@ def onboard_from_files(content_map_path, playbook_path, **creator_fields) -> Cre
             raise ValidationError(f"{content_map_path}:{e.lineno}: not valid JSON ({e.msg}).") from e
     with open(playbook_path, encoding="utf-8") as f:
         return onboard_creator(data, f.read(), **creator_fields)
+
+
+def set_enabled(creator: Creator, on: bool, user=None) -> Creator:
+    """The creator's emergency stop: off, nothing is sent to any fan by anyone; the history names who."""
+    creator.enabled = on
+    if user is not None:
+        creator._history_user = user  # token auth: the history middleware sees no user
+    creator.save(update_fields=["enabled"])
+    return creator

@@ -7,7 +7,7 @@ class SalesbotConfig(AppConfig):
     verbose_name = "Salesbot pipeline"
 
     def ready(self):
-        from fans.signals import handed_off
+        from fans.signals import left_the_bot
         from salesbot import checks  # noqa: F401  (registers the start-up and deploy checks)
 
         post_migrate.connect(_after_migrate, sender=self)
@@ -15,8 +15,8 @@ class SalesbotConfig(AppConfig):
 
         # Each qcluster worker process watches for what a crash or an outage left (salesbot.pipeline.recovery).
         post_spawn.connect(_start_recovery, dispatch_uid="salesbot.recovery_ticker")
-        handed_off.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_on_handoff")
-        handed_off.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
+        left_the_bot.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_when_the_fan_left_the_bot")
+        left_the_bot.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
 
 
 def _close_drafts(fan, **kwargs):
@@ -25,9 +25,12 @@ def _close_drafts(fan, **kwargs):
     supersede_for_fan(fan)
 
 
-def _route_to_a_person(fan, **kwargs):
+def _route_to_a_person(fan, why, **kwargs):
     """Once the hand-off is committed, give the fan to an on-duty chatter of the creator (if one has room)."""
     from django.db import transaction
+
+    if why != "handed_off":
+        return
 
     from salesbot.inbox.assignment import assign_waiting
 

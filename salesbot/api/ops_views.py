@@ -12,6 +12,7 @@ from fans.models import Fan
 from fans.services import hand_off
 from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
+from models_registry.services import set_enabled
 from salesbot import periods, team_performance
 from salesbot.api import bodies, selectors
 from salesbot.api import schemas as s
@@ -118,11 +119,8 @@ def disable(request, creator_slug):
 
 
 def _switch(request, slug, on: bool):
-    c = _creator(slug)
-    c.enabled = on
-    c._history_user = request.user  # the creator's history says who pulled the switch (token auth)
-    c.save(update_fields=["enabled"])
-    return Response({"creator": c.slug, "enabled": on})
+    creator = set_enabled(_creator(slug), on, request.user)
+    return Response({"creator": creator.slug, "enabled": on})
 
 
 @s.ops("Queue one rekindle for each dormant fan who spent money", s.ReactivateSerializer)

@@ -9,9 +9,8 @@ import unicodedata
 
 from fans.models import Fan
 from fans.selectors import SAFETY_PREFIX, SAFETY_REASONS, SALE_PREFIX
-from fans.services import hand_off
+from fans.services import hand_off, opt_out
 from salesbot.pipeline.contact import contact_block
-from salesbot.pipeline.drafts import supersede_for_fan
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'", "`": "'",
                          "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201f": '"', "\u2033": '"'})
@@ -175,9 +174,7 @@ def screen_message(creator, fan: Fan, text: str) -> bool:
             hand_off(fan, f"{SALE_PREFIX}{reason}")
         return True
     if wants_out(text):
-        fan.opted_out = True
-        fan.save(update_fields=["opted_out"])
-        supersede_for_fan(fan)  # nobody may write to them now: no draft waits for approval
+        opt_out(fan)  # nobody may write to them now (fans.signals.left_the_bot closes their drafts)
         return True
     if fan.safety_flag:
         # Flagged earlier and parked by staff (dormant) without a resume: back to the staff queue, never to selling.
