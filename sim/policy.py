@@ -44,8 +44,8 @@ from learning.services import record_outcome
 from models_registry.models import Creator
 from models_registry.services import onboard_creator
 from salesbot.pipeline import engine, offers, safety, sender
+from salesbot.pipeline.cues import detect
 from salesbot.pipeline.intake import REENGAGE_ON_MESSAGE
-from salesbot.pipeline.signals import detect
 from sim.fan_model import BotMessage, DemoFans, missing_methods
 from sim.sandbox import sandbox
 

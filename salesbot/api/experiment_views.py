@@ -8,8 +8,7 @@ from rest_framework.response import Response
 
 from learning import experiments
 from models_registry.models import Creator
-from salesbot.api import bodies
-from salesbot.api import schemas as s
+from salesbot.api import bodies, schemas
 
 DESCRIPTION = (
     "Each fan who subscribes after the experiment started is assigned once, stickily, to `learning` or "
@@ -20,8 +19,8 @@ DESCRIPTION = (
     "plainly when there is not enough data yet. A stopped experiment keeps its results (the latest is shown).")
 
 
-@s.ops("Holdout experiment: results (GET), start (POST {\"control_share\": 0.2}), stop (DELETE)",
-       request=s.ExperimentRequestSerializer, description=DESCRIPTION)
+@schemas.ops("Holdout experiment: results (GET), start (POST {\"control_share\": 0.2}), stop (DELETE)",
+       request=schemas.ExperimentRequestSerializer, description=DESCRIPTION)
 @api_view(["GET", "POST", "DELETE"])
 def experiment(request, creator_slug):
     creator = get_object_or_404(Creator, slug=creator_slug)

@@ -14,8 +14,7 @@ from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
 from models_registry.services import set_enabled
 from salesbot import periods, team_performance
-from salesbot.api import bodies, selectors
-from salesbot.api import schemas as s
+from salesbot.api import bodies, schemas, selectors
 from salesbot.api.permissions import FanWorker
 from salesbot.pipeline import checkers
 
@@ -26,14 +25,14 @@ def _creator(slug) -> Creator:
     return get_object_or_404(Creator, slug=slug)
 
 
-@s.open_health("Service health (no token)", s.ServiceHealthSerializer, "service_health")
+@schemas.open_health("Service health (no token)", schemas.ServiceHealthSerializer, "service_health")
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def service_health(request):
     return Response({"status": "ok", "version": VERSION, "creators": Creator.objects.count()})
 
 
-@s.open_health("Creator health: version and enabled switch (no token)", s.CreatorHealthSerializer,
+@schemas.open_health("Creator health: version and enabled switch (no token)", schemas.CreatorHealthSerializer,
                "creator_health", per_creator=True)
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -42,24 +41,24 @@ def health(request, creator_slug):
     return Response({"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled})
 
 
-@s.ops("Runtime metrics: webhooks by status, sends, send errors, decisions by source, LLM calls and cost")
+@schemas.ops("Runtime metrics: webhooks by status, sends, send errors, decisions by source, LLM calls and cost")
 @api_view(["GET"])
 def stats(request, creator_slug):
     return Response(selectors.runtime_stats(_creator(creator_slug)))
 
 
-@s.ops("Priority queue depth and items, and the fans who need a human")
+@schemas.ops("Priority queue depth and items, and the fans who need a human")
 @api_view(["GET"])
 def queue(request, creator_slug):
     return Response(selectors.queue_snapshot(_creator(creator_slug)))
 
 
-@s.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
+@schemas.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
        "per sender (bot rules, bot LLM, each person)",
        description="PPV figures are the learning stats' own: only PPVs that reached the fan count. With "
                    "`by=sender`: messages, PPVs, conversion with its 90% interval, revenue, revenue per message, "
                    "median response time and drafts approved/edited/rejected per sender; the rows add up to the "
-                   "creator's revenue.", parameters=s.PERIOD_PARAMETERS)
+                   "creator's revenue.", parameters=schemas.PERIOD_PARAMETERS)
 @api_view(["GET"])
 def performance(request, creator_slug):
     creator = _creator(creator_slug)
@@ -70,20 +69,20 @@ def performance(request, creator_slug):
     return Response(selectors.performance(creator))
 
 
-@s.ops("Full aggregated learning stats (cached)")
+@schemas.ops("Full aggregated learning stats (cached)")
 @api_view(["GET"])
 def learning_stats(request, creator_slug):
     return Response(aggregate_learning_stats(_creator(creator_slug)))
 
 
-@s.ops("Training data summary (how much history, from where, over which period) and the learning stats")
+@schemas.ops("Training data summary (how much history, from where, over which period) and the learning stats")
 @api_view(["GET"])
 def training(request, creator_slug):
     c = _creator(creator_slug)
     return Response({"summary": selectors.training_summary(c), "learning_stats": aggregate_learning_stats(c)})
 
 
-@s.ops("A fan: state, transition history, recent messages and actions", fan=True)
+@schemas.ops("A fan: state, transition history, recent messages and actions", fan=True)
 @api_view(["GET"])
 @permission_classes([FanWorker])
 def fan_detail(request, creator_slug, fan_id):
@@ -91,8 +90,8 @@ def fan_detail(request, creator_slug, fan_id):
     return Response(selectors.fan_detail(fan))
 
 
-@s.ops("Hand the fan to a human: the bot never messages them again until staff resume", s.HandoffSerializer,
-       fan=True, request=s.HandoffRequestSerializer)
+@schemas.ops("Hand the fan to a human: the bot never messages them again until staff resume", schemas.HandoffSerializer,
+       fan=True, request=schemas.HandoffRequestSerializer)
 @api_view(["POST"])
 @permission_classes([FanWorker])
 def fan_handoff(request, creator_slug, fan_id):
@@ -106,13 +105,13 @@ def fan_handoff(request, creator_slug, fan_id):
     return Response({"fan_id": fan.fan_id, "state": fan.state, "handoff_reason": fan.handoff_reason})
 
 
-@s.ops("Turn the bot on for this creator", s.SwitchSerializer)
+@schemas.ops("Turn the bot on for this creator", schemas.SwitchSerializer)
 @api_view(["POST"])
 def enable(request, creator_slug):
     return _switch(request, creator_slug, True)
 
 
-@s.ops("Turn the bot off for this creator: nothing is sent", s.SwitchSerializer)
+@schemas.ops("Turn the bot off for this creator: nothing is sent", schemas.SwitchSerializer)
 @api_view(["POST"])
 def disable(request, creator_slug):
     return _switch(request, creator_slug, False)
@@ -123,7 +122,7 @@ def _switch(request, slug, on: bool):
     return Response({"creator": creator.slug, "enabled": on})
 
 
-@s.ops("Queue one rekindle for each dormant fan who spent money", s.ReactivateSerializer)
+@schemas.ops("Queue one rekindle for each dormant fan who spent money", schemas.ReactivateSerializer)
 @api_view(["POST"])
 @permission_classes([FanWorker])
 def reactivate(request, creator_slug):

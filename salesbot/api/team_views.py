@@ -5,7 +5,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from models_registry.models import Creator
-from salesbot.api import schemas as s
+from salesbot.api import schemas
 from salesbot.api.permissions import DraftWorker
 from salesbot.models import Draft
 from salesbot.pipeline import autonomy, drafts
@@ -16,13 +16,13 @@ def _creator(slug) -> Creator:
     return get_object_or_404(Creator, slug=slug)
 
 
-@s.team("The creator's mode (GET), or set it (POST, needs change_creator)", s.ModeSerializer,
-        request=s.ModeSerializer)
+@schemas.team("The creator's mode (GET), or set it (POST, needs change_creator)", schemas.ModeSerializer,
+        request=schemas.ModeSerializer)
 @api_view(["GET", "POST"])
 def mode(request, creator_slug):
     creator = _creator(creator_slug)
     if request.method == "POST":
-        body = s.ModeSerializer(data=request.data)
+        body = schemas.ModeSerializer(data=request.data)
         if not body.is_valid():
             return Response({"error": f"mode must be one of {', '.join(Autonomy.values)}"}, status=400)
         autonomy.set_creator_mode(creator, body.validated_data["mode"], request.user)
@@ -41,7 +41,7 @@ def draft_json(d: Draft, messages=True) -> dict:
     return body
 
 
-@s.team("Open drafts, most urgent first (spend, whale score, waiting time), with the fan's last messages")
+@schemas.team("Open drafts, most urgent first (spend, whale score, waiting time), with the fan's last messages")
 @api_view(["GET"])
 @permission_classes([DraftWorker])
 def draft_list(request, creator_slug):
@@ -55,15 +55,15 @@ def _draft(creator_slug, draft_id) -> Draft:
                              creator=_creator(creator_slug))
 
 
-@s.team("Approve a draft: sent as drafted, or with the edited fields (same offer rules and price bounds); "
-        "sent exactly once however often it is called", request=s.DraftApproveSerializer, draft=True)
+@schemas.team("Approve a draft: sent as drafted, or with the edited fields (same offer rules and price bounds); "
+        "sent exactly once however often it is called", request=schemas.DraftApproveSerializer, draft=True)
 @api_view(["POST"])
 @permission_classes([DraftWorker])
 def draft_approve(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
-    body = s.DraftApproveSerializer(data=request.data if request.data else {})
+    body = schemas.DraftApproveSerializer(data=request.data if request.data else {})
     if not body.is_valid():
-        field, message = s.first_error(body.errors)
+        field, message = schemas.first_error(body.errors)
         return Response({"error": f"{field}: {message}" if field else message, "field": field,
                          "status": draft.status}, status=400)
     try:
@@ -74,14 +74,15 @@ def draft_approve(request, creator_slug, draft_id):
                      "action_error": action.error})
 
 
-@s.team("Reject a draft with a reason (kept for the team's figures)", request=s.DraftRejectSerializer, draft=True)
+@schemas.team("Reject a draft with a reason (kept for the team's figures)", request=schemas.DraftRejectSerializer,
+              draft=True)
 @api_view(["POST"])
 @permission_classes([DraftWorker])
 def draft_reject(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
-    body = s.DraftRejectSerializer(data=request.data)
+    body = schemas.DraftRejectSerializer(data=request.data)
     if not body.is_valid():
-        field, message = s.first_error(body.errors)
+        field, message = schemas.first_error(body.errors)
         return Response({"error": f"{field}: {message}" if field else message, "field": field,
                          "status": draft.status}, status=400)
     try:

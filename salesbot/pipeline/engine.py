@@ -7,8 +7,8 @@ from learning.selectors import spend_capped, spent_last_24h
 from salesbot.models import QueueItem
 from salesbot.pipeline import replies, router, rules
 from salesbot.pipeline.contact import contact_block
+from salesbot.pipeline.cues import detect
 from salesbot.pipeline.decisions import Context, Decision
-from salesbot.pipeline.signals import detect
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from salesbot import providers
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import account, account_health, books, queue, subscriptions
 from salesbot.pipeline import events as wh
+from salesbot.pipeline.cues import detect
 from salesbot.pipeline.inbound import Inbound, believable, latest  # noqa: F401  (also used from here by tests)
 from salesbot.pipeline.memory import learn_from_message
 from salesbot.pipeline.safety import screen_message
-from salesbot.pipeline.signals import detect
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What a fan's message asks for, so the rule path can answer it instead of pushing the next ladder line.
 
-Signals (salesbot.pipeline.signals) say where a fan is in the sale; an intent says what this one message
+Signals (salesbot.pipeline.cues) say where a fan is in the sale; an intent says what this one message
 wants answered: the price, more, a thank-you for a compliment, a word about the creator, a hello, or a
 yes/no to the offer the bot just made. One intent per message, the first that matches in INTENT_ORDER;
 each names the ResponseTemplate kind that answers it.

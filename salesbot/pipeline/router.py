@@ -5,8 +5,8 @@ or "llm" for the model, or "skip".
 """
 from salesbot.models import QueueItem
 from salesbot.pipeline.contact import contact_block
+from salesbot.pipeline.cues import is_filler
 from salesbot.pipeline.decisions import Context
-from salesbot.pipeline.signals import is_filler
 
 
 def _msgs(c: Context) -> int:

@@ -15,7 +15,7 @@ from learning.services import record_action, record_outcome
 from learning.stats import compute_learning_stats
 from salesbot.api import selectors
 from salesbot.pipeline import checkers
-from salesbot.pipeline.signals import is_filler
+from salesbot.pipeline.cues import is_filler
 from tests.factories import FanFactory
 
 

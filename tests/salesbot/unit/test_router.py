@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 
 from salesbot.pipeline import engine
+from salesbot.pipeline.cues import detect
 from salesbot.pipeline.decisions import Context
 from salesbot.pipeline.router import ROUTES, route
-from salesbot.pipeline.signals import detect
 from tests.factories import CreatorFactory, FanFactory
 
 

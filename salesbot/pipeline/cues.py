@@ -1,4 +1,5 @@
-"""Reading a fan message for the signals the router (seed §10) and whale score (§8) use.
+"""The cues in a fan message (buying, sexual, interest, emotional, custom request…) the router (seed §10) and
+the whale score (§8) read: not Django signals, which live in fans/signals.py and learning/signals.py.
 
 Keyword lists are per creator (Creator.signal_keywords) so staff can tune them; these are defaults.
 """
