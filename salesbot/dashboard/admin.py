@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from learning.admin import may_manage_experiments
 from models_registry.admin import CreatorAdmin
 from models_registry.models import Creator
 from salesbot.dashboard.learning import creator_dashboard
@@ -43,6 +44,7 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
             raise PermissionDenied
         return self._page(request, "admin/models_registry/creator/dashboard.html",
                           f"Learning dashboard: {creator}", creator=creator, d=creator_dashboard(creator),
-                          has_view_permission=True)
+                          has_view_permission=True,
+                          may_manage_experiments=may_manage_experiments(request.user, creator))
 
 
