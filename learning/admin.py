@@ -66,8 +66,8 @@ class ExperimentAdmin(CreatorScopedAdmin):
     as the dashboard and the ops API), who started and stopped it. Started and stopped only through the
     service (the start page, the stop confirmation, the dashboard's buttons): never typed in or deleted."""
 
-    list_display = ["id", "creator", "state", "control", "started", "stopped", "learning_arm", "control_arm",
-                    "p_beats", "verdict", "links"]
+    list_display = ["id", "creator", "links", "state", "control", "started", "stopped", "learning_arm",
+                    "control_arm", "p_beats", "verdict"]
     list_display_links = None
     list_filter = ["creator", ("stopped_at", admin.EmptyFieldListFilter)]
     list_select_related = ["creator", "started_by_user", "stopped_by_user"]
@@ -166,7 +166,7 @@ class ExperimentAdmin(CreatorScopedAdmin):
             return format_html('<a href="{}">dashboard</a>', dashboard)
 
         links.short_description = ""
-        return [*self.list_display[:-1], links]
+        return [links if name == "links" else name for name in self.list_display]
 
     # -- start and stop ------------------------------------------------------------------------------
     def _managed_creators(self, request):
