@@ -73,8 +73,16 @@ def _running(creator_id) -> Experiment | None:
     return Experiment.objects.filter(creator_id=creator_id, stopped_at__isnull=True).first()
 
 
-def start(creator, control_share: float = 0.2, by: str = "") -> Experiment:
-    """Start a holdout experiment; refused while one runs or with a share outside 0.01..0.99."""
+def _who(by) -> tuple[str, object]:
+    """`by` is a user (admin, ops API: recorded as the user and by name) or a name (scripts, the simulator)."""
+    if getattr(by, "is_authenticated", False) and getattr(by, "pk", None) is not None:
+        return by.get_username()[:150], by
+    return str(by or "")[:150], None
+
+
+def start(creator, control_share: float = 0.2, by="") -> Experiment:
+    """Start a holdout experiment; refused while one runs or with a share outside 0.01..0.99. `by`: the user
+    (or a name) who starts it."""
     try:
         share = float(control_share)
     except (TypeError, ValueError):
@@ -82,25 +90,28 @@ def start(creator, control_share: float = 0.2, by: str = "") -> Experiment:
     if not 0.01 <= share <= 0.99 or math.isnan(share):
         raise ExperimentError("control_share must be between 0.01 and 0.99")
     already = ExperimentError("an experiment is already running for this creator: stop it first")
+    name, user = _who(by)
     try:
         with transaction.atomic():
             if running(creator):
                 raise already
-            exp = Experiment.objects.create(creator=creator, control_share=share, started_by=str(by)[:150])
+            exp = Experiment.objects.create(creator=creator, control_share=share, started_by=name,
+                                            started_by_user=user)
     except IntegrityError:  # another request started one at the same instant (one running per creator)
         raise already from None
-    log.info("holdout experiment %s started for %s by %s: control share %.2f", exp.pk, creator.slug, by or "?", share)
+    log.info("holdout experiment %s started for %s by %s: control share %.2f", exp.pk, creator.slug, name or "?", share)
     return exp
 
 
-def stop(creator, by: str = "") -> Experiment | None:
+def stop(creator, by="") -> Experiment | None:
     """Stop the running experiment (its fans keep their arm, its results stay); None when none runs."""
     exp = running(creator)
     if exp is None:
         return None
-    exp.stopped_at, exp.stopped_by = timezone.now(), str(by)[:150]
-    exp.save(update_fields=["stopped_at", "stopped_by"])
-    log.info("holdout experiment %s stopped for %s by %s", exp.pk, creator.slug, by or "?")
+    exp.stopped_by, exp.stopped_by_user = _who(by)
+    exp.stopped_at = timezone.now()
+    exp.save(update_fields=["stopped_at", "stopped_by", "stopped_by_user"])
+    log.info("holdout experiment %s stopped for %s by %s", exp.pk, creator.slug, exp.stopped_by or "?")
     return exp
 
 

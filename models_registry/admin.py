@@ -1,6 +1,11 @@
+import secrets
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -17,6 +22,9 @@ from models_registry.forms import (
 )
 from models_registry.models import Creator, VaultItem, mask
 from team.scoped_admin import CreatorScopedAdmin
+
+STASH_KEY, MAX_STASHES = "onboard_uploads", 3
+EXAMPLES = {"content-map.json": "application/json", "playbook.md": "text/markdown; charset=utf-8"}
 
 
 class VaultInline(admin.TabularInline):
@@ -78,6 +86,9 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("onboard/", wrap(self.onboard_view), name="models_registry_creator_onboard"),
+            path("onboard/check/", wrap(self.check_connection_view), name="models_registry_creator_check"),
+            path("onboard/example/<str:name>", wrap(self.example_view), name="models_registry_creator_example"),
+            path("<path:object_id>/onboarded/", wrap(self.onboarded_view), name="models_registry_creator_onboarded"),
             *super().get_urls(),
         ]
 
@@ -85,27 +96,117 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         return TemplateResponse(request, template, {**self.admin_site.each_context(request), "title": title,
                                                     "opts": self.model._meta, **context})
 
+    # -- onboarding ------------------------------------------------------------------------------------
+    def connection_check(self, provider, account_id, api_key, api_base_url):
+        """Ask the provider whether the key works: the registered admin (salesbot) knows the providers'
+        clients; a domain app does not, so here nothing is checked (None)."""
+        return None
+
+    def _check_values(self, values):
+        data = values.get("content_map") if isinstance(values.get("content_map"), dict) else {}
+        from_map = data.get("creator") if isinstance(data.get("creator"), dict) else {}
+        slug = values.get("slug") or ""
+        return {"provider": values.get("provider") or from_map.get("provider") or "onlyfansapi",
+                "account_id": values.get("account_id") or from_map.get("account_id") or (
+                    f"acct_{slug}" if slug else ""),
+                "api_key": values.get("api_key") or "",
+                "api_base_url": values.get("api_base_url") or from_map.get("api_base_url") or ""}
+
+    def _stash(self, request):
+        """The uploads of this form kept across submits: in the session, under the form's token (at most
+        MAX_STASHES forms at once per session, the oldest dropped)."""
+        token = request.POST.get("upload_token") or ""
+        stashes = request.session.get(STASH_KEY) or {}
+        if token not in stashes:
+            token = secrets.token_urlsafe(12)
+            while len(stashes) >= MAX_STASHES:
+                stashes.pop(next(iter(stashes)))
+            stashes[token] = {}
+        request.session[STASH_KEY] = stashes
+        return token, stashes[token]
+
     def onboard_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = CreatorOnboardingForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            if form.cleaned_data["replace"] and not self.has_change_permission(request):
-                raise PermissionDenied
-            try:
-                creator = form.save()
-            except ValidationError:
-                pass  # the form now carries the messages
-            else:
-                sections = ", ".join(f"§{s.number}" for s in form.sections)
-                self.message_user(request, (
-                    f"Creator '{creator.slug}' onboarded: {creator.vault_items.count()} vault items, "
-                    f"{creator.playbook_sections.count()} playbook sections ({sections}), "
-                    f"{creator.templates.count()} templates. Webhook secret ends in …{creator.webhook_secret[-4:]}."),
-                    messages.SUCCESS)
-                return redirect("admin:models_registry_creator_change", creator.pk)
+        check = None
+        if request.method == "POST":
+            token, stash = self._stash(request)
+            data = request.POST.copy()
+            data["upload_token"] = token
+            form = CreatorOnboardingForm(data, request.FILES, stash=stash)
+            valid = form.is_valid()
+            request.session.modified = True  # the stash took the uploads
+            if "_check" in request.POST:   # the button without JavaScript: the check only, nothing saved
+                check = self.connection_check(**self._check_values(form.data))
+            elif valid:
+                if form.cleaned_data["replace"] and not self.has_change_permission(request):
+                    raise PermissionDenied
+                values = self._check_values(form.cleaned_data)
+                check = self.connection_check(**values) if values["api_key"] else None
+                if check is not None and check.refused:
+                    form.add_error("api_key", check.message)
+                else:
+                    try:
+                        creator = form.save()
+                    except ValidationError:
+                        pass  # the form now carries the messages
+                    else:
+                        return self._onboarded(request, form, creator, token, check)
+        else:
+            form = CreatorOnboardingForm(stash={})
         return self._page(request, "admin/models_registry/creator/onboard.html", "Onboard a creator", form=form,
-                          has_view_permission=self.has_view_permission(request))
+                          check=check, has_view_permission=self.has_view_permission(request),
+                          examples=EXAMPLES)
+
+    def _onboarded(self, request, form, creator, token, check):
+        stashes = request.session.get(STASH_KEY) or {}
+        stashes.pop(token, None)
+        request.session[STASH_KEY] = stashes
+        sections = ", ".join(f"§{s.number}" for s in form.sections)
+        self.message_user(request, (
+            f"Creator '{creator.slug}' onboarded: {creator.vault_items.count()} vault items, "
+            f"{creator.playbook_sections.count()} playbook sections ({sections}), "
+            f"{creator.templates.count()} templates. Webhook secret ends in …{creator.webhook_secret[-4:]}."),
+            messages.SUCCESS)
+        if check is not None:
+            self.message_user(request, check.message if check.ok else (
+                f"The key could not be checked: {check.message}"), messages.SUCCESS if check.ok else messages.WARNING)
+        return redirect("admin:models_registry_creator_onboarded", creator.pk)
+
+    def check_connection_view(self, request):
+        """The form's "Test connection" button (onboard.js): the provider's answer, as JSON."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return JsonResponse({"ok": False, "message": "POST the form's fields."}, status=405)
+        values = self._check_values(request.POST)
+        check = self.connection_check(**values)
+        if check is None:
+            return JsonResponse({"ok": False, "reached": False, "message": "The connection cannot be tested here."})
+        return JsonResponse(check.as_json())
+
+    def example_view(self, request, name):
+        """The demo creator's files as examples to download from the form (demo/ in the project)."""
+        if not self.has_view_permission(request) or name not in EXAMPLES:
+            raise Http404
+        path = Path(settings.BASE_DIR) / "demo" / name
+        if not path.is_file():
+            raise Http404("The example files ship with the project's source (demo/), not with this install.")
+        return FileResponse(path.open("rb"), as_attachment=True, filename=f"example-{name}",
+                            content_type=EXAMPLES[name])
+
+    def onboarded_view(self, request, object_id):
+        """After onboarding: what was made, the mode (approve), and the next steps (webhook, vault)."""
+        creator = self.get_object(request, object_id)
+        if creator is None or not self.has_view_permission(request, creator):
+            raise PermissionDenied
+        return self._page(request, "admin/models_registry/creator/onboarded.html", f"{creator} onboarded",
+                          creator=creator, has_view_permission=True,
+                          can_change=self.has_change_permission(request, creator),
+                          action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+                          counts={"vault": creator.vault_items.count(),
+                                  "sections": creator.playbook_sections.count(),
+                                  "templates": creator.templates.count()})
 
 
 @admin.action(description="Delete selected vault items (items templates still send are kept)",

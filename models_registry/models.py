@@ -2,6 +2,7 @@
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -196,8 +197,13 @@ class Experiment(models.Model):
         help_text="Share of new fans held out in the control arm (0.01..0.99).")
     started_at = models.DateTimeField(default=timezone.now)
     stopped_at = models.DateTimeField(null=True, blank=True)
-    started_by = models.CharField(max_length=150, blank=True)
+    started_by = models.CharField(max_length=150, blank=True, help_text="Who started it (the name, kept if the "
+                                                                          "user is deleted).")
     stopped_by = models.CharField(max_length=150, blank=True)
+    started_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    stopped_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
 
     class Meta:
         ordering = ["creator", "-started_at", "-id"]

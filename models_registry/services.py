@@ -59,29 +59,80 @@ def playbook_restricted_words(sections) -> list[str]:
     return [w for s in sections if s.number == RESTRICTED_SECTION for w in restricted_words_in_playbook(s.body)]
 
 
+def _line(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
 def parse_playbook(markdown: str) -> list[Section]:
-    """Split a playbook into its § sections; `<!-- serves: buyer, pitched -->` overrides the default map."""
+    """Split a playbook into its § sections; `<!-- serves: buyer, pitched -->` overrides the default map.
+    Every problem is reported at once, each with its line."""
     matches = list(HEADING.finditer(markdown))
     if not matches:
         raise ValidationError("The playbook has no sections: expected headings like '## §4 Strategy'.")
-    sections, seen = [], set()
+    sections, seen, problems = [], {}, []
     for i, m in enumerate(matches):
-        number = int(m.group(1))
+        number, line = int(m.group(1)), _line(markdown, m.start())
         if number in seen:
-            raise ValidationError(f"The playbook has §{number} twice.")
-        seen.add(number)
+            problems.append(f"line {line}: The playbook has §{number} twice (first at line {seen[number]}).")
+        seen.setdefault(number, line)
         end = matches[i + 1].start() if i + 1 < len(matches) else len(markdown)
         body = markdown[m.end():end].strip()
         serves = [str(s) for s in DEFAULT_SERVES.get(number, [])]
-        mark = SERVES_MARK.search(body)
+        mark = SERVES_MARK.search(markdown, m.end(), end)
         if mark:
             serves = [s.strip() for s in mark.group(1).split(",") if s.strip()]
             unknown = set(serves) - {s.value for s in S}
             if unknown:
-                raise ValidationError(f"§{number}: unknown fan state(s) {sorted(unknown)} in serves.")
+                problems.append(f"line {_line(markdown, mark.start())}: §{number}: unknown fan state(s) "
+                                f"{sorted(unknown)} in serves (known: {', '.join(s.value for s in S)}).")
             body = SERVES_MARK.sub("", body).strip()
         sections.append(Section(number, m.group(2) or f"Section {number}", body, serves))
+    if problems:
+        raise ValidationError(problems)
     return sections
+
+
+def json_lines(text: str) -> dict[tuple, int]:
+    """The line each value of a JSON document starts on, by its path (("vault", 3, "price"): line): so a
+    problem in an uploaded content map can name its line. Empty when the text is not valid JSON."""
+    decoder, ws, lines = json.JSONDecoder(), re.compile(r"[ \t\n\r]*"), {}
+
+    def skip(i):
+        return ws.match(text, i).end()
+
+    def value(i, path):
+        i = skip(i)
+        lines[path] = _line(text, i)
+        if text[i] == "{":
+            i = skip(i + 1)
+            while text[i] != "}":
+                key, i = json.decoder.scanstring(text, i + 1)
+                i = value(skip(i) + 1, (*path, key))   # past the ':'
+                i = skip(i)
+                i = skip(i + 1) if text[i] == "," else i
+            return i + 1
+        if text[i] == "[":
+            i, n = skip(i + 1), 0
+            while text[i] != "]":
+                i = skip(value(i, (*path, n)))
+                i, n = (skip(i + 1) if text[i] == "," else i), n + 1
+            return i + 1
+        return decoder.raw_decode(text, i)[1]
+
+    try:
+        value(0, ())
+    except (ValueError, IndexError):
+        return {}
+    return lines
+
+
+def line_of(lines: dict, path: tuple) -> int | None:
+    """The line of `path`, else of its nearest parent found."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
 
 
 def _price(value, where: str):
@@ -121,46 +172,56 @@ def variant_problems(kind: str, variants) -> list[str]:
     return problems
 
 
-def validate_content_map(data) -> list[str]:
-    """Every problem in the content map, each naming where it is."""
-    errors = []
+def content_map_problems(data) -> list[tuple[tuple, str]]:
+    """Every problem in the content map, each with the path of the value it is about (for its line) and a
+    message naming the item."""
+    problems = []
     if not isinstance(data, dict):
-        return ["The content map must be a JSON object."]
+        return [((), "The content map must be a JSON object.")]
     vault = data.get("vault")
     if not isinstance(vault, list) or not vault:
-        errors.append("'vault' must be a non-empty list of items.")
+        problems.append((("vault",), "'vault' must be a non-empty list of items."))
         vault = []
     keys = set()
     for i, item in enumerate(vault):
-        where = f"vault[{i}]"
+        where = f"vault item {i + 1}"
         if not isinstance(item, dict) or not item.get("content_key"):
-            errors.append(f"{where}: needs a content_key.")
+            problems.append((("vault", i), f"{where}: needs a content_key."))
             continue
         key = item["content_key"]
+        where = f"vault item {i + 1} ({key})"
         if key in keys:
-            errors.append(f"{where}: content_key '{key}' appears twice.")
+            problems.append((("vault", i, "content_key"), f"{where}: content_key '{key}' appears twice."))
         keys.add(key)
         if not isinstance(item.get("media_ids", []), list):
-            errors.append(f"{where}: media_ids must be a list of platform media ids.")
+            problems.append((("vault", i, "media_ids"), f"{where}: media_ids must be a list of platform media ids."))
         try:
             _price(item.get("price"), where)
         except ValidationError as e:
-            errors.extend(e.messages)
+            problems.extend((("vault", i, "price"), m) for m in e.messages)
     templates = data.get("templates", {})
     if not isinstance(templates, dict):
-        errors.append("'templates' must be an object keyed by template kind.")
+        problems.append((("templates",), "'templates' must be an object keyed by template kind."))
         templates = {}
     kinds = {k.value for k in ResponseTemplate.Kind}
     for kind, t in templates.items():
+        at = ("templates", kind)
         if kind not in kinds:
-            errors.append(f"templates.{kind}: unknown kind (known: {', '.join(sorted(kinds))}).")
+            problems.append((at, f"templates.{kind}: unknown kind (known: {', '.join(sorted(kinds))})."))
         elif not isinstance(t, dict) or not t.get("variants"):
-            errors.append(f"templates.{kind}: needs a non-empty 'variants' list.")
+            problems.append((at, f"templates.{kind}: needs a non-empty 'variants' list."))
         elif t.get("content_key") and t["content_key"] not in keys:
-            errors.append(f"templates.{kind}: content_key '{t['content_key']}' is not in the vault.")
+            problems.append(((*at, "content_key"),
+                             f"templates.{kind}: content_key '{t['content_key']}' is not in the vault."))
         else:
-            errors.extend(f"templates.{kind}: {p}" for p in variant_problems(kind, t["variants"]))
-    return errors
+            problems.extend(((*at, "variants"), f"templates.{kind}: {p}")
+                            for p in variant_problems(kind, t["variants"]))
+    return problems
+
+
+def validate_content_map(data) -> list[str]:
+    """Every problem in the content map, each naming where it is."""
+    return [message for _, message in content_map_problems(data)]
 
 
 @transaction.atomic

@@ -10,10 +10,10 @@ from rest_framework.authtoken.admin import TokenAdmin
 
 from fans.admin import FanTransitionAdmin, MessageAdmin, NeedsHumanFanAdmin
 from fans.models import Fan, FanTransition, Message, NeedsHumanFan, SafetyClearance
-from learning.admin import ActionAdmin, OutcomeAdmin
+from learning.admin import ActionAdmin, ExperimentAdmin, OutcomeAdmin
 from learning.models import Action, Outcome
 from models_registry.admin import PlaybookSectionAdmin, ResponseTemplateAdmin, VaultItemAdmin
-from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem, mask
+from models_registry.models import Creator, Experiment, PlaybookSection, ResponseTemplate, VaultItem, mask
 from salesbot.dashboard.admin import CreatorDashboardAdmin
 from salesbot.models import Draft, LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue
@@ -99,7 +99,7 @@ for model, model_admin in [
     (ResponseTemplate, ResponseTemplateAdmin),
     (Fan, ConsoleFanAdmin), (NeedsHumanFan, NeedsHumanFanAdmin), (Message, MessageAdmin),
     (FanTransition, FanTransitionAdmin), (SafetyClearance, SafetyClearanceAdmin),
-    (Action, ActionAdmin), (Outcome, OutcomeAdmin),
+    (Action, ActionAdmin), (Outcome, OutcomeAdmin), (Experiment, ExperimentAdmin),
     (Draft, DraftAdmin), (WebhookEvent, WebhookEventAdmin), (QueueItem, QueueItemAdmin), (LLMCall, LLMCallAdmin),
     (PendingReversal, PendingReversalAdmin), (StaffToken, MaskedTokenAdmin),
     (TeamMember, TeamMemberAdmin), (Snippet, SnippetAdmin), (get_user_model(), TeamUserAdmin), (Group, GroupAdmin),

@@ -222,6 +222,8 @@ PLATFORM_BACKOFF_S = env.float("PLATFORM_BACKOFF_S", default=0.5)
 PLATFORM_UNKNOWN_RETRY_S = env.float("PLATFORM_UNKNOWN_RETRY_S", default=0.0)
 # OnlyFansAPI.com's banned-words screen on every send (strict_ban | risky | replace_soften; empty: off).
 OFAPI_BLOCK_BANNED_WORDS = env("OFAPI_BLOCK_BANNED_WORDS", default="strict_ban")
+# The admin's onboarding form offers the simple contract (what the fakes speak) only with DEBUG or this on.
+ONBOARDING_SIMPLE_PROVIDER = env.bool("ONBOARDING_SIMPLE_PROVIDER", default=False)
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=8)
 # How long a worker holds a fan; a dead worker's fan is taken again after it.
 WORKER_LEASE_S = env.float("WORKER_LEASE_S", default=180.0)

@@ -24,7 +24,7 @@ DESCRIPTION = (
 @api_view(["GET", "POST", "DELETE"])
 def experiment(request, creator_slug):
     creator = get_object_or_404(Creator, slug=creator_slug)
-    who = str(request.user)
+    who = request.user
     if request.method == "POST":
         try:
             share = bodies.obj(request).get("control_share", 0.2)

@@ -3,23 +3,26 @@
 Registered from salesbot (not models_registry) because the dashboard reads the pipeline's and the learning
 stats' data; the domain app's admin knows nothing of them.
 """
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from fans.models import Fan
 from fans.selectors import needs_a_human
+from learning.admin import may_manage_experiments
 from learning.models import Outcome
 from models_registry.admin import CreatorAdmin
 from models_registry.models import Creator
 from salesbot import periods
 from salesbot.dashboard.learning import creator_dashboard
 from salesbot.models import Draft
-from salesbot.pipeline.autonomy import hand_back_drafts
+from salesbot.pipeline.autonomy import hand_back_drafts, set_creator_mode
+from salesbot.providers.check import check_connection
 from salesbot.providers.setup_admin import ProviderSetupAdminMixin
+from team.models import Autonomy
 
 
 class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
@@ -70,7 +73,25 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [path("<path:object_id>/dashboard/", wrap(self.dashboard_view),
-                     name="models_registry_creator_dashboard"), *super().get_urls()]
+                     name="models_registry_creator_dashboard"),
+                path("<path:object_id>/autopilot/", wrap(self.autopilot_view),
+                     name="models_registry_creator_autopilot"), *super().get_urls()]
+
+    def connection_check(self, provider, account_id, api_key, api_base_url):
+        """The onboarding form's check: one authenticated call to the provider (salesbot.providers.check)."""
+        return check_connection(provider, account_id, api_key, api_base_url)
+
+    def autopilot_view(self, request, object_id):
+        """One click from approve to autopilot (the creator page, the onboarded page): open drafts go back to
+        the bot (salesbot.pipeline.autonomy.set_creator_mode)."""
+        creator = get_object_or_404(Creator, pk=object_id)
+        if request.method != "POST" or not self.has_change_permission(request, creator):
+            raise PermissionDenied
+        returned = set_creator_mode(creator, Autonomy.AUTOPILOT, user=request.user)
+        self.message_user(request, f"{creator} is on autopilot: the bot sends on its own"
+                                   + (f"; {returned} open draft(s) went back to the bot." if returned else "."),
+                          messages.SUCCESS)
+        return redirect("admin:models_registry_creator_change", creator.pk)
 
     def save_model(self, request, obj, form, change):
         """Leaving approve mode hands the creator's open drafts back to the bot (salesbot.pipeline.autonomy)."""
@@ -84,6 +105,7 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
             raise PermissionDenied
         return self._page(request, "admin/models_registry/creator/dashboard.html",
                           f"Learning dashboard: {creator}", creator=creator, d=creator_dashboard(creator),
-                          has_view_permission=True)
+                          has_view_permission=True,
+                          may_manage_experiments=may_manage_experiments(request.user, creator))
 
 

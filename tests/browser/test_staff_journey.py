@@ -17,6 +17,13 @@ PASSWORD = "correct horse battery staple"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def provider_unreachable(monkeypatch):
+    """OnlyFansAPI.com's own base URL (the onboarding default) on a closed port: the key check before saving
+    says it could not ask, and onboarding goes on (test_manager_day.py checks keys against the fake)."""
+    monkeypatch.setattr("salesbot.providers.onlyfansapi.client.DEFAULT_BASE_URL", "http://127.0.0.1:9/api")
+
+
 @pytest.fixture
 def staff_user():
     return get_user_model().objects.create_superuser("maria", "maria@agency.test", PASSWORD)

@@ -11,6 +11,14 @@ from tests.admin.conftest import DEMO
 from tests.factories import CreatorFactory
 
 URL = "/admin/models_registry/creator/onboard/"
+NOWHERE = "http://127.0.0.1:9/api"   # a closed port: the key check cannot reach the provider (no network in tests)
+
+
+@pytest.fixture(autouse=True)
+def provider_unreachable(monkeypatch):
+    """OnlyFansAPI.com's own base URL (the default) points at a closed port: the check before saving says it
+    could not ask, and onboarding goes on (tests/salesbot/providers/test_onboarding_check.py asks the fake)."""
+    monkeypatch.setattr("salesbot.providers.onlyfansapi.client.DEFAULT_BASE_URL", NOWHERE)
 CONTENT_MAP = json.loads((DEMO / "content-map.json").read_text())
 PLAYBOOK = (DEMO / "playbook.md").read_text()
 
@@ -52,9 +60,10 @@ def test_onboarding_creates_everything(admin_client):
     r = post(admin_client)
     assert r.status_code == 302, errors_of(r)
     c = Creator.objects.get(slug="luna")
-    assert r["Location"] == f"/admin/models_registry/creator/{c.pk}/change/"
+    assert r["Location"] == f"/admin/models_registry/creator/{c.pk}/onboarded/"
     assert (c.display_name, c.account_id, c.api_key, c.webhook_secret) == (
         "Luna", "acct_luna", "sk-live-abcdef987654", "whsec-0123456789")
+    assert (c.provider, c.api_base_url, c.autonomy) == ("onlyfansapi", "https://app.onlyfansapi.com/api", "approve")
     assert c.platform_user_id == 1  # from the content map: the form left it empty
     assert VaultItem.objects.filter(creator=c).count() == 8
     assert ResponseTemplate.objects.filter(creator=c).count() == 8
@@ -63,6 +72,9 @@ def test_onboarding_creates_everything(admin_client):
     assert c.restricted_words == ["meet up", "phone number", "snapchat"]
     page = admin_client.get(r["Location"]).content.decode()
     assert "onboarded: 8 vault items, 9 playbook sections" in page
+    assert "The key could not be checked: Could not reach OnlyFansAPI.com" in page
+    for step in ("register_provider_webhook", "sync_provider_vault", "Switch to autopilot"):
+        assert step in page, step
     assert "sk-live-abcdef987654" not in page and "whsec-0123456789" not in page  # write-only
 
 
@@ -84,7 +96,7 @@ def test_secrets_are_not_rendered_back_after_an_error(admin_client):
      ["content_key 'a' appears twice", "price 'cheap' is not a number", "content_key 'zzz' is not in the vault",
       "templates.spam: unknown kind"]),
     (CONTENT_MAP, "# no sections here", "The playbook has no sections"),
-    (CONTENT_MAP, "## §1 A\nx\n## §1 B\ny", "The playbook has §1 twice."),
+    (CONTENT_MAP, "## §1 A\nx\n## §1 B\ny", "line 3: The playbook has §1 twice (first at line 1)."),
     (CONTENT_MAP, "## §1 A\n<!-- serves: buyer, royalty -->x", "unknown fan state(s) ['royalty']"),
     (CONTENT_MAP, b"\xff\xfe\x00bad", "not UTF-8 text"),
 ])
@@ -101,8 +113,8 @@ def test_every_problem_is_shown_and_nothing_is_saved(admin_client, content_map, 
 def test_price_bounds_are_checked_against_the_vault(admin_client):
     r = post(admin_client, ppv_max_price="30")
     errors = errors_of(r)
-    assert "Vault item 'combo7': price 35 is outside the price bounds 8–30." in errors
-    assert "Vault item 'video_long': price 50 is outside the price bounds 8–30." in errors
+    assert "Vault item 7 'combo7': price 35 is outside the price bounds 8–30." in errors
+    assert "Vault item 8 'video_long': price 50 is outside the price bounds 8–30." in errors
     r = post(admin_client, ppv_min_price="50", ppv_max_price="40")
     assert "The maximum PPV price (40) is below the minimum (50)." in errors_of(r)
     r = post(admin_client, entry_price="70")
@@ -128,11 +140,12 @@ def test_a_model_error_rolls_everything_back(admin_client):
 
 
 def test_form_is_usable_without_admin(db):
-    form = CreatorOnboardingForm({"slug": "solo"}, {"content_map": upload("m.json", CONTENT_MAP),
-                                                    "playbook": upload("p.md", PLAYBOOK)})
+    form = CreatorOnboardingForm({"slug": "solo", "api_key": "k-1234"}, {"content_map": upload("m.json", CONTENT_MAP),
+                                                                         "playbook": upload("p.md", PLAYBOOK)})
     assert form.is_valid(), form.errors
     creator = form.save()
     assert (creator.slug, creator.account_id, creator.ppv_max_price) == ("solo", "acct_demo", 60)
+    assert (creator.provider, creator.autonomy) == ("onlyfansapi", "approve")
 
 
 # --- manage.py onboard_creator -----------------------------------------------------------------

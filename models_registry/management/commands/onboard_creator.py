@@ -54,7 +54,7 @@ class Command(BaseCommand):
         data["api_key"] = self._secret(opts, "api_key_env", "Platform API key")
         data["webhook_secret"] = self._secret(opts, "webhook_secret_env", "Webhook secret (empty: generate)")
         files = {"content_map": self._upload(opts["content_map"]), "playbook": self._upload(opts["playbook"])}
-        form = CreatorOnboardingForm(data, files)
+        form = CreatorOnboardingForm(data, files, for_staff=False)
         creator = None
         if form.is_valid():
             try:
