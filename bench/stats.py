@@ -1,4 +1,4 @@
-"""Learning stats at scale: `aggregate_learning_stats` (the counters of learning.rollup, kept by every
+"""Learning stats at scale: `aggregate_learning_stats` (the counters of learning.stats.counters, kept by every
 write) against the seed's approach (§5: read every fan's JSONL file, attribute, aggregate in Python), on
 the same generated events, in the same process. Both results are compared key by key. The row queries
 (learning.stats' reference path, also the path of time-decayed stats) are timed too and must give the
@@ -100,7 +100,7 @@ def load(events: int, seed: int, log_dir: Path):
     from fans.models import Fan
     from learning.attribution import mark, pick_action
     from learning.models import Action, Outcome
-    from learning.seed_format import parse_record
+    from learning.seed.format import parse_record
     from models_registry.models import Creator
 
     old = Creator.objects.filter(slug=SLUG).first()
@@ -167,9 +167,9 @@ def load(events: int, seed: int, log_dir: Path):
                 cur.execute(sql)
     with connection.cursor() as cur:
         cur.execute("ANALYZE")  # what autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) keeps current
-    from learning import rollup
+    from learning.stats import counters
 
-    rollup.rebuild(creator)  # raw inserts bypass the counters: build them from the rows, as the command does
+    counters.rebuild(creator)  # raw inserts bypass the counters: build them from the rows, as the command does
     return creator, done, time.perf_counter() - t0
 
 
@@ -182,7 +182,7 @@ def _rate(part, whole):
 def seed_rescan(log_dir: Path) -> dict:
     """Seed §5 as the seed does it: every file read and parsed, outcomes attributed to the latest
     earlier action (a purchase: the latest earlier unbought PPV), then counted in Python dicts."""
-    from learning.cells import price_key
+    from learning.stats.cells import price_key
 
     by = {k: defaultdict(lambda: [0, 0]) for k in ("price", "content", "hook", "hour", "stage")}
     hooks, first_buy = Counter(), []
@@ -264,10 +264,9 @@ def main(argv=None) -> int:
         marker.unlink(missing_ok=True)
         drop_database(a.db, name)
     setup_django(database_url(a.db, name))
-    from learning import cells, rollup
     from learning.models import Action, Outcome, StatsCell
-    from learning.stats import aggregate_learning_stats
-    from learning.stats_rows import compute_learning_stats_from_rows
+    from learning.stats import aggregate_learning_stats, cells, counters
+    from learning.stats.from_rows import compute_learning_stats_from_rows
     from models_registry.models import Creator
 
     data_dir = BENCH_DIR / f"seed-{a.events}-{a.seed}"
@@ -289,7 +288,7 @@ def main(argv=None) -> int:
         print(f"  reusing the loaded data ({marker.name}); --fresh reloads it")
 
     if not StatsCell.objects.filter(creator=creator, dimension=cells.BUILT).exists():
-        secs, info = timed(rollup.rebuild, creator)  # data loaded before the counters existed
+        secs, info = timed(counters.rebuild, creator)  # data loaded before the counters existed
         print(f"  built the stats counters from the rows in {secs:.1f}s ({info['cells']} cells, "
               f"{info['buyers']:,} buyers)")
     rows = Action.objects.filter(creator=creator).count() + Outcome.objects.filter(creator=creator).count()

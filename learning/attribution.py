@@ -3,7 +3,7 @@
 Events of one fan are ordered by (ts, arrival). A `purchased` outcome belongs to the latest earlier
 `ppv` not already bought; any other outcome to the latest earlier action of any kind; with none it
 stays unattributed (it still counts in the totals). Every flag change is also recorded in the stats
-counters (learning.rollup) in the same transaction.
+counters (learning.stats.counters) in the same transaction.
 
 "Action" here means an action that reached the fan: status `sent` or `logged` (learning.stats.
 COUNTED_STATUSES, the actions the stats count). A pending, failed or refused action was never seen by
@@ -15,9 +15,9 @@ since the platform message id is only stored with that status) is taken as given
 from django.db import transaction
 from django.db.models import Q
 
-from learning import cells, rollup
-from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
+from learning.stats import cells, counters
+from learning.stats.cells import COUNTED_STATUSES
 
 # Seed §4: `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity.
 ACTIVITY = (Outcome.Event.REPLIED, Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
@@ -80,7 +80,7 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
     changed = mark(action, outcome.event)
     if changed:
         action.save(update_fields=changed)
-        rollup.record(action.creator_id, cells.flag_cells(action, *before))
+        counters.record(action.creator_id, cells.flag_cells(action, *before))
     return outcome
 
 
@@ -125,6 +125,6 @@ def reattribute_fan(fan) -> int:
     dirty = [a for a in actions if before[a.id] != (a.purchased, a.ghosted)]
     Action.objects.bulk_update(dirty, ["purchased", "ghosted"], batch_size=500)
     for creator_id in {a.creator_id for a in dirty}:
-        rollup.record(creator_id, [c for a in dirty if a.creator_id == creator_id
+        counters.record(creator_id, [c for a in dirty if a.creator_id == creator_id
                                    for c in cells.flag_cells(a, *before[a.id])])
     return len(changed_outcomes)

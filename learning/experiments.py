@@ -15,8 +15,8 @@ prompt gets no [STATS] block (cold-start text). Everything else (router, contact
 spend cap, the sender's last gate) is the same for both arms.
 
 Stats separation. The learning statistics (/learning/stats, the [STATS] block, the offers' posteriors)
-leave out control-arm actions entirely: learning.cells.action_cells gives them no counter cells and
-learning.stats_rows.counted() filters them out, so the counters and the reference row queries agree and
+leave out control-arm actions entirely: learning.stats.cells.action_cells gives them no counter cells and
+learning.stats.from_rows.counted() filters them out, so the counters and the reference row queries agree and
 `rebuild_learning_stats --check` holds. The control arm therefore never teaches the learning arm, and the
 learned prices are not diluted by ladder sends. Per-fan figures not read by decisions (totals.outcomes,
 avg_msgs_to_first_buy) stay over all fans. The control arm's own numbers are read here, from the rows.
@@ -45,8 +45,8 @@ from django.utils import timezone
 
 from fans.models import Fan
 from learning import assignment, bayes
-from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
+from learning.stats.cells import COUNTED_STATUSES
 from models_registry.models import Experiment
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """What the bot did (Action, seed §3) and how the fan answered (Outcome, seed §4), and the rollups the
-learning stats read (StatsCell, BuyerStat; kept by learning.rollup)."""
+learning stats read (StatsCell, BuyerStat; kept by learning.stats.counters)."""
 import datetime
 import uuid
 
@@ -144,10 +144,10 @@ class Outcome(models.Model):
 
 
 class StatsCell(models.Model):
-    """Append-only counters of learning.rollup: one row is a delta (+1 sent, +1 bought, -1 on a delete
+    """Append-only counters of learning.stats.counters: one row is a delta (+1 sent, +1 bought, -1 on a delete
     ...) to the cell (dimension, key, key2); a cell's value is the sum of its rows. Appending instead of
     updating one row per cell means concurrent writers never wait on (or deadlock over) a shared
-    counter row; learning.rollup.compact() folds the rows back into one per cell."""
+    counter row; learning.stats.counters.compact() folds the rows back into one per cell."""
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
     dimension = models.CharField(max_length=12)
     key = models.CharField(max_length=80, blank=True)

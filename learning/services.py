@@ -1,15 +1,15 @@
 """Writing actions and outcomes: the only place that assigns arrival order and attribution, and records
-what each write changes in the stats counters (learning.rollup) in the same transaction. An action's
+what each write changes in the stats counters (learning.stats.counters) in the same transaction. An action's
 status changes go through set_action_status, since the stats count only sent/logged actions."""
 import copy
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from learning import cells, rollup
 from learning.attribution import attribute_live
 from learning.experiments import arm_of
 from learning.models import Action, Outcome
+from learning.stats import cells, counters
 
 
 def next_seq(fan) -> int:
@@ -31,7 +31,7 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
     fields.setdefault("arm", arm_of(fan))  # the holdout arm while its experiment runs (learning.experiments)
     created = Action.objects.create(creator_id=fan.creator_id, fan=fan, action=action, ts=ts or timezone.now(),
                                     seq=next_seq(fan), **fields)
-    rollup.action_added(created)
+    counters.action_added(created)
     return created
 
 
@@ -43,7 +43,7 @@ def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | No
                       seq=next_seq(fan), amount=amount, platform_event_id=platform_event_id, extra=extra or {})
     attribute_live(outcome, action, pinned=pinned)
     outcome.save()
-    rollup.outcome_recorded(outcome)
+    counters.outcome_recorded(outcome)
     return outcome
 
 
@@ -70,7 +70,7 @@ def set_action_status(action: Action, status: str, *, only_from=None, **fields) 
     for name, value in fields.items():
         setattr(new, name, value)
     new.save(update_fields=["status", *fields])
-    rollup.record(old.creator_id, cells.action_cells(old, sign=-1) + cells.action_cells(new))
+    counters.record(old.creator_id, cells.action_cells(old, sign=-1) + cells.action_cells(new))
     action.status = status
     for name, value in fields.items():
         setattr(action, name, value)
@@ -116,6 +116,6 @@ def reverse_outcome(outcome: Outcome, reason: str, platform_event_id: str | None
             before = (action.purchased, action.ghosted)
             action.purchased = False
             action.save(update_fields=["purchased"])
-            rollup.record(action.creator_id, cells.flag_cells(action, *before))
-        rollup.refresh_buyer(outcome.fan_id, outcome.creator_id)
+            counters.record(action.creator_id, cells.flag_cells(action, *before))
+        counters.refresh_buyer(outcome.fan_id, outcome.creator_id)
     return outcome

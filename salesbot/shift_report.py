@@ -8,8 +8,8 @@ from statistics import median
 
 from django.db.models import Q, Sum
 
-from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
+from learning.stats.cells import COUNTED_STATUSES
 from salesbot.periods import MONEY, Period
 from team import scope
 from team.models import Shift, TeamMember

@@ -10,8 +10,8 @@ from statistics import median
 from django.db.models import Count, Q, Sum
 
 from learning import bayes
-from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
+from learning.stats.cells import COUNTED_STATUSES
 from salesbot.models import Draft
 
 UNATTRIBUTED = "unattributed (no message before it)"

@@ -4,10 +4,10 @@ from django.utils import timezone
 
 from fans.models import Fan
 from fans.selectors import needs_a_human
-from learning.cells import CONTROL_ARM
 from learning.models import Action, Outcome
 from learning.stats import aggregate_learning_stats, ppv_totals
-from learning.stats_rows import counted
+from learning.stats.cells import CONTROL_ARM
+from learning.stats.from_rows import counted
 from salesbot.models import LLMCall, QueueItem, WebhookEvent
 from salesbot.pipeline.queue import PRIORITY
 

@@ -14,9 +14,9 @@ from django.db.models.functions import ExtractHour
 from fans.models import Fan
 from fans.state_machine import FanState
 from learning import bayes, experiments
-from learning.cells import price_key
 from learning.models import Action
 from learning.stats import refresh_learning_stats
+from learning.stats.cells import price_key
 from salesbot.api import selectors
 from salesbot.dashboard.charts import Bar, Chart
 

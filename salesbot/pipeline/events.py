@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from learning.seed_format import storable
+from learning.seed.format import storable
 
 
 class WebhookError(ValueError):

@@ -26,9 +26,9 @@ from decimal import Decimal
 from statistics import NormalDist
 
 from learning import bayes
-from learning.cells import price_key
 from learning.experiments import in_control
 from learning.models import HOOKS, PRICE_CONTEXTS
+from learning.stats.cells import price_key
 from models_registry.models import Creator, VaultItem
 
 # A PPV line per hook, for when the chosen hook is not the one the creator's PPV template is written in.

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from learning.attribution import reattribute_fan
 from learning.models import Action, Outcome
 from learning.services import record_action, record_outcome, set_action_status
-from learning.stats_rollup import stats_from_rollup
-from learning.stats_rows import compute_learning_stats_from_rows
+from learning.stats.from_counters import stats_from_rollup
+from learning.stats.from_rows import compute_learning_stats_from_rows
 from tests.factories import CreatorFactory, FanFactory
 
 T0 = datetime(2024, 5, 1, 20, tzinfo=UTC)

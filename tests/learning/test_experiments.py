@@ -11,8 +11,8 @@ from learning import experiments
 from learning.models import Action, Outcome
 from learning.services import record_action, record_outcome
 from learning.stats import compute_learning_stats
-from learning.stats_rollup import stats_from_rollup
-from learning.stats_rows import compute_learning_stats_from_rows
+from learning.stats.from_counters import stats_from_rollup
+from learning.stats.from_rows import compute_learning_stats_from_rows
 from salesbot.pipeline import offers
 from sim.fan_models import LiftFans
 from sim.policy import Simulation

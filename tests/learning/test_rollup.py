@@ -1,4 +1,4 @@
-"""learning.rollup: the stats read from the incremental counters equal the row queries (the reference).
+"""learning.stats.counters: the stats read from the incremental counters equal the row queries (the reference).
 
 Random event streams (seeded, so a failure replays) go through every write path that keeps the
 counters: record_action / record_outcome (live attribution, pinned purchases, out-of-order ts), status
@@ -18,13 +18,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from fans.models import Fan
-from learning import cells, rollup
-from learning.cells import COUNTED_STATUSES
 from learning.models import Action, BuyerStat, Outcome, StatsCell
-from learning.seed_io import import_seed_logs
+from learning.seed.files import import_seed_logs
 from learning.services import record_action, record_outcome, set_action_status
-from learning.stats_rollup import stats_from_rollup
-from learning.stats_rows import compute_learning_stats_from_rows
+from learning.stats import cells, counters
+from learning.stats.cells import COUNTED_STATUSES
+from learning.stats.from_counters import stats_from_rollup
+from learning.stats.from_rows import compute_learning_stats_from_rows
 from tests.factories import CreatorFactory, FanFactory
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -53,7 +53,7 @@ def no_rebuild(monkeypatch):
     """The counters must be kept by the writes themselves, never repaired from the rows on a read."""
     def refuse(creator):
         raise AssertionError("the counters were rebuilt from the rows")
-    monkeypatch.setattr(rollup, "rebuild", refuse)
+    monkeypatch.setattr(counters, "rebuild", refuse)
 
 
 def random_action(rng, fan, ts):
@@ -159,7 +159,7 @@ def test_compaction_folds_rows_and_keeps_every_number(db, no_rebuild):
     live_stream(random.Random(3), creator, events=150)
     before = same(creator)
     rows = StatsCell.objects.filter(creator=creator).count()
-    assert rollup.compact(creator) > 0
+    assert counters.compact(creator) > 0
     assert StatsCell.objects.filter(creator=creator).count() < rows
     assert same(creator) == before
 

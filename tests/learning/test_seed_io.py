@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from fans.models import Fan
 from learning.models import Action, Outcome
-from learning.seed_io import export_seed_logs, import_seed_logs
+from learning.seed.files import export_seed_logs, import_seed_logs
 from learning.services import record_action
 from models_registry.models import Creator
 

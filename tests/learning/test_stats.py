@@ -11,9 +11,9 @@ import pytest
 from django.core.cache import cache
 
 from learning import stats as learning_stats_api
-from learning import stats_rows as S
-from learning.cells import price_key
 from learning.services import record_action, record_outcome
+from learning.stats import from_rows
+from learning.stats.cells import price_key
 from tests.factories import CreatorFactory, FanFactory
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -47,13 +47,13 @@ def test_conversion_by_price_counts_sent_and_bought(creator, fan):
     ppv(other, 1, price="25")                       # 1 × $25, never bought
     ppv(other, 2, price=None)                       # no price: left out of this grouping
     record_action(other, "text", ts=t(3), price=Decimal("18"))  # not a PPV: left out
-    assert S.conversion_by_price(creator) == {"18": conv(3, 1, 33.3), "25": conv(1, 0, 0.0)}
+    assert from_rows.conversion_by_price(creator) == {"18": conv(3, 1, 33.3), "25": conv(1, 0, 0.0)}
 
 
 def test_price_keys_have_no_trailing_zeros_or_exponent(creator, fan):
     for minute, price in enumerate(["100", "12.5", "18.00", "18", "12.50"]):
         ppv(fan, minute, price=price)
-    result = S.conversion_by_price(creator)
+    result = from_rows.conversion_by_price(creator)
     assert list(result) == ["12.5", "18", "100"]    # numeric order, plain strings
     assert result == {"12.5": conv(2, 0, 0.0), "18": conv(2, 0, 0.0), "100": conv(1, 0, 0.0)}
 
@@ -69,23 +69,23 @@ def test_purchase_credits_latest_unbought_ppv_then_the_earlier_one(creator, fan)
     ppv(fan, 2, price="25", content_key="vid_b", hook="vulnerability")
     record_action(fan, "text", ts=t(3), hook="curiosity")   # a text never takes a purchase
     record_outcome(fan, "purchased", ts=t(4), amount=Decimal("25"))
-    assert S.conversion_by_price(creator) == {"18": conv(1, 0, 0.0), "25": conv(1, 1, 100.0)}
-    assert S.conversion_by_content(creator) == {"pic_a": conv(1, 0, 0.0), "vid_b": conv(1, 1, 100.0)}
-    assert S.conversion_by_hook(creator) == {"scarcity": conv(1, 0, 0.0), "vulnerability": conv(1, 1, 100.0)}
+    assert from_rows.conversion_by_price(creator) == {"18": conv(1, 0, 0.0), "25": conv(1, 1, 100.0)}
+    assert from_rows.conversion_by_content(creator) == {"pic_a": conv(1, 0, 0.0), "vid_b": conv(1, 1, 100.0)}
+    assert from_rows.conversion_by_hook(creator) == {"scarcity": conv(1, 0, 0.0), "vulnerability": conv(1, 1, 100.0)}
 
     record_outcome(fan, "purchased", ts=t(5), amount=Decimal("18"))  # the $25 is taken: credits $18
-    assert S.conversion_by_price(creator) == {"18": conv(1, 1, 100.0), "25": conv(1, 1, 100.0)}
+    assert from_rows.conversion_by_price(creator) == {"18": conv(1, 1, 100.0), "25": conv(1, 1, 100.0)}
 
     record_outcome(fan, "purchased", ts=t(6), amount=Decimal("18"))  # nothing left to credit
-    assert S.conversion_by_price(creator) == {"18": conv(1, 1, 100.0), "25": conv(1, 1, 100.0)}
-    assert S.totals(creator) == {"actions": 3, "outcomes": 3}
+    assert from_rows.conversion_by_price(creator) == {"18": conv(1, 1, 100.0), "25": conv(1, 1, 100.0)}
+    assert from_rows.totals(creator) == {"actions": 3, "outcomes": 3}
 
 
 def test_purchase_before_any_ppv_is_unattributed_but_counted(creator, fan):
     record_outcome(fan, "purchased", ts=t(0), amount=Decimal("18"))
     ppv(fan, 1)
-    assert S.conversion_by_price(creator) == {"18": conv(1, 0, 0.0)}
-    assert S.totals(creator) == {"actions": 1, "outcomes": 1}
+    assert from_rows.conversion_by_price(creator) == {"18": conv(1, 0, 0.0)}
+    assert from_rows.totals(creator) == {"actions": 1, "outcomes": 1}
 
 
 def test_conversion_by_content_and_hook_skip_empty_values(creator, fan):
@@ -95,8 +95,8 @@ def test_conversion_by_content_and_hook_skip_empty_values(creator, fan):
     record_outcome(fan, "purchased", ts=t(4))        # credits the t3 PPV (no content_key)
     ppv(fan, 5, content_key="vid_b", hook="challenge")
     record_outcome(fan, "purchased", ts=t(6))        # credits the t5 PPV
-    assert S.conversion_by_content(creator) == {"pic_a": conv(2, 0, 0.0), "vid_b": conv(1, 1, 100.0)}
-    assert S.conversion_by_hook(creator) == {"challenge": conv(1, 1, 100.0), "scarcity": conv(2, 1, 50.0)}
+    assert from_rows.conversion_by_content(creator) == {"pic_a": conv(2, 0, 0.0), "vid_b": conv(1, 1, 100.0)}
+    assert from_rows.conversion_by_hook(creator) == {"challenge": conv(1, 1, 100.0), "scarcity": conv(2, 1, 50.0)}
 
 
 def test_rates_round_to_one_decimal(creator, fan):
@@ -104,7 +104,7 @@ def test_rates_round_to_one_decimal(creator, fan):
         ppv(fan, minute * 2, content_key="x")
         if minute < 2:
             record_outcome(fan, "purchased", ts=t(minute * 2 + 1))
-    assert S.conversion_by_content(creator) == {"x": conv(3, 2, 66.7)}
+    assert from_rows.conversion_by_content(creator) == {"x": conv(3, 2, 66.7)}
 
 
 def test_conversion_by_hour_buckets_in_utc(settings, creator, fan):
@@ -116,7 +116,7 @@ def test_conversion_by_hour_buckets_in_utc(settings, creator, fan):
     record_action(fan, "ppv", ts=datetime(2024, 1, 2, 22, 59, tzinfo=UTC))
     record_action(fan, "ppv", ts=datetime(2024, 1, 3, 22, 0, tzinfo=UTC))
     record_action(fan, "text", ts=datetime(2024, 1, 3, 5, 0, tzinfo=UTC))  # not a PPV
-    assert S.conversion_by_hour(creator) == {"0": conv(1, 0, 0.0), "4": conv(1, 1, 100.0), "22": conv(2, 0, 0.0)}
+    assert from_rows.conversion_by_hour(creator) == {"0": conv(1, 0, 0.0), "4": conv(1, 1, 100.0), "22": conv(2, 0, 0.0)}
 
 
 # --- ghosting -----------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_ghost_rate_by_stage(creator, fan):
     record_action(other, "text", ts=t(3), fan_state="engaged")
     record_action(other, "text", ts=t(4), fan_state="")   # no stage: skipped
     record_outcome(other, "ghosted", ts=t(5))        # -> the stageless text: only in totals
-    assert S.ghost_rate_by_stage(creator) == {
+    assert from_rows.ghost_rate_by_stage(creator) == {
         "engaged": {"sent": 1, "ghosted": 0, "rate": 0.0},
         "greeted": {"sent": 4, "ghosted": 1, "rate": 25.0},
         "pitched": {"sent": 2, "ghosted": 1, "rate": 50.0},
@@ -170,14 +170,14 @@ def test_avg_msgs_to_first_buy_orders_by_ts_then_seq(creator):
     d = FanFactory(creator=creator)
     record_outcome(d, "replied", ts=t(0))            # never bought: not in the mean
     record_outcome(d, "replied", ts=t(1))
-    assert S.avg_msgs_to_first_buy(creator) == 1.7   # (3 + 2 + 0) / 3 = 1.666…
+    assert from_rows.avg_msgs_to_first_buy(creator) == 1.7   # (3 + 2 + 0) / 3 = 1.666…
 
 
 def test_avg_msgs_to_first_buy_is_none_without_purchases(creator, fan):
     ppv(fan, 0)
     record_outcome(fan, "replied", ts=t(1))
     record_outcome(fan, "tipped", ts=t(2), amount=Decimal("5"))
-    assert S.avg_msgs_to_first_buy(creator) is None
+    assert from_rows.avg_msgs_to_first_buy(creator) is None
 
 
 # --- hooks and totals ---------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_top_hooks_by_count_then_name(creator, fan):
         ("ppv", "challenge"), ("text", ""), ("ppv", ""),
     ]):
         record_action(fan, kind, ts=t(minute), hook=hook)
-    assert S.top_hooks(creator) == [["curiosity", 3], ["scarcity", 2], ["vulnerability", 2], ["challenge", 1]]
+    assert from_rows.top_hooks(creator) == [["curiosity", 3], ["scarcity", 2], ["vulnerability", 2], ["challenge", 1]]
 
 
 SEED_KEYS = ["totals", "conversion_by_price", "conversion_by_content", "conversion_by_hook",
@@ -305,7 +305,7 @@ def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries)
         ppv(buyer, 0, content_key="pic", hook="scarcity", fan_state="pitched")
         record_outcome(buyer, "replied", ts=t(1))
         record_outcome(buyer, "purchased", ts=t(2))
-    # the counters (learning.rollup): one grouped read of the cells + one AVG over the buyers
+    # the counters (learning.stats.counters): one grouped read of the cells + one AVG over the buyers
     with django_assert_num_queries(2):
         stats = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
     assert stats["avg_msgs_to_first_buy"] == 1.0
@@ -313,6 +313,6 @@ def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries)
     # the row queries (the reference, and the path of decayed stats): 2 totals + 4 conversions + ghost
     # + avg + hooks + 2 crossed posteriors (price×hook, segment×price)
     with django_assert_num_queries(11):
-        rows = S.compute_learning_stats_from_rows(creator)
+        rows = from_rows.compute_learning_stats_from_rows(creator)
     assert {k: v for k, v in rows.items() if k != "computed_at"} == {
         k: v for k, v in stats.items() if k != "computed_at"}

@@ -1,4 +1,4 @@
-"""learning.stats_block: the [STATS] prompt block of seed §6, compared as exact text.
+"""learning.stats.block: the [STATS] prompt block of seed §6, compared as exact text.
 
 Expected revenue per send is worked out by hand with the uniform prior: price × (bought + 1) / (sent + 2).
 """
@@ -10,7 +10,7 @@ from django.core.cache import cache
 
 from learning.services import record_action, record_outcome
 from learning.stats import aggregate_learning_stats
-from learning.stats_block import format_stats_block
+from learning.stats.block import format_stats_block
 from tests.factories import FanFactory
 
 COLD = "[STATS]\nNo data yet — use playbook defaults.\n[/STATS]"

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from learning.models import Action, Outcome
-from learning.seed_format import LineError, loads, parse_record, storable
-from learning.seed_io import import_seed_logs
+from learning.seed.files import import_seed_logs
+from learning.seed.format import LineError, loads, parse_record, storable
 from tests.reliability.conftest import FUZZ_RANDOM, examples
 from tests.reliability.test_fuzz_webhooks import json_values
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fans.models import Fan
 from learning.models import Action, Outcome
-from learning.seed_io import export_seed_logs, import_seed_logs
+from learning.seed.files import export_seed_logs, import_seed_logs
 from learning.services import record_action, record_outcome
 from learning.stats import compute_learning_stats
 from salesbot.api import selectors

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from learning.models import Action, Outcome
 from learning.stats import aggregate_learning_stats
-from learning.stats_rows import compute_learning_stats_from_rows
+from learning.stats.from_rows import compute_learning_stats_from_rows
 from models_registry.models import Creator
 from models_registry.services import onboard_from_files
 from salesbot.models import QueueItem

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from learning.seed_io import export_seed_logs
+from learning.seed.files import export_seed_logs
 from models_registry.models import Creator
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from learning.seed_io import SeedIOError, import_seed_logs
+from learning.seed.files import SeedIOError, import_seed_logs
 
 STAGES = {"import": ("imported", "files"), "score": ("scored", "fans")}
 

@@ -7,7 +7,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from learning.stats import aggregate_learning_stats
-from learning.stats_block import format_stats_block
+from learning.stats.block import format_stats_block
 from models_registry.models import Creator
 
 

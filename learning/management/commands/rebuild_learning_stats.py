@@ -1,15 +1,15 @@
 """`manage.py rebuild_learning_stats [SLUG ...] [--check]`: recompute the stats counters from the rows.
 
-The repair for anything that wrote actions or outcomes around learning.rollup (raw SQL, a bulk load, a
+The repair for anything that wrote actions or outcomes around learning.stats.counters (raw SQL, a bulk load, a
 queryset.update() of a counted field): each creator's StatsCell and BuyerStat rows are rebuilt from the
 row queries of learning.stats (the reference implementation) in one transaction. With --check nothing
 is written: the counters' stats are compared with the row queries' and any difference is an error.
 """
 from django.core.management.base import BaseCommand, CommandError
 
-from learning import rollup
-from learning.stats_rollup import stats_from_rollup
-from learning.stats_rows import compute_learning_stats_from_rows
+from learning.stats import counters
+from learning.stats.from_counters import stats_from_rollup
+from learning.stats.from_rows import compute_learning_stats_from_rows
 from models_registry.models import Creator
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{creator.slug}: " + ("counters match the rows" if not bad
                                                           else f"counters differ on {', '.join(bad)}"))
                 continue
-            info = rollup.rebuild(creator)
+            info = counters.rebuild(creator)
             self.stdout.write(f"{creator.slug}: rebuilt {info['cells']} cells and {info['buyers']} buyers "
                               "from the rows")
         if differ:

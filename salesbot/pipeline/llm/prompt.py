@@ -12,7 +12,7 @@ from learning.experiments import in_control
 from learning.models import HOOKS
 from learning.selectors import purchases
 from learning.stats import aggregate_learning_stats
-from learning.stats_block import format_stats_block
+from learning.stats.block import format_stats_block
 from salesbot.pipeline.memory import MAX_REPLY_FACTS
 
 ACTIONS = ["ppv", "text", "free_media", "skip"]

@@ -54,7 +54,7 @@ def test_fan_who_bought_or_tipped_after_the_ppv_and_went_quiet_is_not_ghosted(cr
     from django.core.management import call_command
 
     from learning.stats import compute_learning_stats
-    from learning.stats_rows import ghost_rate_by_stage
+    from learning.stats.from_rows import ghost_rate_by_stage
     fan = make_fan(creator, "pitched", now - hours(29))
     ppv = sent(fan, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
     record_outcome(fan, event, ts=now - hours(29), amount=Decimal("18"), action=ppv if event == "purchased" else None,

@@ -16,7 +16,7 @@ holds the "new"/"buyer" segments and the price contexts of salesbot.pipeline.off
 
 Two ways to the same numbers: the row queries below (`compute_learning_stats_from_rows`, the reference
 implementation: full grouped scans of a creator's actions), and the incremental counters of
-learning.rollup that every write keeps current (`compute_learning_stats`'s path, a read of a few
+learning.stats.counters that every write keeps current (`compute_learning_stats`'s path, a read of a few
 hundred rows however many events there are). With a half-life the weights depend on today's date, so
 decayed stats keep using the row queries (grouped by UTC day). tests/learning/test_rollup.py holds
 the two paths equal on random event streams.
@@ -31,7 +31,7 @@ top_hooks ("all actions"), totals.actions and the posteriors — counts only sta
 failed PPV is not a "sent, not bought" and must not pull conversion down. `skip` is `logged` and counts
 where the seed counts actions of any kind (it logs skips too), never in a conversion (not a PPV).
 When a status changes (pending → sent, pending → failed, a staff edit …) the counters of
-learning.rollup move with it (learning.services.set_action_status), and attribution
+learning.stats.counters move with it (learning.services.set_action_status), and attribution
 (learning.attribution) picks only counted actions, so an outcome never lands on a message the fan
 never got. Outcomes all count in totals.outcomes, attributed or not.
 """
@@ -42,8 +42,8 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from fans.models import Fan
 from learning import bayes
-from learning.cells import CONTROL_ARM, COUNTED_STATUSES, price_key, rate
 from learning.models import Action, Outcome
+from learning.stats.cells import CONTROL_ARM, COUNTED_STATUSES, price_key, rate
 
 
 def counted(creator):
@@ -100,7 +100,7 @@ def ghost_rate_by_stage(creator) -> dict:
 
 def buyers(creator):
     """The creator's fans with a purchase, annotated with their first purchase's (ts, seq) and the
-    count of replies ordered before it (also what learning.rollup stores per buyer)."""
+    count of replies ordered before it (also what learning.stats.counters stores per buyer)."""
     purchases = Outcome.objects.filter(fan=OuterRef("pk"), event=Outcome.Event.PURCHASED).order_by("ts", "seq")
     replies_before = (
         Outcome.objects.filter(fan=OuterRef("pk"), event=Outcome.Event.REPLIED)
@@ -207,7 +207,7 @@ def _nested(counts: dict, min_sample: int, outer=str, inner=str, price_at=None) 
 def posteriors(creator, seed: dict | None = None, crossed: tuple | None = None) -> dict:
     """The Beta posterior of every conversion cell. Without decay the seed's counts (`seed`, the
     conversion_by_* dicts) are reused, so only the two crossed groupings cost a query each, unless
-    `crossed` gives them too (price_hook_counts, segment_price_counts; learning.stats_rollup)."""
+    `crossed` gives them too (price_hook_counts, segment_price_counts; learning.stats.from_counters)."""
     half_life, n = creator.stats_half_life_days, creator.min_sample
     price_hook, segment_price = crossed or (price_hook_counts(creator, half_life),
                                             segment_price_counts(creator, half_life))

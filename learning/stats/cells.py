@@ -1,5 +1,5 @@
-"""The per-cell maths of the learning stats, shared by the row queries (learning.stats_rows), the
-counters (learning.rollup) and the stats read from them (learning.stats_rollup): how a rate is shown,
+"""The per-cell maths of the learning stats, shared by the row queries (learning.stats.from_rows), the
+counters (learning.stats.counters) and the stats read from them (learning.stats.from_counters): how a rate is shown,
 how a price is keyed, which actions count, and which counter cells one action adds.
 
 A counter cell is (dimension, key, key2, n, hit): n sends, hit of them bought (or ghosted, for STAGE).

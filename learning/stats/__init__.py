@@ -1,17 +1,17 @@
 """The learning statistics of seed §5 for one creator: what /learning/stats serves, the [STATS] block
 reads and the rule engine's offers weigh, cached for LEARNING_STATS_CACHE_SECONDS.
 
-Two ways to the same numbers: the row queries of learning.stats_rows (the reference: one function per
-statistic, full grouped scans), and the counters of learning.rollup that every write keeps current
-(read by learning.stats_rollup: a few hundred rows however many events there are). With a half-life
+Two ways to the same numbers: the row queries of learning.stats.from_rows (the reference: one function per
+statistic, full grouped scans), and the counters of learning.stats.counters that every write keeps current
+(read by learning.stats.from_counters: a few hundred rows however many events there are). With a half-life
 the weights depend on today's date, so decayed stats use the row queries. tests/learning/test_rollup.py
-holds the two paths equal on random event streams. What counts, and why, is in learning.stats_rows.
+holds the two paths equal on random event streams. What counts, and why, is in learning.stats.from_rows.
 """
 from django.conf import settings
 from django.core.cache import cache
 
-from learning.stats_rollup import stats_from_rollup
-from learning.stats_rows import compute_learning_stats_from_rows
+from learning.stats.from_counters import stats_from_rollup
+from learning.stats.from_rows import compute_learning_stats_from_rows
 
 CACHE_KEY = "learning_stats:{creator_id}"
 

@@ -1,5 +1,5 @@
 """The seed's log formats (seed §3, §4, §7) read strictly: one line or state file in, clean field values
-or a `file:line: reason` out. Kept apart from the import/export (learning.seed_io) so the parsing can be
+or a `file:line: reason` out. Kept apart from the import/export (learning.seed.files) so the parsing can be
 fuzzed and reused (bench/stats.py) without the database side.
 """
 import hashlib

@@ -17,7 +17,7 @@ from django.db import transaction
 from fans.models import Fan
 from fans.state_machine import FanState, StaleState, can_transition, transition
 from learning.models import ImportedFanState
-from learning.seed_format import PROTECTIVE
+from learning.seed.format import PROTECTIVE
 from learning.whales import detect_whale_signals_bulk, update_whale_score
 
 REASON = "seed state file"

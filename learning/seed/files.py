@@ -4,7 +4,7 @@ Import is idempotent: every line gets an `import_key` derived from its content a
 index within the file, so re-running, or importing a file the seed daemon has appended to since,
 inserts only what is new. Export writes the same formats back so a round trip keeps every event.
 The files are history, not orders: what a state file may still change on a stored fan, and the whale
-scores of the imported fans, are learning.seed_state's.
+scores of the imported fans, are learning.seed.state's.
 """
 import heapq
 import json
@@ -23,11 +23,9 @@ from django.db import transaction
 from django.db.models import F
 
 from fans.models import Fan
-from learning import cells, rollup
 from learning.attribution import reattribute_fan
-from learning.cells import COUNTED_STATUSES
 from learning.models import Action, Outcome
-from learning.seed_format import (
+from learning.seed.format import (
     ACTION_KEYS,
     ACTION_MARKS,
     EXACT_TS,
@@ -39,7 +37,9 @@ from learning.seed_format import (
     read_lines,
     read_state,
 )
-from learning.seed_state import apply_state_file, score_fans
+from learning.seed.state import apply_state_file, score_fans
+from learning.stats import cells, counters
+from learning.stats.cells import COUNTED_STATUSES
 from models_registry.models import Creator
 
 BATCH = 500
@@ -194,13 +194,13 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
             outcomes.append(Outcome(**common, **values))
     Action.objects.bulk_create(actions, batch_size=BATCH)
     Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
-    rollup.record(creator.pk, [c for a in actions for c in cells.action_cells(a)]
+    counters.record(creator.pk, [c for a in actions for c in cells.action_cells(a)]
                   + [(cells.TOTAL, "outcomes", "", len(outcomes), 0)])
     report.actions += len(actions)
     report.outcomes += len(outcomes)
     reattribute_fan(fan)  # sets the purchased/ghosted flags, recording their changes in the counters
     if outcomes:
-        rollup.refresh_buyer(fan.pk, creator.pk)
+        counters.refresh_buyer(fan.pk, creator.pk)
 
 
 def _existing_keys(keys: list[str]) -> set[str]:
@@ -244,7 +244,7 @@ def seed_record(kind: str, row: dict) -> dict:
         v = _num(row[k]) if k in ("price", "fan_total_spent", "amount") else row[k]
         if v is not None and v != "":
             rec[k] = v
-    if kind == "action":  # extra keys: the stats need them (learning.seed_format._action_marks)
+    if kind == "action":  # extra keys: the stats need them (learning.seed.format._action_marks)
         for k in ACTION_MARKS:
             if row.get(k):
                 rec[k] = row[k]

@@ -7,14 +7,14 @@ back write leaves no count behind and concurrent writers never touch a shared ro
 waits, no deadlocks). A cell's value is the sum of its rows; compact() folds them now and then.
 
 Who records: learning.services (record_action, record_outcome, set_action_status), learning.attribution (flag changes by
-live attribution and by reattribute_fan), learning.seed_io (the importer's bulk paths), the admin's
+live attribution and by reattribute_fan), learning.seed.files (the importer's bulk paths), the admin's
 Action/Outcome saves and, by signal, every deletion of an Action or Outcome (learning.apps). Anything
 else that writes these rows directly (raw SQL, queryset.update() of a counted field) must run
 `manage.py rebuild_learning_stats`, which recomputes a creator's counters from the row queries of
 learning.stats (the reference implementation). A creator without the `built` marker (rows that
 existed before this module, or a bulk load) is rebuilt on its first stats read.
 
-An action counts only while its status is counted (learning.cells.COUNTED_STATUSES: `sent`, `logged`):
+An action counts only while its status is counted (learning.stats.cells.COUNTED_STATUSES: `sent`, `logged`):
 action_cells() of a pending, failed or refused action is empty, so recording it, flagging it or deleting
 it changes nothing, and a status change is recorded as "old cells out, new cells in" by
 learning.services.set_action_status (the sender and the worker) or the admin's save, in the same
@@ -30,8 +30,9 @@ from collections import defaultdict
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 
-from learning import stats_rows as S
-from learning.cells import (
+from learning.models import BuyerStat, Outcome, StatsCell
+from learning.stats import from_rows
+from learning.stats.cells import (
     BUILT,
     CONTENT,
     HOOK,
@@ -45,7 +46,6 @@ from learning.cells import (
     action_cells,
     price_key,
 )
-from learning.models import BuyerStat, Outcome, StatsCell
 
 log = logging.getLogger(__name__)
 
@@ -166,22 +166,22 @@ def rebuild(creator) -> dict:
         StatsCell.objects.filter(creator=creator).delete()
         BuyerStat.objects.filter(creator=creator).delete()
         cells = [(BUILT, "", "", 1, 0)]
-        for k, v in S.totals(creator).items():
+        for k, v in from_rows.totals(creator).items():
             cells.append((TOTAL, k, "", v, 0))
-        for dim, fn in ((PRICE, S.conversion_by_price), (CONTENT, S.conversion_by_content),
-                        (HOOK, S.conversion_by_hook), (HOUR, S.conversion_by_hour)):
+        for dim, fn in ((PRICE, from_rows.conversion_by_price), (CONTENT, from_rows.conversion_by_content),
+                        (HOOK, from_rows.conversion_by_hook), (HOUR, from_rows.conversion_by_hour)):
             cells += [(dim, k, "", v["sent"], v["bought"]) for k, v in fn(creator).items()]
-        cells += [(STAGE, k, "", v["sent"], v["ghosted"]) for k, v in S.ghost_rate_by_stage(creator).items()]
-        cells += [(HOOK_USED, hook, "", n, 0) for hook, n in S.top_hooks(creator)]
+        cells += [(STAGE, k, "", v["sent"], v["ghosted"]) for k, v in from_rows.ghost_rate_by_stage(creator).items()]
+        cells += [(HOOK_USED, hook, "", n, 0) for hook, n in from_rows.top_hooks(creator)]
         cells += [(PRICE_HOOK, price_key(price), hook, sent, bought)
-                  for (price, hook), (sent, bought, _, _) in S.price_hook_counts(creator, None).items()]
+                  for (price, hook), (sent, bought, _, _) in from_rows.price_hook_counts(creator, None).items()]
         cells += [(SEG_PRICE, seg, price_key(price), sent, bought)
-                  for (seg, price), (sent, bought, _, _) in S.segment_price_counts(creator, None).items()]
+                  for (seg, price), (sent, bought, _, _) in from_rows.segment_price_counts(creator, None).items()]
         record(creator.pk, cells)
         BuyerStat.objects.bulk_create(
             [BuyerStat(fan_id=b["pk"], creator=creator, first_buy_ts=b["first_buy_ts"],
                        first_buy_seq=b["first_buy_seq"], replies=b["replies"])
-             for b in S.buyers(creator).values("pk", "first_buy_ts", "first_buy_seq", "replies")],
+             for b in from_rows.buyers(creator).values("pk", "first_buy_ts", "first_buy_seq", "replies")],
             batch_size=500)
     return {"cells": StatsCell.objects.filter(creator=creator).count(),
             "buyers": BuyerStat.objects.filter(creator=creator).count()}
