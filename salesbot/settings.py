@@ -163,6 +163,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["salesbot.api.permissions.CreatorReader"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # every refusal is {"error": …, "field": …} with a 4xx (salesbot.api.errors)
+    "EXCEPTION_HANDLER": "salesbot.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

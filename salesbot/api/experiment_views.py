@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from learning import experiments
 from models_registry.models import Creator
-from salesbot.api import bodies, schemas
+from salesbot.api import schemas
 
 DESCRIPTION = (
     "Each fan who subscribes after the experiment started is assigned once, stickily, to `learning` or "
@@ -26,16 +26,15 @@ def experiment(request, creator_slug):
     creator = get_object_or_404(Creator, slug=creator_slug)
     who = request.user
     if request.method == "POST":
+        body = schemas.ExperimentRequestSerializer(data=request.data if request.data is not None else {})
+        body.is_valid(raise_exception=True)
         try:
-            share = bodies.obj(request).get("control_share", 0.2)
-        except bodies.BadBody as e:
-            return e.response()
-        try:
-            experiments.start(creator, share, by=who)
+            experiments.start(creator, body.validated_data["control_share"], by=who)
         except experiments.ExperimentError as e:
             return Response({"error": str(e)}, status=409 if "already running" in str(e) else 400)
-        return Response(experiments.report(creator), status=201)
+        return Response(schemas.FreeForm(experiments.report(creator)).data, status=201)
     if request.method == "DELETE":
         stopped = experiments.stop(creator, by=who)
-        return Response({"stopped": stopped.pk if stopped else None, **experiments.report(creator)})
-    return Response(experiments.report(creator))
+        return Response(schemas.FreeForm({"stopped": stopped.pk if stopped else None,
+                                          **experiments.report(creator)}).data)
+    return Response(schemas.FreeForm(experiments.report(creator)).data)

@@ -14,7 +14,7 @@ from learning.stats import aggregate_learning_stats
 from models_registry.models import Creator
 from models_registry.services import set_enabled
 from salesbot import periods, team_performance
-from salesbot.api import bodies, schemas, selectors
+from salesbot.api import schemas, selectors
 from salesbot.api.permissions import FanWorker
 from salesbot.pipeline import checkers
 
@@ -29,7 +29,8 @@ def _creator(slug) -> Creator:
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def service_health(request):
-    return Response({"status": "ok", "version": VERSION, "creators": Creator.objects.count()})
+    return Response(schemas.ServiceHealthSerializer(
+        {"status": "ok", "version": VERSION, "creators": Creator.objects.count()}).data)
 
 
 @schemas.open_health("Creator health: version and enabled switch (no token)", schemas.CreatorHealthSerializer,
@@ -38,19 +39,20 @@ def service_health(request):
 @permission_classes([AllowAny])
 def health(request, creator_slug):
     c = _creator(creator_slug)
-    return Response({"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled})
+    return Response(schemas.CreatorHealthSerializer(
+        {"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled}).data)
 
 
 @schemas.ops("Runtime metrics: webhooks by status, sends, send errors, decisions by source, LLM calls and cost")
 @api_view(["GET"])
 def stats(request, creator_slug):
-    return Response(selectors.runtime_stats(_creator(creator_slug)))
+    return Response(schemas.FreeForm(selectors.runtime_stats(_creator(creator_slug))).data)
 
 
 @schemas.ops("Priority queue depth and items, and the fans who need a human")
 @api_view(["GET"])
 def queue(request, creator_slug):
-    return Response(selectors.queue_snapshot(_creator(creator_slug)))
+    return Response(schemas.FreeForm(selectors.queue_snapshot(_creator(creator_slug))).data)
 
 
 @schemas.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
@@ -62,24 +64,27 @@ def queue(request, creator_slug):
 @api_view(["GET"])
 def performance(request, creator_slug):
     creator = _creator(creator_slug)
-    if request.query_params.get("by") == "sender":
-        period = periods.parse(request.query_params, default="all") if request.query_params.get("period") else None
-        return Response(team_performance.by_sender([creator.pk], period,
-                                                   history=request.query_params.get("history", "1") != "0"))
-    return Response(selectors.performance(creator))
+    query = schemas.PerformanceQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    if query.validated_data.get("by") == "sender":
+        period = periods.parse(request.query_params, default="all") if query.validated_data.get("period") else None
+        report = team_performance.by_sender([creator.pk], period, history=query.validated_data["history"] != "0")
+        return Response(schemas.FreeForm(report).data)
+    return Response(schemas.FreeForm(selectors.performance(creator)).data)
 
 
 @schemas.ops("Full aggregated learning stats (cached)")
 @api_view(["GET"])
 def learning_stats(request, creator_slug):
-    return Response(aggregate_learning_stats(_creator(creator_slug)))
+    return Response(schemas.FreeForm(aggregate_learning_stats(_creator(creator_slug))).data)
 
 
 @schemas.ops("Training data summary (how much history, from where, over which period) and the learning stats")
 @api_view(["GET"])
 def training(request, creator_slug):
     c = _creator(creator_slug)
-    return Response({"summary": selectors.training_summary(c), "learning_stats": aggregate_learning_stats(c)})
+    return Response(schemas.FreeForm({"summary": selectors.training_summary(c),
+                                      "learning_stats": aggregate_learning_stats(c)}).data)
 
 
 @schemas.ops("A fan: state, transition history, recent messages and actions", fan=True)
@@ -87,7 +92,7 @@ def training(request, creator_slug):
 @permission_classes([FanWorker])
 def fan_detail(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
-    return Response(selectors.fan_detail(fan))
+    return Response(schemas.FreeForm(selectors.fan_detail(fan)).data)
 
 
 @schemas.ops("Hand the fan to a human: the bot never messages them again until staff resume", schemas.HandoffSerializer,
@@ -96,13 +101,11 @@ def fan_detail(request, creator_slug, fan_id):
 @permission_classes([FanWorker])
 def fan_handoff(request, creator_slug, fan_id):
     fan = get_object_or_404(Fan, creator=_creator(creator_slug), fan_id=fan_id)
-    try:
-        reason = bodies.text(bodies.obj(request), "reason", max_length=200).strip()
-    except bodies.BadBody as e:
-        return e.response()
-    reason = reason or f"handed off by {request.user}"[:200]
+    body = schemas.HandoffRequestSerializer(data=request.data if request.data is not None else {})
+    body.is_valid(raise_exception=True)
+    reason = body.validated_data.get("reason", "")[:200] or f"handed off by {request.user}"[:200]
     hand_off(fan, reason, by_staff=True, by_user=request.user)
-    return Response({"fan_id": fan.fan_id, "state": fan.state, "handoff_reason": fan.handoff_reason})
+    return Response(schemas.HandoffSerializer(fan).data)
 
 
 @schemas.ops("Turn the bot on for this creator", schemas.SwitchSerializer)
@@ -119,11 +122,12 @@ def disable(request, creator_slug):
 
 def _switch(request, slug, on: bool):
     creator = set_enabled(_creator(slug), on, request.user)
-    return Response({"creator": creator.slug, "enabled": on})
+    return Response(schemas.SwitchSerializer({"creator": creator.slug, "enabled": on}).data)
 
 
 @schemas.ops("Queue one rekindle for each dormant fan who spent money", schemas.ReactivateSerializer)
 @api_view(["POST"])
 @permission_classes([FanWorker])
 def reactivate(request, creator_slug):
-    return Response({"queued": checkers.enqueue_reactivation(_creator(creator_slug))})
+    queued = checkers.enqueue_reactivation(_creator(creator_slug))
+    return Response(schemas.ReactivateSerializer({"queued": queued}).data)

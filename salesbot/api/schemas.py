@@ -17,6 +17,16 @@ NOT_STAFF = OpenApiResponse(description="The token's user is not staff.")
 NOT_FOUND = OpenApiResponse(description="Unknown creator (or fan).")
 
 
+class Text(serializers.CharField):
+    """A text field that takes text only: a number or a list where words belong is refused, not turned into
+    words (DRF's CharField would take 12 as "12"); a NUL character is refused by CharField itself."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ServiceHealthSerializer(serializers.Serializer):
     status = serializers.CharField()
     version = serializers.CharField()
@@ -36,8 +46,8 @@ class SwitchSerializer(serializers.Serializer):
 
 
 class HandoffRequestSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True,
-                                   help_text="Why a human takes over (kept to 200 characters).")
+    reason = Text(required=False, allow_blank=True, max_length=2000,
+                  help_text="Why a human takes over (kept to 200 characters).")
 
 
 class HandoffSerializer(serializers.Serializer):
@@ -61,7 +71,34 @@ class WebhookAckSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
+    error = serializers.CharField(help_text="What is wrong, in words.")
+    field = serializers.CharField(required=False, help_text="The field at fault (`body`: the body as a whole).")
+
+
+class PerformanceQuerySerializer(serializers.Serializer):
+    """`?by=sender` and its period (salesbot.periods)."""
+
+    by = serializers.ChoiceField(choices=["sender"], required=False)
+    period = serializers.ChoiceField(choices=["today", "yesterday", "7d", "30d", "all", "custom"], required=False)
+    history = serializers.ChoiceField(choices=["0", "1"], required=False, default="1")
+
+    def to_internal_value(self, data):
+        """Leave the custom period's `from` / `to` to salesbot.periods (a bad day falls back to all time)."""
+        return super().to_internal_value({k: data.get(k) for k in ("by", "period", "history") if data.get(k)})
+
+
+class FreeForm(serializers.Serializer):
+    """A statistics dict whose keys follow the data (documented in the endpoint's description), passed through."""
+
+    def to_representation(self, instance):
+        return instance
+
+
+class ExperimentStartedSerializer(serializers.Serializer):
+    stopped = serializers.IntegerField(required=False, allow_null=True)
+
+    def to_representation(self, instance):
+        return instance
 
 
 PERIOD_PARAMETERS = [
@@ -146,27 +183,55 @@ class ModeSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["autopilot", "approve", "off"])
 
 
+class LastMessageSerializer(serializers.Serializer):
+    direction = serializers.CharField()
+    text = serializers.CharField()
+    ts = serializers.DateTimeField()
+
+
+class DraftSerializer(serializers.Serializer):
+    """A draft as the API shows it: what the bot would send, and the fan it waits for."""
+
+    id = serializers.IntegerField(source="pk")
+    fan_id = serializers.IntegerField(source="fan.fan_id")
+    fan_name = serializers.CharField(source="fan.name")
+    status = serializers.CharField()
+    action = serializers.CharField()
+    text = serializers.CharField()
+    content_key = serializers.CharField()
+    price = serializers.FloatField(allow_null=True)
+    hook = serializers.CharField()
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    waiting_since = serializers.DateTimeField()
+    total_spent = serializers.FloatField(source="fan.total_spent")
+    whale_score = serializers.IntegerField(source="fan.whale_score")
+
+
+class DraftWithMessagesSerializer(DraftSerializer):
+    last_messages = LastMessageSerializer(many=True, source="recent_messages")
+
+
+class DraftListSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    drafts = DraftWithMessagesSerializer(many=True)
+
+
+class DraftDecidedSerializer(DraftSerializer):
+    action_status = serializers.CharField(source="sent_action.status")
+    action_error = serializers.CharField(source="sent_action.error")
+
+
 class DraftApproveSerializer(serializers.Serializer):
     """Edits are optional; a bad value (a NaN, a price too big, a NUL byte, a body that is not an object) is a
     400 naming the field, and the draft stays open."""
 
-    text = serializers.CharField(required=False, allow_blank=True, max_length=5000,
-                                 help_text="Edited text (empty: as drafted).")
-    content_key = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    text = Text(required=False, allow_blank=True, max_length=5000, help_text="Edited text (empty: as drafted).")
+    content_key = Text(required=False, allow_blank=True, max_length=80)
     price = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True,
                                      min_value=0)
 
 
 class DraftRejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, help_text="Why the draft must not go out.")
-
-
-def first_error(errors) -> tuple[str, str]:
-    """(field, message) of a serializer's first error, for the API's {"error", "field"} answer."""
-    if isinstance(errors, dict):
-        for name, value in errors.items():
-            inner_field, message = first_error(value)
-            return (name if name != "non_field_errors" else inner_field or "body"), message
-    if isinstance(errors, list) and errors:
-        return first_error(errors[0])
-    return "", str(errors)
+    reason = Text(max_length=300, help_text="Why the draft must not go out.")

@@ -9,7 +9,6 @@ from salesbot.api import schemas
 from salesbot.api.permissions import DraftWorker
 from salesbot.models import Draft
 from salesbot.pipeline import autonomy, drafts
-from team.models import Autonomy
 
 
 def _creator(slug) -> Creator:
@@ -23,22 +22,9 @@ def mode(request, creator_slug):
     creator = _creator(creator_slug)
     if request.method == "POST":
         body = schemas.ModeSerializer(data=request.data)
-        if not body.is_valid():
-            return Response({"error": f"mode must be one of {', '.join(Autonomy.values)}"}, status=400)
+        body.is_valid(raise_exception=True)
         autonomy.set_creator_mode(creator, body.validated_data["mode"], request.user)
-    return Response({"mode": creator.autonomy})
-
-
-def draft_json(d: Draft, messages=True) -> dict:
-    body = {"id": d.pk, "fan_id": d.fan.fan_id, "fan_name": d.fan.name, "status": d.status, "action": d.action,
-            "text": d.text, "content_key": d.content_key, "price": float(d.price) if d.price is not None else None,
-            "hook": d.hook, "source": d.source, "reason": d.reason, "created_at": d.created_at,
-            "waiting_since": d.waiting_since, "total_spent": float(d.fan.total_spent),
-            "whale_score": d.fan.whale_score}
-    if messages:
-        body["last_messages"] = [{"direction": m.direction, "text": m.text, "ts": m.ts}
-                                 for m in drafts.last_messages(d.fan)]
-    return body
+    return Response(schemas.ModeSerializer({"mode": creator.autonomy}).data)
 
 
 @schemas.team("Open drafts, most urgent first (spend, whale score, waiting time), with the fan's last messages")
@@ -46,8 +32,10 @@ def draft_json(d: Draft, messages=True) -> dict:
 @permission_classes([DraftWorker])
 def draft_list(request, creator_slug):
     creator = _creator(creator_slug)
-    return Response({"mode": creator.autonomy,
-                     "drafts": [draft_json(d) for d in drafts.open_drafts([creator.pk])[:100]]})
+    waiting = list(drafts.open_drafts([creator.pk])[:100])
+    for d in waiting:
+        d.recent_messages = drafts.last_messages(d.fan)
+    return Response(schemas.DraftListSerializer({"mode": creator.autonomy, "drafts": waiting}).data)
 
 
 def _draft(creator_slug, draft_id) -> Draft:
@@ -61,17 +49,13 @@ def _draft(creator_slug, draft_id) -> Draft:
 @permission_classes([DraftWorker])
 def draft_approve(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
-    body = schemas.DraftApproveSerializer(data=request.data if request.data else {})
-    if not body.is_valid():
-        field, message = schemas.first_error(body.errors)
-        return Response({"error": f"{field}: {message}" if field else message, "field": field,
-                         "status": draft.status}, status=400)
+    body = schemas.DraftApproveSerializer(data=request.data if request.data is not None else {})
+    body.is_valid(raise_exception=True)
     try:
-        action = drafts.approve(draft, request.user, body.validated_data or None)
+        drafts.approve(draft, request.user, body.validated_data or None)
     except drafts.DraftError as e:
         return Response({"error": str(e), "status": draft.status}, status=400)
-    return Response({**draft_json(draft, messages=False), "action_status": action.status,
-                     "action_error": action.error})
+    return Response(schemas.DraftDecidedSerializer(draft).data)
 
 
 @schemas.team("Reject a draft with a reason (kept for the team's figures)", request=schemas.DraftRejectSerializer,
@@ -81,12 +65,9 @@ def draft_approve(request, creator_slug, draft_id):
 def draft_reject(request, creator_slug, draft_id):
     draft = _draft(creator_slug, draft_id)
     body = schemas.DraftRejectSerializer(data=request.data)
-    if not body.is_valid():
-        field, message = schemas.first_error(body.errors)
-        return Response({"error": f"{field}: {message}" if field else message, "field": field,
-                         "status": draft.status}, status=400)
+    body.is_valid(raise_exception=True)
     try:
         drafts.reject(draft, request.user, body.validated_data["reason"])
     except drafts.DraftError as e:
         return Response({"error": str(e), "status": draft.status}, status=400)
-    return Response(draft_json(draft, messages=False))
+    return Response(schemas.DraftSerializer(draft).data)
