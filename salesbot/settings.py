@@ -23,6 +23,9 @@ if PRODUCTION:
     _needed = {
         "SECRET_KEY": "a long random string, e.g. from python -c 'import secrets; print(secrets.token_urlsafe(50))'",
         "ALLOWED_HOSTS": "the host names the site answers to, comma-separated",
+        "FIELD_ENCRYPTION_KEYS": "the Fernet key(s) creators' credentials are encrypted with, newest first, "
+                                 "e.g. from python -c 'from cryptography.fernet import Fernet; "
+                                 "print(Fernet.generate_key().decode())'",
     }
     _missing = [name for name in _needed if not os.environ.get(name, "").strip(" ,")]
     if _missing:
@@ -30,6 +33,11 @@ if PRODUCTION:
                                    + "; ".join(f"{name}: {_needed[name]}" for name in _missing) + ")")
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 40)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Creators' API keys and webhook secrets are encrypted at rest (models_registry.encryption): Fernet keys,
+# newest first (it encrypts; all decrypt). Unset outside production: a development key is made once in
+# FIELD_ENCRYPTION_KEY_FILE (when first needed, not on import) and reused.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEY_FILE = env("FIELD_ENCRYPTION_KEY_FILE", default=str(VAR_DIR / "field-encryption.key"))
 
 INSTALLED_APPS = [
     # Before staticfiles: runserver with DEBUG on leaves static files to WhiteNoise too, as in production.

@@ -77,6 +77,9 @@ class Command(BaseCommand):
         creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider=opts["provider"],
                                      api_base_url=platform if simple else f"{platform}/api", api_key=DEMO_KEY,
                                      webhook_secret=DEMO_SECRET)
+        if not settings.FIELD_ENCRYPTION_KEYS:
+            self.stdout.write(f"» credentials encrypted at rest with the development key in "
+                              f"{settings.FIELD_ENCRYPTION_KEY_FILE} (made once; production: FIELD_ENCRYPTION_KEYS)")
         self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
                           f"{creator.playbook_sections.count()} playbook sections)")
         if (DEMO / "research").exists() and not opts["no_import"]:
