@@ -8,7 +8,10 @@ class SalesbotConfig(AppConfig):
 
     def ready(self):
         from fans.signals import handed_off
-        from salesbot import checks  # noqa: F401  (registers the start-up and deploy checks)
+        from salesbot import (
+            checks,  # noqa: F401  (registers the start-up and deploy checks)
+            security,  # noqa: F401  (login, lockout and token signals → SecurityEvent)
+        )
 
         post_migrate.connect(_after_migrate, sender=self)
         handed_off.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_on_handoff")

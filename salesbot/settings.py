@@ -165,7 +165,7 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "salesbot.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["salesbot.api.permissions.CreatorReader"],
@@ -184,6 +184,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Staff API tokens expire this many days after they are made (0: never); an expired token answers 401.
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 
 # How long aggregated learning stats are reused before being recomputed (seed §1: 5 minutes).
 LEARNING_STATS_CACHE_SECONDS = env.int("LEARNING_STATS_CACHE_SECONDS", default=300)

@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from learning import experiments
 from models_registry.services import onboard_from_files
+from salesbot import security
 
 DEMO = Path(settings.BASE_DIR) / "demo"
 DEMO_KEY, DEMO_SECRET = "demo-platform-key", "demo-webhook-secret"
@@ -88,7 +89,9 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username="admin").first()
         if user is None:
             user = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin")
-        token, _ = Token.objects.get_or_create(user=user)
+        token = Token.objects.filter(user=user).select_related("info").first()
+        if token is None or getattr(token, "info", None) is None or token.info.expired:
+            token = security.create_token(user, "make run (demo)")
         if opts["experiment"]:
             experiments.stop(creator, by="make run")
             exp = experiments.start(creator, opts["experiment"], by="make run")
