@@ -1,5 +1,6 @@
 """The staff door: who logged in, who failed, who was locked out and who lifted it, two-factor, API tokens
 (named, expiring, revocable). Every such event is a SecurityEvent, shown on the audit page (salesbot.audit)."""
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.db.models.signals import post_save
@@ -31,8 +32,8 @@ def record(kind: str, *, user=None, username: str = "", by=None, request=None, d
 
 @receiver(user_logged_in, dispatch_uid="salesbot.security.logged_in")
 def _logged_in(sender, request, user, **kwargs):
-    if request is None or getattr(request, "_force_login", False):
-        return
+    if request is None or "REMOTE_ADDR" not in request.META:
+        return   # a test client's force_login, a script: no one came through the door
     device = getattr(user, "otp_device", None)
     detail = f"with two-factor ({type(device).__name__.removesuffix('Device').lower()})" if device else "password only"
     record(Kind.RECOVERY_USED if device is not None and device.__class__.__name__ == "StaticDevice" else Kind.LOGIN,
@@ -47,8 +48,14 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(username=username).first()
-    reason = getattr(request, "_login_failure_reason", "") or "wrong password or unknown user"
+    reason = getattr(request, "_login_failure_reason", "") or (
+        "refused: locked out" if getattr(request, "axes_locked_out", False) else "wrong password or unknown user")
     record(Kind.LOGIN_FAILED, user=user, username=username, request=request, detail=reason)
+
+
+@receiver(user_locked_out, dispatch_uid="salesbot.security.locked_out")
+def _locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    locked_out(request, username or "")
 
 
 def locked_out(request, username: str) -> None:

@@ -2,6 +2,7 @@
 or at scale (PostgreSQL + Redis) without edits."""
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -54,6 +55,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "simple_history",
+    "axes",                            # failed logins counted, locked out per user and per address
+    "django_otp",                      # two-factor: TOTP (authenticator apps) and recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "models_registry",
     "fans",
     "learning",
@@ -67,15 +73,61 @@ if importlib.util.find_spec("sim") is not None:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",   # Content-Security-Policy on admin (inbox included), lockout pages too
     "whitenoise.middleware.WhiteNoiseMiddleware",   # static files (see STATIC_URL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",            # request.user.is_verified(): passed two-factor
+    "salesbot.two_factor.TwoFactorMiddleware",        # idle sessions end; two-factor where required
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # who changed a creator's settings
+    "axes.middleware.AxesMiddleware",                 # a locked-out login gets the lockout page (429)
 ]
+
+# Admin pages (the inbox included) run only the project's own script files: no inline script or handler, no
+# other origin, so a fan's text rendered into the live inbox can never run as code. Styles may be inline
+# (templates and the server-rendered SVG charts use style attributes). The API (JSON, the docs page) and
+# static files are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/", "/static/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- the staff door (salesbot.two_factor, salesbot.security) ----------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",   # refuses a locked-out user or address before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins (a wrong password or a wrong two-factor code) lock the username, and separately the address,
+# after LOGIN_FAILURE_LIMIT tries, for LOGIN_LOCKOUT_MINUTES or until a manager lifts it (admin → Locked logins).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
+# Two-factor (TOTP + recovery codes) is required for: managers (and superusers) | everyone | off.
+TWO_FACTOR_REQUIRED = env("TWO_FACTOR_REQUIRED", default="managers")
+if TWO_FACTOR_REQUIRED not in ("managers", "everyone", "off"):
+    raise ImproperlyConfigured("TWO_FACTOR_REQUIRED is one of managers, everyone, off")
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="salesbot")
+# A session with no activity for this long ends (the inbox's background poll is not activity); at most
+# SESSION_MAX_HOURS after the login in any case.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = env.int("SESSION_MAX_HOURS", default=12) * 3600
 
 ROOT_URLCONF = "salesbot.urls"
 WSGI_APPLICATION = "salesbot.wsgi.application"
@@ -166,7 +218,7 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "salesbot.api.authentication.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "salesbot.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["salesbot.api.permissions.CreatorReader"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

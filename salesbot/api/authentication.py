@@ -3,6 +3,7 @@ token answers 401 like an unknown or revoked one, and each use is noted (at most
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
@@ -38,3 +39,9 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         from salesbot.two_factor import needs_second_factor
 
         return None if needs_second_factor(request._request) else found
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The OpenAPI schema describes it as the admin session cookie it is."""
+
+    target_class = "salesbot.api.authentication.VerifiedSessionAuthentication"
