@@ -34,10 +34,12 @@ def record(kind: str, *, user=None, username: str = "", by=None, request=None, d
 def _logged_in(sender, request, user, **kwargs):
     if request is None or "REMOTE_ADDR" not in request.META:
         return   # a test client's force_login, a script: no one came through the door
-    device = getattr(user, "otp_device", None)
-    detail = f"with two-factor ({type(device).__name__.removesuffix('Device').lower()})" if device else "password only"
-    record(Kind.RECOVERY_USED if device is not None and device.__class__.__name__ == "StaticDevice" else Kind.LOGIN,
-           user=user, request=request, detail=detail)
+    kind = type(getattr(user, "otp_device", None)).__name__   # django-otp's device that took the code, if any
+    if kind == "StaticDevice":
+        record(Kind.RECOVERY_USED, user=user, request=request, detail="with a recovery code")
+    else:
+        record(Kind.LOGIN, user=user, request=request,
+               detail="with two-factor (authenticator app)" if kind == "TOTPDevice" else "password only")
 
 
 @receiver(user_login_failed, dispatch_uid="salesbot.security.login_failed")

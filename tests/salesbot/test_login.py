@@ -57,7 +57,7 @@ def test_a_manager_logs_in_with_password_and_totp(client, db):
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/fans/fan/").status_code == 200
     kinds = list(SecurityEvent.objects.filter(user=boss).values_list("kind", "detail"))
-    assert kinds[0] == ("login", "with two-factor (totp)")
+    assert kinds[0] == ("login", "with two-factor (authenticator app)")
     assert ("login_failed", "right password, wrong two-factor code") in kinds
 
 
