@@ -1,6 +1,7 @@
 """The staff door: who logged in, who failed, who was locked out and who lifted it, two-factor, API tokens
 (named, expiring, revocable). Every such event is a SecurityEvent, shown on the audit page (salesbot.audit)."""
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.db.models.signals import post_save
@@ -13,12 +14,21 @@ from team import scope
 Kind = SecurityEvent.Kind
 
 
+def client_address(request) -> str | None:
+    """The address a login comes from (django-axes counts failures per address with it: AXES_CLIENT_IP_CALLABLE).
+    Behind PROXY_HOPS trusted proxies (1 with PRODUCTION: gunicorn behind one proxy) it is the entry that many
+    hops from the right of X-Forwarded-For, which the client cannot forge; else the connection's address."""
+    hops = getattr(settings, "PROXY_HOPS", 0)
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def client_ip(request) -> str | None:
     if request is None:
         return None
-    # The address axes locks out by (django-ipware behind AXES_IPWARE_* settings); REMOTE_ADDR otherwise.
-    ip = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
-    return ip or None
+    return getattr(request, "axes_ip_address", None) or client_address(request)
 
 
 def record(kind: str, *, user=None, username: str = "", by=None, request=None, detail: str = "") -> SecurityEvent:

@@ -117,6 +117,10 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_RESET_ON_SUCCESS = True
+# Behind this many trusted proxies the client's address is read from X-Forwarded-For (salesbot.security):
+# without it every login would come from the proxy, and ten typos would lock out the whole team.
+PROXY_HOPS = env.int("PROXY_HOPS", default=1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "salesbot.security.client_address"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_VERBOSE = False
 # Two-factor (TOTP + recovery codes) is required for: managers (and superusers) | everyone | off.

@@ -213,3 +213,18 @@ def test_a_locked_out_login_is_counted_for_the_address_too(client, creator, db):
         login(client, f"nobody{i}", password="wrong")   # ten different names from one address
     assert login(client, "lee").status_code == 429
     assert get_user_model().objects.filter(username="lee").exists()
+
+
+def test_behind_a_proxy_the_address_is_the_clients_not_the_proxys(client, creator, settings):
+    """PROXY_HOPS=1 (the PRODUCTION default): ten failures from one client lock that client's address, not the
+    proxy's, so the rest of the team still logs in; a forged X-Forwarded-For entry further left changes nothing."""
+    settings.PROXY_HOPS = 1
+    chatter("maria", creator)
+    for i in range(10):
+        client.post(LOGIN, {"username": f"nobody{i}", "password": "wrong"},
+                    HTTP_X_FORWARDED_FOR=f"6.6.6.{i}, 203.0.113.7", REMOTE_ADDR="10.0.0.2")
+    assert client.post(LOGIN, {"username": "maria", "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7",
+                       REMOTE_ADDR="10.0.0.2").status_code == 429
+    assert client.post(LOGIN, {"username": "maria", "password": "x", "next": "/admin/"},
+                       HTTP_X_FORWARDED_FOR="198.51.100.4", REMOTE_ADDR="10.0.0.2").status_code == 302
+    assert SecurityEvent.objects.filter(kind="login_failed", ip="203.0.113.7").count() == 11   # + the refused one
