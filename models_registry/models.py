@@ -11,6 +11,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
+from models_registry.encryption import EncryptedTextField
 from models_registry.providers import CHOICES as PROVIDER_CHOICES
 from models_registry.providers import bounds_problem
 from team.models import Autonomy
@@ -67,8 +68,9 @@ class Creator(models.Model):
     account_id = models.CharField("platform account id", max_length=120, unique=True)
     platform_user_id = models.BigIntegerField("creator's platform user id", null=True, blank=True)
     api_base_url = models.URLField("platform API base URL", default="http://127.0.0.1:8950")
-    api_key = models.CharField("platform API key", max_length=255, blank=True)
-    webhook_secret = models.CharField(max_length=255, default=new_webhook_secret)
+    # Encrypted at rest (models_registry.encryption): the column holds a Fernet token, never the value.
+    api_key = EncryptedTextField("platform API key", blank=True)
+    webhook_secret = EncryptedTextField(default=new_webhook_secret)
     llm_model = models.CharField("LLM model", max_length=80, default="claude-opus-5-5")
     enabled = models.BooleanField(default=True, help_text="Off: nothing is sent for this creator, by the bot or "
                                                           "by a person (the emergency stop; mode \"off\" lets "
@@ -117,7 +119,7 @@ class Creator(models.Model):
     # The provider's webhook this creator's account is on, and the signing secret it was registered with
     # (salesbot.providers.onlyfansapi.setup); deliveries signed with either secret verify during a rotation.
     webhook_id = models.CharField("provider webhook id", max_length=120, blank=True, editable=False)
-    webhook_secret_registered = models.CharField(max_length=255, blank=True, editable=False)
+    webhook_secret_registered = EncryptedTextField(blank=True, editable=False)
     # Learning (learning.bayes / salesbot.pipeline.rules): how much evidence a cell needs and how much to explore.
     min_sample = models.PositiveIntegerField(
         default=20, help_text="PPVs a price/hook/content cell needs before its rate is trusted (thin below).")

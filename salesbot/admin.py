@@ -2,6 +2,7 @@
 their ModelAdmins and register nothing; this module says which admin serves which model, once.
 Ledgers are read-only for everyone (team.scoped_admin.LedgerAdmin)."""
 import django_q.admin  # noqa: F401  (django-q2's task and schedule pages register themselves on the site)
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin
@@ -14,6 +15,7 @@ from learning.admin import ActionAdmin, ExperimentAdmin, OutcomeAdmin
 from learning.models import Action, Outcome
 from models_registry.admin import PlaybookSectionAdmin, ResponseTemplateAdmin, VaultItemAdmin
 from models_registry.models import Creator, Experiment, PlaybookSection, ResponseTemplate, VaultItem, mask
+from salesbot import security
 from salesbot.dashboard.admin import CreatorDashboardAdmin
 from salesbot.models import Draft, LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue
@@ -68,21 +70,78 @@ class PendingReversalAdmin(LedgerAdmin):
 
 # --- staff API tokens: never listed in clear; the key is shown once, when the token is created ------
 
+class StaffTokenForm(forms.ModelForm):
+    name = forms.CharField(max_length=80, required=False, help_text="What the token is for.")
+    expires_in_days = forms.IntegerField(min_value=0, required=False,
+                                         help_text="Empty: API_TOKEN_DAYS (the default); 0: never expires.")
+
+    class Meta:
+        model = StaffToken
+        fields = ["user"]
+
+
 class MaskedTokenAdmin(TokenAdmin):
-    list_display = ["masked_key", "user", "created"]
-    search_fields = ["user__username"]
+    """Staff API tokens: named, masked, with their creation, last use and expiry; a manager revokes any
+    (delete), a superuser's only if a superuser. Everyone makes and revokes their own on "Account security"."""
+
+    form = StaffTokenForm
+    list_display = ["masked_key", "token_name", "user", "created", "last_used", "expires", "status"]
+    list_select_related = ["user", "info"]
+    search_fields = ["user__username", "info__name"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name", "expires_in_days"] if obj is None else ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "masked_key", "token_name", "created", "last_used", "expires"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.exclude(user__is_superuser=True)
 
     @admin.display(description="key")
     def masked_key(self, obj):
         return mask(obj.key)
 
+    def _info(self, obj):
+        return getattr(obj, "info", None) if obj.pk else None
+
+    @admin.display(description="name")
+    def token_name(self, obj):
+        info = self._info(obj)
+        return (info.name if info else "") or "—"
+
+    @admin.display(description="last used")
+    def last_used(self, obj):
+        info = self._info(obj)
+        return info.last_used if info and info.last_used else "never"
+
+    @admin.display(description="expires")
+    def expires(self, obj):
+        info = self._info(obj)
+        return info.expires_at if info and info.expires_at else "never"
+
+    @admin.display(description="status")
+    def status(self, obj):
+        info = self._info(obj)
+        return "expired" if info and info.expired else "active"
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            self.message_user(request, f"API token for {obj.user}: {obj.key} — copy it now, it is not shown again.",
-                              messages.WARNING)
+        if change:
+            return super().save_model(request, obj, form, change)
+        days = form.cleaned_data.get("expires_in_days")
+        token = security.create_token(form.cleaned_data["user"], form.cleaned_data.get("name") or "",
+                                      by=request.user, request=request, days=days)
+        obj.key, obj.created = token.key, token.created   # the key is the pk
+        self.message_user(request, f"API token for {obj.user}: {obj.key} — copy it now, it is not shown again.",
+                          messages.WARNING)
 
+    def delete_model(self, request, obj):
+        security.revoke_token(obj, by=request.user, request=request)
 
+    def delete_queryset(self, request, queryset):
+        for token in queryset:
+            security.revoke_token(token, by=request.user, request=request)
 
 
 class SafetyClearanceAdmin(LedgerAdmin):

@@ -21,6 +21,8 @@ class SalesbotAdminSite(admin.AdminSite):
     index_title = "Home"
     site_url = reverse_lazy("admin:inbox")  # "View site" leads to the inbox
     index_template = "admin/home.html"
+    # Password, then the two-factor code of a person who set it up (salesbot.two_factor), on the one login page.
+    login_template = "admin/salesbot_login.html"
     # Django's auth admin and DRF's token admin register themselves when their modules are imported; salesbot
     # gives these models admins of its own (salesbot.admin), so their self-registration is declined here
     # rather than undone later.
@@ -32,12 +34,19 @@ class SalesbotAdminSite(admin.AdminSite):
             return
         super().register(model_or_iterable, admin_class, **options)
 
+    @property
+    def login_form(self):
+        from salesbot.two_factor import OTPAdminLoginForm
+
+        return OTPAdminLoginForm
+
     def index(self, request, extra_context=None):
         from salesbot.inbox import home_view
 
         return super().index(request, {**home_view.context(request), **(extra_context or {})})
 
     def get_urls(self):
+        from salesbot import two_factor
         from salesbot.inbox import conversation_ops, inbox_view, reports_view
         from salesbot.models import Draft
 
@@ -52,5 +61,7 @@ class SalesbotAdminSite(admin.AdminSite):
             path("reports/performance/", wrap(drafts.performance_view), name="salesbot_team_performance"),
             path("reports/audit/", wrap(drafts.audit_view), name="salesbot_team_audit"),
             path("reports/shifts/", wrap(reports_view.shifts), name="shift_report"),
+            path("account/security/", wrap(two_factor.account_security), name="account_security"),
+            path("security/lockouts/", wrap(two_factor.lockouts_page), name="lockouts"),
             *super().get_urls(),
         ]

@@ -8,7 +8,10 @@ class SalesbotConfig(AppConfig):
 
     def ready(self):
         from fans.signals import left_the_bot
-        from salesbot import checks  # noqa: F401  (registers the start-up and deploy checks)
+        from salesbot import (
+            checks,  # noqa: F401  (registers the start-up and deploy checks)
+            security,  # noqa: F401  (login, lockout and token signals → SecurityEvent)
+        )
 
         post_migrate.connect(_after_migrate, sender=self)
         from django_q.signals import post_spawn

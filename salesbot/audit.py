@@ -10,7 +10,7 @@ from datetime import datetime
 from fans.models import FanTransition, SafetyClearance
 from learning.models import Action
 from models_registry.models import Creator
-from salesbot.models import Draft
+from salesbot.models import Draft, SecurityEvent
 from team import scope
 
 LIMIT = 200
@@ -21,7 +21,7 @@ class Entry:
     ts: datetime
     who: str
     creator: str
-    kind: str  # settings | draft | send | fan
+    kind: str  # settings | draft | send | fan | account
     what: str
     details: list[str] = field(default_factory=list)
     fan_pk: int | None = None
@@ -96,11 +96,26 @@ def _clearances(creator_ids, limit):
                     [f"reason: {c.reason}", f"the flag said: {c.was or '—'}"], c.fan_id)
 
 
+def _accounts(user, limit):
+    """Logins, failed logins, lockouts and who lifted them, two-factor, API tokens (salesbot.security): a
+    manager sees everyone's, anyone else their own. They belong to no creator."""
+    events = SecurityEvent.objects.select_related("user", "by_user")
+    if not scope.is_manager(user):
+        events = events.filter(user=user)
+    for e in events[:limit]:
+        who = _who(e.by_user) if e.by_user_id else (e.username or _who(e.user))
+        what = e.get_kind_display() + (f": {e.username}" if e.by_user_id or e.kind == e.Kind.LOGIN_FAILED else "")
+        details = [d for d in (e.detail, f"from {e.ip}" if e.ip else "") if d]
+        yield Entry(e.ts, who, "—", "account", what, details)
+
+
 def entries(user, creator_id: int | None = None, limit: int = LIMIT) -> list[Entry]:
     """The newest `limit` audit entries the user may see (one creator's when `creator_id` is given)."""
     ids = scope.creator_ids(user)
     if creator_id is not None:
         ids = {creator_id} if scope.sees(user, creator_id) else set()
     rows = [e for source in (_settings, _drafts, _sends, _fans, _clearances) for e in source(ids, limit)]
+    if creator_id is None:
+        rows += _accounts(user, limit)
     rows.sort(key=lambda e: e.ts, reverse=True)
     return rows[:limit]

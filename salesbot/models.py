@@ -239,3 +239,66 @@ class MetricCount(models.Model):
 
     def __str__(self):
         return f"{self.name}{{{self.label}}} {self.value}"
+
+
+def _token_expiry():
+    from datetime import timedelta
+
+    days = settings.API_TOKEN_DAYS
+    return timezone.now() + timedelta(days=days) if days else None
+
+
+class TokenInfo(models.Model):
+    """What a staff API token (DRF's Token) carries beside its key: a name, an expiry and its last use
+    (salesbot.api.authentication answers an expired token 401 and notes each use, at most once a minute).
+    Revoking a token deletes it (and this row)."""
+
+    token = models.OneToOneField("authtoken.Token", on_delete=models.CASCADE, primary_key=True, related_name="info")
+    name = models.CharField(max_length=80, blank=True, help_text="What the token is for, e.g. 'ops dashboard'.")
+    expires_at = models.DateTimeField(null=True, blank=True, default=_token_expiry,
+                                      help_text="After this the token answers 401. Empty: never expires.")
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "staff API token details"
+
+    def __str__(self):
+        return self.name or "token"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+class SecurityEvent(models.Model):
+    """Logins, failed logins, lockouts and their lifting, two-factor enrolment, tokens made and revoked: the
+    account side of the audit page (salesbot.audit). Written by salesbot.security, never edited."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "logged in"
+        LOGIN_FAILED = "login_failed", "failed login"
+        LOCKED_OUT = "locked_out", "locked out"
+        UNLOCKED = "unlocked", "lockout lifted"
+        IDLE_LOGOUT = "idle_logout", "logged out after idle time"
+        TWO_FACTOR = "two_factor", "two-factor set up"
+        RECOVERY_CODES = "recovery_codes", "new recovery codes"
+        RECOVERY_USED = "recovery_used", "logged in with a recovery code"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+
+    ts = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+", help_text="Whose account.")
+    username = models.CharField(max_length=150, blank=True, help_text="As typed (a failed login's may not exist).")
+    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", help_text="Who did it, when not the account's owner.")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-ts", "-id"]
+
+    def __str__(self):
+        return f"{self.ts:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.username}"

@@ -2,6 +2,7 @@
 or at scale (PostgreSQL + Redis) without edits."""
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -23,6 +24,9 @@ if PRODUCTION:
     _needed = {
         "SECRET_KEY": "a long random string, e.g. from python -c 'import secrets; print(secrets.token_urlsafe(50))'",
         "ALLOWED_HOSTS": "the host names the site answers to, comma-separated",
+        "FIELD_ENCRYPTION_KEYS": "the Fernet key(s) creators' credentials are encrypted with, newest first, "
+                                 "e.g. from python -c 'from cryptography.fernet import Fernet; "
+                                 "print(Fernet.generate_key().decode())'",
     }
     _missing = [name for name in _needed if not os.environ.get(name, "").strip(" ,")]
     if _missing:
@@ -30,6 +34,11 @@ if PRODUCTION:
                                    + "; ".join(f"{name}: {_needed[name]}" for name in _missing) + ")")
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 40)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Creators' API keys and webhook secrets are encrypted at rest (models_registry.encryption): Fernet keys,
+# newest first (it encrypts; all decrypt). Unset outside production: a development key is made once in
+# FIELD_ENCRYPTION_KEY_FILE (when first needed, not on import) and reused.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEY_FILE = env("FIELD_ENCRYPTION_KEY_FILE", default=str(VAR_DIR / "field-encryption.key"))
 
 INSTALLED_APPS = [
     # Before staticfiles: runserver with DEBUG on leaves static files to WhiteNoise too, as in production.
@@ -46,6 +55,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "simple_history",
+    "axes",                            # failed logins counted, locked out per user and per address
+    "django_otp",                      # two-factor: TOTP (authenticator apps) and recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "models_registry",
     "fans",
     "learning",
@@ -59,15 +73,65 @@ if importlib.util.find_spec("sim") is not None:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",   # Content-Security-Policy on admin (inbox included), lockout pages too
     "whitenoise.middleware.WhiteNoiseMiddleware",   # static files (see STATIC_URL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",            # request.user.is_verified(): passed two-factor
+    "salesbot.two_factor.TwoFactorMiddleware",        # idle sessions end; two-factor where required
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # who changed a creator's settings
+    "axes.middleware.AxesMiddleware",                 # a locked-out login gets the lockout page (429)
 ]
+
+# Admin pages (the inbox included) run only the project's own script files: no inline script or handler, no
+# other origin, so a fan's text rendered into the live inbox can never run as code. Styles may be inline
+# (templates and the server-rendered SVG charts use style attributes). The API (JSON, the docs page) and
+# static files are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/", "/static/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- the staff door (salesbot.two_factor, salesbot.security) ----------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",   # refuses a locked-out user or address before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins (a wrong password or a wrong two-factor code) lock the username, and separately the address,
+# after LOGIN_FAILURE_LIMIT tries, for LOGIN_LOCKOUT_MINUTES or until a manager lifts it (admin → Locked logins).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_RESET_ON_SUCCESS = True
+# Behind this many trusted proxies the client's address is read from X-Forwarded-For (salesbot.security):
+# without it every login would come from the proxy, and ten typos would lock out the whole team.
+PROXY_HOPS = env.int("PROXY_HOPS", default=1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "salesbot.security.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
+# Two-factor (TOTP + recovery codes) is required for: managers (and superusers) | everyone | off.
+TWO_FACTOR_REQUIRED = env("TWO_FACTOR_REQUIRED", default="managers")
+if TWO_FACTOR_REQUIRED not in ("managers", "everyone", "off"):
+    raise ImproperlyConfigured("TWO_FACTOR_REQUIRED is one of managers, everyone, off")
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="salesbot")
+# A session with no activity for this long ends (the inbox's background poll is not activity); at most
+# SESSION_MAX_HOURS after the login in any case.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)
+SESSION_COOKIE_AGE = env.int("SESSION_MAX_HOURS", default=12) * 3600
 
 ROOT_URLCONF = "salesbot.urls"
 WSGI_APPLICATION = "salesbot.wsgi.application"
@@ -158,8 +222,8 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "salesbot.api.authentication.ExpiringTokenAuthentication",
+        "salesbot.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["salesbot.api.permissions.CreatorReader"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -179,6 +243,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Staff API tokens expire this many days after they are made (0: never); an expired token answers 401.
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 
 # How long aggregated learning stats are reused before being recomputed (seed §1: 5 minutes).
 LEARNING_STATS_CACHE_SECONDS = env.int("LEARNING_STATS_CACHE_SECONDS", default=300)

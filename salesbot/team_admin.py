@@ -172,4 +172,5 @@ class DraftAdmin(CreatorScopedAdmin):
         return TemplateResponse(request, "admin/salesbot/draft/audit.html", {
             **self.admin_site.each_context(request), "opts": Draft._meta,
             "title": "Audit" + (f": {creator}" if creator else ""), "creators": creators, "chosen": chosen,
+            "is_manager": scope.is_manager(request.user),
             "entries": audit.entries(request.user, creator.pk if creator else None)})

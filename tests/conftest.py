@@ -1,6 +1,8 @@
+import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from models_registry.services import onboard_from_files
@@ -27,6 +29,19 @@ def fan(creator):
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# One fixed encryption key for the credentials at rest (models_registry.encryption), in this process and every
+# process a test starts (manage.py, runserver, gunicorn, qcluster): tests never write a key file into var/.
+TEST_FIELD_ENCRYPTION_KEY = "0UnRJw9qJk7i0aM5zyBSu8v3y4Ww2h1mVIbWH9eIUbA="
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", TEST_FIELD_ENCRYPTION_KEY)
+if not django_settings.FIELD_ENCRYPTION_KEYS:   # settings were read before this file (pytest-django)
+    django_settings.FIELD_ENCRYPTION_KEYS = os.environ["FIELD_ENCRYPTION_KEYS"].split(",")
+# Two-factor is required for managers by default (salesbot.two_factor). Most tests log people in with
+# force_login, which passes no second factor: the tests are about something else, so the requirement is off
+# here, and in every process a test starts; the tests of the login itself turn it on (tests/salesbot/test_login.py).
+os.environ.setdefault("TWO_FACTOR_REQUIRED", "off")
+django_settings.TWO_FACTOR_REQUIRED = os.environ["TWO_FACTOR_REQUIRED"]
+
 
 
 @pytest.fixture

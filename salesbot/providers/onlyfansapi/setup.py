@@ -71,9 +71,10 @@ def register_webhook(creator, base_url: str) -> Registration:
 
 
 def _peers(creator):
-    """Our other creators whose webhooks the same API key lists (same key, same base URL)."""
-    return Creator.objects.filter(provider=NAME, api_key=creator.api_key,
-                                  api_base_url=creator.api_base_url).exclude(pk=creator.pk)
+    """Our other creators whose webhooks the same API key lists (same key, same base URL). The keys are
+    encrypted at rest (each encryption differs), so they are compared decrypted, here."""
+    same_url = Creator.objects.filter(provider=NAME, api_base_url=creator.api_base_url).exclude(pk=creator.pk)
+    return Creator.objects.filter(pk__in=[c.pk for c in same_url.only("pk", "api_key") if c.api_key == creator.api_key])
 
 
 def _accounts_on(creator, wh_id: str, *, with_self: bool) -> list[str]:
@@ -97,8 +98,8 @@ def _converge(creator, client, endpoint) -> Registration:
     if not current:
         # Join the webhook a peer with the same secret has for this URL, else adopt one for this URL that
         # no creator here claims (one the provider already had, e.g. from before webhook ids were stored).
-        same_secret = set(_peers(creator).filter(webhook_secret_registered=secret, webhook_id__in=list(hooks))
-                          .values_list("webhook_id", flat=True))
+        same_secret = {c.webhook_id for c in _peers(creator).filter(webhook_id__in=list(hooks))
+                       .only("webhook_id", "webhook_secret_registered") if c.webhook_secret_registered == secret}
         at_url = sorted((w for w in hooks.values() if w.get("url") == endpoint),
                         key=lambda w: (str(w.get("created_at") or ""), str(w["id"])))
         joined = next((str(w["id"]) for w in at_url if str(w["id"]) in same_secret), "")

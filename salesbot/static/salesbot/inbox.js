@@ -73,9 +73,6 @@
     }
   }
 
-  const creatorFilter = $("#creator-filter");
-  if (creatorFilter) creatorFilter.addEventListener("change", () => creatorFilter.form.submit());
-
   // --- sound and keys help ----------------------------------------------------------------------
   const sound = $("#sound-toggle");
   function showSound() { const on = store.get("sound") === "1"; sound.textContent = on ? "🔔 sound on" : "🔕 sound off"; sound.setAttribute("aria-pressed", String(on)); }

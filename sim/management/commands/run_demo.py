@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from learning import experiments
 from models_registry.services import onboard_from_files
+from salesbot import security
 from sim import processes
 
 DEMO = Path(settings.BASE_DIR) / "demo"
@@ -78,6 +79,9 @@ class Command(BaseCommand):
         creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider=opts["provider"],
                                      api_base_url=platform if simple else f"{platform}/api", api_key=DEMO_KEY,
                                      webhook_secret=DEMO_SECRET)
+        if not settings.FIELD_ENCRYPTION_KEYS:
+            self.stdout.write(f"» credentials encrypted at rest with the development key in "
+                              f"{settings.FIELD_ENCRYPTION_KEY_FILE} (made once; production: FIELD_ENCRYPTION_KEYS)")
         self.stdout.write(f"» demo creator '{creator.slug}' ready ({creator.vault_items.count()} vault items, "
                           f"{creator.playbook_sections.count()} playbook sections)")
         if (DEMO / "research").exists() and not opts["no_import"]:
@@ -86,7 +90,10 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username="admin").first()
         if user is None:
             user = get_user_model().objects.create_superuser("admin", "admin@example.com", "admin")
-        token, _ = Token.objects.get_or_create(user=user)
+        two_factor_line = self._enroll_demo_admin(user)
+        token = Token.objects.filter(user=user).select_related("info").first()
+        if token is None or getattr(token, "info", None) is None or token.info.expired:
+            token = security.create_token(user, "make run (demo)")
         if opts["experiment"]:
             experiments.stop(creator, by="make run")
             exp = experiments.start(creator, opts["experiment"], by="make run")
@@ -94,10 +101,31 @@ class Command(BaseCommand):
             self.stdout.write(f"» holdout experiment {exp.pk} started: control share {exp.control_share:g}, "
                               f"simulated true lift {opts['true_lift']:g}")
         if opts["setup_only"]:
+            if two_factor_line:
+                self.stdout.write("» demo admin (admin / admin):\n" + two_factor_line.rstrip("\n"))
             return
-        self._run(creator, token.key, opts, platform)
+        self._run(creator, token.key, opts, platform, two_factor_line)
 
-    def _run(self, creator, token, opts, platform):
+    @staticmethod
+    def _enroll_demo_admin(user) -> str:
+        """Two-factor is required for managers (the demo's admin is a superuser): the demo admin is enrolled
+        the way a person would be, and every start prints the authenticator setup key and fresh recovery codes,
+        so `admin` / `admin` + one of those codes logs in with nothing set by hand."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from salesbot import two_factor
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None and not two_factor.required_for(user):
+            return ""   # TWO_FACTOR_REQUIRED=off: admin / admin alone
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="demo authenticator", confirmed=False)
+            two_factor.enroll(user, device)
+        codes = two_factor.new_recovery_codes(user)
+        return (f"  two-factor:     recovery codes (one login each) {' '.join(codes[:3])}\n"
+                f"                  or the setup key {two_factor.secret_of(device)} in an authenticator app\n")
+
+    def _run(self, creator, token, opts, platform, two_factor_line=""):
         py, manage = sys.executable, str(Path(settings.BASE_DIR) / "manage.py")
         web = f"http://127.0.0.1:{opts['port']}"
         fake = [py, "-m", "sim.platform_server", "--port", str(opts["platform_port"]),
@@ -133,7 +161,8 @@ class Command(BaseCommand):
             procs["platform"] = processes.start(fake, cwd=settings.BASE_DIR)
             self.stdout.write(self.style.SUCCESS(
                 f"\nsalesbot is running\n"
-                f"  admin:          {web}/admin/   (login admin / admin)\n"
+                f"  admin:          {web}/admin/   (login admin / admin + a two-factor code below)\n"
+                f"{two_factor_line}"
                 f"  learning stats: curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/learning/stats\n"
                 f"  queue:          curl -H 'Authorization: Token {token}' {web}/api/{creator.slug}/queue\n"
                 f"  fake platform:  {platform}/_fake/stats   ({creator.get_provider_display()} format)\n"

@@ -17,6 +17,7 @@ class Command(BaseCommand):
         add.add_argument("--creator", action="append", default=[], help="a creator's slug (repeatable)")
         add.add_argument("--password", help="admin login password (else the user logs in only after a reset)")
         add.add_argument("--token", action="store_true", help="create an API token, printed once")
+        add.add_argument("--token-name", default="", help="what the token is for (shown in admin)")
         sub.add_parser("list", help="members, roles and creators")
 
     def handle(self, *args, **opts):
@@ -34,8 +35,12 @@ class Command(BaseCommand):
         if opts["role"] == TeamMember.Role.CHATTER and not creators:
             self.stderr.write("note: a chatter without creators sees nothing until one is assigned")
         member, key = add_member(opts["username"], opts["role"], creators, password=opts["password"],
-                                 token=opts["token"])
+                                 token=opts["token"], token_name=opts["token_name"] or "manage.py team")
         self.stdout.write(f"{member.user.username}: {member.role}"
                           + (f" of {', '.join(c.slug for c in creators)}" if creators else ""))
         if key:
             self.stdout.write(f"API token (shown once, copy it now): {key}")
+            info = getattr(member.user.auth_token, "info", None)
+            if info is not None:
+                self.stdout.write(f"it expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at
+                                  else "it never expires")
