@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from fans.models import Fan, Message
 from fans.staff import timeline
-from learning import stats_rows as stats
 from learning.models import Action, Outcome
 from learning.services import record_action
+from learning.stats import from_rows
 from salesbot.models import QueueItem, WebhookEvent
 from salesbot.pipeline import intake
 from salesbot.pipeline.contact import contact_block
@@ -124,7 +124,7 @@ def test_ppv_unlock_with_string_amount_is_attributed_to_our_ppv(client, creator)
     f = fan(creator, 9)
     assert ppv.purchased and (f.total_spent, f.state) == (Decimal("18.00"), "buyer")
     assert Outcome.objects.get(fan=f, event="purchased").action == ppv
-    assert stats.conversion_by_price(creator)["18"]["bought"] == 1
+    assert from_rows.conversion_by_price(creator)["18"]["bought"] == 1
     stats_agree(creator)
 
 
@@ -152,7 +152,7 @@ def test_undo_reverses_a_purchase_in_books_stats_and_timeline(client, creator):
     ppv.refresh_from_db()
     f = fan(creator, 13)
     assert f.total_spent == Decimal("0.00") and not ppv.purchased
-    assert stats.conversion_by_price(creator)["30"]["bought"] == 0
+    assert from_rows.conversion_by_price(creator)["30"]["bought"] == 0
     assert not Outcome.objects.filter(fan=f, event="purchased").exists()
     entry = next(e for e in timeline(f) if e.kind == "outcome")
     assert entry.title == "outcome: purchased reversed $30.00"
@@ -191,7 +191,7 @@ def test_undo_of_a_purchase_before_the_unlock_takes_it_off_books_and_stats(clien
     f = fan(creator, 22)
     assert f.total_spent == Decimal("0.00") and not ppv.purchased
     assert not Outcome.objects.filter(fan=f, event="purchased").exists()
-    assert stats.conversion_by_price(creator)["30"]["bought"] == 0
+    assert from_rows.conversion_by_price(creator)["30"]["bought"] == 0
     entry = next(e for e in timeline(f) if e.kind == "outcome")
     assert entry.title == "outcome: purchased reversed $30.00"
     stats_agree(creator)
@@ -285,5 +285,5 @@ def test_purchase_of_our_ppv_before_our_send_is_booked_is_attributed_when_it_is(
     assert ppv.status == "sent" and ppv.purchased
     assert Outcome.objects.get(fan=f, event="purchased").action == ppv
     assert fan(creator, 21).total_spent == Decimal("18.00")   # counted once
-    assert stats.conversion_by_price(creator)["18"]["bought"] == 1
+    assert from_rows.conversion_by_price(creator)["18"]["bought"] == 1
     stats_agree(creator)
