@@ -128,7 +128,7 @@ def test_the_seed_log_export_holds_no_secret(creators, tmp_path):
 def test_the_migration_encrypts_rows_stored_in_clear(creators):
     from importlib import import_module
 
-    migration = import_module("models_registry.migrations.0014_encrypt_credentials")
+    migration = import_module("models_registry.migrations.0017_encrypt_credentials")
     with connection.cursor() as cur:
         cur.execute("UPDATE models_registry_creator SET api_key = %s, webhook_secret = %s WHERE id = %s",
                     ["legacy-key", "legacy-secret", creators[0].pk])
