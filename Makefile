@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint docs bench clean
+.PHONY: install run test lint docs bench kills soak clean
 
 install: $(STAMP)
 
@@ -32,6 +32,15 @@ docs: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# Fault checks (not in `make test` or `make bench`; loopback only): qcluster SIGKILLs beside CPU hogs (~3 min),
+# and the soak: web/qcluster kills, a PostgreSQL and a Redis restart (private instances), MINUTES long.
+MINUTES ?= 30
+kills: install
+	$(BIN)/python bench/kills.py
+
+soak: install
+	$(BIN)/python bench/soak.py --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -212,6 +212,15 @@ class Handler(BaseHTTPRequestHandler):
                     or body.get("kind") not in ("typing", "online", "offline"):
                 raise ApiError(400, "need {\"fan_id\": int, \"kind\": \"typing\"|\"online\"|\"offline\"}")
             return 200, p.tell(p.dialect.presence({"id": body["fan_id"]}, body["kind"]))
+        if method == "POST" and name in ("purchase", "tip"):  # a fan pays, as the simulator's fans do
+            body = self._json(raw)
+            amount = body.get("amount") if isinstance(body, dict) else None
+            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
+                    or isinstance(amount, bool) or not isinstance(amount, (int, float)) or not amount > 0 \
+                    or (name == "purchase" and not isinstance(body.get("message_id"), int)):
+                raise ApiError(400, "need {\"fan_id\": int, \"amount\": number > 0"
+                                    + (", \"message_id\": int}" if name == "purchase" else "}"))
+            return 200, {"webhooks": p.fan_pays(body["fan_id"], amount, body.get("message_id"))}
         if method == "POST" and name == "chargeback":
             return 200, p.add_chargeback(self._json(raw))
         if method == "POST" and name == "reset":

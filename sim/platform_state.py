@@ -260,6 +260,19 @@ class FakePlatform:
             self.stats["purchases"] += 1
             self.stats["revenue"] += float(amount)
 
+    def fan_pays(self, fan_id: int, amount, message_id: int | None = None) -> list:
+        """A fan unlocks our PPV `message_id` (or tips, without one): recorded in the platform's stats (revenue,
+        tips_amount) and told by webhook, as the simulator's fans do."""
+        if message_id is not None:
+            self.unlock(fan_id, message_id, amount)
+            events = self.dialect.unlocked({"id": fan_id, "name": f"Fan{fan_id}"}, message_id, amount)
+        else:
+            with self.lock:
+                self.stats["tips"] += 1
+                self.stats["tips_amount"] += float(amount)
+                events = self.dialect.tipped({"id": fan_id, "name": f"Fan{fan_id}"}, amount, self.rng)
+        return self.tell(events)
+
     def recent_chat(self, fan_id: int, limit: int) -> list[dict]:
         """Last `limit` messages both ways, oldest first."""
         with self.lock:

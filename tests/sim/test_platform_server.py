@@ -186,6 +186,25 @@ def test_webhook_is_retried_after_500(fake_platform, webhook_receiver):
     assert (stats["webhooks_posted"], stats["webhooks_failed"]) == (1, 2)
 
 
+def test_fan_pays_is_recorded_and_told(fake_platform, webhook_receiver):
+    """The fault checks' fans pay through the platform (bench/soak.py): it books the money, then tells the bot."""
+    requests.post(f"{fake_platform.api}/webhooks", headers=fake_platform.auth, timeout=5,
+                  json={"url": webhook_receiver.url, "events": []})
+    [bought] = fake_platform.fake("POST", "purchase", json={"fan_id": 5, "message_id": 77, "amount": 18})["webhooks"]
+    [tipped] = fake_platform.fake("POST", "tip", json={"fan_id": 5, "amount": 10})["webhooks"]
+    assert bought["status"] == tipped["status"] == 200 and bought["event_id"] != tipped["event_id"]
+    bodies = [json.loads(r["body"]) for r in webhook_receiver.requests]
+    assert [(b["event"], b["event_id"]) for b in bodies] == [("messages.ppv.unlocked", bought["event_id"]),
+                                                             ("tips.received", tipped["event_id"])]
+    assert bodies[0]["payload"]["message_id"] == 77 and bodies[1]["payload"]["amount"] == 10
+    stats = fake_platform.fake("GET", "stats")
+    assert (stats["purchases"], stats["revenue"], stats["tips"], stats["tips_amount"]) == (1, 18.0, 1, 10.0)
+    for name, body in [("purchase", {"fan_id": 5, "amount": 18}), ("tip", {"fan_id": 5, "amount": 0}),
+                       ("tip", {"fan_id": "5", "amount": 3})]:
+        r = requests.post(f"{fake_platform.url}/_fake/{name}", json=body, timeout=5)
+        assert r.status_code == 400, (name, body)
+
+
 def test_webhook_without_target_is_400(fake_platform):
     r = requests.post(f"{fake_platform.url}/_fake/webhook", json={"event": "x", "payload": {}}, timeout=5)
     assert r.status_code == 400
