@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fans.models import Fan, Message
 from fans.staff import timeline
-from learning import stats_rows as stats
+from learning.stats import from_rows as stats
 from learning.models import Action, Outcome
 from learning.services import record_action
 from salesbot.models import QueueItem, WebhookEvent
