@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from fans.models import Fan, Message
 from fans.staff import timeline
-from learning.stats import from_rows as stats
 from learning.models import Action, Outcome
 from learning.services import record_action
+from learning.stats import from_rows as stats
 from salesbot.models import QueueItem, WebhookEvent
 from salesbot.pipeline import intake
 from salesbot.pipeline.contact import contact_block
