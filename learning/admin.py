@@ -169,10 +169,11 @@ class ExperimentAdmin(CreatorScopedAdmin):
         """Sample-ratio mismatch, guardrails and the population, as an experimentation platform shows them."""
         res = self._results(obj)
         srm = res["srm"]
+        p = "" if srm["p"] is None else f" (p={srm['p']:.2f})"
         line = (format_html('<strong class="srm-warning">SRM p={}: untrustworthy</strong>', f"{srm['p']:.1g}")
-                if srm["mismatch"] else format_html("split ok{}", f" (p={srm['p']:.2f})" if srm["p"] is not None else ""))
-        breached = res["guardrail_breached"]
-        line += (format_html('<br><strong class="guardrail-breached">guardrail breached: {}</strong>', ", ".join(breached))
+                if srm["mismatch"] else format_html("split ok{}", p))
+        breached = ", ".join(res["guardrail_breached"])
+        line += (format_html('<br><strong class="guardrail-breached">guardrail breached: {}</strong>', breached)
                  if breached else format_html("<br>guardrails ok"))
         who = "all fans" if obj.population == "all" else "new fans"
         return line + format_html("<br><small>{}{}</small>", who, f"; {obj.stop_reason}" if obj.stop_reason else "")
