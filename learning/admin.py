@@ -55,6 +55,15 @@ class StartExperimentForm(forms.Form):
     control_percent = forms.IntegerField(
         label="Control share (%)", min_value=1, max_value=99, initial=20,
         help_text="Share of new fans held out on the playbook ladder (no learned prices, no exploration).")
+    population = forms.ChoiceField(
+        choices=[("new", "new subscribers only"), ("all", "all fans in scope")], initial="new", required=False,
+        help_text="All fans: those already there are assigned too, and their spend before the start narrows the "
+                  "interval (CUPED).")
+    harm_percent = forms.FloatField(
+        label="Guardrail harm limit (points)", min_value=0, max_value=100, initial=2, required=False,
+        help_text="A guardrail (opt-outs, safety handoffs, expiries, chargebacks per fan) is breached when the "
+                  "learning arm is worse than the control by more than this, by the always-valid interval.")
+    stop_on_harm = forms.BooleanField(required=False, label="Stop when a guardrail is breached")
 
     def __init__(self, creators, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,7 +76,7 @@ class ExperimentAdmin(CreatorScopedAdmin):
     service (the start page, the stop confirmation, the dashboard's buttons): never typed in or deleted."""
 
     list_display = ["id", "creator", "links", "state", "control", "started", "stopped", "learning_arm",
-                    "control_arm", "p_beats", "verdict"]
+                    "control_arm", "difference", "checks", "p_beats", "verdict"]
     list_display_links = None
     list_filter = ["creator", ("stopped_at", admin.EmptyFieldListFilter)]
     list_select_related = ["creator", "started_by_user", "stopped_by_user"]
@@ -142,6 +151,33 @@ class ExperimentAdmin(CreatorScopedAdmin):
     def control_arm(self, obj):
         return self._arm(obj, experiments.CONTROL)
 
+    @admin.display(description="difference per fan")
+    def difference(self, obj):
+        cmp = self._results(obj)["comparison"]
+        d, cuped = cmp.get("revenue_per_fan_difference"), cmp.get("revenue_per_fan_difference_cuped")
+        if d is None:
+            return "—"
+        out = format_html("${}<br><small>always-valid 90% ${} – ${}</small>", f"{d['mean']:.2f}",
+                          f"{d['always_valid_90'][0]:.2f}", f"{d['always_valid_90'][1]:.2f}")
+        if cuped:
+            out += format_html("<br><small>CUPED ${} ({} – {})</small>", f"{cuped['mean']:.2f}",
+                               f"{cuped['interval'][0]:.2f}", f"{cuped['interval'][1]:.2f}")
+        return out
+
+    @admin.display(description="checks")
+    def checks(self, obj):
+        """Sample-ratio mismatch, guardrails and the population, as an experimentation platform shows them."""
+        res = self._results(obj)
+        srm = res["srm"]
+        p = "" if srm["p"] is None else f" (p={srm['p']:.2f})"
+        line = (format_html('<strong class="srm-warning">SRM p={}: untrustworthy</strong>', f"{srm['p']:.1g}")
+                if srm["mismatch"] else format_html("split ok{}", p))
+        breached = ", ".join(res["guardrail_breached"])
+        line += (format_html('<br><strong class="guardrail-breached">guardrail breached: {}</strong>', breached)
+                 if breached else format_html("<br>guardrails ok"))
+        who = "all fans" if obj.population == "all" else "new fans"
+        return line + format_html("<br><small>{}{}</small>", who, f"; {obj.stop_reason}" if obj.stop_reason else "")
+
     @admin.display(description="P(learning beats control)")
     def p_beats(self, obj):
         p = self._results(obj)["comparison"].get("p_learning_beats_control_revenue")
@@ -190,7 +226,12 @@ class ExperimentAdmin(CreatorScopedAdmin):
         if form.is_bound and form.is_valid():
             creator = form.cleaned_data["creator"]
             try:
-                exp = experiments.start(creator, form.cleaned_data["control_percent"] / 100, by=request.user)
+                data = form.cleaned_data
+                exp = experiments.start(creator, data["control_percent"] / 100, by=request.user,
+                                        population=data.get("population") or "new",
+                                        harm_limit=(data["harm_percent"] if data.get("harm_percent") is not None
+                                                    else 2) / 100,
+                                        stop_on_harm=bool(data.get("stop_on_harm")))
             except experiments.ExperimentError as e:
                 form.add_error(None, str(e))
             else:

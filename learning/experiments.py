@@ -33,6 +33,15 @@ Results (results()), per arm, over the experiment's window (started_at .. stoppe
                        90% credible interval; P(learning > control) from DRAWS paired posterior draws.
   ghost rate           ghosted / counted actions, same Beta treatment (here "beats" = ghosts less).
 Too few fans or PPVs in either arm and the verdict says so instead of naming a winner.
+
+Hygiene (issue 24, learning.experiment_checks): a sample-ratio-mismatch test (p < 0.001: the results are
+marked untrustworthy and the verdict says only that); every difference and lift also gets an always-valid
+90% interval (an asymptotic confidence sequence) and the verdict names a winner only from it, so looking
+every day is safe; revenue is net (a sale taken back is no longer a purchase); an experiment over all fans
+(population "all") also reports the CUPED-adjusted difference on each fan's spend before the start;
+guardrails (opt-outs, safety handoffs, expiries, chargebacks per fan) breach beyond the harm limit and stop
+the experiment when it was started with stop_on_harm (enforce_guardrails, on a schedule and on each read of
+the results pages).
 """
 import logging
 import math
@@ -45,6 +54,7 @@ from django.utils import timezone
 
 from fans.models import Fan
 from learning import assignment, bayes
+from learning import experiment_checks as checks
 from learning.models import Action, Outcome
 from learning.stats.cells import COUNTED_STATUSES
 from models_registry.models import Experiment
@@ -80,9 +90,20 @@ def _who(by) -> tuple[str, object]:
     return str(by or "")[:150], None
 
 
-def start(creator, control_share: float = 0.2, by="") -> Experiment:
+def start(creator, control_share: float = 0.2, by="", *, population: str = "new", harm_limit: float = 0.02,
+          stop_on_harm: bool = False) -> Experiment:
     """Start a holdout experiment; refused while one runs or with a share outside 0.01..0.99. `by`: the user
-    (or a name) who starts it."""
+    (or a name) who starts it; `population`: "new" (fans who subscribe after the start) or "all" (every fan of
+    the creator, each fan's earlier spend then used by CUPED); guardrails breach beyond `harm_limit` and stop
+    the experiment when `stop_on_harm`."""
+    if population not in ("new", "all"):
+        raise ExperimentError('population must be "new" or "all"')
+    try:
+        harm = float(harm_limit)
+    except (TypeError, ValueError):
+        raise ExperimentError("harm_limit must be a number between 0 and 1") from None
+    if not 0 <= harm <= 1:
+        raise ExperimentError("harm_limit must be between 0 and 1")
     try:
         share = float(control_share)
     except (TypeError, ValueError):
@@ -96,21 +117,23 @@ def start(creator, control_share: float = 0.2, by="") -> Experiment:
             if running(creator):
                 raise already
             exp = Experiment.objects.create(creator=creator, control_share=share, started_by=name,
-                                            started_by_user=user)
+                                            started_by_user=user, population=population, harm_limit=harm,
+                                            stop_on_harm=bool(stop_on_harm))
     except IntegrityError:  # another request started one at the same instant (one running per creator)
         raise already from None
     log.info("holdout experiment %s started for %s by %s: control share %.2f", exp.pk, creator.slug, name or "?", share)
     return exp
 
 
-def stop(creator, by="") -> Experiment | None:
+def stop(creator, by="", reason: str = "") -> Experiment | None:
     """Stop the running experiment (its fans keep their arm, its results stay); None when none runs."""
     exp = running(creator)
     if exp is None:
         return None
     exp.stopped_by, exp.stopped_by_user = _who(by)
     exp.stopped_at = timezone.now()
-    exp.save(update_fields=["stopped_at", "stopped_by", "stopped_by_user"])
+    exp.stop_reason = reason[:200]
+    exp.save(update_fields=["stopped_at", "stopped_by", "stopped_by_user", "stop_reason"])
     log.info("holdout experiment %s stopped for %s by %s", exp.pk, creator.slug, exp.stopped_by or "?")
     return exp
 
@@ -124,7 +147,7 @@ def arm_of(fan) -> str:
         return ""
     if fan.arm:
         return fan.arm if fan.experiment_id == exp.pk else ""
-    if fan.pk is None or fan.created_ts < exp.started_at:
+    if fan.pk is None or (exp.population == "new" and fan.created_ts < exp.started_at):
         return ""
     arm = assignment.arm(exp.pk, fan.fan_id, exp.control_share)
     if not Fan.objects.filter(pk=fan.pk, arm="").update(arm=arm, experiment=exp):
@@ -165,15 +188,34 @@ def _p_greater(block_l: dict, block_c: dict, rng: random.Random, lower_is_better
     return round(wins / DRAWS, 3)
 
 
+def _per_fan(exp: Experiment, end) -> dict:
+    """{fan pk: {"arm", "revenue", "pre", guardrail flags}}: net PPV revenue in the window (a sale taken back is
+    no longer `purchased`), net spend before the start (purchases and tips), and the harm flags."""
+    fans = {f["pk"]: {"arm": f["arm"], "revenue": 0.0, "pre": 0.0, "opted_out": int(f["opted_out"]),
+                      "safety_handoff": int(f["safety_flag"]), "expired": int(f["subscription_status"] == "expired"),
+                      "chargeback": 0}
+            for f in Fan.objects.filter(experiment=exp, arm__in=ARMS).values(
+                "pk", "arm", "opted_out", "safety_flag", "subscription_status")}
+    money = Outcome.objects.filter(fan__experiment=exp)
+    for fan_id, s in (money.filter(event=Outcome.Event.PURCHASED, ts__gte=exp.started_at, ts__lte=end)
+                      .values("fan_id").annotate(s=Sum("amount")).values_list("fan_id", "s")):
+        fans[fan_id]["revenue"] = float(s or 0)
+    for fan_id, s in (money.filter(event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED], ts__lt=exp.started_at)
+                      .values("fan_id").annotate(s=Sum("amount")).values_list("fan_id", "s")):
+        fans[fan_id]["pre"] = float(s or 0)
+    for fan_id in (money.filter(event=Outcome.Event.REVERSED, ts__gte=exp.started_at, ts__lte=end)
+                   .values_list("fan_id", flat=True).distinct()):
+        fans[fan_id]["chargeback"] = 1
+    return fans
+
+
 def results(exp: Experiment, now=None) -> dict:
-    """Per-arm figures with 90% intervals and the comparison (see the module doc)."""
+    """Per-arm figures with 90% intervals and the comparison (see the module doc), with the checks of
+    learning.experiment_checks: sample-ratio mismatch, always-valid intervals, CUPED, guardrails."""
     end = exp.stopped_at or now or timezone.now()
-    fans = Fan.objects.filter(experiment=exp)
-    ids = {arm: list(fans.filter(arm=arm).values_list("pk", flat=True)) for arm in ARMS}
-    money = Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end)
-    paid = dict(money.filter(event=Outcome.Event.PURCHASED).values("fan_id").annotate(s=Sum("amount"))
-                .values_list("fan_id", "s"))
-    tips = dict(money.filter(event=Outcome.Event.TIPPED).values("fan__arm").annotate(s=Sum("amount"))
+    per_fan = _per_fan(exp, end)
+    tips = dict(Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end,
+                                       event=Outcome.Event.TIPPED).values("fan__arm").annotate(s=Sum("amount"))
                 .values_list("fan__arm", "s"))
     actions = (Action.objects.filter(creator_id=exp.creator_id, fan__experiment=exp, status__in=COUNTED_STATUSES,
                                      ts__gte=exp.started_at, ts__lte=end).exclude(arm="")
@@ -181,9 +223,10 @@ def results(exp: Experiment, now=None) -> dict:
                                        ppv=Count("pk", filter=Q(action=Action.Kind.PPV)),
                                        bought=Count("pk", filter=Q(action=Action.Kind.PPV, purchased=True))))
     acts = {r["arm"]: r for r in actions}
-    arms = {}
+    arms, rows = {}, {}
     for arm in ARMS:
-        values = [float(paid.get(pk) or 0) for pk in ids[arm]]
+        rows[arm] = [f for f in per_fan.values() if f["arm"] == arm]
+        values = [f["revenue"] for f in rows[arm]]
         m, var = _mean_var(values)
         se = math.sqrt(var / len(values)) if values else 0.0
         a = acts.get(arm, {})
@@ -203,38 +246,87 @@ def results(exp: Experiment, now=None) -> dict:
     if nl >= 2 and nc >= 2:
         diff, se = ml - mc, math.sqrt(vl / nl + vc / nc)
         comparison["revenue_per_fan_difference"] = {
-            "mean": round(diff, 4), "interval_90": [round(diff - Z * se, 4), round(diff + Z * se, 4)]}
+            "mean": round(diff, 4), "interval_90": [round(diff - Z * se, 4), round(diff + Z * se, 4)],
+            "always_valid_90": checks.confidence_sequence(diff, se, nl + nc, LEVEL)}
         comparison["p_learning_beats_control_revenue"] = (
             round(NormalDist().cdf(diff / se), 3) if se > 0 else (0.5 if diff == 0 else float(diff > 0)))
         if mc > 0:
             lift = ml / mc - 1
             se_lift = math.sqrt(vl / nl / mc ** 2 + ml ** 2 * vc / nc / mc ** 4)
             comparison["revenue_per_fan_lift"] = {
-                "mean": round(lift, 4), "interval_90": [round(lift - Z * se_lift, 4), round(lift + Z * se_lift, 4)]}
+                "mean": round(lift, 4), "interval_90": [round(lift - Z * se_lift, 4), round(lift + Z * se_lift, 4)],
+                "always_valid_90": checks.confidence_sequence(lift, se_lift, nl + nc, LEVEL)}
+        cuped = checks.cuped(*[[f[k] for f in rows[arm]] for arm in ARMS for k in ("revenue", "pre")], LEVEL)
+        if cuped is not None:
+            comparison["revenue_per_fan_difference_cuped"] = cuped
     rng = random.Random(f"experiment:{exp.pk}")
     comparison["p_learning_beats_control_conversion"] = _p_greater(L["ppv_conversion"], C["ppv_conversion"], rng)
     comparison["p_learning_ghosts_less"] = _p_greater(L["ghost_rate"], C["ghost_rate"], rng, lower_is_better=True)
-    comparison["verdict"] = verdict(comparison, arms)
-    return {"id": exp.pk, "running": exp.running, "control_share": exp.control_share,
+    srm = checks.srm(nl, nc, exp.control_share)
+    guard = checks.guardrails({k: [f[k] for f in rows[LEARNING]] for k in checks.GUARDRAILS},
+                              {k: [f[k] for f in rows[CONTROL]] for k in checks.GUARDRAILS}, exp.harm_limit, LEVEL)
+    comparison["verdict"] = verdict(comparison, arms, srm, guard)
+    return {"id": exp.pk, "running": exp.running, "control_share": exp.control_share, "population": exp.population,
             "started_at": exp.started_at.isoformat(), "started_by": exp.started_by,
             "stopped_at": exp.stopped_at.isoformat() if exp.stopped_at else None, "stopped_by": exp.stopped_by,
-            "level": LEVEL, "arms": arms, "comparison": comparison}
+            "stop_reason": exp.stop_reason, "level": LEVEL, "interval_method": INTERVAL_METHOD,
+            "trustworthy": not srm["mismatch"], "srm": srm, "guardrails": guard,
+            "guardrail_breached": sorted(k for k, g in guard.items() if g["breached"]),
+            "harm_limit": exp.harm_limit, "stop_on_harm": exp.stop_on_harm, "arms": arms, "comparison": comparison}
 
 
-def verdict(comparison: dict, arms: dict) -> str:
+INTERVAL_METHOD = ("always_valid_90: asymptotic confidence sequence (Waudby-Smith et al. 2023, normal mixture, "
+                   f"tuned at {checks.TUNED_FANS} fans), valid however often it is looked at; interval_90: "
+                   "fixed-sample normal interval, valid only for one look")
+
+
+def verdict(comparison: dict, arms: dict, srm: dict | None = None, guard: dict | None = None) -> str:
+    if srm and srm["mismatch"]:
+        return (f"Untrustworthy: sample-ratio mismatch (control {srm['observed_control']:.1%} of fans, planned "
+                f"{srm['expected_control']:.0%}; p = {srm['p']:.2g} < {checks.SRM_P}). The assignment or the data is "
+                f"broken: no result of this experiment should be read.")
+    harm = sorted(k for k, g in (guard or {}).items() if g["breached"])
+    prefix = f"Guardrail breached ({', '.join(harm)}). " if harm else ""
     if not comparison["enough_data"]:
         have = ", ".join(f"{a}: {arms[a]['fans']} fans, {arms[a]['ppv_conversion']['n']} PPVs" for a in ARMS)
-        return (f"Not enough data yet ({have}); each arm needs at least {ENOUGH['fans']} fans and "
-                f"{ENOUGH['ppvs']} PPVs before the figures say anything.")
+        return prefix + (f"Not enough data yet ({have}); each arm needs at least {ENOUGH['fans']} fans and "
+                         f"{ENOUGH['ppvs']} PPVs before the figures say anything.")
     p = comparison.get("p_learning_beats_control_revenue")
-    diff = comparison.get("revenue_per_fan_difference", {}).get("interval_90")
+    d = comparison.get("revenue_per_fan_difference") or {}
+    diff, valid = d.get("interval_90"), d.get("always_valid_90")
     if p is None or diff is None:
-        return "No revenue comparison possible yet."
+        return prefix + "No revenue comparison possible yet."
+    if valid[0] > 0:
+        return prefix + (f"Learning earns more per fan than the control (P = {p:.0%}; the always-valid 90% interval "
+                         f"of the difference is above 0, safe however often it was looked at).")
+    if valid[1] < 0:
+        return prefix + f"Learning earns less per fan than the control (P(learning better) = {p:.0%})."
     if diff[0] > 0:
-        return f"Learning earns more per fan than the control (P = {p:.0%}; 90% interval of the difference above 0)."
-    if diff[1] < 0:
-        return f"Learning earns less per fan than the control (P(learning better) = {p:.0%})."
-    return f"No clear difference in revenue per fan yet (P(learning better) = {p:.0%}; the 90% interval spans 0)."
+        return prefix + (f"Learning earns more per fan by the one-look interval (P = {p:.0%}), not yet by the "
+                         f"always-valid one: keep it running before deciding.")
+    return prefix + f"No clear difference in revenue per fan yet (P(learning better) = {p:.0%}; the intervals span 0)."
+
+
+def enforce_guardrails(exp: Experiment) -> list[str]:
+    """Stop a running experiment whose guardrail is breached, when it was started with stop_on_harm;
+    returns the breached guardrails (the django-q schedule and the results pages call it)."""
+    if not exp.running:
+        return []
+    res = results(exp)
+    breached = res["guardrail_breached"]
+    if breached and exp.stop_on_harm:
+        stop(exp.creator, by="guardrail", reason=f"guardrail breached: {', '.join(breached)} "
+                                                 f"(harm limit {exp.harm_limit:.0%})")
+        log.warning("holdout experiment %s stopped: guardrail breached (%s)", exp.pk, ", ".join(breached))
+    return breached
+
+
+def check_all() -> int:
+    """Every running experiment's guardrails; returns how many were stopped."""
+    stopped = 0
+    for exp in Experiment.objects.filter(stopped_at__isnull=True, stop_on_harm=True).select_related("creator"):
+        stopped += bool(enforce_guardrails(exp)) and not Experiment.objects.get(pk=exp.pk).running
+    return stopped
 
 
 def report(creator) -> dict:
@@ -243,6 +335,18 @@ def report(creator) -> dict:
     current = next((e for e in exps if e.running), exps[0] if exps else None)
     return {"running": bool(current and current.running),
             "experiment": results(current) if current else None,
-            "earlier": [{"id": e.pk, "control_share": e.control_share, "started_at": e.started_at.isoformat(),
-                         "stopped_at": e.stopped_at.isoformat() if e.stopped_at else None}
-                        for e in exps if e is not current]}
+            "earlier": [_summary(e) for e in exps if e is not current][:EARLIER]}
+
+
+EARLIER = 10   # past experiments listed with their results
+
+
+def _summary(e: Experiment) -> dict:
+    res = results(e)
+    diff = res["comparison"].get("revenue_per_fan_difference") or {}
+    return {"id": e.pk, "control_share": e.control_share, "population": e.population,
+            "started_at": e.started_at.isoformat(), "stopped_at": e.stopped_at.isoformat() if e.stopped_at else None,
+            "stop_reason": e.stop_reason, "fans": {a: res["arms"][a]["fans"] for a in ARMS},
+            "difference": diff.get("mean"), "always_valid_90": diff.get("always_valid_90"),
+            "trustworthy": res["trustworthy"], "guardrail_breached": res["guardrail_breached"],
+            "verdict": res["comparison"]["verdict"]}

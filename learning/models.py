@@ -86,6 +86,14 @@ class Action(models.Model):
                                 related_name="+")
     review = models.CharField(max_length=10, blank=True, choices=[("approved", "bot draft approved as is"),
                                                                    ("edited", "bot draft edited, then sent")])
+    reversed = models.BooleanField(default=False, help_text="A purchase of this PPV was taken back (refund, "
+                                                             "chargeback, undo): it earned nothing, and counts "
+                                                             "in the chargeback rate of its price and hook.")
+    propensity = models.FloatField(null=True, blank=True,
+                                   help_text="The probability the offer policy had of choosing this offer (price, "
+                                             "hook, item), Thompson draws and exploration included; logged for "
+                                             "off-policy evaluation (learning.offpolicy). Empty: not a rule-engine "
+                                             "offer.")
     utc_hour = UTCHourField(null=True, blank=True, editable=False, help_text="UTC hour of ts (set on save).")
     arm = models.CharField(max_length=10, blank=True, choices=[("learning", "learning"), ("control", "control")],
                            help_text="The fan's holdout-experiment arm when this was recorded, while its experiment "

@@ -113,9 +113,10 @@ def reverse_outcome(outcome: Outcome, reason: str, platform_event_id: str | None
         still_bought = Outcome.objects.filter(action_id=outcome.action_id, event=Outcome.Event.PURCHASED).exists()
         if outcome.action_id and not still_bought:
             action = Action.objects.select_for_update().get(pk=outcome.action_id)
-            before = (action.purchased, action.ghosted)
-            action.purchased = False
-            action.save(update_fields=["purchased"])
+            before = (action.purchased, action.ghosted, action.reversed)
+            # net money: the PPV earned nothing, and its price and hook carry the chargeback
+            action.purchased, action.reversed = False, True
+            action.save(update_fields=["purchased", "reversed"])
             counters.record(action.creator_id, cells.flag_cells(action, *before))
         counters.refresh_buyer(outcome.fan_id, outcome.creator_id)
     return outcome

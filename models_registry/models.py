@@ -206,6 +206,16 @@ class Experiment(models.Model):
                                         related_name="+")
     stopped_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                         related_name="+")
+    population = models.CharField(max_length=5, default="new", choices=[("new", "new subscribers only"),
+                                                                         ("all", "all fans in scope")],
+                                  help_text="Who is assigned: fans who subscribe after the start, or every fan "
+                                            "(then each fan's spend before the start reduces the variance: CUPED).")
+    harm_limit = models.FloatField(default=0.02, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+                                   help_text="A guardrail (opt-outs, safety handoffs, expiries, chargebacks per fan) "
+                                             "is breached when the learning arm is worse than the control by more "
+                                             "than this share, by the always-valid interval.")
+    stop_on_harm = models.BooleanField(default=False, help_text="Stop the experiment when a guardrail is breached.")
+    stop_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["creator", "-started_at", "-id"]

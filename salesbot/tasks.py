@@ -52,6 +52,12 @@ def bump_checker() -> int:
     return n
 
 
+def check_experiments() -> int:
+    """Stop holdout experiments whose guardrail is breached (learning.experiments.enforce_guardrails)."""
+    from learning import experiments
+    return experiments.check_all()
+
+
 def refresh_stats() -> int:
     return checkers.refresh_all_stats()
 

@@ -14,6 +14,15 @@ difference is where the money is.
 
 Whales keep DemoFans's $60..$150.
 
+Per-fan-context pricing (issue 24): two more audiences, written from the issue's description of audiences
+outside the repository and not tuned to the policy (their numbers were set before any run):
+
+  MidPriceFans     ordinary fans' max_price uniform in $25..$35 (best price near $25-$35, above the entry
+                   price but under the dearest rung), one audience-wide hook that lifts purchases 1.4× for
+                   every fan, and fatigue: each PPV already offered lowers the next one's odds by 12%.
+  WhaleHeavyFans   one fan in ten is a whale (max_price uniform in $50..$100, eager), the rest rarely pay
+                   over $15 (max_price uniform in $6..$15).
+
 Known lift (the holdout experiment's check, learning.experiments). LiftFans gives the learning arm a
 purchase probability (1 + lift) times the control's, price-blind, and every fan gets at most one PPV:
 the fan answers every message that is not a PPV with small talk, buys a PPV with probability
@@ -50,6 +59,55 @@ class PricierFans(_PricedFans):
 class ThriftyFans(_PricedFans):
     """Most fans' best price below the entry price (see the module doc)."""
     PRICE_RANGE = (5.0, 15.0)
+
+
+class MidPriceFans(_PricedFans):
+    """Best prices $25-35, a hook that lifts everyone, fatigue with every PPV (see the module doc)."""
+    PRICE_RANGE = (25.0, 35.0)
+    LIFT_HOOK, LIFT, FATIGUE = "exclusivity", 1.4, 0.88
+
+    def __init__(self, seed: int = 0, **kw):
+        super().__init__(seed, **kw)
+        self.offers: dict = {}   # fan id -> PPVs offered so far
+        self.before: dict = {}   # message id -> PPVs the fan had been offered before it
+
+    def _factor(self, fan, message) -> float:
+        lift = self.LIFT if message.hook == self.LIFT_HOOK else 1.0
+        return lift * self.FATIGUE ** self.before.get(message.id, self.offers.get(fan.id, 0))
+
+    def purchase_probability(self, fan, message: BotMessage) -> float:
+        return min(0.97, super().purchase_probability(fan, message) * self._factor(fan, message))
+
+    def react(self, fan, message: BotMessage, rng: random.Random) -> list[Reaction]:
+        if message.price <= 0:
+            return super().react(fan, message, rng)
+        self.before.setdefault(message.id, self.offers.get(fan.id, 0))
+        boost = fan.buy_boost
+        fan.buy_boost = boost * self._factor(fan, message)   # the base model reads the odds through buy_boost
+        try:
+            return super().react(fan, message, rng)
+        finally:
+            fan.buy_boost = boost
+            self.offers[fan.id] = self.offers.get(fan.id, 0) + 1
+
+
+class WhaleHeavyFans(DemoFans):
+    """One fan in ten a whale paying $50-100, the rest rarely over $15 (see the module doc)."""
+
+    def __init__(self, seed: int = 0, **kw):
+        super().__init__(seed, **kw)
+        self.seed = seed
+
+    def make_fan(self, fan_id: int, rng: random.Random) -> SimFan:
+        fan = super().make_fan(fan_id, rng)
+        own = random.Random(f"{self.seed}:{fan_id}:whaleheavy")
+        fan.is_whale = own.random() < 0.10
+        if fan.is_whale:
+            fan.max_price, fan.price_softness = own.uniform(50, 100), own.uniform(8, 20)
+            fan.base_buy, fan.tip_prob = own.uniform(0.75, 0.95), own.uniform(0.2, 0.4)
+        else:
+            fan.max_price, fan.price_softness = own.uniform(6, 15), own.uniform(2.5, 5)
+        return fan
 
 
 class LiftFans:

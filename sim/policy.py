@@ -38,7 +38,7 @@ from django.db.models import Sum
 
 from fans.models import Fan
 from fans.state_machine import FanState, can_transition, transition
-from learning import experiments
+from learning import experiments, offpolicy
 from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
@@ -71,6 +71,12 @@ class Result:
     arm_value: dict = field(default_factory=dict)   # (price, hook) -> Σ its expected revenue on the same offers
     cumulative: list = field(default_factory=list)  # revenue after each fan
     experiment: dict | None = None  # learning.experiments.results() when the run held an experiment
+    policy_truth: dict = field(default_factory=dict)  # policy -> [Σ true value of its offer, offers] (same contexts)
+    offpolicy: dict = field(default_factory=dict)     # policy -> learning.offpolicy.estimate() from the logs
+
+    def truth_per_offer(self, policy: str) -> float | None:
+        total, n = self.policy_truth.get(policy, (0.0, 0))
+        return total / n if n else None
 
     @property
     def revenue_per_fan(self) -> float:
@@ -105,7 +111,9 @@ class Result:
             f"expected revenue:  ${self.expected:,.2f} (Σ price × true purchase odds of the PPVs sent)",
             f"best fixed policy: ${best:,.2f} (${price} with '{hook}' on every one of those PPVs)",
             f"regret:            ${self.regret:,.2f} ({share} of the best fixed policy)",
-        ]
+        ] + [f"off-policy {name:9} DR ${e['dr']['estimate']:.2f} per offer (90% ${e['dr']['interval'][0]:.2f}–"
+             f"${e['dr']['interval'][1]:.2f}), truth ${self.truth_per_offer(name):.2f}"
+             for name, e in self.offpolicy.items() if "dr" in e and self.truth_per_offer(name) is not None]
 
 
 class Simulation:
@@ -147,6 +155,9 @@ class Simulation:
                 if progress and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == self.n_fans):
                     progress(policy, i + 1, self.n_fans)
             self._read_books(creator, result)
+            rows = offpolicy.logged_offers(creator)
+            result.offpolicy = {name: offpolicy.estimate(rows, name) for name in offpolicy.POLICIES
+                                if any(name in r["choices"] for r in rows)}
             if exp is not None:
                 result.experiment = experiments.results(exp)
         return result
@@ -189,6 +200,7 @@ class Simulation:
             bought = self._paid(fan, action, message, reactions, result)
             if ppv:
                 self._value_offer(model, simfan, message, result)
+                self._value_choices(model, simfan, message, decision.extra.get("policy_choices") or {}, result)
             replies = [r for r in reactions if r.kind == "reply"]
             if replies:
                 reason, text = "message", str(replies[0].text or "")
@@ -254,6 +266,18 @@ class Simulation:
         for arm in self.arms:
             value = arm[0] * odds(replace(message, price=arm[0], hook=arm[1]))
             result.arm_value[arm] = result.arm_value.get(arm, 0.0) + value
+
+    @staticmethod
+    def _value_choices(model, simfan, message, choices: dict, result: Result):
+        """The truth off-policy evaluation is checked against (learning.offpolicy): what each policy's offer
+        in this very context was worth by the fan's true odds (price × P(buy)), summed per policy."""
+        if result.expected is None:
+            return
+        for policy, (price, hook, content_key) in choices.items():
+            offer = replace(message, price=float(price), hook=hook or None, content_key=content_key or None)
+            acc = result.policy_truth.setdefault(policy, [0.0, 0])
+            acc[0] += float(price) * model.purchase_probability(simfan, offer)
+            acc[1] += 1
 
     @staticmethod
     def _read_books(creator, result: Result):

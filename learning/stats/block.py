@@ -110,6 +110,18 @@ def _buyer_price_line(stats: dict) -> str | None:
     return _price_line("price_for_buyers", cells)
 
 
+def _chargeback_line(stats: dict) -> str | None:
+    """Prices and hooks whose sales were taken back (refunds, chargebacks, undo), worst first: their revenue
+    per send above is already net of them."""
+    items = [(f"${k}", v) for k, v in (stats.get("chargeback_rate_by_price") or {}).items() if v["reversed"]]
+    items += [(k, v) for k, v in (stats.get("chargeback_rate_by_hook") or {}).items() if v["reversed"]]
+    if not items:
+        return None
+    items = sorted(items, key=lambda kv: (-kv[1]["rate"], kv[0]))[:MAX_ENTRIES]
+    return "chargeback_rate (sales taken back, already out of revenue): " + ", ".join(
+        f"{k}: {_pct(v['rate'])} ({v['reversed']} of {v['bought']})" for k, v in items)
+
+
 MAX_HAD_LINES = 30
 
 
@@ -143,6 +155,7 @@ def format_stats_block(stats: dict, had: list | None = None) -> str:
         _hooks_line(stats.get("top_hooks") or []),
         _hours_line(_cells(stats, "conversion_by_hour", "posterior_by_hour", n)),
         _ghost_line(stats.get("ghost_rate_by_stage") or {}),
+        _chargeback_line(stats),
     ) if line]
     avg = stats.get("avg_msgs_to_first_buy")
     if avg is not None:

@@ -15,6 +15,23 @@ TOTAL, BUILT = "total", "built"                          # key "actions"/"outcom
 PRICE, CONTENT, HOOK, HOUR = "price", "content", "hook", "hour"   # PPVs: n sent, hit bought
 PRICE_HOOK, SEG_PRICE = "price_hook", "seg_price"        # key price × key2 hook; key segment × key2 price
 STAGE, HOOK_USED = "stage", "hook_used"                  # any action: n, hit ghosted; n with that hook
+CB_PRICE, CB_HOOK = "cb_price", "cb_hook"                # PPVs ever bought: n, hit taken back (net money)
+SENDER = "sender"                                        # PPVs: key who sent it (sender_kind) × key2 price
+
+# Who sent an action, so the stats can tell the bot's own offers from those a person touched.
+SENDERS = ("bot", "bot_draft_approved", "human_edited", "human", "imported")
+
+
+def sender_kind(source: str, review: str) -> str:
+    """bot (rules/LLM, sent as decided), bot_draft_approved, human_edited (a bot draft a person changed),
+    human (the console or the platform's own UI), imported (seed logs)."""
+    if review == "approved":
+        return "bot_draft_approved"
+    if review == "edited":
+        return "human_edited"
+    if source in (Action.Source.STAFF, Action.Source.HUMAN):
+        return "human"
+    return "imported" if source == Action.Source.IMPORT else "bot"
 
 
 def rate(part: int, whole: int) -> float:
@@ -77,15 +94,24 @@ def action_cells(a, sign: int = 1) -> list[tuple]:
                 cells.append((SEG_PRICE, a.segment, p))
             if a.hook:
                 cells.append((PRICE_HOOK, p, a.hook))
+            cells.append((SENDER, sender_kind(a.source, a.review), p))
         out += [(d, k, k2, sign, sign * bought) for d, k, k2 in cells]
+        taken_back = int(bool(getattr(a, "reversed", False)))
+        if bought or taken_back:   # chargeback rate: of the PPVs bought, how many were taken back
+            if price is not None:
+                out.append((CB_PRICE, price_key(price), "", sign, sign * taken_back))
+            if a.hook:
+                out.append((CB_HOOK, a.hook, "", sign, sign * taken_back))
     return out
 
 
-def flag_cells(a, was_purchased: bool, was_ghosted: bool) -> list[tuple]:
-    """What changing the action's purchased/ghosted flags from the given old values changes."""
-    if bool(a.purchased) == bool(was_purchased) and bool(a.ghosted) == bool(was_ghosted):
+def flag_cells(a, was_purchased: bool, was_ghosted: bool, was_reversed: bool | None = None) -> list[tuple]:
+    """What changing the action's purchased/ghosted (and reversed) flags from the given old values changes."""
+    was_reversed = bool(a.reversed) if was_reversed is None else was_reversed
+    if (bool(a.purchased) == bool(was_purchased) and bool(a.ghosted) == bool(was_ghosted)
+            and bool(a.reversed) == bool(was_reversed)):
         return []
-    old = _Snapshot(a, purchased=was_purchased, ghosted=was_ghosted)
+    old = _Snapshot(a, purchased=was_purchased, ghosted=was_ghosted, reversed=was_reversed)
     return action_cells(a) + action_cells(old, sign=-1)
 
 
@@ -94,4 +120,5 @@ class _Snapshot:
 
     def __init__(self, a, **flags):
         self.__dict__.update({k: getattr(a, k) for k in ("action", "ts", "content_key", "hook", "price", "status",
-                                                         "fan_state", "fan_total_spent", "segment", "arm")}, **flags)
+                                                         "fan_state", "fan_total_spent", "segment", "arm",
+                                                         "source", "review", "reversed")}, **flags)

@@ -34,6 +34,8 @@ from learning.models import BuyerStat, Outcome, StatsCell
 from learning.stats import from_rows
 from learning.stats.cells import (
     BUILT,
+    CB_HOOK,
+    CB_PRICE,
     CONTENT,
     HOOK,
     HOOK_USED,
@@ -41,6 +43,7 @@ from learning.stats.cells import (
     PRICE,
     PRICE_HOOK,
     SEG_PRICE,
+    SENDER,
     STAGE,
     TOTAL,
     action_cells,
@@ -177,6 +180,9 @@ def rebuild(creator) -> dict:
                   for (price, hook), (sent, bought, _, _) in from_rows.price_hook_counts(creator, None).items()]
         cells += [(SEG_PRICE, seg, price_key(price), sent, bought)
                   for (seg, price), (sent, bought, _, _) in from_rows.segment_price_counts(creator, None).items()]
+        cells += [(CB_PRICE, k, "", n, hit) for k, (n, hit) in from_rows.chargeback_counts(creator, "price").items()]
+        cells += [(CB_HOOK, k, "", n, hit) for k, (n, hit) in from_rows.chargeback_counts(creator, "hook").items()]
+        cells += [(SENDER, kind, p, n, hit) for (kind, p), (n, hit) in from_rows.sender_price_counts(creator).items()]
         record(creator.pk, cells)
         BuyerStat.objects.bulk_create(
             [BuyerStat(fan_id=b["pk"], creator=creator, first_buy_ts=b["first_buy_ts"],

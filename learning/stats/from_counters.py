@@ -14,7 +14,7 @@ from django.db.models import Avg
 
 from learning.models import BuyerStat
 from learning.stats import cells, counters
-from learning.stats.from_rows import posteriors
+from learning.stats.from_rows import by_sender, chargeback_table, posteriors
 
 
 def stats_from_rollup(creator) -> dict:
@@ -40,5 +40,11 @@ def stats_from_rollup(creator) -> dict:
                      for (seg, p), (n, hit) in sorted(counts[cells.SEG_PRICE].items(),
                                                       key=lambda kv: (kv[0][0], Decimal(kv[0][1])))}
     stats.update(posteriors(creator, seed=stats, crossed=(price_hook, segment_price)))
+    stats.update({
+        "chargeback_rate_by_price": chargeback_table(
+            {k: v for (k, _), v in sorted(counts[cells.CB_PRICE].items(), key=lambda kv: Decimal(kv[0][0]))}),
+        "chargeback_rate_by_hook": chargeback_table({k: v for (k, _), v in counts[cells.CB_HOOK].items()}),
+        "by_sender": by_sender(counts[cells.SENDER]),
+    })
     stats["computed_at"] = datetime.datetime.now(datetime.UTC).isoformat()
     return stats

@@ -43,7 +43,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from fans.models import Fan
 from learning import bayes
 from learning.models import Action, Outcome
-from learning.stats.cells import CONTROL_ARM, COUNTED_STATUSES, price_key, rate
+from learning.stats.cells import CONTROL_ARM, COUNTED_STATUSES, SENDERS, price_key, rate, sender_kind
 
 
 def counted(creator):
@@ -85,6 +85,47 @@ def conversion_by_hour(creator) -> dict:
     """Conversion by UTC hour of the PPV ("0".."23"), whatever the server's TIME_ZONE (Action.utc_hour,
     the UTC hour stored when the row is written)."""
     return _conversion(_ppvs(creator), "utc_hour")
+
+
+def chargeback_counts(creator, field: str) -> dict:
+    """{value: (bought, taken back)} over the PPVs ever bought (a refund, chargeback or undo leaves the PPV
+    `reversed`, no longer `purchased`), by price or hook."""
+    rows = (_ppvs(creator).filter(Q(purchased=True) | Q(reversed=True)).exclude(**{f"{field}__isnull": True})
+            .exclude(**({field: ""} if field == "hook" else {})).order_by().values(field)
+            .annotate(n=Count("pk"), hit=Count("pk", filter=Q(reversed=True))).order_by(field))
+    return {(price_key(r[field]) if field == "price" else r[field]): (r["n"], r["hit"]) for r in rows}
+
+
+def chargeback_table(counts: dict) -> dict:
+    """{key: {"bought", "reversed", "rate"}}: the share of sales taken back (net money), shown per price and hook."""
+    return {k: {"bought": n, "reversed": hit, "rate": rate(hit, n)} for k, (n, hit) in counts.items() if n}
+
+
+def sender_price_counts(creator) -> dict:
+    """{(sender kind, price key): (sent, bought)} over priced PPVs (learning.stats.cells.sender_kind)."""
+    rows = (_ppvs(creator).filter(price__isnull=False).order_by().values("source", "review", "price")
+            .annotate(n=Count("pk"), hit=Count("pk", filter=Q(purchased=True))))
+    out: dict = {}
+    for r in rows:
+        key = (sender_kind(r["source"], r["review"]), price_key(r["price"]))
+        n, hit = out.get(key, (0, 0))
+        out[key] = (n + r["n"], hit + r["hit"])
+    return out
+
+
+def by_sender(counts: dict) -> dict:
+    """Net PPV money per sender kind (bot, bot_draft_approved, human_edited, human, imported): each kind is
+    marked so an analysis can leave out what a person sent. Revenue is what was bought and not taken back."""
+    out = {}
+    for kind in SENDERS:
+        cells = {p: v for (k, p), v in counts.items() if k == kind}
+        sent, bought = sum(n for n, _ in cells.values()), sum(h for _, h in cells.values())
+        if not sent:
+            continue
+        revenue = round(sum(float(p) * h for p, (_, h) in cells.items()), 2)
+        out[kind] = {"sent": sent, "bought": bought, "rate": rate(bought, sent), "net_revenue": revenue,
+                     "revenue_per_send": round(revenue / sent, 2), "human": kind in ("human_edited", "human")}
+    return out
 
 
 def ghost_rate_by_stage(creator) -> dict:
@@ -246,5 +287,10 @@ def compute_learning_stats_from_rows(creator) -> dict:
         "top_hooks": top_hooks(creator),
     }
     stats.update(posteriors(creator, seed=stats))
+    stats.update({
+        "chargeback_rate_by_price": chargeback_table(chargeback_counts(creator, "price")),
+        "chargeback_rate_by_hook": chargeback_table(chargeback_counts(creator, "hook")),
+        "by_sender": by_sender(sender_price_counts(creator)),
+    })
     stats["computed_at"] = datetime.datetime.now(datetime.UTC).isoformat()
     return stats

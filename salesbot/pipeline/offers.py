@@ -66,6 +66,13 @@ class Offer:
     hook: str
     item: VaultItem
     explored: bool = False
+    # logged for off-policy evaluation, not part of what the offer is (equality compares the offer alone):
+    propensity: float = field(default=1.0, compare=False)  # P(the policy made this offer), exploring included
+    choices: dict = field(default_factory=dict, compare=False)   # what the other policies would have offered
+
+
+def as_logged(o: Offer) -> list:
+    return [str(o.price), o.hook, o.item.content_key]
 
 
 @dataclass
@@ -199,6 +206,19 @@ def _within_budget(options: list, default, cell_of, value) -> bool:
     return earned >= (1 - BUDGET) * ladder * sum(n for n, _ in sends)
 
 
+PROPENSITY_DRAWS = 200
+
+
+def _thompson_share(options: list, cell_of, value, chosen) -> float:
+    """P(_thompson picks `chosen`), by Monte Carlo on a private generator (the decision's own draws stay
+    untouched, so logging propensities changes no offer); at least 1/(draws + 1), never 0."""
+    if chosen not in options:
+        return 0.0
+    rng = random.Random(f"propensity:{len(options)}")
+    wins = sum(_thompson(options, cell_of, value, rng) == chosen for _ in range(PROPENSITY_DRAWS))
+    return max(wins, 1) / (PROPENSITY_DRAWS + 1) if wins < PROPENSITY_DRAWS else 1.0
+
+
 def _thompson(options: list, cell_of, value, rng):
     """The option whose draw of value × conversion (from its cell, the prior when it has none) is best."""
     draws = [(value(o) * bayes.thompson(rng, *cell_of(o)[:2]), -i) for i, o in enumerate(options)]
@@ -241,9 +261,21 @@ def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random
     the estimated revenue of its sends within BUDGET of the ladder's). No data at all (cold start) never
     explores, so a new creator gets the playbook's ladder."""
     if evidence.policy == LADDER:
-        return ladder_offer(c)
+        offer = ladder_offer(c)
+        offer.choices = {"ladder": as_logged(offer)}
+        return offer
     if evidence.policy == RAW_RATES:
-        return raw_rate_offer(c, evidence)
+        offer = raw_rate_offer(c, evidence)
+        offer.choices = {"ladder": as_logged(ladder_offer(c)), "raw_rates": as_logged(offer)}
+        return offer
+    offer = _learned_offer(c, evidence, seg, rng)
+    offer.choices = {"ladder": as_logged(ladder_offer(c)), "raw_rates": as_logged(raw_rate_offer(c, evidence)),
+                     **offer.choices}
+    return offer
+
+
+def _learned_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random) -> Offer:
+    """choose_offer's learned policy, with the probability it had of making the offer it made."""
     prices, top = evidence.price.get(seg, {}), parent(seg)
     fallback = evidence.price.get(top, {}) if top != seg else {}
     # The fan's context decides on its own sends; one with none yet (e.g. a creator whose history is all
@@ -269,8 +301,10 @@ def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random
     price = _safe(c.prices, c.default_price, price_cell, float)
     hook = _safe(c.hooks, c.default_hook, hook_cell, one)
     item = _safe(c.items, c.items[0], item_cell, one)
+    best = Offer(price=price, hook=hook, item=item)
+    best.choices = {"learned": as_logged(best)}
     if not evidence.explore or evidence.cold:
-        return Offer(price=price, hook=hook, item=item)
+        return best
 
     choice_cell = explore_cell(price)
 
@@ -289,14 +323,27 @@ def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random
     open_near = _open(near, price, explore_cell, float, evidence.min_sample)
     still = open_near + _open(c.hooks, hook, hook_cell, one, evidence.min_sample) + _open(
         c.items, item, item_cell, one, evidence.min_sample)
-    if rng.random() >= evidence.share * sum(still) / len(still):
-        return Offer(price=price, hook=hook, item=item)
+    q = evidence.share * sum(still) / len(still)
+    exploring = rng.random() < q
     near = [p for p, is_open in zip(near, open_near, strict=True) if is_open or p == price]
     tries = [len(near) > 1 and _within_budget(c.prices, c.default_price, price_cell, float),
              _within_budget(c.hooks, c.default_hook, hook_cell, one),
              _within_budget(c.items, c.items[0], item_cell, one)]
-    if not any(tries):
-        return Offer(price=price, hook=hook, item=item)
-    return Offer(price=_thompson(near, near_cell, float, rng) if tries[0] else price,
-                 hook=_thompson(c.hooks, hook_cell, one, rng) if tries[1] else hook,
-                 item=_thompson(c.items, item_cell, one, rng) if tries[2] else item, explored=True)
+    if not exploring or not any(tries):
+        made = best
+    else:
+        made = Offer(price=_thompson(near, near_cell, float, rng) if tries[0] else price,
+                     hook=_thompson(c.hooks, hook_cell, one, rng) if tries[1] else hook,
+                     item=_thompson(c.items, item_cell, one, rng) if tries[2] else item, explored=True,
+                     choices=best.choices)
+    # P(made) = P(no exploring coin) · [made is the best] + P(coin) · P(the draws give made)
+    same = (made.price, made.hook, made.item) == (price, hook, item)
+    if any(tries):
+        dims = ((near, near_cell, float, made.price, price), (c.hooks, hook_cell, one, made.hook, hook),
+                (c.items, item_cell, one, made.item, item))
+        drawn = math.prod(_thompson_share(opts, cell, val, x) if t else float(x == b)
+                          for t, (opts, cell, val, x, b) in zip(tries, dims, strict=True))
+    else:
+        drawn = float(same)
+    made.propensity = round((1 - q) * same + q * drawn, 6)
+    return made

@@ -15,7 +15,14 @@ from models_registry.models import ResponseTemplate, VaultItem
 from salesbot.pipeline import repeats
 from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.decisions import Context, Decision
-from salesbot.pipeline.offers import HOOK_LINES, choose_offer, fan_context, load_evidence, offer_candidates
+from salesbot.pipeline.offers import (
+    HOOK_LINES,
+    as_logged,
+    choose_offer,
+    fan_context,
+    load_evidence,
+    offer_candidates,
+)
 
 K = ResponseTemplate.Kind
 # Lines for a kind the creator's content map leaves out. The answers to what a fan said get a few each,
@@ -152,7 +159,8 @@ def ppv(ctx: Context) -> Decision:
     d = Decision("ppv", text=text, content_key=offer.item.content_key, price=offer.price, hook=hook,
                  reason=f"ladder tier {offer.item.ladder_tier}" + (" (exploring)" if offer.explored else "")
                  + (f" ({offer.hook} lines already sent to this fan: a {hook} line)" if hook != offer.hook else ""))
-    d.extra.update(segment=context, template=str(K.PPV))
+    d.extra.update(segment=context, template=str(K.PPV), propensity=offer.propensity, policy_choices=offer.choices,
+                   offer=as_logged(offer))
     if offer.explored:
         d.extra["explored"] = True
     return d

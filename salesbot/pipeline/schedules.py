@@ -11,6 +11,7 @@ SCHEDULES = [
     ("assign_waiting", "salesbot.tasks.assign_waiting", 1),
     # OnlyFansAPI.com has no chargeback webhook: read hourly (a few credits per creator and hour).
     ("chargebacks", "salesbot.tasks.pull_chargebacks", 60),
+    ("experiment_guardrails", "salesbot.tasks.check_experiments", 15),
 ]
 
 

@@ -62,6 +62,7 @@ def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response
         message_text=decision.text, source=decision.source, reason=decision.reason[:300], route=decision.route,
         status=status, response_time_s=response_time_s, error=error, extra=decision.extra,
         explored=bool(decision.extra.get("explored", False)), sent_by=by, review=review,
+        propensity=decision.extra.get("propensity"),
         segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "")
 
 

@@ -20,6 +20,7 @@ SEED_KEYS = ["totals", "conversion_by_price", "conversion_by_content", "conversi
              "ghost_rate_by_stage", "avg_msgs_to_first_buy", "top_hooks"]
 POSTERIOR_KEYS = ["min_sample", "half_life_days", "posterior_by_price", "posterior_by_content", "posterior_by_hook",
                   "posterior_by_hour", "posterior_by_price_hook", "posterior_by_segment_price"]
+NET_KEYS = ["chargeback_rate_by_price", "chargeback_rate_by_hook", "by_sender"]   # issue 24: net money, who sent
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,7 @@ def sends(fan, n, bought, *, price="18", hook="vulnerability", content_key="comb
 def test_stats_keep_every_seed_key_first_and_add_posteriors_under_their_own_keys(creator, fan):
     sends(fan, 3, 1)
     stats = learning_stats_api.aggregate_learning_stats(creator, use_cache=False)
-    assert list(stats) == SEED_KEYS + POSTERIOR_KEYS + ["computed_at"]
+    assert list(stats) == SEED_KEYS + POSTERIOR_KEYS + NET_KEYS + ["computed_at"]
     assert stats["conversion_by_price"] == {"18": {"sent": 3, "bought": 1, "rate": 33.3}}   # seed cell untouched
 
 

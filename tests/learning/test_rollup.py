@@ -20,7 +20,7 @@ from django.core.management.base import CommandError
 from fans.models import Fan
 from learning.models import Action, BuyerStat, Outcome, StatsCell
 from learning.seed.files import import_seed_logs
-from learning.services import record_action, record_outcome, set_action_status
+from learning.services import record_action, record_outcome, reverse_outcome, set_action_status
 from learning.stats import cells, counters
 from learning.stats.cells import COUNTED_STATUSES
 from learning.stats.from_counters import stats_from_rollup
@@ -38,6 +38,8 @@ EVENTS = ["purchased", "replied", "replied", "ghosted", "tipped"]
 # at creation: imported/skip (logged), written before the send (pending), refused by the last gate, and
 # rows written already sent or failed (e.g. by a test helper or a staff tool)
 STATUSES = ["logged", "logged", "pending", "pending", "pending", "sent", "refused", "failed"]
+SENDERS = [{}, {}, {"source": "llm"}, {"source": "staff"}, {"source": "human"}, {"source": "import"},
+           {"review": "approved"}, {"review": "edited"}]
 
 
 def same(creator):
@@ -61,7 +63,7 @@ def random_action(rng, fan, ts):
     return record_action(fan, rng.choice(KINDS), ts=ts, price=None if price is None else Decimal(price),
                          content_key=rng.choice(CONTENT), hook=rng.choice(HOOKS), fan_state=rng.choice(STATES),
                          fan_total_spent=Decimal(rng.choice(["0", "0", "5", "30.50"])), segment=rng.choice(SEGMENTS),
-                         status=rng.choice(STATUSES))
+                         status=rng.choice(STATUSES), **rng.choice(SENDERS))
 
 
 def change_status(rng, creator):
@@ -87,6 +89,11 @@ def live_stream(rng, creator, events=250):
             random_action(rng, fan, ts)
         elif rng.random() < 0.25:
             change_status(rng, creator)
+        elif rng.random() < 0.1:   # money taken back (refund, chargeback, undo): net money
+            sale = (Outcome.objects.filter(fan=fan, event="purchased", action__isnull=False).order_by("?").first()
+                    or Outcome.objects.filter(fan=fan, event="tipped").first())
+            if sale is not None:
+                reverse_outcome(sale, "chargeback")
         elif rng.random() < 0.15:   # a platform unlock naming its PPV (or none we know of)
             ppv = Action.objects.filter(fan=fan, action="ppv").order_by("?").first()
             record_outcome(fan, "purchased", ts=ts, action=ppv, pinned=True, platform_event_id=f"e{rng.random()}")
@@ -103,6 +110,7 @@ def test_live_writes_keep_the_counters_equal_to_the_row_queries(db, no_rebuild, 
     assert stats["totals"]["actions"] == Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES).count()
     # every status occurs, so the stream really tests leaving the uncounted ones out
     assert set(Action.objects.filter(creator=creator).values_list("status", flat=True)) == set(STATUSES)
+    assert Action.objects.filter(creator=creator, reversed=True).exists()   # and chargebacks happened
     call_command("rebuild_learning_stats", creator.slug, "--check", stdout=StringIO())
 
 

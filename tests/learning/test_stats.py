@@ -311,8 +311,9 @@ def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries)
     assert stats["avg_msgs_to_first_buy"] == 1.0
     assert stats["conversion_by_price"] == {"18": conv(6, 6, 100.0)}
     # the row queries (the reference, and the path of decayed stats): 2 totals + 4 conversions + ghost
-    # + avg + hooks + 2 crossed posteriors (price×hook, segment×price)
-    with django_assert_num_queries(11):
+    # + avg + hooks + 2 chargeback rates (price, hook) + sender × price + 2 crossed posteriors (price×hook,
+    # segment×price)
+    with django_assert_num_queries(14):
         rows = from_rows.compute_learning_stats_from_rows(creator)
     assert {k: v for k, v in rows.items() if k != "computed_at"} == {
         k: v for k, v in stats.items() if k != "computed_at"}
