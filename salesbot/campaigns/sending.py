@@ -73,7 +73,7 @@ def send_due(now=None) -> int:
     now = now or timezone.now()
     n = 0
     for campaign in Campaign.objects.filter(status__in=(S.APPROVED, S.SENDING), send_at__lte=now):
-        if campaign.status == S.APPROVED and not _move(campaign, (S.APPROVED,), S.SENDING, sent_at=now):
+        if campaign.status == S.APPROVED and not _move(campaign, (S.APPROVED,), S.SENDING, sent_at=timezone.now()):
             continue  # another tick claimed it
         try:
             send(campaign)
