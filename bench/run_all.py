@@ -4,6 +4,7 @@
     .venv/bin/python bench/run_all.py --quick          # small sizes, for a smoke run
     .venv/bin/python bench/run_all.py --only stats,intake --events 200000
     .venv/bin/python bench/run_all.py --only replies                   # fans answered end to end
+    .venv/bin/python bench/run_all.py --only campaigns                 # the reply burst after a campaign
 
 PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379/5) parts are skipped with a note when they do
 not answer. Figures are ratios against a baseline measured in the same run (see each bench's doc).
@@ -79,7 +80,7 @@ def table(rows: list) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run of every bench)")
-    ap.add_argument("--only", default="stats,intake,decisions,replies,learning")
+    ap.add_argument("--only", default="stats,intake,decisions,replies,campaigns,learning")
     ap.add_argument("--events", type=int, help="stats bench size (default 1,000,000; quick 50,000)")
     ap.add_argument("--requests", type=int, help="intake requests per run (default 4,000; quick 500)")
     ap.add_argument("--fans", type=int, help="decisions bench fans (default 150; quick 30)")
@@ -118,6 +119,8 @@ def main(argv=None) -> int:
             run("replies.py", "--db", db, "--broker", broker, *extra, results=results, notes=notes)
             if db == "postgres" and not a.quick:  # the at-scale capacity: offered more than it can answer
                 run("replies.py", "--db", db, "--broker", broker, "--capacity", results=results, notes=notes)
+    if "campaigns" in only:  # the reply burst after a campaign (issue 25), bounded
+        run("campaign_burst.py", "--fans", 300 if a.quick else 2000, results=results, notes=notes)
     rows = [json.loads(line) for line in Path(results).read_text().splitlines() if line.strip()]
     if "learning" in only:
         learning_bench(learning_args, notes, rows)

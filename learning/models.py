@@ -43,6 +43,7 @@ class Action(models.Model):
         STAFF = "staff", "a team member (console)"
         IMPORT = "import"
         HUMAN = "human", "a human in the platform's UI"
+        CAMPAIGN = "campaign", "a campaign (mass message)"
 
     class Status(models.TextChoices):
         LOGGED = "logged", "logged (not sent by this system)"

@@ -100,6 +100,8 @@ class Creator(models.Model):
     human_quiet_minutes = models.PositiveIntegerField(
         default=30, help_text="After a human writes to a fan in the platform's own UI, the bot stays silent "
                               "for that fan this many minutes.")
+    campaign_quiet_hours = models.PositiveIntegerField(
+        default=24, help_text="A campaign leaves out fans the bot or a person wrote to in the last this many hours.")
     reengage_expired = models.BooleanField(
         default=False, help_text="Send a fan whose subscription expired the playbook's re-engage message.")
     # Response targets for fans who need a person (the inbox shows each conversation within / due soon / breached).

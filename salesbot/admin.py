@@ -16,6 +16,8 @@ from learning.models import Action, Outcome
 from models_registry.admin import PlaybookSectionAdmin, ResponseTemplateAdmin, VaultItemAdmin
 from models_registry.models import Creator, Experiment, PlaybookSection, ResponseTemplate, VaultItem, mask
 from salesbot import security
+from salesbot.campaigns.admin import CampaignAdmin, SegmentAdmin
+from salesbot.campaigns.models import Campaign, Segment
 from salesbot.dashboard.admin import CreatorDashboardAdmin
 from salesbot.models import Draft, LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue
@@ -161,6 +163,7 @@ for model, model_admin in [
     (Action, ActionAdmin), (Outcome, OutcomeAdmin), (Experiment, ExperimentAdmin),
     (Draft, DraftAdmin), (WebhookEvent, WebhookEventAdmin), (QueueItem, QueueItemAdmin), (LLMCall, LLMCallAdmin),
     (PendingReversal, PendingReversalAdmin), (StaffToken, MaskedTokenAdmin),
+    (Segment, SegmentAdmin), (Campaign, CampaignAdmin),
     (TeamMember, TeamMemberAdmin), (Snippet, SnippetAdmin), (get_user_model(), TeamUserAdmin), (Group, GroupAdmin),
 ]:
     site.register(model, model_admin, own=True)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "learning",
     "team",
     "salesbot",
+    "salesbot.campaigns",
 ]
 # The simulators and fakes (top-level `sim/`) are a development app: present in a checkout (make run,
 # tests, bench), absent from an installed package.

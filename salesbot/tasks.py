@@ -6,6 +6,7 @@ import time
 
 from django.db import close_old_connections, connection
 
+from salesbot.campaigns import sending
 from salesbot.inbox import assignment
 from salesbot.pipeline import checkers, intake, queue, worker
 from salesbot.providers.onlyfansapi import chargebacks
@@ -35,6 +36,10 @@ def drain_webhooks() -> int:
 
 def work_queue(limit: int = 50) -> int:
     return worker.drain(limit=limit, seconds=queue.task_budget_s())
+
+
+def send_campaigns() -> int:
+    return sending.send_due()
 
 
 def pull_chargebacks() -> int:

@@ -26,6 +26,9 @@ API_RE = re.compile(r"^/api/([^/]+)(/.*)$")
 SEND_RE = re.compile(r"^/chats/([^/]+)/messages$")
 TYPING_RE = re.compile(r"^/chats/([^/]+)/typing$")
 WEBHOOKS_RE = re.compile(r"^/api/webhooks(?:/([^/]+))?/?$")
+MASS_RE = re.compile(r"^/mass-messaging(?:/(\d+))?$")
+LISTS_RE = re.compile(r"^/user-lists(?:/([^/]+))?(/users)?$")
+BUYERS_RE = re.compile(r"^/engagement/messages/(\d+)/buyers$")
 
 
 def log(line: str) -> None:
@@ -126,8 +129,9 @@ class Handler(BaseHTTPRequestHandler):
             with p.lock:
                 p.typing_shown.append(int(TYPING_RE.match(rest).group(1)))
             return 200, {"data": {"success": True}}
-        elif rest == "/mass-messaging" and method == "POST" and p.dialect.name == "onlyfansapi":
-            return 200, p.mass_send(self._json(raw))
+        elif p.dialect.name == "onlyfansapi" and (MASS_RE.match(rest) or LISTS_RE.match(rest)
+                                                  or BUYERS_RE.match(rest) or rest.startswith("/engagement/")):
+            return self._mass(method, rest, query, raw)
         elif rest == "/chargebacks" and method == "GET" and p.dialect.name == "onlyfansapi":
             limit = self._int(query, "limit", 10, 1, 100)
             offset = self._int(query, "offset", 0, 0, 10**9)
@@ -146,6 +150,38 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise ApiError(404, f"no route for {path}")
         raise ApiError(405, f"{method} not allowed on {path}")
+
+    def _mass(self, method, rest, query, raw):
+        """Mass messaging, user lists and message engagement (sim.platform_mass)."""
+        p: FakePlatform = self.server.platform
+        mass, lists, buyers = MASS_RE.match(rest), LISTS_RE.match(rest), BUYERS_RE.match(rest)
+        if mass and not mass.group(1):
+            if method == "POST":
+                return 200, p.mass_send(self._json(raw), self.headers.get("Idempotency-Key"))
+            if method == "GET":
+                return 200, p.mass_list()
+        elif mass:
+            if method == "GET":
+                return 200, p.mass_retrieve(int(mass.group(1)))
+            if method == "DELETE":
+                return 200, p.mass_unsend(int(mass.group(1)))
+        elif lists and not lists.group(1) and method == "POST":
+            return 200, p.create_user_list(self._json(raw))
+        elif lists and not lists.group(1) and method == "GET":
+            with p.lock:
+                return 200, {"data": [p.user_list_payload(item) for item in p.user_lists.values()]}
+        elif lists and lists.group(2) and method == "POST":
+            return 200, p.add_to_list(lists.group(1), self._json(raw))
+        elif lists and not lists.group(2) and method == "DELETE":
+            return 200, p.delete_user_list(lists.group(1))
+        elif buyers and method == "GET":
+            return 200, p.buyers(int(buyers.group(1)), self._int(query, "limit", 10, 1, 100),
+                                 self._int(query, "offset", 0, 0, 10**9))
+        elif rest == "/engagement/messages/top-message" and method == "GET":
+            return 200, p.top_message()
+        else:
+            raise ApiError(404, f"no route for {rest}")
+        raise ApiError(405, f"{method} not allowed on {rest}")
 
     def _provider_webhooks(self, method, wh_id, raw):
         """The SDK's webhooks resource: list / create / retrieve / update / delete, answered with
@@ -221,6 +257,19 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "need {\"fan_id\": int, \"amount\": number > 0"
                                     + (", \"message_id\": int}" if name == "purchase" else "}"))
             return 200, {"webhooks": p.fan_pays(body["fan_id"], amount, body.get("message_id"))}
+        if method == "POST" and name in ("mass/buy", "mass/view"):  # a recipient unlocks / opens a mass message
+            body = self._json(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
+                    or not isinstance(body.get("queue_id"), int):
+                raise ApiError(400, "need {\"fan_id\": int, \"queue_id\": int}")
+            if name == "mass/view":
+                p.view_copy(body["fan_id"], body["queue_id"])
+                return 200, {"ok": True}
+            return 200, p.buy_copy(body["fan_id"], body["queue_id"])
+        if method == "GET" and name == "mass":
+            with p.lock:
+                return 200, {"mass": [{k: (sorted(v) if isinstance(v, set) else v) for k, v in m.items()}
+                                      for m in p.mass_messages]}
         if method == "POST" and name == "chargeback":
             return 200, p.add_chargeback(self._json(raw))
         if method == "POST" and name == "reset":

@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 
 from sim.platform_dialects import CREATOR_USER_ID, DIALECTS, iso_now, price_errors
+from sim.platform_mass import MassMessaging
 
 # The demo vault (demo/content-map.json): media id -> type.
 VAULT = ([(m, "photo") for m in (101, 102, 103, 201, 202, 203, 204, 205, 206, 207)]
@@ -53,7 +54,7 @@ def validate_send(body) -> tuple[str, list, float | int, str]:
     return text, media, price, kind
 
 
-class FakePlatform:
+class FakePlatform(MassMessaging):
     """One creator account: sent messages, chats, idempotency keys, failure plans, webhooks, counters."""
 
     def __init__(self, account_id, api_key, webhook_url=None, webhook_secret="", backoff=0.5, log=print,
@@ -84,7 +85,7 @@ class FakePlatform:
             self.in_flight: set[str] = set()       # idempotency keys whose first request is still running
             self.outbox: list[dict] = []           # every delivery made (or that had no target), for tests
             self.chargebacks: list[dict] = []
-            self.mass_messages: list[dict] = []
+            self.reset_mass()
             self.typing_shown: list[int] = []      # fans shown "Model is typing…"
             self.account_state = "ok"              # ok | session_expired | authentication_failed | otp_code_required
             self.human_messages: list[dict] = []
@@ -335,34 +336,6 @@ class FakePlatform:
         return self.emit(event, {"state": "authenticated" if state == "ok" else state,
                                  "progress": "done" if state == "ok" else "failed",
                                  "latestAuthAttempt": {"status": state, "createdAt": iso_now()}})
-
-    def mass_send(self, body) -> dict:
-        """`POST /{account}/mass-messaging` (the SDK's MassMessagingSendParams, `userIds` only): one message
-        per recipient, each echoed as messages.sent with isFromQueue and queueId."""
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise ApiError(422, "validation failed", body={"errors": {"text": ["The text field is required."]}})
-        users = body.get("userIds") or []
-        if not isinstance(users, list) or not all(isinstance(u, int) and not isinstance(u, bool) for u in users):
-            raise ApiError(422, "validation failed", body={"errors": {"userIds": ["must be a list of user ids"]}})
-        errors = price_errors(body)
-        if errors:
-            raise ApiError(422, "validation failed", body={"errors": errors})
-        queue_id = self._new_id()
-        price, media = body.get("price", 0), body.get("mediaFiles", [])
-        echoes = []
-        with self.lock:
-            for fan_id in users:
-                msg = {"id": self._new_id(), "fan_id": fan_id, "text": body["text"], "price": price,
-                       "mediaFiles": list(media), "createdAt": iso_now(), "queue_id": queue_id}
-                self.chats.setdefault(fan_id, []).append(
-                    {"id": msg["id"], "text": msg["text"], "fromUser": {"id": CREATOR_USER_ID},
-                     "createdAt": msg["createdAt"], "price": price, "isOpened": not price})
-                echoes += self.dialect.account_sent(fan_id, msg)
-            self.mass_messages.append({"id": queue_id, "userIds": users, "text": body["text"]})
-        threading.Thread(target=self.tell, args=(echoes,), daemon=True).start()
-        return {"data": {"id": queue_id, "date": iso_now(), "isDone": False, "isReady": True, "pending": len(users),
-                         "total": len(users), "canUnsend": True, "unsendSeconds": 0, "hasError": False,
-                         "isCanceled": False}}
 
     def add_chargeback(self, body) -> dict:
         """A chargeback as `GET /{account}/chargebacks` lists it (the SDK's ChargebackListResponse)."""

@@ -11,8 +11,9 @@ CHATTER_PERMS = [
     "fans.view_message", "fans.view_fantransition",
     "learning.view_action", "learning.view_outcome",
     "salesbot.view_draft", "salesbot.change_draft",
+    "campaigns.view_segment", "campaigns.view_campaign",
 ]
-MANAGER_APPS = ["models_registry", "fans", "learning", "salesbot", "team", "authtoken"]
+MANAGER_APPS = ["models_registry", "fans", "learning", "salesbot", "campaigns", "team", "authtoken"]
 MANAGER_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user"]
 
 

@@ -51,6 +51,9 @@ def price_key(price) -> str:
 COUNTED_STATUSES = (Action.Status.SENT, Action.Status.LOGGED)
 # A holdout experiment's control-arm actions teach nothing (learning.experiments: the control stays a control).
 CONTROL_ARM = "control"
+# Campaign sends (mass messages) are their own kind: learning.stats.campaigns reads them, the one-to-one
+# chat figures never count them.
+CAMPAIGN_SOURCE = "campaign"
 
 
 def table(cells: dict, word: str = "bought", sort=None) -> dict:
@@ -71,7 +74,8 @@ def action_cells(a, sign: int = 1) -> list[tuple]:
     """[(dimension, key, key2, n, hit)] that one action adds to the stats (sign=-1: takes away); none
     while its status is not counted (pending, failed, refused), and none for a holdout experiment's
     control-arm action (learning.experiments)."""
-    if a.status not in COUNTED_STATUSES or getattr(a, "arm", "") == CONTROL_ARM:
+    if a.status not in COUNTED_STATUSES or getattr(a, "arm", "") == CONTROL_ARM \
+            or getattr(a, "source", "") == CAMPAIGN_SOURCE:
         return []
     bought, ghosted = int(bool(a.purchased)), int(bool(a.ghosted))
     out = [(TOTAL, "actions", "", sign, 0)]

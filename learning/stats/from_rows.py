@@ -43,13 +43,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from fans.models import Fan
 from learning import bayes
 from learning.models import Action, Outcome
-from learning.stats.cells import CONTROL_ARM, COUNTED_STATUSES, SENDERS, price_key, rate, sender_kind
+from learning.stats.cells import CAMPAIGN_SOURCE, CONTROL_ARM, COUNTED_STATUSES, SENDERS, price_key, rate, sender_kind
 
 
 def counted(creator):
     """The creator's actions that the statistics count: sent by the bot, or logged (imported, skip); never a
-    holdout experiment's control-arm action (learning.experiments: the control arm teaches nothing)."""
-    return Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES).exclude(arm=CONTROL_ARM)
+    holdout experiment's control-arm action (learning.experiments: the control arm teaches nothing), never a
+    campaign's mass message (its own kind: learning.stats.campaigns)."""
+    return (Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES).exclude(arm=CONTROL_ARM)
+            .exclude(source=CAMPAIGN_SOURCE))
 
 
 def _ppvs(creator):

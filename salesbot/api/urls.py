@@ -2,7 +2,7 @@
 creator's under its slug (`/api/<slug>/…`, named `creator:<name>`)."""
 from django.urls import include, path
 
-from salesbot.api import experiment_views, ops_views, team_views
+from salesbot.api import campaign_views, experiment_views, ops_views, team_views
 from salesbot.api.webhook_views import AccountWebhookView, CreatorWebhookView, ProviderWebhookView
 
 per_creator = [
@@ -22,6 +22,10 @@ per_creator = [
     path("drafts", team_views.draft_list, name="drafts"),
     path("drafts/<int:draft_id>/approve", team_views.draft_approve, name="draft-approve"),
     path("drafts/<int:draft_id>/reject", team_views.draft_reject, name="draft-reject"),
+    path("campaigns", campaign_views.campaign_list, name="campaigns"),
+    path("campaigns/<int:campaign_id>", campaign_views.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/approve", campaign_views.campaign_approve, name="campaign-approve"),
+    path("campaigns/<int:campaign_id>/cancel", campaign_views.campaign_cancel, name="campaign-cancel"),
     path("webhook/<str:kind>", CreatorWebhookView.as_view(), name="webhook"),
 ]
 

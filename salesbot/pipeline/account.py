@@ -50,6 +50,8 @@ def our_action(creator, fan, sent: events.SentByAccount) -> Action | None:
 def on_sent_by_account(creator, inbound: Inbound):
     sent: events.SentByAccount = inbound.event
     fan, _ = get_or_create_fan(creator, sent.fan.id, sent.fan.name)
+    if sent.mass and book_campaign_echo(fan, sent):
+        return
     ours = our_action(creator, fan, sent)
     if ours is not None:  # our own send echoed: linked, never a human's
         if (ours.extra or {}).get("outcome_unknown"):
@@ -76,6 +78,26 @@ def on_sent_by_account(creator, inbound: Inbound):
                               source=Action.Source.HUMAN, status=Action.Status.LOGGED, route="human",
                               platform_message_id=sent.message_id, reason="sent by a human in the platform's UI")
         attach_purchases(offer)
+
+
+def book_campaign_echo(fan, sent: events.SentByAccount) -> bool:
+    """A mass message's copy echoed (isFromQueue / queueId) that one of our campaigns sent
+    (salesbot.campaigns.sending): the recipient's campaign Action booked as sent, once. False when no
+    campaign of ours sent it (a mass message from the platform's own UI)."""
+    mine = Action.objects.filter(fan=fan, source=Action.Source.CAMPAIGN)
+    if mine.filter(platform_message_id=sent.message_id).exists():
+        return True   # booked already (a redelivered echo)
+    pending = mine.filter(status=Action.Status.PENDING)
+    action = None
+    if sent.queue_id is not None:
+        action = pending.filter(campaign_recipient__campaign__queue_id=sent.queue_id).first()
+    if action is None:  # the echo can outrun the campaign storing its queue id
+        action = next((a for a in pending.order_by("-ts") if _same(a.message_text, sent.text)), None)
+    if action is None:
+        return False
+    action.creator = fan.creator
+    settle_sent(action, sent.message_id)
+    return True
 
 
 def on_mass_message(fan, sent: events.SentByAccount, inbound: Inbound):

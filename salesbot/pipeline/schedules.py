@@ -9,6 +9,8 @@ SCHEDULES = [
     ("sweeper", "salesbot.tasks.sweeper", 1),
     # Fans who need a person and wait unassigned (nobody had room, or nobody was on duty): routed again.
     ("assign_waiting", "salesbot.tasks.assign_waiting", 1),
+    # Approved campaigns whose send time came (salesbot.campaigns.sending), each sent once.
+    ("campaigns", "salesbot.tasks.send_campaigns", 1),
     # OnlyFansAPI.com has no chargeback webhook: read hourly (a few credits per creator and hour).
     ("chargebacks", "salesbot.tasks.pull_chargebacks", 60),
     ("experiment_guardrails", "salesbot.tasks.check_experiments", 15),

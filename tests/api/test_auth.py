@@ -43,7 +43,7 @@ PROTECTED_CALLS = [(route, m) for route in PROTECTED for m in METHODS if hasattr
 def concrete(route: str, creator, fan) -> str:
     """The route with its parameters filled in; an unknown parameter fails loudly (teach this function)."""
     values = {"creator_slug": creator.slug, "fan_id": fan.fan_id, "kind": "of-event", "provider": "simple",
-              "draft_id": lambda: open_draft(creator, fan)}
+              "draft_id": lambda: open_draft(creator, fan), "campaign_id": lambda: a_campaign(creator)}
 
     def fill(match):
         assert match[1] in values, f"no test value for <{match[0]}> in {route}"
@@ -64,12 +64,34 @@ def open_draft(creator, fan) -> int:
     return draft.pk
 
 
+def a_campaign(creator) -> int:
+    """A campaign of this creator waiting for approval (an unknown creator: any id)."""
+    from salesbot.campaigns.models import Campaign, Segment
+
+    if getattr(creator, "pk", None) is None:
+        return 999999
+    segment, _ = Segment.objects.get_or_create(creator=creator, name="everyone")
+    return Campaign.objects.create(creator=creator, name="c", segment=segment, text="hi there").pk
+
+
 # What a POST needs to be valid (the routes answer 400 to an empty body).
 BODIES = {"mode": {"mode": "approve"}, "reject": {"reason": "too pushy"}}
 
 
+def campaign_body(path) -> dict:
+    """A valid new campaign for the creator in the path (its first segment, made if missing)."""
+    from models_registry.models import Creator
+    from salesbot.campaigns.models import Segment
+
+    creator = Creator.objects.filter(slug=path.split("/")[2]).first()
+    segment = Segment.objects.get_or_create(creator=creator, name="everyone")[0].pk if creator else 1
+    return {"name": "c", "segment": segment, "text": "hi there"}
+
+
 def call(client, method, path):
     body = next((b for suffix, b in BODIES.items() if path.endswith("/" + suffix)), None) if method == "post" else None
+    if method == "post" and path.endswith("/campaigns"):
+        body = campaign_body(path)
     return getattr(client, method)(path, body, format="json")
 
 

@@ -207,3 +207,57 @@ class Client(HttpClient):
             if len(page) < limit:
                 break
         return items
+
+    # -- mass messages (campaigns: salesbot.campaigns.sending) ------------------------------------------
+    def create_user_list(self, name: str) -> str:
+        """A user list to address one campaign's recipients; its id (the SDK lists ids as strings)."""
+        data = (self._call("POST", f"/{self.account}/user-lists", json={"name": name[:64]}) or {}).get("data") or {}
+        if data.get("id") is None:
+            raise PermanentError(f"user list: unexpected reply {str(data)[:200]}")
+        return str(data["id"])
+
+    def add_to_user_list(self, list_id: str, fan_ids, chunk: int = 500) -> None:
+        ids = [int(i) for i in fan_ids]
+        for start in range(0, len(ids), chunk):
+            self._call("POST", f"/{self.account}/user-lists/{list_id}/users", json={"ids": ids[start:start + chunk]})
+
+    def mass_send(self, text: str, *, media_ids=(), price=0, user_lists=(), user_ids=(), idempotency_key) -> int:
+        """`POST /{account}/mass-messaging`: one message to lists and ids, its price checked first as for a
+        send. The campaign's uuid as Idempotency-Key, so a retry after a timeout never sends twice."""
+        media = [int(m) for m in media_ids]
+        problem = price_problem(price, media)
+        if problem:
+            raise PermanentError(problem)
+        price = Decimal(str(price or 0))
+        body = {"text": text_to_html(text), "price": int(price) if price == int(price) else float(price),
+                "mediaFiles": media, "userLists": list(user_lists), "userIds": [int(u) for u in user_ids]}
+        guard = getattr(settings, "OFAPI_BLOCK_BANNED_WORDS", "strict_ban")
+        if guard in BANNED_WORDS_MODES:
+            body["blockBannedWords"] = guard
+        data = self._call("POST", f"/{self.account}/mass-messaging", json=body, idempotency_key=idempotency_key)
+        try:
+            return int(data["data"]["id"])
+        except (KeyError, TypeError, ValueError):
+            raise PermanentError(f"mass message: unexpected reply {str(data)[:200]}") from None
+
+    def mass_message(self, queue_id: int) -> dict:
+        """The mass message's `queue` object: sentCount, viewedCount, canUnsend, unsendSeconds …"""
+        data = (self._call("GET", f"/{self.account}/mass-messaging/{int(queue_id)}") or {}).get("data") or {}
+        return data.get("queue") or {}
+
+    def unsend_mass(self, queue_id: int) -> dict:
+        """`DELETE …/mass-messaging/{id}`: answers sentCount, viewedCount, canUnsend, unsendSeconds."""
+        return (self._call("DELETE", f"/{self.account}/mass-messaging/{int(queue_id)}") or {}).get("data") or {}
+
+    def message_buyers(self, message_id: int, limit: int = 100, max_pages: int = 50) -> list[int]:
+        """Who bought a paid message (ids only: the provider gives no amount or time per buyer)."""
+        found, offset = [], 0
+        for _ in range(max_pages):
+            data = (self._call("GET", f"/{self.account}/engagement/messages/{int(message_id)}/buyers",
+                               params={"limit": limit, "offset": offset}) or {}).get("data") or {}
+            page = [u for u in data.get("list") or [] if isinstance(u, dict) and u.get("id") is not None]
+            found += [int(u["id"]) for u in page]
+            offset += len(page)
+            if not data.get("hasMore") or not page:
+                break
+        return found
