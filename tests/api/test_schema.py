@@ -13,7 +13,9 @@ PROTECTED_PATHS = ["/api/{creator_slug}/stats", "/api/{creator_slug}/queue", "/a
                    "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate",
                    "/api/{creator_slug}/mode", "/api/{creator_slug}/drafts",
                    "/api/{creator_slug}/drafts/{draft_id}/approve", "/api/{creator_slug}/drafts/{draft_id}/reject",
-                   "/api/{creator_slug}/experiment"]
+                   "/api/{creator_slug}/experiment", "/api/{creator_slug}/campaigns",
+                   "/api/{creator_slug}/campaigns/{campaign_id}", "/api/{creator_slug}/campaigns/{campaign_id}/approve",
+                   "/api/{creator_slug}/campaigns/{campaign_id}/cancel"]
 OPEN_PATHS = ["/api/health", "/api/{creator_slug}/health", "/api/webhook/{kind}", "/api/{creator_slug}/webhook/{kind}",
               "/api/providers/{provider}/webhook"]
 
