@@ -5,6 +5,7 @@ Thin: the moves are salesbot.campaigns.sending's, the checks services', the numb
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ParseError
@@ -58,7 +59,8 @@ class CampaignOutSerializer(serializers.ModelSerializer):
                   "holdout_share", "window_hours", "created_by", "created_at", "approved_by", "approved_at",
                   "sent_at", "queue_id", "left_out", "error"]
 
-    def get_segment(self, obj):
+    @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}})
+    def get_segment(self, obj) -> dict:
         return {"id": obj.segment_id, "name": obj.segment.name}
 
 
@@ -105,7 +107,8 @@ def _campaign(slug, pk) -> Campaign:
     return get_object_or_404(Campaign.objects.select_related("segment", "creator"), pk=pk, creator__slug=slug)
 
 
-@schemas.ops("One campaign and its results: sent, viewed, bought, revenue, lift over the holdout (90% interval)")
+@schemas.ops("One campaign and its results: sent, viewed, bought, revenue, lift over the holdout (90% interval)",
+             operation_id="campaign_detail")
 @api_view(["GET"])
 @permission_classes([CampaignReader])
 def campaign_detail(request, creator_slug, campaign_id):

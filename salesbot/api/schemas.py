@@ -113,10 +113,10 @@ PERIOD_PARAMETERS = [
 
 
 def ops(summary: str, response=OpenApiTypes.OBJECT, method="GET", fan=False, request=None, description="",
-        parameters=()):
+        parameters=(), operation_id=None):
     """extend_schema for one staff-token endpoint under /api/{creator_slug}/."""
     return extend_schema(
-        summary=summary, description=description, tags=[TAG_OPS], request=request,
+        summary=summary, description=description, tags=[TAG_OPS], request=request, operation_id=operation_id,
         parameters=[CREATOR_SLUG, *([FAN_ID] if fan else []), *parameters],
         responses={200: response, 401: NOT_AUTHENTICATED, 403: NOT_STAFF, 404: NOT_FOUND},
     )
