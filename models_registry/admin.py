@@ -54,7 +54,7 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",
                                "custom_approval_limit"]),
         ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids",
-                                             "human_quiet_minutes", "reengage_expired"]),
+                                             "human_quiet_minutes", "reengage_expired", "campaign_quiet_hours"]),
         ("Response targets (fans who need a person)", ["first_response_minutes", "next_response_minutes"]),
         ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share",
                       "offer_policy"]),

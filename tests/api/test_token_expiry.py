@@ -65,7 +65,7 @@ def test_a_token_has_a_name_an_expiry_and_notes_its_last_use(boss, creator, sett
     assert r.status_code == 200
     TokenInfo.objects.filter(pk=info.pk).update(expires_at=timezone.now())
     r = _api(token.key).get(f"/api/{creator.slug}/stats")
-    assert r.status_code == 401 and r.json()["detail"] == "Token expired."
+    assert r.status_code == 401 and r.json()["error"] == "Token expired."
 
 
 def test_tokens_made_in_tests_and_scripts_get_details_too(boss):

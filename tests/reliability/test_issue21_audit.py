@@ -108,6 +108,8 @@ def _snapshot(demo):
     money = sorted((o.fan.fan_id, o.event, o.amount) for o in Outcome.objects.filter(creator=demo).select_related("fan"))
     stats = compute_learning_stats(demo)
     stats.pop("computed_at", None)
+    # who sent it is history after a round trip: imported rows are "imported", whatever sent them live
+    stats.pop("by_sender", None)
     return fans, actions, money, json.loads(json.dumps(stats, default=str))
 
 
