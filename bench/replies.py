@@ -202,7 +202,7 @@ class InboxTabs:
     def __init__(self, web_url: str, n: int, username: str, password: str, fan_pks: list[int]):
         self.url, self.n, self.username, self.password, self.fan_pks = web_url, n, username, password, fan_pks
         self.stop = threading.Event()
-        self.times, self.changed, self.errors = [], 0, 0
+        self.times, self.changed, self.errors, self.first_error = [], 0, 0, ""
         self.lock = threading.Lock()
         self.threads = []
 
@@ -229,9 +229,10 @@ class InboxTabs:
                 with self.lock:
                     self.times.append(time.perf_counter() - t0)
                     self.changed += bool(d.get("changed"))
-            except (requests.RequestException, ValueError, KeyError):
+            except (requests.RequestException, ValueError, KeyError) as e:
                 with self.lock:
                     self.errors += 1
+                    self.first_error = self.first_error or f"{type(e).__name__}: {e}"[:160]
             self.stop.wait(self.POLL_S)
 
     def start(self):
@@ -330,7 +331,8 @@ def main(argv=None) -> int:
         from team.models import TeamMember
         from team.services import add_member
 
-        add_member("inboxbench", TeamMember.Role.MANAGER, password=tab_password)
+        # chatters keep the inbox open all day (and need no second factor by default, as managers do)
+        add_member("inboxbench", TeamMember.Role.CHATTER, [creator], password=tab_password)
     from django.db import connection
 
     connection.close()  # the bench process holds no connection while the system runs
@@ -444,7 +446,8 @@ def main(argv=None) -> int:
     if tabs:
         polls = len(tabs.times)
         print(f"  inbox tabs: {a.tabs} polling every {tabs.POLL_S:g} s: {polls:,} polls ({polls / wall:.1f}/s), "
-              f"{tabs.changed:,} re-rendered, {tabs.errors} errors; poll p50 {pct(tabs.times, 50) * 1000:.0f} ms, "
+              f"{tabs.changed:,} re-rendered, {tabs.errors} errors"
+              f"{' (' + tabs.first_error + ')' if tabs.errors else ''}; poll p50 {pct(tabs.times, 50) * 1000:.0f} ms, "
               f"p99 {pct(tabs.times, 99) * 1000:.0f} ms")
         report(a.json, "replies", f"inbox live poll p50 / p99 [{label}]",
                f"{pct(tabs.times, 50) * 1000:.0f} / {pct(tabs.times, 99) * 1000:.0f}", "ms",

@@ -33,9 +33,13 @@ def _filters(request) -> dict:
             "creator_id": int(creator) if creator.isdigit() and scope.sees(request.user, int(creator)) else None}
 
 
-def _list_context(request, fan=None) -> dict:
+def _list_context(request, fan=None, everything: list | None = None) -> dict:
+    """The list's context; `everything`: the unfiltered rows, reused when no filter is on (one read, not two)."""
     filters = _filters(request)
-    rows = selectors.conversations(request.user, creator_id=filters["creator_id"], show=filters["show"])
+    if everything is not None and not filters["show"] and not filters["creator_id"]:
+        rows = everything[:selectors.ROWS]
+    else:
+        rows = selectors.conversations(request.user, creator_id=filters["creator_id"], show=filters["show"])
     query = request.GET.urlencode()
     return {"rows": rows, "current": fan.pk if fan else None, "query": f"?{query}" if query else "",
             "show": filters["show"], "creator_id": filters["creator_id"], "filters": selectors.FILTERS}
@@ -60,7 +64,8 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
     """The whole page; `extra` carries a bound form and its message after a refused POST."""
     if fan is not None:
         selectors.mark_read(request.user, fan)  # before the list, so the open conversation shows as read
-    lists = _list_context(request, fan)
+    everything = selectors.conversations(request.user, limit=1000)
+    lists = _list_context(request, fan, everything)
     context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox", **lists,
                "unhealthy": selectors.unhealthy_accounts(request.user), "shift": assignment.on_duty(request.user),
                "on_duty": list(assignment.team_on_duty()),
@@ -69,7 +74,8 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
                "open_drafts": Draft.objects.filter(status=Draft.Status.OPEN,
                                                    **({} if scope.creator_ids(request.user) is scope.ALL else
                                                       {"creator_id__in": scope.creator_ids(request.user)})).count(),
-               "stamp": selectors.stamp(request.user), "awaiting": selectors.awaiting_count(request.user)}
+               "stamp": selectors.stamp(request.user),
+               "awaiting": selectors.awaiting_count(request.user, everything)}
     if fan is not None:
         context.update(conversation_context(request, fan, **extra))
     context.update({k: v for k, v in extra.items() if k not in ("composer",)})
@@ -93,13 +99,17 @@ def live(request):
     fan = fan_in_scope(request, int(fan_pk)) if fan_pk.isdigit() else None
     if fan is not None and request.GET.get("visible") == "1":
         selectors.mark_read(request.user, fan)
-    ctx = _list_context(request, fan)
-    body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user),
+    everything = selectors.conversations(request.user, limit=1000)
+    ctx = _list_context(request, fan, everything)
+    body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user, everything),
             "list": render_to_string("admin/inbox/_list.html", ctx, request)}
     if fan is not None:
-        conv = conversation_context(request, fan)
-        body.update(bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
-                    side=render_to_string("admin/inbox/_panel.html", conv, request), newest_in=conv["newest_in"])
+        fan_now = selectors.fan_stamp(fan)
+        body["fan_stamp"] = fan_now
+        if request.GET.get("fan_stamp") != fan_now:  # the open conversation again only if it changed
+            conv = conversation_context(request, fan)
+            body.update(bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
+                        side=render_to_string("admin/inbox/_panel.html", conv, request), newest_in=conv["newest_in"])
     return JsonResponse(body)
 
 

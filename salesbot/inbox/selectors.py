@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from salesbot.pipeline import autonomy
 from team import scope
 from team.models import Autonomy, Snippet
 
-CANDIDATES = 300  # recently active fans looked at besides those that need a person
+CANDIDATES = 120  # recently active fans looked at besides those that need a person (and drafts, holds)
 ROWS = 80
 BUBBLES = 80
 FILTERS = {"": "all", "human": "needs a human", "mine": "mine", "breached": "target breached", "drafts": "drafts",
@@ -74,11 +74,16 @@ def _annotated(fans, user):
                          output_field=IntegerField()),
         open_drafts=Subquery(Draft.objects.filter(fan=OuterRef("pk"), status=Draft.Status.OPEN)
                              .values("fan").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()),
+        # the fan's messages after this person's read mark
+        unread=Coalesce(Subquery(
+            messages.filter(direction=Message.Direction.IN, id__gt=Coalesce(OuterRef("read_to"), 0))
+            .values("fan").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()), 0),
         # a person has written to the fan since they were handed over: the next-response target applies
         human_answered=Exists(messages.filter(direction=Message.Direction.OUT, by_human=True,
                                               ts__gte=Coalesce(OuterRef("needs_human_since"), OuterRef("created_ts")))),
     )
-    return fans.select_related("creator", "held_by", "assigned_to")
+    # the list reads none of the fan's big fields
+    return fans.select_related("creator", "held_by", "assigned_to").defer("signals", "content_sent", "notes")
 
 
 def conversations(user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS) -> list[Row]:
@@ -98,14 +103,14 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
     elif show == "drafts":
         picked = picked.filter(open_drafts__gt=0)
     fans = list(picked)
-    last = {m.pk: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans])}
-    unread = _unread(fans)
+    last = {m.pk: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans]).only(
+        "id", "direction", "text", "ts")}
     rows = []
     for fan in fans:
         msg = last.get(fan.last_id)
         last_in = msg is not None and msg.direction == Message.Direction.IN
         row = Row(fan=fan, last_text=(msg.text if msg else "")[:140], last_in=last_in, last_ts=msg.ts if msg else None,
-                  waiting_since=fan.unanswered_since if last_in else None, unread=unread.get(fan.pk, 0),
+                  waiting_since=fan.unanswered_since if last_in else None, unread=fan.unread,
                   drafts=fan.open_drafts or 0)
         row.needs_human = bool(fan.safety_flag or fan.state == "handed_off")
         row.target = target_state(row)
@@ -117,17 +122,6 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
         rows = [r for r in rows if r.target and r.target["state"] == "breached"]
     rows.sort(key=lambda r: r.priority)
     return rows[:limit]
-
-
-def _unread(fans) -> dict[int, int]:
-    """Fan messages after each person's read mark, per fan (one query)."""
-    q = Q(pk__in=[])
-    for fan in fans:
-        q |= Q(fan_id=fan.pk, id__gt=fan.read_to or 0)
-    if not fans:
-        return {}
-    rows = (Message.objects.filter(q, direction=Message.Direction.IN).values("fan_id").annotate(n=Count("id")))
-    return {r["fan_id"]: r["n"] for r in rows}
 
 
 def target_state(row: Row) -> dict | None:
@@ -181,12 +175,23 @@ def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
     return out
 
 
-def awaiting_count(user) -> int:
-    """Conversations awaiting this person: a fan who needs a human, or whom they hold, wrote last."""
-    rows = conversations(user, limit=1000)
+def awaiting_count(user, rows: list[Row] | None = None) -> int:
+    """Conversations awaiting this person: a fan assigned to them, or whom they hold, or who needs a person and
+    is nobody's yet, or whose mode is off, wrote last. `rows`: the unfiltered list, when the caller has it."""
+    rows = conversations(user, limit=1000) if rows is None else rows
     return sum(1 for r in rows if r.awaiting and (r.fan.assigned_to_id == user.pk or r.fan.held_by_id == user.pk
                                                     or (r.needs_human and r.fan.assigned_to_id is None)
                                                     or autonomy.mode(r.fan.creator, r.fan) == Autonomy.OFF))
+
+
+def fan_stamp(fan) -> str:
+    """Changes when anything on one conversation's screen does (its messages, sends, moves, hold, assignment,
+    notes): the live view re-renders the open conversation only then, however busy the rest of the inbox is."""
+    row = (Fan.objects.filter(pk=fan.pk)
+           .annotate(m=Max("messages__id"), a=Max("actions__id"), t=Max("transitions__id"))
+           .values_list("m", "a", "t", "human_hold_until", "assigned_to_id", "safety_flag", "state", "notes")
+           .get())
+    return "-".join(str(v) for v in row[:7]) + f"-{len(row[7])}"
 
 
 def stamp(user) -> str:

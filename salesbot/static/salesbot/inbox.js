@@ -11,7 +11,7 @@
     get: (k) => { try { return localStorage.getItem("salesbot." + k); } catch (e) { return null; } },
     set: (k, v) => { try { localStorage.setItem("salesbot." + k, v); } catch (e) { /* private mode */ } },
   };
-  let stamp = root.dataset.stamp, paused = false, awaiting = null, timer = null;
+  let stamp = root.dataset.stamp, fanStamp = "", paused = false, awaiting = null, timer = null;
   const baseTitle = document.title;
   const bubbles = $("#bubbles"), composer = $("#composer"), text = composer && $("textarea", composer);
   const seen = composer && $("input[name=seen]", composer);
@@ -38,7 +38,7 @@
 
   async function poll() {
     if (paused) return schedule();
-    const q = new URLSearchParams({ stamp: stamp, fan: root.dataset.fan, show: root.dataset.show,
+    const q = new URLSearchParams({ stamp: stamp, fan_stamp: fanStamp, fan: root.dataset.fan, show: root.dataset.show,
       creator: root.dataset.creator, visible: document.visibilityState === "visible" ? "1" : "0" });
     try {
       const r = await fetch(root.dataset.live + "?" + q, { credentials: "same-origin", headers: { "Accept": "application/json" } });
@@ -47,11 +47,14 @@
     } catch (e) { /* offline for a moment: try again next round */ }
     schedule();
   }
-  function schedule() { clearTimeout(timer); timer = setTimeout(poll, POLL_MS); }
+  // A tab in the background asks every 10 s (the title and the sound still tell); the visible one every 1.5 s.
+  function schedule() { clearTimeout(timer); timer = setTimeout(poll, document.hidden ? 10000 : POLL_MS); }
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) { clearTimeout(timer); poll(); } });
 
   function apply(d) {
     stamp = d.stamp;
     if (!d.changed) return;
+    if (d.fan_stamp !== undefined) fanStamp = d.fan_stamp;
     const list = $("#conversation-list");
     if (list && d.list !== undefined) list.innerHTML = d.list;
     if (bubbles && d.bubbles !== undefined) {
