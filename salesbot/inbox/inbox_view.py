@@ -99,10 +99,22 @@ def live(request):
     fan = fan_in_scope(request, int(fan_pk)) if fan_pk.isdigit() else None
     if fan is not None and request.GET.get("visible") == "1":
         selectors.mark_read(request.user, fan)
-    everything = selectors.conversations(request.user, limit=1000)
-    ctx = _list_context(request, fan, everything)
-    body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user, everything),
-            "list": render_to_string("admin/inbox/_list.html", ctx, request)}
+    changed = selectors.changed_fans(request.GET.get("stamp", ""), now)
+    if changed is not None:  # a few fans moved: only their rows (the page sorts and counts them)
+        filters = _filters(request)
+        rows = {r.fan.pk: r for r in selectors.conversations(request.user, creator_id=filters["creator_id"],
+                                                             show=filters["show"], only=changed, limit=1000)}
+        query = request.GET.get("query", "")
+        query = query if query.startswith("?") else ""  # the page's own filters, echoed into the row links
+        body = {"stamp": now, "changed": True, "rows": {
+            str(pk): render_to_string("admin/inbox/_row.html", {"r": rows[pk], "current": fan.pk if fan else None,
+                                                                "query": query}, request) if pk in rows else None
+            for pk in changed}}
+    else:
+        everything = selectors.conversations(request.user, limit=1000)
+        ctx = _list_context(request, fan, everything)
+        body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user, everything),
+                "list": render_to_string("admin/inbox/_list.html", ctx, request)}
     if fan is not None:
         fan_now = selectors.fan_stamp(fan)
         body["fan_stamp"] = fan_now

@@ -40,6 +40,7 @@ class Row:
     badges: list[tuple[str, str]] = field(default_factory=list)  # (css kind, label)
     needs_human: bool = False
     target: dict | None = None  # the response target's state: {"state": within|soon|breached, "label": …}
+    awaiting_me: bool = False
 
     @property
     def awaiting(self) -> bool:
@@ -51,13 +52,27 @@ class Row:
         return (timezone.now() - self.waiting_since).total_seconds() if self.awaiting and self.waiting_since else 0.0
 
     @property
+    def group(self) -> int:
+        return 0 if (self.needs_human and self.awaiting) else 1 if (self.awaiting or self.drafts) else 2
+
+    @property
+    def value(self) -> float:
+        return 1 + float(self.fan.total_spent) / 50 + self.fan.whale_score
+
+    @property
     def priority(self) -> tuple:
         """Needs a human and awaiting first, then awaiting, then the rest; within each, the wait weighted by
         what the fan is worth (spend and whale score), so a big spender's minute counts more."""
-        value = 1 + float(self.fan.total_spent) / 50 + self.fan.whale_score
-        group = 0 if (self.needs_human and self.awaiting) else 1 if (self.awaiting or self.drafts) else 2
         recency = self.last_ts.timestamp() if self.last_ts else 0
-        return (group, -self.waiting_s * value, -recency)
+        return (self.group, -self.waiting_s * self.value, -recency)
+
+    def awaits(self, user) -> bool:
+        """This person owes the fan an answer: assigned to them, held by them, a fan who needs a person and is
+        nobody's yet, or a fan whose mode is off, wrote last."""
+        fan = self.fan
+        return self.awaiting and (fan.assigned_to_id == user.pk or fan.held_by_id == user.pk
+                                  or (self.needs_human and fan.assigned_to_id is None)
+                                  or autonomy.mode(fan.creator, fan) == Autonomy.OFF)
 
 
 def _annotated(fans, user):
@@ -86,13 +101,18 @@ def _annotated(fans, user):
     return fans.select_related("creator", "held_by", "assigned_to").defer("signals", "content_sent", "notes")
 
 
-def conversations(user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS) -> list[Row]:
-    """The inbox's rows for `user`, most urgent first (Row.priority), filtered by `show` (FILTERS)."""
+def conversations(user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS,
+                  only: set[int] | None = None) -> list[Row]:
+    """The inbox's rows for `user`, most urgent first (Row.priority), filtered by `show` (FILTERS); `only`:
+    just these fans (the live feed's changed rows)."""
     fans = scope.limit(Fan.objects.all(), user, "creator_id")
     if creator_id:
         fans = fans.filter(creator_id=creator_id)
-    wanted = Q(pk__in=Subquery(fans.order_by("-last_interaction_ts").values("pk")[:CANDIDATES]))
-    wanted |= needs_a_human() | Q(held_by=user) | Q(assigned_to=user) | Q(drafts__status=Draft.Status.OPEN)
+    if only is not None:
+        wanted = Q(pk__in=only)
+    else:
+        wanted = Q(pk__in=Subquery(fans.order_by("-last_interaction_ts").values("pk")[:CANDIDATES]))
+        wanted |= needs_a_human() | Q(held_by=user) | Q(assigned_to=user) | Q(drafts__status=Draft.Status.OPEN)
     picked = _annotated(fans.filter(wanted).distinct(), user).filter(last_id__isnull=False)
     if show == "human":
         picked = picked.filter(needs_a_human())
@@ -115,6 +135,7 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
         row.needs_human = bool(fan.safety_flag or fan.state == "handed_off")
         row.target = target_state(row)
         row.badges = badges(fan, user, row.drafts)
+        row.awaiting_me = row.awaits(user)
         rows.append(row)
     if show == "unread":
         rows = [r for r in rows if r.unread]
@@ -179,9 +200,30 @@ def awaiting_count(user, rows: list[Row] | None = None) -> int:
     """Conversations awaiting this person: a fan assigned to them, or whom they hold, or who needs a person and
     is nobody's yet, or whose mode is off, wrote last. `rows`: the unfiltered list, when the caller has it."""
     rows = conversations(user, limit=1000) if rows is None else rows
-    return sum(1 for r in rows if r.awaiting and (r.fan.assigned_to_id == user.pk or r.fan.held_by_id == user.pk
-                                                    or (r.needs_human and r.fan.assigned_to_id is None)
-                                                    or autonomy.mode(r.fan.creator, r.fan) == Autonomy.OFF))
+    return sum(1 for r in rows if r.awaits(user))
+
+
+DELTA_MAX = 40  # more changed fans than this since the last look: the whole list again is cheaper
+
+
+def changed_fans(old: str, new: str) -> set[int] | None:
+    """The fans whose rows may have changed between two stamps (new messages, sends, moves), or None when the
+    whole list must be read again (a draft decided, a hold or an assignment changed, a clearance, the clock's
+    30-second tick, more than DELTA_MAX fans, or an unreadable stamp)."""
+    try:
+        before, after = [int(v) for v in old.split("-")], [int(v) for v in new.split("-")]
+    except ValueError:
+        return None
+    if len(before) != len(after) or before[3:] != after[3:]:
+        return None
+    pks: set[int] = set()
+    for model, (was, now) in zip((Message, Action, FanTransition), zip(before[:3], after[:3], strict=True),
+                                 strict=True):
+        if now > was:
+            pks.update(model.objects.filter(id__gt=was).values_list("fan_id", flat=True)[:DELTA_MAX + 1])
+        if len(pks) > DELTA_MAX:
+            return None
+    return pks
 
 
 def fan_stamp(fan) -> str:

@@ -140,9 +140,17 @@ def test_the_live_feed_answers_briefly_until_something_lands_then_with_it(client
     assert first["changed"] and "hello" in first["bubbles"] and "Fay" in first["list"]
     assert client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": first["stamp"]}).json() == {
         "stamp": first["stamp"], "changed": False}
+    other = FanFactory(creator=demo, name="Quiet")
+    wrote(other, "hi")
+    settled = client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": first["stamp"],
+                                           "fan_stamp": first["fan_stamp"]}).json()
+    assert set(settled["rows"]) == {str(other.pk)} and "bubbles" not in settled  # Fay's screen did not move
     wrote(fan, "are you there?? 🥺")
-    later = client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": first["stamp"]}).json()
-    assert later["changed"] and "are you there??" in later["bubbles"] and later["awaiting"] == 0
+    later = client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": settled["stamp"],
+                                         "fan_stamp": settled["fan_stamp"]}).json()
+    # only the rows that moved, and the open conversation again
+    assert later["changed"] and list(later["rows"]) == [str(fan.pk)] and "are you there??" in later["rows"][str(fan.pk)]
+    assert "are you there??" in later["bubbles"]
 
 
 # --- safety for people -------------------------------------------------------------------------------

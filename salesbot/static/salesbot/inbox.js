@@ -39,6 +39,7 @@
   async function poll() {
     if (paused) return schedule();
     const q = new URLSearchParams({ stamp: stamp, fan_stamp: fanStamp, fan: root.dataset.fan, show: root.dataset.show,
+      query: window.location.search,
       creator: root.dataset.creator, visible: document.visibilityState === "visible" ? "1" : "0" });
     try {
       const r = await fetch(root.dataset.live + "?" + q, { credentials: "same-origin", headers: { "Accept": "application/json" } });
@@ -57,6 +58,7 @@
     if (d.fan_stamp !== undefined) fanStamp = d.fan_stamp;
     const list = $("#conversation-list");
     if (list && d.list !== undefined) list.innerHTML = d.list;
+    if (list && d.rows !== undefined) patchRows(list, d.rows);
     if (bubbles && d.bubbles !== undefined) {
       const stick = atBottom(bubbles);
       bubbles.innerHTML = d.bubbles;
@@ -70,10 +72,40 @@
       // then stays held once (the server says so) rather than going out over it.
       if (!text || !text.value.trim()) seen.value = d.newest_in;
     }
+    if (d.awaiting === undefined && d.rows !== undefined && list) {
+      d.awaiting = $$("li.conv", list).filter((li) => li.dataset.awaitingMe === "1").length;
+    }
     if (d.awaiting !== undefined) {
       if (awaiting !== null && d.awaiting > awaiting) beep();
       awaiting = d.awaiting; setTitle(awaiting);
     }
+  }
+
+  // The live feed's changed rows: replaced, added or removed, then the list sorted as the server sorts it
+  // (needs a person and waiting first, then the wait weighted by what the fan is worth, then the latest).
+  const MAX_ROWS = 80;
+  function patchRows(list, rows) {
+    Object.entries(rows).forEach(([pk, html]) => {
+      const old = list.querySelector('li.conv[data-fan="' + pk + '"]');
+      if (!html) { if (old) old.remove(); return; }
+      const holder = document.createElement("ol");
+      holder.innerHTML = html.trim();
+      const li = holder.firstElementChild;
+      if (old) old.replaceWith(li); else list.appendChild(li);
+    });
+    const empty = $("li.conv-empty", list);
+    const items = $$("li.conv", list);
+    if (empty && items.length) empty.remove();
+    const now = Date.now() / 1000;
+    const key = (li) => [Number(li.dataset.group),
+      -(Number(li.dataset.since) ? (now - Number(li.dataset.since)) * Number(li.dataset.value) : 0),
+      -Number(li.dataset.last)];
+    items.sort((a, b) => {
+      const x = key(a), y = key(b);
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+      return 0;
+    });
+    items.forEach((li, i) => { if (i < MAX_ROWS) list.appendChild(li); else li.remove(); });
   }
 
   // --- sound and keys help ----------------------------------------------------------------------
