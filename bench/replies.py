@@ -217,15 +217,15 @@ class InboxTabs:
         return s
 
     def _tab(self, i: int):
-        s, stamp = self._session(), ""
+        s, stamp, fan_stamp = self._session(), "", ""
         fan = str(self.fan_pks[i % len(self.fan_pks)]) if self.fan_pks else ""
         time.sleep(self.POLL_S * i / max(self.n, 1))  # tabs opened at different moments
         while not self.stop.is_set():
             t0 = time.perf_counter()
             try:
-                d = s.get(f"{self.url}/admin/inbox/live/", params={"stamp": stamp, "fan": fan, "visible": "1"},
-                          timeout=30).json()
-                stamp = d["stamp"]
+                d = s.get(f"{self.url}/admin/inbox/live/", timeout=30,
+                          params={"stamp": stamp, "fan_stamp": fan_stamp, "fan": fan, "visible": "1"}).json()
+                stamp, fan_stamp = d["stamp"], d.get("fan_stamp", fan_stamp)
                 with self.lock:
                     self.times.append(time.perf_counter() - t0)
                     self.changed += bool(d.get("changed"))
