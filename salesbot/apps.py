@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class SalesbotConfig(AppConfig):
@@ -17,6 +17,18 @@ class SalesbotConfig(AppConfig):
         post_spawn.connect(_start_recovery, dispatch_uid="salesbot.recovery_ticker")
         left_the_bot.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_when_the_fan_left_the_bot")
         left_the_bot.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
+        from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+
+        # The creator's cached prompt part (pipeline.llm.prompt.creator_prefix) is rebuilt after an edit.
+        for model in (Creator, PlaybookSection, ResponseTemplate, VaultItem):
+            for signal in (post_save, post_delete):
+                signal.connect(_forget_prompt_prefix, sender=model, dispatch_uid=f"salesbot.prefix.{model.__name__}")
+
+
+def _forget_prompt_prefix(sender, instance, **kwargs):
+    from salesbot.pipeline.llm.prompt import forget_prefix
+
+    forget_prefix(instance.pk if sender.__name__ == "Creator" else instance.creator_id)
 
 
 def _close_drafts(fan, **kwargs):
