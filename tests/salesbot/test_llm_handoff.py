@@ -47,7 +47,7 @@ def test_the_fans_part_lists_the_fans_lines_for_the_model(db):
     Action.objects.create(creator=creator, fan=fan, action="text", status="sent", message_text="heyy you 😊")
     prompt = build_prompt(creator, fan, had=sent_texts(fan))
     block = prompt.user  # the fan's own part, after the creator's cached one
-    assert "lines_this_fan_already_had" not in prompt.system
+    assert "(never send one again)" not in prompt.system
     assert 'lines_this_fan_already_had (never send one again): ["heyy you 😊"]' in block
     assert json.loads(block.split("again): ")[1].splitlines()[0]) == ["heyy you 😊"]
 
