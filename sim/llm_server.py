@@ -145,7 +145,8 @@ class FakeLLM:
             self.cache: dict[tuple[str, str], float] = {}  # (model, prefix bytes) -> when it expires
             self.requests: list[dict] = []
             self.by_mode = Counter()
-            self.stats = Counter(dict.fromkeys(("requests", "errors", "count_tokens", "unauthorized", "under_floor", *USAGE_KEYS), 0))
+            self.stats = Counter(dict.fromkeys(("requests", "errors", "count_tokens", "unauthorized", "under_floor",
+                                                *USAGE_KEYS), 0))
 
     def set_mode(self, body: dict) -> dict:
         mode, times, delay = body.get("mode", "valid"), body.get("times"), body.get("delay", self.default[1])
