@@ -19,7 +19,7 @@ from learning.models import Action
 from learning.services import set_action_status
 from salesbot import metrics
 from salesbot.models import Draft, LLMCall, QueueItem
-from salesbot.pipeline import account, account_health, autonomy, drafts, engine, presence, queue, sender
+from salesbot.pipeline import account, account_health, autonomy, drafts, engine, pacing, presence, queue, sender
 from salesbot.pipeline.contact import contact_block
 from salesbot.providers.base import PlatformError
 from team.models import Autonomy
@@ -34,6 +34,14 @@ SHORT_WAIT_S = 2.0
 # Items that wait out a human's hold on the fan (pipeline.account) instead of being closed by it; a bump or
 # rekindle is closed (the checkers queue it again if it is still due).
 WAIT_OUT_HOLD = {QueueItem.Reason.MESSAGE, QueueItem.Reason.WELCOME, QueueItem.Reason.EXPIRED}
+
+
+class SendLater(Exception):
+    """The item's send is decided and waits for its time (the creator's reply delay, pipeline.pacing)."""
+
+    def __init__(self, until):
+        self.until = until
+        super().__init__(f"sends at {until:%H:%M:%S}")
 
 
 class Deferred(Exception):
@@ -85,6 +93,9 @@ def handle(item: QueueItem) -> str:
             LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
         item.action = action
         item.save(update_fields=["action"])
+        if item.reason == QueueItem.Reason.MESSAGE and action.status == Action.Status.PENDING \
+                and pacing.delayed(creator):
+            raise SendLater(pacing.typing_then_send_at(creator, fan))
     if action.status == Action.Status.PENDING:
         sender.deliver(action)
     return f"{action.action}: {action.status}" + (f" ({action.error})" if action.error else "")
@@ -99,6 +110,8 @@ def work_one(creator=None) -> QueueItem | None:
         item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
     except Deferred as d:
         _defer(item, d)
+    except SendLater as later:
+        _send_later(item, later.until)
     except PlatformError as e:
         _after_failed_send(item, e)
     except Exception:
@@ -143,6 +156,17 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
             set_action_status(item.action, Action.Status.FAILED, only_from=[Action.Status.PENDING],
                               error=str(e)[:2000])
     log.warning("queue item %s for fan %s: %s", item.pk, item.fan.fan_id, item.result)
+
+
+def _send_later(item: QueueItem, until) -> None:
+    """The decided send waits for its time in the queue; a newer item of the fan takes it over (and answers
+    what the fan wrote since after it)."""
+    if _no_other_pending(item):
+        item.status, item.not_before, item.result = QueueItem.Status.PENDING, until, f"typing: sends at {until}"
+    else:
+        _hand_action_to_pending(item)
+        item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
+        item.result = "its send went to the fan's newer item"
 
 
 def _defer(item: QueueItem, d: Deferred) -> None:
