@@ -19,16 +19,16 @@ class SalesbotConfig(AppConfig):
         left_the_bot.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
         from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
 
-        # The creator's cached prompt part (pipeline.llm.prompt.creator_prefix) is rebuilt after an edit.
+        # What replies cache of a creator (pipeline.creator_cache) is read afresh after an edit.
         for model in (Creator, PlaybookSection, ResponseTemplate, VaultItem):
             for signal in (post_save, post_delete):
-                signal.connect(_forget_prompt_prefix, sender=model, dispatch_uid=f"salesbot.prefix.{model.__name__}")
+                signal.connect(_forget_creator_cache, sender=model, dispatch_uid=f"salesbot.prefix.{model.__name__}")
 
 
-def _forget_prompt_prefix(sender, instance, **kwargs):
-    from salesbot.pipeline.llm.prompt import forget_prefix
+def _forget_creator_cache(sender, instance, **kwargs):
+    from salesbot.pipeline import creator_cache
 
-    forget_prefix(instance.pk if sender.__name__ == "Creator" else instance.creator_id)
+    creator_cache.forget(instance.pk if sender.__name__ == "Creator" else instance.creator_id)
 
 
 def _close_drafts(fan, **kwargs):

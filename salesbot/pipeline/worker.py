@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from fans.models import Message
@@ -56,7 +57,7 @@ def handle(item: QueueItem) -> str:
     """Decide (once) and deliver the item's action; returns a short result for the item row."""
     fan, creator = item.fan, item.creator
     action = item.action
-    paused = account_health.paused(creator)
+    paused = account_health.paused(creator, fresh=False)  # read with the item by queue.claim_next
     if paused:  # every send would fail while the account's session is dead: queued, not failed
         raise Deferred(account_health.paused_until(), paused)
     if action is None and item.reason == QueueItem.Reason.MESSAGE:
@@ -121,10 +122,23 @@ def work_one(creator=None) -> QueueItem | None:
     finally:
         item.save(update_fields=["status", "finished_at", "result", "not_before"])
         queue.release_fan(item.fan_id)
-        if item.status != QueueItem.Status.PENDING and item.action_id is not None:
-            queue.follow_up(item)
-        _wake_if_waiting(item)
+        _after_item(item)
     return item
+
+
+def _after_item(item):
+    """What closing the item leaves, in one read: a fan who wrote while its decided send waited gets an item
+    of its own (queue.follow_up), and a message that arrived while the fan was leased got a pending item
+    whose task found the fan busy and gave up: a task is queued for it now, or it would wait for the sweeper."""
+    rows = dict(QueueItem.objects.filter(fan_id=item.fan_id).filter(
+        Q(pk=item.pk) | Q(status=QueueItem.Status.PENDING, not_before__lte=timezone.now()))
+        .values_list("pk", "followup_since"))
+    since = rows.pop(item.pk, None)
+    followed = None
+    if item.status != QueueItem.Status.PENDING and item.action_id is not None and since is not None:
+        followed = queue.follow_up(item, since=since)
+    if rows or followed is not None:
+        queue.wake_worker(1)
 
 
 def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
@@ -177,15 +191,6 @@ def _defer(item: QueueItem, d: Deferred) -> None:
     else:
         item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
         item.result = "superseded: the fan's newer item answers instead"
-
-
-def _wake_if_waiting(item):
-    """A message that arrived while this fan was leased got a pending item, but its task found the
-    fan busy and gave up: queue a task for it now, or it would wait for the sweeper."""
-    waiting = (QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING,
-                                        not_before__lte=timezone.now()).exclude(pk=item.pk))
-    if waiting.exists():
-        queue.wake_worker(1)
 
 
 def _no_other_pending(item) -> bool:

@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 
 from fans.facts import FACT_MAX_CHARS, for_prompt
 from learning.experiments import in_control
@@ -22,6 +21,7 @@ from learning.selectors import purchases
 from learning.stats import aggregate_learning_stats
 from learning.stats.block import format_stats_block, had_line
 from salesbot.llm_tables import cache_floor, estimate_tokens
+from salesbot.pipeline import creator_cache
 from salesbot.pipeline.memory import MAX_REPLY_FACTS
 
 ACTIONS = ["ppv", "text", "free_media", "skip"]
@@ -95,30 +95,13 @@ def fan_context(fan, messages, memory: dict | None = None) -> dict:
 
 # --- the creator's part -------------------------------------------------------------------------
 
-def _gen_key(creator_id) -> str:
-    return f"llm-prefix-gen:{creator_id}"
-
-
-def forget_prefix(creator_id) -> None:
-    """The creator's playbook, vault or settings changed: the next prompt is built afresh (this process at
-    once, every process with a shared cache; otherwise within LLM_PREFIX_TTL_S)."""
-    try:
-        cache.incr(_gen_key(creator_id))
-    except ValueError:
-        cache.set(_gen_key(creator_id), 1, None)
-
-
 def creator_prefix(creator, control: bool = False) -> dict:
     """The creator's part and what the fan's part needs from it ({"text", "vault": [(key, paid)],
-    "sections": [(number, states)]}), cached for LLM_PREFIX_TTL_S so every call in between sends the very
-    same bytes. `control`: a holdout experiment's control fans get the cold-start [STATS] block."""
-    created = creator.created_at.timestamp() if creator.created_at else ""
-    key = f"llm-prefix:{creator.pk}:{created}:{int(control)}:{cache.get(_gen_key(creator.pk), 0)}"
-    entry = cache.get(key)
-    if entry is None:
-        entry = _build_prefix(creator, control)
-        cache.set(key, entry, settings.LLM_PREFIX_TTL_S)
-    return entry
+    "sections": [(number, states)]}), cached for LLM_PREFIX_TTL_S (or until the creator's next edit) so every
+    call in between sends the very same bytes. `control`: a holdout experiment's control fans get the
+    cold-start [STATS] block."""
+    return creator_cache.cached(creator, f"llm-prefix-{int(control)}", lambda: _build_prefix(creator, control),
+                                settings.LLM_PREFIX_TTL_S)
 
 
 def _build_prefix(creator, control: bool) -> dict:
