@@ -31,8 +31,6 @@ def drain_webhooks() -> int:
         worked = worker.drain(limit=500, seconds=left)
         if not n and not worked:
             return processed
-        if not queue.drain_queued():  # no event stored since this drain cleared the flag: nothing new to do
-            return processed
 
 
 def work_queue(limit: int = 50) -> int:
