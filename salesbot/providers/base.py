@@ -87,7 +87,7 @@ class HttpClient:
             error.outcome_unknown = not _never_connected(e)
             raise error from e
         self.answered(r)
-        credits.count(self.creator.pk, calls=1, credits=self.credits_spent(method, path, r))
+        credits.count(getattr(self.creator, "pk", None), calls=1, credits=self.credits_spent(method, path, r))
         if r.status_code < 300:
             try:
                 return r.json()
