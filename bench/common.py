@@ -11,12 +11,23 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = ROOT / "var" / "bench"
+HERE = Path(__file__).resolve().parents[1]
+# The code measured: this tree, or another one (BENCH_CODE_ROOT, e.g. the code before a change, extracted by
+# baseline_tree) whose figures are printed beside this tree's in the same run.
+ROOT = Path(os.environ.get("BENCH_CODE_ROOT") or HERE).resolve()
+BENCH_DIR = HERE / "var" / "bench"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_BASE = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# PostgreSQL bench databases are named after the checkout (e.g. wt26_bench_replies), so benches run from two
+# checkouts on one server never drop each other's database.
+PG_PREFIX = os.environ.get("BENCH_DB_PREFIX", "".join(c if c.isalnum() else "_" for c in HERE.name.lower()) + "_")
+# The figures before issue 26 (cost and capacity), measured in the same run: `make bench` extracts this commit.
+BEFORE_ISSUE_26 = "db8cc15"
+if str(ROOT) in sys.path:  # first, before bench/ (bench/learning.py would hide the `learning` app)
+    sys.path.remove(str(ROOT))
+sys.path.insert(0, str(ROOT))
+if ROOT != HERE:  # every process a bench starts imports the measured code
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def database_url(db: str, name: str) -> str:
@@ -25,8 +36,8 @@ def database_url(db: str, name: str) -> str:
         BENCH_DIR.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{BENCH_DIR / name}.sqlite3"
     if db == "postgres":
-        ensure_pg_database(name)
-        return f"{PG_BASE}/{name}"
+        ensure_pg_database(PG_PREFIX + name)
+        return f"{PG_BASE}/{PG_PREFIX}{name}"
     raise SystemExit(f"unknown --db {db!r} (sqlite or postgres)")
 
 
@@ -39,7 +50,7 @@ def drop_database(db: str, name: str):
         import psycopg
 
         with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+            conn.execute(f'drop database if exists "{PG_PREFIX}{name}" with (force)')
 
 
 def ensure_pg_database(name: str):
@@ -89,6 +100,40 @@ def setup_django(url: str, **env):
 def migrate_in_subprocess(env: dict):
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                    check=True, timeout=600)
+
+
+def baseline_tree(ref: str = BEFORE_ISSUE_26) -> Path | None:
+    """The project's code at `ref` (git archive), extracted once into var/bench/src-REF; None without git."""
+    dest = BENCH_DIR / f"src-{ref}"
+    if (dest / "manage.py").exists():
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = subprocess.run(["git", "-C", str(HERE), "archive", ref], check=True, capture_output=True,
+                                 timeout=120).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return dest
+
+
+def run_on_baseline(script: str, args: list, ref: str = BEFORE_ISSUE_26, timeout: float = 900) -> list[dict]:
+    """Run one of this tree's benches on the code at `ref`, in its own process; its figures (JSON lines)."""
+    tree = baseline_tree(ref)
+    if tree is None:
+        print(f"  (no baseline: could not extract {ref})")
+        return []
+    out = BENCH_DIR / f"baseline-{Path(script).stem}-{os.getpid()}.jsonl"
+    out.unlink(missing_ok=True)
+    env = {**os.environ, "BENCH_CODE_ROOT": str(tree)}
+    env.pop("PYTHONPATH", None)
+    subprocess.run([sys.executable, str(HERE / "bench" / script), *args, "--json", str(out)], env=env,
+                   timeout=timeout, check=False)
+    if not out.exists():
+        return []
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    out.unlink()
+    return rows
 
 
 def timed(fn, *args, **kw) -> tuple[float, object]:

@@ -87,7 +87,38 @@ def main(argv=None) -> int:
     if calls:
         report(a.json, "decisions", "prompt tokens per LLM call, median / max (limit 15,000)",
                f"{median(calls):.0f} / {max(calls)}", "tokens", ok=max(calls) <= 15000, calls=len(calls), **tag)
+    cache_figures(a, tag)
     return 0 if not rep.notes else 1
+
+
+def cache_figures(a, tag: dict, warm_up: int = 5):
+    """The prompt cache as the real API would give it (the fake applies the model's floor and the exact-bytes
+    rule): the share of input tokens read from the cache after the first `warm_up` calls of each creator, and
+    the cost per 1,000 model decisions at the configured model's prices (settings.LLM_PRICES, dated)."""
+    from django.conf import settings
+    from django.db.models import Sum
+
+    from models_registry.models import Creator
+    from salesbot.dashboard.cost import model_cost
+    from salesbot.models import LLMCall
+
+    for creator in Creator.objects.all():
+        pks = list(LLMCall.objects.filter(creator=creator).order_by("pk").values_list("pk", flat=True))[warm_up:]
+        if not pks:
+            continue
+        agg = LLMCall.objects.filter(pk__in=pks).aggregate(
+            input=Sum("input_tokens"), output=Sum("output_tokens"), cache_read=Sum("cache_read_tokens"),
+            cache_write=Sum("cache_creation_tokens"))
+        c = model_cost(creator, {k: v or 0 for k, v in agg.items()}, len(pks))
+        print(f"  prompt cache [{creator.slug}, {c['model']}, floor {c['prefix']['floor']}, cached part about "
+              f"{c['prefix']['tokens']} tokens]: {c['cached']:,} input tokens cached, {c['uncached']:,} not, over "
+              f"{len(pks)} calls after {warm_up}; ${c['per_1000_decisions']:.2f} per 1,000 model decisions at the "
+              f"prices of {settings.LLM_PRICES_AS_OF}")
+        report(a.json, "decisions", f"input tokens read from the prompt cache after warm-up [{creator.slug}, "
+               f"{c['model']}] (goal >= 60%)", c["cached_share"] or 0.0, "%", ok=(c["cached_share"] or 0) >= 60,
+               **tag)
+        report(a.json, "decisions", f"model cost per 1,000 model decisions [{creator.slug}, {c['model']}, prices "
+               f"of {settings.LLM_PRICES_AS_OF}]", round(c["per_1000_decisions"], 2), "$", **tag)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from burst import BurstDriver  # noqa: E402
 from common import (  # noqa: E402
     BENCH_DIR,
     REDIS_BASE,
@@ -76,6 +77,33 @@ def _cpu_of(keep) -> float:
 def cpu_seconds(pgid: int) -> float:
     """CPU of a process group (field 5 of stat)."""
     return _cpu_of(lambda name, fields: int(fields[2]) == pgid)
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of a process group (a qcluster and its workers)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                found.append(int(pid))
+    return found
+
+
+def items_per_cluster(cluster_of: dict) -> dict:
+    """Queue items finished by each qcluster, from each item's worker id (host:pid:start)."""
+    from salesbot.models import QueueItem
+
+    out = dict.fromkeys(set(cluster_of.values()), 0)
+    for claimed_by in QueueItem.objects.exclude(claimed_by="").values_list("claimed_by", flat=True).iterator():
+        parts = claimed_by.split(":")
+        pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        if pid in cluster_of:
+            out[cluster_of[pid]] += 1
+    return out
 
 
 def named_cpu_seconds(prefix: str) -> float:
@@ -281,9 +309,19 @@ def main(argv=None) -> int:
                     help="offer 1.5x the goal's rate: what it sustains when overloaded (latency then has no goal)")
     ap.add_argument("--tabs", type=int, default=0,
                     help="staff tabs with the live inbox open during the run (each polls every 1.5 s)")
+    ap.add_argument("--burst", type=int, default=0, metavar="N",
+                    help="N fans write within one second, each writing again within a second of every answer, "
+                         "for --burst-seconds (bench/burst.py); replaces --rate/--messages")
+    ap.add_argument("--burst-seconds", type=float, default=60.0)
+    ap.add_argument("--clusters", type=int, default=1,
+                    help="qclusters started as separate process groups on the same database and broker")
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
     label = f"{a.db}/{a.broker}"
+    if a.clusters > 1:
+        label += f", {a.clusters} qclusters"
+    if os.environ.get("BENCH_CODE_ROOT"):  # bench/common.baseline_tree: the code before a change
+        label += ", code before issue 26"
     if a.broker == "redis" and not redis_answers():
         print(f"replies bench [{label}]: skipped, no Redis at {REDIS_BASE}")
         return 0
@@ -294,8 +332,12 @@ def main(argv=None) -> int:
         label += " overloaded"
     if a.tabs:
         label += f", {a.tabs} inbox tabs"
+    if a.burst:
+        goal_p50 = goal_p99 = goal_rate = None
+        label += f", burst of {a.burst}"
+        a.reply_timeout = max(a.reply_timeout, 60.0)
     n_messages = a.messages or int(rate * 30)
-    name = "bench_replies"
+    name = "bench_replies" + ("_before" if os.environ.get("BENCH_CODE_ROOT") else "")
     drop_database(a.db, name)
     env = {**os.environ, "DATABASE_URL": database_url(a.db, name), "DEBUG": "0", "LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "salesbot.settings", "Q_CLUSTER_NAME": f"benchreplies{os.getpid()}",
@@ -348,15 +390,19 @@ def main(argv=None) -> int:
     platform_url = f"http://127.0.0.1:{platform_port}"
     web_cmd = server_command(web_port, None, None, None)
     q_workers = env.get("Q_WORKERS", "2")
-    print(f"replies bench [{label}]: {a.fans} fans, {n_messages:,} fan messages offered at {rate:g}/s; "
-          f"gunicorn (gunicorn.conf.py) + qcluster ({q_workers} workers) + fake platform, loopback")
+    offered = (f"{a.burst} fans writing at once, then again within a second of each answer, for "
+               f"{a.burst_seconds:g} s" if a.burst else
+               f"{a.fans} fans, {n_messages:,} fan messages offered at {rate:g}/s")
+    print(f"replies bench [{label}]: {offered}; gunicorn (gunicorn.conf.py) + {a.clusters} qcluster(s) "
+          f"({q_workers} workers each) + fake platform, loopback")
     try:
         start("platform", [sys.executable, "-m", "sim.platform_server", "--port", str(platform_port),
                            "--account-id", creator.account_id, "--api-key", DEMO_KEY,
                            "--webhook-secret", DEMO_SECRET, "--dialect", "simple",
                            "--webhook-url", f"http://127.0.0.1:{web_port}/api/{creator.slug}/webhook/of-event"])
         procs["web"] = start_server(env, web_cmd, log)
-        start("qcluster", [sys.executable, "manage.py", "qcluster"])
+        for k in range(a.clusters):  # each its own process group (start_new_session): two machines' worth
+            start("qcluster" if a.clusters == 1 else f"qcluster {k + 1}", [sys.executable, "manage.py", "qcluster"])
         for _ in range(100):
             try:
                 if requests.get(f"{platform_url}/_fake/stats", timeout=1).ok:
@@ -373,7 +419,10 @@ def main(argv=None) -> int:
         server = "postgres" if a.db == "postgres" else None
         server0, machine0 = named_cpu_seconds(server) if server else 0.0, machine_busy()
         self0 = sum(os.times()[:2])
-        driver = Driver(platform_url, list(range(1, a.fans + 1)), rate, a.reply_timeout)
+        if a.burst:
+            driver = BurstDriver(platform_url, list(range(1, a.burst + 1)), a.burst_seconds, a.reply_timeout)
+        else:
+            driver = Driver(platform_url, list(range(1, a.fans + 1)), rate, a.reply_timeout)
         driver.seen = skip
         tabs = None
         if a.tabs:
@@ -383,9 +432,10 @@ def main(argv=None) -> int:
             connection.close()
             tabs = InboxTabs(f"http://127.0.0.1:{web_port}", a.tabs, "inboxbench", tab_password, fan_pks)
             tabs.start()
-        offered_s = driver.run(n_messages, a.max_seconds)
+        offered_s = driver.run() if a.burst else driver.run(n_messages, a.max_seconds)
         if tabs:
             tabs.finish()
+        cluster_of = {pid: k for k, p in procs.items() if k.startswith("qcluster") for pid in group_pids(p.pid)}
         cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in procs.items()}
         machine1 = machine_busy()
         if server:
@@ -404,9 +454,16 @@ def main(argv=None) -> int:
                 os.killpg(p.pid, signal.SIGKILL)
         log.close()
 
+    if a.burst:
+        n_messages = driver.sent
+        driver.late = 0
+        driver.first_sent = driver.start
+        driver.last_reply = max(driver.first_wave_done + [driver.start + offered_s], default=None)
     lat = driver.latencies
     answered = len(lat)
     span = (driver.last_reply - driver.first_sent) if driver.last_reply else float("nan")
+    if a.burst:
+        span = offered_s
     sustained = answered / span if answered else 0.0
     base = decision_baseline(creator, list(range(1, a.fans + 1)))
     p50, p90, p99 = pct(lat, 50), pct(lat, 90), pct(lat, 99)
@@ -452,6 +509,19 @@ def main(argv=None) -> int:
         report(a.json, "replies", f"inbox live poll p50 / p99 [{label}]",
                f"{pct(tabs.times, 50) * 1000:.0f} / {pct(tabs.times, 99) * 1000:.0f}", "ms",
                ok=tabs.errors == 0, **tag)
+    if a.burst:
+        cleared = driver.first_wave_cleared_s()
+        print(f"  first burst of {a.burst}: " + (f"cleared in {cleared:.1f} s" if cleared is not None
+                                                  else "not cleared (some first messages never answered)"))
+        report(a.json, "replies", f"first burst cleared [{label}] (goal <= 20 s for 1,000)",
+               round(cleared, 2) if cleared is not None else "never", "s",
+               ok=cleared is not None and cleared <= 20 and driver.unanswered == 0 and driver.extra == 0, **tag)
+    if a.clusters > 1:
+        worked = items_per_cluster(cluster_of)
+        print("  queue items worked per qcluster: " + ", ".join(f"{k}: {n:,}" for k, n in sorted(worked.items())))
+        report(a.json, "replies", f"items worked per qcluster [{label}] (no fan handled twice: 0 extra sends)",
+               " / ".join(f"{n:,}" for _, n in sorted(worked.items())), "", ok=driver.extra == 0
+               and len(worked) == a.clusters, **tag)
     report(a.json, "replies", f"machine CPU busy during the run [{label}]", 100 * busy, "%", **tag)
     report(a.json, "replies", f"CPU ms per reply ({' + '.join(cpu)}) [{label}]",
            sum(cpu.values()) * 1000 / max(answered, 1), "ms", **{k: round(v, 2) for k, v in cpu.items()}, **tag)

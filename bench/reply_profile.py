@@ -20,7 +20,15 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_url, drop_database, migrate_in_subprocess  # noqa: E402
+from common import (  # noqa: E402
+    BEFORE_ISSUE_26,
+    ROOT,
+    database_url,
+    drop_database,
+    migrate_in_subprocess,
+    report,
+    run_on_baseline,
+)
 from intake import free_port  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -44,8 +52,13 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime)")
     ap.add_argument("--show-sql", action="store_true", help="list the last reply's queries with their callers")
+    ap.add_argument("--cpu-rounds", type=int, default=3,
+                    help="rounds of one message per fan timed with time.process_time (no profiler, no recording)")
+    ap.add_argument("--baseline", nargs="?", const=BEFORE_ISSUE_26, default=None, metavar="REF",
+                    help=f"also run on the code at REF (default {BEFORE_ISSUE_26}, before issue 26) and print ratios")
+    ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
-    name = "bench_profile"
+    name = "bench_profile" + ("_before" if os.environ.get("BENCH_CODE_ROOT") else "")
     drop_database(a.db, name)
     env = {**os.environ, "DATABASE_URL": database_url(a.db, name), "DEBUG": "0", "LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "salesbot.settings"}
@@ -128,21 +141,45 @@ def main(argv=None) -> int:
                 prof, t_web, t_drain = one_round(r + 1, True)
             else:
                 one_round(r, False)
+        cpu0 = time.process_time()
+        for r in range(a.cpu_rounds):
+            one_round(a.rounds + 1 + r, False)
+        cpu_ms = (time.process_time() - cpu0) * 1000 / max(a.cpu_rounds * a.fans, 1)
     finally:
         os.killpg(platform.pid, signal.SIGTERM)
     n = a.fans
     print(f"reply profile [{a.db}]: {n} fans, one message each (after {a.rounds - 1} warm-up round(s))")
     print(f"  wall per reply: webhook view {t_web / n * 1000:.1f} ms, drain task {t_drain / n * 1000:.1f} ms")
-    print(f"  queries per reply: {sum(by_phase.values()) / n:.1f} ("
+    queries = sum(by_phase.values()) / n
+    print(f"  queries per reply: {queries:.1f} ("
           + ", ".join(f"{k} {v / n:.1f}" for k, v in by_phase.items()) + ")")
+    print(f"  in-process CPU per reply (webhook view + drain task, time.process_time over "
+          f"{a.cpu_rounds * n} replies): {cpu_ms:.2f} ms")
+    code = "before" if os.environ.get("BENCH_CODE_ROOT") else "this"
+    tag = {"db": a.db, "fans": n, "code": code}
+    report(a.json, "reply_profile", f"queries per reply [{a.db}, {code} code]", round(queries, 1), "", **tag)
+    report(a.json, "reply_profile", f"in-process CPU per reply [{a.db}, {code} code]", round(cpu_ms, 2), "ms",
+           **tag)
+    if a.baseline:
+        print(f"  the same on the code at {a.baseline} (before issue 26), in its own process:")
+        before = {r["figure"].split(" [")[0]: r["value"] for r in run_on_baseline(
+            "reply_profile.py", ["--db", a.db, "--fans", str(n), "--rounds", str(a.rounds),
+                                 "--cpu-rounds", str(a.cpu_rounds), "--top", "0"], a.baseline)}
+        for what, now in (("queries per reply", queries), ("in-process CPU per reply", cpu_ms)):
+            if before.get(what):
+                ratio = now / before[what]
+                print(f"  {what}: {now:.2f} now, {before[what]:.2f} before: {ratio:.2f}x")
+                report(a.json, "reply_profile", f"{what} [{a.db}] now / before issue 26", round(ratio, 3), "x",
+                       before=before[what], now=round(now, 2), **tag)
     for k, v in by_caller.most_common(a.top):
         print(f"  {v / n:6.2f}  {k}")
     if a.show_sql:
         for ph, caller, sql in last_sql:
             print(f"  {ph[:7]:7} {caller:50} {sql}")
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats(a.sort).print_stats(a.top)
-    print(out.getvalue())
+    if a.top:
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats(a.sort).print_stats(a.top)
+        print(out.getvalue())
     return 0
 
 

@@ -5,12 +5,14 @@
     .venv/bin/python bench/run_all.py --only stats,intake --events 200000
     .venv/bin/python bench/run_all.py --only replies                   # fans answered end to end
     .venv/bin/python bench/run_all.py --only campaigns                 # the reply burst after a campaign
+    .venv/bin/python bench/run_all.py --only capacity --no-before      # CPU per reply, burst, two qclusters
 
 PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379/5) parts are skipped with a note when they do
 not answer. Figures are ratios against a baseline measured in the same run (see each bench's doc).
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,17 +20,27 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCH_DIR, ROOT, pg_answers, redis_answers  # noqa: E402
+from common import BEFORE_ISSUE_26, BENCH_DIR, ROOT, baseline_tree, pg_answers, redis_answers  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
-def run(script: str, *args, results: str, notes: list, timeout: int = 1800) -> int:
+def run(script: str, *args, results: str, notes: list, timeout: int = 1800, before: bool = False) -> int:
+    """One bench in its own process; `before`: on the code before issue 26 (common.baseline_tree)."""
     cmd = [sys.executable, str(HERE / script), *map(str, args)] + (["--json", results] if results else [])
-    print(f"\n$ {' '.join(Path(c).name if c == sys.executable else c for c in cmd[1:])}", flush=True)
+    env = dict(os.environ)
+    if before:
+        tree = baseline_tree()
+        if tree is None:
+            notes.append(f"{script}: the code before issue 26 ({BEFORE_ISSUE_26}) could not be extracted")
+            return -1
+        env["BENCH_CODE_ROOT"] = str(tree)
+        env.pop("PYTHONPATH", None)
+    print(f"\n$ {' '.join(Path(c).name if c == sys.executable else c for c in cmd[1:])}"
+          + (f"   (on the code at {BEFORE_ISSUE_26}, before issue 26)" if before else ""), flush=True)
     t0 = time.perf_counter()
     try:
-        rc = subprocess.run(cmd, cwd=ROOT, timeout=timeout).returncode
+        rc = subprocess.run(cmd, cwd=ROOT, timeout=timeout, env=env).returncode
     except subprocess.TimeoutExpired:
         rc = -1
     took = time.perf_counter() - t0
@@ -66,6 +78,36 @@ def learning_bench(args: list, notes: list, rows: list):
         notes.append(f"bench/learning.py exited {rc}")
 
 
+def capacity(a, dbs: list, brokers: list, results: str, notes: list):
+    """Queries and in-process CPU per reply (reply_profile, with its own run on the code before issue 26),
+    then at scale (PostgreSQL + Redis when they answer): capacity, the burst, and two qclusters, each also
+    on the code before issue 26 unless --no-before. Every run is bounded (messages, seconds)."""
+    for db in dbs:
+        run("reply_profile.py", "--db", db, "--fans", 30 if a.quick else 60, "--top", 0, "--cpu-rounds",
+            2 if a.quick else 5, *([] if a.no_before else ["--baseline"]), results=results, notes=notes)
+    db, broker = ("postgres", "redis") if "postgres" in dbs and "redis" in brokers else ("sqlite", "orm")
+    burst = ["--burst", 100, "--burst-seconds", 10] if a.quick else ["--burst", a.burst, "--burst-seconds", 60]
+    cap = ["--capacity", "--messages", 300 if a.quick else 1350, "--max-seconds", 60 if a.quick else 120]
+    for before in [False] + ([] if a.no_before else [True]):
+        run("replies.py", "--db", db, "--broker", broker, *cap, results=results, notes=notes, before=before)
+        run("replies.py", "--db", db, "--broker", broker, *burst, results=results, notes=notes, before=before,
+            timeout=600)
+    run("replies.py", "--db", db, "--broker", broker, *cap, "--clusters", 2, results=results, notes=notes)
+
+
+def cluster_ratio(rows: list) -> list:
+    """Two qclusters' sustained capacity against one's, from this run's figures."""
+    def sustained(match):
+        return next((r["value"] for r in rows if r["figure"].startswith("replies sustained [") and "overloaded" in
+                     r["figure"] and match(r["figure"])), None)
+    one = sustained(lambda f: "qclusters" not in f and "before" not in f and "burst" not in f)
+    two = sustained(lambda f: "2 qclusters" in f)
+    if not one or not two:
+        return []
+    return [{"bench": "replies", "figure": "two qclusters / one, sustained when overloaded (same run)",
+             "value": two / one, "unit": "x"}]
+
+
 def table(rows: list) -> str:
     width = max([len(r["figure"]) for r in rows] + [20])
     out = [f"{'bench':<10} {'figure':<{width}} {'value':>22}  unit   goal", "-" * (width + 50)]
@@ -80,7 +122,10 @@ def table(rows: list) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run of every bench)")
-    ap.add_argument("--only", default="stats,intake,decisions,replies,campaigns,learning")
+    ap.add_argument("--only", default="stats,intake,decisions,replies,capacity,campaigns,learning")
+    ap.add_argument("--burst", type=int, default=1000, help="fans in the burst run (default 1,000; quick 100)")
+    ap.add_argument("--no-before", action="store_true",
+                    help="skip the runs on the code before issue 26 (the baselines of the capacity figures)")
     ap.add_argument("--events", type=int, help="stats bench size (default 1,000,000; quick 50,000)")
     ap.add_argument("--requests", type=int, help="intake requests per run (default 4,000; quick 500)")
     ap.add_argument("--fans", type=int, help="decisions bench fans (default 150; quick 30)")
@@ -119,9 +164,12 @@ def main(argv=None) -> int:
             run("replies.py", "--db", db, "--broker", broker, *extra, results=results, notes=notes)
             if db == "postgres" and not a.quick:  # the at-scale capacity: offered more than it can answer
                 run("replies.py", "--db", db, "--broker", broker, "--capacity", results=results, notes=notes)
+    if "capacity" in only:  # issue 26: cost per reply, bursts, two machines' worth; beside the code before it
+        capacity(a, dbs, brokers, results, notes)
     if "campaigns" in only:  # the reply burst after a campaign (issue 25), bounded
         run("campaign_burst.py", "--fans", 300 if a.quick else 2000, results=results, notes=notes)
     rows = [json.loads(line) for line in Path(results).read_text().splitlines() if line.strip()]
+    rows += cluster_ratio(rows)
     if "learning" in only:
         learning_bench(learning_args, notes, rows)
     Path(results).unlink()

@@ -55,6 +55,7 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
                                "custom_approval_limit"]),
         ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids",
                                              "human_quiet_minutes", "reengage_expired", "campaign_quiet_hours"]),
+        ("Pace", ["reply_delay_min_s", "reply_delay_max_s"]),
         ("Response targets (fans who need a person)", ["first_response_minutes", "next_response_minutes"]),
         ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share",
                       "offer_policy"]),

@@ -104,6 +104,11 @@ class Creator(models.Model):
         default=24, help_text="A campaign leaves out fans the bot or a person wrote to in the last this many hours.")
     reengage_expired = models.BooleanField(
         default=False, help_text="Send a fan whose subscription expired the playbook's re-engage message.")
+    # The bot's chosen reply delay (salesbot.pipeline.pacing): a reply goes out a random time in this range after
+    # the fan's message, with the provider's typing indicator before it; scheduled, never a worker waiting.
+    reply_delay_min_s = models.PositiveIntegerField(
+        "reply delay from (s)", default=0, help_text="Fans read instant answers as a bot: e.g. 8. 0 and 0: at once.")
+    reply_delay_max_s = models.PositiveIntegerField("reply delay to (s)", default=0, help_text="e.g. 20.")
     # Response targets for fans who need a person (the inbox shows each conversation within / due soon / breached).
     first_response_minutes = models.PositiveIntegerField(
         default=5, help_text="A fan handed to the people gets a person's first answer within this many minutes.")
@@ -175,6 +180,8 @@ class Creator(models.Model):
                 raise ValidationError({"ppv_max_price": "The maximum PPV price must be at least the minimum."})
             if self.entry_price is not None and not (self.ppv_min_price <= self.entry_price <= self.ppv_max_price):
                 raise ValidationError({"entry_price": "The entry price must lie within the PPV price bounds."})
+        if (self.reply_delay_min_s or 0) > (self.reply_delay_max_s or 0):
+            raise ValidationError({"reply_delay_max_s": "The reply delay's end must be at least its start."})
         problem = bounds_problem(self.provider, self.ppv_min_price, self.ppv_max_price)
         if problem:
             raise ValidationError({"ppv_max_price" if "maximum" in problem else "ppv_min_price": problem})

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class SalesbotConfig(AppConfig):
@@ -20,6 +20,18 @@ class SalesbotConfig(AppConfig):
         post_spawn.connect(_start_recovery, dispatch_uid="salesbot.recovery_ticker")
         left_the_bot.connect(_close_drafts, dispatch_uid="salesbot.close_drafts_when_the_fan_left_the_bot")
         left_the_bot.connect(_route_to_a_person, dispatch_uid="salesbot.route_on_handoff")
+        from models_registry.models import Creator, PlaybookSection, ResponseTemplate, VaultItem
+
+        # What replies cache of a creator (pipeline.creator_cache) is read afresh after an edit.
+        for model in (Creator, PlaybookSection, ResponseTemplate, VaultItem):
+            for signal in (post_save, post_delete):
+                signal.connect(_forget_creator_cache, sender=model, dispatch_uid=f"salesbot.prefix.{model.__name__}")
+
+
+def _forget_creator_cache(sender, instance, **kwargs):
+    from salesbot.pipeline import creator_cache
+
+    creator_cache.forget(instance.pk if sender.__name__ == "Creator" else instance.creator_id)
 
 
 def _close_drafts(fan, **kwargs):

@@ -36,3 +36,29 @@ def task_budgets(app_configs=None, **kwargs):
             f"({worst:.0f} s): a slow item's fan could be taken by a second worker.",
             hint="Raise WORKER_LEASE_S.", id="salesbot.W002"))
     return found
+
+
+@checks.register()
+def prompt_cache_floor(app_configs=None, **kwargs):
+    """A creator whose cached prompt part is under its model's minimum cacheable prefix pays full price
+    for every call, silently (the API reports no cache write and no read): say so at start-up."""
+    if not settings.ANTHROPIC_API_KEY:
+        return []
+    from django.db import DatabaseError
+
+    from models_registry.models import Creator
+    from salesbot.pipeline.llm.prompt import prefix_report
+
+    found = []
+    try:
+        for creator in Creator.objects.filter(enabled=True).order_by("slug"):
+            r = prefix_report(creator)
+            if r["under_floor"]:
+                found.append(checks.Warning(
+                    f"creator {creator.slug}: the cached prompt part is about {r['tokens']} tokens, under "
+                    f"{r['model']}'s minimum cacheable prefix of {r['floor']}: nothing is cached, every call "
+                    "is billed in full", hint="Fill in the playbook, vault descriptions and voice templates.",
+                    id="salesbot.W003"))
+    except DatabaseError:  # before migrate: nothing to check yet
+        return []
+    return found

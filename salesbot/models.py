@@ -302,3 +302,24 @@ class SecurityEvent(models.Model):
 
     def __str__(self):
         return f"{self.ts:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.username}"
+
+
+class ProviderUsage(models.Model):
+    """A creator's provider traffic per UTC day, as the provider bills it (OnlyFansAPI.com: a credit per
+    uncached API call and per delivered webhook event). Added to in batches (salesbot.providers.credits),
+    so the hot path spends no query on it; no database constraint on the creator, so a late batch for a
+    deleted creator cannot fail."""
+
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.DO_NOTHING, db_constraint=False,
+                                related_name="+")
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    webhook_events = models.PositiveIntegerField(default=0)
+    credits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "provider usage"
+        constraints = [models.UniqueConstraint(fields=["creator", "day"], name="uniq_provider_usage_day")]
+
+    def __str__(self):
+        return f"{self.creator_id} {self.day}: {self.credits} credits"

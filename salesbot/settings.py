@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from salesbot import llm_tables
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state (the default SQLite file, bench data; collected static files with PRODUCTION=1). Made by
 # whatever writes there first (e.g. salesbot.sqlite_backend at the first connection), never on import.
@@ -279,8 +281,14 @@ LLM_PROMPT_TOKEN_LIMIT = env.int("LLM_PROMPT_TOKEN_LIMIT", default=15000)
 # The model takes a fan the rules have no fresh line for only while its calls stay under this share of
 # a creator's decisions over the last day (seed §10 keeps it near 20%).
 LLM_MAX_SHARE = env.float("LLM_MAX_SHARE", default=0.2)
-# USD per million tokens (input, output) by model family; cache writes cost 1.25×, reads 0.1× input.
-LLM_PRICES = {"opus": (15.0, 75.0), "sonnet": (3.0, 15.0), "haiku": (0.8, 4.0)}
+# USD per million tokens (input, output, 5-minute cache write, cache read) by model id, dated, with their source;
+# and each model's minimum cacheable prefix (the fake Claude applies the same table): salesbot/llm_tables.py.
+LLM_PRICES = llm_tables.PRICES
+LLM_PRICES_AS_OF = llm_tables.PRICES_AS_OF
+LLM_CACHE_MIN_TOKENS = llm_tables.CACHE_MIN_TOKENS
+# The creator's part of the prompt (instructions, playbook, vault, [STATS]) is rebuilt at most this often, so
+# every call in between sends the same bytes and reads them from the model's prompt cache (5-minute TTL).
+LLM_PREFIX_TTL_S = env.int("LLM_PREFIX_TTL_S", default=240)
 
 # One attempt per platform call; a failed send is retried by the queue after PLATFORM_BACKOFF_S × 4^(n-1)
 # (capped at 5 minutes; the platform's Retry-After when it gives one), up to SEND_MAX_ATTEMPTS. The timeout

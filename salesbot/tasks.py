@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def drain_webhooks() -> int:
     """Process every stored event waiting (see queue.wake_drain) and answer the fans they queued in this
     same task, no second task hop; again while new events come, within the task budget. A fan another
-    worker holds is left to it (the lease; worker._wake_if_waiting); what the budget leaves is handed on
+    worker holds is left to it (the lease; worker._after_item); what the budget leaves is handed on
     (intake.drain queues a successor drain, worker.drain a queue task)."""
     deadline = time.monotonic() + queue.task_budget_s()
     processed = 0

@@ -3,9 +3,12 @@
 The project talks to it through the official SDK: `anthropic.Anthropic(api_key="x", base_url=URL)`.
 Standard library only (fast start, no Django). Replies follow the SDK's `Message` / `Usage` /
 `MessageTokensCount` models and the API's error shape (`{"type": "error", "error": {...}}`).
-Input tokens are a deterministic estimate: ceil(characters of all system + message text / 4); a
-block carrying `cache_control` makes the text up to it a cached prefix (creation on first sight,
-read afterwards). The mode decides the reply text or failure; `/_fake/*` endpoints (no auth) switch
+Input tokens are a deterministic estimate: ceil(characters of all system + message text / 4). Prompt
+caching as the API documents it: a block carrying `cache_control` makes everything up to it (system, then
+messages) a cached prefix, keyed by its exact bytes and the model: created on first sight, read while it
+lives (5 minutes, or 1 hour with "ttl": "1h", from its last use); a prefix under the model's minimum
+cacheable length (salesbot/llm_tables.py, the table settings use) is neither cached nor read, and both
+counters stay 0, silently. The mode decides the reply text or failure; `/_fake/*` endpoints (no auth) switch
 modes and expose what was received; `POST /_fake/mode` may also set `facts`, any JSON value put as the
 "facts" key of every later decision (as a model reporting what it learned about the fan would).
 
@@ -25,6 +28,8 @@ import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from salesbot.llm_tables import CACHE_MIN_TOKENS, cache_floor
 
 MODES = ("valid", "prose", "two_lines", "unknown_key", "bad_price", "fenced", "429", "500", "529", "slow")
 ERRORS = {"429": (429, "rate_limit_error", "Number of request tokens has exceeded your rate limit (fake)"),
@@ -125,7 +130,8 @@ def _fresh(lines: tuple, had: set) -> str:
 class FakeLLM:
     """Mode, cache memory and request log; every method is thread-safe."""
 
-    def __init__(self, mode="valid", delay=None):
+    def __init__(self, mode="valid", delay=None, floors=None):
+        self.floors = CACHE_MIN_TOKENS if floors is None else floors
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.default = (mode, delay)
@@ -136,10 +142,11 @@ class FakeLLM:
             self.mode, self.delay = self.default
             self.temp = None  # [mode, delay, remaining] for a `times`-limited override
             self.facts = None  # the "facts" every decision carries (None: no such key)
-            self.cache: set[tuple[str, str]] = set()
+            self.cache: dict[tuple[str, str], float] = {}  # (model, prefix bytes) -> when it expires
             self.requests: list[dict] = []
             self.by_mode = Counter()
-            self.stats = Counter(dict.fromkeys(("requests", "errors", "count_tokens", "unauthorized", *USAGE_KEYS), 0))
+            self.stats = Counter(dict.fromkeys(("requests", "errors", "count_tokens", "unauthorized", "under_floor",
+                                                *USAGE_KEYS), 0))
 
     def set_mode(self, body: dict) -> dict:
         mode, times, delay = body.get("mode", "valid"), body.get("times"), body.get("delay", self.default[1])
@@ -181,20 +188,25 @@ class FakeLLM:
         blocks = list(text_blocks(body))
         total = tokens(sum(len(t) for t, _ in blocks))
         last_cached = max((i for i, (_, cc) in enumerate(blocks) if cc), default=-1)
-        prefix = "\x00".join(t for t, _ in blocks[:last_cached + 1])
+        # byte-exact: the block texts with their boundaries, so moving a byte across a block boundary misses too
+        prefix = json.dumps([t for t, _ in blocks[:last_cached + 1]], ensure_ascii=False)
         prefix_tokens = tokens(sum(len(t) for t, _ in blocks[:last_cached + 1]))
         ttl = (blocks[last_cached][1] or {}).get("ttl", "5m") if last_cached >= 0 else "5m"
+        model = str(body.get("model"))
         with self.lock:
             mode, delay = self._next_mode()
             facts = self.facts
             created = read = 0
             if mode not in ERRORS and last_cached >= 0 and prefix_tokens:
-                key = (str(body.get("model")), prefix)
-                if key in self.cache:
-                    read = prefix_tokens
+                if prefix_tokens < cache_floor(model, self.floors):
+                    self.stats["under_floor"] += 1
                 else:
-                    created = prefix_tokens
-                    self.cache.add(key)
+                    key, now = (model, prefix), time.monotonic()
+                    if self.cache.get(key, 0) > now:
+                        read = prefix_tokens
+                    else:
+                        created = prefix_tokens
+                    self.cache[key] = now + (3600 if ttl == "1h" else 300)
         if delay is None and mode == "slow":
             delay = SLOW_DEFAULT_DELAY
         if delay:
@@ -335,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, default=8901, help="0 picks a free port")
     a.add_argument("--host", default="127.0.0.1")
     a.add_argument("--mode", choices=MODES, default="valid")
+    a.add_argument("--cache-floor", type=int, default=None,
+                   help="one minimum cacheable prefix (tokens) for every model instead of the documented table")
     a.add_argument("--delay", type=float, default=None,
                    help=f"seconds to wait before each reply (default 0; {SLOW_DEFAULT_DELAY:g} in slow mode)")
     return a
@@ -342,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    llm = FakeLLM(args.mode, args.delay)
+    floors = None if args.cache_floor is None else {"": args.cache_floor}
+    llm = FakeLLM(args.mode, args.delay, floors)
     server = FakeServer((args.host, args.port), llm)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -18,6 +18,7 @@ from salesbot import providers
 from salesbot.api import schemas
 from salesbot.models import WebhookEvent
 from salesbot.pipeline import events, presence, queue
+from salesbot.providers import credits
 from salesbot.providers import simple as wh
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class WebhookView(APIView):
         if not wh.verify(creator.webhook_secret, body, request.META):
             log.warning("webhook for %s refused: bad or missing signature", creator.slug)
             return Response({"error": "bad or missing X-Signature"}, status=status.HTTP_401_UNAUTHORIZED)
+        credits.count(creator.pk, events=1)  # a delivered event is billed, kept or not
         return accept(creator, kind, body, data, problem, allowed)
 
 
@@ -182,6 +184,7 @@ class ProviderWebhookView(APIView):
         if not any(impl.verify(secret, body, request.META) for secret in secrets):
             log.warning("%s webhook for %s refused: bad or missing signature", provider, creator.slug)
             return Response({"error": "bad or missing signature"}, status=status.HTTP_401_UNAUTHORIZED)
+        credits.count(creator.pk, events=1)  # a delivered event is billed, ephemeral, duplicate or kept
         env = None
         try:
             if problem is not None:

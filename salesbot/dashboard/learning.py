@@ -18,6 +18,7 @@ from learning.models import Action
 from learning.stats import refresh_learning_stats
 from learning.stats.cells import price_key
 from salesbot.api import selectors
+from salesbot.dashboard import cost
 from salesbot.dashboard.charts import Bar, Chart
 
 
@@ -189,6 +190,7 @@ def creator_dashboard(creator) -> dict:
         "rows": rows,
         "funnel": [_fans_by_state(creator), _ghost_funnel(stats)],
         "llm": _llm(runtime),
+        "cost": cost.panel(creator, runtime["llm"]),
         "experiment": _experiment(creator),
         "posterior_from_stats": any(f"posterior_by_{d}" in stats for d, _, _ in DIMENSIONS),
     }

@@ -41,9 +41,11 @@ def on_account_state(creator, inbound):
 PAUSED = "waiting: account "
 
 
-def paused(creator) -> str | None:
-    """Why the creator's sends wait now (its session is dead), or None."""
-    health = Creator.objects.filter(pk=creator.pk).values_list("account_health", flat=True).first()
+def paused(creator, fresh: bool = True) -> str | None:
+    """Why the creator's sends wait now (its session is dead), or None. `fresh=False`: the creator row was
+    read just now (the worker's claim reads it with the item), so its field is used as it is."""
+    health = (Creator.objects.filter(pk=creator.pk).values_list("account_health", flat=True).first() if fresh
+              else creator.account_health)
     if not health or health == AccountHealth.OK:
         return None
     return f"account {AccountHealth(health).label}"

@@ -14,7 +14,7 @@ from learning.services import record_outcome
 from learning.whales import update_whale_score
 from salesbot import providers
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
-from salesbot.pipeline import account, account_health, books, queue, subscriptions
+from salesbot.pipeline import account, account_health, books, pacing, queue, subscriptions
 from salesbot.pipeline import events as wh
 from salesbot.pipeline.cues import detect
 from salesbot.pipeline.inbound import Inbound, believable, latest  # noqa: F401  (also used from here by tests)
@@ -159,7 +159,7 @@ def on_message(creator, inbound: Inbound):
             return  # handed off, opted out or otherwise not to be contacted: nobody from the bot answers
         # Only a human's hold: the message waits for its end, when the worker asks the contact rule again.
     update_whale_score(fan)
-    queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts, not_before=held_until)
+    queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts, not_before=held_until or pacing.decide_at(creator))
 
 
 HANDLERS = {

@@ -132,15 +132,12 @@ def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> Queue
     marked (`followup_since`) and a new item answers the fan once the send is through (worker.work_one)."""
     not_before = not_before or timezone.now()
     for _ in range(3):
+        item = _insert_pending(fan, reason, waiting_since or timezone.now(), not_before)
+        if item is not None:
+            return item
         existing = QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
         if existing is None:
-            try:
-                with transaction.atomic():
-                    return QueueItem.objects.create(creator_id=fan.creator_id, fan=fan, reason=reason,
-                                                    waiting_since=waiting_since or timezone.now(),
-                                                    not_before=not_before)
-            except IntegrityError:
-                continue  # another writer queued the fan meanwhile: merge into that item
+            continue  # worked or closed meanwhile: try again
         if existing.action_id is not None:
             if reason != QueueItem.Reason.MESSAGE:
                 return existing
@@ -159,10 +156,31 @@ def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> Queue
     return QueueItem.objects.filter(fan=fan, status=QueueItem.Status.PENDING).first()
 
 
-def follow_up(item: QueueItem) -> QueueItem | None:
+def _insert_pending(fan, reason, waiting_since, not_before) -> QueueItem | None:
+    """The fan's new pending item, or None when it already has one (the one_pending_item_per_fan index): one
+    INSERT ... ON CONFLICT DO NOTHING, so the common case costs no look-up first and no savepoint."""
+    item = QueueItem(creator_id=fan.creator_id, fan=fan, reason=reason, waiting_since=waiting_since,
+                     not_before=not_before)
+    fields = [f for f in QueueItem._meta.concrete_fields if not f.primary_key]
+    q = connection.ops.quote_name
+    sql = (f"INSERT INTO {q(QueueItem._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}")
+    with connection.cursor() as cur:
+        cur.execute(sql, [f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    item.pk = row[0]
+    item._state.adding = False
+    return item
+
+
+def follow_up(item: QueueItem, since=None) -> QueueItem | None:
     """After a decided send's item is closed (sent, or given up): the fan who wrote while it waited for its
-    retry gets an item of its own, answering what they wrote (enqueue marked `followup_since`)."""
-    since = QueueItem.objects.filter(pk=item.pk).values_list("followup_since", flat=True).first()
+    retry gets an item of its own, answering what they wrote (enqueue marked `followup_since`; `since`: that
+    mark, when the caller read it already)."""
+    if since is None:
+        since = QueueItem.objects.filter(pk=item.pk).values_list("followup_since", flat=True).first()
     if since is None:
         return None
     QueueItem.objects.filter(pk=item.pk).update(followup_since=None)

@@ -12,7 +12,7 @@ import re
 
 from learning.models import Action
 from models_registry.models import ResponseTemplate, VaultItem
-from salesbot.pipeline import repeats
+from salesbot.pipeline import creator_cache, repeats
 from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.decisions import Context, Decision
 from salesbot.pipeline.offers import (
@@ -25,6 +25,7 @@ from salesbot.pipeline.offers import (
 )
 
 K = ResponseTemplate.Kind
+TEMPLATES_TTL_S = 60  # a creator's templates, read once a minute or after an edit (pipeline.creator_cache)
 # Lines for a kind the creator's content map leaves out. The answers to what a fan said get a few each,
 # so a fan can ask twice; the creator's own lines always win (they are in the creator's voice).
 DEFAULT_VARIANTS = {
@@ -63,7 +64,8 @@ def _rng(ctx: Context) -> random.Random:
 
 def _row(ctx: Context, kind: str) -> ResponseTemplate | None:
     if ctx.templates is None:
-        ctx.templates = list(ctx.creator.templates.all())
+        ctx.templates = creator_cache.cached(ctx.creator, "templates", lambda: list(ctx.creator.templates.all()),
+                                             TEMPLATES_TTL_S)
     return next((t for t in ctx.templates if t.kind == kind), None)
 
 

@@ -163,7 +163,7 @@ def settle_sent(action: Action, platform_message_id: int) -> bool:
     return True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside settle_sent's transaction: all of it or none, no savepoint
 def _book_sent(action: Action, platform_message_id: int):
     now = timezone.now()
     set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="")

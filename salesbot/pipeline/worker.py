@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from fans.models import Message
@@ -19,7 +20,7 @@ from learning.models import Action
 from learning.services import set_action_status
 from salesbot import metrics
 from salesbot.models import Draft, LLMCall, QueueItem
-from salesbot.pipeline import account, account_health, autonomy, drafts, engine, presence, queue, sender
+from salesbot.pipeline import account, account_health, autonomy, drafts, engine, pacing, presence, queue, sender
 from salesbot.pipeline.contact import contact_block
 from salesbot.providers.base import PlatformError
 from team.models import Autonomy
@@ -36,6 +37,14 @@ SHORT_WAIT_S = 2.0
 WAIT_OUT_HOLD = {QueueItem.Reason.MESSAGE, QueueItem.Reason.WELCOME, QueueItem.Reason.EXPIRED}
 
 
+class SendLater(Exception):
+    """The item's send is decided and waits for its time (the creator's reply delay, pipeline.pacing)."""
+
+    def __init__(self, until):
+        self.until = until
+        super().__init__(f"sends at {until:%H:%M:%S}")
+
+
 class Deferred(Exception):
     """The item cannot be worked yet, only later: it goes back to the queue until `until`."""
 
@@ -48,7 +57,7 @@ def handle(item: QueueItem) -> str:
     """Decide (once) and deliver the item's action; returns a short result for the item row."""
     fan, creator = item.fan, item.creator
     action = item.action
-    paused = account_health.paused(creator)
+    paused = account_health.paused(creator, fresh=False)  # read with the item by queue.claim_next
     if paused:  # every send would fail while the account's session is dead: queued, not failed
         raise Deferred(account_health.paused_until(), paused)
     if action is None and item.reason == QueueItem.Reason.MESSAGE:
@@ -85,6 +94,9 @@ def handle(item: QueueItem) -> str:
             LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
         item.action = action
         item.save(update_fields=["action"])
+        if item.reason == QueueItem.Reason.MESSAGE and action.status == Action.Status.PENDING \
+                and pacing.delayed(creator):
+            raise SendLater(pacing.typing_then_send_at(creator, fan))
     if action.status == Action.Status.PENDING:
         sender.deliver(action)
     return f"{action.action}: {action.status}" + (f" ({action.error})" if action.error else "")
@@ -99,6 +111,8 @@ def work_one(creator=None) -> QueueItem | None:
         item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
     except Deferred as d:
         _defer(item, d)
+    except SendLater as later:
+        _send_later(item, later.until)
     except PlatformError as e:
         _after_failed_send(item, e)
     except Exception:
@@ -108,10 +122,23 @@ def work_one(creator=None) -> QueueItem | None:
     finally:
         item.save(update_fields=["status", "finished_at", "result", "not_before"])
         queue.release_fan(item.fan_id)
-        if item.status != QueueItem.Status.PENDING and item.action_id is not None:
-            queue.follow_up(item)
-        _wake_if_waiting(item)
+        _after_item(item)
     return item
+
+
+def _after_item(item):
+    """What closing the item leaves, in one read: a fan who wrote while its decided send waited gets an item
+    of its own (queue.follow_up), and a message that arrived while the fan was leased got a pending item
+    whose task found the fan busy and gave up: a task is queued for it now, or it would wait for the sweeper."""
+    rows = dict(QueueItem.objects.filter(fan_id=item.fan_id).filter(
+        Q(pk=item.pk) | Q(status=QueueItem.Status.PENDING, not_before__lte=timezone.now()))
+        .values_list("pk", "followup_since"))
+    since = rows.pop(item.pk, None)
+    followed = None
+    if item.status != QueueItem.Status.PENDING and item.action_id is not None and since is not None:
+        followed = queue.follow_up(item, since=since)
+    if rows or followed is not None:
+        queue.wake_worker(1)
 
 
 def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
@@ -145,6 +172,17 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
     log.warning("queue item %s for fan %s: %s", item.pk, item.fan.fan_id, item.result)
 
 
+def _send_later(item: QueueItem, until) -> None:
+    """The decided send waits for its time in the queue; a newer item of the fan takes it over (and answers
+    what the fan wrote since after it)."""
+    if _no_other_pending(item):
+        item.status, item.not_before, item.result = QueueItem.Status.PENDING, until, f"typing: sends at {until}"
+    else:
+        _hand_action_to_pending(item)
+        item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
+        item.result = "its send went to the fan's newer item"
+
+
 def _defer(item: QueueItem, d: Deferred) -> None:
     """Back in line until `d.until` (nothing was decided); a newer pending item of the fan answers instead."""
     if _no_other_pending(item):
@@ -153,15 +191,6 @@ def _defer(item: QueueItem, d: Deferred) -> None:
     else:
         item.status, item.finished_at = QueueItem.Status.DONE, timezone.now()
         item.result = "superseded: the fan's newer item answers instead"
-
-
-def _wake_if_waiting(item):
-    """A message that arrived while this fan was leased got a pending item, but its task found the
-    fan busy and gave up: queue a task for it now, or it would wait for the sweeper."""
-    waiting = (QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING,
-                                        not_before__lte=timezone.now()).exclude(pk=item.pk))
-    if waiting.exists():
-        queue.wake_worker(1)
 
 
 def _no_other_pending(item) -> bool:

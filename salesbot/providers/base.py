@@ -15,6 +15,8 @@ from email.utils import parsedate_to_datetime
 import requests
 from django.conf import settings
 
+from salesbot.providers import credits
+
 log = logging.getLogger(__name__)
 
 
@@ -85,6 +87,7 @@ class HttpClient:
             error.outcome_unknown = not _never_connected(e)
             raise error from e
         self.answered(r)
+        credits.count(getattr(self.creator, "pk", None), calls=1, credits=self.credits_spent(method, path, r))
         if r.status_code < 300:
             try:
                 return r.json()
@@ -112,6 +115,10 @@ class HttpClient:
 
     def answered(self, response) -> None:
         """Hook for a provider that reads something from every answer (rate limits)."""
+
+    def credits_spent(self, method: str, path: str, response) -> int | None:
+        """What the call cost in provider credits (None: one, the usual price)."""
+        return None
 
 
 def retry_after(headers, now: float | None = None) -> float | None:

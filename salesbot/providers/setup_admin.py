@@ -92,7 +92,7 @@ class ProviderSetupAdminMixin:
         if request.method == "POST" and not self.has_change_permission(request, creator):
             raise PermissionDenied
         try:
-            synced = setup.sync_vault(creator)   # the provider's list, read again: only its media can be mapped
+            synced = setup.sync_vault(creator, fresh=False)  # the provider's list (kept): only its media can be mapped
         except setup.SetupError as e:
             self.message_user(request, f"{creator.slug}: {e}", messages.ERROR)
             return redirect("admin:models_registry_creator_change", creator.pk)

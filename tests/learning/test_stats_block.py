@@ -190,5 +190,5 @@ def test_the_llm_prompt_carries_the_marked_block(creator, fan):
 
     record_action(fan, "ppv", ts=datetime(2024, 5, 1, 21, 0, tzinfo=UTC), price=Decimal("15"))
     prompt = build_prompt(creator, fan)
-    assert "conversion_by_price: $15: 0.0% (1 sent — too few to trust)" in prompt.user
+    assert "conversion_by_price: $15: 0.0% (1 sent — too few to trust)" in prompt.system  # the cached part
     assert "only where the stats say" in prompt.system

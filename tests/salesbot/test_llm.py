@@ -90,7 +90,7 @@ def test_prompt_has_state_sections_stats_and_cache_marker(demo, buyer):
     assert p.sections == [1, 2, 6, 7, 9, 14]  # buyer: content, pricing, aftercare (+ voice, boundaries, words)
     kwargs = p.as_api_kwargs()
     assert kwargs["system"][0]["cache_control"] == {"type": "ephemeral"}
-    assert "[STATS]" in p.user and "[/STATS]" in p.user
+    assert "[STATS]" in p.system and "[/STATS]" in p.system and "[STATS]" not in p.user  # the creator's part
     fan_json = json.loads(p.user.split("FAN: ", 1)[1].splitlines()[0])
     assert fan_json["fan_id"] == buyer.fan_id and fan_json["last_messages"][-1]["text"] == "that was amazing"
     assert "combo1" not in p.user.split("ALLOWED_CONTENT_KEYS: ", 1)[1].splitlines()[0]

@@ -41,12 +41,13 @@ def test_a_model_reply_repeating_a_line_is_rejected(db):
         validate({"action": "text", "message_text": "Tell me  more 💕", "hook": "curiosity"}, creator, fan)
 
 
-def test_the_stats_block_lists_the_fans_lines_for_the_model(db):
+def test_the_fans_part_lists_the_fans_lines_for_the_model(db):
     creator = one_variant_creator()
     fan = FanFactory(creator=creator, name="Sam")
     Action.objects.create(creator=creator, fan=fan, action="text", status="sent", message_text="heyy you 😊")
     prompt = build_prompt(creator, fan, had=sent_texts(fan))
-    block = prompt.user[prompt.user.index("[STATS]"):prompt.user.index("[/STATS]")]
+    block = prompt.user  # the fan's own part, after the creator's cached one
+    assert "(never send one again)" not in prompt.system
     assert 'lines_this_fan_already_had (never send one again): ["heyy you 😊"]' in block
     assert json.loads(block.split("again): ")[1].splitlines()[0]) == ["heyy you 😊"]
 

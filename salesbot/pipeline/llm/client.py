@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from learning.models import Action
+from salesbot.llm_tables import BATCH_DISCOUNT, DEFAULT_PRICES, lookup
 from salesbot.models import LLMCall
 from salesbot.pipeline import repeats, rules
 from salesbot.pipeline.decisions import Context, Decision
@@ -32,15 +33,16 @@ def client() -> anthropic.Anthropic:
                                timeout=settings.LLM_TIMEOUT_S, max_retries=settings.LLM_MAX_RETRIES)
 
 
-def cost_usd(model: str, usage) -> Decimal:
-    family = next((f for f in settings.LLM_PRICES if f in model), "opus")
-    p_in, p_out = settings.LLM_PRICES[family]
+def cost_usd(model: str, usage, batch: bool = False) -> Decimal:
+    """What one call cost at settings.LLM_PRICES (per model, dated): fresh input, cache writes and reads,
+    output; a Message Batches call costs half."""
+    p_in, p_out, p_write, p_read = lookup(settings.LLM_PRICES, model, DEFAULT_PRICES)
     fresh = getattr(usage, "input_tokens", 0) or 0
     write = getattr(usage, "cache_creation_input_tokens", 0) or 0
     read = getattr(usage, "cache_read_input_tokens", 0) or 0
     out = getattr(usage, "output_tokens", 0) or 0
-    total = (fresh * p_in + write * p_in * 1.25 + read * p_in * 0.1 + out * p_out) / 1_000_000
-    return Decimal(str(round(total, 6)))
+    total = (fresh * p_in + write * p_write + read * p_read + out * p_out) / 1_000_000
+    return Decimal(str(round(total * (BATCH_DISCOUNT if batch else 1), 6)))
 
 
 def budget_allows(creator, now=None) -> bool:

@@ -101,6 +101,16 @@ class Client(HttpClient):
         if isinstance(remaining, (int, float)) and not isinstance(remaining, bool) and remaining <= 0:
             self._pause(RATE_WINDOW_S, "rate limit used up")
 
+    def credits_spent(self, method: str, path: str, r) -> int | None:
+        """The answer's `_meta._credits.used` when it says; the typing indicator is free."""
+        if path.endswith("/typing"):
+            return 0
+        try:
+            used = r.json().get("_meta", {}).get("_credits", {}).get("used")
+        except (ValueError, AttributeError):
+            return None
+        return used if isinstance(used, int) and not isinstance(used, bool) and used >= 0 else None
+
     def error_text(self, r) -> str:
         try:
             data = r.json()

@@ -3,6 +3,8 @@ and the account's vault media mapped to content keys. One implementation for the
 `sync_vault` commands and the creator admin's actions (salesbot.providers.setup_admin)."""
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
+
 from models_registry.models import Creator
 from salesbot.providers.base import PlatformError
 from salesbot.providers.onlyfansapi import EVENTS, NAME, Client
@@ -144,13 +146,23 @@ def unmapped(creator, media: list[dict]) -> list[dict]:
     return [m for m in media if int(m["id"]) not in mapped]
 
 
-def sync_vault(creator) -> VaultSync:
-    """The creator's vault as the provider lists it (paged through hasMore), and what is not mapped yet."""
+VAULT_CACHE_S = 600  # each page of the listing costs a provider credit
+
+
+def sync_vault(creator, fresh: bool = True) -> VaultSync:
+    """The creator's vault as the provider lists it (paged through hasMore), and what is not mapped yet.
+    The listing is kept VAULT_CACHE_S: `fresh=False` (mapping media right after a sync) reuses it instead of
+    paying for every page again."""
     _check(creator)
-    try:
-        media = Client(creator).vault()
-    except PlatformError as e:
-        raise SetupError(f"The provider refused: {e}") from e
+    created = creator.created_at.timestamp() if creator.created_at else ""
+    key = f"ofapi-vault:{creator.pk}:{created}:{creator.account_id}"
+    media = None if fresh else cache.get(key)
+    if media is None:
+        try:
+            media = Client(creator).vault()
+        except PlatformError as e:
+            raise SetupError(f"The provider refused: {e}") from e
+        cache.set(key, media, VAULT_CACHE_S)
     return VaultSync(media=media, unmapped=unmapped(creator, media))
 
 

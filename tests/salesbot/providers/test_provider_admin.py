@@ -95,3 +95,16 @@ def test_a_view_only_user_cannot_map(client, creator, fake, django_user_model):
     page_url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])
     assert client.get(page_url).status_code == 200
     assert client.post(page_url, {"media": [1], "content_key": "x"}).status_code == 403
+
+
+def test_mapping_media_reuses_the_synced_vault_listing_instead_of_paying_for_it_again(admin_client, creator, fake):
+    from salesbot.providers import credits
+
+    credits.reset()
+    action(admin_client, "sync_provider_vault", [creator])                 # an explicit sync reads the provider
+    [after_sync] = credits.by_day(creator)
+    page_url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])
+    for _ in range(3):
+        assert admin_client.get(page_url).status_code == 200
+    assert credits.by_day(creator) == [after_sync]                           # the map page: no credits spent
+    assert after_sync["calls"] >= 1 and after_sync["credits"] >= 1
