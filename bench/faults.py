@@ -92,6 +92,32 @@ class Proc:
             pass
 
 
+def boot_demo(env: dict):
+    """Migrate the bench database, set Django up in this process and onboard the demo creator on the simple
+    contract at a fresh platform port; returns (creator, web_port, platform_port, platform_url, web_url). The
+    process then holds no database connection (the system under test has the database to itself)."""
+    for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        env.pop(k, None)  # the rule path: no model is called
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "Q_CLUSTER_NAME", "DJANGO_SETTINGS_MODULE")})
+    from common import migrate_in_subprocess
+
+    migrate_in_subprocess(env)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from models_registry.services import onboard_from_files
+    from sim.management.commands.run_demo import DEMO, DEMO_KEY, DEMO_SECRET
+
+    web_port, platform_port = free_port(), free_port()
+    platform_url, web_url = f"http://127.0.0.1:{platform_port}", f"http://127.0.0.1:{web_port}"
+    creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
+                                 api_base_url=platform_url, api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
+    connection.close()
+    return creator, web_port, platform_port, platform_url, web_url
+
+
 def cpu_hogs(n: int) -> list:
     """n CPU-bound neighbours (`while True: pass`), each its own group; stop with stop_hogs."""
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True,

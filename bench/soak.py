@@ -31,12 +31,13 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, migrate_in_subprocess, pct, report  # noqa: E402
+from common import ROOT, pct, report  # noqa: E402
 from faults import (  # noqa: E402
     FanDriver,
     PrivatePostgres,
     PrivateRedis,
     Proc,
+    boot_demo,
     events_accounting,
     free_port,
     latencies,
@@ -105,24 +106,9 @@ def main(argv=None) -> int:
         env = {**os.environ, "DATABASE_URL": pg.create_db("wt21b_soak"), "REDIS_URL": redis.url, "DEBUG": "0",
                "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "salesbot.settings",
                "Q_CLUSTER_NAME": f"wt21bsoak{os.getpid()}", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-        for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
-            env.pop(k, None)  # the rule path: no model is called
-        os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "Q_CLUSTER_NAME",
-                                               "DJANGO_SETTINGS_MODULE")})
-        migrate_in_subprocess(env)
-        import django
+        creator, web_port, platform_port, platform_url, web_url = boot_demo(env)
 
-        django.setup()
-        from django.db import connection
-
-        from models_registry.services import onboard_from_files
-        from sim.management.commands.run_demo import DEMO, DEMO_KEY, DEMO_SECRET
-
-        web_port, platform_port = free_port(), free_port()
-        platform_url, web_url = f"http://127.0.0.1:{platform_port}", f"http://127.0.0.1:{web_port}"
-        creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
-                                     api_base_url=platform_url, api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
-        connection.close()  # this process holds no connection while the database restarts
+        from sim.management.commands.run_demo import DEMO_KEY, DEMO_SECRET
 
         def answers(url):
             return lambda: requests.get(url, timeout=1).ok
