@@ -8,6 +8,7 @@ plus a few short database waits, so one process per core keeps the cores busy, a
 process cover the waits. Threaded workers also keep client connections alive, so the platform's
 webhook deliveries do not pay a TCP handshake each (sync workers close every connection).
 """
+
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

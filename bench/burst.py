@@ -4,6 +4,7 @@ counts: every message answered, none twice, and how long the first wave took to 
 message to the last of its answers).
 
 Bounded: the run stops offering at --burst-seconds and waits at most --reply-timeout for the last answers."""
+
 import heapq
 import itertools
 import random
@@ -14,8 +15,18 @@ from datetime import datetime
 
 import requests
 
-TEXTS = ["hey", "how are you?", "you're gorgeous", "what are you up to tonight?", "how much?", "send more 😍",
-         "i had a long day at work", "what do you like to do for fun?", "hi babe", "you up?"]
+TEXTS = [
+    "hey",
+    "how are you?",
+    "you're gorgeous",
+    "what are you up to tonight?",
+    "how much?",
+    "send more 😍",
+    "i had a long day at work",
+    "what do you like to do for fun?",
+    "hi babe",
+    "you up?",
+]
 
 
 def platform_time(created_at: str) -> float:
@@ -26,7 +37,7 @@ class BurstDriver:
     def __init__(self, platform_url: str, fans: list[int], seconds: float, reply_timeout: float, seed: int = 26):
         self.url, self.fans, self.seconds, self.reply_timeout = platform_url, fans, seconds, reply_timeout
         self.rng = random.Random(seed)
-        self.due: list[tuple[float, int]] = []          # heap of (when, fan) still to write
+        self.due: list[tuple[float, int]] = []  # heap of (when, fan) still to write
         self.waiting: dict[int, tuple[float, bool]] = {}  # fan -> (when its message left, first wave?)
         self.latencies, self.first_wave_done = [], []
         self.unanswered = self.extra = self.errors = self.sent = 0
@@ -38,9 +49,13 @@ class BurstDriver:
         self.start = self.end_offer = 0.0
 
     def _post(self, fan: int, first: bool):
-        body = {"event": "messages.received", "payload": {
-            "fan": {"id": fan, "name": f"Fan{fan}"},
-            "message": {"id": next(self.ids), "text": TEXTS[(fan + self.sent) % len(TEXTS)]}}}
+        body = {
+            "event": "messages.received",
+            "payload": {
+                "fan": {"id": fan, "name": f"Fan{fan}"},
+                "message": {"id": next(self.ids), "text": TEXTS[(fan + self.sent) % len(TEXTS)]},
+            },
+        }
         with self.lock:
             self.waiting[fan] = (time.time(), first)
             self.sent += 1
@@ -72,7 +87,7 @@ class BurstDriver:
                         if fan in self.overdue:
                             self.overdue.discard(fan)
                         else:
-                            self.extra += 1       # a second answer to one message: must not happen
+                            self.extra += 1  # a second answer to one message: must not happen
                         continue
                     at = platform_time(m["createdAt"])
                     self.latencies.append(at - left[0])

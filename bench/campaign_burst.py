@@ -9,6 +9,7 @@ Bounded: --fans and a --max-seconds cap on the worker.
 
     .venv/bin/python bench/campaign_burst.py --fans 2000
 """
+
 import argparse
 import hashlib
 import hmac
@@ -42,13 +43,19 @@ class Recorder:
 
 
 def post_reply(client, creator, fan_id, msg_id, text):
-    body = json.dumps({"event_id": f"evt_{uuid.uuid4().hex}", "event": "messages.received",
-                       "account_id": creator.account_id, "created_at": "2026-12-07T12:00:00Z",
-                       "payload": {"fan": {"id": fan_id, "name": f"Fan {fan_id}"},
-                                   "message": {"id": msg_id, "text": text}}}).encode()
+    body = json.dumps(
+        {
+            "event_id": f"evt_{uuid.uuid4().hex}",
+            "event": "messages.received",
+            "account_id": creator.account_id,
+            "created_at": "2026-12-07T12:00:00Z",
+            "payload": {"fan": {"id": fan_id, "name": f"Fan {fan_id}"}, "message": {"id": msg_id, "text": text}},
+        }
+    ).encode()
     sig = "sha256=" + hmac.new(creator.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-    r = client.post(f"/api/{creator.slug}/webhook/fan-message", data=body, content_type="application/json",
-                    HTTP_X_SIGNATURE=sig)
+    r = client.post(
+        f"/api/{creator.slug}/webhook/fan-message", data=body, content_type="application/json", HTTP_X_SIGNATURE=sig
+    )
     assert r.status_code in (200, 202), r.content
 
 
@@ -67,7 +74,7 @@ def burst(creator, fan_ids, recorder, rng, max_seconds) -> dict:
     for fid in repliers:
         post_reply(client, creator, fid, 50_000_000 + fid, rng.choice(TEXTS))
     intake.drain(seconds=max_seconds)
-    worker.drain(creator, limit=10 ** 6, seconds=max_seconds)
+    worker.drain(creator, limit=10**6, seconds=max_seconds)
     took = time.perf_counter() - t0
     answers = recorder.sends[before:]
     answered = {s["fan_id"] for s in answers}
@@ -75,9 +82,15 @@ def burst(creator, fan_ids, recorder, rng, max_seconds) -> dict:
     for s in answers:
         per_fan[s["fan_id"]] = per_fan.get(s["fan_id"], 0) + 1
     skipped = Action.objects.filter(fan__fan_id__in=repliers, action="skip").count()
-    return {"replies": len(repliers), "answered": len(answered & set(repliers)), "sends": len(answers),
-            "twice": sum(1 for n in per_fan.values() if n > 1), "skipped": skipped, "seconds": took,
-            "last_answer_s": (max(s["t"] for s in answers) - t0) if answers else float("nan")}
+    return {
+        "replies": len(repliers),
+        "answered": len(answered & set(repliers)),
+        "sends": len(answers),
+        "twice": sum(1 for n in per_fan.values() if n > 1),
+        "skipped": skipped,
+        "seconds": took,
+        "last_answer_s": (max(s["t"] for s in answers) - t0) if answers else float("nan"),
+    }
 
 
 def main(argv=None) -> int:
@@ -100,15 +113,16 @@ def main(argv=None) -> int:
     from salesbot.campaigns.models import Segment
 
     recorder = Recorder()
-    providers.client_for = lambda creator: recorder   # the in-process platform, for every send
+    providers.client_for = lambda creator: recorder  # the in-process platform, for every send
     rng = random.Random(a.seed)
     root = Path(__file__).resolve().parents[1] / "demo"
     creator = onboard_from_files(root / "content-map.json", root / "playbook.md", slug="burst", account_id="acct_b")
     creator.campaign_quiet_hours = 0
     creator.save()
     n = a.fans
-    Fan.objects.bulk_create([Fan(creator=creator, fan_id=100_000 + i, name=f"Fan {i}", state="engaged")
-                             for i in range(2 * n)])
+    Fan.objects.bulk_create(
+        [Fan(creator=creator, fan_id=100_000 + i, name=f"Fan {i}", state="engaged") for i in range(2 * n)]
+    )
     campaign_fans = [100_000 + i for i in range(n)]
     plain_fans = [100_000 + n + i for i in range(n)]
 
@@ -117,8 +131,16 @@ def main(argv=None) -> int:
     print(f"  baseline: {base}")
 
     segment = Segment.objects.create(creator=creator, name="campaign fans", fan_ids=campaign_fans)
-    campaign = services.create(creator, name="burst", segment=segment, text="new set just dropped, only for you 💕",
-                               content_key="combo3", price=18, holdout_share=0.0, send_at=timezone.now())
+    campaign = services.create(
+        creator,
+        name="burst",
+        segment=segment,
+        text="new set just dropped, only for you 💕",
+        content_key="combo3",
+        price=18,
+        holdout_share=0.0,
+        send_at=timezone.now(),
+    )
     sending.approve(campaign, None)
     t0 = time.perf_counter()
     sending.send_due()
@@ -128,13 +150,27 @@ def main(argv=None) -> int:
     after = burst(creator, campaign_fans, recorder, rng, a.max_seconds)
     print(f"  burst:    {after}")
     ok = after["answered"] + after["skipped"] >= after["replies"] and after["twice"] == 0
-    report(a.json, "campaign_burst", f"campaign to {n:,} fans: sends per second (one sender)",
-           (sent - base["sends"]) / send_s, "/s")
-    report(a.json, "campaign_burst", f"burst of {after['replies']:,} replies: every one answered once",
-           "yes" if ok else f"no ({after['answered']} answered, {after['twice']} twice)")
+    report(
+        a.json,
+        "campaign_burst",
+        f"campaign to {n:,} fans: sends per second (one sender)",
+        (sent - base["sends"]) / send_s,
+        "/s",
+    )
+    report(
+        a.json,
+        "campaign_burst",
+        f"burst of {after['replies']:,} replies: every one answered once",
+        "yes" if ok else f"no ({after['answered']} answered, {after['twice']} twice)",
+    )
     report(a.json, "campaign_burst", "burst: time until the last answer", after["last_answer_s"], "s")
-    report(a.json, "campaign_burst", "burst vs the same replies without a campaign (time ratio)",
-           after["last_answer_s"] / base["last_answer_s"], "x")
+    report(
+        a.json,
+        "campaign_burst",
+        "burst vs the same replies without a campaign (time ratio)",
+        after["last_answer_s"] / base["last_answer_s"],
+        "x",
+    )
     return 0 if ok else 1
 
 

@@ -3,6 +3,7 @@
 Every bench is its own process (Django settings are per process), writes human output to stdout and,
 with --json FILE, appends one JSON line per figure so bench/run_all.py can print the final table.
 """
+
 import json
 import os
 import statistics
@@ -98,8 +99,9 @@ def setup_django(url: str, **env):
 
 
 def migrate_in_subprocess(env: dict):
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                   check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=600
+    )
 
 
 def baseline_tree(ref: str = BEFORE_ISSUE_26) -> Path | None:
@@ -109,8 +111,9 @@ def baseline_tree(ref: str = BEFORE_ISSUE_26) -> Path | None:
         return dest
     dest.mkdir(parents=True, exist_ok=True)
     try:
-        archive = subprocess.run(["git", "-C", str(HERE), "archive", ref], check=True, capture_output=True,
-                                 timeout=120).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(HERE), "archive", ref], check=True, capture_output=True, timeout=120
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -127,8 +130,9 @@ def run_on_baseline(script: str, args: list, ref: str = BEFORE_ISSUE_26, timeout
     out.unlink(missing_ok=True)
     env = {**os.environ, "BENCH_CODE_ROOT": str(tree)}
     env.pop("PYTHONPATH", None)
-    subprocess.run([sys.executable, str(HERE / "bench" / script), *args, "--json", str(out)], env=env,
-                   timeout=timeout, check=False)
+    subprocess.run(
+        [sys.executable, str(HERE / "bench" / script), *args, "--json", str(out)], env=env, timeout=timeout, check=False
+    )
     if not out.exists():
         return []
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
@@ -158,8 +162,11 @@ def median(values) -> float:
 def progress(done: int, total: int, what: str, t0: float):
     rate = done / max(time.perf_counter() - t0, 1e-9)
     eta = (total - done) / rate if rate else 0
-    print(f"\r  {what}: {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%, {rate:,.0f}/s, eta {eta:.0f}s)   ",
-          end="", flush=True)
+    print(
+        f"\r  {what}: {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%, {rate:,.0f}/s, eta {eta:.0f}s)   ",
+        end="",
+        flush=True,
+    )
     if done >= total:
         print()
 

@@ -3,6 +3,7 @@ groups that can be SIGKILLed and restarted, a private PostgreSQL and Redis that 
 touching anyone else's, a fan driver that survives the faults, and the end-of-run accounting against what
 the fake platform saw. Loopback only; everything started here is stopped by its process group.
 """
+
 import itertools
 import os
 import random
@@ -55,8 +56,9 @@ class Proc:
     def start(self, wait_s: float = 90.0) -> float:
         """Start it; with `ready`, wait until it answers. Returns the seconds it took."""
         t0 = time.monotonic()
-        self.p = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        self.p = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.starts += 1
         if self.ready and not wait_until(self.ready, wait_s):
             raise SystemExit(f"{self.name} did not become ready in {wait_s:g} s; see {self.log.name}")
@@ -112,16 +114,29 @@ def boot_demo(env: dict):
 
     web_port, platform_port = free_port(), free_port()
     platform_url, web_url = f"http://127.0.0.1:{platform_port}", f"http://127.0.0.1:{web_port}"
-    creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
-                                 api_base_url=platform_url, api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
+    creator = onboard_from_files(
+        DEMO / "content-map.json",
+        DEMO / "playbook.md",
+        provider="simple",
+        api_base_url=platform_url,
+        api_key=DEMO_KEY,
+        webhook_secret=DEMO_SECRET,
+    )
     connection.close()
     return creator, web_port, platform_port, platform_url, web_url
 
 
 def cpu_hogs(n: int) -> list:
     """n CPU-bound neighbours (`while True: pass`), each its own group; stop with stop_hogs."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", "while True: pass"],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(n)
+    ]
 
 
 def stop_hogs(hogs: list):
@@ -142,9 +157,24 @@ class PrivateRedis:
         self.url = f"redis://127.0.0.1:{port}/0"
 
     def start(self):
-        self.p = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no", "--protected-mode", "yes"],
-                                  stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.p = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if not wait_until(self.ping, 20):
             raise SystemExit(f"redis-server on port {self.port} did not start; see {self.log.name}")
 
@@ -189,14 +219,26 @@ class PrivatePostgres:
         self.dir.mkdir(parents=True)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
-        subprocess.run(self._as_owner(["initdb", "-D", str(self.dir), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                                       "--no-sync"]), check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            self._as_owner(["initdb", "-D", str(self.dir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def _ctl(self, *args):
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-                f"-c max_connections=200 -c shared_buffers=64MB")
-        r = subprocess.run(self._as_owner(["pg_ctl", "-D", str(self.dir), "-l", str(self.log_path), "-w", "-t", "60",
-                                           "-o", opts, *args]), capture_output=True, text=True, timeout=120)
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+            f"-c max_connections=200 -c shared_buffers=64MB"
+        )
+        r = subprocess.run(
+            self._as_owner(
+                ["pg_ctl", "-D", str(self.dir), "-l", str(self.log_path), "-w", "-t", "60", "-o", opts, *args]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if r.returncode:
             raise SystemExit(f"pg_ctl {' '.join(args)} failed: {r.stdout[-500:]} {r.stderr[-500:]}")
 
@@ -242,18 +284,27 @@ class FanDriver:
     lines). An answered PPV is bought with `buy_share`, any answer is followed by a tip with `tip_share`, both
     through the platform (which books the money). Every emitted event id is kept for the accounting."""
 
-    def __init__(self, platform_url: str, fans: int, rate: float, per_fan: int = 0, buy_share: float = 0.0,
-                 tip_share: float = 0.0, seed: int = 21, first_fan: int = 1):
+    def __init__(
+        self,
+        platform_url: str,
+        fans: int,
+        rate: float,
+        per_fan: int = 0,
+        buy_share: float = 0.0,
+        tip_share: float = 0.0,
+        seed: int = 21,
+        first_fan: int = 1,
+    ):
         self.url, self.rate, self.per_fan = platform_url, rate, per_fan
         self.buy_share, self.tip_share = buy_share, tip_share
         self.rng = random.Random(seed)
         self.next_fan = itertools.count(first_fan + fans)
         self.idle = deque(range(first_fan, first_fan + fans))
         self.answered_by_fan: Counter = Counter()
-        self.waiting: dict[int, float] = {}       # fan -> when its message left
-        self.answers: list[tuple] = []             # (t0, t1, fan, idempotency key, price)
-        self.extra: list[tuple] = []               # (fan, idempotency key, t1): a send to a fan not waiting
-        self.events: list[tuple] = []              # (event id, kind, amount)
+        self.waiting: dict[int, float] = {}  # fan -> when its message left
+        self.answers: list[tuple] = []  # (t0, t1, fan, idempotency key, price)
+        self.extra: list[tuple] = []  # (fan, idempotency key, t1): a send to a fan not waiting
+        self.events: list[tuple] = []  # (event id, kind, amount)
         self.retried = self.errors = self.offered = 0
         self.paid_errors = 0
         self.seen = 0
@@ -271,9 +322,14 @@ class FanDriver:
 
     def _post(self, fan: int):
         event_id = f"msg-{fan}-{next(self.ids)}"
-        body = {"event": "messages.received", "event_id": event_id, "payload": {
-            "fan": {"id": fan, "name": f"Fan{fan}"},
-            "message": {"id": next(self.ids), "text": self.rng.choice(TEXTS)}}}
+        body = {
+            "event": "messages.received",
+            "event_id": event_id,
+            "payload": {
+                "fan": {"id": fan, "name": f"Fan{fan}"},
+                "message": {"id": next(self.ids), "text": self.rng.choice(TEXTS)},
+            },
+        }
         with self.lock:
             self.waiting[fan] = time.time()
             self.events.append((event_id, "message", 0))
@@ -410,10 +466,17 @@ def sends_accounting(creator, sends: list[dict], extra: list[tuple]) -> dict:
     unsolicited = {Action.Kind.BUMP, Action.Kind.REKINDLE, Action.Kind.WELCOME}
     unexpected = sum(n for kind, n in extra_kinds.items() if kind not in unsolicited)
     pending = bot.filter(status=Action.Status.PENDING).count()
-    return {"sends": len(sends), "dup_keys": dup_keys, "sent_actions": len(sent),
-            "sent_not_on_platform": len(sent - on_platform), "on_platform_not_sent": len(on_platform - sent),
-            "pending_actions": pending, "extra_kinds": dict(extra_kinds), "unexpected_extra": unexpected,
-            "ok": dup_keys == 0 and sent == on_platform and unexpected == 0}
+    return {
+        "sends": len(sends),
+        "dup_keys": dup_keys,
+        "sent_actions": len(sent),
+        "sent_not_on_platform": len(sent - on_platform),
+        "on_platform_not_sent": len(on_platform - sent),
+        "pending_actions": pending,
+        "extra_kinds": dict(extra_kinds),
+        "unexpected_extra": unexpected,
+        "ok": dup_keys == 0 and sent == on_platform and unexpected == 0,
+    }
 
 
 def events_accounting(creator, emitted: list[tuple]) -> dict:
@@ -426,16 +489,27 @@ def events_accounting(creator, emitted: list[tuple]) -> dict:
     rows = Counter(WebhookEvent.objects.filter(creator=creator, event_id__in=ids).values_list("event_id", flat=True))
     done = WebhookEvent.objects.filter(creator=creator, event_id__in=ids, status=WebhookEvent.Status.PROCESSED)
     processed = set(done.values_list("event_id", flat=True))
-    outcomes = Counter(Outcome.objects.filter(creator=creator, platform_event_id__in=ids)
-                       .values_list("platform_event_id", flat=True))
+    outcomes = Counter(
+        Outcome.objects.filter(creator=creator, platform_event_id__in=ids).values_list("platform_event_id", flat=True)
+    )
     missing = [e for e in ids if e not in rows]
-    return {"emitted": len(ids), "distinct": len(set(ids)), "stored": sum(rows.values()),
-            "stored_twice": sum(1 for n in rows.values() if n > 1), "processed": len(processed),
-            "not_processed": len(set(ids) - processed), "missing": len(missing), "missing_ids": missing[:5],
-            "outcomes": sum(outcomes.values()), "outcome_twice": sum(1 for n in outcomes.values() if n > 1),
-            "ok": len(processed) == len(set(ids)) == len(ids) and not missing
-            and all(n == 1 for n in rows.values()) and all(n == 1 for n in outcomes.values())
-            and len(outcomes) == len(ids)}
+    return {
+        "emitted": len(ids),
+        "distinct": len(set(ids)),
+        "stored": sum(rows.values()),
+        "stored_twice": sum(1 for n in rows.values() if n > 1),
+        "processed": len(processed),
+        "not_processed": len(set(ids) - processed),
+        "missing": len(missing),
+        "missing_ids": missing[:5],
+        "outcomes": sum(outcomes.values()),
+        "outcome_twice": sum(1 for n in outcomes.values() if n > 1),
+        "ok": len(processed) == len(set(ids)) == len(ids)
+        and not missing
+        and all(n == 1 for n in rows.values())
+        and all(n == 1 for n in outcomes.values())
+        and len(outcomes) == len(ids),
+    }
 
 
 def money_accounting(creator, platform_stats: dict) -> dict:
@@ -447,17 +521,25 @@ def money_accounting(creator, platform_stats: dict) -> dict:
     from fans.models import Fan
     from learning.models import Outcome
 
-    booked = {e: Outcome.objects.filter(creator=creator, event=e).aggregate(s=Sum("amount"))["s"] or Decimal(0)
-              for e in (Outcome.Event.PURCHASED, Outcome.Event.TIPPED)}
+    booked = {
+        e: Outcome.objects.filter(creator=creator, event=e).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+        for e in (Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
+    }
     fans_total = Fan.objects.filter(creator=creator).aggregate(s=Sum("total_spent"))["s"] or Decimal(0)
     paid_ppv = Decimal(str(round(platform_stats["revenue"], 2)))
     paid_tips = Decimal(str(round(platform_stats["tips_amount"], 2)))
     purchased = booked[Outcome.Event.PURCHASED]
     tipped = booked[Outcome.Event.TIPPED]
-    return {"platform_ppv": paid_ppv, "platform_tips": paid_tips, "platform_purchases": platform_stats["purchases"],
-            "platform_tip_count": platform_stats["tips"], "booked_ppv": purchased, "booked_tips": tipped,
-            "fans_total_spent": fans_total,
-            "ok": purchased == paid_ppv and tipped == paid_tips and fans_total == paid_ppv + paid_tips}
+    return {
+        "platform_ppv": paid_ppv,
+        "platform_tips": paid_tips,
+        "platform_purchases": platform_stats["purchases"],
+        "platform_tip_count": platform_stats["tips"],
+        "booked_ppv": purchased,
+        "booked_tips": tipped,
+        "fans_total_spent": fans_total,
+        "ok": purchased == paid_ppv and tipped == paid_tips and fans_total == paid_ppv + paid_tips,
+    }
 
 
 def log_file(name: str):
@@ -468,5 +550,7 @@ def log_file(name: str):
 def summary(values) -> str:
     if not values:
         return "none"
-    return (f"p50 {pct(values, 50):.2f} s, p90 {pct(values, 90):.2f} s, p99 {pct(values, 99):.2f} s, "
-            f"max {max(values):.2f} s")
+    return (
+        f"p50 {pct(values, 50):.2f} s, p90 {pct(values, 90):.2f} s, p99 {pct(values, 99):.2f} s, "
+        f"max {max(values):.2f} s"
+    )

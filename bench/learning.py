@@ -25,6 +25,7 @@ works too): --audiences demo runs the original benchmark alone, an audience list
 Run: .venv/bin/python bench/learning.py [--fans 5000] [--seeds 3] [--plot docs/learning-policies.png]
      [--audiences demo,sim.fan_models:PricierFans]
 """
+
 import argparse
 import os
 import statistics
@@ -34,10 +35,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = {"static": 1.15, "seed": 1.05}
-FLOOR = 0.98   # bayes / static revenue in every seed, on every audience (issue 13's honesty check)
-GOAL = 1.10    # bayes / static revenue on average, on every audience (issue 24)
-AUDIENCES = ("demo,sim.fan_models:PricierFans,sim.fan_models:ThriftyFans,sim.fan_models:MidPriceFans,"
-             "sim.fan_models:WhaleHeavyFans")
+FLOOR = 0.98  # bayes / static revenue in every seed, on every audience (issue 13's honesty check)
+GOAL = 1.10  # bayes / static revenue on average, on every audience (issue 24)
+AUDIENCES = (
+    "demo,sim.fan_models:PricierFans,sim.fan_models:ThriftyFans,sim.fan_models:MidPriceFans,"
+    "sim.fan_models:WhaleHeavyFans"
+)
 
 
 def _setup():
@@ -61,9 +64,12 @@ def main(argv=None) -> int:
     parser.add_argument("--plot", metavar="FILE.png", help="revenue over time of the first seed's run")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--audiences", default=AUDIENCES,
-                        help=f"comma-separated fan models: demo (sim.fan_model.DemoFans, all three policies) and "
-                             f"FILE.py:Class or package.module:Class (static and bayes) (default {AUDIENCES})")
+    parser.add_argument(
+        "--audiences",
+        default=AUDIENCES,
+        help=f"comma-separated fan models: demo (sim.fan_model.DemoFans, all three policies) and "
+        f"FILE.py:Class or package.module:Class (static and bayes) (default {AUDIENCES})",
+    )
     args = parser.parse_args(argv)
     _setup()
     from sim import policy as simulation
@@ -90,8 +96,10 @@ def _demo(simulation, args):
     ratios = {"static": [], "seed": []}
     expected = {"static": [], "seed": []}
     print(f"learning benchmark: {args.fans} fans × {args.seeds} seeds × policies {', '.join(simulation.POLICIES)}")
-    print(f"{'seed':>4} {'static $':>10} {'seed $':>10} {'bayes $':>10} {'b/static':>9} {'b/seed':>8} "
-          f"{'exp b/static':>13} {'exp b/seed':>11} {'explored':>9}")
+    print(
+        f"{'seed':>4} {'static $':>10} {'seed $':>10} {'bayes $':>10} {'b/static':>9} {'b/seed':>8} "
+        f"{'exp b/static':>13} {'exp b/seed':>11} {'explored':>9}"
+    )
     first = None
     for seed in range(1, args.seeds + 1):
         results = simulation.simulate(args.fans, seed, progress=None if args.quiet else simulation.text_progress())
@@ -102,20 +110,31 @@ def _demo(simulation, args):
             ratios[base].append(rev["bayes"] / rev[base])
             expected[base].append(exp["bayes"] / exp[base])
         b = results["bayes"]
-        print(f"{seed:>4} {rev['static']:>10,.0f} {rev['seed']:>10,.0f} {rev['bayes']:>10,.0f} "
-              f"{ratios['static'][-1]:>9.3f} {ratios['seed'][-1]:>8.3f} {expected['static'][-1]:>13.3f} "
-              f"{expected['seed'][-1]:>11.3f} {b.explored:>4}/{b.offers:<4}", flush=True)
+        print(
+            f"{seed:>4} {rev['static']:>10,.0f} {rev['seed']:>10,.0f} {rev['bayes']:>10,.0f} "
+            f"{ratios['static'][-1]:>9.3f} {ratios['seed'][-1]:>8.3f} {expected['static'][-1]:>13.3f} "
+            f"{expected['seed'][-1]:>11.3f} {b.explored:>4}/{b.offers:<4}",
+            flush=True,
+        )
     elapsed = time.perf_counter() - started
     print(f"bayes / static revenue: {_spread(ratios['static'])}   expected: {_spread(expected['static'])}")
     print(f"bayes / seed revenue:   {_spread(ratios['seed'])}   expected: {_spread(expected['seed'])}")
     met = {base: statistics.mean(ratios[base]) >= goal for base, goal in GOALS.items()}
-    print("goals: " + ", ".join(f"bayes >= {goal:.2f} × {base}: {'met' if met[base] else 'NOT met'}"
-                                for base, goal in GOALS.items()))
+    print(
+        "goals: "
+        + ", ".join(
+            f"bayes >= {goal:.2f} × {base}: {'met' if met[base] else 'NOT met'}" for base, goal in GOALS.items()
+        )
+    )
     floor_ok = min(ratios["static"]) >= FLOOR
-    print(f"honesty [demo]: bayes/static per seed {', '.join(f'{r:.3f}' for r in ratios['static'])}: "
-          f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static")
-    print(f"demo runtime: {elapsed:.1f} s ({args.fans * args.seeds * len(simulation.POLICIES) / elapsed:,.0f} "
-          f"fan conversations a second)")
+    print(
+        f"honesty [demo]: bayes/static per seed {', '.join(f'{r:.3f}' for r in ratios['static'])}: "
+        f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static"
+    )
+    print(
+        f"demo runtime: {elapsed:.1f} s ({args.fans * args.seeds * len(simulation.POLICIES) / elapsed:,.0f} "
+        f"fan conversations a second)"
+    )
     return floor_ok, met, first
 
 
@@ -127,22 +146,37 @@ def _audience(simulation, spec: str, args) -> bool:
     print(f"\n[{name}] {model.__doc__.strip().splitlines()[0] if model.__doc__ else spec}")
     print(f"[{name}] {'seed':>4} {'static $':>10} {'bayes $':>10} {'b/static':>9} {'exp b/static':>13} {'explored':>9}")
     for seed in range(1, args.seeds + 1):
-        results = simulation.simulate(args.fans, seed, ("static", "bayes"), fan_model=model,
-                                      progress=None if args.quiet else simulation.text_progress())
+        results = simulation.simulate(
+            args.fans,
+            seed,
+            ("static", "bayes"),
+            fan_model=model,
+            progress=None if args.quiet else simulation.text_progress(),
+        )
         st, b = results["static"], results["bayes"]
         ratios.append(b.revenue / st.revenue if st.revenue else float("nan"))  # a tiny run may sell nothing
         expected.append(b.expected / st.expected if st.expected and b.expected is not None else float("nan"))
-        print(f"[{name}] {seed:>4} {st.revenue:>10,.0f} {b.revenue:>10,.0f} {ratios[-1]:>9.3f} {expected[-1]:>13.3f} "
-              f"{b.explored:>4}/{b.offers:<4}", flush=True)
+        print(
+            f"[{name}] {seed:>4} {st.revenue:>10,.0f} {b.revenue:>10,.0f} {ratios[-1]:>9.3f} {expected[-1]:>13.3f} "
+            f"{b.explored:>4}/{b.offers:<4}",
+            flush=True,
+        )
     ok = min(ratios) >= FLOOR
-    under = [f"seed {i + 1}: {r:.3f} ({100 * (1 - r):.1f}% under static; expected {e:.3f})"
-             for i, (r, e) in enumerate(zip(ratios, expected, strict=True)) if r < FLOOR]
+    under = [
+        f"seed {i + 1}: {r:.3f} ({100 * (1 - r):.1f}% under static; expected {e:.3f})"
+        for i, (r, e) in enumerate(zip(ratios, expected, strict=True))
+        if r < FLOOR
+    ]
     print(f"[{name}] bayes / static revenue: {_spread(ratios)}   expected: {_spread(expected)}")
-    print(f"[{name}] per seed {', '.join(f'{r:.3f}' for r in ratios)}: floor {FLOOR} "
-          f"{'held' if ok else 'BROKEN'}, goal mean >= {GOAL}: "
-          f"{'met' if statistics.mean(ratios) >= GOAL else 'NOT met'} ({statistics.mean(ratios):.3f})")
-    print(f"honesty [{name}]: " + ("bayes never under " + f"{FLOOR} × static" if ok
-                                   else f"bayes UNDER {FLOOR} × static in " + "; ".join(under)))
+    print(
+        f"[{name}] per seed {', '.join(f'{r:.3f}' for r in ratios)}: floor {FLOOR} "
+        f"{'held' if ok else 'BROKEN'}, goal mean >= {GOAL}: "
+        f"{'met' if statistics.mean(ratios) >= GOAL else 'NOT met'} ({statistics.mean(ratios):.3f})"
+    )
+    print(
+        f"honesty [{name}]: "
+        + ("bayes never under " + f"{FLOOR} × static" if ok else f"bayes UNDER {FLOOR} × static in " + "; ".join(under))
+    )
     return ok
 
 

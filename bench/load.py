@@ -1,5 +1,6 @@
 """A bounded, loopback-only HTTP load generator: a fixed list of requests, C at a time, spread over a
 few client processes (one Python process cannot keep a multi-worker server busy), then it stops."""
+
 import http.client
 import itertools
 import multiprocessing as mp
@@ -55,8 +56,9 @@ def _worker(args):
     return out, time.perf_counter() - t0
 
 
-def run_load(url: str, reqs: list, concurrency: int, processes: int = 2, timeout: float = 30.0,
-             max_seconds: float = 300.0) -> dict:
+def run_load(
+    url: str, reqs: list, concurrency: int, processes: int = 2, timeout: float = 30.0, max_seconds: float = 300.0
+) -> dict:
     """reqs: [(index, method, path, body, headers)]. Returns results sorted by index, wall time, rate."""
     processes = max(1, min(processes, concurrency))
     slices = [reqs[i::processes] for i in range(processes)]
@@ -68,5 +70,9 @@ def run_load(url: str, reqs: list, concurrency: int, processes: int = 2, timeout
         parts = pool.map(_worker, [(url, s, n, timeout, deadline) for s, n in zip(slices, per, strict=False)])
     wall = time.perf_counter() - t0
     results = sorted((r for part, _ in parts for r in part), key=lambda r: r[0])
-    return {"results": results, "wall_s": wall, "rate": len(results) / wall if wall else 0.0,
-            "complete": len(results) == len(reqs)}
+    return {
+        "results": results,
+        "wall_s": wall,
+        "rate": len(results) / wall if wall else 0.0,
+        "complete": len(results) == len(reqs),
+    }

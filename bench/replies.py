@@ -18,6 +18,7 @@ backends, this driver) and of everything else on the machine, over the run. The 
 alone: a run that shares the cores with other work (another benchmark, a test suite) says so, and its
 figures are then much worse (on 2 cores, p50 8-10 s at 15 replies/s instead of 0.12 s at 33/s).
 """
+
 import argparse
 import itertools
 import json
@@ -52,9 +53,20 @@ from intake import free_port, server_command, start_server  # noqa: E402
 
 sys.path.insert(0, str(ROOT))  # before bench/: bench/learning.py would hide the `learning` app
 
-TEXTS = ["hey", "how are you?", "you're gorgeous", "what are you up to tonight?", "how much?",
-         "send more 😍", "i had a long day at work", "what do you like to do for fun?", "hi babe",
-         "do you have anything new?", "my dog max says hi", "you up?"]
+TEXTS = [
+    "hey",
+    "how are you?",
+    "you're gorgeous",
+    "what are you up to tonight?",
+    "how much?",
+    "send more 😍",
+    "i had a long day at work",
+    "what do you like to do for fun?",
+    "hi babe",
+    "do you have anything new?",
+    "my dog max says hi",
+    "you up?",
+]
 GOAL = {"sqlite/orm": (None, 1.5, 15), "postgres/redis": (0.3, 1.0, 30)}  # p50 s, p99 s, replies/s
 
 
@@ -141,9 +153,13 @@ class Driver:
         self.session = requests.Session()
 
     def _post(self, fan: int, t0_box: list):
-        body = {"event": "messages.received", "payload": {
-            "fan": {"id": fan, "name": f"Fan{fan}"},
-            "message": {"id": next(self.ids), "text": TEXTS[(fan + len(self.latencies)) % len(TEXTS)]}}}
+        body = {
+            "event": "messages.received",
+            "payload": {
+                "fan": {"id": fan, "name": f"Fan{fan}"},
+                "message": {"id": next(self.ids), "text": TEXTS[(fan + len(self.latencies)) % len(TEXTS)]},
+            },
+        }
         try:
             t0_box.append(time.time())
             with self.lock:
@@ -237,9 +253,17 @@ class InboxTabs:
     def _session(self) -> requests.Session:
         s = requests.Session()
         s.get(f"{self.url}/admin/login/", timeout=30)
-        r = s.post(f"{self.url}/admin/login/", timeout=30, allow_redirects=False,
-                   data={"username": self.username, "password": self.password, "next": "/admin/",
-                         "csrfmiddlewaretoken": s.cookies.get("csrftoken", "")})
+        r = s.post(
+            f"{self.url}/admin/login/",
+            timeout=30,
+            allow_redirects=False,
+            data={
+                "username": self.username,
+                "password": self.password,
+                "next": "/admin/",
+                "csrfmiddlewaretoken": s.cookies.get("csrftoken", ""),
+            },
+        )
         if r.status_code != 302:
             raise SystemExit(f"inbox tabs: login failed ({r.status_code})")
         return s
@@ -251,8 +275,11 @@ class InboxTabs:
         while not self.stop.is_set():
             t0 = time.perf_counter()
             try:
-                d = s.get(f"{self.url}/admin/inbox/live/", timeout=30,
-                          params={"stamp": stamp, "fan_stamp": fan_stamp, "fan": fan, "visible": "1"}).json()
+                d = s.get(
+                    f"{self.url}/admin/inbox/live/",
+                    timeout=30,
+                    params={"stamp": stamp, "fan_stamp": fan_stamp, "fan": fan, "visible": "1"},
+                ).json()
                 stamp, fan_stamp = d["stamp"], d.get("fan_stamp", fan_stamp)
                 with self.lock:
                     self.times.append(time.perf_counter() - t0)
@@ -305,16 +332,32 @@ def main(argv=None) -> int:
     ap.add_argument("--q-workers", type=int, default=None, help="qcluster workers (default: settings, Q_WORKERS)")
     ap.add_argument("--reply-timeout", type=float, default=15.0)
     ap.add_argument("--max-seconds", type=float, default=150.0)
-    ap.add_argument("--capacity", action="store_true",
-                    help="offer 1.5x the goal's rate: what it sustains when overloaded (latency then has no goal)")
-    ap.add_argument("--tabs", type=int, default=0,
-                    help="staff tabs with the live inbox open during the run (each polls every 1.5 s)")
-    ap.add_argument("--burst", type=int, default=0, metavar="N",
-                    help="N fans write within one second, each writing again within a second of every answer, "
-                         "for --burst-seconds (bench/burst.py); replaces --rate/--messages")
+    ap.add_argument(
+        "--capacity",
+        action="store_true",
+        help="offer 1.5x the goal's rate: what it sustains when overloaded (latency then has no goal)",
+    )
+    ap.add_argument(
+        "--tabs",
+        type=int,
+        default=0,
+        help="staff tabs with the live inbox open during the run (each polls every 1.5 s)",
+    )
+    ap.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N fans write within one second, each writing again within a second of every answer, "
+        "for --burst-seconds (bench/burst.py); replaces --rate/--messages",
+    )
     ap.add_argument("--burst-seconds", type=float, default=60.0)
-    ap.add_argument("--clusters", type=int, default=1,
-                    help="qclusters started as separate process groups on the same database and broker")
+    ap.add_argument(
+        "--clusters",
+        type=int,
+        default=1,
+        help="qclusters started as separate process groups on the same database and broker",
+    )
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
     label = f"{a.db}/{a.broker}"
@@ -339,17 +382,24 @@ def main(argv=None) -> int:
     n_messages = a.messages or int(rate * 30)
     name = "bench_replies" + ("_before" if os.environ.get("BENCH_CODE_ROOT") else "")
     drop_database(a.db, name)
-    env = {**os.environ, "DATABASE_URL": database_url(a.db, name), "DEBUG": "0", "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "salesbot.settings", "Q_CLUSTER_NAME": f"benchreplies{os.getpid()}",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(a.db, name),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "salesbot.settings",
+        "Q_CLUSTER_NAME": f"benchreplies{os.getpid()}",
+        "PYTHONUNBUFFERED": "1",
+    }
     for k in ("REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         env.pop(k, None)  # the rule path: no model is called
     if a.broker == "redis":
         env["REDIS_URL"] = REDIS_BASE
     if a.q_workers:
         env["Q_WORKERS"] = str(a.q_workers)
-    os.environ.update({k: v for k, v in env.items()
-                       if k in ("DATABASE_URL", "Q_CLUSTER_NAME", "DJANGO_SETTINGS_MODULE")})
+    os.environ.update(
+        {k: v for k, v in env.items() if k in ("DATABASE_URL", "Q_CLUSTER_NAME", "DJANGO_SETTINGS_MODULE")}
+    )
     for k in ("REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         os.environ.pop(k, None)
     if a.broker == "redis":
@@ -365,9 +415,14 @@ def main(argv=None) -> int:
 
     get_broker().purge_queue()
     web_port, platform_port = free_port(), free_port()
-    creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
-                                 api_base_url=f"http://127.0.0.1:{platform_port}", api_key=DEMO_KEY,
-                                 webhook_secret=DEMO_SECRET)
+    creator = onboard_from_files(
+        DEMO / "content-map.json",
+        DEMO / "playbook.md",
+        provider="simple",
+        api_base_url=f"http://127.0.0.1:{platform_port}",
+        api_key=DEMO_KEY,
+        webhook_secret=DEMO_SECRET,
+    )
     tab_password = "inbox-bench"
     if a.tabs:
         from team.models import TeamMember
@@ -383,23 +438,44 @@ def main(argv=None) -> int:
     procs = {}
 
     def start(what, cmd):
-        procs[what] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+        procs[what] = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return procs[what]
 
     platform_url = f"http://127.0.0.1:{platform_port}"
     web_cmd = server_command(web_port, None, None, None)
     q_workers = env.get("Q_WORKERS", "2")
-    offered = (f"{a.burst} fans writing at once, then again within a second of each answer, for "
-               f"{a.burst_seconds:g} s" if a.burst else
-               f"{a.fans} fans, {n_messages:,} fan messages offered at {rate:g}/s")
-    print(f"replies bench [{label}]: {offered}; gunicorn (gunicorn.conf.py) + {a.clusters} qcluster(s) "
-          f"({q_workers} workers each) + fake platform, loopback")
+    offered = (
+        f"{a.burst} fans writing at once, then again within a second of each answer, for {a.burst_seconds:g} s"
+        if a.burst
+        else f"{a.fans} fans, {n_messages:,} fan messages offered at {rate:g}/s"
+    )
+    print(
+        f"replies bench [{label}]: {offered}; gunicorn (gunicorn.conf.py) + {a.clusters} qcluster(s) "
+        f"({q_workers} workers each) + fake platform, loopback"
+    )
     try:
-        start("platform", [sys.executable, "-m", "sim.platform_server", "--port", str(platform_port),
-                           "--account-id", creator.account_id, "--api-key", DEMO_KEY,
-                           "--webhook-secret", DEMO_SECRET, "--dialect", "simple",
-                           "--webhook-url", f"http://127.0.0.1:{web_port}/api/{creator.slug}/webhook/of-event"])
+        start(
+            "platform",
+            [
+                sys.executable,
+                "-m",
+                "sim.platform_server",
+                "--port",
+                str(platform_port),
+                "--account-id",
+                creator.account_id,
+                "--api-key",
+                DEMO_KEY,
+                "--webhook-secret",
+                DEMO_SECRET,
+                "--dialect",
+                "simple",
+                "--webhook-url",
+                f"http://127.0.0.1:{web_port}/api/{creator.slug}/webhook/of-event",
+            ],
+        )
         procs["web"] = start_server(env, web_cmd, log)
         for k in range(a.clusters):  # each its own process group (start_new_session): two machines' worth
             start("qcluster" if a.clusters == 1 else f"qcluster {k + 1}", [sys.executable, "manage.py", "qcluster"])
@@ -428,7 +504,7 @@ def main(argv=None) -> int:
         if a.tabs:
             from fans.models import Fan
 
-            fan_pks = list(Fan.objects.filter(creator=creator).values_list("pk", flat=True)[:a.tabs])
+            fan_pks = list(Fan.objects.filter(creator=creator).values_list("pk", flat=True)[: a.tabs])
             connection.close()
             tabs = InboxTabs(f"http://127.0.0.1:{web_port}", a.tabs, "inboxbench", tab_password, fan_pks)
             tabs.start()
@@ -469,62 +545,127 @@ def main(argv=None) -> int:
     p50, p90, p99 = pct(lat, 50), pct(lat, 90), pct(lat, 99)
     d50, d99 = median(base) * 1000, pct(base, 99) * 1000
     wall = max(span, 1e-9)
-    print(f"  answered {answered:,} of {n_messages:,} fan messages ({driver.unanswered} unanswered within "
-          f"{a.reply_timeout:g} s, {driver.late} of them later, {driver.extra} unexpected extra sends, "
-          f"{driver.errors} webhooks refused); "
-          f"offered over {offered_s:.1f} s")
-    print(f"  reply latency: p50 {p50 * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-          f"max {max(lat, default=0) * 1000:.0f} ms; sustained {sustained:.1f} replies/s")
-    print(f"  decision baseline (engine.decide on the same fans, this process): p50 {d50:.2f} ms, p99 {d99:.2f} ms "
-          f"-> reply p50 / decision p50 = {p50 * 1000 / d50:,.0f}x")
-    print("  CPU during the run: " + ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}% of a core)"
-                                               for k, v in cpu.items())
-          + f"; {sum(cpu.values()) * 1000 / max(answered, 1):.1f} ms CPU per reply in these processes; "
-          f"the machine's {os.cpu_count()} cores were {100 * busy:.0f}% busy: also this bench's driver "
-          f"{driver_cpu:.1f} s, everything else (kernel, Redis, other programs) {other_cpu:.1f} s")
+    print(
+        f"  answered {answered:,} of {n_messages:,} fan messages ({driver.unanswered} unanswered within "
+        f"{a.reply_timeout:g} s, {driver.late} of them later, {driver.extra} unexpected extra sends, "
+        f"{driver.errors} webhooks refused); "
+        f"offered over {offered_s:.1f} s"
+    )
+    print(
+        f"  reply latency: p50 {p50 * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+        f"max {max(lat, default=0) * 1000:.0f} ms; sustained {sustained:.1f} replies/s"
+    )
+    print(
+        f"  decision baseline (engine.decide on the same fans, this process): p50 {d50:.2f} ms, p99 {d99:.2f} ms "
+        f"-> reply p50 / decision p50 = {p50 * 1000 / d50:,.0f}x"
+    )
+    print(
+        "  CPU during the run: "
+        + ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}% of a core)" for k, v in cpu.items())
+        + f"; {sum(cpu.values()) * 1000 / max(answered, 1):.1f} ms CPU per reply in these processes; "
+        f"the machine's {os.cpu_count()} cores were {100 * busy:.0f}% busy: also this bench's driver "
+        f"{driver_cpu:.1f} s, everything else (kernel, Redis, other programs) {other_cpu:.1f} s"
+    )
     if other_cpu / wall > 0.25:
-        print(f"  NOTE: other programs took {100 * other_cpu / wall:.0f}% of a core during the run: these figures are "
-              f"for a shared machine, not for what this one can do alone")
+        print(
+            f"  NOTE: other programs took {100 * other_cpu / wall:.0f}% of a core during the run: these figures are "
+            f"for a shared machine, not for what this one can do alone"
+        )
     tag = {"db": a.db, "broker": a.broker, "fans": a.fans, "rate": rate}
     ok_lat = (goal_p50 is None or p50 <= goal_p50) and (goal_p99 is None or p99 <= goal_p99)
-    goal_txt = ", ".join(x for x in [f"p50 <= {goal_p50} s" if goal_p50 else "",
-                                     f"p99 <= {goal_p99} s" if goal_p99 else ""] if x)
+    goal_txt = ", ".join(
+        x for x in [f"p50 <= {goal_p50} s" if goal_p50 else "", f"p99 <= {goal_p99} s" if goal_p99 else ""] if x
+    )
     goal_txt = f" (goal {goal_txt})" if goal_txt else ""
-    report(a.json, "replies", f"fan message -> reply p50 / p90 / p99 [{label}]{goal_txt}",
-           f"{p50:.3f} / {p90:.3f} / {p99:.3f}", "s", ok=ok_lat if goal_txt else None, **tag)
-    report(a.json, "replies", f"replies sustained [{label}]" + (f" (goal >= {goal_rate}/s)" if goal_rate else ""),
-           sustained, "/s", ok=(sustained >= goal_rate) if goal_rate else None, **tag)
-    report(a.json, "replies", f"answered / offered [{label}] (unanswered, extra sends)",
-           f"{answered} / {n_messages} ({driver.unanswered}, {driver.extra})", "",
-           ok=driver.unanswered == 0 and driver.extra == 0, **tag)
-    report(a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms",
-           **tag)
+    report(
+        a.json,
+        "replies",
+        f"fan message -> reply p50 / p90 / p99 [{label}]{goal_txt}",
+        f"{p50:.3f} / {p90:.3f} / {p99:.3f}",
+        "s",
+        ok=ok_lat if goal_txt else None,
+        **tag,
+    )
+    report(
+        a.json,
+        "replies",
+        f"replies sustained [{label}]" + (f" (goal >= {goal_rate}/s)" if goal_rate else ""),
+        sustained,
+        "/s",
+        ok=(sustained >= goal_rate) if goal_rate else None,
+        **tag,
+    )
+    report(
+        a.json,
+        "replies",
+        f"answered / offered [{label}] (unanswered, extra sends)",
+        f"{answered} / {n_messages} ({driver.unanswered}, {driver.extra})",
+        "",
+        ok=driver.unanswered == 0 and driver.extra == 0,
+        **tag,
+    )
+    report(
+        a.json, "replies", f"decision p50 / p99, same fans [{label}] (baseline)", f"{d50:.2f} / {d99:.2f}", "ms", **tag
+    )
     report(a.json, "replies", f"reply p50 / decision p50 [{label}]", p50 * 1000 / d50, "x", **tag)
     if tabs:
         polls = len(tabs.times)
-        print(f"  inbox tabs: {a.tabs} polling every {tabs.POLL_S:g} s: {polls:,} polls ({polls / wall:.1f}/s), "
-              f"{tabs.changed:,} re-rendered, {tabs.errors} errors"
-              f"{' (' + tabs.first_error + ')' if tabs.errors else ''}; poll p50 {pct(tabs.times, 50) * 1000:.0f} ms, "
-              f"p99 {pct(tabs.times, 99) * 1000:.0f} ms")
-        report(a.json, "replies", f"inbox live poll p50 / p99 [{label}]",
-               f"{pct(tabs.times, 50) * 1000:.0f} / {pct(tabs.times, 99) * 1000:.0f}", "ms",
-               ok=tabs.errors == 0, **tag)
+        print(
+            f"  inbox tabs: {a.tabs} polling every {tabs.POLL_S:g} s: {polls:,} polls ({polls / wall:.1f}/s), "
+            f"{tabs.changed:,} re-rendered, {tabs.errors} errors"
+            f"{' (' + tabs.first_error + ')' if tabs.errors else ''}; poll p50 {pct(tabs.times, 50) * 1000:.0f} ms, "
+            f"p99 {pct(tabs.times, 99) * 1000:.0f} ms"
+        )
+        report(
+            a.json,
+            "replies",
+            f"inbox live poll p50 / p99 [{label}]",
+            f"{pct(tabs.times, 50) * 1000:.0f} / {pct(tabs.times, 99) * 1000:.0f}",
+            "ms",
+            ok=tabs.errors == 0,
+            **tag,
+        )
     if a.burst:
         cleared = driver.first_wave_cleared_s()
-        print(f"  first burst of {a.burst}: " + (f"cleared in {cleared:.1f} s" if cleared is not None
-                                                  else "not cleared (some first messages never answered)"))
-        report(a.json, "replies", f"first burst cleared [{label}] (goal <= 20 s for 1,000)",
-               round(cleared, 2) if cleared is not None else "never", "s",
-               ok=cleared is not None and cleared <= 20 and driver.unanswered == 0 and driver.extra == 0, **tag)
+        print(
+            f"  first burst of {a.burst}: "
+            + (
+                f"cleared in {cleared:.1f} s"
+                if cleared is not None
+                else "not cleared (some first messages never answered)"
+            )
+        )
+        report(
+            a.json,
+            "replies",
+            f"first burst cleared [{label}] (goal <= 20 s for 1,000)",
+            round(cleared, 2) if cleared is not None else "never",
+            "s",
+            ok=cleared is not None and cleared <= 20 and driver.unanswered == 0 and driver.extra == 0,
+            **tag,
+        )
     if a.clusters > 1:
         worked = items_per_cluster(cluster_of)
         print("  queue items worked per qcluster: " + ", ".join(f"{k}: {n:,}" for k, n in sorted(worked.items())))
-        report(a.json, "replies", f"items worked per qcluster [{label}] (no fan handled twice: 0 extra sends)",
-               " / ".join(f"{n:,}" for _, n in sorted(worked.items())), "", ok=driver.extra == 0
-               and len(worked) == a.clusters, **tag)
+        report(
+            a.json,
+            "replies",
+            f"items worked per qcluster [{label}] (no fan handled twice: 0 extra sends)",
+            " / ".join(f"{n:,}" for _, n in sorted(worked.items())),
+            "",
+            ok=driver.extra == 0 and len(worked) == a.clusters,
+            **tag,
+        )
     report(a.json, "replies", f"machine CPU busy during the run [{label}]", 100 * busy, "%", **tag)
-    report(a.json, "replies", f"CPU ms per reply ({' + '.join(cpu)}) [{label}]",
-           sum(cpu.values()) * 1000 / max(answered, 1), "ms", **{k: round(v, 2) for k, v in cpu.items()}, **tag)
+    report(
+        a.json,
+        "replies",
+        f"CPU ms per reply ({' + '.join(cpu)}) [{label}]",
+        sum(cpu.values()) * 1000 / max(answered, 1),
+        "ms",
+        **{k: round(v, 2) for k, v in cpu.items()},
+        **tag,
+    )
     with open(BENCH_DIR / "replies-last.json", "w") as f:
         json.dump({"label": label, "latencies": lat, "cpu": cpu}, f)
     return 0 if answered and driver.extra == 0 else 1

@@ -5,6 +5,7 @@ the whole system.
 
     .venv/bin/python bench/reply_profile.py --db postgres --fans 200
 """
+
 import argparse
 import collections
 import cProfile
@@ -52,16 +53,31 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime)")
     ap.add_argument("--show-sql", action="store_true", help="list the last reply's queries with their callers")
-    ap.add_argument("--cpu-rounds", type=int, default=3,
-                    help="rounds of one message per fan timed with time.process_time (no profiler, no recording)")
-    ap.add_argument("--baseline", nargs="?", const=BEFORE_ISSUE_26, default=None, metavar="REF",
-                    help=f"also run on the code at REF (default {BEFORE_ISSUE_26}, before issue 26) and print ratios")
+    ap.add_argument(
+        "--cpu-rounds",
+        type=int,
+        default=3,
+        help="rounds of one message per fan timed with time.process_time (no profiler, no recording)",
+    )
+    ap.add_argument(
+        "--baseline",
+        nargs="?",
+        const=BEFORE_ISSUE_26,
+        default=None,
+        metavar="REF",
+        help=f"also run on the code at REF (default {BEFORE_ISSUE_26}, before issue 26) and print ratios",
+    )
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
     name = "bench_profile" + ("_before" if os.environ.get("BENCH_CODE_ROOT") else "")
     drop_database(a.db, name)
-    env = {**os.environ, "DATABASE_URL": database_url(a.db, name), "DEBUG": "0", "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "salesbot.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(a.db, name),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "salesbot.settings",
+    }
     for k in ("REDIS_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         env.pop(k, None)
     os.environ.clear()
@@ -79,12 +95,37 @@ def main(argv=None) -> int:
     from sim.management.commands.run_demo import DEMO, DEMO_KEY, DEMO_SECRET
 
     port = free_port()
-    creator = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", provider="simple",
-                                 api_base_url=f"http://127.0.0.1:{port}", api_key=DEMO_KEY, webhook_secret=DEMO_SECRET)
-    platform = subprocess.Popen([sys.executable, "-m", "sim.platform_server", "--port", str(port), "--account-id",
-                                 creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET,
-                                 "--dialect", "simple", "--webhook-url", "http://127.0.0.1:9/none"],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    creator = onboard_from_files(
+        DEMO / "content-map.json",
+        DEMO / "playbook.md",
+        provider="simple",
+        api_base_url=f"http://127.0.0.1:{port}",
+        api_key=DEMO_KEY,
+        webhook_secret=DEMO_SECRET,
+    )
+    platform = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.platform_server",
+            "--port",
+            str(port),
+            "--account-id",
+            creator.account_id,
+            "--api-key",
+            DEMO_KEY,
+            "--webhook-secret",
+            DEMO_SECRET,
+            "--dialect",
+            "simple",
+            "--webhook-url",
+            "http://127.0.0.1:9/none",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(1.5)
     client = Client()
     url = f"/api/{creator.slug}/webhook/of-event"
@@ -108,11 +149,18 @@ def main(argv=None) -> int:
         prof = cProfile.Profile() if measure else None
         t_web = t_drain = 0.0
         for fan in range(1, a.fans + 1):
-            body = json.dumps({"event": "messages.received", "account_id": creator.account_id,
-                               "event_id": f"e{next(ids)}", "created_at": "2026-12-04T10:00:00Z",
-                               "payload": {"fan": {"id": fan, "name": f"Fan{fan}"},
-                                           "message": {"id": next(ids),
-                                                       "text": texts[(fan + r) % len(texts)]}}}).encode()
+            body = json.dumps(
+                {
+                    "event": "messages.received",
+                    "account_id": creator.account_id,
+                    "event_id": f"e{next(ids)}",
+                    "created_at": "2026-12-04T10:00:00Z",
+                    "payload": {
+                        "fan": {"id": fan, "name": f"Fan{fan}"},
+                        "message": {"id": next(ids), "text": texts[(fan + r) % len(texts)]},
+                    },
+                }
+            ).encode()
             sig = simple.sign(DEMO_SECRET, body)
             phase[0] = "webhook view"
             t0 = time.perf_counter()
@@ -151,26 +199,50 @@ def main(argv=None) -> int:
     print(f"reply profile [{a.db}]: {n} fans, one message each (after {a.rounds - 1} warm-up round(s))")
     print(f"  wall per reply: webhook view {t_web / n * 1000:.1f} ms, drain task {t_drain / n * 1000:.1f} ms")
     queries = sum(by_phase.values()) / n
-    print(f"  queries per reply: {queries:.1f} ("
-          + ", ".join(f"{k} {v / n:.1f}" for k, v in by_phase.items()) + ")")
-    print(f"  in-process CPU per reply (webhook view + drain task, time.process_time over "
-          f"{a.cpu_rounds * n} replies): {cpu_ms:.2f} ms")
+    print(f"  queries per reply: {queries:.1f} (" + ", ".join(f"{k} {v / n:.1f}" for k, v in by_phase.items()) + ")")
+    print(
+        f"  in-process CPU per reply (webhook view + drain task, time.process_time over "
+        f"{a.cpu_rounds * n} replies): {cpu_ms:.2f} ms"
+    )
     code = "before" if os.environ.get("BENCH_CODE_ROOT") else "this"
     tag = {"db": a.db, "fans": n, "code": code}
     report(a.json, "reply_profile", f"queries per reply [{a.db}, {code} code]", round(queries, 1), "", **tag)
-    report(a.json, "reply_profile", f"in-process CPU per reply [{a.db}, {code} code]", round(cpu_ms, 2), "ms",
-           **tag)
+    report(a.json, "reply_profile", f"in-process CPU per reply [{a.db}, {code} code]", round(cpu_ms, 2), "ms", **tag)
     if a.baseline:
         print(f"  the same on the code at {a.baseline} (before issue 26), in its own process:")
-        before = {r["figure"].split(" [")[0]: r["value"] for r in run_on_baseline(
-            "reply_profile.py", ["--db", a.db, "--fans", str(n), "--rounds", str(a.rounds),
-                                 "--cpu-rounds", str(a.cpu_rounds), "--top", "0"], a.baseline)}
+        before = {
+            r["figure"].split(" [")[0]: r["value"]
+            for r in run_on_baseline(
+                "reply_profile.py",
+                [
+                    "--db",
+                    a.db,
+                    "--fans",
+                    str(n),
+                    "--rounds",
+                    str(a.rounds),
+                    "--cpu-rounds",
+                    str(a.cpu_rounds),
+                    "--top",
+                    "0",
+                ],
+                a.baseline,
+            )
+        }
         for what, now in (("queries per reply", queries), ("in-process CPU per reply", cpu_ms)):
             if before.get(what):
                 ratio = now / before[what]
                 print(f"  {what}: {now:.2f} now, {before[what]:.2f} before: {ratio:.2f}x")
-                report(a.json, "reply_profile", f"{what} [{a.db}] now / before issue 26", round(ratio, 3), "x",
-                       before=before[what], now=round(now, 2), **tag)
+                report(
+                    a.json,
+                    "reply_profile",
+                    f"{what} [{a.db}] now / before issue 26",
+                    round(ratio, 3),
+                    "x",
+                    before=before[what],
+                    now=round(now, 2),
+                    **tag,
+                )
     for k, v in by_caller.most_common(a.top):
         print(f"  {v / n:6.2f}  {k}")
     if a.show_sql:

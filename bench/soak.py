@@ -18,6 +18,7 @@ message); every fan answered; money booked (outcomes and the fans' totals) equal
 the fans paying; p99 reply latency under 10 s outside the fault windows (a fault until its process is back,
 plus --fault-settle seconds).
 """
+
 import argparse
 import os
 import random
@@ -75,8 +76,12 @@ def main(argv=None) -> int:
     ap.add_argument("--buy-share", type=float, default=0.35, help="share of PPVs the fan buys")
     ap.add_argument("--tip-share", type=float, default=0.03, help="share of answers followed by a tip")
     ap.add_argument("--fault-every", type=float, default=60.0, help="a web or qcluster kill about this often (s)")
-    ap.add_argument("--fault-settle", type=float, default=20.0,
-                    help="seconds after a fault's process is back still counted in its window")
+    ap.add_argument(
+        "--fault-settle",
+        type=float,
+        default=20.0,
+        help="seconds after a fault's process is back still counted in its window",
+    )
     ap.add_argument("--settle", type=float, default=120.0, help="at most this long for the last answers")
     ap.add_argument("--max-minutes", type=float, default=None, help="the whole run, at most (default --minutes + 10)")
     ap.add_argument("--seed", type=int, default=21)
@@ -103,9 +108,17 @@ def main(argv=None) -> int:
         pg.init()
         pg.start()
         redis.start()
-        env = {**os.environ, "DATABASE_URL": pg.create_db("wt21b_soak"), "REDIS_URL": redis.url, "DEBUG": "0",
-               "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "salesbot.settings",
-               "Q_CLUSTER_NAME": f"wt21bsoak{os.getpid()}", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": pg.create_db("wt21b_soak"),
+            "REDIS_URL": redis.url,
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "salesbot.settings",
+            "Q_CLUSTER_NAME": f"wt21bsoak{os.getpid()}",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(ROOT),
+        }
         creator, web_port, platform_port, platform_url, web_url = boot_demo(env)
 
         from sim.management.commands.run_demo import DEMO_KEY, DEMO_SECRET
@@ -113,21 +126,45 @@ def main(argv=None) -> int:
         def answers(url):
             return lambda: requests.get(url, timeout=1).ok
 
-        procs["platform"] = Proc("platform", [
-            sys.executable, "-m", "sim.platform_server", "--port", str(platform_port), "--account-id",
-            creator.account_id, "--api-key", DEMO_KEY, "--webhook-secret", DEMO_SECRET, "--dialect", "simple",
-            "--webhook-backoff", "1.0", "--webhook-url", f"{web_url}/api/{creator.slug}/webhook/of-event"],
-            env, log, answers(f"{platform_url}/_fake/stats"))
-        procs["web"] = Proc("web", server_command(web_port, None, None, None), env, log,
-                            answers(f"{web_url}/api/health"))
+        procs["platform"] = Proc(
+            "platform",
+            [
+                sys.executable,
+                "-m",
+                "sim.platform_server",
+                "--port",
+                str(platform_port),
+                "--account-id",
+                creator.account_id,
+                "--api-key",
+                DEMO_KEY,
+                "--webhook-secret",
+                DEMO_SECRET,
+                "--dialect",
+                "simple",
+                "--webhook-backoff",
+                "1.0",
+                "--webhook-url",
+                f"{web_url}/api/{creator.slug}/webhook/of-event",
+            ],
+            env,
+            log,
+            answers(f"{platform_url}/_fake/stats"),
+        )
+        procs["web"] = Proc(
+            "web", server_command(web_port, None, None, None), env, log, answers(f"{web_url}/api/health")
+        )
         procs["qcluster"] = Proc("qcluster", [sys.executable, "manage.py", "qcluster"], env, log)
         for p in procs.values():
             p.start()
         plan = plan_faults(rng, seconds, a.fault_every)
-        print(f"soak: {a.minutes:g} min of fans at {a.rate:g} messages/s ({a.fans} at a time, {a.per_fan} answers "
-              f"each, {a.buy_share:.0%} of PPVs bought, {a.tip_share:.0%} tips); faults planned: "
-              f"{', '.join(f'{w} at {t:.0f} s' for t, w in plan)}; private PostgreSQL :{pg.port} + Redis "
-              f":{redis.port}; logs in {log.name}", flush=True)
+        print(
+            f"soak: {a.minutes:g} min of fans at {a.rate:g} messages/s ({a.fans} at a time, {a.per_fan} answers "
+            f"each, {a.buy_share:.0%} of PPVs bought, {a.tip_share:.0%} tips); faults planned: "
+            f"{', '.join(f'{w} at {t:.0f} s' for t, w in plan)}; private PostgreSQL :{pg.port} + Redis "
+            f":{redis.port}; logs in {log.name}",
+            flush=True,
+        )
         warm = FanDriver(platform_url, 20, 10, first_fan=900_001)  # imports, connections: not counted
         warm.offer(2)
         warm.settle(60)
@@ -135,8 +172,9 @@ def main(argv=None) -> int:
         if warm.waiting:
             raise SystemExit(f"warm-up: {len(warm.waiting)} of 20 fans unanswered; see {log.name}")
 
-        driver = FanDriver(platform_url, a.fans, a.rate, per_fan=a.per_fan, buy_share=a.buy_share,
-                           tip_share=a.tip_share, seed=a.seed)
+        driver = FanDriver(
+            platform_url, a.fans, a.rate, per_fan=a.per_fan, buy_share=a.buy_share, tip_share=a.tip_share, seed=a.seed
+        )
         driver.seen = len(platform_sends(platform_url))
         done = threading.Event()
         start = time.time()
@@ -159,8 +197,10 @@ def main(argv=None) -> int:
             with driver.lock:
                 waiting = len(driver.waiting)
             how = "died by itself" if by_itself else "SIGKILLed" if what in procs else "restarted"
-            print(f"  {t0 - start:6.1f} s: {what} {how}, started again in {down:.1f} s ({waiting} fans waiting)",
-                  flush=True)
+            print(
+                f"  {t0 - start:6.1f} s: {what} {how}, started again in {down:.1f} s ({waiting} fans waiting)",
+                flush=True,
+            )
 
         def supervisor():
             todo = list(plan)
@@ -181,8 +221,11 @@ def main(argv=None) -> int:
             if time.time() - last_note[0] >= 60:
                 last_note[0] = time.time()
                 lat = [t1 - t0 for t0, t1, *_ in driver.answers[-600:]]
-                print(f"  {time.time() - start:6.0f} s: {len(driver.answers)} answered, {len(driver.waiting)} "
-                      f"waiting; last {len(lat)} replies {summary(lat)}", flush=True)
+                print(
+                    f"  {time.time() - start:6.0f} s: {len(driver.answers)} answered, {len(driver.waiting)} "
+                    f"waiting; last {len(lat)} replies {summary(lat)}",
+                    flush=True,
+                )
             return False
 
         driver.offer(seconds, should_stop=note)
@@ -219,45 +262,92 @@ def main(argv=None) -> int:
     for f in faults:
         key = f["what"] + (" (by itself)" if f["by_itself"] else "")
         kinds[key] = kinds.get(key, 0) + 1
-    print(f"  faults: {', '.join(f'{k} x{n}' for k, n in kinds.items())}; windows {sum(e - s for s, e in windows):.0f} "
-          f"s + {a.fault_settle:g} s settle each")
-    print(f"  offered {offered} fan messages from {fans} fans over {t_end_offer - start:.0f} s; answered {answered}; "
-          f"at the end of the offer {len(end_ages)} waiting (longest {max(end_ages, default=0):.1f} s); after "
-          f"{settle_s:.0f} s more {len(left)} unanswered" + (f" (longest {max(left):.0f} s)" if left else ""))
-    print(f"  webhooks: {driver.retried} delivered by the platform's retry, {stats['webhooks_dropped']} dropped after "
-          f"every retry, {driver.errors + driver.paid_errors} refused by the fake platform; the database settled: "
-          f"{quiet}")
-    print(f"  reply latency outside the fault windows ({len(calm)} messages): {summary(calm)} "
-          f"(goal p99 < {GOAL_P99_S:g} s)")
+    print(
+        f"  faults: {', '.join(f'{k} x{n}' for k, n in kinds.items())}; windows {sum(e - s for s, e in windows):.0f} "
+        f"s + {a.fault_settle:g} s settle each"
+    )
+    print(
+        f"  offered {offered} fan messages from {fans} fans over {t_end_offer - start:.0f} s; answered {answered}; "
+        f"at the end of the offer {len(end_ages)} waiting (longest {max(end_ages, default=0):.1f} s); after "
+        f"{settle_s:.0f} s more {len(left)} unanswered" + (f" (longest {max(left):.0f} s)" if left else "")
+    )
+    print(
+        f"  webhooks: {driver.retried} delivered by the platform's retry, {stats['webhooks_dropped']} dropped after "
+        f"every retry, {driver.errors + driver.paid_errors} refused by the fake platform; the database settled: "
+        f"{quiet}"
+    )
+    print(
+        f"  reply latency outside the fault windows ({len(calm)} messages): {summary(calm)} "
+        f"(goal p99 < {GOAL_P99_S:g} s)"
+    )
     print(f"  reply latency, every message: {summary(all_lat)}")
-    print(f"  webhook events: {events_acc['emitted']} emitted ({events_acc['distinct']} distinct), "
-          f"{events_acc['stored']} stored ({events_acc['stored_twice']} twice), {events_acc['processed']} processed, "
-          f"{events_acc['missing']} missing {events_acc['missing_ids'] or ''}, {events_acc['outcomes']} outcomes "
-          f"({events_acc['outcome_twice']} twice)")
-    print(f"  sends: {sends_acc['sends']} on the platform, {sends_acc['dup_keys']} idempotency keys twice; "
-          f"{sends_acc['sent_actions']} bot actions sent, {sends_acc['sent_not_on_platform']} not on the platform, "
-          f"{sends_acc['on_platform_not_sent']} platform sends not booked sent, {sends_acc['pending_actions']} "
-          f"pending; sends to fans not waiting {len(driver.extra)} {sends_acc['extra_kinds']}: unexpected "
-          f"{sends_acc['unexpected_extra']}")
-    print(f"  money: the platform recorded {money['platform_purchases']} purchases ${money['platform_ppv']} and "
-          f"{money['platform_tip_count']} tips ${money['platform_tips']}; booked purchases ${money['booked_ppv']}, "
-          f"tips ${money['booked_tips']}, fans' totals ${money['fans_total_spent']}")
+    print(
+        f"  webhook events: {events_acc['emitted']} emitted ({events_acc['distinct']} distinct), "
+        f"{events_acc['stored']} stored ({events_acc['stored_twice']} twice), {events_acc['processed']} processed, "
+        f"{events_acc['missing']} missing {events_acc['missing_ids'] or ''}, {events_acc['outcomes']} outcomes "
+        f"({events_acc['outcome_twice']} twice)"
+    )
+    print(
+        f"  sends: {sends_acc['sends']} on the platform, {sends_acc['dup_keys']} idempotency keys twice; "
+        f"{sends_acc['sent_actions']} bot actions sent, {sends_acc['sent_not_on_platform']} not on the platform, "
+        f"{sends_acc['on_platform_not_sent']} platform sends not booked sent, {sends_acc['pending_actions']} "
+        f"pending; sends to fans not waiting {len(driver.extra)} {sends_acc['extra_kinds']}: unexpected "
+        f"{sends_acc['unexpected_extra']}"
+    )
+    print(
+        f"  money: the platform recorded {money['platform_purchases']} purchases ${money['platform_ppv']} and "
+        f"{money['platform_tip_count']} tips ${money['platform_tips']}; booked purchases ${money['booked_ppv']}, "
+        f"tips ${money['booked_tips']}, fans' totals ${money['fans_total_spent']}"
+    )
     p99 = pct(calm, 99) if calm else float("inf")
     ok_fans = not left and answered == offered
     ok_events = events_acc["ok"] and stats["webhooks_dropped"] == 0
     tag = {"minutes": a.minutes, "rate": a.rate}
-    report(a.json, "soak", "webhook events processed once (processed / emitted)",
-           f"{events_acc['processed']} / {events_acc['emitted']}", "", ok=ok_events, **tag)
-    report(a.json, "soak", "duplicate sends (keys twice; unexpected extra; sent actions = platform sends)",
-           f"{sends_acc['dup_keys']}; {sends_acc['unexpected_extra']}; {'yes' if sends_acc['ok'] else 'NO'}", "",
-           ok=sends_acc["ok"], **tag)
-    report(a.json, "soak", "every fan answered (answered / offered; unanswered)",
-           f"{answered} / {offered}; {len(left)}", "", ok=ok_fans, **tag)
-    report(a.json, "soak", "money booked = platform recorded",
-           f"${money['booked_ppv'] + money['booked_tips']} = ${money['platform_ppv'] + money['platform_tips']}", "",
-           ok=money["ok"], **tag)
-    report(a.json, "soak", f"reply p99 outside fault windows (goal < {GOAL_P99_S:g} s)", p99, "s",
-           ok=p99 < GOAL_P99_S, **tag)
+    report(
+        a.json,
+        "soak",
+        "webhook events processed once (processed / emitted)",
+        f"{events_acc['processed']} / {events_acc['emitted']}",
+        "",
+        ok=ok_events,
+        **tag,
+    )
+    report(
+        a.json,
+        "soak",
+        "duplicate sends (keys twice; unexpected extra; sent actions = platform sends)",
+        f"{sends_acc['dup_keys']}; {sends_acc['unexpected_extra']}; {'yes' if sends_acc['ok'] else 'NO'}",
+        "",
+        ok=sends_acc["ok"],
+        **tag,
+    )
+    report(
+        a.json,
+        "soak",
+        "every fan answered (answered / offered; unanswered)",
+        f"{answered} / {offered}; {len(left)}",
+        "",
+        ok=ok_fans,
+        **tag,
+    )
+    report(
+        a.json,
+        "soak",
+        "money booked = platform recorded",
+        f"${money['booked_ppv'] + money['booked_tips']} = ${money['platform_ppv'] + money['platform_tips']}",
+        "",
+        ok=money["ok"],
+        **tag,
+    )
+    report(
+        a.json,
+        "soak",
+        f"reply p99 outside fault windows (goal < {GOAL_P99_S:g} s)",
+        p99,
+        "s",
+        ok=p99 < GOAL_P99_S,
+        **tag,
+    )
     ok = ok_events and sends_acc["ok"] and ok_fans and money["ok"] and p99 < GOAL_P99_S
     print(f"  soak: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1

@@ -7,6 +7,7 @@ counters' answers exactly.
     .venv/bin/python bench/stats.py                       # 1,000,000 events on SQLite
     .venv/bin/python bench/stats.py --db postgres --events 200000 --repeat 5
 """
+
 import argparse
 import importlib.util
 import json
@@ -38,7 +39,7 @@ def generate(events: int, seed: int):
     while total < events:
         sim = FanSim(rng, 10_000_000 + i)
         sim.run()
-        records = sim.lines[:events - total]
+        records = sim.lines[: events - total]
         total += len(records)
         i += 1
         if records:
@@ -47,8 +48,10 @@ def generate(events: int, seed: int):
 
 # ---- loading: the JSONL files and the database from the same records ------------------------------
 
+
 class _Act:
     """Just what learning.attribution's pick_action/mark read and set."""
+
     __slots__ = ("id", "action", "purchased", "ghosted")
 
     def __init__(self, id, action):
@@ -64,8 +67,10 @@ def _inserter(model, connection):
 
     fields = model._meta.concrete_fields
     qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     defaults = {f.attname: f.get_db_prep_save(f.get_default(), connection) for f in fields}
 
     def conv(f):
@@ -89,6 +94,7 @@ def _inserter(model, connection):
             out.append(tuple(c(row[a]) if a in row else defaults[a] for a, c in plan))
         with connection.cursor() as cur:
             cur.executemany(sql, out)
+
     return insert
 
 
@@ -130,8 +136,15 @@ def load(events: int, seed: int, log_dir: Path):
         (log_dir / f"{fan_id}.jsonl").write_text("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
         fan_pk = ids[Fan]
         ids[Fan] += 1
-        fans.append({"id": fan_pk, "creator_id": creator.pk, "fan_id": fan_id, "event_seq": len(records),
-                     "created_ts": datetime.fromtimestamp(records[0]["ts"], UTC)})
+        fans.append(
+            {
+                "id": fan_pk,
+                "creator_id": creator.pk,
+                "fan_id": fan_id,
+                "event_seq": len(records),
+                "created_ts": datetime.fromtimestamp(records[0]["ts"], UTC),
+            }
+        )
         earlier = []
         for seq, rec in enumerate(records, 1):
             kind, values = parse_record(rec)
@@ -140,8 +153,13 @@ def load(events: int, seed: int, log_dir: Path):
                 act = _Act(ids[Action], values["action"])
                 ids[Action] += 1
                 earlier.append(act)
-                values.update(id=act.id, source=Action.Source.IMPORT, status=Action.Status.LOGGED, _flags=act,
-                              utc_hour=values["ts"].hour)  # UTC: what Action.utc_hour's pre_save sets
+                values.update(
+                    id=act.id,
+                    source=Action.Source.IMPORT,
+                    status=Action.Status.LOGGED,
+                    _flags=act,
+                    utc_hour=values["ts"].hour,
+                )  # UTC: what Action.utc_hour's pre_save sets
                 actions.append(values)
             else:
                 values["id"] = ids[Outcome]
@@ -150,7 +168,7 @@ def load(events: int, seed: int, log_dir: Path):
                 mark(target, values["event"])
                 values["action_id"] = target.id if target else None
                 outcomes.append(values)
-        for values in actions[len(actions) - len(earlier):]:
+        for values in actions[len(actions) - len(earlier) :]:
             flags = values.pop("_flags")
             values["purchased"], values["ghosted"] = flags.purchased, flags.ghosted
         done += len(records)
@@ -174,6 +192,7 @@ def load(events: int, seed: int, log_dir: Path):
 
 
 # ---- the baseline: the seed's full rescan ---------------------------------------------------------
+
 
 def _rate(part, whole):
     return round(100 * part / whole, 1) if whole else 0.0
@@ -217,9 +236,12 @@ def seed_rescan(log_dir: Path) -> dict:
                 cell[1] += a["_ghosted"]
             if a["action"] != "ppv":
                 continue
-            keys = {"hour": str(datetime.fromtimestamp(a["ts"], UTC).hour), "content": a.get("content_key"),
-                    "hook": a.get("hook"),
-                    "price": price_key(a["price"]) if a.get("price") is not None else None}
+            keys = {
+                "hour": str(datetime.fromtimestamp(a["ts"], UTC).hour),
+                "content": a.get("content_key"),
+                "hook": a.get("hook"),
+                "price": price_key(a["price"]) if a.get("price") is not None else None,
+            }
             for name, key in keys.items():
                 if key:
                     cell = by[name][key]
@@ -252,8 +274,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of aggregate_learning_stats (median kept)")
     ap.add_argument("--baseline-repeat", type=int, default=2, help="timed runs of the seed-style rescan")
-    ap.add_argument("--rows-repeat", type=int, default=1,
-                    help="timed runs of the row-query reference (compute_learning_stats_from_rows); 0: skip")
+    ap.add_argument(
+        "--rows-repeat",
+        type=int,
+        default=1,
+        help="timed runs of the row-query reference (compute_learning_stats_from_rows); 0: skip",
+    )
     ap.add_argument("--fresh", action="store_true", help="regenerate and reload even if the data is there")
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
@@ -272,25 +298,33 @@ def main(argv=None) -> int:
     data_dir = BENCH_DIR / f"seed-{a.events}-{a.seed}"
     log_dir = data_dir / "research" / "bot-outcomes" / SLUG
     creator = Creator.objects.filter(slug=SLUG).first()
-    fresh = (a.fresh or creator is None or not marker.exists() or json.loads(marker.read_text()) != want
-             or not (data_dir / "complete").exists()
-             or Action.objects.filter(creator=creator).count()
-             + Outcome.objects.filter(creator=creator).count() != a.events)
+    fresh = (
+        a.fresh
+        or creator is None
+        or not marker.exists()
+        or json.loads(marker.read_text()) != want
+        or not (data_dir / "complete").exists()
+        or Action.objects.filter(creator=creator).count() + Outcome.objects.filter(creator=creator).count() != a.events
+    )
     print(f"stats bench on {a.db}: {a.events:,} seed-format events")
     if fresh:
         (data_dir / "complete").unlink(missing_ok=True)
         creator, n, secs = load(a.events, a.seed, log_dir)
         (data_dir / "complete").write_text("ok")
         marker.write_text(json.dumps(want))
-        print(f"  loaded {n:,} events into the database and {len(list(log_dir.glob('*.jsonl'))):,} JSONL files "
-              f"in {secs:.1f}s")
+        print(
+            f"  loaded {n:,} events into the database and {len(list(log_dir.glob('*.jsonl'))):,} JSONL files "
+            f"in {secs:.1f}s"
+        )
     else:
         print(f"  reusing the loaded data ({marker.name}); --fresh reloads it")
 
     if not StatsCell.objects.filter(creator=creator, dimension=cells.BUILT).exists():
         secs, info = timed(counters.rebuild, creator)  # data loaded before the counters existed
-        print(f"  built the stats counters from the rows in {secs:.1f}s ({info['cells']} cells, "
-              f"{info['buyers']:,} buyers)")
+        print(
+            f"  built the stats counters from the rows in {secs:.1f}s ({info['cells']} cells, "
+            f"{info['buyers']:,} buyers)"
+        )
     rows = Action.objects.filter(creator=creator).count() + Outcome.objects.filter(creator=creator).count()
     db_times = []
     for _ in range(a.repeat):
@@ -307,18 +341,28 @@ def main(argv=None) -> int:
         same_rows = all(json.dumps(row_stats[k]) == json.dumps(db_stats[k]) for k in db_stats if k != "computed_at")
     bad = compare(db_stats, seed_stats) + ([] if same_rows else ["row-query reference"])
     print(f"  aggregate_learning_stats: {', '.join(f'{t:.3f}' for t in db_times)} s (median {median(db_times):.3f})")
-    print(f"  seed-style JSONL rescan:  {', '.join(f'{t:.3f}' for t in seed_times)} s "
-          f"(median {median(seed_times):.3f})")
+    print(
+        f"  seed-style JSONL rescan:  {', '.join(f'{t:.3f}' for t in seed_times)} s (median {median(seed_times):.3f})"
+    )
     if row_times:
-        print(f"  row-query reference:      {', '.join(f'{t:.3f}' for t in row_times)} s "
-              f"(median {median(row_times):.3f}; {'identical output, key order included' if same_rows else 'DIFFERS'})")
+        print(
+            f"  row-query reference:      {', '.join(f'{t:.3f}' for t in row_times)} s "
+            f"(median {median(row_times):.3f}; {'identical output, key order included' if same_rows else 'DIFFERS'})"
+        )
     print("  same answers on every seed key" if not bad else f"  !! results differ on: {', '.join(bad)}")
     ratio = median(seed_times) / median(db_times)
     tag = dict(db=a.db, events=rows)
     report(a.json, "stats", f"aggregate_learning_stats, {rows:,} events [{a.db}]", median(db_times), "s", **tag)
     report(a.json, "stats", f"seed-style JSONL rescan, same events [{a.db}]", median(seed_times), "s", **tag)
-    report(a.json, "stats", f"speed-up vs seed rescan [{a.db}] (goal >= 20x, < 1 s)", ratio, "x",
-           ok=ratio >= 20 and median(db_times) < 1 and not bad, **tag)
+    report(
+        a.json,
+        "stats",
+        f"speed-up vs seed rescan [{a.db}] (goal >= 20x, < 1 s)",
+        ratio,
+        "x",
+        ok=ratio >= 20 and median(db_times) < 1 and not bad,
+        **tag,
+    )
     return 1 if bad else 0
 
 

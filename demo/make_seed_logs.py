@@ -6,6 +6,7 @@ Fans go through a plausible funnel (welcome → chat → free tease → PPV → 
 less often at higher prices, so `import_seed_logs demo --creator demo` gives the stats something
 to learn. Same seed, same bytes: timestamps end at a fixed epoch instead of "now".
 """
+
 import argparse
 import json
 import random
@@ -16,13 +17,50 @@ START = END - 14 * 86400
 HOUR, DAY = 3600, 86400
 PRICES = [12, 15, 18, 25, 35]
 BASE_BUY = {12: 0.4, 15: 0.34, 18: 0.28, 25: 0.18, 35: 0.11}  # price-sensitive purchase rate
-HOOK_LIFT = {"vulnerability": 1.15, "scarcity": 1.1, "sexual_match": 1.1, "exclusivity": 1.05,
-             "challenge": 0.95, "conditional": 0.9, "curiosity": 1.0}
-PPV_KEYS = {12: ["sexting1_pic", "lingerie_set1"], 15: ["mirror_set2", "sexting2_pic"],
-            18: ["combo3", "shower_tease"], 25: ["combo5", "video_solo1"], 35: ["combo7", "bundle_b"]}
+HOOK_LIFT = {
+    "vulnerability": 1.15,
+    "scarcity": 1.1,
+    "sexual_match": 1.1,
+    "exclusivity": 1.05,
+    "challenge": 0.95,
+    "conditional": 0.9,
+    "curiosity": 1.0,
+}
+PPV_KEYS = {
+    12: ["sexting1_pic", "lingerie_set1"],
+    15: ["mirror_set2", "sexting2_pic"],
+    18: ["combo3", "shower_tease"],
+    25: ["combo5", "video_solo1"],
+    35: ["combo7", "bundle_b"],
+}
 FREE_KEYS = ["gfe_selfie", "bed_selfie", "gym_pic", "mirror_tease"]
-NAMES = ["John", "Mike", "Chris", "Dave", "Alex", "Sam", "Tom", "Ryan", "Matt", "Nick", "Jake", "Ben", "Luis",
-         "Carlos", "Ahmed", "Kenji", "Oliver", "Liam", "Noah", "Ethan", "Marco", "Pete", "Steve", "Greg", ""]
+NAMES = [
+    "John",
+    "Mike",
+    "Chris",
+    "Dave",
+    "Alex",
+    "Sam",
+    "Tom",
+    "Ryan",
+    "Matt",
+    "Nick",
+    "Jake",
+    "Ben",
+    "Luis",
+    "Carlos",
+    "Ahmed",
+    "Kenji",
+    "Oliver",
+    "Liam",
+    "Noah",
+    "Ethan",
+    "Marco",
+    "Pete",
+    "Steve",
+    "Greg",
+    "",
+]
 
 
 class FanSim:
@@ -87,8 +125,9 @@ class FanSim:
             self.state = "engaged"
         while self.ppvs < 12:
             if self.state == "dormant":
-                if r.random() > 0.8 or not self.act("rekindle", r.randint(DAY, 3 * DAY),
-                                                     hook=r.choice(["vulnerability", "curiosity"])):
+                if r.random() > 0.8 or not self.act(
+                    "rekindle", r.randint(DAY, 3 * DAY), hook=r.choice(["vulnerability", "curiosity"])
+                ):
                     return
                 if not self.reply_or_ghost(self.chatty * 0.6):
                     return
@@ -164,14 +203,31 @@ class FanSim:
         r = self.rng
         if self.state not in ("handed_off", "dormant") and (self.last_seen or self.created) < END - DAY:
             self.state = "dormant"
-        signals = [s for s, on in (("sexual", r.random() < 0.5), ("interest", self.received >= 4),
-                                   ("generous", self.tipped), ("compliments", r.random() < 0.3),
-                                   ("custom_request", self.spent >= 90 and r.random() < 0.5)) if on]
-        return {"fan_id": self.fan_id, "state": self.state, "name": name, "messages_sent": self.sent,
-                "messages_received": self.received, "total_spent": float(self.spent),
-                "last_ppv_price": self.last_price, "content_sent": self.content,
-                "last_interaction_ts": self.last_seen, "created_ts": self.created, "signals": signals,
-                "notes": "asked about customs" if "custom_request" in signals else ""}
+        signals = [
+            s
+            for s, on in (
+                ("sexual", r.random() < 0.5),
+                ("interest", self.received >= 4),
+                ("generous", self.tipped),
+                ("compliments", r.random() < 0.3),
+                ("custom_request", self.spent >= 90 and r.random() < 0.5),
+            )
+            if on
+        ]
+        return {
+            "fan_id": self.fan_id,
+            "state": self.state,
+            "name": name,
+            "messages_sent": self.sent,
+            "messages_received": self.received,
+            "total_spent": float(self.spent),
+            "last_ppv_price": self.last_price,
+            "content_sent": self.content,
+            "last_interaction_ts": self.last_seen,
+            "created_ts": self.created,
+            "signals": signals,
+            "notes": "asked about customs" if "custom_request" in signals else "",
+        }
 
 
 def generate(out: Path, slug: str = "demo", fans: int = 150, seed: int = 7) -> tuple[int, int]:

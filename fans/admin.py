@@ -48,8 +48,11 @@ class WhaleFilter(admin.SimpleListFilter):
         return [("3+", "3 or more (whale candidate)"), ("1-2", "1–2"), ("0", "0")]
 
     def queryset(self, request, queryset):
-        return {"3+": lambda q: q.filter(whale_score__gte=3), "1-2": lambda q: q.filter(whale_score__in=[1, 2]),
-                "0": lambda q: q.filter(whale_score=0)}.get(self.value(), lambda q: q)(queryset)
+        return {
+            "3+": lambda q: q.filter(whale_score__gte=3),
+            "1-2": lambda q: q.filter(whale_score__in=[1, 2]),
+            "0": lambda q: q.filter(whale_score=0),
+        }.get(self.value(), lambda q: q)(queryset)
 
 
 class NoteForm(forms.Form):
@@ -88,8 +91,11 @@ def fact_changes(formset) -> dict:
 
 
 class HandoffForm(forms.Form):
-    reason = forms.CharField(required=False, max_length=200,
-                             widget=forms.TextInput(attrs={"size": 40, "placeholder": "why a human takes over"}))
+    reason = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": "why a human takes over"}),
+    )
 
 
 @admin.action(description="Hand off to a human (the bot stops messaging)", permissions=["change"])
@@ -102,8 +108,11 @@ def hand_off_fans(modeladmin, request, queryset):
 @admin.action(description="Resume: give handed-off fans back to the bot (back to engaged)", permissions=["change"])
 def resume_fans(modeladmin, request, queryset):
     n = sum(staff.staff_resume(fan, str(request.user), user=request.user) for fan in queryset)
-    modeladmin.message_user(request, f"{n} fan(s) resumed; fans not handed off, or with a safety flag (a manager "
-                                     f"clears it in the inbox), were left as they were.")
+    modeladmin.message_user(
+        request,
+        f"{n} fan(s) resumed; fans not handed off, or with a safety flag (a manager "
+        f"clears it in the inbox), were left as they were.",
+    )
 
 
 @admin.action(description="Mark dormant", permissions=["change"])
@@ -113,11 +122,30 @@ def mark_dormant(modeladmin, request, queryset):
 
 
 class FanAdmin(CreatorScopedAdmin):
-    list_display = ["conversation", "name", "creator", "state", "total_spent", "whale_score", "messages_received",
-                    "last_activity", "opted_out", "safety", "timeline_link"]
+    list_display = [
+        "conversation",
+        "name",
+        "creator",
+        "state",
+        "total_spent",
+        "whale_score",
+        "messages_received",
+        "last_activity",
+        "opted_out",
+        "safety",
+        "timeline_link",
+    ]
     list_display_links = None  # the fan id opens the conversation; the books are never a form to type into
-    list_filter = ["creator", "state", SpendFilter, WhaleFilter, "last_interaction_ts", "opted_out", "safety_flag",
-                   "subscription_status"]
+    list_filter = [
+        "creator",
+        "state",
+        SpendFilter,
+        WhaleFilter,
+        "last_interaction_ts",
+        "opted_out",
+        "safety_flag",
+        "subscription_status",
+    ]
     search_fields = ["name", "=fan_id"]
     search_help_text = "Search by name or exact platform fan id."
     ordering = ["-last_interaction_ts"]
@@ -142,16 +170,18 @@ class FanAdmin(CreatorScopedAdmin):
 
     @admin.display(description="fan", ordering="fan_id")
     def conversation(self, obj):
-        return format_html('<a href="{}" class="open-conversation">{}</a>', reverse("admin:inbox_fan", args=[obj.pk]),
-                           obj.fan_id)
+        return format_html(
+            '<a href="{}" class="open-conversation">{}</a>', reverse("admin:inbox_fan", args=[obj.pk]), obj.fan_id
+        )
 
     @admin.display(description="handoff", ordering="safety_flag")
     def safety(self, obj):
         """Safety (nobody sells) in red, a sale a person must make in amber; the reason in words."""
         kind = handoff_kind(obj)
         if kind == "safety":
-            return format_html('<span class="badge badge-safety safety-flag">⚠ {}</span>',
-                               handoff_label(obj) or "safety")
+            return format_html(
+                '<span class="badge badge-safety safety-flag">⚠ {}</span>', handoff_label(obj) or "safety"
+            )
         if kind:
             return format_html('<span class="badge badge-sale">{}</span>', handoff_label(obj) or "handed off")
         return "—"
@@ -191,8 +221,9 @@ class FanAdmin(CreatorScopedAdmin):
                 except ValueError as e:
                     self.message_user(request, str(e), messages.ERROR)
                 else:
-                    self.message_user(request, "Facts saved: the model reads them with this fan's next message.",
-                                      messages.SUCCESS)
+                    self.message_user(
+                        request, "Facts saved: the model reads them with this fan's next message.", messages.SUCCESS
+                    )
                     return redirect(request.path)
         elif op == "note":
             note_form = NoteForm(request.POST)
@@ -204,20 +235,29 @@ class FanAdmin(CreatorScopedAdmin):
             handoff_form = HandoffForm(request.POST)
             if handoff_form.is_valid():
                 staff.staff_hand_off(fan, who, handoff_form.cleaned_data["reason"], user=request.user)
-                self.message_user(request, "Handed off: the bot will not message this fan until resumed.",
-                                  messages.SUCCESS)
+                self.message_user(
+                    request, "Handed off: the bot will not message this fan until resumed.", messages.SUCCESS
+                )
                 return redirect(request.path)
         elif op == "resume":
             done = staff.staff_resume(fan, who, user=request.user)
-            self.message_user(request, "Resumed: back to engaged, the bot answers again." if done
-                              else "A safety flag stays until a manager clears it with a reason (in the inbox)."
-                              if fan.safety_flag else "Only a handed-off fan can be resumed.",
-                              messages.SUCCESS if done else messages.ERROR)
+            self.message_user(
+                request,
+                "Resumed: back to engaged, the bot answers again."
+                if done
+                else "A safety flag stays until a manager clears it with a reason (in the inbox)."
+                if fan.safety_flag
+                else "Only a handed-off fan can be resumed.",
+                messages.SUCCESS if done else messages.ERROR,
+            )
             return redirect(request.path)
         elif op == "dormant":
             done = staff.staff_mark_dormant(fan, who, user=request.user)
-            self.message_user(request, "Marked dormant." if done else f"A {fan.state} fan cannot be marked dormant.",
-                              messages.SUCCESS if done else messages.ERROR)
+            self.message_user(
+                request,
+                "Marked dormant." if done else f"A {fan.state} fan cannot be marked dormant.",
+                messages.SUCCESS if done else messages.ERROR,
+            )
             return redirect(request.path)
         else:
             self.message_user(request, "Unknown operation.", messages.ERROR)
@@ -238,7 +278,8 @@ class FanAdmin(CreatorScopedAdmin):
             "can_change": self.has_change_permission(request, fan),
             "handed_off": fan.state == FanState.HANDED_OFF and not fan.safety_flag,
             "change_url": reverse("admin:fans_fan_change", args=[fan.pk]),
-            "spend_capped": spend_capped(fan), "spend_24h": spent_last_24h(fan),
+            "spend_capped": spend_capped(fan),
+            "spend_24h": spent_last_24h(fan),
         }
         return TemplateResponse(request, "admin/fans/fan/timeline.html", context)
 
@@ -247,15 +288,24 @@ class NeedsHumanFanAdmin(FanAdmin):
     """Handed-off fans a person must answer, and safety-flagged fans in any state (no sends reach them until
     a staff resume): safety-flagged first, then the most recently active."""
 
-    list_display = ["conversation", "name", "creator", "safety", "assigned_to", "total_spent", "last_activity",
-                    "timeline_link"]
+    list_display = [
+        "conversation",
+        "name",
+        "creator",
+        "safety",
+        "assigned_to",
+        "total_spent",
+        "last_activity",
+        "timeline_link",
+    ]
     list_filter = ["creator", "safety_flag"]
     ordering = ["-safety_flag", "-last_interaction_ts"]
     actions = [resume_fans, mark_dormant]
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"title": "Fans who need a human: safety flags first",
-                                                 **(extra_context or {})})
+        return super().changelist_view(
+            request, {"title": "Fans who need a human: safety flags first", **(extra_context or {})}
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(needs_a_human())

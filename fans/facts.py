@@ -5,6 +5,7 @@ and from staff on the fan's timeline page (edit()). Whoever writes, a fact is on
 (FACT_MAX_CHARS) and a fan keeps at most MAX_FACTS: the oldest learned facts make room, staff's are never
 dropped for a learned one. So the memory the prompt carries stays small whatever a fan says.
 """
+
 import re
 
 from django.db import transaction
@@ -34,8 +35,9 @@ def remember(fan, text: str, *, source: str, key: str = "", ts=None) -> FanFact 
     if not text or len(text) > FACT_MAX_CHARS:
         return None
     ts = ts or timezone.now()
-    fact, created = FanFact.objects.get_or_create(fan=fan, key=key or text_key(text),
-                                                  defaults={"text": text, "source": source, "ts": ts})
+    fact, created = FanFact.objects.get_or_create(
+        fan=fan, key=key or text_key(text), defaults={"text": text, "source": source, "ts": ts}
+    )
     if not created:
         if key and fact.text != text:
             fact.text, fact.source = text, source

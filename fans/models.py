@@ -1,4 +1,5 @@
 """A fan as the seed's state file (§7) describes it, plus the conversation and its audit trail."""
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -37,25 +38,42 @@ class Fan(models.Model):
     typing_until = models.DateTimeField(null=True, blank=True, editable=False)
     online = models.BooleanField(null=True, blank=True, editable=False)
     online_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    held_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", help_text="The team member whose console message holds the "
-                                                            "bot (empty: a human in the platform's UI).")
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The team member whose console message holds the bot (empty: a human in the platform's UI).",
+    )
     autonomy = models.CharField(
-        "mode", max_length=10, blank=True, choices=Autonomy.choices,
-        help_text="Overrides the creator's mode for this fan (e.g. a whale on approve); empty: the creator's.")
-    subscription_status = models.CharField(max_length=10, blank=True, db_index=True,
-                                           choices=[("active", "active"), ("expired", "expired")])
+        "mode",
+        max_length=10,
+        blank=True,
+        choices=Autonomy.choices,
+        help_text="Overrides the creator's mode for this fan (e.g. a whale on approve); empty: the creator's.",
+    )
+    subscription_status = models.CharField(
+        max_length=10, blank=True, db_index=True, choices=[("active", "active"), ("expired", "expired")]
+    )
     subscription_renewals = models.PositiveIntegerField(default=0)
     subscription_price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     subscription_expired_at = models.DateTimeField(null=True, blank=True)
     # Holdout experiment (learning.experiments): the arm this fan was assigned to, once, and in which experiment.
     arm = models.CharField(max_length=10, blank=True, choices=[("learning", "learning"), ("control", "control")])
-    experiment = models.ForeignKey("models_registry.Experiment", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="fans")
+    experiment = models.ForeignKey(
+        "models_registry.Experiment", null=True, blank=True, on_delete=models.SET_NULL, related_name="fans"
+    )
     # A fan who needs a person: since when, and the on-duty chatter it is assigned to (salesbot.inbox.assignment).
     needs_human_since = models.DateTimeField(null=True, blank=True)
-    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="assigned_fans", help_text="The person this fan is routed to.")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_fans",
+        help_text="The person this fan is routed to.",
+    )
     assigned_at = models.DateTimeField(null=True, blank=True)
     # A worker's exclusive hold on this fan, so one fan is never handled by two workers at once.
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -99,9 +117,15 @@ class FanTransition(models.Model):
     to_state = models.CharField(max_length=20, choices=FanState.choices)
     reason = models.CharField(max_length=200)
     by_staff = models.BooleanField(default=False)
-    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", verbose_name="by",
-                                help_text="The person who made the move (handed off, resumed, parked), if one did.")
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="by",
+        help_text="The person who made the move (handed off, resumed, parked), if one did.",
+    )
     ts = models.DateTimeField(default=timezone.now)
 
     class Meta:

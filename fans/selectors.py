@@ -1,4 +1,5 @@
 """Read-only questions about a fan."""
+
 from django.db.models import Q
 
 from fans.state_machine import FanState
@@ -13,13 +14,17 @@ def needs_a_human() -> Q:
 # The handoffs that protect a person (the fan, the creator): such a fan is sold nothing by anyone, and only a
 # manager clears the flag. Every other handoff (a custom request, a video call, a legal threat, a whale) asks a
 # person to take over the sale, and any chatter may give the fan back to the bot.
-SAFETY_REASONS = ("possible minor", "mentions self-harm", "claims to know the creator's real identity",
-                  "restricted content")
+SAFETY_REASONS = (
+    "possible minor",
+    "mentions self-harm",
+    "claims to know the creator's real identity",
+    "restricted content",
+)
 SAFETY_PREFIX, SALE_PREFIX = "safety: ", "needs a human: "
 
 
 def handoff_kind(fan) -> str:
-    """"safety", "sale" (a person sells), "staff" (handed off by a person) or "" (not handed off)."""
+    """ "safety", "sale" (a person sells), "staff" (handed off by a person) or "" (not handed off)."""
     if fan.safety_flag:
         return "safety"
     if fan.state != FanState.HANDED_OFF:
@@ -32,7 +37,7 @@ def handoff_label(fan) -> str:
     reason = fan.handoff_reason or ""
     for prefix in (SAFETY_PREFIX, SALE_PREFIX):
         if reason.startswith(prefix):
-            return reason[len(prefix):]
+            return reason[len(prefix) :]
     return reason
 
 

@@ -1,4 +1,5 @@
 """Fan lifecycle operations used by webhooks, workers, staff and imports."""
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,9 +73,9 @@ def clear_safety_flag(fan: Fan, user, reason: str) -> Fan:
     locked = Fan.objects.select_for_update().get(pk=fan.pk)
     if not locked.safety_flag:
         raise NotAllowed("This fan has no safety flag.")
-    SafetyClearance.objects.create(fan=locked, by_user=user, reason=reason[:500], was=locked.handoff_reason,
-                                   ts=timezone.now())
-    Fan.objects.filter(pk=fan.pk).update(safety_flag=False,
-                                         handoff_reason=f"safety flag cleared by {user}"[:200])
+    SafetyClearance.objects.create(
+        fan=locked, by_user=user, reason=reason[:500], was=locked.handoff_reason, ts=timezone.now()
+    )
+    Fan.objects.filter(pk=fan.pk).update(safety_flag=False, handoff_reason=f"safety flag cleared by {user}"[:200])
     fan.safety_flag, fan.handoff_reason = False, f"safety flag cleared by {user}"[:200]
     return fan

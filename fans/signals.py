@@ -1,4 +1,5 @@
 """What the fans app tells the apps built on it, which it does not import."""
+
 from django.dispatch import Signal
 
 # Sent with `fan=` and `why=` ("handed_off" or "opted_out") inside the transaction that took the fan out of the

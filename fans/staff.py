@@ -1,5 +1,6 @@
 """What staff do with one fan in admin: read the whole conversation as one timeline, leave notes,
 hand off, resume, park as dormant. Views call these; nothing here renders HTML."""
+
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from heapq import merge
@@ -35,8 +36,11 @@ class Entry:
 def _messages(fan, limit):
     for m in fan.messages.order_by("-ts", "-id")[:limit]:
         incoming = m.direction == Message.Direction.IN
-        who = f"{fan.name or 'fan'} wrote" if incoming else (
-            "a human wrote: the bot holds off" if m.by_human else "bot wrote")
+        who = (
+            f"{fan.name or 'fan'} wrote"
+            if incoming
+            else ("a human wrote: the bot holds off" if m.by_human else "bot wrote")
+        )
         yield Entry(m.ts, "message_in" if incoming else "message_out", who, m.text, order=m.id)
 
 
@@ -96,14 +100,15 @@ def _transitions(fan, limit):
 
 def timeline(fan: Fan, limit: int = TIMELINE_LIMIT) -> list[Entry]:
     """Messages, actions, outcomes and state changes, oldest first: the latest `limit` of them."""
-    streams = [sorted(gen(fan, limit), key=lambda e: e.sort_key)
-               for gen in (_messages, _actions, _outcomes, _transitions)]
+    streams = [
+        sorted(gen(fan, limit), key=lambda e: e.sort_key) for gen in (_messages, _actions, _outcomes, _transitions)
+    ]
     entries = list(merge(*streams, key=lambda e: e.sort_key))
     return entries[-limit:]
 
 
 def timeline_size(fan: Fan) -> int:
-    return (fan.messages.count() + fan.actions.count() + fan.outcomes.count() + fan.transitions.count())
+    return fan.messages.count() + fan.actions.count() + fan.outcomes.count() + fan.transitions.count()
 
 
 @transaction.atomic

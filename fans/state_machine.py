@@ -6,6 +6,7 @@ safety concern cannot wait for a fan to become a whale. A PPV sent to a new or g
 first message with a buying signal gets one at once, seed §10) pitches the fan like any other
 PPV, so it is held and bumped once after 4h (seed §7, §11). `handed_off` is left only by staff.
 """
+
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -79,12 +80,17 @@ def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None
     with transaction.atomic(savepoint=False):
         moved = Fan.objects.filter(pk=fan.pk, state=old).update(state=new_state) == 1
         if moved:
-            FanTransition.objects.create(fan=fan, from_state=old, to_state=new_state, reason=reason,
-                                         by_staff=by_staff or by_user is not None, by_user=by_user,
-                                         ts=at or timezone.now())
+            FanTransition.objects.create(
+                fan=fan,
+                from_state=old,
+                to_state=new_state,
+                reason=reason,
+                by_staff=by_staff or by_user is not None,
+                by_user=by_user,
+                ts=at or timezone.now(),
+            )
     if not moved:
         fan.refresh_from_db(fields=["state"])
-        raise StaleState(f"fan {fan.fan_id}: expected {old} but it is now {fan.state}; "
-                         f"{old} → {new_state} not applied")
+        raise StaleState(f"fan {fan.fan_id}: expected {old} but it is now {fan.state}; {old} → {new_state} not applied")
     fan.state = new_state
     return fan

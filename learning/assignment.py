@@ -5,12 +5,13 @@ arm is the same whoever asks and however often; arm() turns it into "control" (d
 "learning". The live fan simulator (sim.fan_simulator, `make run --true-lift`) uses it to know which
 simulated fans are in the learning arm, the way a real audience would not: only to give that arm a known lift.
 """
+
 import hashlib
 
 
 def draw(experiment_id: int, platform_fan_id: int) -> float:
     digest = hashlib.sha256(f"{experiment_id}:{platform_fan_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def arm(experiment_id: int, platform_fan_id: int, control_share: float) -> str:

@@ -12,6 +12,7 @@ after a refused PPV answers the message before it; a purchase never lands on a P
 delivered). A purchase pinned by the platform (`pinned`, the unlocked message's PPV, which is `sent`
 since the platform message id is only stored with that status) is taken as given.
 """
+
 from django.db import transaction
 from django.db.models import Q
 
@@ -33,8 +34,9 @@ def activity_after(action_ts, action_seq, action_id) -> Q:
 
 def answered(action) -> bool:
     """Did the fan reply, buy or tip after this action? Then it was not ghosted, however quiet the fan is now."""
-    return Outcome.objects.filter(fan_id=action.fan_id).filter(
-        activity_after(action.ts, action.seq, action.pk)).exists()
+    return (
+        Outcome.objects.filter(fan_id=action.fan_id).filter(activity_after(action.ts, action.seq, action.pk)).exists()
+    )
 
 
 def pick_action(event: str, earlier_actions):
@@ -64,16 +66,16 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
     """Attribute a just-arrived outcome. `pinned`: the platform named the action (a PPV unlock names
     its message), so `action` is taken as given, even None for a message we never sent."""
     if action is None and not pinned:
-        earlier = (Action.objects.filter(fan_id=outcome.fan_id, status__in=COUNTED_STATUSES)
-                   .filter(Q(ts__lt=outcome.ts) | Q(ts=outcome.ts, seq__lt=outcome.seq)))
+        earlier = Action.objects.filter(fan_id=outcome.fan_id, status__in=COUNTED_STATUSES).filter(
+            Q(ts__lt=outcome.ts) | Q(ts=outcome.ts, seq__lt=outcome.seq)
+        )
         if outcome.event == Outcome.Event.PURCHASED:
             earlier = earlier.filter(action=Action.Kind.PPV, purchased=False)
         action = earlier.order_by("-ts", "-seq").first()
     outcome.action = action
     if action is not None and action.pk is not None:
         # the stored status and flags, locked: the counted cells follow them, not a stale copy
-        row = (Action.objects.select_for_update().filter(pk=action.pk)
-               .values("status", "purchased", "ghosted").first())
+        row = Action.objects.select_for_update().filter(pk=action.pk).values("status", "purchased", "ghosted").first()
         if row is not None:
             action.status, action.purchased, action.ghosted = row["status"], row["purchased"], row["ghosted"]
     before = (action.purchased, action.ghosted) if action is not None else None
@@ -94,8 +96,11 @@ def reattribute_fan(fan) -> int:
     """
     actions = list(Action.objects.filter(fan=fan).order_by("ts", "seq"))
     outcomes = list(Outcome.objects.filter(fan=fan).order_by("ts", "seq"))
-    pinned = {o.id: o.action_id for o in outcomes
-              if o.event == Outcome.Event.PURCHASED and o.platform_event_id and o.action_id}
+    pinned = {
+        o.id: o.action_id
+        for o in outcomes
+        if o.event == Outcome.Event.PURCHASED and o.platform_event_id and o.action_id
+    }
     by_id = {a.id: a for a in actions}
     before = {a.id: (a.purchased, a.ghosted) for a in actions}
     for a in actions:
@@ -125,6 +130,7 @@ def reattribute_fan(fan) -> int:
     dirty = [a for a in actions if before[a.id] != (a.purchased, a.ghosted)]
     Action.objects.bulk_update(dirty, ["purchased", "ghosted"], batch_size=500)
     for creator_id in {a.creator_id for a in dirty}:
-        counters.record(creator_id, [c for a in dirty if a.creator_id == creator_id
-                                   for c in cells.flag_cells(a, *before[a.id])])
+        counters.record(
+            creator_id, [c for a in dirty if a.creator_id == creator_id for c in cells.flag_cells(a, *before[a.id])]
+        )
     return len(changed_outcomes)

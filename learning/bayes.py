@@ -10,6 +10,7 @@ Prior: uniform Beta(1, 1) (PRIOR). It needs no data to set, never looks at other
 independent and comparable) and is the prior of the closed-form checks; its pull (two pseudo-sends)
 is gone after a handful of real sends. Counts may be fractional: time decay weights old sends less.
 """
+
 import math
 import random
 from statistics import NormalDist
@@ -153,17 +154,33 @@ def decay_weight(age_days: float, half_life_days: float | None) -> float:
     return 0.5 ** (max(age_days, 0.0) / float(half_life_days))
 
 
-def cell(sent: int, bought: int, *, min_sample: int, price=None, weighted_sent: float | None = None,
-         weighted_bought: float | None = None, prior: tuple = PRIOR) -> dict:
+def cell(
+    sent: int,
+    bought: int,
+    *,
+    min_sample: int,
+    price=None,
+    weighted_sent: float | None = None,
+    weighted_bought: float | None = None,
+    prior: tuple = PRIOR,
+) -> dict:
     """One statistics cell: raw counts, the (decayed) counts the posterior uses, mean, 90% interval,
     revenue per send where a price applies, and `thin` when the evidence is under min_sample sends."""
     n = float(sent if weighted_sent is None else weighted_sent)
     k = float(bought if weighted_bought is None else weighted_bought)
     a, b = posterior(n, k, prior)
     lo, hi = interval(a, b)
-    out = {"sent": sent, "bought": bought, "effective_sent": round(n, 3), "effective_bought": round(k, 3),
-           "alpha": round(a, 4), "beta": round(b, 4), "mean": round(mean(a, b), 4),
-           "ci90": [round(lo, 4), round(hi, 4)], "thin": n < min_sample}
+    out = {
+        "sent": sent,
+        "bought": bought,
+        "effective_sent": round(n, 3),
+        "effective_bought": round(k, 3),
+        "alpha": round(a, 4),
+        "beta": round(b, 4),
+        "mean": round(mean(a, b), 4),
+        "ci90": [round(lo, 4), round(hi, 4)],
+        "thin": n < min_sample,
+    }
     if price is not None:
         out["revenue_per_send"] = revenue_per_send(price, a, b)
     return out

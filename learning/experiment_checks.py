@@ -16,6 +16,7 @@ maths so learning.experiments can report it beside the per-arm figures:
 - Guardrails (guardrails): per-fan harm rates (opted out, safety handoff, subscription expired, a sale
   taken back); breached when the always-valid interval of (learning − control) lies above the harm limit.
 """
+
 import math
 from statistics import NormalDist
 
@@ -31,9 +32,14 @@ def srm(n_learning: int, n_control: int, control_share: float) -> dict:
         return {"p": None, "mismatch": False, "expected_control": control_share}
     exp_c, exp_l = n * control_share, n * (1 - control_share)
     chi2 = (n_control - exp_c) ** 2 / exp_c + (n_learning - exp_l) ** 2 / exp_l
-    p = math.erfc(math.sqrt(chi2 / 2))   # survival function of chi-square with 1 df
-    return {"p": round(p, 6), "mismatch": p < SRM_P, "expected_control": control_share,
-            "observed_control": round(n_control / n, 4), "chi2": round(chi2, 3)}
+    p = math.erfc(math.sqrt(chi2 / 2))  # survival function of chi-square with 1 df
+    return {
+        "p": round(p, 6),
+        "mismatch": p < SRM_P,
+        "expected_control": control_share,
+        "observed_control": round(n_control / n, 4),
+        "chi2": round(chi2, 3),
+    }
 
 
 def cs_radius(se: float, n: int, level: float, tuned: int = TUNED_FANS) -> float:
@@ -71,8 +77,12 @@ def difference(y_l: list, y_c: list, level: float) -> dict:
     z = NormalDist().inv_cdf(0.5 + level / 2)
     diff = _mean(y_l) - _mean(y_c)
     se = math.sqrt(_var(y_l) / len(y_l) + _var(y_c) / len(y_c)) if len(y_l) > 1 and len(y_c) > 1 else 0.0
-    return {"mean": round(diff, 4), "se": round(se, 4), "interval": [round(diff - z * se, 4), round(diff + z * se, 4)],
-            "always_valid": confidence_sequence(diff, se, len(y_l) + len(y_c), level)}
+    return {
+        "mean": round(diff, 4),
+        "se": round(se, 4),
+        "interval": [round(diff - z * se, 4), round(diff + z * se, 4)],
+        "always_valid": confidence_sequence(diff, se, len(y_l) + len(y_c), level),
+    }
 
 
 def cuped(y_l: list, x_l: list, y_c: list, x_c: list, level: float) -> dict | None:
@@ -86,9 +96,13 @@ def cuped(y_l: list, x_l: list, y_c: list, x_c: list, level: float) -> dict | No
     adj_c = [b - theta * (a - mx) for a, b in zip(x_c, y_c, strict=True)]
     plain = _var(y)
     out = difference(adj_l, adj_c, level)
-    out.update({"theta": round(theta, 4),
-                "variance_reduction": round(1 - _var(adj_l + adj_c) / plain, 4) if plain > 0 else 0.0,
-                "fans_with_history": sum(1 for a in x if a > 0)})
+    out.update(
+        {
+            "theta": round(theta, 4),
+            "variance_reduction": round(1 - _var(adj_l + adj_c) / plain, 4) if plain > 0 else 0.0,
+            "fans_with_history": sum(1 for a in x if a > 0),
+        }
+    )
     return out
 
 
@@ -100,7 +114,12 @@ def guardrails(flags_l: dict, flags_c: dict, harm_limit: float, level: float) ->
         if not a or not b:
             continue
         d = difference(a, b, level)
-        out[name] = {"learning": round(_mean(a), 4), "control": round(_mean(b), 4), "increase": d["mean"],
-                     "always_valid": d["always_valid"], "harm_limit": harm_limit,
-                     "breached": d["always_valid"][0] > harm_limit}
+        out[name] = {
+            "learning": round(_mean(a), 4),
+            "control": round(_mean(b), 4),
+            "increase": d["mean"],
+            "always_valid": d["always_valid"],
+            "harm_limit": harm_limit,
+            "breached": d["always_valid"][0] > harm_limit,
+        }
     return out

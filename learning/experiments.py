@@ -43,6 +43,7 @@ guardrails (opt-outs, safety handoffs, expiries, chargebacks per fan) breach bey
 the experiment when it was started with stop_on_harm (enforce_guardrails, on a schedule and on each read of
 the results pages).
 """
+
 import logging
 import math
 import random
@@ -64,8 +65,8 @@ log = logging.getLogger(__name__)
 LEARNING, CONTROL = Experiment.Arm.LEARNING.value, Experiment.Arm.CONTROL.value
 ARMS = (LEARNING, CONTROL)
 LEVEL = 0.90
-Z = NormalDist().inv_cdf(0.5 + LEVEL / 2)     # 1.645
-ENOUGH = {"fans": 30, "ppvs": 20}              # per arm, before a verdict is given
+Z = NormalDist().inv_cdf(0.5 + LEVEL / 2)  # 1.645
+ENOUGH = {"fans": 30, "ppvs": 20}  # per arm, before a verdict is given
 DRAWS = 4000
 
 
@@ -74,6 +75,7 @@ class ExperimentError(ValueError):
 
 
 # --- starting, stopping, assignment ------------------------------------------------------------------
+
 
 def running(creator) -> Experiment | None:
     return _running(creator.pk)
@@ -90,8 +92,15 @@ def _who(by) -> tuple[str, object]:
     return str(by or "")[:150], None
 
 
-def start(creator, control_share: float = 0.2, by="", *, population: str = "new", harm_limit: float = 0.02,
-          stop_on_harm: bool = False) -> Experiment:
+def start(
+    creator,
+    control_share: float = 0.2,
+    by="",
+    *,
+    population: str = "new",
+    harm_limit: float = 0.02,
+    stop_on_harm: bool = False,
+) -> Experiment:
     """Start a holdout experiment; refused while one runs or with a share outside 0.01..0.99. `by`: the user
     (or a name) who starts it; `population`: "new" (fans who subscribe after the start) or "all" (every fan of
     the creator, each fan's earlier spend then used by CUPED); guardrails breach beyond `harm_limit` and stop
@@ -116,9 +125,15 @@ def start(creator, control_share: float = 0.2, by="", *, population: str = "new"
         with transaction.atomic():
             if running(creator):
                 raise already
-            exp = Experiment.objects.create(creator=creator, control_share=share, started_by=name,
-                                            started_by_user=user, population=population, harm_limit=harm,
-                                            stop_on_harm=bool(stop_on_harm))
+            exp = Experiment.objects.create(
+                creator=creator,
+                control_share=share,
+                started_by=name,
+                started_by_user=user,
+                population=population,
+                harm_limit=harm,
+                stop_on_harm=bool(stop_on_harm),
+            )
     except IntegrityError:  # another request started one at the same instant (one running per creator)
         raise already from None
     log.info("holdout experiment %s started for %s by %s: control share %.2f", exp.pk, creator.slug, name or "?", share)
@@ -165,6 +180,7 @@ def in_control(fan) -> bool:
 
 # --- results -----------------------------------------------------------------------------------------
 
+
 def _mean_var(values: list[float]) -> tuple[float, float]:
     n = len(values)
     if not n:
@@ -176,35 +192,64 @@ def _mean_var(values: list[float]) -> tuple[float, float]:
 def _beta_block(hit: int, n: int) -> dict:
     a, b = bayes.posterior(n, hit)
     lo, hi = bayes.interval(a, b)
-    return {"n": n, "hits": hit, "rate": round(hit / n, 4) if n else None, "mean": round(bayes.mean(a, b), 4),
-            "interval_90": [round(lo, 4), round(hi, 4)]}
+    return {
+        "n": n,
+        "hits": hit,
+        "rate": round(hit / n, 4) if n else None,
+        "mean": round(bayes.mean(a, b), 4),
+        "interval_90": [round(lo, 4), round(hi, 4)],
+    }
 
 
 def _p_greater(block_l: dict, block_c: dict, rng: random.Random, lower_is_better=False) -> float:
     al, bl = bayes.posterior(block_l["n"], block_l["hits"])
     ac, bc = bayes.posterior(block_c["n"], block_c["hits"])
-    wins = sum((rng.betavariate(al, bl) < rng.betavariate(ac, bc)) if lower_is_better
-               else (rng.betavariate(al, bl) > rng.betavariate(ac, bc)) for _ in range(DRAWS))
+    wins = sum(
+        (rng.betavariate(al, bl) < rng.betavariate(ac, bc))
+        if lower_is_better
+        else (rng.betavariate(al, bl) > rng.betavariate(ac, bc))
+        for _ in range(DRAWS)
+    )
     return round(wins / DRAWS, 3)
 
 
 def _per_fan(exp: Experiment, end) -> dict:
     """{fan pk: {"arm", "revenue", "pre", guardrail flags}}: net PPV revenue in the window (a sale taken back is
     no longer `purchased`), net spend before the start (purchases and tips), and the harm flags."""
-    fans = {f["pk"]: {"arm": f["arm"], "revenue": 0.0, "pre": 0.0, "opted_out": int(f["opted_out"]),
-                      "safety_handoff": int(f["safety_flag"]), "expired": int(f["subscription_status"] == "expired"),
-                      "chargeback": 0}
-            for f in Fan.objects.filter(experiment=exp, arm__in=ARMS).values(
-                "pk", "arm", "opted_out", "safety_flag", "subscription_status")}
+    fans = {
+        f["pk"]: {
+            "arm": f["arm"],
+            "revenue": 0.0,
+            "pre": 0.0,
+            "opted_out": int(f["opted_out"]),
+            "safety_handoff": int(f["safety_flag"]),
+            "expired": int(f["subscription_status"] == "expired"),
+            "chargeback": 0,
+        }
+        for f in Fan.objects.filter(experiment=exp, arm__in=ARMS).values(
+            "pk", "arm", "opted_out", "safety_flag", "subscription_status"
+        )
+    }
     money = Outcome.objects.filter(fan__experiment=exp)
-    for fan_id, s in (money.filter(event=Outcome.Event.PURCHASED, ts__gte=exp.started_at, ts__lte=end)
-                      .values("fan_id").annotate(s=Sum("amount")).values_list("fan_id", "s")):
+    for fan_id, s in (
+        money.filter(event=Outcome.Event.PURCHASED, ts__gte=exp.started_at, ts__lte=end)
+        .values("fan_id")
+        .annotate(s=Sum("amount"))
+        .values_list("fan_id", "s")
+    ):
         fans[fan_id]["revenue"] = float(s or 0)
-    for fan_id, s in (money.filter(event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED], ts__lt=exp.started_at)
-                      .values("fan_id").annotate(s=Sum("amount")).values_list("fan_id", "s")):
+    for fan_id, s in (
+        money.filter(event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED], ts__lt=exp.started_at)
+        .values("fan_id")
+        .annotate(s=Sum("amount"))
+        .values_list("fan_id", "s")
+    ):
         fans[fan_id]["pre"] = float(s or 0)
-    for fan_id in (money.filter(event=Outcome.Event.REVERSED, ts__gte=exp.started_at, ts__lte=end)
-                   .values_list("fan_id", flat=True).distinct()):
+    for fan_id in (
+        money.filter(event=Outcome.Event.REVERSED, ts__gte=exp.started_at, ts__lte=end)
+        .values_list("fan_id", flat=True)
+        .distinct()
+    ):
         fans[fan_id]["chargeback"] = 1
     return fans
 
@@ -214,14 +259,29 @@ def results(exp: Experiment, now=None) -> dict:
     learning.experiment_checks: sample-ratio mismatch, always-valid intervals, CUPED, guardrails."""
     end = exp.stopped_at or now or timezone.now()
     per_fan = _per_fan(exp, end)
-    tips = dict(Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end,
-                                       event=Outcome.Event.TIPPED).values("fan__arm").annotate(s=Sum("amount"))
-                .values_list("fan__arm", "s"))
-    actions = (Action.objects.filter(creator_id=exp.creator_id, fan__experiment=exp, status__in=COUNTED_STATUSES,
-                                     ts__gte=exp.started_at, ts__lte=end).exclude(arm="")
-               .values("arm").annotate(n=Count("pk"), ghosted=Count("pk", filter=Q(ghosted=True)),
-                                       ppv=Count("pk", filter=Q(action=Action.Kind.PPV)),
-                                       bought=Count("pk", filter=Q(action=Action.Kind.PPV, purchased=True))))
+    tips = dict(
+        Outcome.objects.filter(fan__experiment=exp, ts__gte=exp.started_at, ts__lte=end, event=Outcome.Event.TIPPED)
+        .values("fan__arm")
+        .annotate(s=Sum("amount"))
+        .values_list("fan__arm", "s")
+    )
+    actions = (
+        Action.objects.filter(
+            creator_id=exp.creator_id,
+            fan__experiment=exp,
+            status__in=COUNTED_STATUSES,
+            ts__gte=exp.started_at,
+            ts__lte=end,
+        )
+        .exclude(arm="")
+        .values("arm")
+        .annotate(
+            n=Count("pk"),
+            ghosted=Count("pk", filter=Q(ghosted=True)),
+            ppv=Count("pk", filter=Q(action=Action.Kind.PPV)),
+            bought=Count("pk", filter=Q(action=Action.Kind.PPV, purchased=True)),
+        )
+    )
     acts = {r["arm"]: r for r in actions}
     arms, rows = {}, {}
     for arm in ARMS:
@@ -231,10 +291,14 @@ def results(exp: Experiment, now=None) -> dict:
         se = math.sqrt(var / len(values)) if values else 0.0
         a = acts.get(arm, {})
         arms[arm] = {
-            "fans": len(values), "revenue": round(sum(values), 2),
+            "fans": len(values),
+            "revenue": round(sum(values), 2),
             "tips_per_fan": round(float(tips.get(arm) or 0) / len(values), 4) if values else 0.0,
-            "revenue_per_fan": {"mean": round(m, 4), "se": round(se, 4),
-                                "interval_90": [round(m - Z * se, 4), round(m + Z * se, 4)]},
+            "revenue_per_fan": {
+                "mean": round(m, 4),
+                "se": round(se, 4),
+                "interval_90": [round(m - Z * se, 4), round(m + Z * se, 4)],
+            },
             "ppv_conversion": _beta_block(a.get("bought", 0), a.get("ppv", 0)),
             "ghost_rate": _beta_block(a.get("ghosted", 0), a.get("n", 0)),
             "_mv": (m, var, len(values)),
@@ -246,16 +310,21 @@ def results(exp: Experiment, now=None) -> dict:
     if nl >= 2 and nc >= 2:
         diff, se = ml - mc, math.sqrt(vl / nl + vc / nc)
         comparison["revenue_per_fan_difference"] = {
-            "mean": round(diff, 4), "interval_90": [round(diff - Z * se, 4), round(diff + Z * se, 4)],
-            "always_valid_90": checks.confidence_sequence(diff, se, nl + nc, LEVEL)}
+            "mean": round(diff, 4),
+            "interval_90": [round(diff - Z * se, 4), round(diff + Z * se, 4)],
+            "always_valid_90": checks.confidence_sequence(diff, se, nl + nc, LEVEL),
+        }
         comparison["p_learning_beats_control_revenue"] = (
-            round(NormalDist().cdf(diff / se), 3) if se > 0 else (0.5 if diff == 0 else float(diff > 0)))
+            round(NormalDist().cdf(diff / se), 3) if se > 0 else (0.5 if diff == 0 else float(diff > 0))
+        )
         if mc > 0:
             lift = ml / mc - 1
-            se_lift = math.sqrt(vl / nl / mc ** 2 + ml ** 2 * vc / nc / mc ** 4)
+            se_lift = math.sqrt(vl / nl / mc**2 + ml**2 * vc / nc / mc**4)
             comparison["revenue_per_fan_lift"] = {
-                "mean": round(lift, 4), "interval_90": [round(lift - Z * se_lift, 4), round(lift + Z * se_lift, 4)],
-                "always_valid_90": checks.confidence_sequence(lift, se_lift, nl + nc, LEVEL)}
+                "mean": round(lift, 4),
+                "interval_90": [round(lift - Z * se_lift, 4), round(lift + Z * se_lift, 4)],
+                "always_valid_90": checks.confidence_sequence(lift, se_lift, nl + nc, LEVEL),
+            }
         cuped = checks.cuped(*[[f[k] for f in rows[arm]] for arm in ARMS for k in ("revenue", "pre")], LEVEL)
         if cuped is not None:
             comparison["revenue_per_fan_difference_cuped"] = cuped
@@ -263,47 +332,75 @@ def results(exp: Experiment, now=None) -> dict:
     comparison["p_learning_beats_control_conversion"] = _p_greater(L["ppv_conversion"], C["ppv_conversion"], rng)
     comparison["p_learning_ghosts_less"] = _p_greater(L["ghost_rate"], C["ghost_rate"], rng, lower_is_better=True)
     srm = checks.srm(nl, nc, exp.control_share)
-    guard = checks.guardrails({k: [f[k] for f in rows[LEARNING]] for k in checks.GUARDRAILS},
-                              {k: [f[k] for f in rows[CONTROL]] for k in checks.GUARDRAILS}, exp.harm_limit, LEVEL)
+    guard = checks.guardrails(
+        {k: [f[k] for f in rows[LEARNING]] for k in checks.GUARDRAILS},
+        {k: [f[k] for f in rows[CONTROL]] for k in checks.GUARDRAILS},
+        exp.harm_limit,
+        LEVEL,
+    )
     comparison["verdict"] = verdict(comparison, arms, srm, guard)
-    return {"id": exp.pk, "running": exp.running, "control_share": exp.control_share, "population": exp.population,
-            "started_at": exp.started_at.isoformat(), "started_by": exp.started_by,
-            "stopped_at": exp.stopped_at.isoformat() if exp.stopped_at else None, "stopped_by": exp.stopped_by,
-            "stop_reason": exp.stop_reason, "level": LEVEL, "interval_method": INTERVAL_METHOD,
-            "trustworthy": not srm["mismatch"], "srm": srm, "guardrails": guard,
-            "guardrail_breached": sorted(k for k, g in guard.items() if g["breached"]),
-            "harm_limit": exp.harm_limit, "stop_on_harm": exp.stop_on_harm, "arms": arms, "comparison": comparison}
+    return {
+        "id": exp.pk,
+        "running": exp.running,
+        "control_share": exp.control_share,
+        "population": exp.population,
+        "started_at": exp.started_at.isoformat(),
+        "started_by": exp.started_by,
+        "stopped_at": exp.stopped_at.isoformat() if exp.stopped_at else None,
+        "stopped_by": exp.stopped_by,
+        "stop_reason": exp.stop_reason,
+        "level": LEVEL,
+        "interval_method": INTERVAL_METHOD,
+        "trustworthy": not srm["mismatch"],
+        "srm": srm,
+        "guardrails": guard,
+        "guardrail_breached": sorted(k for k, g in guard.items() if g["breached"]),
+        "harm_limit": exp.harm_limit,
+        "stop_on_harm": exp.stop_on_harm,
+        "arms": arms,
+        "comparison": comparison,
+    }
 
 
-INTERVAL_METHOD = ("always_valid_90: asymptotic confidence sequence (Waudby-Smith et al. 2023, normal mixture, "
-                   f"tuned at {checks.TUNED_FANS} fans), valid however often it is looked at; interval_90: "
-                   "fixed-sample normal interval, valid only for one look")
+INTERVAL_METHOD = (
+    "always_valid_90: asymptotic confidence sequence (Waudby-Smith et al. 2023, normal mixture, "
+    f"tuned at {checks.TUNED_FANS} fans), valid however often it is looked at; interval_90: "
+    "fixed-sample normal interval, valid only for one look"
+)
 
 
 def verdict(comparison: dict, arms: dict, srm: dict | None = None, guard: dict | None = None) -> str:
     if srm and srm["mismatch"]:
-        return (f"Untrustworthy: sample-ratio mismatch (control {srm['observed_control']:.1%} of fans, planned "
-                f"{srm['expected_control']:.0%}; p = {srm['p']:.2g} < {checks.SRM_P}). The assignment or the data is "
-                f"broken: no result of this experiment should be read.")
+        return (
+            f"Untrustworthy: sample-ratio mismatch (control {srm['observed_control']:.1%} of fans, planned "
+            f"{srm['expected_control']:.0%}; p = {srm['p']:.2g} < {checks.SRM_P}). The assignment or the data is "
+            f"broken: no result of this experiment should be read."
+        )
     harm = sorted(k for k, g in (guard or {}).items() if g["breached"])
     prefix = f"Guardrail breached ({', '.join(harm)}). " if harm else ""
     if not comparison["enough_data"]:
         have = ", ".join(f"{a}: {arms[a]['fans']} fans, {arms[a]['ppv_conversion']['n']} PPVs" for a in ARMS)
-        return prefix + (f"Not enough data yet ({have}); each arm needs at least {ENOUGH['fans']} fans and "
-                         f"{ENOUGH['ppvs']} PPVs before the figures say anything.")
+        return prefix + (
+            f"Not enough data yet ({have}); each arm needs at least {ENOUGH['fans']} fans and "
+            f"{ENOUGH['ppvs']} PPVs before the figures say anything."
+        )
     p = comparison.get("p_learning_beats_control_revenue")
     d = comparison.get("revenue_per_fan_difference") or {}
     diff, valid = d.get("interval_90"), d.get("always_valid_90")
     if p is None or diff is None:
         return prefix + "No revenue comparison possible yet."
     if valid[0] > 0:
-        return prefix + (f"Learning earns more per fan than the control (P = {p:.0%}; the always-valid 90% interval "
-                         f"of the difference is above 0, safe however often it was looked at).")
+        return prefix + (
+            f"Learning earns more per fan than the control (P = {p:.0%}; the always-valid 90% interval "
+            f"of the difference is above 0, safe however often it was looked at)."
+        )
     if valid[1] < 0:
         return prefix + f"Learning earns less per fan than the control (P(learning better) = {p:.0%})."
     if diff[0] > 0:
-        return prefix + (f"Learning earns more per fan by the one-look interval (P = {p:.0%}), not yet by the "
-                         f"always-valid one: keep it running before deciding.")
+        return prefix + (
+            f"Learning earns more per fan by the one-look interval (P = {p:.0%}), not yet by the "
+            f"always-valid one: keep it running before deciding."
+        )
     return prefix + f"No clear difference in revenue per fan yet (P(learning better) = {p:.0%}; the intervals span 0)."
 
 
@@ -315,8 +412,11 @@ def enforce_guardrails(exp: Experiment) -> list[str]:
     res = results(exp)
     breached = res["guardrail_breached"]
     if breached and exp.stop_on_harm:
-        stop(exp.creator, by="guardrail", reason=f"guardrail breached: {', '.join(breached)} "
-                                                 f"(harm limit {exp.harm_limit:.0%})")
+        stop(
+            exp.creator,
+            by="guardrail",
+            reason=f"guardrail breached: {', '.join(breached)} (harm limit {exp.harm_limit:.0%})",
+        )
         log.warning("holdout experiment %s stopped: guardrail breached (%s)", exp.pk, ", ".join(breached))
     return breached
 
@@ -333,20 +433,30 @@ def report(creator) -> dict:
     """The running experiment's results (else the latest stopped one's), and the earlier ones' ids."""
     exps = list(Experiment.objects.filter(creator=creator).order_by("-started_at", "-id"))
     current = next((e for e in exps if e.running), exps[0] if exps else None)
-    return {"running": bool(current and current.running),
-            "experiment": results(current) if current else None,
-            "earlier": [_summary(e) for e in exps if e is not current][:EARLIER]}
+    return {
+        "running": bool(current and current.running),
+        "experiment": results(current) if current else None,
+        "earlier": [_summary(e) for e in exps if e is not current][:EARLIER],
+    }
 
 
-EARLIER = 10   # past experiments listed with their results
+EARLIER = 10  # past experiments listed with their results
 
 
 def _summary(e: Experiment) -> dict:
     res = results(e)
     diff = res["comparison"].get("revenue_per_fan_difference") or {}
-    return {"id": e.pk, "control_share": e.control_share, "population": e.population,
-            "started_at": e.started_at.isoformat(), "stopped_at": e.stopped_at.isoformat() if e.stopped_at else None,
-            "stop_reason": e.stop_reason, "fans": {a: res["arms"][a]["fans"] for a in ARMS},
-            "difference": diff.get("mean"), "always_valid_90": diff.get("always_valid_90"),
-            "trustworthy": res["trustworthy"], "guardrail_breached": res["guardrail_breached"],
-            "verdict": res["comparison"]["verdict"]}
+    return {
+        "id": e.pk,
+        "control_share": e.control_share,
+        "population": e.population,
+        "started_at": e.started_at.isoformat(),
+        "stopped_at": e.stopped_at.isoformat() if e.stopped_at else None,
+        "stop_reason": e.stop_reason,
+        "fans": {a: res["arms"][a]["fans"] for a in ARMS},
+        "difference": diff.get("mean"),
+        "always_valid_90": diff.get("always_valid_90"),
+        "trustworthy": res["trustworthy"],
+        "guardrail_breached": res["guardrail_breached"],
+        "verdict": res["comparison"]["verdict"],
+    }

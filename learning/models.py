@@ -1,5 +1,6 @@
 """What the bot did (Action, seed §3) and how the fan answered (Outcome, seed §4), and the rollups the
 learning stats read (StatsCell, BuyerStat; kept by learning.stats.counters)."""
+
 import datetime
 import uuid
 
@@ -76,30 +77,50 @@ class Action(models.Model):
     ghosted = models.BooleanField(default=False)
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     extra = models.JSONField(default=dict, blank=True, help_text="Seed fields this schema does not name.")
-    explored = models.BooleanField(default=False, help_text="The rule engine explored (Thompson sampling) "
-                                                            "rather than took its best-evidenced choice.")
-    segment = models.CharField(max_length=20, blank=True, choices=[(c, c) for c in PRICE_CONTEXTS],
-                               help_text="The fan's price context when the rule engine chose this PPV "
-                                         "(empty: not recorded, e.g. imported or LLM-chosen).")
+    explored = models.BooleanField(
+        default=False,
+        help_text="The rule engine explored (Thompson sampling) rather than took its best-evidenced choice.",
+    )
+    segment = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[(c, c) for c in PRICE_CONTEXTS],
+        help_text="The fan's price context when the rule engine chose this PPV "
+        "(empty: not recorded, e.g. imported or LLM-chosen).",
+    )
     # Humans in the loop: who sent it (a console message, or the approver of a bot draft) and whether the
     # bot's draft went out as drafted or edited, so the stats can tell the bot's own offers from edited ones.
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+")
-    review = models.CharField(max_length=10, blank=True, choices=[("approved", "bot draft approved as is"),
-                                                                   ("edited", "bot draft edited, then sent")])
-    reversed = models.BooleanField(default=False, help_text="A purchase of this PPV was taken back (refund, "
-                                                             "chargeback, undo): it earned nothing, and counts "
-                                                             "in the chargeback rate of its price and hook.")
-    propensity = models.FloatField(null=True, blank=True,
-                                   help_text="The probability the offer policy had of choosing this offer (price, "
-                                             "hook, item), Thompson draws and exploration included; logged for "
-                                             "off-policy evaluation (learning.offpolicy). Empty: not a rule-engine "
-                                             "offer.")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    review = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("approved", "bot draft approved as is"), ("edited", "bot draft edited, then sent")],
+    )
+    reversed = models.BooleanField(
+        default=False,
+        help_text="A purchase of this PPV was taken back (refund, "
+        "chargeback, undo): it earned nothing, and counts "
+        "in the chargeback rate of its price and hook.",
+    )
+    propensity = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The probability the offer policy had of choosing this offer (price, "
+        "hook, item), Thompson draws and exploration included; logged for "
+        "off-policy evaluation (learning.offpolicy). Empty: not a rule-engine "
+        "offer.",
+    )
     utc_hour = UTCHourField(null=True, blank=True, editable=False, help_text="UTC hour of ts (set on save).")
-    arm = models.CharField(max_length=10, blank=True, choices=[("learning", "learning"), ("control", "control")],
-                           help_text="The fan's holdout-experiment arm when this was recorded, while its experiment "
-                                     "ran (learning.experiments); control-arm actions are left out of the learning "
-                                     "stats the offers read.")
+    arm = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("learning", "learning"), ("control", "control")],
+        help_text="The fan's holdout-experiment arm when this was recorded, while its experiment "
+        "ran (learning.experiments); control-arm actions are left out of the learning "
+        "stats the offers read.",
+    )
 
     class Meta:
         ordering = ["fan", "ts", "seq"]
@@ -132,8 +153,14 @@ class Outcome(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     event = models.CharField(max_length=20)
     amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    action = models.ForeignKey(Action, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcomes",
-                               help_text="The bot action this outcome answers, if any.")
+    action = models.ForeignKey(
+        Action,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="outcomes",
+        help_text="The bot action this outcome answers, if any.",
+    )
     platform_event_id = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001  (NULL: none; unique)
     import_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     extra = models.JSONField(default=dict, blank=True)
@@ -157,6 +184,7 @@ class StatsCell(models.Model):
     ...) to the cell (dimension, key, key2); a cell's value is the sum of its rows. Appending instead of
     updating one row per cell means concurrent writers never wait on (or deadlock over) a shared
     counter row; learning.stats.counters.compact() folds the rows back into one per cell."""
+
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
     dimension = models.CharField(max_length=12)
     key = models.CharField(max_length=80, blank=True)
@@ -174,6 +202,7 @@ class StatsCell(models.Model):
 class BuyerStat(models.Model):
     """Per fan with a purchase: its first purchase's (ts, seq) and the `replied` outcomes before it,
     so avg_msgs_to_first_buy is one AVG over buyers instead of a correlated query per fan."""
+
     fan = models.OneToOneField("fans.Fan", on_delete=models.CASCADE, primary_key=True, related_name="+")
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
     first_buy_ts = models.DateTimeField()
@@ -190,6 +219,7 @@ class BuyerStat(models.Model):
 class ImportedFanState(models.Model):
     """A fan's seed state file (§7) as last imported. The next import compares with it: a field whose
     stored value is no longer what the file said was changed live since, and is never overwritten."""
+
     fan = models.OneToOneField("fans.Fan", on_delete=models.CASCADE, primary_key=True, related_name="+")
     values = models.JSONField(default=dict, help_text="The file's fields, as imported.")
     imported_at = models.DateTimeField(auto_now=True)

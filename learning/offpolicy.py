@@ -13,6 +13,7 @@ sale taken back earns nothing):
 Written here in a few lines rather than with Open Bandit Pipeline or Vowpal Wabbit: both estimators are a
 weighted mean, and those libraries would bring numpy/scikit-learn/pandas (or a C++ binary) for it.
 """
+
 import math
 from collections import defaultdict
 from statistics import NormalDist
@@ -26,17 +27,28 @@ LEVEL = 0.90
 
 def logged_offers(creator, since=None) -> list[dict]:
     """The creator's rule-engine PPVs with a logged propensity: context, logged offer, targets, reward."""
-    qs = (Action.objects.filter(creator=creator, action=Action.Kind.PPV, status__in=COUNTED_STATUSES,
-                                propensity__isnull=False).exclude(arm="control").order_by("ts", "seq"))
+    qs = (
+        Action.objects.filter(
+            creator=creator, action=Action.Kind.PPV, status__in=COUNTED_STATUSES, propensity__isnull=False
+        )
+        .exclude(arm="control")
+        .order_by("ts", "seq")
+    )
     if since is not None:
         qs = qs.filter(ts__gte=since)
     rows = []
     for a in qs.only("price", "hook", "content_key", "purchased", "propensity", "segment", "extra"):
         extra = a.extra or {}
         logged = extra.get("offer") or [str(a.price), a.hook, a.content_key]
-        rows.append({"context": a.segment or "", "logged": [str(float(logged[0])), *logged[1:]],
-                     "choices": {k: [str(float(v[0])), *v[1:]] for k, v in (extra.get("policy_choices") or {}).items()},
-                     "p": float(a.propensity), "reward": float(a.price) if a.purchased else 0.0})
+        rows.append(
+            {
+                "context": a.segment or "",
+                "logged": [str(float(logged[0])), *logged[1:]],
+                "choices": {k: [str(float(v[0])), *v[1:]] for k, v in (extra.get("policy_choices") or {}).items()},
+                "p": float(a.propensity),
+                "reward": float(a.price) if a.purchased else 0.0,
+            }
+        )
     return rows
 
 
@@ -57,8 +69,13 @@ def estimate(rows: list[dict], policy: str) -> dict:
         return {"policy": policy, "offers": 0, "error": f"no logged offer says what {policy} would have offered"}
     w = [float(r["logged"] == r["choices"][policy]) / r["p"] for r in used]
     rewards = [r["reward"] for r in used]
-    out = {"policy": policy, "offers": len(used), "matched": sum(1 for x in w if x > 0), "level": LEVEL,
-           "logged_revenue_per_offer": round(sum(rewards) / len(used), 4)}
+    out = {
+        "policy": policy,
+        "offers": len(used),
+        "matched": sum(1 for x in w if x > 0),
+        "level": LEVEL,
+        "logged_revenue_per_offer": round(sum(rewards) / len(used), 4),
+    }
     total = sum(w)
     if total > 0:
         v = sum(x * y for x, y in zip(w, rewards, strict=True)) / total
@@ -70,8 +87,10 @@ def estimate(rows: list[dict], policy: str) -> dict:
     def q(context, offer):
         return float(offer[0]) * conv.get((context, offer[0]), prior)
 
-    terms = [q(r["context"], r["choices"][policy]) + x * (r["reward"] - q(r["context"], r["logged"]))
-             for r, x in zip(used, w, strict=True)]
+    terms = [
+        q(r["context"], r["choices"][policy]) + x * (r["reward"] - q(r["context"], r["logged"]))
+        for r, x in zip(used, w, strict=True)
+    ]
     m = sum(terms) / len(terms)
     sd = math.sqrt(sum((t - m) ** 2 for t in terms) / (len(terms) - 1)) if len(terms) > 1 else 0.0
     se = sd / math.sqrt(len(terms))

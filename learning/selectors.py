@@ -1,4 +1,5 @@
 """Read-only questions about a fan's money, answered from the learning books (Outcome rows)."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,8 +11,9 @@ from learning.models import Outcome
 
 def spent_last_24h(fan, now=None) -> Decimal:
     now = now or timezone.now()
-    total = (Outcome.objects.filter(fan=fan, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED],
-                                    ts__gt=now - timedelta(hours=24)).aggregate(s=Sum("amount"))["s"])
+    total = Outcome.objects.filter(
+        fan=fan, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED], ts__gt=now - timedelta(hours=24)
+    ).aggregate(s=Sum("amount"))["s"]
     return total or Decimal("0")
 
 
@@ -22,5 +24,8 @@ def spend_capped(fan, now=None) -> bool:
 
 def purchases(fan, limit: int = 20) -> list[tuple]:
     """The fan's latest purchases, newest first: (ts, content_key or "", amount)."""
-    return list(Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED).order_by("-ts", "-seq")
-                .values_list("ts", "action__content_key", "amount")[:limit])
+    return list(
+        Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED)
+        .order_by("-ts", "-seq")
+        .values_list("ts", "action__content_key", "amount")[:limit]
+    )

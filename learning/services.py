@@ -1,6 +1,7 @@
 """Writing actions and outcomes: the only place that assigns arrival order and attribution, and records
 what each write changes in the stats counters (learning.stats.counters) in the same transaction. An action's
 status changes go through set_action_status, since the stats count only sent/logged actions."""
+
 import copy
 
 from django.db import connection, transaction
@@ -16,8 +17,10 @@ def next_seq(fan) -> int:
     """Reserve the fan's next arrival number (atomic across workers): one UPDATE … RETURNING (PostgreSQL,
     SQLite >= 3.35), as it runs for every action and outcome."""
     with connection.cursor() as cur:
-        cur.execute(f"UPDATE {type(fan)._meta.db_table} SET event_seq = event_seq + 1 WHERE id = %s "
-                    f"RETURNING event_seq", [fan.pk])
+        cur.execute(
+            f"UPDATE {type(fan)._meta.db_table} SET event_seq = event_seq + 1 WHERE id = %s RETURNING event_seq",
+            [fan.pk],
+        )
         # fetchall steps the statement to its end: a RETURNING statement left open on SQLite fails the COMMIT
         fan.event_seq = cur.fetchall()[0][0]
     return fan.event_seq
@@ -29,18 +32,36 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
     fields.setdefault("fan_state", fan.state)
     fields.setdefault("fan_total_spent", fan.total_spent)
     fields.setdefault("arm", arm_of(fan))  # the holdout arm while its experiment runs (learning.experiments)
-    created = Action.objects.create(creator_id=fan.creator_id, fan=fan, action=action, ts=ts or timezone.now(),
-                                    seq=next_seq(fan), **fields)
+    created = Action.objects.create(
+        creator_id=fan.creator_id, fan=fan, action=action, ts=ts or timezone.now(), seq=next_seq(fan), **fields
+    )
     counters.action_added(created)
     return created
 
 
 @transaction.atomic(savepoint=False)
-def record_outcome(fan, event: str, *, ts=None, amount=None, action: Action | None = None,
-                   platform_event_id: str | None = None, pinned: bool = False, extra: dict | None = None) -> Outcome:
+def record_outcome(
+    fan,
+    event: str,
+    *,
+    ts=None,
+    amount=None,
+    action: Action | None = None,
+    platform_event_id: str | None = None,
+    pinned: bool = False,
+    extra: dict | None = None,
+) -> Outcome:
     """Log how the fan answered and attribute it to the action it answers."""
-    outcome = Outcome(creator_id=fan.creator_id, fan=fan, event=event, ts=ts or timezone.now(),
-                      seq=next_seq(fan), amount=amount, platform_event_id=platform_event_id, extra=extra or {})
+    outcome = Outcome(
+        creator_id=fan.creator_id,
+        fan=fan,
+        event=event,
+        ts=ts or timezone.now(),
+        seq=next_seq(fan),
+        amount=amount,
+        platform_event_id=platform_event_id,
+        extra=extra or {},
+    )
     attribute_live(outcome, action, pinned=pinned)
     outcome.save()
     counters.outcome_recorded(outcome)
@@ -82,8 +103,12 @@ def attach_purchases(action: Action) -> int:
     were booked unattributed with the message id in `extra`); returns how many."""
     if not action.platform_message_id:
         return 0
-    orphans = Outcome.objects.filter(fan_id=action.fan_id, event=Outcome.Event.PURCHASED, action__isnull=True,
-                                     extra__message_id=action.platform_message_id)
+    orphans = Outcome.objects.filter(
+        fan_id=action.fan_id,
+        event=Outcome.Event.PURCHASED,
+        action__isnull=True,
+        extra__message_id=action.platform_message_id,
+    )
     count = 0
     for outcome in orphans:
         if (outcome.extra or {}).get("amount_differs"):
@@ -105,9 +130,10 @@ def reverse_outcome(outcome: Outcome, reason: str, platform_event_id: str | None
     timeline); a reversed purchase no longer makes its PPV bought, in the rows and the counters."""
     was = outcome.event
     outcome.event = Outcome.Event.REVERSED
-    outcome.extra = {**(outcome.extra or {}), "reversed": {"was": was, "reason": reason,
-                                                           "event_id": platform_event_id,
-                                                           "at": timezone.now().isoformat()}}
+    outcome.extra = {
+        **(outcome.extra or {}),
+        "reversed": {"was": was, "reason": reason, "event_id": platform_event_id, "at": timezone.now().isoformat()},
+    }
     outcome.save(update_fields=["event", "extra"])
     if was == Outcome.Event.PURCHASED:
         still_bought = Outcome.objects.filter(action_id=outcome.action_id, event=Outcome.Event.PURCHASED).exists()

@@ -4,6 +4,7 @@ A deleted Action or Outcome (admin, a deleted fan's cascade, the shell) takes it
 deleting transaction. A creator's own deletion is left alone: its counters go with it (CASCADE), and a
 delta appended for it then would point at a deleted creator.
 """
+
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver

@@ -1,4 +1,5 @@
 """Seed §8 whale scoring: 3+ points makes a buyer a whale_candidate."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,8 +14,10 @@ MONEY = [Outcome.Event.PURCHASED, Outcome.Event.TIPPED]
 
 
 def _money(first_day_end) -> dict:
-    return {"first_day": Sum("amount", filter=Q(ts__lte=first_day_end)),
-            "items": Count("id", filter=Q(event=Outcome.Event.PURCHASED))}
+    return {
+        "first_day": Sum("amount", filter=Q(ts__lte=first_day_end)),
+        "items": Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
+    }
 
 
 def _points(fan, agg) -> tuple[int, list[str]]:
@@ -40,8 +43,12 @@ def detect_whale_signals(fan) -> tuple[int, list[str]]:
 
 def detect_whale_signals_bulk(fans) -> dict[int, tuple[int, list[str]]]:
     """detect_whale_signals for many stored fans in one query (the seed-log import scores all it imports)."""
-    rows = (Outcome.objects.filter(fan__in=[f.pk for f in fans], event__in=MONEY).order_by().values("fan_id")
-            .annotate(**_money(F("fan__created_ts") + FIRST_DAY)))
+    rows = (
+        Outcome.objects.filter(fan__in=[f.pk for f in fans], event__in=MONEY)
+        .order_by()
+        .values("fan_id")
+        .annotate(**_money(F("fan__created_ts") + FIRST_DAY))
+    )
     by_fan = {r["fan_id"]: r for r in rows}
     return {f.pk: _points(f, by_fan.get(f.pk, {"first_day": None, "items": 0})) for f in fans}
 

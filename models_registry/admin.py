@@ -37,11 +37,21 @@ class VaultInline(admin.TabularInline):
 class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
     """History (who changed which setting, when) comes from django-simple-history: credentials are not in
     it, only that one changed (`keys_changed`); reverting is off (SIMPLE_HISTORY_REVERT_DISABLED)."""
+
     creator_path = "pk"
     history_list_display = ["keys_changed"]
     form = CreatorForm
-    list_display = ["slug", "display_name", "account_id", "enabled", "entry_price", "ppv_min_price",
-                    "ppv_max_price", "api_key_masked", "fan_count"]
+    list_display = [
+        "slug",
+        "display_name",
+        "account_id",
+        "enabled",
+        "entry_price",
+        "ppv_min_price",
+        "ppv_max_price",
+        "api_key_masked",
+        "fan_count",
+    ]
     list_filter = ["enabled"]
     search_fields = ["slug", "display_name", "account_id"]
     inlines = [VaultInline]
@@ -49,16 +59,31 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
     change_form_template = "admin/models_registry/creator/change_form.html"
     FIELD_GROUPS = [
         (None, ["slug", "display_name", "enabled", "autonomy", "llm_model"]),
-        ("Platform account and keys (write-only)", ["provider", "account_id", "platform_user_id", "api_base_url",
-                                                    "api_key", "webhook_secret"]),
-        ("Prices and limits", ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap",
-                               "custom_approval_limit"]),
-        ("What the bot must not say or do", ["restricted_words", "signal_keywords", "excluded_fan_ids",
-                                             "human_quiet_minutes", "reengage_expired", "campaign_quiet_hours"]),
+        (
+            "Platform account and keys (write-only)",
+            ["provider", "account_id", "platform_user_id", "api_base_url", "api_key", "webhook_secret"],
+        ),
+        (
+            "Prices and limits",
+            ["ppv_min_price", "ppv_max_price", "entry_price", "daily_spend_cap", "custom_approval_limit"],
+        ),
+        (
+            "What the bot must not say or do",
+            [
+                "restricted_words",
+                "signal_keywords",
+                "excluded_fan_ids",
+                "human_quiet_minutes",
+                "reengage_expired",
+                "campaign_quiet_hours",
+            ],
+        ),
         ("Pace", ["reply_delay_min_s", "reply_delay_max_s"]),
         ("Response targets (fans who need a person)", ["first_response_minutes", "next_response_minutes"]),
-        ("Learning", ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share",
-                      "offer_policy"]),
+        (
+            "Learning",
+            ["min_sample", "stats_half_life_days", "exploration_enabled", "exploration_share", "offer_policy"],
+        ),
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -66,7 +91,8 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         named = {f for _, fields in self.FIELD_GROUPS for f in fields}
         rest = [f for f in self.get_form(request, obj, fields=None).base_fields if f not in named]
         return [(title, {"fields": fields}) for title, fields in self.FIELD_GROUPS] + (
-            [("Other", {"fields": rest})] if rest else [])
+            [("Other", {"fields": rest})] if rest else []
+        )
 
     @admin.display(description="API key")
     def api_key_masked(self, obj):
@@ -94,8 +120,11 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         ]
 
     def _page(self, request, template, title, **context):
-        return TemplateResponse(request, template, {**self.admin_site.each_context(request), "title": title,
-                                                    "opts": self.model._meta, **context})
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **context},
+        )
 
     # -- onboarding ------------------------------------------------------------------------------------
     def connection_check(self, provider, account_id, api_key, api_base_url):
@@ -107,11 +136,12 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         data = values.get("content_map") if isinstance(values.get("content_map"), dict) else {}
         from_map = data.get("creator") if isinstance(data.get("creator"), dict) else {}
         slug = values.get("slug") or ""
-        return {"provider": values.get("provider") or from_map.get("provider") or "onlyfansapi",
-                "account_id": values.get("account_id") or from_map.get("account_id") or (
-                    f"acct_{slug}" if slug else ""),
-                "api_key": values.get("api_key") or "",
-                "api_base_url": values.get("api_base_url") or from_map.get("api_base_url") or ""}
+        return {
+            "provider": values.get("provider") or from_map.get("provider") or "onlyfansapi",
+            "account_id": values.get("account_id") or from_map.get("account_id") or (f"acct_{slug}" if slug else ""),
+            "api_key": values.get("api_key") or "",
+            "api_base_url": values.get("api_base_url") or from_map.get("api_base_url") or "",
+        }
 
     def _stash(self, request):
         """The uploads of this form kept across submits: in the session, under the form's token (at most
@@ -137,7 +167,7 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
             form = CreatorOnboardingForm(data, request.FILES, stash=stash)
             valid = form.is_valid()
             request.session.modified = True  # the stash took the uploads
-            if "_check" in request.POST:   # the button without JavaScript: the check only, nothing saved
+            if "_check" in request.POST:  # the button without JavaScript: the check only, nothing saved
                 check = self.connection_check(**self._check_values(form.data))
             elif valid:
                 if form.cleaned_data["replace"] and not self.has_change_permission(request):
@@ -155,23 +185,36 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
                         return self._onboarded(request, form, creator, token, check)
         else:
             form = CreatorOnboardingForm(stash={})
-        return self._page(request, "admin/models_registry/creator/onboard.html", "Onboard a creator", form=form,
-                          check=check, has_view_permission=self.has_view_permission(request),
-                          examples=EXAMPLES)
+        return self._page(
+            request,
+            "admin/models_registry/creator/onboard.html",
+            "Onboard a creator",
+            form=form,
+            check=check,
+            has_view_permission=self.has_view_permission(request),
+            examples=EXAMPLES,
+        )
 
     def _onboarded(self, request, form, creator, token, check):
         stashes = request.session.get(STASH_KEY) or {}
         stashes.pop(token, None)
         request.session[STASH_KEY] = stashes
         sections = ", ".join(f"§{s.number}" for s in form.sections)
-        self.message_user(request, (
-            f"Creator '{creator.slug}' onboarded: {creator.vault_items.count()} vault items, "
-            f"{creator.playbook_sections.count()} playbook sections ({sections}), "
-            f"{creator.templates.count()} templates. Webhook secret ends in …{creator.webhook_secret[-4:]}."),
-            messages.SUCCESS)
+        self.message_user(
+            request,
+            (
+                f"Creator '{creator.slug}' onboarded: {creator.vault_items.count()} vault items, "
+                f"{creator.playbook_sections.count()} playbook sections ({sections}), "
+                f"{creator.templates.count()} templates. Webhook secret ends in …{creator.webhook_secret[-4:]}."
+            ),
+            messages.SUCCESS,
+        )
         if check is not None:
-            self.message_user(request, check.message if check.ok else (
-                f"The key could not be checked: {check.message}"), messages.SUCCESS if check.ok else messages.WARNING)
+            self.message_user(
+                request,
+                check.message if check.ok else (f"The key could not be checked: {check.message}"),
+                messages.SUCCESS if check.ok else messages.WARNING,
+            )
         return redirect("admin:models_registry_creator_onboarded", creator.pk)
 
     def check_connection_view(self, request):
@@ -193,25 +236,32 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
         path = Path(settings.BASE_DIR) / "demo" / name
         if not path.is_file():
             raise Http404("The example files ship with the project's source (demo/), not with this install.")
-        return FileResponse(path.open("rb"), as_attachment=True, filename=f"example-{name}",
-                            content_type=EXAMPLES[name])
+        return FileResponse(
+            path.open("rb"), as_attachment=True, filename=f"example-{name}", content_type=EXAMPLES[name]
+        )
 
     def onboarded_view(self, request, object_id):
         """After onboarding: what was made, the mode (approve), and the next steps (webhook, vault)."""
         creator = self.get_object(request, object_id)
         if creator is None or not self.has_view_permission(request, creator):
             raise PermissionDenied
-        return self._page(request, "admin/models_registry/creator/onboarded.html", f"{creator} onboarded",
-                          creator=creator, has_view_permission=True,
-                          can_change=self.has_change_permission(request, creator),
-                          action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
-                          counts={"vault": creator.vault_items.count(),
-                                  "sections": creator.playbook_sections.count(),
-                                  "templates": creator.templates.count()})
+        return self._page(
+            request,
+            "admin/models_registry/creator/onboarded.html",
+            f"{creator} onboarded",
+            creator=creator,
+            has_view_permission=True,
+            can_change=self.has_change_permission(request, creator),
+            action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+            counts={
+                "vault": creator.vault_items.count(),
+                "sections": creator.playbook_sections.count(),
+                "templates": creator.templates.count(),
+            },
+        )
 
 
-@admin.action(description="Delete selected vault items (items templates still send are kept)",
-              permissions=["delete"])
+@admin.action(description="Delete selected vault items (items templates still send are kept)", permissions=["delete"])
 def delete_unused_vault_items(modeladmin, request, queryset):
     """The stock bulk delete, minus the items a response template still sends (each refusal is shown)."""
     needed = selectors.still_needed(queryset.select_related("creator"))
@@ -231,15 +281,19 @@ class VaultItemAdmin(CreatorScopedAdmin):
 
     @admin.display(description="sent by templates")
     def used_by(self, obj):
-        return ", ".join(selectors.templates_using(obj.creator_id, obj.content_key)
-                         .values_list("kind", flat=True)) or "—"
+        return (
+            ", ".join(selectors.templates_using(obj.creator_id, obj.content_key).values_list("kind", flat=True)) or "—"
+        )
 
     def get_actions(self, request):
         """Keep the name "delete_selected" (its confirmation page posts back to it) but refuse needed items."""
         actions = super().get_actions(request)
         if "delete_selected" in actions:
-            actions["delete_selected"] = (delete_unused_vault_items, "delete_selected",
-                                          delete_unused_vault_items.short_description)
+            actions["delete_selected"] = (
+                delete_unused_vault_items,
+                "delete_selected",
+                delete_unused_vault_items.short_description,
+            )
         return actions
 
     def delete_view(self, request, object_id, extra_context=None):

@@ -11,6 +11,7 @@ reveals no credential. `dumpdata` writes the token too (EncryptedTextField.value
 reads it back with the same keys. An empty value stays empty (so "no key set" is still a plain filter); any
 other equality lookup is refused, since each encryption of a value differs: compare decrypted values in Python.
 """
+
 import functools
 import os
 from pathlib import Path
@@ -38,7 +39,7 @@ def _dev_key(path: Path) -> str:
     key = Fernet.generate_key().decode()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:   # another process made it first: use theirs
+    except FileExistsError:  # another process made it first: use theirs
         return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
         f.write(key + "\n")
@@ -59,8 +60,10 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     try:
         return MultiFernet([Fernet(k.encode()) for k in keys])
     except ValueError as e:
-        raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key ({e}); make one "
-                                   "with `manage.py rotate_encryption_key --new-key`") from None
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key ({e}); make one "
+            "with `manage.py rotate_encryption_key --new-key`"
+        ) from None
 
 
 def fernet() -> MultiFernet:
@@ -77,9 +80,11 @@ def decrypt(token: str) -> str:
     try:
         return fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise DecryptionError("a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS: the key it was "
-                              "encrypted with is missing (keep old keys after the new one until "
-                              "`manage.py rotate_encryption_key` has run)") from None
+        raise DecryptionError(
+            "a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS: the key it was "
+            "encrypted with is missing (keep old keys after the new one until "
+            "`manage.py rotate_encryption_key` has run)"
+        ) from None
 
 
 def rotate(token: str) -> str:
@@ -127,6 +132,8 @@ class EmptyOnlyExact(Exact):
 
     def get_prep_lookup(self):
         if self.rhs not in ("", None):
-            raise FieldError(f"{self.lhs.target.name} is encrypted (each encryption differs): compare decrypted "
-                             "values in Python instead of filtering on one")
+            raise FieldError(
+                f"{self.lhs.target.name} is encrypted (each encryption differs): compare decrypted "
+                "values in Python instead of filtering on one"
+            )
         return self.rhs

@@ -1,5 +1,6 @@
 """Admin forms for creator configuration: onboarding from files, and edits that keep the
 vault, playbook and templates consistent with each other."""
+
 import json
 from decimal import Decimal
 
@@ -23,14 +24,25 @@ from models_registry.services import (
 from team.models import Autonomy
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-CREATOR_FIELDS = ["display_name", "provider", "account_id", "platform_user_id", "api_base_url", "api_key",
-                  "webhook_secret", "ppv_min_price", "ppv_max_price", "entry_price"]
+CREATOR_FIELDS = [
+    "display_name",
+    "provider",
+    "account_id",
+    "platform_user_id",
+    "api_base_url",
+    "api_key",
+    "webhook_secret",
+    "ppv_min_price",
+    "ppv_max_price",
+    "entry_price",
+]
 PRICE_KW = {"required": False, "max_digits": 8, "decimal_places": 2, "min_value": Decimal("0.01")}
 
 
 def _secret_field(help_text, label=None):
-    return forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
-                           help_text=help_text, label=label)
+    return forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False), help_text=help_text, label=label
+    )
 
 
 class CreatorForm(forms.ModelForm):
@@ -42,9 +54,11 @@ class CreatorForm(forms.ModelForm):
     class Meta:
         model = Creator
         fields = "__all__"
-        widgets = {"excluded_fan_ids": forms.Textarea(attrs={"rows": 1, "cols": 60}),
-                   "restricted_words": forms.Textarea(attrs={"rows": 2, "cols": 60}),
-                   "signal_keywords": forms.Textarea(attrs={"rows": 3, "cols": 60})}
+        widgets = {
+            "excluded_fan_ids": forms.Textarea(attrs={"rows": 1, "cols": 60}),
+            "restricted_words": forms.Textarea(attrs={"rows": 2, "cols": 60}),
+            "signal_keywords": forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        }
 
     def clean(self):
         data = super().clean()
@@ -87,27 +101,48 @@ class CreatorOnboardingForm(forms.Form):
 
     slug = forms.SlugField(max_length=50, help_text="Short id used in URLs: /api/<slug>/…")
     display_name = forms.CharField(required=False, max_length=120)
-    provider = forms.ChoiceField(choices=PROVIDER_CHOICES, required=False, initial="onlyfansapi",
-                                 help_text="How the creator's account is reached.")
-    account_id = forms.CharField(label="Platform account id", required=False, max_length=120,
-                                 help_text="The account_id the platform puts in every webhook (acct_…).")
+    provider = forms.ChoiceField(
+        choices=PROVIDER_CHOICES,
+        required=False,
+        initial="onlyfansapi",
+        help_text="How the creator's account is reached.",
+    )
+    account_id = forms.CharField(
+        label="Platform account id",
+        required=False,
+        max_length=120,
+        help_text="The account_id the platform puts in every webhook (acct_…).",
+    )
     platform_user_id = forms.IntegerField(label="Creator's platform user id", required=False, min_value=1)
-    api_base_url = forms.URLField(label="Platform API base URL", required=False, assume_scheme="https",
-                                  help_text=f"Leave empty for OnlyFansAPI.com's own API ({ONLYFANSAPI_BASE_URL}); "
-                                            f"give one only to point the creator at a stand-in.")
+    api_base_url = forms.URLField(
+        label="Platform API base URL",
+        required=False,
+        assume_scheme="https",
+        help_text=f"Leave empty for OnlyFansAPI.com's own API ({ONLYFANSAPI_BASE_URL}); "
+        f"give one only to point the creator at a stand-in.",
+    )
     api_key = _secret_field("Write-only: stored, never shown again. Test it before saving.", label="Platform API key")
     webhook_secret = _secret_field("Write-only. Leave empty to generate one.", label="Webhook secret")
     ppv_min_price = forms.DecimalField(label="Minimum PPV price", **PRICE_KW)
     ppv_max_price = forms.DecimalField(label="Maximum PPV price", **PRICE_KW)
     entry_price = forms.DecimalField(label="Entry PPV price", **PRICE_KW)
-    content_map = forms.FileField(label="Content map (JSON)", required=False,
-                                  help_text="Vault items, templates and restricted words (see the example).")
-    playbook = forms.FileField(label="Playbook (Markdown)", required=False,
-                               help_text="Split into sections at headings like '## §4 Strategy for new fans'.")
+    content_map = forms.FileField(
+        label="Content map (JSON)",
+        required=False,
+        help_text="Vault items, templates and restricted words (see the example).",
+    )
+    playbook = forms.FileField(
+        label="Playbook (Markdown)",
+        required=False,
+        help_text="Split into sections at headings like '## §4 Strategy for new fans'.",
+    )
     upload_token = forms.CharField(required=False, widget=forms.HiddenInput)
-    replace = forms.BooleanField(required=False, label="Replace an existing creator",
-                                 help_text="Re-onboard a creator that exists: its vault, playbook and templates are "
-                                           "replaced by the uploaded files (its mode stays as it is).")
+    replace = forms.BooleanField(
+        required=False,
+        label="Replace an existing creator",
+        help_text="Re-onboard a creator that exists: its vault, playbook and templates are "
+        "replaced by the uploaded files (its mode stays as it is).",
+    )
 
     def __init__(self, *args, stash=None, for_staff=True, **kwargs):
         """`for_staff` (the admin form): a new creator is on OnlyFansAPI.com unless said otherwise, needs its
@@ -145,7 +180,8 @@ class CreatorOnboardingForm(forms.Form):
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise ValidationError(
-                f"The content map is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.") from e
+                f"The content map is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}."
+            ) from e
         if not isinstance(data, dict):
             raise ValidationError("The content map must be a JSON object.")
         self.map_lines = json_lines(text)
@@ -168,8 +204,11 @@ class CreatorOnboardingForm(forms.Form):
         slug = data.get("slug")
         existing = Creator.objects.filter(slug=slug).first() if slug else None
         if existing and not data.get("replace"):
-            self.add_error("slug", f"A creator '{slug}' already exists. Tick 'Replace an existing creator' "
-                                   "(--replace) to re-onboard it, or choose another slug.")
+            self.add_error(
+                "slug",
+                f"A creator '{slug}' already exists. Tick 'Replace an existing creator' "
+                "(--replace) to re-onboard it, or choose another slug.",
+            )
         self.new_creator = existing is None
         if isinstance(data.get("content_map"), dict):
             problems = list(getattr(self, "map_problems", []))
@@ -177,8 +216,12 @@ class CreatorOnboardingForm(forms.Form):
             if problems:
                 self.add_error("content_map", [self.map_error(path, message) for path, message in problems])
                 data.pop("content_map", None)
-        if (self.for_staff and self.new_creator and self.effective("provider", data) == "onlyfansapi"
-                and not data.get("api_key")):
+        if (
+            self.for_staff
+            and self.new_creator
+            and self.effective("provider", data) == "onlyfansapi"
+            and not data.get("api_key")
+        ):
             self.add_error("api_key", "OnlyFansAPI.com needs the API key (from the provider's dashboard).")
         return data
 
@@ -201,8 +244,9 @@ class CreatorOnboardingForm(forms.Form):
     def _check_prices(self, data) -> list[tuple[tuple, str]]:
         """Problems of the bounds go on their fields; a vault price outside them is returned, with its path."""
         try:
-            low, high, entry = (Decimal(str(self.effective(n, data)))
-                                for n in ("ppv_min_price", "ppv_max_price", "entry_price"))
+            low, high, entry = (
+                Decimal(str(self.effective(n, data))) for n in ("ppv_min_price", "ppv_max_price", "entry_price")
+            )
         except ArithmeticError:
             return [(("creator",), "The content map's creator prices must be numbers.")]
         if low > high:
@@ -224,8 +268,13 @@ class CreatorOnboardingForm(forms.Form):
             except ArithmeticError:
                 continue  # reported as "not a number"
             if outside:
-                problems.append((("vault", i, "price"), f"Vault item {i + 1} '{item.get('content_key')}': price "
-                                                        f"{price} is outside the price bounds {low}–{high}."))
+                problems.append(
+                    (
+                        ("vault", i, "price"),
+                        f"Vault item {i + 1} '{item.get('content_key')}': price "
+                        f"{price} is outside the price bounds {low}–{high}.",
+                    )
+                )
         return problems
 
     def save(self) -> Creator:
@@ -257,8 +306,10 @@ class VaultItemForm(forms.ModelForm):
     class Meta:
         model = VaultItem
         fields = "__all__"
-        widgets = {"media_ids": forms.TextInput(attrs={"size": 16}),
-                   "description": forms.Textarea(attrs={"rows": 1, "cols": 36})}
+        widgets = {
+            "media_ids": forms.TextInput(attrs={"size": 16}),
+            "description": forms.Textarea(attrs={"rows": 1, "cols": 36}),
+        }
 
     def clean_content_key(self):
         new = self.cleaned_data["content_key"]
@@ -266,8 +317,10 @@ class VaultItemForm(forms.ModelForm):
         if old and new != old:
             kinds = list(selectors.templates_using(self.instance.creator_id, old).values_list("kind", flat=True))
             if kinds:
-                raise ValidationError(f"'{old}' is sent by the {', '.join(sorted(kinds))} template(s): change those "
-                                      f"templates first, then rename the item.")
+                raise ValidationError(
+                    f"'{old}' is sent by the {', '.join(sorted(kinds))} template(s): change those "
+                    f"templates first, then rename the item."
+                )
         return new
 
 
@@ -279,8 +332,9 @@ class VaultInlineFormSet(forms.BaseInlineFormSet):
         for form in self.deleted_forms:
             item = form.instance
             if item.pk:
-                kinds = list(selectors.templates_using(item.creator_id, item.content_key)
-                             .values_list("kind", flat=True))
+                kinds = list(
+                    selectors.templates_using(item.creator_id, item.content_key).values_list("kind", flat=True)
+                )
                 if kinds:
                     raise ValidationError(selectors.refusal(item, kinds))
 
@@ -313,8 +367,11 @@ class ResponseTemplateForm(forms.ModelForm):
 
     def clean_variants(self):
         variants = self.cleaned_data.get("variants")
-        if not isinstance(variants, list) or not variants or not all(isinstance(v, str) and v.strip()
-                                                                       for v in variants):
+        if (
+            not isinstance(variants, list)
+            or not variants
+            or not all(isinstance(v, str) and v.strip() for v in variants)
+        ):
             raise ValidationError('Give a non-empty JSON list of texts, e.g. ["hey {name} 💕"].')
         return variants
 

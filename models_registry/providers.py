@@ -1,6 +1,7 @@
 """What a creator's onboarding must know of each platform provider: its name, its default API address and
 the PPV prices it takes. The wire formats themselves live in salesbot.providers (one module per provider),
 which reads these facts from here, so a domain app never imports the pipeline."""
+
 from decimal import Decimal
 
 CHOICES = [("onlyfansapi", "OnlyFansAPI.com"), ("simple", "simple contract (fakes, tests)")]

@@ -1,4 +1,5 @@
 """Read-only questions about a creator's configuration."""
+
 from models_registry.models import ResponseTemplate, VaultItem
 
 
@@ -21,5 +22,7 @@ def still_needed(items) -> dict[VaultItem, list[str]]:
 
 def refusal(item: VaultItem, kinds: list[str]) -> str:
     """The message staff see when a vault item cannot go."""
-    return (f"Vault item '{item.content_key}' is sent by the {', '.join(sorted(kinds))} template(s) of "
-            f"{item.creator.slug}: change or clear those templates' content key first.")
+    return (
+        f"Vault item '{item.content_key}' is sent by the {', '.join(sorted(kinds))} template(s) of "
+        f"{item.creator.slug}: change or clear those templates' content key first."
+    )

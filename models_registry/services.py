@@ -1,4 +1,5 @@
 """Onboarding a creator from the files the seed kept per model (§12): content map + playbook."""
+
 import json
 import re
 import string
@@ -16,10 +17,15 @@ S = FanState
 ALL_STATES = [s.value for s in S if s != S.HANDED_OFF]
 # Seed §9: which playbook sections each fan state's prompt needs; staff can edit it per section.
 DEFAULT_SERVES = {
-    1: ALL_STATES, 2: ALL_STATES, 14: ALL_STATES,
+    1: ALL_STATES,
+    2: ALL_STATES,
+    14: ALL_STATES,
     4: [S.NEW, S.GREETED, S.ENGAGED, S.DORMANT],
-    6: [S.ENGAGED, S.PITCHED, S.BUYER], 7: [S.ENGAGED, S.PITCHED, S.BUYER], 9: [S.BUYER],
-    10: [S.WHALE_CANDIDATE], 11: [S.WHALE_CANDIDATE],
+    6: [S.ENGAGED, S.PITCHED, S.BUYER],
+    7: [S.ENGAGED, S.PITCHED, S.BUYER],
+    9: [S.BUYER],
+    10: [S.WHALE_CANDIDATE],
+    11: [S.WHALE_CANDIDATE],
 }
 HEADING = re.compile(r"^#{1,3}\s*§\s*(\d+)[.:]?\s*(.*?)\s*$", re.M)
 SERVES_MARK = re.compile(r"<!--\s*serves:\s*([\w ,]+?)\s*-->")
@@ -76,15 +82,17 @@ def parse_playbook(markdown: str) -> list[Section]:
             problems.append(f"line {line}: The playbook has §{number} twice (first at line {seen[number]}).")
         seen.setdefault(number, line)
         end = matches[i + 1].start() if i + 1 < len(matches) else len(markdown)
-        body = markdown[m.end():end].strip()
+        body = markdown[m.end() : end].strip()
         serves = [str(s) for s in DEFAULT_SERVES.get(number, [])]
         mark = SERVES_MARK.search(markdown, m.end(), end)
         if mark:
             serves = [s.strip() for s in mark.group(1).split(",") if s.strip()]
             unknown = set(serves) - {s.value for s in S}
             if unknown:
-                problems.append(f"line {_line(markdown, mark.start())}: §{number}: unknown fan state(s) "
-                                f"{sorted(unknown)} in serves (known: {', '.join(s.value for s in S)}).")
+                problems.append(
+                    f"line {_line(markdown, mark.start())}: §{number}: unknown fan state(s) "
+                    f"{sorted(unknown)} in serves (known: {', '.join(s.value for s in S)})."
+                )
             body = SERVES_MARK.sub("", body).strip()
         sections.append(Section(number, m.group(2) or f"Section {number}", body, serves))
     if problems:
@@ -107,7 +115,7 @@ def json_lines(text: str) -> dict[tuple, int]:
             i = skip(i + 1)
             while text[i] != "}":
                 key, i = json.decoder.scanstring(text, i + 1)
-                i = value(skip(i) + 1, (*path, key))   # past the ':'
+                i = value(skip(i) + 1, (*path, key))  # past the ':'
                 i = skip(i)
                 i = skip(i + 1) if text[i] == "," else i
             return i + 1
@@ -165,8 +173,10 @@ def variant_problems(kind: str, variants) -> list[str]:
             continue
         unknown = used - allowed
         if unknown:
-            problems.append(f"variants[{i}]: unknown placeholder(s) {', '.join(f'{{{u}}}' for u in sorted(unknown))} "
-                            f"(allowed: {', '.join(f'{{{a}}}' for a in sorted(allowed))}).")
+            problems.append(
+                f"variants[{i}]: unknown placeholder(s) {', '.join(f'{{{u}}}' for u in sorted(unknown))} "
+                f"(allowed: {', '.join(f'{{{a}}}' for a in sorted(allowed))})."
+            )
         if required - used:
             problems.append(f"variants[{i}]: must say {', '.join(f'{{{r}}}' for r in sorted(required))}.")
     return problems
@@ -211,11 +221,13 @@ def content_map_problems(data) -> list[tuple[tuple, str]]:
         elif not isinstance(t, dict) or not t.get("variants"):
             problems.append((at, f"templates.{kind}: needs a non-empty 'variants' list."))
         elif t.get("content_key") and t["content_key"] not in keys:
-            problems.append(((*at, "content_key"),
-                             f"templates.{kind}: content_key '{t['content_key']}' is not in the vault."))
+            problems.append(
+                ((*at, "content_key"), f"templates.{kind}: content_key '{t['content_key']}' is not in the vault.")
+            )
         else:
-            problems.extend(((*at, "variants"), f"templates.{kind}: {p}")
-                            for p in variant_problems(kind, t["variants"]))
+            problems.extend(
+                ((*at, "variants"), f"templates.{kind}: {p}") for p in variant_problems(kind, t["variants"])
+            )
     return problems
 
 
@@ -240,8 +252,9 @@ def onboard_creator(content_map: dict, playbook_md: str, **creator_fields) -> Cr
     listed = playbook_restricted_words(sections)
     if listed:  # the spec keeps them in the playbook's §14: enforced with the content map's
         known = list(fields.get("restricted_words") or [])
-        fields["restricted_words"] = known + [w for w in listed if w.casefold() not in
-                                              {str(k).casefold() for k in known}]
+        fields["restricted_words"] = known + [
+            w for w in listed if w.casefold() not in {str(k).casefold() for k in known}
+        ]
     slug = fields.pop("slug", None)
     if not slug:
         raise ValidationError("A creator slug is required.")
@@ -257,20 +270,33 @@ def onboard_creator(content_map: dict, playbook_md: str, **creator_fields) -> Cr
 
     creator.vault_items.all().delete()
     for item in content_map["vault"]:
-        v = VaultItem(creator=creator, content_key=item["content_key"], kind=item.get("kind", "photo"),
-                      media_ids=item.get("media_ids", []), default_price=_price(item.get("price"), item["content_key"]),
-                      ladder_tier=item.get("tier", 1), description=item.get("description", ""))
+        v = VaultItem(
+            creator=creator,
+            content_key=item["content_key"],
+            kind=item.get("kind", "photo"),
+            media_ids=item.get("media_ids", []),
+            default_price=_price(item.get("price"), item["content_key"]),
+            ladder_tier=item.get("tier", 1),
+            description=item.get("description", ""),
+        )
         v.full_clean()
         v.save()
     creator.playbook_sections.all().delete()
     PlaybookSection.objects.bulk_create(
         PlaybookSection(creator=creator, number=s.number, title=s.title, body=s.body, serves_states=s.serves_states)
-        for s in sections)
+        for s in sections
+    )
     creator.templates.all().delete()
     ResponseTemplate.objects.bulk_create(
-        ResponseTemplate(creator=creator, kind=kind, variants=t["variants"], content_key=t.get("content_key", ""),
-                         hook=t.get("hook", ""))
-        for kind, t in content_map.get("templates", {}).items())
+        ResponseTemplate(
+            creator=creator,
+            kind=kind,
+            variants=t["variants"],
+            content_key=t.get("content_key", ""),
+            hook=t.get("hook", ""),
+        )
+        for kind, t in content_map.get("templates", {}).items()
+    )
     return creator
 
 

@@ -1,6 +1,7 @@
 """Every admin of the deployment, assembled on the one site (salesbot.admin_site): the domain apps define
 their ModelAdmins and register nothing; this module says which admin serves which model, once.
 Ledgers are read-only for everyone (team.scoped_admin.LedgerAdmin)."""
+
 import django_q.admin  # noqa: F401  (django-q2's task and schedule pages register themselves on the site)
 from django import forms
 from django.contrib import admin, messages
@@ -39,8 +40,9 @@ class WebhookEventAdmin(LedgerAdmin):
         for event in queryset.exclude(status=WebhookEvent.Status.PROCESSED):
             queue.replay(event)
             n += 1
-        self.message_user(request, f"{n} event(s) queued for processing; processed events are never replayed.",
-                          messages.SUCCESS)
+        self.message_user(
+            request, f"{n} event(s) queued for processing; processed events are never replayed.", messages.SUCCESS
+        )
 
 
 class QueueItemAdmin(CreatorScopedAdmin):
@@ -53,8 +55,18 @@ class QueueItemAdmin(CreatorScopedAdmin):
 class LLMCallAdmin(LedgerAdmin):
     """Read-only: what each model call cost and whether its answer was used."""
 
-    list_display = ["ts", "creator", "fan", "model", "outcome", "input_tokens", "output_tokens", "cost_usd",
-                    "latency_ms", "trimmed"]
+    list_display = [
+        "ts",
+        "creator",
+        "fan",
+        "model",
+        "outcome",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "trimmed",
+    ]
     list_filter = ["outcome", "model", "creator"]
     search_fields = ["=fan__fan_id", "error"]
     date_hierarchy = "ts"
@@ -72,10 +84,12 @@ class PendingReversalAdmin(LedgerAdmin):
 
 # --- staff API tokens: never listed in clear; the key is shown once, when the token is created ------
 
+
 class StaffTokenForm(forms.ModelForm):
     name = forms.CharField(max_length=80, required=False, help_text="What the token is for.")
-    expires_in_days = forms.IntegerField(min_value=0, required=False,
-                                         help_text="Empty: API_TOKEN_DAYS (the default); 0: never expires.")
+    expires_in_days = forms.IntegerField(
+        min_value=0, required=False, help_text="Empty: API_TOKEN_DAYS (the default); 0: never expires."
+    )
 
     class Meta:
         model = StaffToken
@@ -132,11 +146,13 @@ class MaskedTokenAdmin(TokenAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         days = form.cleaned_data.get("expires_in_days")
-        token = security.create_token(form.cleaned_data["user"], form.cleaned_data.get("name") or "",
-                                      by=request.user, request=request, days=days)
-        obj.key, obj.created = token.key, token.created   # the key is the pk
-        self.message_user(request, f"API token for {obj.user}: {obj.key} — copy it now, it is not shown again.",
-                          messages.WARNING)
+        token = security.create_token(
+            form.cleaned_data["user"], form.cleaned_data.get("name") or "", by=request.user, request=request, days=days
+        )
+        obj.key, obj.created = token.key, token.created  # the key is the pk
+        self.message_user(
+            request, f"API token for {obj.user}: {obj.key} — copy it now, it is not shown again.", messages.WARNING
+        )
 
     def delete_model(self, request, obj):
         security.revoke_token(obj, by=request.user, request=request)
@@ -156,14 +172,29 @@ class SafetyClearanceAdmin(LedgerAdmin):
 
 site = admin.site
 for model, model_admin in [
-    (Creator, CreatorDashboardAdmin), (VaultItem, VaultItemAdmin), (PlaybookSection, PlaybookSectionAdmin),
+    (Creator, CreatorDashboardAdmin),
+    (VaultItem, VaultItemAdmin),
+    (PlaybookSection, PlaybookSectionAdmin),
     (ResponseTemplate, ResponseTemplateAdmin),
-    (Fan, ConsoleFanAdmin), (NeedsHumanFan, NeedsHumanFanAdmin), (Message, MessageAdmin),
-    (FanTransition, FanTransitionAdmin), (SafetyClearance, SafetyClearanceAdmin),
-    (Action, ActionAdmin), (Outcome, OutcomeAdmin), (Experiment, ExperimentAdmin),
-    (Draft, DraftAdmin), (WebhookEvent, WebhookEventAdmin), (QueueItem, QueueItemAdmin), (LLMCall, LLMCallAdmin),
-    (PendingReversal, PendingReversalAdmin), (StaffToken, MaskedTokenAdmin),
-    (Segment, SegmentAdmin), (Campaign, CampaignAdmin),
-    (TeamMember, TeamMemberAdmin), (Snippet, SnippetAdmin), (get_user_model(), TeamUserAdmin), (Group, GroupAdmin),
+    (Fan, ConsoleFanAdmin),
+    (NeedsHumanFan, NeedsHumanFanAdmin),
+    (Message, MessageAdmin),
+    (FanTransition, FanTransitionAdmin),
+    (SafetyClearance, SafetyClearanceAdmin),
+    (Action, ActionAdmin),
+    (Outcome, OutcomeAdmin),
+    (Experiment, ExperimentAdmin),
+    (Draft, DraftAdmin),
+    (WebhookEvent, WebhookEventAdmin),
+    (QueueItem, QueueItemAdmin),
+    (LLMCall, LLMCallAdmin),
+    (PendingReversal, PendingReversalAdmin),
+    (StaffToken, MaskedTokenAdmin),
+    (Segment, SegmentAdmin),
+    (Campaign, CampaignAdmin),
+    (TeamMember, TeamMemberAdmin),
+    (Snippet, SnippetAdmin),
+    (get_user_model(), TeamUserAdmin),
+    (Group, GroupAdmin),
 ]:
     site.register(model, model_admin, own=True)

@@ -2,6 +2,7 @@
 and the team's reports hang at their own URLs, and every ModelAdmin is registered on it in one module
 (salesbot.admin). Django's admin app runs without autodiscovery (AdminConfig below), so nothing registers
 itself somewhere else and nothing is registered twice."""
+
 from django.contrib import admin
 from django.contrib.admin.apps import SimpleAdminConfig
 from django.urls import path, reverse_lazy

@@ -4,6 +4,7 @@ creators a user sees (team.scope); admin shows it at /admin/reports/audit/.
 
 Settings come from the creator's history (django-simple-history, models_registry.Creator.history): a
 credential is not kept there, only that it changed (`keys_changed`), so no value ever reaches this page."""
+
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,8 +51,9 @@ def _settings(creator_ids, limit):
         if record.history_type == "~" and not changes and not keys:
             continue  # saved without a change
         what = {"+": "created the creator", "-": "deleted the creator"}.get(record.history_type, "changed settings")
-        yield Entry(record.history_date, _who(record.history_user, "system"), record.slug, "settings", what,
-                    changes + keys)
+        yield Entry(
+            record.history_date, _who(record.history_user, "system"), record.slug, "settings", what, changes + keys
+        )
 
 
 def _drafts(creator_ids, limit):
@@ -62,8 +64,15 @@ def _drafts(creator_ids, limit):
         details = [f"{d.action}" + (f" {d.content_key} at ${d.price}" if d.price is not None else "")]
         if d.reject_reason:
             details.append(f"reason: {d.reject_reason}")
-        yield Entry(d.decided_at or d.created_at, _who(d.decided_by), d.creator.slug, "draft",
-                    f"{d.get_status_display()}: draft for fan {_fan(d.fan)}", details, d.fan_id)
+        yield Entry(
+            d.decided_at or d.created_at,
+            _who(d.decided_by),
+            d.creator.slug,
+            "draft",
+            f"{d.get_status_display()}: draft for fan {_fan(d.fan)}",
+            details,
+            d.fan_id,
+        )
 
 
 def _sends(creator_ids, limit):
@@ -72,8 +81,15 @@ def _sends(creator_ids, limit):
         sent = sent.filter(creator_id__in=creator_ids)
     for a in sent.select_related("sent_by", "creator", "fan").order_by("-ts", "-id")[:limit]:
         what = f"sent {a.action}" + (f" {a.content_key} at ${a.price}" if a.price is not None else "")
-        yield Entry(a.ts, _who(a.sent_by), a.creator.slug, "send", f"{what} to fan {_fan(a.fan)} from the console",
-                    [f"status: {a.status}"] + ([a.message_text[:120]] if a.message_text else []), a.fan_id)
+        yield Entry(
+            a.ts,
+            _who(a.sent_by),
+            a.creator.slug,
+            "send",
+            f"{what} to fan {_fan(a.fan)} from the console",
+            [f"status: {a.status}"] + ([a.message_text[:120]] if a.message_text else []),
+            a.fan_id,
+        )
 
 
 def _fans(creator_ids, limit):
@@ -83,8 +99,9 @@ def _fans(creator_ids, limit):
     verbs = {"handed_off": "handed off", "engaged": "resumed", "dormant": "parked as dormant"}
     for t in moves.select_related("by_user", "fan__creator").order_by("-ts", "-id")[:limit]:
         verb = verbs.get(t.to_state, f"moved to {t.to_state}")
-        yield Entry(t.ts, _who(t.by_user, "staff"), t.fan.creator.slug, "fan", f"{verb} fan {_fan(t.fan)}",
-                    [t.reason], t.fan_id)
+        yield Entry(
+            t.ts, _who(t.by_user, "staff"), t.fan.creator.slug, "fan", f"{verb} fan {_fan(t.fan)}", [t.reason], t.fan_id
+        )
 
 
 def _clearances(creator_ids, limit):
@@ -92,8 +109,15 @@ def _clearances(creator_ids, limit):
     if creator_ids is not scope.ALL:
         cleared = cleared.filter(fan__creator_id__in=creator_ids)
     for c in cleared.select_related("by_user", "fan__creator").order_by("-ts", "-id")[:limit]:
-        yield Entry(c.ts, _who(c.by_user), c.fan.creator.slug, "fan", f"cleared the safety flag of fan {_fan(c.fan)}",
-                    [f"reason: {c.reason}", f"the flag said: {c.was or '—'}"], c.fan_id)
+        yield Entry(
+            c.ts,
+            _who(c.by_user),
+            c.fan.creator.slug,
+            "fan",
+            f"cleared the safety flag of fan {_fan(c.fan)}",
+            [f"reason: {c.reason}", f"the flag said: {c.was or '—'}"],
+            c.fan_id,
+        )
 
 
 def _accounts(user, limit):

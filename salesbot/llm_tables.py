@@ -25,18 +25,20 @@ DEFAULT_PRICES = PRICES["claude-opus-5-5"]
 BATCH_DISCOUNT = 0.5
 
 CACHE_FLOORS_AS_OF = "2026-12-07"
-CACHE_FLOORS_SOURCE = ("https://platform.claude.com/docs/en/build-with-claude/prompt-caching#cache-limitations "
-                       "(minimum cacheable prompt length); Opus 5: docs.litellm.ai prompt caching, 2026-10-07")
+CACHE_FLOORS_SOURCE = (
+    "https://platform.claude.com/docs/en/build-with-claude/prompt-caching#cache-limitations "
+    "(minimum cacheable prompt length); Opus 5: docs.litellm.ai prompt caching, 2026-10-07"
+)
 # Tokens a cached prefix needs at least; under it the API caches nothing and says nothing (both cache counters 0).
 CACHE_MIN_TOKENS = {
     "claude-opus-5": 512,
     # Not in the sources we could read: the common floor assumed (Opus 5 has 512), so a prefix passing
     # here passes there.
     "claude-opus-5-5": 1024,
-    "claude-fable-5": 2048,          # sources disagree (512 / 2,048): the higher
+    "claude-fable-5": 2048,  # sources disagree (512 / 2,048): the higher
     "claude-sonnet-5": 1024,
-    "claude-haiku-5": 4096,          # not listed: Haiku 4.5's floor assumed
-    "claude-opus-4-7": 4096,         # sources disagree (2,048 / 4,096): the higher
+    "claude-haiku-5": 4096,  # not listed: Haiku 4.5's floor assumed
+    "claude-opus-4-7": 4096,  # sources disagree (2,048 / 4,096): the higher
     "claude-opus-4-6": 4096,
     "claude-opus-4-5": 4096,
     "claude-haiku-4-5": 4096,

@@ -7,6 +7,7 @@ queue depth and the oldest workable item's wait, fans awaiting a human, drafts w
 (MetricCount, bumped by the worker), model calls, tokens and cost. Docs and starter alert rules:
 docs/operations.md.
 """
+
 import hmac
 
 from django.conf import settings
@@ -32,6 +33,7 @@ BOT_SOURCES = (Action.Source.RULES, Action.Source.LLM, Action.Source.STAFF)
 
 # --- counters no row keeps ------------------------------------------------------------------------
 
+
 def bump(name: str, label: str = "", by: int = 1) -> None:
     """Add to a MetricCount; never raises into the caller (a metric must not fail a send)."""
     try:
@@ -43,6 +45,7 @@ def bump(name: str, label: str = "", by: int = 1) -> None:
                 MetricCount.objects.filter(name=name, label=label).update(value=F("value") + by)
     except Exception:  # noqa: BLE001  (the metric is lost, the work is not)
         import logging
+
         logging.getLogger(__name__).warning("could not count metric %s{%s}", name, label, exc_info=True)
 
 
@@ -55,6 +58,7 @@ def provider_error_kind(error) -> str:
 
 
 # --- the collector --------------------------------------------------------------------------------
+
 
 class SalesbotCollector:
     def collect(self):
@@ -69,80 +73,134 @@ class SalesbotCollector:
 
 
 def _webhooks(now):
-    g = GaugeMetricFamily("salesbot_webhook_events", "Stored webhook events by status (received = waiting to be "
-                                                      "applied).", labels=["status"])
+    g = GaugeMetricFamily(
+        "salesbot_webhook_events",
+        "Stored webhook events by status (received = waiting to be applied).",
+        labels=["status"],
+    )
     by = dict(WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")))
     for status in WebhookEvent.Status.values:
         g.add_metric([status], by.get(status, 0))
     yield g
-    oldest = (WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED)
-              .aggregate(t=Min("received_at"))["t"])
-    yield GaugeMetricFamily("salesbot_webhook_oldest_waiting_seconds", "Age of the oldest stored event not yet "
-                            "applied (0: none).", value=_age(now, oldest))
+    oldest = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).aggregate(t=Min("received_at"))["t"]
+    yield GaugeMetricFamily(
+        "salesbot_webhook_oldest_waiting_seconds",
+        "Age of the oldest stored event not yet applied (0: none).",
+        value=_age(now, oldest),
+    )
 
 
 def _queue(now):
-    g = GaugeMetricFamily("salesbot_queue_items", "Fan queue items by status (pending includes deferred retries).",
-                          labels=["status"])
-    by = dict(QueueItem.objects.filter(status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING])
-              .order_by().values_list("status").annotate(n=Count("id")))
+    g = GaugeMetricFamily(
+        "salesbot_queue_items", "Fan queue items by status (pending includes deferred retries).", labels=["status"]
+    )
+    by = dict(
+        QueueItem.objects.filter(status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING])
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
     for status in (QueueItem.Status.PENDING, QueueItem.Status.WORKING):
         g.add_metric([status], by.get(status, 0))
     yield g
     due = QueueItem.objects.filter(status=QueueItem.Status.PENDING, not_before__lte=now)
-    yield GaugeMetricFamily("salesbot_queue_workable", "Pending items whose time has come (not waiting for a "
-                            "retry or a human's hold).", value=due.count())
+    yield GaugeMetricFamily(
+        "salesbot_queue_workable",
+        "Pending items whose time has come (not waiting for a retry or a human's hold).",
+        value=due.count(),
+    )
     oldest = due.aggregate(t=Min("waiting_since"))["t"]
-    yield GaugeMetricFamily("salesbot_queue_oldest_wait_seconds", "How long the longest-waiting workable fan has "
-                            "waited for an answer (0: none).", value=_age(now, oldest))
+    yield GaugeMetricFamily(
+        "salesbot_queue_oldest_wait_seconds",
+        "How long the longest-waiting workable fan has waited for an answer (0: none).",
+        value=_age(now, oldest),
+    )
 
 
 def _humans():
-    yield GaugeMetricFamily("salesbot_fans_awaiting_human", "Fans only a person may answer (handed off or "
-                            "safety-flagged).", value=Fan.objects.filter(needs_a_human()).count())
-    yield GaugeMetricFamily("salesbot_drafts_open", "Drafts waiting for a person (approve mode).",
-                            value=Draft.objects.filter(status=Draft.Status.OPEN).count())
+    yield GaugeMetricFamily(
+        "salesbot_fans_awaiting_human",
+        "Fans only a person may answer (handed off or safety-flagged).",
+        value=Fan.objects.filter(needs_a_human()).count(),
+    )
+    yield GaugeMetricFamily(
+        "salesbot_drafts_open",
+        "Drafts waiting for a person (approve mode).",
+        value=Draft.objects.filter(status=Draft.Status.OPEN).count(),
+    )
 
 
 def _latency():
-    sent = Action.objects.filter(status=Action.Status.SENT, source__in=[Action.Source.RULES, Action.Source.LLM],
-                                 response_time_s__isnull=False)
-    agg = sent.aggregate(total=Sum("response_time_s"), n=Count("id"),
-                         **{f"le{i}": Count("id", filter=Q(response_time_s__lte=b))
-                            for i, b in enumerate(LATENCY_BUCKETS)})
+    sent = Action.objects.filter(
+        status=Action.Status.SENT, source__in=[Action.Source.RULES, Action.Source.LLM], response_time_s__isnull=False
+    )
+    agg = sent.aggregate(
+        total=Sum("response_time_s"),
+        n=Count("id"),
+        **{f"le{i}": Count("id", filter=Q(response_time_s__lte=b)) for i, b in enumerate(LATENCY_BUCKETS)},
+    )
     buckets = [(str(b), agg[f"le{i}"]) for i, b in enumerate(LATENCY_BUCKETS)] + [("+Inf", agg["n"])]
-    yield HistogramMetricFamily("salesbot_reply_latency_seconds", "From the fan's message to the bot's answer "
-                                "being sent (sent actions of the rules and the model).", buckets=buckets,
-                                sum_value=float(agg["total"] or 0))
+    yield HistogramMetricFamily(
+        "salesbot_reply_latency_seconds",
+        "From the fan's message to the bot's answer being sent (sent actions of the rules and the model).",
+        buckets=buckets,
+        sum_value=float(agg["total"] or 0),
+    )
 
 
 def _sends():
-    c = CounterMetricFamily("salesbot_sends", "Messages this system tried to send, by result (refused: by the "
-                            "last gate).", labels=["result"])
-    by = dict(Action.objects.filter(source__in=BOT_SOURCES, status__in=SEND_RESULTS)
-              .order_by().values_list("status").annotate(n=Count("id")))
+    c = CounterMetricFamily(
+        "salesbot_sends",
+        "Messages this system tried to send, by result (refused: by the last gate).",
+        labels=["result"],
+    )
+    by = dict(
+        Action.objects.filter(source__in=BOT_SOURCES, status__in=SEND_RESULTS)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
     for status in SEND_RESULTS:
         c.add_metric([status], by.get(status, 0))
     yield c
-    yield GaugeMetricFamily("salesbot_sends_pending", "Decided sends not through yet (in flight or waiting for "
-                            "a retry).", value=Action.objects.filter(status=Action.Status.PENDING).count())
+    yield GaugeMetricFamily(
+        "salesbot_sends_pending",
+        "Decided sends not through yet (in flight or waiting for a retry).",
+        value=Action.objects.filter(status=Action.Status.PENDING).count(),
+    )
 
 
 def _provider(now):
     counts = dict(MetricCount.objects.filter(name="provider_errors").values_list("label", "value"))
-    c = CounterMetricFamily("salesbot_provider_errors", "Failed platform sends by kind (rate_limited: a 429 or the "
-                            "provider's per-minute limit).", labels=["kind"])
+    c = CounterMetricFamily(
+        "salesbot_provider_errors",
+        "Failed platform sends by kind (rate_limited: a 429 or the provider's per-minute limit).",
+        labels=["kind"],
+    )
     for kind in ("rate_limited", "transient", "permanent"):
         c.add_metric([kind], counts.get(kind, 0))
     yield c
-    yield GaugeMetricFamily("salesbot_provider_paused_creators", "Creators whose sends wait out the provider's "
-                            "rate limit right now.", value=Creator.objects.filter(api_paused_until__gt=now).count())
+    yield GaugeMetricFamily(
+        "salesbot_provider_paused_creators",
+        "Creators whose sends wait out the provider's rate limit right now.",
+        value=Creator.objects.filter(api_paused_until__gt=now).count(),
+    )
 
 
 def _model():
-    by = {row["outcome"]: row for row in LLMCall.objects.order_by().values("outcome").annotate(
-        n=Count("id"), input=Sum("input_tokens"), output=Sum("output_tokens"), cache_read=Sum("cache_read_tokens"),
-        cache_creation=Sum("cache_creation_tokens"), cost=Sum("cost_usd"))}
+    by = {
+        row["outcome"]: row
+        for row in LLMCall.objects.order_by()
+        .values("outcome")
+        .annotate(
+            n=Count("id"),
+            input=Sum("input_tokens"),
+            output=Sum("output_tokens"),
+            cache_read=Sum("cache_read_tokens"),
+            cache_creation=Sum("cache_creation_tokens"),
+            cost=Sum("cost_usd"),
+        )
+    }
     calls = CounterMetricFamily("salesbot_model_calls", "Model calls by outcome.", labels=["outcome"])
     tokens = CounterMetricFamily("salesbot_model_tokens", "Model tokens by kind.", labels=["kind"])
     for outcome in LLMCall.Outcome.values:
@@ -151,8 +209,11 @@ def _model():
         tokens.add_metric([kind], sum((row[kind] or 0) for row in by.values()))
     yield calls
     yield tokens
-    yield CounterMetricFamily("salesbot_model_cost_usd", "What the model calls cost, in US dollars.",
-                              value=float(sum((row["cost"] or 0) for row in by.values())))
+    yield CounterMetricFamily(
+        "salesbot_model_cost_usd",
+        "What the model calls cost, in US dollars.",
+        value=float(sum((row["cost"] or 0) for row in by.values())),
+    )
 
 
 def _age(now, t) -> float:
@@ -160,6 +221,7 @@ def _age(now, t) -> float:
 
 
 # --- the view -------------------------------------------------------------------------------------
+
 
 def metrics_view(request):
     """Prometheus scrape endpoint: `Authorization: Bearer <METRICS_TOKEN>`; off (404) while the token is unset."""

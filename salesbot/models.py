@@ -1,4 +1,5 @@
 """Pipeline state: raw webhook events (persist-then-ack) and the per-fan priority queue."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -17,8 +18,9 @@ class WebhookEvent(models.Model):
         IGNORED = "ignored", "ignored (unknown event)"
         FAILED = "failed"
 
-    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="webhook_events")
+    creator = models.ForeignKey(
+        "models_registry.Creator", on_delete=models.CASCADE, null=True, blank=True, related_name="webhook_events"
+    )
     event_id = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001  (NULL: none; unique with creator)
     event = models.CharField(max_length=80, blank=True)
     endpoint = models.CharField(max_length=120, blank=True)
@@ -72,27 +74,40 @@ class QueueItem(models.Model):
     reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.MESSAGE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     enqueued_at = models.DateTimeField(default=timezone.now)
-    waiting_since = models.DateTimeField(default=timezone.now,
-                                         help_text="When the fan's oldest unanswered event arrived.")
+    waiting_since = models.DateTimeField(
+        default=timezone.now, help_text="When the fan's oldest unanswered event arrived."
+    )
     not_before = models.DateTimeField(default=timezone.now, help_text="Retry backoff: not worked before this.")
     claimed_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=120, blank=True,
-                                  help_text="The worker process holding it (host:pid:start): a dead one's item is "
-                                            "taken over at once, not after the lease.")
+    claimed_by = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The worker process holding it (host:pid:start): a dead one's item is "
+        "taken over at once, not after the lease.",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
-                               help_text="The action decided for this item; a retry resends it, never decides anew.")
+    action = models.ForeignKey(
+        "learning.Action",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="The action decided for this item; a retry resends it, never decides anew.",
+    )
     result = models.CharField(max_length=300, blank=True)
     followup_since = models.DateTimeField(
-        null=True, blank=True, help_text="The fan wrote while this item's decided send waited (a retry): once it is "
-                                         "sent or given up, a new item answers what the fan wrote since then.")
+        null=True,
+        blank=True,
+        help_text="The fan wrote while this item's decided send waited (a retry): once it is "
+        "sent or given up, a new item answers what the fan wrote since then.",
+    )
 
     class Meta:
         ordering = ["enqueued_at"]
         indexes = [models.Index(fields=["status", "enqueued_at"])]
-        constraints = [models.UniqueConstraint(fields=["fan"], condition=Q(status="pending"),
-                                               name="one_pending_item_per_fan")]
+        constraints = [
+            models.UniqueConstraint(fields=["fan"], condition=Q(status="pending"), name="one_pending_item_per_fan")
+        ]
 
     def __str__(self):
         return f"{self.fan} {self.reason} [{self.status}]"
@@ -114,8 +129,14 @@ class PendingReversal(models.Model):
     event_id = models.CharField(max_length=120, blank=True, help_text="The undo's webhook event.")
     received_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    outcome = models.ForeignKey("learning.Outcome", on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", help_text="The purchase or tip it reversed, once applied.")
+    outcome = models.ForeignKey(
+        "learning.Outcome",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The purchase or tip it reversed, once applied.",
+    )
 
     class Meta:
         ordering = ["received_at", "id"]
@@ -135,8 +156,9 @@ class LLMCall(models.Model):
 
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="llm_calls")
     fan = models.ForeignKey("fans.Fan", on_delete=models.SET_NULL, null=True, related_name="llm_calls")
-    action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="llm_calls")
+    action = models.ForeignKey(
+        "learning.Action", on_delete=models.SET_NULL, null=True, blank=True, related_name="llm_calls"
+    )
     ts = models.DateTimeField(default=timezone.now, db_index=True)
     model = models.CharField(max_length=80)
     prompt_tokens = models.PositiveIntegerField(default=0, help_text="Our count before sending (limit 15K).")
@@ -197,12 +219,19 @@ class Draft(models.Model):
     route = models.CharField(max_length=40, blank=True)
     source = models.CharField(max_length=10, default="rules")
     extra = models.JSONField(default=dict, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     reject_reason = models.CharField(max_length=300, blank=True)
-    sent_action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", help_text="The action the approval sent.")
+    sent_action = models.ForeignKey(
+        "learning.Action",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The action the approval sent.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -255,8 +284,12 @@ class TokenInfo(models.Model):
 
     token = models.OneToOneField("authtoken.Token", on_delete=models.CASCADE, primary_key=True, related_name="info")
     name = models.CharField(max_length=80, blank=True, help_text="What the token is for, e.g. 'ops dashboard'.")
-    expires_at = models.DateTimeField(null=True, blank=True, default=_token_expiry,
-                                      help_text="After this the token answers 401. Empty: never expires.")
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=_token_expiry,
+        help_text="After this the token answers 401. Empty: never expires.",
+    )
     last_used = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
 
@@ -289,11 +322,23 @@ class SecurityEvent(models.Model):
 
     ts = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="+", help_text="Whose account.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose account.",
+    )
     username = models.CharField(max_length=150, blank=True, help_text="As typed (a failed login's may not exist).")
-    by_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="+", help_text="Who did it, when not the account's owner.")
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who did it, when not the account's owner.",
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     detail = models.CharField(max_length=300, blank=True)
 
@@ -310,8 +355,9 @@ class ProviderUsage(models.Model):
     so the hot path spends no query on it; no database constraint on the creator, so a late batch for a
     deleted creator cannot fail."""
 
-    creator = models.ForeignKey("models_registry.Creator", on_delete=models.DO_NOTHING, db_constraint=False,
-                                related_name="+")
+    creator = models.ForeignKey(
+        "models_registry.Creator", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     day = models.DateField()
     calls = models.PositiveIntegerField(default=0)
     webhook_events = models.PositiveIntegerField(default=0)

@@ -1,6 +1,7 @@
 """The period a page's numbers are read over: today, yesterday, the last 7 or 30 days, a custom range, or all
 time, in the agency's time zone (settings.TIME_ZONE; rows are stored in UTC). Imported history (seed logs)
 is never mixed into a period's live figures: it is its own row, counted only when asked."""
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -10,8 +11,14 @@ from django.utils import timezone
 
 from learning.models import Outcome
 
-CHOICES = [("today", "today"), ("yesterday", "yesterday"), ("7d", "last 7 days"), ("30d", "last 30 days"),
-           ("all", "all time"), ("custom", "custom")]
+CHOICES = [
+    ("today", "today"),
+    ("yesterday", "yesterday"),
+    ("7d", "last 7 days"),
+    ("30d", "last 30 days"),
+    ("all", "all time"),
+    ("custom", "custom"),
+]
 MONEY = [Outcome.Event.PURCHASED, Outcome.Event.TIPPED]
 
 
@@ -69,8 +76,9 @@ def parse(params, default: str = "today") -> Period:
     if key == "custom":
         first, last = _day(params.get("from")), _day(params.get("to"))
         if first and last and first <= last:
-            return Period(key, f"{first:%b %-d} – {last:%b %-d, %Y}", _midnight(first),
-                          _midnight(last + timedelta(days=1)))
+            return Period(
+                key, f"{first:%b %-d} – {last:%b %-d, %Y}", _midnight(first), _midnight(last + timedelta(days=1))
+            )
     return parse({"period": default}, default) if key != default else Period(default, default, None, None)
 
 

@@ -1,5 +1,6 @@
 """The staff door: who logged in, who failed, who was locked out and who lifted it, two-factor, API tokens
 (named, expiring, revocable). Every such event is a SecurityEvent, shown on the audit page (salesbot.audit)."""
+
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -32,36 +33,46 @@ def client_ip(request) -> str | None:
 
 
 def record(kind: str, *, user=None, username: str = "", by=None, request=None, detail: str = "") -> SecurityEvent:
-    return SecurityEvent.objects.create(kind=kind, user=user if getattr(user, "pk", None) else None,
-                                        username=username or getattr(user, "username", "") or "",
-                                        by_user=by if getattr(by, "pk", None) else None, ip=client_ip(request),
-                                        detail=detail[:300])
+    return SecurityEvent.objects.create(
+        kind=kind,
+        user=user if getattr(user, "pk", None) else None,
+        username=username or getattr(user, "username", "") or "",
+        by_user=by if getattr(by, "pk", None) else None,
+        ip=client_ip(request),
+        detail=detail[:300],
+    )
 
 
 # --- logins -----------------------------------------------------------------------------------------
 
+
 @receiver(user_logged_in, dispatch_uid="salesbot.security.logged_in")
 def _logged_in(sender, request, user, **kwargs):
     if request is None or "REMOTE_ADDR" not in request.META:
-        return   # a test client's force_login, a script: no one came through the door
-    kind = type(getattr(user, "otp_device", None)).__name__   # django-otp's device that took the code, if any
+        return  # a test client's force_login, a script: no one came through the door
+    kind = type(getattr(user, "otp_device", None)).__name__  # django-otp's device that took the code, if any
     if kind == "StaticDevice":
         record(Kind.RECOVERY_USED, user=user, request=request, detail="with a recovery code")
     else:
-        record(Kind.LOGIN, user=user, request=request,
-               detail="with two-factor (authenticator app)" if kind == "TOTPDevice" else "password only")
+        record(
+            Kind.LOGIN,
+            user=user,
+            request=request,
+            detail="with two-factor (authenticator app)" if kind == "TOTPDevice" else "password only",
+        )
 
 
 @receiver(user_login_failed, dispatch_uid="salesbot.security.login_failed")
 def _login_failed(sender, credentials, request=None, **kwargs):
     if request is None:
-        return   # authenticate() outside a request (a script, a test client's login): nobody knocked
+        return  # authenticate() outside a request (a script, a test client's login): nobody knocked
     username = str(credentials.get("username", ""))[:150]
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(username=username).first()
     reason = getattr(request, "_login_failure_reason", "") or (
-        "refused: locked out" if getattr(request, "axes_locked_out", False) else "wrong password or unknown user")
+        "refused: locked out" if getattr(request, "axes_locked_out", False) else "wrong password or unknown user"
+    )
     record(Kind.LOGIN_FAILED, user=user, username=username, request=request, detail=reason)
 
 
@@ -74,8 +85,13 @@ def locked_out(request, username: str) -> None:
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(username=username).first()
-    record(Kind.LOCKED_OUT, user=user, username=username, request=request,
-           detail="too many failed logins: locked until the cool-off passes or a manager lifts it")
+    record(
+        Kind.LOCKED_OUT,
+        user=user,
+        username=username,
+        request=request,
+        detail="too many failed logins: locked until the cool-off passes or a manager lifts it",
+    )
 
 
 def lockouts() -> list:
@@ -110,12 +126,19 @@ def unlock(attempt_id: int, by, request=None) -> str:
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(username=attempt.username).first() if attempt.username else None
-    record(Kind.UNLOCKED, user=user, username=attempt.username or "", by=by, request=request,
-           detail=f"lifted the lockout of {what}")
+    record(
+        Kind.UNLOCKED,
+        user=user,
+        username=attempt.username or "",
+        by=by,
+        request=request,
+        detail=f"lifted the lockout of {what}",
+    )
     return what
 
 
 # --- API tokens ---------------------------------------------------------------------------------------
+
 
 @receiver(post_save, sender=Token, dispatch_uid="salesbot.security.token_info")
 def _token_made(sender, instance, created, **kwargs):
@@ -139,9 +162,15 @@ def create_token(user, name: str = "", *, by=None, request=None, days: int | Non
         if days is not None:
             info.expires_at = timezone.now() + timedelta(days=days) if days else None
         info.save()
-        record(Kind.TOKEN_CREATED, user=user, by=by if by is not None and by != user else None, request=request,
-               detail=f"'{info.name or 'unnamed'}', expires {info.expires_at:%Y-%m-%d}" if info.expires_at
-               else f"'{info.name or 'unnamed'}', never expires")
+        record(
+            Kind.TOKEN_CREATED,
+            user=user,
+            by=by if by is not None and by != user else None,
+            request=request,
+            detail=f"'{info.name or 'unnamed'}', expires {info.expires_at:%Y-%m-%d}"
+            if info.expires_at
+            else f"'{info.name or 'unnamed'}', never expires",
+        )
     return token
 
 
@@ -157,5 +186,10 @@ def revoke_token(token, *, by, request=None, detail: str = "") -> None:
     name = info.name if info and info.name else "unnamed"
     user, key = token.user, token.key
     token.delete()
-    record(Kind.TOKEN_REVOKED, user=user, by=by if by is not None and by != user else None, request=request,
-           detail=f"'{name}' ending …{key[-4:]}" + (f": {detail}" if detail else ""))
+    record(
+        Kind.TOKEN_REVOKED,
+        user=user,
+        by=by if by is not None and by != user else None,
+        request=request,
+        detail=f"'{name}' ending …{key[-4:]}" + (f": {detail}" if detail else ""),
+    )

@@ -1,5 +1,6 @@
 """Settings come from the environment so one codebase runs embedded (SQLite + ORM broker)
 or at scale (PostgreSQL + Redis) without edits."""
+
 import importlib.util
 import os
 from datetime import timedelta
@@ -27,13 +28,16 @@ if PRODUCTION:
         "SECRET_KEY": "a long random string, e.g. from python -c 'import secrets; print(secrets.token_urlsafe(50))'",
         "ALLOWED_HOSTS": "the host names the site answers to, comma-separated",
         "FIELD_ENCRYPTION_KEYS": "the Fernet key(s) creators' credentials are encrypted with, newest first, "
-                                 "e.g. from python -c 'from cryptography.fernet import Fernet; "
-                                 "print(Fernet.generate_key().decode())'",
+        "e.g. from python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'",
     }
     _missing = [name for name in _needed if not os.environ.get(name, "").strip(" ,")]
     if _missing:
-        raise ImproperlyConfigured(f"PRODUCTION=1 needs {' and '.join(_missing)} set in the environment ("
-                                   + "; ".join(f"{name}: {_needed[name]}" for name in _missing) + ")")
+        raise ImproperlyConfigured(
+            f"PRODUCTION=1 needs {' and '.join(_missing)} set in the environment ("
+            + "; ".join(f"{name}: {_needed[name]}" for name in _missing)
+            + ")"
+        )
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 40)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # Creators' API keys and webhook secrets are encrypted at rest (models_registry.encryption): Fernet keys,
@@ -57,8 +61,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "simple_history",
-    "axes",                            # failed logins counted, locked out per user and per address
-    "django_otp",                      # two-factor: TOTP (authenticator apps) and recovery codes
+    "axes",  # failed logins counted, locked out per user and per address
+    "django_otp",  # two-factor: TOTP (authenticator apps) and recovery codes
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
@@ -76,18 +80,18 @@ if importlib.util.find_spec("sim") is not None:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",   # Content-Security-Policy on admin (inbox included), lockout pages too
-    "whitenoise.middleware.WhiteNoiseMiddleware",   # static files (see STATIC_URL)
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on admin (inbox included), lockout pages too
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files (see STATIC_URL)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",            # request.user.is_verified(): passed two-factor
-    "salesbot.two_factor.TwoFactorMiddleware",        # idle sessions end; two-factor where required
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed two-factor
+    "salesbot.two_factor.TwoFactorMiddleware",  # idle sessions end; two-factor where required
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # who changed a creator's settings
-    "axes.middleware.AxesMiddleware",                 # a locked-out login gets the lockout page (429)
+    "axes.middleware.AxesMiddleware",  # a locked-out login gets the lockout page (429)
 ]
 
 # Admin pages (the inbox included) run only the project's own script files: no inline script or handler, no
@@ -111,7 +115,7 @@ CONTENT_SECURITY_POLICY = {
 
 # --- the staff door (salesbot.two_factor, salesbot.security) ----------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",   # refuses a locked-out user or address before the password check
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out user or address before the password check
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Failed logins (a wrong password or a wrong two-factor code) lock the username, and separately the address,
@@ -163,8 +167,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL, a busy timeout and IMMEDIATE transactions let the web server and the qcluster share one
     # file: a writer waits for the lock at BEGIN instead of failing with 'database is locked' mid-way.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE",
-         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 # Persistent connections on both back-ends: opening a SQLite file (WAL pragmas) or a PostgreSQL session
 # per request cost more than the webhook's own work; health checks drop a connection that went bad.

@@ -1,5 +1,6 @@
 """django-q2 task entry points: thin wrappers, the logic lives in the modules they call. Tasks are
 queued only by salesbot.pipeline.queue; each ends inside the cluster's timeout (queue.task_budget_s)."""
+
 import logging
 import threading
 import time
@@ -60,6 +61,7 @@ def bump_checker() -> int:
 def check_experiments() -> int:
     """Stop holdout experiments whose guardrail is breached (learning.experiments.enforce_guardrails)."""
     from learning import experiments
+
     return experiments.check_all()
 
 

@@ -1,6 +1,7 @@
 """Humans in the loop in admin: the console on a fan's timeline, the drafts to approve (most urgent first,
 beside the fan's last messages) and the team's performance page. Registered from salesbot because they
 send through the pipeline; the domain apps' admins know nothing of it."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -31,6 +32,7 @@ class ConsoleFanAdmin(FanAdmin):
 
 class DraftStatusFilter(admin.SimpleListFilter):
     """Open drafts unless asked otherwise: the list is a to-do list."""
+
     title = "status"
     parameter_name = "status"
 
@@ -38,11 +40,17 @@ class DraftStatusFilter(admin.SimpleListFilter):
         return [("all", "all"), *[(s.value, s.label) for s in Draft.Status if s != Draft.Status.OPEN]]
 
     def choices(self, changelist):
-        yield {"selected": self.value() is None, "query_string": changelist.get_query_string(remove=["status"]),
-               "display": "open (waiting for a person)"}
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=["status"]),
+            "display": "open (waiting for a person)",
+        }
         for value, label in self.lookup_choices:
-            yield {"selected": self.value() == value, "display": label,
-                   "query_string": changelist.get_query_string({"status": value})}
+            yield {
+                "selected": self.value() == value,
+                "display": label,
+                "query_string": changelist.get_query_string({"status": value}),
+            }
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -50,15 +58,27 @@ class DraftStatusFilter(admin.SimpleListFilter):
 
 
 class DraftAdmin(CreatorScopedAdmin):
-    list_display = ["review_link", "fan", "creator", "action", "text", "content_key", "price", "waiting",
-                    "status", "decided_by"]
+    list_display = [
+        "review_link",
+        "fan",
+        "creator",
+        "action",
+        "text",
+        "content_key",
+        "price",
+        "waiting",
+        "status",
+        "decided_by",
+    ]
     list_filter = [DraftStatusFilter, "creator", "action", "source"]
     search_fields = ["=fan__fan_id", "text"]
     list_select_related = ["fan", "creator", "decided_by"]
     actions = ["approve_selected"]
 
-    @admin.action(description="Approve the selected drafts as drafted (each sent once, through the last gate)",
-                  permissions=["change"])
+    @admin.action(
+        description="Approve the selected drafts as drafted (each sent once, through the last gate)",
+        permissions=["change"],
+    )
     def approve_selected(self, request, queryset):
         report = drafts.approve_many(list(queryset.select_related("fan", "creator")), request.user)
         self.message_user(request, report.summary(), messages.SUCCESS if not report.refused else messages.WARNING)
@@ -66,8 +86,9 @@ class DraftAdmin(CreatorScopedAdmin):
     ordering = drafts.URGENT_FIRST  # the worker's priority: spend, whale score, then the longest wait
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"title": "Drafts to approve: most urgent first",
-                                                 **(extra_context or {})})
+        return super().changelist_view(
+            request, {"title": "Drafts to approve: most urgent first", **(extra_context or {})}
+        )
 
     def has_add_permission(self, request):
         return False
@@ -89,8 +110,10 @@ class DraftAdmin(CreatorScopedAdmin):
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        return [path("<path:object_id>/review/", wrap(self.review_view), name="salesbot_draft_review"),
-                *super().get_urls()]
+        return [
+            path("<path:object_id>/review/", wrap(self.review_view), name="salesbot_draft_review"),
+            *super().get_urls(),
+        ]
 
     def review_view(self, request, object_id):
         draft = get_object_or_404(Draft.objects.select_related("fan", "creator"), pk=object_id)
@@ -100,15 +123,22 @@ class DraftAdmin(CreatorScopedAdmin):
             if not self.has_change_permission(request, draft):
                 raise PermissionDenied
             return self._decide(request, draft)
-        return TemplateResponse(request, "admin/salesbot/draft/review.html", {
-            **self.admin_site.each_context(request), "opts": Draft._meta, "title": f"Draft for {draft.fan}",
-            "draft": draft, "last_messages": drafts.last_messages(draft.fan, 8),
-            "content": [draft.content_key] * bool(draft.content_key) + [v.content_key for v in
-                                                                          console.unsent_content(draft.fan)
-                                                                          if v.content_key != draft.content_key],
-            "timeline_url": reverse("admin:inbox_fan", args=[draft.fan_id]),
-            "alike": drafts.alike(draft, scope.creator_ids(request.user)).count() if draft.status == "open" else 0,
-            "can_decide": self.has_change_permission(request, draft) and draft.status == Draft.Status.OPEN})
+        return TemplateResponse(
+            request,
+            "admin/salesbot/draft/review.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": Draft._meta,
+                "title": f"Draft for {draft.fan}",
+                "draft": draft,
+                "last_messages": drafts.last_messages(draft.fan, 8),
+                "content": [draft.content_key] * bool(draft.content_key)
+                + [v.content_key for v in console.unsent_content(draft.fan) if v.content_key != draft.content_key],
+                "timeline_url": reverse("admin:inbox_fan", args=[draft.fan_id]),
+                "alike": drafts.alike(draft, scope.creator_ids(request.user)).count() if draft.status == "open" else 0,
+                "can_decide": self.has_change_permission(request, draft) and draft.status == Draft.Status.OPEN,
+            },
+        )
 
     def _decide(self, request, draft):
         op = request.POST.get("op")
@@ -130,14 +160,19 @@ class DraftAdmin(CreatorScopedAdmin):
                         raise drafts.DraftError(f"{field.replace('_', ' ')}: {errors[0]}")
                     edits = form.cleaned_data
                 action = drafts.approve(draft, request.user, edits)
-                self.message_user(request, f"{draft.get_status_display()}: {action.action} {action.status}"
-                                  + (f" ({action.error})" if action.error else ""), messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"{draft.get_status_display()}: {action.action} {action.status}"
+                    + (f" ({action.error})" if action.error else ""),
+                    messages.SUCCESS,
+                )
         except drafts.DraftError as e:
             self.message_user(request, f"Not sent: {e}", messages.ERROR)
             return redirect(reverse("admin:salesbot_draft_review", args=[draft.pk]))
         nxt = drafts.open_drafts(scope.creator_ids(request.user)).first()
-        return redirect(reverse("admin:salesbot_draft_review", args=[nxt.pk]) if nxt
-                        else reverse("admin:salesbot_draft_changelist"))
+        return redirect(
+            reverse("admin:salesbot_draft_review", args=[nxt.pk]) if nxt else reverse("admin:salesbot_draft_changelist")
+        )
 
     def performance_view(self, request):
         if not self.has_view_permission(request):
@@ -152,11 +187,20 @@ class DraftAdmin(CreatorScopedAdmin):
         period = periods.parse(request.GET, default="today")
         history = request.GET.get("history") == "1"
         report = team_performance.by_sender(list(creators.values_list("pk", flat=True)), period, history=history)
-        return TemplateResponse(request, "admin/salesbot/draft/performance.html", {
-            **self.admin_site.each_context(request), "opts": Draft._meta,
-            "title": f"Team performance, {period.label}" + (f": {creators.first()}" if chosen else ""),
-            "report": report, "creators": scope.limit(Creator.objects.all(), request.user, "pk"), "chosen": chosen,
-            "history": history, **period_context(request, period, creator=chosen or "")})
+        return TemplateResponse(
+            request,
+            "admin/salesbot/draft/performance.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": Draft._meta,
+                "title": f"Team performance, {period.label}" + (f": {creators.first()}" if chosen else ""),
+                "report": report,
+                "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
+                "chosen": chosen,
+                "history": history,
+                **period_context(request, period, creator=chosen or ""),
+            },
+        )
 
     def audit_view(self, request):
         """Who changed settings, decided drafts, sent from the console, handed off or resumed a fan: when."""
@@ -169,8 +213,16 @@ class DraftAdmin(CreatorScopedAdmin):
             creator = get_object_or_404(Creator, pk=chosen)
             if not scope.sees(request.user, creator.pk):
                 raise PermissionDenied
-        return TemplateResponse(request, "admin/salesbot/draft/audit.html", {
-            **self.admin_site.each_context(request), "opts": Draft._meta,
-            "title": "Audit" + (f": {creator}" if creator else ""), "creators": creators, "chosen": chosen,
-            "is_manager": scope.is_manager(request.user),
-            "entries": audit.entries(request.user, creator.pk if creator else None)})
+        return TemplateResponse(
+            request,
+            "admin/salesbot/draft/audit.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": Draft._meta,
+                "title": "Audit" + (f": {creator}" if creator else ""),
+                "creators": creators,
+                "chosen": chosen,
+                "is_manager": scope.is_manager(request.user),
+                "entries": audit.entries(request.user, creator.pk if creator else None),
+            },
+        )

@@ -4,6 +4,7 @@ A purchase belongs to the PPV it unlocked and a tip to the last message before i
 the credit goes to that message's sender: a person's console message and an edited bot draft credit the
 person; a bot draft approved as is still credits the bot (the approver is counted under drafts). Money no
 message answers is its own row, so the rows add up to the creator's revenue."""
+
 from collections import defaultdict
 from statistics import median
 
@@ -30,8 +31,18 @@ def sender_of(source: str, review: str, username: str | None) -> tuple[str, str]
 
 
 def _row(sender, kind):
-    return {"sender": sender, "kind": kind, "messages": 0, "ppv_sent": 0, "ppv_bought": 0, "revenue": 0.0,
-            "response_times": [], "drafts_approved": 0, "drafts_edited": 0, "drafts_rejected": 0}
+    return {
+        "sender": sender,
+        "kind": kind,
+        "messages": 0,
+        "ppv_sent": 0,
+        "ppv_bought": 0,
+        "revenue": 0.0,
+        "response_times": [],
+        "drafts_approved": 0,
+        "drafts_edited": 0,
+        "drafts_rejected": 0,
+    }
 
 
 def by_sender(creator_ids, period=None, history: bool = True) -> dict:
@@ -42,46 +53,66 @@ def by_sender(creator_ids, period=None, history: bool = True) -> dict:
     def row(sender, kind):
         return rows.setdefault(sender, _row(sender, kind))
 
-    actions = (Action.objects.filter(creator_id__in=creator_ids, status__in=COUNTED_STATUSES)
-               .exclude(action=Action.Kind.SKIP))
+    actions = Action.objects.filter(creator_id__in=creator_ids, status__in=COUNTED_STATUSES).exclude(
+        action=Action.Kind.SKIP
+    )
     money = Outcome.objects.filter(creator_id__in=creator_ids, event__in=MONEY)
     decided = Draft.objects.filter(creator_id__in=creator_ids, decided_by__isnull=False)
     if period is not None:
-        actions, money, decided = actions.filter(period.q()), money.filter(period.q()), decided.filter(
-            period.q("decided_at"))
+        actions, money, decided = (
+            actions.filter(period.q()),
+            money.filter(period.q()),
+            decided.filter(period.q("decided_at")),
+        )
     imported = money.filter(import_key__isnull=False)
     history_revenue = float(imported.aggregate(t=Sum("amount"))["t"] or 0)
     if not history:
         actions, money = actions.exclude(source=Action.Source.IMPORT), money.filter(import_key__isnull=True)
-    for g in (actions.values("source", "review", "sent_by__username").order_by()
-              .annotate(n=Count("id"), ppv=Count("id", filter=Q(action=Action.Kind.PPV)),
-                        bought=Count("id", filter=Q(action=Action.Kind.PPV, purchased=True)))):
+    for g in (
+        actions.values("source", "review", "sent_by__username")
+        .order_by()
+        .annotate(
+            n=Count("id"),
+            ppv=Count("id", filter=Q(action=Action.Kind.PPV)),
+            bought=Count("id", filter=Q(action=Action.Kind.PPV, purchased=True)),
+        )
+    ):
         r = row(*sender_of(g["source"], g["review"], g["sent_by__username"]))
         r["messages"] += g["n"]
         r["ppv_sent"] += g["ppv"]
         r["ppv_bought"] += g["bought"]
     times = defaultdict(list)
-    for source, review, username, t in (actions.filter(response_time_s__isnull=False)
-                                        .values_list("source", "review", "sent_by__username", "response_time_s")):
+    for source, review, username, t in actions.filter(response_time_s__isnull=False).values_list(
+        "source", "review", "sent_by__username", "response_time_s"
+    ):
         times[sender_of(source, review, username)].append(t)
     for key, values in times.items():
         row(*key)["response_times"] = values
-    for g in (money.values("action__source", "action__review", "action__sent_by__username")
-              .order_by().annotate(total=Sum("amount"))):
+    for g in (
+        money.values("action__source", "action__review", "action__sent_by__username")
+        .order_by()
+        .annotate(total=Sum("amount"))
+    ):
         if g["action__source"] is None:
             key = (UNATTRIBUTED, "none")
         else:
             key = sender_of(g["action__source"], g["action__review"], g["action__sent_by__username"])
         row(*key)["revenue"] += float(g["total"] or 0)
-    for g in (decided.values("decided_by__username", "status").order_by().annotate(n=Count("id"))):
+    for g in decided.values("decided_by__username", "status").order_by().annotate(n=Count("id")):
         field = {"approved": "drafts_approved", "edited": "drafts_edited", "rejected": "drafts_rejected"}.get(
-            g["status"])
+            g["status"]
+        )
         if field:
             row(g["decided_by__username"], "person")[field] += g["n"]
     total = float(money.aggregate(t=Sum("amount"))["t"] or 0)
-    return {"by": "sender", "revenue": round(total, 2), "history_revenue": round(history_revenue, 2),
-            "history_included": history, "period": period.key if period else "all",
-            "senders": sorted((_finish(r) for r in rows.values()), key=lambda r: -r["revenue"])}
+    return {
+        "by": "sender",
+        "revenue": round(total, 2),
+        "history_revenue": round(history_revenue, 2),
+        "history_included": history,
+        "period": period.key if period else "all",
+        "senders": sorted((_finish(r) for r in rows.values()), key=lambda r: -r["revenue"]),
+    }
 
 
 def _finish(r: dict) -> dict:

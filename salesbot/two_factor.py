@@ -9,6 +9,7 @@ end after idle time, and the lockouts (django-axes) a manager sees and lifts.
   opens meanwhile, nor does the API by session (salesbot.api.authentication.VerifiedSessionAuthentication).
 - The same middleware ends a session idle for SESSION_IDLE_MINUTES; the inbox's background poll is not activity.
 """
+
 import base64
 import time
 
@@ -63,11 +64,15 @@ def has_two_factor(user) -> bool:
 
 # --- the login form ---------------------------------------------------------------------------------------
 
+
 class OTPAdminLoginForm(AdminAuthenticationForm):
     otp_token = forms.CharField(
-        label="Two-factor code", required=False, max_length=16,
+        label="Two-factor code",
+        required=False,
+        max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text="6 digits from your authenticator app, or one of your recovery codes.")
+        help_text="6 digits from your authenticator app, or one of your recovery codes.",
+    )
 
     error_messages = {
         **AdminAuthenticationForm.error_messages,
@@ -76,7 +81,7 @@ class OTPAdminLoginForm(AdminAuthenticationForm):
     }
 
     def clean(self):
-        cleaned = super().clean()   # password checked (and counted by django-axes when wrong)
+        cleaned = super().clean()  # password checked (and counted by django-axes when wrong)
         user = self.get_user()
         if user is None or not has_two_factor(user):
             return cleaned
@@ -87,16 +92,16 @@ class OTPAdminLoginForm(AdminAuthenticationForm):
         if device is None:
             # Counted like a wrong password: ten wrong codes lock the account as ten wrong passwords do.
             self.request._login_failure_reason = "right password, wrong two-factor code"
-            user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},
-                                   request=self.request)
+            user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=self.request)
             if getattr(self.request, "axes_locked_out", False):
                 raise PermissionDenied("locked out")
             raise forms.ValidationError(self.error_messages["otp_invalid"], code="otp_invalid")
-        user.otp_device = device   # django-otp marks the session verified when the login completes
+        user.otp_device = device  # django-otp marks the session verified when the login completes
         return cleaned
 
 
 # --- the middleware -------------------------------------------------------------------------------------
+
 
 class TwoFactorMiddleware:
     """After django-otp's OTPMiddleware: idle sessions end; a person who must use two-factor and has not
@@ -109,8 +114,12 @@ class TwoFactorMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             if self._idle_expired(request):
-                security.record(SecurityEvent.Kind.IDLE_LOGOUT, user=user, request=request,
-                                detail=f"no activity for {settings.SESSION_IDLE_MINUTES} minutes")
+                security.record(
+                    SecurityEvent.Kind.IDLE_LOGOUT,
+                    user=user,
+                    request=request,
+                    detail=f"no activity for {settings.SESSION_IDLE_MINUTES} minutes",
+                )
                 auth.logout(request)
             elif needs_second_factor(request) and self._guarded(request.path):
                 return redirect(f"{reverse('admin:account_security')}?next={request.get_full_path()}")
@@ -125,7 +134,7 @@ class TwoFactorMiddleware:
         if last is not None and now - last > idle * 60:
             return True
         if request.path not in PASSIVE_PATHS and (last is None or now - last > 30):
-            request.session[LAST_SEEN] = now   # written at most every 30 s
+            request.session[LAST_SEEN] = now  # written at most every 30 s
         return False
 
     @staticmethod
@@ -133,17 +142,24 @@ class TwoFactorMiddleware:
         admin_root = reverse("admin:index")
         if not path.startswith(admin_root):
             return False
-        free = [reverse("admin:account_security"), reverse("admin:logout"), reverse("admin:login"),
-                reverse("admin:jsi18n")]
+        free = [
+            reverse("admin:account_security"),
+            reverse("admin:logout"),
+            reverse("admin:login"),
+            reverse("admin:jsi18n"),
+        ]
         return not any(path.startswith(p) for p in free)
 
 
 # --- "Account security": set up two-factor, recovery codes, your own API token -------------------------
 
+
 class CodeForm(forms.Form):
-    code = forms.CharField(label="Code from your authenticator app", max_length=16,
-                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                                         "autofocus": True}))
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
 
 
 def _pending_device(user) -> TOTPDevice:
@@ -176,8 +192,7 @@ def enroll(user, device: TOTPDevice) -> list[str]:
 
 def _safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                         require_https=request.is_secure())
+    ok = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
     return target if ok and target else default
 
 
@@ -194,8 +209,12 @@ def account_security(request):
         if device.verify_token(form.cleaned_data["code"].replace(" ", "")):
             ctx["recovery_codes"] = enroll(user, device)
             otp_login(request, device)
-            security.record(SecurityEvent.Kind.TWO_FACTOR, user=user, request=request,
-                            detail="authenticator app set up; recovery codes made")
+            security.record(
+                SecurityEvent.Kind.TWO_FACTOR,
+                user=user,
+                request=request,
+                detail="authenticator app set up; recovery codes made",
+            )
             enrolled = True
             messages.success(request, "Two-factor is on. Keep the recovery codes below somewhere safe.")
         else:
@@ -208,8 +227,12 @@ def account_security(request):
         form.add_error("code", "That code is not right (or was already used).")
     elif op == "recovery" and enrolled and user.is_verified():
         ctx["recovery_codes"] = new_recovery_codes(user)
-        security.record(SecurityEvent.Kind.RECOVERY_CODES, user=user, request=request,
-                        detail="new recovery codes (the old ones no longer work)")
+        security.record(
+            SecurityEvent.Kind.RECOVERY_CODES,
+            user=user,
+            request=request,
+            detail="new recovery codes (the old ones no longer work)",
+        )
     elif op == "new_token" and not needs_second_factor(request):
         token = security.create_token(user, request.POST.get("name", "").strip(), request=request)
         messages.warning(request, f"Your API token: {token.key} — copy it now, it is not shown again.")
@@ -223,24 +246,29 @@ def account_security(request):
     token = Token.objects.filter(user=user).first()
     info = TokenInfo.objects.filter(token=token).first() if token else None
     pending = None if enrolled else _pending_device(user)
-    ctx.update({
-        **admin.site.each_context(request),
-        "title": "Account security",
-        "enrolled": enrolled,
-        "verified": bool(user.is_verified()),
-        "required": required_for(user),
-        "form": form,
-        "secret": secret_of(pending) if pending else "",
-        "otpauth": pending.config_url if pending else "",
-        "recovery_left": StaticToken.objects.filter(device__user=user).count(),
-        "token": token, "token_info": info, "masked_key": f"••••{token.key[-4:]}" if token else "",
-        "next": _safe_next(request, ""),
-        "is_manager": scope.is_manager(user),
-    })
+    ctx.update(
+        {
+            **admin.site.each_context(request),
+            "title": "Account security",
+            "enrolled": enrolled,
+            "verified": bool(user.is_verified()),
+            "required": required_for(user),
+            "form": form,
+            "secret": secret_of(pending) if pending else "",
+            "otpauth": pending.config_url if pending else "",
+            "recovery_left": StaticToken.objects.filter(device__user=user).count(),
+            "token": token,
+            "token_info": info,
+            "masked_key": f"••••{token.key[-4:]}" if token else "",
+            "next": _safe_next(request, ""),
+            "is_manager": scope.is_manager(user),
+        }
+    )
     return TemplateResponse(request, "admin/account_security.html", ctx)
 
 
 # --- lockouts: seen and lifted by managers ----------------------------------------------------------------
+
 
 def lockouts_page(request):
     if not scope.is_manager(request.user):
@@ -250,8 +278,13 @@ def lockouts_page(request):
         if what:
             messages.success(request, f"Lifted the lockout of {what}: they can log in again.")
         return HttpResponseRedirect(request.path)
-    ctx = {**admin.site.each_context(request), "title": "Locked logins", "lockouts": security.lockouts(),
-           "limit": settings.AXES_FAILURE_LIMIT,
-           "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME
-           else None}
+    ctx = {
+        **admin.site.each_context(request),
+        "title": "Locked logins",
+        "lockouts": security.lockouts(),
+        "limit": settings.AXES_FAILURE_LIMIT,
+        "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        if settings.AXES_COOLOFF_TIME
+        else None,
+    }
     return TemplateResponse(request, "admin/lockouts.html", ctx)

@@ -8,6 +8,7 @@ Each fan has hidden preferences the bot has to discover: a price ceiling, favour
 how chatty it is, whether it is a whale. A few fans say "stop" or a safety phrase, so the project's
 opt-out and safety handoff can be seen working; those rates are parameters.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,9 +19,21 @@ from typing import Any, Protocol, runtime_checkable
 HOOKS = ("vulnerability", "scarcity", "challenge", "conditional", "exclusivity", "sexual_match", "curiosity")
 
 # Media id -> content key, mirroring demo/content-map.json, so a PPV can be matched to a favourite.
-CONTENT_BY_MEDIA = {101: "gfe_selfie", 102: "tease_pic", 103: "sexting1_pic",
-                    201: "combo1", 202: "combo1", 203: "combo3", 204: "combo3", 205: "combo3",
-                    206: "combo5", 207: "combo5", 208: "combo5", 301: "combo7", 302: "video_long"}
+CONTENT_BY_MEDIA = {
+    101: "gfe_selfie",
+    102: "tease_pic",
+    103: "sexting1_pic",
+    201: "combo1",
+    202: "combo1",
+    203: "combo3",
+    204: "combo3",
+    205: "combo3",
+    206: "combo5",
+    207: "combo5",
+    208: "combo5",
+    301: "combo7",
+    302: "video_long",
+}
 PAID_CONTENT = ("combo1", "combo3", "combo5", "combo7", "video_long")
 
 # Words in the bot's text that reveal which hook it used (when the message does not say).
@@ -34,14 +47,67 @@ HOOK_WORDS = {
     "curiosity": ("guess", "👀", "something you'd like", "wonder", "did you see"),
 }
 
-NAMES = ("John", "Mike", "Chris", "Dave", "Alex", "Sam", "Tom", "Ryan", "Matt", "Jake", "Ben", "Luke",
-         "Nick", "Dan", "Josh", "Kevin", "Mark", "Paul", "Steve", "Eric", "Leo", "Max", "Tony", "Carlos",
-         "Marco", "Liam", "Noah", "Ethan", "Oscar", "Hugo", "Adam", "Victor", "Sean", "Pete", "Raj")
+NAMES = (
+    "John",
+    "Mike",
+    "Chris",
+    "Dave",
+    "Alex",
+    "Sam",
+    "Tom",
+    "Ryan",
+    "Matt",
+    "Jake",
+    "Ben",
+    "Luke",
+    "Nick",
+    "Dan",
+    "Josh",
+    "Kevin",
+    "Mark",
+    "Paul",
+    "Steve",
+    "Eric",
+    "Leo",
+    "Max",
+    "Tony",
+    "Carlos",
+    "Marco",
+    "Liam",
+    "Noah",
+    "Ethan",
+    "Oscar",
+    "Hugo",
+    "Adam",
+    "Victor",
+    "Sean",
+    "Pete",
+    "Raj",
+)
 
-SMALL_TALK = ("hey", "hi", "hii 👋", "how are you?", "what are you up to", "you're so cute", "😍", "haha",
-              "lol you're funny", "long day at work", "just got home", "you're gorgeous", "good morning ☀️",
-              "where are you from?", "tell me about you", "nice", "❤️", "wow", "what's your favourite food?",
-              "i like your pics", "can't sleep lol")
+SMALL_TALK = (
+    "hey",
+    "hi",
+    "hii 👋",
+    "how are you?",
+    "what are you up to",
+    "you're so cute",
+    "😍",
+    "haha",
+    "lol you're funny",
+    "long day at work",
+    "just got home",
+    "you're gorgeous",
+    "good morning ☀️",
+    "where are you from?",
+    "tell me about you",
+    "nice",
+    "❤️",
+    "wow",
+    "what's your favourite food?",
+    "i like your pics",
+    "can't sleep lol",
+)
 BUYING = ("how much?", "how much is it", "i want it", "send it", "ok send it 😏", "i'll buy it")
 SEXUAL = ("that's hot", "you're so sexy", "so hot 🔥", "you look sexy today", "you're hot")
 INTEREST = ("what do you have?", "show me", "i want to see more", "send me something", "show me more of you")
@@ -51,13 +117,16 @@ DECLINE = ("maybe later", "too expensive", "not today", "i'm broke rn 😅", "hm
 THANKS = ("wow that was amazing", "loved it 😍", "you're incredible", "more please", "omg 🔥", "worth it")
 FREE_THANKS = ("cute 😍", "thanks babe", "wow", "you look amazing", "more? 👀")
 STOP_PHRASES = ("stop", "stop messaging me", "please stop")
-SAFETY_PHRASES = {"minor": ("i'm 16", "im 16 lol is that ok"),
-                  "video_call": ("can we video call", "can we video call?")}
+SAFETY_PHRASES = {
+    "minor": ("i'm 16", "im 16 lol is that ok"),
+    "video_call": ("can we video call", "can we video call?"),
+}
 
 
 @dataclass
 class Reaction:
     """What a fan does after a message: reply(text), purchase(message_id, amount), tip(amount) or nothing."""
+
     kind: str
     text: str | None = None
     message_id: int | None = None
@@ -83,23 +152,24 @@ class Reaction:
 @dataclass
 class SimFan:
     """One simulated fan: hidden preferences (constructor fields) plus what happened so far (state)."""
+
     id: int
     name: str
-    max_price: float = 18.0          # price at which the purchase odds are half of base_buy
-    price_softness: float = 5.0      # width of the smooth fall-off around max_price
-    base_buy: float = 0.5            # purchase odds for a very cheap PPV
-    chattiness: float = 0.6          # probability of replying to a message
-    forwardness: float = 0.3         # share of replies carrying a buying/sexual/interest signal
+    max_price: float = 18.0  # price at which the purchase odds are half of base_buy
+    price_softness: float = 5.0  # width of the smooth fall-off around max_price
+    base_buy: float = 0.5  # purchase odds for a very cheap PPV
+    chattiness: float = 0.6  # probability of replying to a message
+    forwardness: float = 0.3  # share of replies carrying a buying/sexual/interest signal
     favourite_hooks: tuple = ()
     favourite_content: tuple = ()
     tip_prob: float = 0.03
     is_whale: bool = False
-    ghost_prob: float = 0.15         # probability of ignoring a message entirely
-    opener_prob: float = 0.5         # probability of writing first after subscribing
-    active_hours: tuple = (0, 24)    # UTC [start, end), may wrap midnight
-    quirk: str | None = None         # None | "stop" | "minor" | "video_call"
-    quirk_after: int = 0             # replies before the quirk shows
-    buy_boost: float = 1.0           # purchase odds multiplier: a known lift given to one experiment arm
+    ghost_prob: float = 0.15  # probability of ignoring a message entirely
+    opener_prob: float = 0.5  # probability of writing first after subscribing
+    active_hours: tuple = (0, 24)  # UTC [start, end), may wrap midnight
+    quirk: str | None = None  # None | "stop" | "minor" | "video_call"
+    quirk_after: int = 0  # replies before the quirk shows
+    buy_boost: float = 1.0  # purchase odds multiplier: a known lift given to one experiment arm
     # state
     purchased: set = field(default_factory=set)
     total_spent: float = 0.0
@@ -117,9 +187,11 @@ def audience_taste(rng: random.Random, concentration: float) -> tuple[dict, dict
     """Hidden popularity of each hook and paid content across an audience: Dirichlet(concentration)
     weights, so some hooks and items are favoured by many fans. Small concentration: strong fashions;
     large: nearly even. Pass the two dicts to make_fan(s) as hook_weights / content_weights."""
+
     def draw(names):
         g = [rng.gammavariate(concentration, 1.0) for _ in names]
         return {n: x / sum(g) for n, x in zip(names, g, strict=False)}
+
     return draw(HOOKS), draw(PAID_CONTENT)
 
 
@@ -135,8 +207,16 @@ def _favourites(rng: random.Random, names: tuple, k: int, weights: dict | None) 
     return tuple(out)
 
 
-def make_fan(rng: random.Random, fan_id: int | None = None, *, whale_rate=0.02, stop_rate=0.01,
-             safety_rate=0.002, hook_weights: dict | None = None, content_weights: dict | None = None) -> SimFan:
+def make_fan(
+    rng: random.Random,
+    fan_id: int | None = None,
+    *,
+    whale_rate=0.02,
+    stop_rate=0.01,
+    safety_rate=0.002,
+    hook_weights: dict | None = None,
+    content_weights: dict | None = None,
+) -> SimFan:
     """Draw one fan. whale_rate/stop_rate/safety_rate are the shares of fans with that trait;
     hook_weights/content_weights (see audience_taste) make some favourites more common than others."""
     fan_id = fan_id if fan_id is not None else rng.randint(10_000_000, 99_999_999)
@@ -194,8 +274,9 @@ def content_key_for(media_files) -> str | None:
     return None
 
 
-def purchase_probability(fan: SimFan, price: float, hook: str | None = None, content_key: str | None = None,
-                         hour: int | None = None) -> float:
+def purchase_probability(
+    fan: SimFan, price: float, hook: str | None = None, content_key: str | None = None, hour: int | None = None
+) -> float:
     """Smooth odds of unlocking a PPV: strictly decreasing in price, raised by favourites."""
     p = fan.base_buy / (1.0 + math.exp((float(price) - fan.max_price) / fan.price_softness))
     if hook and hook in fan.favourite_hooks:
@@ -220,8 +301,18 @@ def opening_message(fan: SimFan, rng: random.Random) -> str:
     fan.replies += 1
     if rng.random() < fan.forwardness * 0.5:
         return rng.choice(INTEREST + SEXUAL)
-    return rng.choice(("hey", "hi", "hii 👋", "hey beautiful", "hello 😊", "just subscribed 😍",
-                       "hey how are you?", "what are you up to"))
+    return rng.choice(
+        (
+            "hey",
+            "hi",
+            "hii 👋",
+            "hey beautiful",
+            "hello 😊",
+            "just subscribed 😍",
+            "hey how are you?",
+            "what are you up to",
+        )
+    )
 
 
 def react(fan: SimFan, message: dict, rng: random.Random, hour: int | None = None) -> list[Reaction]:
@@ -239,12 +330,17 @@ def react(fan: SimFan, message: dict, rng: random.Random, hour: int | None = Non
     content = message.get("content_key") or content_key_for(media)
     out: list[Reaction] = []
     bought = False
-    if (price > 0 and media and msg_id is not None and msg_id not in fan.purchased
-            and rng.random() < purchase_probability(fan, price, hook, content, hour)):
-            fan.purchased.add(msg_id)
-            fan.total_spent += price
-            bought = True
-            out.append(Reaction.purchase(msg_id, price))
+    if (
+        price > 0
+        and media
+        and msg_id is not None
+        and msg_id not in fan.purchased
+        and rng.random() < purchase_probability(fan, price, hook, content, hour)
+    ):
+        fan.purchased.add(msg_id)
+        fan.total_spent += price
+        bought = True
+        out.append(Reaction.purchase(msg_id, price))
     chat = fan.chattiness if fan.is_active(hour) else fan.chattiness * 0.5
     if bought or rng.random() < chat:
         out.append(Reaction.reply(_reply_text(fan, rng, price, media, bought)))
@@ -281,16 +377,18 @@ def _reply_text(fan: SimFan, rng: random.Random, price: float, media: list, boug
 
 # --- the interface the in-process simulator takes (`manage.py simulate --fan-model FILE.py:Class`) ---------
 
+
 @dataclass(frozen=True)
 class BotMessage:
     """One message of the bot as the fan gets it. price > 0 makes it a PPV, locked until bought."""
+
     id: int
     text: str
     price: float = 0.0
     content_key: str | None = None
     hook: str | None = None
     media_ids: tuple = ()
-    hour: int = 12                   # the simulated UTC hour the fan reads it
+    hour: int = 12  # the simulated UTC hour the fan reads it
 
 
 @runtime_checkable
@@ -335,8 +433,7 @@ class DemoFans:
         self.rates = rates
 
     def make_fan(self, fan_id: int, rng: random.Random) -> SimFan:
-        return make_fan(rng, fan_id, hook_weights=self.hook_weights, content_weights=self.content_weights,
-                        **self.rates)
+        return make_fan(rng, fan_id, hook_weights=self.hook_weights, content_weights=self.content_weights, **self.rates)
 
     def first_message(self, fan: SimFan, rng: random.Random) -> str | None:
         return opening_message(fan, rng) if opens_conversation(fan, rng) else None

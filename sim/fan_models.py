@@ -31,6 +31,7 @@ which goes unanswered too). With both arms offered the same PPVs (the learning a
 exploration off and min_sample out of reach, so its offers are the ladder's), the true lift in revenue
 per fan is exactly `lift`, which the experiment's 90% interval should cover nine times in ten.
 """
+
 import random
 
 from sim.fan_model import SMALL_TALK, BotMessage, DemoFans, Reaction, SimFan
@@ -38,6 +39,7 @@ from sim.fan_model import SMALL_TALK, BotMessage, DemoFans, Reaction, SimFan
 
 class _PricedFans(DemoFans):
     """DemoFans with the ordinary fans' max_price redrawn uniformly in PRICE_RANGE (from its own stream)."""
+
     PRICE_RANGE = (8.0, 32.0)
 
     def __init__(self, seed: int = 0, **kw):
@@ -53,23 +55,26 @@ class _PricedFans(DemoFans):
 
 class PricierFans(_PricedFans):
     """Most fans' best price well above the entry price (see the module doc)."""
+
     PRICE_RANGE = (35.0, 70.0)
 
 
 class ThriftyFans(_PricedFans):
     """Most fans' best price below the entry price (see the module doc)."""
+
     PRICE_RANGE = (5.0, 15.0)
 
 
 class MidPriceFans(_PricedFans):
     """Best prices $25-35, a hook that lifts everyone, fatigue with every PPV (see the module doc)."""
+
     PRICE_RANGE = (25.0, 35.0)
     LIFT_HOOK, LIFT, FATIGUE = "exclusivity", 1.4, 0.88
 
     def __init__(self, seed: int = 0, **kw):
         super().__init__(seed, **kw)
-        self.offers: dict = {}   # fan id -> PPVs offered so far
-        self.before: dict = {}   # message id -> PPVs the fan had been offered before it
+        self.offers: dict = {}  # fan id -> PPVs offered so far
+        self.before: dict = {}  # message id -> PPVs the fan had been offered before it
 
     def _factor(self, fan, message) -> float:
         lift = self.LIFT if message.hook == self.LIFT_HOOK else 1.0
@@ -83,7 +88,7 @@ class MidPriceFans(_PricedFans):
             return super().react(fan, message, rng)
         self.before.setdefault(message.id, self.offers.get(fan.id, 0))
         boost = fan.buy_boost
-        fan.buy_boost = boost * self._factor(fan, message)   # the base model reads the odds through buy_boost
+        fan.buy_boost = boost * self._factor(fan, message)  # the base model reads the odds through buy_boost
         try:
             return super().react(fan, message, rng)
         finally:

@@ -3,6 +3,7 @@
 One scheduler thread runs timed tasks in order (so a fan's subscription is posted before its first
 message); fan behaviour itself comes from fan_model, so it stays deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -17,8 +18,19 @@ from sim import fan_model
 
 
 class Simulator:
-    def __init__(self, platform, seed=None, rate=6.0, speed=1.0, max_fans=0, log=print, chat_boost=0.0,
-                 human_rate=0.0, experiment: tuple | None = None, true_lift: float = 0.0):
+    def __init__(
+        self,
+        platform,
+        seed=None,
+        rate=6.0,
+        speed=1.0,
+        max_fans=0,
+        log=print,
+        chat_boost=0.0,
+        human_rate=0.0,
+        experiment: tuple | None = None,
+        true_lift: float = 0.0,
+    ):
         """experiment: (id, control_share) of the bot's holdout experiment, and true_lift: the learning arm's fans
         buy (1 + true_lift) times as often (SimFan.buy_boost), a known effect for the experiment to measure. The
         simulator tosses the bot's own coin (learning.assignment) to know a fan's arm, as no real fan could."""
@@ -88,8 +100,10 @@ class Simulator:
         with self.platform.lock:
             self.platform.stats["fans"] += 1
         tags = [t for t in ("whale" if fan.is_whale else "", fan.quirk or "") if t]
-        self.log(f"fan+  {self.platform.fan_label(fan.id)} subscribed"
-                 f" (pays up to ~${fan.max_price:.0f}{', ' + ', '.join(tags) if tags else ''})")
+        self.log(
+            f"fan+  {self.platform.fan_label(fan.id)} subscribed"
+            f" (pays up to ~${fan.max_price:.0f}{', ' + ', '.join(tags) if tags else ''})"
+        )
         self.platform.tell(self.platform.dialect.subscribed(self._fan_ref(fan)))
         with self.cond:
             human = self.rng.random() < self.human_rate
@@ -104,8 +118,11 @@ class Simulator:
 
     def boost(self, fan):
         """The known lift: a learning-arm fan of the bot's experiment buys (1 + true_lift) times as often."""
-        if (self.experiment and self.true_lift
-                and assignment.arm(self.experiment[0], fan.id, self.experiment[1]) == "learning"):
+        if (
+            self.experiment
+            and self.true_lift
+            and assignment.arm(self.experiment[0], fan.id, self.experiment[1]) == "learning"
+        ):
             fan.buy_boost = 1.0 + self.true_lift
 
     def on_bot_message(self, msg: dict):
@@ -167,8 +184,19 @@ class Simulator:
     def describe_fans(self) -> list[dict]:
         """The hidden truth about every simulated fan, for debugging and demos."""
         with self.cond:
-            return [{"id": f.id, "name": f.name, "max_price": round(f.max_price, 2), "is_whale": f.is_whale,
-                     "chattiness": round(f.chattiness, 2), "favourite_hooks": list(f.favourite_hooks),
-                     "favourite_content": list(f.favourite_content), "quirk": f.quirk, "stopped": f.stopped,
-                     "purchased": sorted(f.purchased), "total_spent": f.total_spent}
-                    for f in self.fans.values()]
+            return [
+                {
+                    "id": f.id,
+                    "name": f.name,
+                    "max_price": round(f.max_price, 2),
+                    "is_whale": f.is_whale,
+                    "chattiness": round(f.chattiness, 2),
+                    "favourite_hooks": list(f.favourite_hooks),
+                    "favourite_content": list(f.favourite_content),
+                    "quirk": f.quirk,
+                    "stopped": f.stopped,
+                    "purchased": sorted(f.purchased),
+                    "total_spent": f.total_spent,
+                }
+                for f in self.fans.values()
+            ]

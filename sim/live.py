@@ -1,6 +1,7 @@
 """A bounded simulated audience driven through the real system: signed webhooks into the Django
 stack (django-q2 in sync mode), sends over HTTP to the fake platform, LLM calls over HTTP to the
 fake Claude server. Used to check the decision layer's promises over hundreds of fans."""
+
 import json
 import random
 from collections import Counter, deque
@@ -42,9 +43,9 @@ class LiveReport:
     purchases: int = 0
     revenue: float = 0.0
     ppvs_sent: int = 0
-    fans_with_a_repeat: int = 0      # fans who got one line (normalised, salesbot.pipeline.repeats) twice or more
-    repeated_lines: int = 0          # sends of a line the fan already had
-    most_times_one_line: int = 0     # the most times one fan got one line
+    fans_with_a_repeat: int = 0  # fans who got one line (normalised, salesbot.pipeline.repeats) twice or more
+    repeated_lines: int = 0  # sends of a line the fan already had
+    most_times_one_line: int = 0  # the most times one fan got one line
     notes: list = field(default_factory=list)
 
     @property
@@ -82,8 +83,21 @@ class LiveReport:
 
 
 class LiveSimulation:
-    def __init__(self, platform_url, llm_url, *, slug="sim", seed=7, bad_llm_every=7, stop_rate=0.03,
-                 safety_rate=0.02, max_turns=30, progress=None, variants=None, llm=True):
+    def __init__(
+        self,
+        platform_url,
+        llm_url,
+        *,
+        slug="sim",
+        seed=7,
+        bad_llm_every=7,
+        stop_rate=0.03,
+        safety_rate=0.02,
+        max_turns=30,
+        progress=None,
+        variants=None,
+        llm=True,
+    ):
         self.platform_url, self.llm_url = platform_url.rstrip("/"), llm_url.rstrip("/")
         self.rng = random.Random(seed)
         self.slug, self.bad_llm_every, self.max_turns = slug, bad_llm_every, max_turns
@@ -93,7 +107,7 @@ class LiveSimulation:
         self.client = Client()
         self.events: deque = deque()
         self.turns: dict[int, int] = {}
-        self.silenced_at: dict[int, str] = {}   # fan id -> ISO time the fan said stop / a safety phrase
+        self.silenced_at: dict[int, str] = {}  # fan id -> ISO time the fan said stop / a safety phrase
         self.seen_action = 0
         self.report = LiveReport()
 
@@ -102,11 +116,18 @@ class LiveSimulation:
         content_map = json.loads((settings.BASE_DIR / "demo/content-map.json").read_text(encoding="utf-8"))
         if self.variants:
             for t in content_map.get("templates", {}).values():
-                t["variants"] = t["variants"][:self.variants]
+                t["variants"] = t["variants"][: self.variants]
         playbook = (settings.BASE_DIR / "demo/playbook.md").read_text(encoding="utf-8")
-        self.creator = onboard_creator(content_map, playbook, slug=self.slug, account_id=account,
-                                       api_base_url=self.platform_url, api_key=api_key, webhook_secret=secret,
-                                       display_name="Simulated creator")
+        self.creator = onboard_creator(
+            content_map,
+            playbook,
+            slug=self.slug,
+            account_id=account,
+            api_base_url=self.platform_url,
+            api_key=api_key,
+            webhook_secret=secret,
+            display_name="Simulated creator",
+        )
         settings.ANTHROPIC_API_KEY = "sim-llm-key" if self.llm else ""
         settings.ANTHROPIC_BASE_URL = self.llm_url
         Conf.SYNC = True
@@ -117,13 +138,25 @@ class LiveSimulation:
     def post(self, event: str, payload: dict):
         self.report.webhooks += 1
         n = self.report.webhooks
-        body = json.dumps({"event_id": f"evt_sim_{self.slug}_{n}", "event": event, "account_id": self.account,
-                           "created_at": _now(), "payload": payload}).encode()
+        body = json.dumps(
+            {
+                "event_id": f"evt_sim_{self.slug}_{n}",
+                "event": event,
+                "account_id": self.account,
+                "created_at": _now(),
+                "payload": payload,
+            }
+        ).encode()
         if self.bad_llm_every and n % self.bad_llm_every == 0:
-            requests.post(f"{self.llm_url}/_fake/mode", json={"mode": self.rng.choice(BAD_LLM_MODES), "times": 1},
-                          timeout=5)
-        r = self.client.post(f"/api/{self.slug}/webhook/of-event", data=body, content_type="application/json",
-                             HTTP_X_SIGNATURE=sign(self.secret, body))
+            requests.post(
+                f"{self.llm_url}/_fake/mode", json={"mode": self.rng.choice(BAD_LLM_MODES), "times": 1}, timeout=5
+            )
+        r = self.client.post(
+            f"/api/{self.slug}/webhook/of-event",
+            data=body,
+            content_type="application/json",
+            HTTP_X_SIGNATURE=sign(self.secret, body),
+        )
         if r.status_code != 200:
             self.report.notes.append(f"webhook {event} answered {r.status_code}: {r.content[:200]!r}")
 
@@ -152,8 +185,10 @@ class LiveSimulation:
             self.turns[fan.id] = self.turns.get(fan.id, 0) + 1
             if fan.id not in self.silenced_at and (fan_model_says_stop(r.text) or fan_model_safety(r.text)):
                 self.silenced_at[fan.id] = _now()
-            self.post("messages.received", {**ref, "message": {"id": 10_000_000 + self.report.webhooks,
-                                                                "text": r.text, "createdAt": _now()}})
+            self.post(
+                "messages.received",
+                {**ref, "message": {"id": 10_000_000 + self.report.webhooks, "text": r.text, "createdAt": _now()}},
+            )
         elif r.kind == "purchase":
             self.post("messages.ppv.unlocked", {**ref, "message_id": r.message_id, "amount": r.amount})
         elif r.kind == "tip":
@@ -161,8 +196,11 @@ class LiveSimulation:
 
     def _collect_reactions(self, fans):
         """New sends since last look → each simulated fan reacts (bounded turns per fan)."""
-        new = list(Action.objects.filter(id__gt=self.seen_action, creator=self.creator, status="sent")
-                   .select_related("fan").order_by("id"))
+        new = list(
+            Action.objects.filter(id__gt=self.seen_action, creator=self.creator, status="sent")
+            .select_related("fan")
+            .order_by("id")
+        )
         if new:
             self.seen_action = new[-1].id
         media = {v.content_key: v.media_ids for v in self.creator.vault_items.all()}
@@ -170,8 +208,14 @@ class LiveSimulation:
             fan = fans.get(a.fan.fan_id)
             if fan is None or self.turns.get(fan.id, 0) >= self.max_turns:
                 continue
-            msg = {"id": a.platform_message_id, "text": a.message_text, "mediaFiles": media.get(a.content_key, []),
-                   "price": float(a.price or 0), "hook": a.hook or None, "content_key": a.content_key or None}
+            msg = {
+                "id": a.platform_message_id,
+                "text": a.message_text,
+                "mediaFiles": media.get(a.content_key, []),
+                "price": float(a.price or 0),
+                "hook": a.hook or None,
+                "content_key": a.content_key or None,
+            }
             for reaction in fan_model.react(fan, msg, self.rng):
                 if reaction.kind != "nothing":
                     self.events.append((fan.id, reaction))
@@ -186,12 +230,17 @@ class LiveSimulation:
         rep.llm_calls = calls.count()
         rep.llm_accepted = calls.filter(outcome="accepted").count()
         rep.llm_rejected_or_failed = rep.llm_calls - rep.llm_accepted
-        agg = calls.aggregate(p=Max("prompt_tokens"), i=Max("input_tokens"), c=Max("cache_read_tokens"),
-                              w=Max("cache_creation_tokens"))
+        agg = calls.aggregate(
+            p=Max("prompt_tokens"), i=Max("input_tokens"), c=Max("cache_read_tokens"), w=Max("cache_creation_tokens")
+        )
         rep.max_prompt_tokens = agg["p"] or 0
-        rep.max_input_tokens_reported = max((c.input_tokens + c.cache_read_tokens + c.cache_creation_tokens
-                                             for c in calls.only("input_tokens", "cache_read_tokens",
-                                                                 "cache_creation_tokens")), default=0)
+        rep.max_input_tokens_reported = max(
+            (
+                c.input_tokens + c.cache_read_tokens + c.cache_creation_tokens
+                for c in calls.only("input_tokens", "cache_read_tokens", "cache_creation_tokens")
+            ),
+            default=0,
+        )
         sent = actions.filter(status="sent")
         rep.sends = sent.count()
         rep.invalid_llm_sends = sum(1 for a in sent.filter(source="llm") if not _valid_llm_action(a, self.creator))
@@ -201,10 +250,13 @@ class LiveSimulation:
         opted = set(self.creator.fans.filter(opted_out=True).values_list("fan_id", flat=True))
         rep.stopped_or_handed_off_fans = len(handed | opted | set(self.silenced_at))
         rep.sends_after_stop_or_handoff = sum(
-            1 for m in at_platform
-            if m["fan_id"] in self.silenced_at and _t(m["createdAt"]) > _t(self.silenced_at[m["fan_id"]]))
+            1
+            for m in at_platform
+            if m["fan_id"] in self.silenced_at and _t(m["createdAt"]) > _t(self.silenced_at[m["fan_id"]])
+        )
         _count_repeats(rep, at_platform, self.names)
         from learning.models import Outcome
+
         money = Outcome.objects.filter(creator=self.creator, event="purchased")
         rep.purchases = money.count()
         rep.revenue = float(sum(o.amount or 0 for o in money))

@@ -14,6 +14,7 @@ modes and expose what was received; `POST /_fake/mode` may also set `facts`, any
 
     python -m sim.llm_server --port 8901 [--host 127.0.0.1] [--mode valid] [--delay 0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,19 +33,30 @@ from urllib.parse import urlsplit
 from salesbot.llm_tables import CACHE_MIN_TOKENS, cache_floor
 
 MODES = ("valid", "prose", "two_lines", "unknown_key", "bad_price", "fenced", "429", "500", "529", "slow")
-ERRORS = {"429": (429, "rate_limit_error", "Number of request tokens has exceeded your rate limit (fake)"),
-          "500": (500, "api_error", "Internal server error (fake)"),
-          "529": (529, "overloaded_error", "Overloaded (fake)")}
+ERRORS = {
+    "429": (429, "rate_limit_error", "Number of request tokens has exceeded your rate limit (fake)"),
+    "500": (500, "api_error", "Internal server error (fake)"),
+    "529": (529, "overloaded_error", "Overloaded (fake)"),
+}
 SLOW_DEFAULT_DELAY = 30.0
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 KEYS_RE = re.compile(r"^\s*ALLOWED_CONTENT_KEYS:(.*)$", re.M)
 BOUNDS_RE = re.compile(r"^\s*PRICE_BOUNDS:\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)", re.M)
 HAD_RE = re.compile(r"^\s*lines_this_fan_already_had[^:]*:\s*(\[.*\])\s*$", re.M)
 # Like a model told which lines the fan already had: the first line not among them (the first when all are).
-PPV_LINES = ("babe i made something just for you 🙈", "this one is only for you, don't tell anyone 🤫",
-             "i was thinking of you when i made this 😏", "you're going to love this one 🥺")
-CHAT_LINES = ("tell me more about you 💕", "what made you smile today? 🥰", "i love talking to you 🙈 what's new?",
-              "you're sweet 😘 what are you up to tonight?", "so what do you like to do for fun? 💭")
+PPV_LINES = (
+    "babe i made something just for you 🙈",
+    "this one is only for you, don't tell anyone 🤫",
+    "i was thinking of you when i made this 😏",
+    "you're going to love this one 🥺",
+)
+CHAT_LINES = (
+    "tell me more about you 💕",
+    "what made you smile today? 🥰",
+    "i love talking to you 🙈 what's new?",
+    "you're sweet 😘 what are you up to tonight?",
+    "so what do you like to do for fun? 💭",
+)
 
 
 def log(line: str) -> None:
@@ -97,8 +109,14 @@ def decision(text: str, mode: str, facts=None) -> str:
     price = math.ceil(lo) if math.ceil(lo) <= hi else lo
     price = int(price) if float(price).is_integer() else price
     had = _had(text)
-    ppv = {"action": "ppv", "content_key": keys[0] if keys else "not_in_vault", "price": price,
-           "message_text": _fresh(PPV_LINES, had), "hook": "vulnerability", "reason": "fake llm"}
+    ppv = {
+        "action": "ppv",
+        "content_key": keys[0] if keys else "not_in_vault",
+        "price": price,
+        "message_text": _fresh(PPV_LINES, had),
+        "hook": "vulnerability",
+        "reason": "fake llm",
+    }
     chat = {"action": "text", "message_text": _fresh(CHAT_LINES, had), "hook": "curiosity", "reason": "fake llm"}
     if facts is not None:
         ppv["facts"] = chat["facts"] = facts
@@ -145,8 +163,9 @@ class FakeLLM:
             self.cache: dict[tuple[str, str], float] = {}  # (model, prefix bytes) -> when it expires
             self.requests: list[dict] = []
             self.by_mode = Counter()
-            self.stats = Counter(dict.fromkeys(("requests", "errors", "count_tokens", "unauthorized", "under_floor",
-                                                *USAGE_KEYS), 0))
+            self.stats = Counter(
+                dict.fromkeys(("requests", "errors", "count_tokens", "unauthorized", "under_floor", *USAGE_KEYS), 0)
+            )
 
     def set_mode(self, body: dict) -> dict:
         mode, times, delay = body.get("mode", "valid"), body.get("times"), body.get("delay", self.default[1])
@@ -189,8 +208,8 @@ class FakeLLM:
         total = tokens(sum(len(t) for t, _ in blocks))
         last_cached = max((i for i, (_, cc) in enumerate(blocks) if cc), default=-1)
         # byte-exact: the block texts with their boundaries, so moving a byte across a block boundary misses too
-        prefix = json.dumps([t for t, _ in blocks[:last_cached + 1]], ensure_ascii=False)
-        prefix_tokens = tokens(sum(len(t) for t, _ in blocks[:last_cached + 1]))
+        prefix = json.dumps([t for t, _ in blocks[: last_cached + 1]], ensure_ascii=False)
+        prefix_tokens = tokens(sum(len(t) for t, _ in blocks[: last_cached + 1]))
         ttl = (blocks[last_cached][1] or {}).get("ttl", "5m") if last_cached >= 0 else "5m"
         model = str(body.get("model"))
         with self.lock:
@@ -211,8 +230,12 @@ class FakeLLM:
             delay = SLOW_DEFAULT_DELAY
         if delay:
             self.stopping.wait(delay)
-        record = {"body": body, "mode": mode, "estimated_input_tokens": total,
-                  "anthropic_version": headers.get("anthropic-version")}
+        record = {
+            "body": body,
+            "mode": mode,
+            "estimated_input_tokens": total,
+            "anthropic_version": headers.get("anthropic-version"),
+        }
         if mode in ERRORS:
             status, kind, msg = ERRORS[mode]
             with self.lock:
@@ -222,14 +245,27 @@ class FakeLLM:
             retry = {"retry-after": "0"} if status == 429 else {}
             raise ApiError(status, kind, msg, {"x-should-retry": "true", **retry})
         text = decision("\n".join(t for t, _ in blocks), mode, facts)
-        usage = {"input_tokens": total - created - read, "output_tokens": max(1, tokens(len(text))),
-                 "cache_creation_input_tokens": created, "cache_read_input_tokens": read,
-                 "cache_creation": {"ephemeral_5m_input_tokens": created if ttl != "1h" else 0,
-                                    "ephemeral_1h_input_tokens": created if ttl == "1h" else 0},
-                 "service_tier": "standard"}
-        reply = {"id": f"msg_fake_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-                 "model": body.get("model"), "content": [{"type": "text", "text": text}],
-                 "stop_reason": "end_turn", "stop_sequence": None, "usage": usage}
+        usage = {
+            "input_tokens": total - created - read,
+            "output_tokens": max(1, tokens(len(text))),
+            "cache_creation_input_tokens": created,
+            "cache_read_input_tokens": read,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": created if ttl != "1h" else 0,
+                "ephemeral_1h_input_tokens": created if ttl == "1h" else 0,
+            },
+            "service_tier": "standard",
+        }
+        reply = {
+            "id": f"msg_fake_{uuid.uuid4().hex[:24]}",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
         with self.lock:
             self.requests.append({**record, "status": 200, "usage": usage, "reply": text})
             self.by_mode[mode] += 1
@@ -295,7 +331,7 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method, path, raw):
         llm: FakeLLM = self.server.llm
         if path.startswith("/_fake/"):
-            name = path[len("/_fake/"):]
+            name = path[len("/_fake/") :]
             if method == "GET" and name == "requests":
                 with llm.lock:
                     return 200, {"requests": json.loads(json.dumps(llm.requests))}, {}
@@ -347,10 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--port", type=int, default=8901, help="0 picks a free port")
     a.add_argument("--host", default="127.0.0.1")
     a.add_argument("--mode", choices=MODES, default="valid")
-    a.add_argument("--cache-floor", type=int, default=None,
-                   help="one minimum cacheable prefix (tokens) for every model instead of the documented table")
-    a.add_argument("--delay", type=float, default=None,
-                   help=f"seconds to wait before each reply (default 0; {SLOW_DEFAULT_DELAY:g} in slow mode)")
+    a.add_argument(
+        "--cache-floor",
+        type=int,
+        default=None,
+        help="one minimum cacheable prefix (tokens) for every model instead of the documented table",
+    )
+    a.add_argument(
+        "--delay",
+        type=float,
+        default=None,
+        help=f"seconds to wait before each reply (default 0; {SLOW_DEFAULT_DELAY:g} in slow mode)",
+    )
     return a
 
 

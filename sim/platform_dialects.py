@@ -2,6 +2,7 @@
 `onlyfansapi` (../shared/providers/onlyfansapi.md). Each turns what happened on the platform (a fan
 wrote, subscribed, unlocked, tipped; the account sent) into the webhooks that provider posts, and signs
 them its way. Standard library only, like the rest of the fake."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,14 +27,25 @@ class Simple:
     def wrap(self, account_id, secret, event, payload, key=None) -> tuple[str, bytes, dict]:
         """(dedupe key, body, headers) of one signed delivery."""
         key = key or "evt_" + uuid.uuid4().hex
-        body = json.dumps({"event_id": key, "event": event, "account_id": account_id,
-                           "created_at": iso_now(ms=False), "payload": payload}).encode()
+        body = json.dumps(
+            {
+                "event_id": key,
+                "event": event,
+                "account_id": account_id,
+                "created_at": iso_now(ms=False),
+                "payload": payload,
+            }
+        ).encode()
         sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         return key, body, {"X-Signature": sig}
 
     def fan_message(self, fan, entry):
-        return [("messages.received", {"fan": fan, "message": {"id": entry["id"], "text": entry["text"],
-                                                               "createdAt": entry["createdAt"]}})]
+        return [
+            (
+                "messages.received",
+                {"fan": fan, "message": {"id": entry["id"], "text": entry["text"], "createdAt": entry["createdAt"]}},
+            )
+        ]
 
     def subscribed(self, fan):
         return [("subscriptions.new", {"fan": fan})]
@@ -54,6 +66,7 @@ class Simple:
 class OnlyFansAPI:
     """Shapes as captured from the provider: HTML text, the fan under fromUser/toUser/user, string amounts,
     the unlocked message id only inside a link, a tip also told as transactions.new (in either order)."""
+
     name = "onlyfansapi"
 
     # No idempotency key on these (the provider's delivery docs).
@@ -74,34 +87,81 @@ class OnlyFansAPI:
         return {"id": str(fan["id"]), "name": fan.get("name", ""), "username": f"u{fan['id']}"}
 
     def _message(self, msg_id, text, created, price=0, media=()):
-        return {"id": msg_id, "text": f"<p>{html.escape(text, quote=False)}</p>" if not text.startswith("<") else text,
-                "createdAt": created, "price": price, "isFree": not price, "isTip": False,
-                "mediaCount": len(media), "media": [{"id": m, "type": "photo"} for m in media]}
+        return {
+            "id": msg_id,
+            "text": f"<p>{html.escape(text, quote=False)}</p>" if not text.startswith("<") else text,
+            "createdAt": created,
+            "price": price,
+            "isFree": not price,
+            "isTip": False,
+            "mediaCount": len(media),
+            "media": [{"id": m, "type": "photo"} for m in media],
+        }
 
     def fan_message(self, fan, entry):
-        return [("messages.received", {**self._message(entry["id"], entry["text"], entry["createdAt"]),
-                                       "fromUser": {"id": fan["id"], "name": fan.get("name", ""),
-                                                    "username": f"u{fan['id']}"}})]
+        return [
+            (
+                "messages.received",
+                {
+                    **self._message(entry["id"], entry["text"], entry["createdAt"]),
+                    "fromUser": {"id": fan["id"], "name": fan.get("name", ""), "username": f"u{fan['id']}"},
+                },
+            )
+        ]
 
     def subscribed(self, fan):
-        return [("subscriptions.new", {"user_id": str(CREATOR_USER_ID), "user": self._user(fan), "subType": "paid",
-                                       "replacePairs": {"{PRICE}": "$4.99"}, "createdAt": iso_now()})]
+        return [
+            (
+                "subscriptions.new",
+                {
+                    "user_id": str(CREATOR_USER_ID),
+                    "user": self._user(fan),
+                    "subType": "paid",
+                    "replacePairs": {"{PRICE}": "$4.99"},
+                    "createdAt": iso_now(),
+                },
+            )
+        ]
 
     def unlocked(self, fan, message_id, amount):
         link = f'<a href="https://onlyfans.com/my/chats/chat/{fan["id"]}?firstId={message_id}">message</a>'
-        return [("messages.ppv.unlocked", {"user_id": str(CREATOR_USER_ID), "user": self._user(fan),
-                                           "createdAt": iso_now(),
-                                           "replacePairs": {"{AMOUNT}": f"${float(amount):.2f}",
-                                                            "{MESSAGE_LINK}": link}})]
+        return [
+            (
+                "messages.ppv.unlocked",
+                {
+                    "user_id": str(CREATOR_USER_ID),
+                    "user": self._user(fan),
+                    "createdAt": iso_now(),
+                    "replacePairs": {"{AMOUNT}": f"${float(amount):.2f}", "{MESSAGE_LINK}": link},
+                },
+            )
+        ]
 
     def tipped(self, fan, amount, rng=None):
         at = iso_now()
-        tip = ("tips.received", {"user_id": str(CREATOR_USER_ID), "user": self._user(fan), "createdAt": at,
-                                 "amountGross": float(amount), "amountNet": round(float(amount) * 0.8, 2),
-                                 "text": "tipped you"})
-        txn = ("transactions.new", {"id": "tr_" + uuid.uuid4().hex[:10], "type": "tip", "status": "done",
-                                    "amount": float(amount), "net_amount": round(float(amount) * 0.8, 2),
-                                    "created_at": at, "fan": {"id": fan["id"], "name": fan.get("name", "")}})
+        tip = (
+            "tips.received",
+            {
+                "user_id": str(CREATOR_USER_ID),
+                "user": self._user(fan),
+                "createdAt": at,
+                "amountGross": float(amount),
+                "amountNet": round(float(amount) * 0.8, 2),
+                "text": "tipped you",
+            },
+        )
+        txn = (
+            "transactions.new",
+            {
+                "id": "tr_" + uuid.uuid4().hex[:10],
+                "type": "tip",
+                "status": "done",
+                "amount": float(amount),
+                "net_amount": round(float(amount) * 0.8, 2),
+                "created_at": at,
+                "fan": {"id": fan["id"], "name": fan.get("name", "")},
+            },
+        )
         pair = [tip, txn]
         if (rng or random).random() < 0.5:
             pair.reverse()  # the provider promises no order
@@ -111,15 +171,26 @@ class OnlyFansAPI:
         """The SDK's message object (fromUser is the account, isSentByMe, isFromQueue/queueId for a mass
         message's copy) plus the captured toUser."""
         queue_id = msg.get("queue_id")
-        return [("messages.sent", {**self._message(msg["id"], msg["text"], msg["createdAt"], msg.get("price", 0),
-                                                   msg.get("mediaFiles", [])),
-                                   "fromUser": {"id": CREATOR_USER_ID}, "isSentByMe": True,
-                                   "isFromQueue": queue_id is not None, "queueId": queue_id,
-                                   "toUser": {"id": fan_id}})]
+        return [
+            (
+                "messages.sent",
+                {
+                    **self._message(
+                        msg["id"], msg["text"], msg["createdAt"], msg.get("price", 0), msg.get("mediaFiles", [])
+                    ),
+                    "fromUser": {"id": CREATOR_USER_ID},
+                    "isSentByMe": True,
+                    "isFromQueue": queue_id is not None,
+                    "queueId": queue_id,
+                    "toUser": {"id": fan_id},
+                },
+            )
+        ]
 
     def presence(self, fan, kind):
-        return [(f"users.{kind}", {"user": {"id": fan["id"], "name": fan.get("name", ""),
-                                            "username": f"u{fan['id']}"}})]
+        return [
+            (f"users.{kind}", {"user": {"id": fan["id"], "name": fan.get("name", ""), "username": f"u{fan['id']}"}})
+        ]
 
 
 DIALECTS = {"simple": Simple, "onlyfansapi": OnlyFansAPI}

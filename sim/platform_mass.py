@@ -3,6 +3,7 @@
 `excludedLists`, price 0 or 3–200 with media, `scheduledDate` (UTC) queues it until then, an Idempotency-Key
 replays the first answer, unsend answers sentCount / viewedCount / canUnsend / unsendSeconds; user lists to
 create and fill; per message its buyers and the top message's counts. Standard library only."""
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,9 @@ UNSEND_SECONDS = 86400
 def _unprocessable(field, message):
     from sim.platform_state import ApiError
 
-    return ApiError(422, "validation failed", body={"message": "The given data was invalid.",
-                                                     "errors": {field: [message]}})
+    return ApiError(
+        422, "validation failed", body={"message": "The given data was invalid.", "errors": {field: [message]}}
+    )
 
 
 def _ids(body, field) -> list:
@@ -36,7 +38,7 @@ class MassMessaging:
         self.mass_messages: list[dict] = []
         self.user_lists: dict[str, dict] = {}
         self.mass_by_key: dict[str, dict] = {}
-        self.copies: dict[int, tuple[int, int]] = {}   # copy message id -> (mass id, fan id)
+        self.copies: dict[int, tuple[int, int]] = {}  # copy message id -> (mass id, fan id)
 
     # -- user lists ------------------------------------------------------------------------------------
     def create_user_list(self, body) -> dict:
@@ -96,14 +98,25 @@ class MassMessaging:
         with self.lock:
             if idem_key and idem_key in self.mass_by_key:
                 return self._answer(self.mass_by_key[idem_key])
-            self._take_rate(body)          # price rules, banned words, the per-minute limit
+            self._take_rate(body)  # price rules, banned words, the per-minute limit
             users = self._audience(body)
             when = _when(body.get("scheduledDate"))
-            mass = {"id": self._new_id(), "text": body["text"], "price": body.get("price", 0) or 0,
-                    "mediaFiles": list(body.get("mediaFiles") or []), "userIds": users,
-                    "userLists": _ids(body, "userLists"), "excludedLists": _ids(body, "excludedLists"),
-                    "scheduledDate": body.get("scheduledDate"), "date": iso_now(), "sent": {}, "viewed": set(),
-                    "buyers": {}, "isCanceled": False, "isDone": False}
+            mass = {
+                "id": self._new_id(),
+                "text": body["text"],
+                "price": body.get("price", 0) or 0,
+                "mediaFiles": list(body.get("mediaFiles") or []),
+                "userIds": users,
+                "userLists": _ids(body, "userLists"),
+                "excludedLists": _ids(body, "excludedLists"),
+                "scheduledDate": body.get("scheduledDate"),
+                "date": iso_now(),
+                "sent": {},
+                "viewed": set(),
+                "buyers": {},
+                "isCanceled": False,
+                "isDone": False,
+            }
             self.mass_messages.append(mass)
             if idem_key:
                 self.mass_by_key[idem_key] = mass
@@ -122,13 +135,27 @@ class MassMessaging:
             if mass["isCanceled"] or mass["isDone"]:
                 return
             for fan_id in mass["userIds"]:
-                msg = {"id": self._new_id(), "fan_id": fan_id, "text": mass["text"], "price": mass["price"],
-                       "mediaFiles": mass["mediaFiles"], "createdAt": iso_now(), "queue_id": mass["id"]}
+                msg = {
+                    "id": self._new_id(),
+                    "fan_id": fan_id,
+                    "text": mass["text"],
+                    "price": mass["price"],
+                    "mediaFiles": mass["mediaFiles"],
+                    "createdAt": iso_now(),
+                    "queue_id": mass["id"],
+                }
                 mass["sent"][fan_id] = msg["id"]
                 self.copies[msg["id"]] = (mass["id"], fan_id)
                 self.chats.setdefault(fan_id, []).append(
-                    {"id": msg["id"], "text": msg["text"], "fromUser": {"id": CREATOR_USER_ID},
-                     "createdAt": msg["createdAt"], "price": mass["price"], "isOpened": not mass["price"]})
+                    {
+                        "id": msg["id"],
+                        "text": msg["text"],
+                        "fromUser": {"id": CREATOR_USER_ID},
+                        "createdAt": msg["createdAt"],
+                        "price": mass["price"],
+                        "isOpened": not mass["price"],
+                    }
+                )
                 echoes += self.dialect.account_sent(fan_id, msg)
             mass["isDone"] = True
             self.stats["mass_sent"] = self.stats.get("mass_sent", 0) + len(mass["userIds"])
@@ -139,10 +166,20 @@ class MassMessaging:
     def _answer(self, mass) -> dict:
         with self.lock:
             total = len(mass["userIds"])
-            return {"data": {"id": mass["id"], "date": mass["date"], "isDone": mass["isDone"],
-                             "isReady": not mass["isCanceled"], "pending": 0 if mass["isDone"] else total,
-                             "total": total, "canUnsend": not mass["isCanceled"], "unsendSeconds": UNSEND_SECONDS,
-                             "hasError": False, "isCanceled": mass["isCanceled"]}}
+            return {
+                "data": {
+                    "id": mass["id"],
+                    "date": mass["date"],
+                    "isDone": mass["isDone"],
+                    "isReady": not mass["isCanceled"],
+                    "pending": 0 if mass["isDone"] else total,
+                    "total": total,
+                    "canUnsend": not mass["isCanceled"],
+                    "unsendSeconds": UNSEND_SECONDS,
+                    "hasError": False,
+                    "isCanceled": mass["isCanceled"],
+                }
+            }
 
     def the_mass(self, mass_id: int) -> dict:
         from sim.platform_state import ApiError
@@ -159,11 +196,22 @@ class MassMessaging:
     def mass_retrieve(self, mass_id: int) -> dict:
         with self.lock:
             m = self.the_mass(mass_id)
-            return {"data": {"queue": {"id": m["id"], "sentCount": len(m["sent"]), "viewedCount": len(m["viewed"]),
-                                       "canUnsend": not m["isCanceled"], "unsendSeconds": UNSEND_SECONDS,
-                                       "text": m["text"], "isFree": not m["price"],
-                                       "price": str(m["price"]), "isCanceled": m["isCanceled"]},
-                             "success": True}}
+            return {
+                "data": {
+                    "queue": {
+                        "id": m["id"],
+                        "sentCount": len(m["sent"]),
+                        "viewedCount": len(m["viewed"]),
+                        "canUnsend": not m["isCanceled"],
+                        "unsendSeconds": UNSEND_SECONDS,
+                        "text": m["text"],
+                        "isFree": not m["price"],
+                        "price": str(m["price"]),
+                        "isCanceled": m["isCanceled"],
+                    },
+                    "success": True,
+                }
+            }
 
     def mass_unsend(self, mass_id: int) -> dict:
         """`DELETE …/mass-messaging/{id}`: a queued one never goes out; a sent one is taken back (bought
@@ -176,8 +224,14 @@ class MassMessaging:
             for fan_id, msg_id in m["sent"].items():
                 if fan_id not in m["buyers"]:
                     self.chats[fan_id] = [e for e in self.chats.get(fan_id, []) if e["id"] != msg_id]
-            return {"data": {"sentCount": len(m["sent"]), "viewedCount": len(m["viewed"]), "canUnsend": can,
-                             "unsendSeconds": UNSEND_SECONDS}}
+            return {
+                "data": {
+                    "sentCount": len(m["sent"]),
+                    "viewedCount": len(m["viewed"]),
+                    "canUnsend": can,
+                    "unsendSeconds": UNSEND_SECONDS,
+                }
+            }
 
     # -- what fans did with it -------------------------------------------------------------------------
     def view_copy(self, fan_id: int, mass_id: int) -> None:
@@ -196,9 +250,12 @@ class MassMessaging:
             m["buyers"][fan_id] = m["price"]
             m["viewed"].add(fan_id)
         self.unlock(fan_id, msg_id, m["price"])
-        return {"message_id": msg_id,
-                "webhooks": self.tell(self.dialect.unlocked({"id": fan_id, "name": self.names.get(fan_id, "")},
-                                                            msg_id, m["price"]))}
+        return {
+            "message_id": msg_id,
+            "webhooks": self.tell(
+                self.dialect.unlocked({"id": fan_id, "name": self.names.get(fan_id, "")}, msg_id, m["price"])
+            ),
+        }
 
     def buyers(self, message_id: int, limit: int, offset: int) -> dict:
         """`GET …/engagement/messages/{message_id}/buyers`: the mass message's id or one copy's."""
@@ -206,8 +263,10 @@ class MassMessaging:
             mass_id = self.copies.get(message_id, (message_id, None))[0]
             m = self.the_mass(mass_id)
             ids = list(m["buyers"])
-            page = [{"id": i, "username": f"u{i}", "name": self.names.get(i, ""), "displayName": ""}
-                    for i in ids[offset:offset + limit]]
+            page = [
+                {"id": i, "username": f"u{i}", "name": self.names.get(i, ""), "displayName": ""}
+                for i in ids[offset : offset + limit]
+            ]
             return {"data": {"list": page, "hasMore": offset + limit < len(ids), "marker": None}}
 
     def top_message(self) -> dict:
@@ -216,11 +275,19 @@ class MassMessaging:
             if not self.mass_messages:
                 return {"data": {"purchases": None}}
             m = max(self.mass_messages, key=lambda x: (sum(x["buyers"].values()), x["id"]))
-            return {"data": {"purchases": {
-                "id": m["id"], "price": f"{float(m['price']):.2f}", "purchasedCount": len(m["buyers"]),
-                "sentCount": len(m["sent"]), "viewedCount": len(m["viewed"]),
-                "totalRevenueGenerated": f"{sum(m['buyers'].values()):.2f}",
-                "relationships": {"buyers": {"href": f"/engagement/messages/{m['id']}/buyers"}}}}}
+            return {
+                "data": {
+                    "purchases": {
+                        "id": m["id"],
+                        "price": f"{float(m['price']):.2f}",
+                        "purchasedCount": len(m["buyers"]),
+                        "sentCount": len(m["sent"]),
+                        "viewedCount": len(m["viewed"]),
+                        "totalRevenueGenerated": f"{sum(m['buyers'].values()):.2f}",
+                        "relationships": {"buyers": {"href": f"/engagement/messages/{m['id']}/buyers"}},
+                    }
+                }
+            }
 
 
 def _when(value) -> datetime | None:

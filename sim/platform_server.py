@@ -8,6 +8,7 @@ what was sent, inject failures and push webhooks.
     python -m sim.platform_server --port 8900 --webhook-url http://127.0.0.1:8000/webhooks/acct_demo \
         --webhook-secret S --simulate --speed 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,7 +103,7 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method, path, query, raw):
         p: FakePlatform = self.server.platform
         if path.startswith("/_fake/"):
-            return self._fake(method, path[len("/_fake/"):].rstrip("/"), raw, query)
+            return self._fake(method, path[len("/_fake/") :].rstrip("/"), raw, query)
         hooks = WEBHOOKS_RE.match(path) if p.dialect.name == "onlyfansapi" else None
         m = API_RE.match(path)
         if not m and not hooks:
@@ -129,19 +130,20 @@ class Handler(BaseHTTPRequestHandler):
             with p.lock:
                 p.typing_shown.append(int(TYPING_RE.match(rest).group(1)))
             return 200, {"data": {"success": True}}
-        elif p.dialect.name == "onlyfansapi" and (MASS_RE.match(rest) or LISTS_RE.match(rest)
-                                                  or BUYERS_RE.match(rest) or rest.startswith("/engagement/")):
+        elif p.dialect.name == "onlyfansapi" and (
+            MASS_RE.match(rest) or LISTS_RE.match(rest) or BUYERS_RE.match(rest) or rest.startswith("/engagement/")
+        ):
             return self._mass(method, rest, query, raw)
         elif rest == "/chargebacks" and method == "GET" and p.dialect.name == "onlyfansapi":
             limit = self._int(query, "limit", 10, 1, 100)
             offset = self._int(query, "offset", 0, 0, 10**9)
             with p.lock:
-                page = json.loads(json.dumps(p.chargebacks[offset:offset + limit]))
+                page = json.loads(json.dumps(p.chargebacks[offset : offset + limit]))
             return 200, {"data": {"list": page, "marker": None}}
         elif rest == "/media/vault" and method == "GET":
             limit = self._int(query, "limit", 100, 1, 100)
             offset = self._int(query, "offset", 0, 0, 10**9)
-            page = VAULT_LIST[offset:offset + limit]
+            page = VAULT_LIST[offset : offset + limit]
             return 200, {"data": {"list": page, "hasMore": offset + limit < len(VAULT_LIST)}}
         elif rest == "/webhooks" and method == "POST":
             return 200, {"data": {"id": p.register_webhook(self._json(raw))}}
@@ -175,8 +177,9 @@ class Handler(BaseHTTPRequestHandler):
         elif lists and not lists.group(2) and method == "DELETE":
             return 200, p.delete_user_list(lists.group(1))
         elif buyers and method == "GET":
-            return 200, p.buyers(int(buyers.group(1)), self._int(query, "limit", 10, 1, 100),
-                                 self._int(query, "offset", 0, 0, 10**9))
+            return 200, p.buyers(
+                int(buyers.group(1)), self._int(query, "limit", 10, 1, 100), self._int(query, "offset", 0, 0, 10**9)
+            )
         elif rest == "/engagement/messages/top-message" and method == "GET":
             return 200, p.top_message()
         else:
@@ -222,9 +225,12 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"ok": True, "plan": p.add_fail_plan(self._json(raw))}
         if method == "POST" and name == "human":
             body = self._json(raw)
-            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
-                    or not isinstance(body.get("text"), str):
-                raise ApiError(400, "need {\"fan_id\": int, \"text\": str, \"price\"?: number, \"mediaFiles\"?: [int]}")
+            if (
+                not isinstance(body, dict)
+                or not isinstance(body.get("fan_id"), int)
+                or not isinstance(body.get("text"), str)
+            ):
+                raise ApiError(400, 'need {"fan_id": int, "text": str, "price"?: number, "mediaFiles"?: [int]}')
             return 200, p.human_send(body["fan_id"], body["text"], body.get("price", 0), body.get("mediaFiles", []))
         if method == "GET" and name == "human":
             with p.lock:
@@ -244,32 +250,49 @@ class Handler(BaseHTTPRequestHandler):
             return 200, p.set_account_state(body.get("state") if isinstance(body, dict) else None)
         if method == "POST" and name == "presence":
             body = self._json(raw)
-            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
-                    or body.get("kind") not in ("typing", "online", "offline"):
-                raise ApiError(400, "need {\"fan_id\": int, \"kind\": \"typing\"|\"online\"|\"offline\"}")
+            if (
+                not isinstance(body, dict)
+                or not isinstance(body.get("fan_id"), int)
+                or body.get("kind") not in ("typing", "online", "offline")
+            ):
+                raise ApiError(400, 'need {"fan_id": int, "kind": "typing"|"online"|"offline"}')
             return 200, p.tell(p.dialect.presence({"id": body["fan_id"]}, body["kind"]))
         if method == "POST" and name in ("purchase", "tip"):  # a fan pays, as the simulator's fans do
             body = self._json(raw)
             amount = body.get("amount") if isinstance(body, dict) else None
-            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
-                    or isinstance(amount, bool) or not isinstance(amount, (int, float)) or not amount > 0 \
-                    or (name == "purchase" and not isinstance(body.get("message_id"), int)):
-                raise ApiError(400, "need {\"fan_id\": int, \"amount\": number > 0"
-                                    + (", \"message_id\": int}" if name == "purchase" else "}"))
+            if (
+                not isinstance(body, dict)
+                or not isinstance(body.get("fan_id"), int)
+                or isinstance(amount, bool)
+                or not isinstance(amount, (int, float))
+                or not amount > 0
+                or (name == "purchase" and not isinstance(body.get("message_id"), int))
+            ):
+                raise ApiError(
+                    400,
+                    'need {"fan_id": int, "amount": number > 0'
+                    + (', "message_id": int}' if name == "purchase" else "}"),
+                )
             return 200, {"webhooks": p.fan_pays(body["fan_id"], amount, body.get("message_id"))}
         if method == "POST" and name in ("mass/buy", "mass/view"):  # a recipient unlocks / opens a mass message
             body = self._json(raw)
-            if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int) \
-                    or not isinstance(body.get("queue_id"), int):
-                raise ApiError(400, "need {\"fan_id\": int, \"queue_id\": int}")
+            if (
+                not isinstance(body, dict)
+                or not isinstance(body.get("fan_id"), int)
+                or not isinstance(body.get("queue_id"), int)
+            ):
+                raise ApiError(400, 'need {"fan_id": int, "queue_id": int}')
             if name == "mass/view":
                 p.view_copy(body["fan_id"], body["queue_id"])
                 return 200, {"ok": True}
             return 200, p.buy_copy(body["fan_id"], body["queue_id"])
         if method == "GET" and name == "mass":
             with p.lock:
-                return 200, {"mass": [{k: (sorted(v) if isinstance(v, set) else v) for k, v in m.items()}
-                                      for m in p.mass_messages]}
+                return 200, {
+                    "mass": [
+                        {k: (sorted(v) if isinstance(v, set) else v) for k, v in m.items()} for m in p.mass_messages
+                    ]
+                }
         if method == "POST" and name == "chargeback":
             return 200, p.add_chargeback(self._json(raw))
         if method == "POST" and name == "reset":
@@ -277,9 +300,12 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"ok": True}
         if method == "POST" and name == "webhook":
             body = self._json(raw)
-            if not isinstance(body, dict) or not isinstance(body.get("event"), str) \
-                    or not isinstance(body.get("payload", {}), dict):
-                raise ApiError(400, "need {\"event\": str, \"payload\": {...}}")
+            if (
+                not isinstance(body, dict)
+                or not isinstance(body.get("event"), str)
+                or not isinstance(body.get("payload", {}), dict)
+            ):
+                raise ApiError(400, 'need {"event": str, "payload": {...}}')
             result = p.emit(body["event"], body.get("payload", {}), event_id=body.get("event_id"))
             if not result["deliveries"]:
                 raise ApiError(400, "no webhook url: register one or start with --webhook-url")
@@ -304,19 +330,39 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--api-key", default="demo-api-key")
     a.add_argument("--webhook-url", default=None, help="where events go until a webhook is registered")
     a.add_argument("--webhook-secret", default="demo-webhook-secret")
-    a.add_argument("--dialect", choices=["simple", "onlyfansapi"], default="simple",
-                   help="wire format: the project's simple contract or OnlyFansAPI.com's")
-    a.add_argument("--redeliver-rate", type=float, default=0.0,
-                   help="onlyfansapi: share of webhooks manually redelivered later (same idempotency key)")
+    a.add_argument(
+        "--dialect",
+        choices=["simple", "onlyfansapi"],
+        default="simple",
+        help="wire format: the project's simple contract or OnlyFansAPI.com's",
+    )
+    a.add_argument(
+        "--redeliver-rate",
+        type=float,
+        default=0.0,
+        help="onlyfansapi: share of webhooks manually redelivered later (same idempotency key)",
+    )
     a.add_argument("--rate-limit", type=int, default=0, help="onlyfansapi: sends per minute (0: 1000)")
-    a.add_argument("--sim-human-rate", type=float, default=0.0,
-                   help="share of simulated fans a human chatter also writes to in the platform's UI")
+    a.add_argument(
+        "--sim-human-rate",
+        type=float,
+        default=0.0,
+        help="share of simulated fans a human chatter also writes to in the platform's UI",
+    )
     a.add_argument("--webhook-backoff", type=float, default=0.5, help="first retry delay, doubled each time")
     a.add_argument("--simulate", action="store_true", help="run simulated fans")
-    a.add_argument("--sim-experiment", default=None, metavar="ID:SHARE",
-                   help="the bot's holdout experiment (id and control share), for --sim-true-lift")
-    a.add_argument("--sim-true-lift", type=float, default=0.0,
-                   help="the learning arm's simulated fans buy (1 + this) times as often (a known lift)")
+    a.add_argument(
+        "--sim-experiment",
+        default=None,
+        metavar="ID:SHARE",
+        help="the bot's holdout experiment (id and control share), for --sim-true-lift",
+    )
+    a.add_argument(
+        "--sim-true-lift",
+        type=float,
+        default=0.0,
+        help="the learning arm's simulated fans buy (1 + this) times as often (a known lift)",
+    )
     a.add_argument("--sim-seed", type=int, default=None)
     a.add_argument("--sim-rate", type=float, default=6.0, help="new fans per minute (before --speed)")
     a.add_argument("--sim-max-fans", type=int, default=0, help="stop adding fans after this many (0: never)")
@@ -334,16 +380,34 @@ def _experiment(spec: str | None) -> tuple | None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    platform = FakePlatform(args.account_id, args.api_key, args.webhook_url, args.webhook_secret,
-                            backoff=args.webhook_backoff, log=log, dialect=args.dialect,
-                            redeliver_rate=args.redeliver_rate, rate_limit=args.rate_limit, seed=args.sim_seed)
+    platform = FakePlatform(
+        args.account_id,
+        args.api_key,
+        args.webhook_url,
+        args.webhook_secret,
+        backoff=args.webhook_backoff,
+        log=log,
+        dialect=args.dialect,
+        redeliver_rate=args.redeliver_rate,
+        rate_limit=args.rate_limit,
+        seed=args.sim_seed,
+    )
     simulator = None
     if args.simulate:
         from sim.fan_simulator import Simulator
-        simulator = Simulator(platform, seed=args.sim_seed, rate=args.sim_rate, speed=args.speed,
-                              max_fans=args.sim_max_fans, log=log, chat_boost=args.sim_chat_boost,
-                              human_rate=args.sim_human_rate, true_lift=args.sim_true_lift,
-                              experiment=_experiment(args.sim_experiment))
+
+        simulator = Simulator(
+            platform,
+            seed=args.sim_seed,
+            rate=args.sim_rate,
+            speed=args.speed,
+            max_fans=args.sim_max_fans,
+            log=log,
+            chat_boost=args.sim_chat_boost,
+            human_rate=args.sim_human_rate,
+            true_lift=args.sim_true_lift,
+            experiment=_experiment(args.sim_experiment),
+        )
     server = FakeServer((args.host, args.port), platform, simulator)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,6 +3,7 @@
 Kept apart from the HTTP layer so the rules (validation, idempotency, injected failures, delivery with
 retries) read in one place. Standard library only: the fake must start fast and never import Django.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -19,8 +20,11 @@ from sim.platform_dialects import CREATOR_USER_ID, DIALECTS, iso_now, price_erro
 from sim.platform_mass import MassMessaging
 
 # The demo vault (demo/content-map.json): media id -> type.
-VAULT = ([(m, "photo") for m in (101, 102, 103, 201, 202, 203, 204, 205, 206, 207)]
-         + [(208, "video"), (301, "video"), (302, "video")])
+VAULT = [(m, "photo") for m in (101, 102, 103, 201, 202, 203, 204, 205, 206, 207)] + [
+    (208, "video"),
+    (301, "video"),
+    (302, "video"),
+]
 VAULT_LIST = [{"id": m, "type": t, "createdAt": f"2026-01-{i + 1:02d}T12:00:00Z"} for i, (m, t) in enumerate(VAULT)]
 RETRIES = 5
 WEBHOOK_TIMEOUT_S = 10
@@ -57,8 +61,19 @@ def validate_send(body) -> tuple[str, list, float | int, str]:
 class FakePlatform(MassMessaging):
     """One creator account: sent messages, chats, idempotency keys, failure plans, webhooks, counters."""
 
-    def __init__(self, account_id, api_key, webhook_url=None, webhook_secret="", backoff=0.5, log=print,
-                 dialect="simple", redeliver_rate=0.0, rate_limit=0, seed=None):
+    def __init__(
+        self,
+        account_id,
+        api_key,
+        webhook_url=None,
+        webhook_secret="",
+        backoff=0.5,
+        log=print,
+        dialect="simple",
+        redeliver_rate=0.0,
+        rate_limit=0,
+        seed=None,
+    ):
         self.dialect = DIALECTS[dialect]()
         self.redeliver_rate, self.rate_limit = redeliver_rate, rate_limit  # rate_limit: sends a minute, 0: none
         self.rng = random.Random(seed)
@@ -68,8 +83,8 @@ class FakePlatform(MassMessaging):
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.next_id = 5_000_001
-        self.names: dict[int, str] = {}    # fan id -> name, for logs and payloads
-        self.listeners = []                # callables(message dict) told about every accepted send
+        self.names: dict[int, str] = {}  # fan id -> name, for logs and payloads
+        self.listeners = []  # callables(message dict) told about every accepted send
         self._warned_no_target = False
         self.reset()
 
@@ -81,22 +96,36 @@ class FakePlatform(MassMessaging):
             self.chats: dict[int, list[dict]] = {}
             self.idem: dict[str, dict] = {}
             self.fail_plans: list[dict] = []
-            self.webhooks: dict[str, dict] = {}   # webhook id -> {id, url, events, account_ids, secret, …}
-            self.in_flight: set[str] = set()       # idempotency keys whose first request is still running
-            self.outbox: list[dict] = []           # every delivery made (or that had no target), for tests
+            self.webhooks: dict[str, dict] = {}  # webhook id -> {id, url, events, account_ids, secret, …}
+            self.in_flight: set[str] = set()  # idempotency keys whose first request is still running
+            self.outbox: list[dict] = []  # every delivery made (or that had no target), for tests
             self.chargebacks: list[dict] = []
             self.reset_mass()
-            self.typing_shown: list[int] = []      # fans shown "Model is typing…"
-            self.account_state = "ok"              # ok | session_expired | authentication_failed | otp_code_required
+            self.typing_shown: list[int] = []  # fans shown "Model is typing…"
+            self.account_state = "ok"  # ok | session_expired | authentication_failed | otp_code_required
             self.human_messages: list[dict] = []
             self.recent_sends: list[float] = []
             fans = getattr(self, "stats", {}).get("fans", 0)
-            self.stats = {"sends": 0, "sends_by_kind": {"text": 0, "free": 0, "ppv": 0},
-                          "webhooks_posted": 0, "webhooks_failed": 0, "webhooks_dropped": 0,
-                          "purchases": 0, "tips": 0, "replies": 0, "openers": 0, "fans": fans,
-                          "revenue": 0.0, "tips_amount": 0.0, "delayed": 0,
-                          "human_messages": 0, "echoes": 0, "redeliveries": 0, "rate_limited": 0,
-                          "conflicts": 0}
+            self.stats = {
+                "sends": 0,
+                "sends_by_kind": {"text": 0, "free": 0, "ppv": 0},
+                "webhooks_posted": 0,
+                "webhooks_failed": 0,
+                "webhooks_dropped": 0,
+                "purchases": 0,
+                "tips": 0,
+                "replies": 0,
+                "openers": 0,
+                "fans": fans,
+                "revenue": 0.0,
+                "tips_amount": 0.0,
+                "delayed": 0,
+                "human_messages": 0,
+                "echoes": 0,
+                "redeliveries": 0,
+                "rate_limited": 0,
+                "conflicts": 0,
+            }
 
     def _new_id(self) -> int:
         with self.lock:
@@ -122,8 +151,13 @@ class FakePlatform(MassMessaging):
             raise ApiError(400, "times must be a positive integer")
         if isinstance(retry_after, bool) or not isinstance(retry_after, (int, float)) or retry_after < 0:
             raise ApiError(400, "retry_after must be a number >= 0")
-        plan = {"status": status, "times": times, "retry_after": retry_after, "retry_after_format": form,
-                "not_sent": bool(body.get("not_sent"))}
+        plan = {
+            "status": status,
+            "times": times,
+            "retry_after": retry_after,
+            "retry_after_format": form,
+            "not_sent": bool(body.get("not_sent")),
+        }
         if delay:
             plan["delay"] = delay
         with self.lock:
@@ -140,15 +174,26 @@ class FakePlatform(MassMessaging):
         with self.lock:
             if ofapi and idem_key in self.in_flight:
                 self.stats["conflicts"] += 1
-                raise ApiError(409, "IDEMPOTENCY_CONFLICT", body={
-                    "error": "IDEMPOTENCY_CONFLICT",
-                    "message": "A request with this Idempotency-Key is still being processed. Retry later."})
+                raise ApiError(
+                    409,
+                    "IDEMPOTENCY_CONFLICT",
+                    body={
+                        "error": "IDEMPOTENCY_CONFLICT",
+                        "message": "A request with this Idempotency-Key is still being processed. Retry later.",
+                    },
+                )
             if ofapi and idem_key in self.idem:
                 return self.idem[idem_key]
             if ofapi and self.account_state != "ok":
-                raise ApiError(400, "ONLYFANS_COM_ERROR", body={
-                    "error": "ONLYFANS_COM_ERROR", "message": f"account session: {self.account_state}",
-                    "request_outcome": "not_sent"})
+                raise ApiError(
+                    400,
+                    "ONLYFANS_COM_ERROR",
+                    body={
+                        "error": "ONLYFANS_COM_ERROR",
+                        "message": f"account session: {self.account_state}",
+                        "request_outcome": "not_sent",
+                    },
+                )
             plan = None
             if self.fail_plans:
                 plan = self.fail_plans[0]
@@ -164,9 +209,15 @@ class FakePlatform(MassMessaging):
                 if self.stopping.wait(plan["delay"]):
                     raise ApiError(503, "shutting down")
             if plan and plan["status"] is not None:
-                raise ApiError(plan["status"], f"injected failure ({plan['status']})", _retry_headers(plan),
-                               body={"error": f"injected failure ({plan['status']})",
-                                     **({"request_outcome": "not_sent"} if plan.get("not_sent") else {})})
+                raise ApiError(
+                    plan["status"],
+                    f"injected failure ({plan['status']})",
+                    _retry_headers(plan),
+                    body={
+                        "error": f"injected failure ({plan['status']})",
+                        **({"request_outcome": "not_sent"} if plan.get("not_sent") else {}),
+                    },
+                )
             return self._record_send(fan_id, body, idem_key)
         finally:
             with self.lock:
@@ -178,20 +229,37 @@ class FakePlatform(MassMessaging):
                 return self.idem[idem_key]
             text, media, price, kind = validate_send(body)
             remaining = self._take_rate(body)
-            msg = {"id": self._new_id(), "fan_id": fan_id, "text": text, "mediaFiles": media, "price": price,
-                   "idempotency_key": idem_key, "createdAt": iso_now()}
+            msg = {
+                "id": self._new_id(),
+                "fan_id": fan_id,
+                "text": text,
+                "mediaFiles": media,
+                "price": price,
+                "idempotency_key": idem_key,
+                "createdAt": iso_now(),
+            }
             self.messages.append(msg)
             self.chats.setdefault(fan_id, []).append(
-                {"id": msg["id"], "text": text, "fromUser": {"id": CREATOR_USER_ID}, "createdAt": msg["createdAt"],
-                 "price": price, "isOpened": price == 0})
+                {
+                    "id": msg["id"],
+                    "text": text,
+                    "fromUser": {"id": CREATOR_USER_ID},
+                    "createdAt": msg["createdAt"],
+                    "price": price,
+                    "isOpened": price == 0,
+                }
+            )
             self.stats["sends"] += 1
             self.stats["sends_by_kind"][kind] += 1
             reply = {"data": {"id": msg["id"], "createdAt": msg["createdAt"]}}
             if self.dialect.name == "onlyfansapi":
-                reply["data"].update({"text": text, "price": price, "isFree": not price,
-                                      "mediaCount": len(media), "queueId": None})
-                reply["_meta"] = {"_credits": {"used": 1}, "_rate_limits": {
-                    "limit_minute": self.rate_limit or 1000, "remaining_minute": remaining}}
+                reply["data"].update(
+                    {"text": text, "price": price, "isFree": not price, "mediaCount": len(media), "queueId": None}
+                )
+                reply["_meta"] = {
+                    "_credits": {"used": 1},
+                    "_rate_limits": {"limit_minute": self.rate_limit or 1000, "remaining_minute": remaining},
+                }
             self.idem[idem_key] = reply
             listeners = list(self.listeners)
         label = {"text": "text", "free": f"free media {media}", "ppv": f"PPV ${price:.2f} media {media}"}[kind]
@@ -214,9 +282,14 @@ class FakePlatform(MassMessaging):
         if body.get("blockBannedWords") in ("strict_ban", "risky", "replace_soften"):
             found = banned_in(body.get("text", ""))
             if found:
-                raise ApiError(422, "banned words", body={
-                    "message": "The given data was invalid.",
-                    "errors": {"text": [f"The message contains banned words: {', '.join(found)}"]}})
+                raise ApiError(
+                    422,
+                    "banned words",
+                    body={
+                        "message": "The given data was invalid.",
+                        "errors": {"text": [f"The message contains banned words: {', '.join(found)}"]},
+                    },
+                )
         now = time.monotonic()
         self.recent_sends = [t for t in self.recent_sends if now - t < 60]
         limit = self.rate_limit or 1000
@@ -229,14 +302,27 @@ class FakePlatform(MassMessaging):
 
     def human_send(self, fan_id: int, text: str, price=0, media=()) -> dict:
         """A person typing in the platform's own UI: the provider tells us with messages.sent."""
-        msg = {"id": self._new_id(), "fan_id": fan_id, "text": text, "price": price, "mediaFiles": list(media),
-               "createdAt": iso_now()}
+        msg = {
+            "id": self._new_id(),
+            "fan_id": fan_id,
+            "text": text,
+            "price": price,
+            "mediaFiles": list(media),
+            "createdAt": iso_now(),
+        }
         with self.lock:
             self.human_messages.append(msg)
             self.stats["human_messages"] += 1
             self.chats.setdefault(fan_id, []).append(
-                {"id": msg["id"], "text": text, "fromUser": {"id": CREATOR_USER_ID}, "createdAt": msg["createdAt"],
-                 "price": price, "isOpened": not price})
+                {
+                    "id": msg["id"],
+                    "text": text,
+                    "fromUser": {"id": CREATOR_USER_ID},
+                    "createdAt": msg["createdAt"],
+                    "price": price,
+                    "isOpened": not price,
+                }
+            )
         self.log(f"human {self.fan_label(fan_id)}: “{_short(text)}” (typed in the platform's UI)")
         result = self.tell(self.dialect.account_sent(fan_id, msg))
         return {"message": msg, "webhooks": result}
@@ -247,8 +333,14 @@ class FakePlatform(MassMessaging):
 
     def add_fan_message(self, fan_id: int, text: str) -> dict:
         """A message written by a fan, visible in recent chat."""
-        entry = {"id": self._new_id(), "text": text, "fromUser": {"id": fan_id}, "createdAt": iso_now(),
-                 "price": 0, "isOpened": True}
+        entry = {
+            "id": self._new_id(),
+            "text": text,
+            "fromUser": {"id": fan_id},
+            "createdAt": iso_now(),
+            "price": 0,
+            "isOpened": True,
+        }
         with self.lock:
             self.chats.setdefault(fan_id, []).append(entry)
         return entry
@@ -286,8 +378,11 @@ class FakePlatform(MassMessaging):
         account ids and cannot set the secret (a `signing_secret` in a PUT is ignored, as the SDK has none)."""
         if isinstance(body, dict) and "endpoint_url" in body:
             body = {**body, "url": body["endpoint_url"]}
-        if not isinstance(body, dict) or not isinstance(body.get("url"), str) \
-                or not body["url"].startswith(("http://", "https://")):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("url"), str)
+            or not body["url"].startswith(("http://", "https://"))
+        ):
             raise ApiError(400, "url must be an http(s) URL")
         events = body.get("events", [])
         if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
@@ -301,16 +396,29 @@ class FakePlatform(MassMessaging):
                 hook = self.webhooks.get(wh_id)
                 if hook is None:
                     raise ApiError(404, f"no webhook {wh_id}")
-                hook.update(url=body["url"], events=events, account_ids=accounts,
-                            account_scope=body.get("account_scope", hook["account_scope"]),
-                            enabled=body.get("enabled", hook["enabled"]) is not False)
+                hook.update(
+                    url=body["url"],
+                    events=events,
+                    account_ids=accounts,
+                    account_scope=body.get("account_scope", hook["account_scope"]),
+                    enabled=body.get("enabled", hook["enabled"]) is not False,
+                )
             else:
                 wh_id = "wh_" + uuid.uuid4().hex[:16]
-                self.webhooks[wh_id] = {"id": wh_id, "url": body["url"], "events": events, "account_ids": accounts,
-                                        "account_scope": body.get("account_scope", "global"), "enabled": True,
-                                        "secret": body.get("signing_secret") or "", "created_at": iso_now()}
-        self.log(f"hook  webhook {'updated' if updating else 'registered'} {wh_id} → {body['url']} "
-                 f"({', '.join(events) or 'all events'})")
+                self.webhooks[wh_id] = {
+                    "id": wh_id,
+                    "url": body["url"],
+                    "events": events,
+                    "account_ids": accounts,
+                    "account_scope": body.get("account_scope", "global"),
+                    "enabled": True,
+                    "secret": body.get("signing_secret") or "",
+                    "created_at": iso_now(),
+                }
+        self.log(
+            f"hook  webhook {'updated' if updating else 'registered'} {wh_id} → {body['url']} "
+            f"({', '.join(events) or 'all events'})"
+        )
         return wh_id
 
     def delete_webhook(self, wh_id: str) -> None:
@@ -322,9 +430,17 @@ class FakePlatform(MassMessaging):
     def list_webhooks(self) -> list[dict]:
         """As the SDK's WebhookListResponse: no account ids, no scope, no secret."""
         with self.lock:
-            return [{"id": w["id"], "url": w["url"], "events": list(w["events"]), "enabled": w["enabled"],
-                     "has_signing_secret": bool(w["secret"]), "created_at": w["created_at"]}
-                    for w in self.webhooks.values()]
+            return [
+                {
+                    "id": w["id"],
+                    "url": w["url"],
+                    "events": list(w["events"]),
+                    "enabled": w["enabled"],
+                    "has_signing_secret": bool(w["secret"]),
+                    "created_at": w["created_at"],
+                }
+                for w in self.webhooks.values()
+            ]
 
     def set_account_state(self, state: str) -> dict:
         """The account's session dies or comes back; the provider tells with accounts.* events."""
@@ -333,20 +449,36 @@ class FakePlatform(MassMessaging):
         with self.lock:
             self.account_state = state
         event = "accounts.reconnected" if state == "ok" else f"accounts.{state}"
-        return self.emit(event, {"state": "authenticated" if state == "ok" else state,
-                                 "progress": "done" if state == "ok" else "failed",
-                                 "latestAuthAttempt": {"status": state, "createdAt": iso_now()}})
+        return self.emit(
+            event,
+            {
+                "state": "authenticated" if state == "ok" else state,
+                "progress": "done" if state == "ok" else "failed",
+                "latestAuthAttempt": {"status": state, "createdAt": iso_now()},
+            },
+        )
 
     def add_chargeback(self, body) -> dict:
         """A chargeback as `GET /{account}/chargebacks` lists it (the SDK's ChargebackListResponse)."""
         if not isinstance(body, dict) or not isinstance(body.get("fan_id"), int):
-            raise ApiError(400, "need {\"fan_id\": int, \"amount\": number, \"description\"?: str}")
+            raise ApiError(400, 'need {"fan_id": int, "amount": number, "description"?: str}')
         amount = body.get("amount", 10)
-        item = {"id": self._new_id(), "createdAt": iso_now(), "paymentType": body.get("payment_type", "message"),
-                "payment": {"id": "pay_" + uuid.uuid4().hex[:10], "amount": amount, "net": round(amount * 0.8, 2),
-                            "fee": round(amount * 0.2, 2), "currency": "USD", "status": "undo",
-                            "description": body.get("description", "Payment for message"), "createdAt": iso_now(),
-                            "user": {"id": body["fan_id"], "name": "Sam", "username": f"u{body['fan_id']}"}}}
+        item = {
+            "id": self._new_id(),
+            "createdAt": iso_now(),
+            "paymentType": body.get("payment_type", "message"),
+            "payment": {
+                "id": "pay_" + uuid.uuid4().hex[:10],
+                "amount": amount,
+                "net": round(amount * 0.8, 2),
+                "fee": round(amount * 0.2, 2),
+                "currency": "USD",
+                "status": "undo",
+                "description": body.get("description", "Payment for message"),
+                "createdAt": iso_now(),
+                "user": {"id": body["fan_id"], "name": "Sam", "username": f"u{body['fan_id']}"},
+            },
+        }
         with self.lock:
             self.chargebacks.append(item)
         return item
@@ -365,10 +497,13 @@ class FakePlatform(MassMessaging):
         with self.lock:
             if not self.webhooks:
                 return [(None, self.webhook_url, self.webhook_secret)] if self.webhook_url else []
-            return [(w["id"], w["url"], w["secret"] or self.webhook_secret) for w in self.webhooks.values()
-                    if w["enabled"] and (not w["events"] or event in w["events"])
-                    and (w["account_scope"] == "global" or w["account_ids"] is None
-                         or self.account_id in w["account_ids"])]
+            return [
+                (w["id"], w["url"], w["secret"] or self.webhook_secret)
+                for w in self.webhooks.values()
+                if w["enabled"]
+                and (not w["events"] or event in w["events"])
+                and (w["account_scope"] == "global" or w["account_ids"] is None or self.account_id in w["account_ids"])
+            ]
 
     def emit(self, event: str, payload: dict, event_id: str | None = None) -> dict:
         """Post one event to every webhook that takes it, each delivery signed with that webhook's secret:
@@ -391,17 +526,18 @@ class FakePlatform(MassMessaging):
             if not _ok(status):
                 self.log(f"hook  {event} {key[:12]} → {status or 'connection error'}; will retry")
                 threading.Thread(target=self._retry, args=(url, body, event, headers), daemon=True).start()
-            elif self.redeliver_rate and self.rng.random() < self.redeliver_rate and \
-                    "X-OFAPI-Idempotency-Key" in headers:
+            elif (
+                self.redeliver_rate and self.rng.random() < self.redeliver_rate and "X-OFAPI-Idempotency-Key" in headers
+            ):
                 again = {**headers, "X-OFAPI-Redelivery-Of": "dlv_" + uuid.uuid4().hex[:10]}
                 threading.Timer(self.rng.uniform(0.5, 3.0), self._redeliver, args=(url, body, again)).start()
-        return {"event_id": key, "deliveries": deliveries,
-                "status": deliveries[0]["status"] if deliveries else None}
+        return {"event_id": key, "deliveries": deliveries, "status": deliveries[0]["status"] if deliveries else None}
 
     def _to_outbox(self, wh_id, url, event, body: bytes, headers: dict) -> None:
         with self.lock:
-            self.outbox.append({"webhook_id": wh_id, "url": url, "event": event, "body": body.decode(),
-                                "headers": dict(headers)})
+            self.outbox.append(
+                {"webhook_id": wh_id, "url": url, "event": event, "body": body.decode(), "headers": dict(headers)}
+            )
 
     def _redeliver(self, url, body, headers):
         with self.lock:
@@ -409,8 +545,9 @@ class FakePlatform(MassMessaging):
         self._attempt(url, body, headers)
 
     def _attempt(self, url: str, body: bytes, headers: dict) -> int | None:
-        req = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+        req = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
+        )
         try:
             with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT_S) as resp:
                 resp.read()
@@ -425,7 +562,7 @@ class FakePlatform(MassMessaging):
 
     def _retry(self, url: str, body: bytes, event: str, headers: dict) -> None:
         for i in range(RETRIES):
-            if self.stopping.wait(self.backoff * 2 ** i):
+            if self.stopping.wait(self.backoff * 2**i):
                 return
             if _ok(self._attempt(url, body, headers)):
                 return

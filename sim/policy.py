@@ -22,6 +22,7 @@ The fans come from a FanModel (sim.fan_model; DemoFans unless another is given).
 simulated hour (fans spread evenly over DAYS) and its whole conversation happens then; rows carry the wall
 clock, so the spend cap's real 24h window spans each simulated fan's conversation, as it would in a day.
 """
+
 import importlib
 import importlib.util
 import json
@@ -49,10 +50,13 @@ from salesbot.pipeline.intake import REENGAGE_ON_MESSAGE
 from sim.fan_model import BotMessage, DemoFans, missing_methods
 from sim.sandbox import sandbox
 
-POLICIES = {"static": Creator.OfferPolicy.LADDER, "seed": Creator.OfferPolicy.RAW_RATES,
-            "bayes": Creator.OfferPolicy.LEARNED}
-DAYS = 30                      # the simulated fans subscribe evenly over this many days
-PROGRESS_EVERY = 100           # fans between two progress reports
+POLICIES = {
+    "static": Creator.OfferPolicy.LADDER,
+    "seed": Creator.OfferPolicy.RAW_RATES,
+    "bayes": Creator.OfferPolicy.LEARNED,
+}
+DAYS = 30  # the simulated fans subscribe evenly over this many days
+PROGRESS_EVERY = 100  # fans between two progress reports
 REACTION_KINDS = {"reply", "purchase", "tip", "nothing"}
 
 
@@ -60,19 +64,19 @@ REACTION_KINDS = {"reply", "purchase", "tip", "nothing"}
 class Result:
     policy: str
     fans: int = 0
-    decisions: int = 0             # engine.decide calls, one Action each
-    routes: Counter = field(default_factory=Counter)   # router row -> Actions it decided
+    decisions: int = 0  # engine.decide calls, one Action each
+    routes: Counter = field(default_factory=Counter)  # router row -> Actions it decided
     offers: int = 0
     explored: int = 0
     conversions: int = 0
     revenue: float = 0.0
     tips: float = 0.0
-    expected: float | None = 0.0   # Σ price × true purchase probability of the offers made (None: model can't say)
-    arm_value: dict = field(default_factory=dict)   # (price, hook) -> Σ its expected revenue on the same offers
+    expected: float | None = 0.0  # Σ price × true purchase probability of the offers made (None: model can't say)
+    arm_value: dict = field(default_factory=dict)  # (price, hook) -> Σ its expected revenue on the same offers
     cumulative: list = field(default_factory=list)  # revenue after each fan
     experiment: dict | None = None  # learning.experiments.results() when the run held an experiment
     policy_truth: dict = field(default_factory=dict)  # policy -> [Σ true value of its offer, offers] (same contexts)
-    offpolicy: dict = field(default_factory=dict)     # policy -> learning.offpolicy.estimate() from the logs
+    offpolicy: dict = field(default_factory=dict)  # policy -> learning.offpolicy.estimate() from the logs
 
     def truth_per_offer(self, policy: str) -> float | None:
         total, n = self.policy_truth.get(policy, (0.0, 0))
@@ -105,22 +109,33 @@ class Result:
             f"revenue per fan:   ${self.revenue_per_fan:.3f}",
         ]
         if self.expected is None:
-            return lines + ["expected revenue:  n/a (the fan model gives no purchase_probability)",
-                            "best fixed policy: n/a", "regret:            n/a"]
-        return lines + [
-            f"expected revenue:  ${self.expected:,.2f} (Σ price × true purchase odds of the PPVs sent)",
-            f"best fixed policy: ${best:,.2f} (${price} with '{hook}' on every one of those PPVs)",
-            f"regret:            ${self.regret:,.2f} ({share} of the best fixed policy)",
-        ] + [f"off-policy {name:9} DR ${e['dr']['estimate']:.2f} per offer (90% ${e['dr']['interval'][0]:.2f}–"
-             f"${e['dr']['interval'][1]:.2f}), truth ${self.truth_per_offer(name):.2f}"
-             for name, e in self.offpolicy.items() if "dr" in e and self.truth_per_offer(name) is not None]
+            return lines + [
+                "expected revenue:  n/a (the fan model gives no purchase_probability)",
+                "best fixed policy: n/a",
+                "regret:            n/a",
+            ]
+        return (
+            lines
+            + [
+                f"expected revenue:  ${self.expected:,.2f} (Σ price × true purchase odds of the PPVs sent)",
+                f"best fixed policy: ${best:,.2f} (${price} with '{hook}' on every one of those PPVs)",
+                f"regret:            ${self.regret:,.2f} ({share} of the best fixed policy)",
+            ]
+            + [
+                f"off-policy {name:9} DR ${e['dr']['estimate']:.2f} per offer (90% ${e['dr']['interval'][0]:.2f}–"
+                f"${e['dr']['interval'][1]:.2f}), truth ${self.truth_per_offer(name):.2f}"
+                for name, e in self.offpolicy.items()
+                if "dr" in e and self.truth_per_offer(name) is not None
+            ]
+        )
 
 
 class Simulation:
     """One audience (a FanModel built from the seed) played through each policy on an empty database."""
 
-    def __init__(self, n_fans: int, seed: int, *, fan_model=None, max_turns: int = 30, experiment: float | None = None,
-                 **knobs):
+    def __init__(
+        self, n_fans: int, seed: int, *, fan_model=None, max_turns: int = 30, experiment: float | None = None, **knobs
+    ):
         """fan_model: a FanModel class (or any callable of the seed); knobs: Creator fields for the creator;
         experiment: a control share, to run a holdout experiment (learning.experiments) from the first fan:
         every fan is assigned an arm, the model's optional `assigned(fan, arm)` hears it, and the result
@@ -143,9 +158,13 @@ class Simulation:
             creator = self._creator(policy)
             exp = experiments.start(creator, self.experiment, by="simulator") if self.experiment else None
             self.media = {v.content_key: tuple(v.media_ids) for v in creator.vault_items.all()}
-            self.arms = [(float(p), h) for p in offers.offer_candidates(
-                creator, list(creator.vault_items.all()), creator.entry_price, "vulnerability").prices
-                for h in offers.HOOK_LINES]
+            self.arms = [
+                (float(p), h)
+                for p in offers.offer_candidates(
+                    creator, list(creator.vault_items.all()), creator.entry_price, "vulnerability"
+                ).prices
+                for h in offers.HOOK_LINES
+            ]
             if not callable(getattr(model, "purchase_probability", None)):
                 result.expected = None
             for i in range(self.n_fans):
@@ -156,16 +175,20 @@ class Simulation:
                     progress(policy, i + 1, self.n_fans)
             self._read_books(creator, result)
             rows = offpolicy.logged_offers(creator)
-            result.offpolicy = {name: offpolicy.estimate(rows, name) for name in offpolicy.POLICIES
-                                if any(name in r["choices"] for r in rows)}
+            result.offpolicy = {
+                name: offpolicy.estimate(rows, name)
+                for name in offpolicy.POLICIES
+                if any(name in r["choices"] for r in rows)
+            }
             if exp is not None:
                 result.experiment = experiments.results(exp)
         return result
 
     def _creator(self, policy: str) -> Creator:
         """The demo creator, onboarded as staff onboard one, with the policy's offer_policy and the knobs."""
-        made = onboard_creator(self.content_map, self.playbook, slug=f"sim-{policy}",
-                               **{"offer_policy": POLICIES[policy], **self.knobs})
+        made = onboard_creator(
+            self.content_map, self.playbook, slug=f"sim-{policy}", **{"offer_policy": POLICIES[policy], **self.knobs}
+        )
         # The same rows the worker's creator reads, fetched once instead of on every decision.
         return Creator.objects.prefetch_related("vault_items", "templates").get(pk=made.pk)
 
@@ -193,9 +216,14 @@ class Simulation:
             action = self._sent(creator, fan, decision)
             ppv = decision.action == "ppv"
             message = BotMessage(
-                id=action.pk, text=decision.text, price=float(decision.price) if ppv else 0.0,
-                content_key=decision.content_key or None, hook=decision.hook or None,
-                media_ids=self.media.get(decision.content_key, ()), hour=hour)
+                id=action.pk,
+                text=decision.text,
+                price=float(decision.price) if ppv else 0.0,
+                content_key=decision.content_key or None,
+                hook=decision.hook or None,
+                media_ids=self.media.get(decision.content_key, ()),
+                hour=hour,
+            )
             reactions = _checked(model.react(simfan, message, rng), model)
             bought = self._paid(fan, action, message, reactions, result)
             if ppv:
@@ -297,13 +325,16 @@ def _checked(reactions, model) -> list:
     reactions = list(reactions or [])
     for r in reactions:
         if getattr(r, "kind", None) not in REACTION_KINDS:
-            raise FanModelError(f"{type(model).__name__}.react returned {r!r}: expected sim.fan_model.Reaction "
-                                f"objects (reply, purchase, tip)")
+            raise FanModelError(
+                f"{type(model).__name__}.react returned {r!r}: expected sim.fan_model.Reaction "
+                f"objects (reply, purchase, tip)"
+            )
     return reactions
 
 
-def simulate(n_fans: int, seed: int, policies=tuple(POLICIES), *, fan_model=None, taste: float = 1.0,
-             progress=None, **knobs) -> dict[str, Result]:
+def simulate(
+    n_fans: int, seed: int, policies=tuple(POLICIES), *, fan_model=None, taste: float = 1.0, progress=None, **knobs
+) -> dict[str, Result]:
     """Run each policy on the same fans (the same hidden preferences and the same random streams per fan).
     fan_model: a FanModel class; taste: the built-in audience's concentration (sim.fan_model.audience_taste)."""
     sim = Simulation(n_fans, seed, fan_model=fan_model or partial(DemoFans, taste=taste), **knobs)
@@ -343,25 +374,30 @@ def load_fan_model(spec: str):
         raise FanModelError(f"{where}:{name} is not a class")
     missing = missing_methods(cls)
     if missing:
-        raise FanModelError(f"{where}:{name} does not implement the fan model interface (sim.fan_model.FanModel):"
-                            f" missing {', '.join(missing)}")
+        raise FanModelError(
+            f"{where}:{name} does not implement the fan model interface (sim.fan_model.FanModel):"
+            f" missing {', '.join(missing)}"
+        )
     return cls
 
 
 def text_progress(stream=sys.stderr, width=30):
     """A plain progress bar on stderr: `bayes [##########----------] 2500/5000`."""
+
     def show(label, done, total):
         filled = int(width * done / total)
         stream.write(f"\r{label:>6} [{'#' * filled}{'-' * (width - filled)}] {done}/{total}")
         if done == total:
             stream.write("\n")
         stream.flush()
+
     return show
 
 
 def plot(results_by_policy: dict, path: str, title: str = "") -> str:
     """Cumulative revenue over fans (left) and revenue per fan in windows of fans (right), per policy."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -371,8 +407,12 @@ def plot(results_by_policy: dict, path: str, title: str = "") -> str:
         left.plot(range(1, len(cum) + 1), cum, label=f"{policy} (${cum[-1]:,.0f})" if cum else policy)
         window = max(len(cum) // 20, 1)
         xs = list(range(window, len(cum) + 1, window))
-        right.plot(xs, [(cum[x - 1] - (cum[x - window - 1] if x > window else 0)) / window for x in xs],
-                   marker=".", label=policy)
+        right.plot(
+            xs,
+            [(cum[x - 1] - (cum[x - window - 1] if x > window else 0)) / window for x in xs],
+            marker=".",
+            label=policy,
+        )
     left.set(xlabel="fans", ylabel="cumulative PPV revenue ($)", title="Revenue over time")
     right.set(xlabel="fans", ylabel="revenue per fan ($)", title="Revenue per fan, moving window")
     for ax in (left, right):

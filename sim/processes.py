@@ -1,5 +1,6 @@
 """The processes `make run` starts: each in a process group of its own, so stopping one stops everything it
 started too (qcluster's workers, runserver's children), on Ctrl-C, on SIGTERM and when one of them dies."""
+
 import os
 import signal
 import subprocess

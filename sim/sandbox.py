@@ -12,6 +12,7 @@ back. Nothing else is reachable from inside either:
   - no Anthropic key: the router's LLM rows are decided as they are without one (the rules' stand-in);
   - DEBUG off, so no query log grows over a long run.
 """
+
 import logging
 import sqlite3
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ SETTINGS = {
     "ANTHROPIC_API_KEY": "",
     "DEBUG": False,
 }
-QUIET = ("salesbot.pipeline.llm.client",)   # "ANTHROPIC_API_KEY is not set": said by the sandbox, not the user
+QUIET = ("salesbot.pipeline.llm.client",)  # "ANTHROPIC_API_KEY is not set": said by the sandbox, not the user
 
 _template: sqlite3.Connection | None = None
 
@@ -37,7 +38,8 @@ def sandbox():
     """Run the block against an empty, fully migrated in-memory database; yields its connection."""
     global _template
     db = ConnectionHandler({DEFAULT_DB_ALIAS: {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}})[
-        DEFAULT_DB_ALIAS]
+        DEFAULT_DB_ALIAS
+    ]
     real = connections[DEFAULT_DB_ALIAS]
     connections[DEFAULT_DB_ALIAS] = db
     loggers = [logging.getLogger(name) for name in QUIET]
@@ -60,5 +62,5 @@ def sandbox():
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
         if db.connection is not None:
-            db.connection.close()          # an in-memory database: its rows go with it
+            db.connection.close()  # an in-memory database: its rows go with it
             db.connection = None

@@ -1,5 +1,6 @@
 """Team members are edited in admin: a role and, for a chatter, the creators assigned (also inline on
 the user's page)."""
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -18,8 +19,11 @@ class TeamMemberAdmin(admin.ModelAdmin):
 
     @admin.display(description="creators")
     def creator_list(self, obj):
-        return "every creator" if obj.role == TeamMember.Role.MANAGER else (
-            ", ".join(c.slug for c in obj.creators.all()) or "—")
+        return (
+            "every creator"
+            if obj.role == TeamMember.Role.MANAGER
+            else (", ".join(c.slug for c in obj.creators.all()) or "—")
+        )
 
 
 class TeamMemberInline(admin.StackedInline):

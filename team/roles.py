@@ -1,17 +1,26 @@
 """The two roles as Django groups, so admin and the ops API check the same permissions: a chatter reads
 the creators' settings and works fans and drafts; a manager may change everything, team included."""
+
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 CHATTERS, MANAGERS = "chatters", "managers"
 
 CHATTER_PERMS = [
-    "models_registry.view_creator", "models_registry.view_vaultitem",
-    "fans.view_fan", "fans.change_fan", "fans.view_needshumanfan", "fans.change_needshumanfan",
-    "fans.view_message", "fans.view_fantransition",
-    "learning.view_action", "learning.view_outcome",
-    "salesbot.view_draft", "salesbot.change_draft",
-    "campaigns.view_segment", "campaigns.view_campaign",
+    "models_registry.view_creator",
+    "models_registry.view_vaultitem",
+    "fans.view_fan",
+    "fans.change_fan",
+    "fans.view_needshumanfan",
+    "fans.change_needshumanfan",
+    "fans.view_message",
+    "fans.view_fantransition",
+    "learning.view_action",
+    "learning.view_outcome",
+    "salesbot.view_draft",
+    "salesbot.change_draft",
+    "campaigns.view_segment",
+    "campaigns.view_campaign",
 ]
 MANAGER_APPS = ["models_registry", "fans", "learning", "salesbot", "campaigns", "team", "authtoken"]
 MANAGER_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user"]
@@ -30,8 +39,11 @@ def sync_groups(**kwargs):
     chatters, _ = Group.objects.get_or_create(name=CHATTERS)
     chatters.permissions.set(_perms(CHATTER_PERMS))
     managers, _ = Group.objects.get_or_create(name=MANAGERS)
-    managers.permissions.set(Permission.objects.filter(content_type__app_label__in=MANAGER_APPS)
-                             | _perms(MANAGER_EXTRA) | _perms(CHATTER_PERMS))
+    managers.permissions.set(
+        Permission.objects.filter(content_type__app_label__in=MANAGER_APPS)
+        | _perms(MANAGER_EXTRA)
+        | _perms(CHATTER_PERMS)
+    )
 
 
 def apply_role(member) -> None:

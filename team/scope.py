@@ -1,6 +1,7 @@
 """Which creators a user may see and act on: the one answer admin, the drafts, the console and the ops
 API all ask. A superuser or a manager: every creator (None); a chatter: the creators assigned; any other
 staff user: none (a staff flag alone opens nothing)."""
+
 from team.models import TeamMember
 
 ALL = None

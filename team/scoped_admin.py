@@ -1,5 +1,6 @@
 """The admin side of the scope (team.scope): lists, pages, filters and choices hold only the user's
 creators; opening another creator's object answers 403, not a page."""
+
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,8 +45,10 @@ class CreatorScopedAdmin(admin.ModelAdmin):
 
     def get_list_filter(self, request):
         """A creator filter lists only the creators the user sees."""
-        return [(f, admin.RelatedOnlyFieldListFilter) if f in ("creator", "fan__creator") else f
-                for f in super().get_list_filter(request)]
+        return [
+            (f, admin.RelatedOnlyFieldListFilter) if f in ("creator", "fan__creator") else f
+            for f in super().get_list_filter(request)
+        ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         ids = scope.creator_ids(request.user)

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # process a test starts (manage.py, runserver, gunicorn, qcluster): tests never write a key file into var/.
 TEST_FIELD_ENCRYPTION_KEY = "0UnRJw9qJk7i0aM5zyBSu8v3y4Ww2h1mVIbWH9eIUbA="
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", TEST_FIELD_ENCRYPTION_KEY)
-if not django_settings.FIELD_ENCRYPTION_KEYS:   # settings were read before this file (pytest-django)
+if not django_settings.FIELD_ENCRYPTION_KEYS:  # settings were read before this file (pytest-django)
     django_settings.FIELD_ENCRYPTION_KEYS = os.environ["FIELD_ENCRYPTION_KEYS"].split(",")
 # Two-factor is required for managers by default (salesbot.two_factor). Most tests log people in with
 # force_login, which passes no second factor: the tests are about something else, so the requirement is off
@@ -43,16 +43,15 @@ os.environ.setdefault("TWO_FACTOR_REQUIRED", "off")
 django_settings.TWO_FACTOR_REQUIRED = os.environ["TWO_FACTOR_REQUIRED"]
 
 
-
 @pytest.fixture
 def demo(db):
     """The demo creator as `make run` onboards it (vault ladder, templates; PPV bounds 8..60, entry price 18)."""
-    return onboard_from_files(ROOT / "demo" / "content-map.json", ROOT / "demo" / "playbook.md",
-                              slug="demo", account_id="acct_demo")
+    return onboard_from_files(
+        ROOT / "demo" / "content-map.json", ROOT / "demo" / "playbook.md", slug="demo", account_id="acct_demo"
+    )
 
 
 @pytest.fixture
 def now():
     """An explicit clock for tests that place events in time."""
     return timezone.now().replace(microsecond=0)
-

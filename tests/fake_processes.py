@@ -3,6 +3,7 @@
 A subprocess (not an in-process thread) is what integration tests and `make run` use, so the tests
 exercise the same start-up, port binding and shutdown path.
 """
+
 import json
 import os
 import socket
@@ -50,8 +51,9 @@ class FakeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="fake-", suffix=".log", delete=False)
         cmd = [sys.executable, "-m", self.module, "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout=10.0):
@@ -169,8 +171,9 @@ class WebhookReceiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.cond:
                     status = receiver.responses.pop(0) if receiver.responses else 200
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw,
-                                              "status": status})
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": raw, "status": status}
+                    )
                     receiver.cond.notify_all()
                 data = b'{"ok": true}'
                 self.send_response(status)

@@ -1,4 +1,5 @@
 """Team members for tests, made the way `manage.py team add` makes them."""
+
 from team.models import TeamMember
 from team.services import add_member
 

@@ -1,6 +1,7 @@
 """The web app served by a real server process, as it is run outside the tests: `runserver --noreload`
 the way `make run` starts it (sim's run_demo.web_command), or gunicorn with gunicorn.conf.py. Unlike
 Django's test live server (which serves static files itself), whatever these serve is what staff get."""
+
 import os
 import subprocess
 import sys
@@ -17,8 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def server_env(tmp_path: Path, **extra) -> dict:
     """The process environment: DEBUG off, a throw-away SQLite file, nothing from the developer's shell
     that changes what is served."""
-    env = {**os.environ, "DEBUG": "0", "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
-           "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "salesbot.settings", **extra}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "salesbot.settings",
+        **extra,
+    }
     for name in ("REDIS_URL", "PRODUCTION", "STATIC_ROOT"):
         if name not in extra:
             env.pop(name, None)
@@ -57,7 +64,7 @@ class WebServer:
         if self.proc.poll() is not None:
             raise AssertionError(f"{self.kind} exited with {self.proc.returncode}:\n{self.output()}")
         try:
-            requests.get(self.url + "/admin/login/", timeout=2, allow_redirects=False)   # any answer: up
+            requests.get(self.url + "/admin/login/", timeout=2, allow_redirects=False)  # any answer: up
             return True
         except requests.RequestException:
             return False

@@ -6,6 +6,7 @@ inserts only what is new. Export writes the same formats back so a round trip ke
 The files are history, not orders: what a state file may still change on a stored fan, and the whale
 scores of the imported fans, are learning.seed.state's.
 """
+
 import heapq
 import json
 import math
@@ -67,11 +68,16 @@ class ImportReport:
         if self.fans_kept:
             fields = ", ".join(f"{k} {n}" for k, n in self.kept_fields.most_common())
             updated += f"; newer values kept for {self.fans_kept}: {fields}"
-        whales = (f"; whale scores: {self.scores_changed} changed, {self.whales_marked} new whale candidates"
-                  if self.scores_changed or self.whales_marked else "")
-        head = (f"Imported {self.fans} fans ({self.fans_created} new{updated}), {self.actions} actions, "
-                f"{self.outcomes} outcomes; {self.duplicates_skipped} duplicates skipped{whales}; "
-                f"{len(self.errors)} lines with errors" + (":" if self.errors else "."))
+        whales = (
+            f"; whale scores: {self.scores_changed} changed, {self.whales_marked} new whale candidates"
+            if self.scores_changed or self.whales_marked
+            else ""
+        )
+        head = (
+            f"Imported {self.fans} fans ({self.fans_created} new{updated}), {self.actions} actions, "
+            f"{self.outcomes} outcomes; {self.duplicates_skipped} duplicates skipped{whales}; "
+            f"{len(self.errors)} lines with errors" + (":" if self.errors else ".")
+        )
         warn = [f"warning: {w}" for w in self.warnings]
         return [head, *self.errors, *warn]
 
@@ -87,6 +93,7 @@ class ExportReport:
 # ---- parsing -------------------------------------------------------------------------------------
 
 # ---- import ---------------------------------------------------------------------------------------
+
 
 def _fan_id(path: Path) -> int | None:
     return int(path.stem) if re.fullmatch(r"\d{1,18}", path.stem) else None
@@ -118,8 +125,7 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
             report.errors.append(f"{_rel(path, root)}:1: file name is not a numeric fan id; file skipped")
         else:
             units.setdefault(fid, {})["log" if path.suffix == ".jsonl" else "state"] = path
-    creator, _ = Creator.objects.get_or_create(
-        slug=slug, defaults={"display_name": slug, "account_id": f"acct_{slug}"})
+    creator, _ = Creator.objects.get_or_create(slug=slug, defaults={"display_name": slug, "account_id": f"acct_{slug}"})
     for fid in sorted(units):
         _import_fan(creator, slug, fid, units[fid], root, report)
         report.files += len(units[fid])
@@ -194,8 +200,10 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
             outcomes.append(Outcome(**common, **values))
     Action.objects.bulk_create(actions, batch_size=BATCH)
     Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
-    counters.record(creator.pk, [c for a in actions for c in cells.action_cells(a)]
-                  + [(cells.TOTAL, "outcomes", "", len(outcomes), 0)])
+    counters.record(
+        creator.pk,
+        [c for a in actions for c in cells.action_cells(a)] + [(cells.TOTAL, "outcomes", "", len(outcomes), 0)],
+    )
     report.actions += len(actions)
     report.outcomes += len(outcomes)
     reattribute_fan(fan)  # sets the purchased/ghosted flags, recording their changes in the counters
@@ -206,13 +214,14 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
 def _existing_keys(keys: list[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(keys), BATCH):
-        chunk = keys[i:i + BATCH]
+        chunk = keys[i : i + BATCH]
         for model in (Action, Outcome):
             found.update(model.objects.filter(import_key__in=chunk).values_list("import_key", flat=True))
     return found
 
 
 # ---- export ---------------------------------------------------------------------------------------
+
 
 def _ts_out(dt: datetime | None):
     """Whole seconds, as the seed writes them (the exact time goes to `ts_exact`, see seed_record)."""
@@ -254,14 +263,26 @@ def seed_record(kind: str, row: dict) -> dict:
 
 
 def state_record(fan: Fan) -> dict:
-    return {"fan_id": fan.fan_id, "state": fan.state, "name": fan.name, "messages_sent": fan.messages_sent,
-            "messages_received": fan.messages_received, "total_spent": float(fan.total_spent),
-            "last_ppv_price": _num(fan.last_ppv_price), "content_sent": fan.content_sent,
-            "last_interaction_ts": _state_ts(fan.last_interaction_ts), "created_ts": _state_ts(fan.created_ts),
-            "signals": fan.signals, "notes": fan.notes,
-            # extra keys (the seed's stay as it writes them): what protects the fan, and the holdout arm
-            "safety_flag": fan.safety_flag, "opted_out": fan.opted_out, "handoff_reason": fan.handoff_reason,
-            "excluded": fan.creator.is_excluded(fan.fan_id), "arm": fan.arm}
+    return {
+        "fan_id": fan.fan_id,
+        "state": fan.state,
+        "name": fan.name,
+        "messages_sent": fan.messages_sent,
+        "messages_received": fan.messages_received,
+        "total_spent": float(fan.total_spent),
+        "last_ppv_price": _num(fan.last_ppv_price),
+        "content_sent": fan.content_sent,
+        "last_interaction_ts": _state_ts(fan.last_interaction_ts),
+        "created_ts": _state_ts(fan.created_ts),
+        "signals": fan.signals,
+        "notes": fan.notes,
+        # extra keys (the seed's stay as it writes them): what protects the fan, and the holdout arm
+        "safety_flag": fan.safety_flag,
+        "opted_out": fan.opted_out,
+        "handoff_reason": fan.handoff_reason,
+        "excluded": fan.creator.is_excluded(fan.fan_id),
+        "arm": fan.arm,
+    }
 
 
 def _write(path: Path, text: str):
@@ -282,18 +303,25 @@ def export_seed_logs(creator: Creator, root: Path, progress=None) -> ExportRepor
     fans = {f.pk: f for f in Fan.objects.filter(creator=creator).select_related("creator")}
 
     def stream(model, kind, rank, keys, **only):
-        rows = (model.objects.filter(creator=creator, **only).order_by("fan_id", "ts", "seq")
-                .values("fan_id", "ts", "seq", "extra", *keys).iterator(chunk_size=2000))
+        rows = (
+            model.objects.filter(creator=creator, **only)
+            .order_by("fan_id", "ts", "seq")
+            .values("fan_id", "ts", "seq", "extra", *keys)
+            .iterator(chunk_size=2000)
+        )
         return ((r["fan_id"], r["ts"], r["seq"], rank, seed_record(kind, r)) for r in rows)
 
     # Only what reached the fan (as the seed logs it): a refused or failed send re-imported would count.
     sent = Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES)
-    with_events = (set(sent.values_list("fan_id", flat=True))
-                   | set(Outcome.objects.filter(creator=creator).values_list("fan_id", flat=True)))
+    with_events = set(sent.values_list("fan_id", flat=True)) | set(
+        Outcome.objects.filter(creator=creator).values_list("fan_id", flat=True)
+    )
     total = len(with_events) + len(fans)
-    merged = heapq.merge(stream(Action, "action", 0, ACTION_KEYS + ACTION_MARKS, status__in=COUNTED_STATUSES),
-                         stream(Outcome, "outcome", 1, OUTCOME_KEYS),
-                         key=lambda r: r[:4])
+    merged = heapq.merge(
+        stream(Action, "action", 0, ACTION_KEYS + ACTION_MARKS, status__in=COUNTED_STATUSES),
+        stream(Outcome, "outcome", 1, OUTCOME_KEYS),
+        key=lambda r: r[:4],
+    )
     for fan_pk, events in groupby(merged, key=lambda r: r[0]):
         lines = []
         for _, _, _, kind, rec in events:

@@ -2,6 +2,7 @@
 or a `file:line: reason` out. Kept apart from the import/export (learning.seed.files) so the parsing can be
 fuzzed and reused (bench/stats.py) without the database side.
 """
+
 import hashlib
 import json
 import math
@@ -17,6 +18,7 @@ ACTION_KEYS = ("action", "content_key", "price", "hook", "fan_state", "fan_total
 OUTCOME_KEYS = ("event", "amount")
 # Written by our export beside the seed's whole-second `ts` when the time has a fraction of a second.
 EXACT_TS = "ts_exact"
+
 
 class SeedIOError(Exception):
     """A problem with the whole import or export (the command turns it into a CommandError)."""
@@ -106,13 +108,15 @@ def parse_record(obj) -> tuple[str, dict]:
     if kind == "action":
         if not obj.get("action"):
             raise LineError("action line without 'action'")
-        f = {"action": _text(obj["action"], "action", 20),
-             "content_key": _text(obj.get("content_key"), "content_key", 80),
-             "price": _money(obj.get("price"), "price", 8),
-             "hook": _text(obj.get("hook"), "hook", 40),
-             "fan_state": _text(obj.get("fan_state"), "fan_state", 20),
-             "fan_total_spent": _money(obj.get("fan_total_spent"), "fan_total_spent", 10) or Decimal(0),
-             "response_time_s": _float(obj.get("response_time_s"), "response_time_s")}
+        f = {
+            "action": _text(obj["action"], "action", 20),
+            "content_key": _text(obj.get("content_key"), "content_key", 80),
+            "price": _money(obj.get("price"), "price", 8),
+            "hook": _text(obj.get("hook"), "hook", 40),
+            "fan_state": _text(obj.get("fan_state"), "fan_state", 20),
+            "fan_total_spent": _money(obj.get("fan_total_spent"), "fan_total_spent", 10) or Decimal(0),
+            "response_time_s": _float(obj.get("response_time_s"), "response_time_s"),
+        }
         known = ACTION_KEYS + tuple(_action_marks(obj, f))
     elif kind == "outcome":
         if not obj.get("event"):
@@ -191,6 +195,7 @@ def import_key(slug: str, fan_id: int, obj, k: int) -> str:
 
 
 # ---- state files (§7) -----------------------------------------------------------------------------
+
 
 def _count(v, name):
     return _ok(int(v) if _isnum(v) else v, _isnum(v) and v >= 0 and v == int(v), f"invalid {name} {v!r}")

@@ -9,6 +9,7 @@ machine's table, as a recorded transition, and never for a handed-off, opted-out
 a human's takeover, an opt-out or a safety flag is undone only by staff. Timestamps in the file are not
 trusted to say when it was written (generated or copied files carry any date).
 """
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -25,8 +26,10 @@ SCORE_BATCH = 500
 
 
 def _encode(values: dict) -> dict:
-    return {k: str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v
-            for k, v in values.items()}
+    return {
+        k: str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v
+        for k, v in values.items()
+    }
 
 
 def _decode(stored: dict) -> dict:
@@ -86,7 +89,7 @@ def score_fans(pks: list[int], progress=None) -> tuple[int, int]:
     Returns (scores changed, new whale candidates); `progress(done, total)` after each batch."""
     changed = whales = 0
     for i in range(0, len(pks), SCORE_BATCH):
-        fans = list(Fan.objects.filter(pk__in=pks[i:i + SCORE_BATCH]))
+        fans = list(Fan.objects.filter(pk__in=pks[i : i + SCORE_BATCH]))
         scored = detect_whale_signals_bulk(fans)
         with transaction.atomic():
             for fan in fans:

@@ -7,6 +7,7 @@ statistic, full grouped scans), and the counters of learning.stats.counters that
 the weights depend on today's date, so decayed stats use the row queries. tests/learning/test_rollup.py
 holds the two paths equal on random event streams. What counts, and why, is in learning.stats.from_rows.
 """
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -34,8 +35,7 @@ def _cache_key(creator) -> str:
     """Also keyed by the settings the numbers depend on (a changed half-life must not wait for the
     TTL) and by creation time, so a re-created creator that reuses an id never reads old numbers."""
     created = creator.created_at.timestamp() if creator.created_at else ""
-    return (CACHE_KEY.format(creator_id=creator.pk)
-            + f":{created}:{creator.min_sample}:{creator.stats_half_life_days}")
+    return CACHE_KEY.format(creator_id=creator.pk) + f":{created}:{creator.min_sample}:{creator.stats_half_life_days}"
 
 
 def aggregate_learning_stats(creator, use_cache: bool = True) -> dict:

@@ -10,6 +10,7 @@ reads the same posteriors, so the model and the rules see the same evidence in t
 The prompt budget is small (seed §9), so each line keeps at most MAX_ENTRIES entries and a line
 whose data is empty is left out rather than printed blank.
 """
+
 import json
 
 from learning import bayes
@@ -17,7 +18,7 @@ from learning import bayes
 COLD_START = "[STATS]\nNo data yet — use playbook defaults.\n[/STATS]"
 MAX_ENTRIES = 8
 BEST_HOURS = 3
-DEFAULT_MIN_SAMPLE = 20          # Creator.min_sample's default, for stats dicts that predate the posteriors
+DEFAULT_MIN_SAMPLE = 20  # Creator.min_sample's default, for stats dicts that predate the posteriors
 THIN = "too few to trust"
 
 
@@ -30,16 +31,18 @@ def _cells(stats: dict, seed_key: str, posterior_key: str, min_sample: int, pric
     posteriors = stats.get(posterior_key) or {}
     out = {}
     for key, seed in (stats.get(seed_key) or {}).items():
-        post = posteriors.get(key) or bayes.cell(seed["sent"], seed["bought"], min_sample=min_sample,
-                                                  price=key if priced else None)
+        post = posteriors.get(key) or bayes.cell(
+            seed["sent"], seed["bought"], min_sample=min_sample, price=key if priced else None
+        )
         out[key] = (seed, post)
     return out
 
 
 def _ranked(cells: dict, value) -> list:
     """Trusted cells first, best `value` (a posterior estimate) first; thin cells after, in the same order."""
-    return sorted(cells.items(), key=lambda kv: (kv[1][1]["thin"], -value(kv[0], kv[1][1]), -kv[1][0]["sent"],
-                                                 kv[0]))[:MAX_ENTRIES]
+    return sorted(cells.items(), key=lambda kv: (kv[1][1]["thin"], -value(kv[0], kv[1][1]), -kv[1][0]["sent"], kv[0]))[
+        :MAX_ENTRIES
+    ]
 
 
 def _revenue(key, post) -> float:
@@ -64,15 +67,17 @@ def _price_line(name: str, cells: dict) -> str | None:
         return None
     return f"{name}: " + ", ".join(
         f"${price}: {_pct(seed['rate'])} {_evidence(seed, post, f', ${_revenue(price, post):.2f}/send')}"
-        for price, (seed, post) in items)
+        for price, (seed, post) in items
+    )
 
 
 def _rate_line(name: str, cells: dict) -> str | None:
     items = _ranked(cells, _conversion)
     if not items:
         return None
-    return f"{name}: " + ", ".join(f"{key}: {_pct(seed['rate'])} {_evidence(seed, post)}"
-                                   for key, (seed, post) in items)
+    return f"{name}: " + ", ".join(
+        f"{key}: {_pct(seed['rate'])} {_evidence(seed, post)}" for key, (seed, post) in items
+    )
 
 
 def _hooks_line(hooks: list) -> str | None:
@@ -84,13 +89,15 @@ def _hooks_line(hooks: list) -> str | None:
 
 def _hours_line(cells: dict) -> str | None:
     """The top hours by posterior conversion; a thin hour only shows (marked) when too few hours are trusted."""
-    items = sorted(cells.items(), key=lambda kv: (kv[1][1]["thin"], -kv[1][1]["mean"], -kv[1][0]["sent"],
-                                                  int(kv[0])))[:BEST_HOURS]
+    items = sorted(cells.items(), key=lambda kv: (kv[1][1]["thin"], -kv[1][1]["mean"], -kv[1][0]["sent"], int(kv[0])))[
+        :BEST_HOURS
+    ]
     if not items:
         return None
     return "best_hours: " + ", ".join(
         f"{int(hour)}:00 UTC: {_pct(seed['rate'])}" + (f" {_evidence(seed, post)}" if post["thin"] else "")
-        for hour, (seed, post) in items)
+        for hour, (seed, post) in items
+    )
 
 
 def _ghost_line(by_stage: dict) -> str | None:
@@ -105,8 +112,17 @@ def _ghost_line(by_stage: dict) -> str | None:
 def _buyer_price_line(stats: dict) -> str | None:
     """Prices among fans who had already paid (the fans the LLM handles), when that evidence exists."""
     buyer = (stats.get("posterior_by_segment_price") or {}).get("buyer") or {}
-    cells = {k: ({"sent": c["sent"], "bought": c["bought"], "rate": round(100 * c["bought"] / c["sent"], 1)
-                  if c["sent"] else 0.0}, c) for k, c in buyer.items()}
+    cells = {
+        k: (
+            {
+                "sent": c["sent"],
+                "bought": c["bought"],
+                "rate": round(100 * c["bought"] / c["sent"], 1) if c["sent"] else 0.0,
+            },
+            c,
+        )
+        for k, c in buyer.items()
+    }
     return _price_line("price_for_buyers", cells)
 
 
@@ -119,7 +135,8 @@ def _chargeback_line(stats: dict) -> str | None:
         return None
     items = sorted(items, key=lambda kv: (-kv[1]["rate"], kv[0]))[:MAX_ENTRIES]
     return "chargeback_rate (sales taken back, already out of revenue): " + ", ".join(
-        f"{k}: {_pct(v['rate'])} ({v['reversed']} of {v['bought']})" for k, v in items)
+        f"{k}: {_pct(v['rate'])} ({v['reversed']} of {v['bought']})" for k, v in items
+    )
 
 
 MAX_HAD_LINES = 30
@@ -145,23 +162,35 @@ def format_stats_block(stats: dict, had: list | None = None) -> str:
         return COLD_START
     n = stats.get("min_sample") or DEFAULT_MIN_SAMPLE
     lines = ["[STATS]", f"Data: {actions} actions, {outcomes} outcomes"]
-    cells = [line for line in (
-        _price_line("conversion_by_price", _cells(stats, "conversion_by_price", "posterior_by_price", n, priced=True)),
-        _buyer_price_line(stats),
-        _rate_line("conversion_by_hook", _cells(stats, "conversion_by_hook", "posterior_by_hook", n)),
-        _rate_line("conversion_by_content", _cells(stats, "conversion_by_content", "posterior_by_content", n)),
-    ) if line]
-    lines += cells + [line for line in (
-        _hooks_line(stats.get("top_hooks") or []),
-        _hours_line(_cells(stats, "conversion_by_hour", "posterior_by_hour", n)),
-        _ghost_line(stats.get("ghost_rate_by_stage") or {}),
-        _chargeback_line(stats),
-    ) if line]
+    cells = [
+        line
+        for line in (
+            _price_line(
+                "conversion_by_price", _cells(stats, "conversion_by_price", "posterior_by_price", n, priced=True)
+            ),
+            _buyer_price_line(stats),
+            _rate_line("conversion_by_hook", _cells(stats, "conversion_by_hook", "posterior_by_hook", n)),
+            _rate_line("conversion_by_content", _cells(stats, "conversion_by_content", "posterior_by_content", n)),
+        )
+        if line
+    ]
+    lines += cells + [
+        line
+        for line in (
+            _hooks_line(stats.get("top_hooks") or []),
+            _hours_line(_cells(stats, "conversion_by_hour", "posterior_by_hour", n)),
+            _ghost_line(stats.get("ghost_rate_by_stage") or {}),
+            _chargeback_line(stats),
+        )
+        if line
+    ]
     avg = stats.get("avg_msgs_to_first_buy")
     if avg is not None:
         lines.append(f"avg_msgs_to_first_buy: {float(avg):.1f}")
     if cells or stats.get("conversion_by_hour"):
-        lines.append(f"Ranked by Bayesian revenue per send / conversion. Trust only cells with {n}+ sent; "
-                     f"for cells marked '{THIN}' use the playbook defaults.")
+        lines.append(
+            f"Ranked by Bayesian revenue per send / conversion. Trust only cells with {n}+ sent; "
+            f"for cells marked '{THIN}' use the playbook defaults."
+        )
     lines.append("[/STATS]")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ these (learning.stats.cells.action_cells, learning.stats.from_rows.counted) unle
 A campaign Action keeps its segment in `extra["segment"]` (the Segment's id) and the campaign in
 `extra["campaign"]`; its hour is `utc_hour`, its content `content_key`, as for any action.
 """
+
 from collections import defaultdict
 
 from learning import bayes
@@ -17,11 +18,17 @@ DIMENSIONS = ("price", "hook", "content", "hour")
 
 def rows(creator):
     """The creator's counted campaign PPVs (sent), as (segment, price, hook, content, hour, bought)."""
-    qs = (Action.objects.filter(creator=creator, source=CAMPAIGN_SOURCE, action=Action.Kind.PPV,
-                                status__in=COUNTED_STATUSES, price__isnull=False)
-          .values_list("extra__segment", "price", "hook", "content_key", "utc_hour", "purchased"))
-    return [(str(seg or ""), price_key(price), hook, content, hour, bought)
-            for seg, price, hook, content, hour, bought in qs.iterator()]
+    qs = Action.objects.filter(
+        creator=creator,
+        source=CAMPAIGN_SOURCE,
+        action=Action.Kind.PPV,
+        status__in=COUNTED_STATUSES,
+        price__isnull=False,
+    ).values_list("extra__segment", "price", "hook", "content_key", "utc_hour", "purchased")
+    return [
+        (str(seg or ""), price_key(price), hook, content, hour, bought)
+        for seg, price, hook, content, hour, bought in qs.iterator()
+    ]
 
 
 def counts(creator) -> dict:
@@ -43,10 +50,13 @@ def posteriors(creator) -> dict:
     """{segment: {dimension: {key: bayes.cell}}}: price cells carry revenue per send."""
     result = {}
     for segment, dims in counts(creator).items():
-        result[segment] = {dim: {key: bayes.cell(n, k, min_sample=creator.min_sample,
-                                                 price=float(key) if dim == "price" else None)
-                                 for key, (n, k) in cells.items()}
-                           for dim, cells in dims.items()}
+        result[segment] = {
+            dim: {
+                key: bayes.cell(n, k, min_sample=creator.min_sample, price=float(key) if dim == "price" else None)
+                for key, (n, k) in cells.items()
+            }
+            for dim, cells in dims.items()
+        }
     return result
 
 
@@ -58,8 +68,9 @@ def _sureness(best: tuple, runner_up: tuple | None, dim: str, min_sample: int) -
     if runner_up is None:
         return "only one option tried so far"
     factor = (lambda k: float(k)) if dim == "price" else (lambda k: 1.0)
-    p = bayes.prob_better(factor(key), cell["alpha"], cell["beta"],
-                          factor(runner_up[0]), runner_up[1]["alpha"], runner_up[1]["beta"])
+    p = bayes.prob_better(
+        factor(key), cell["alpha"], cell["beta"], factor(runner_up[0]), runner_up[1]["alpha"], runner_up[1]["beta"]
+    )
     return f"{round(100 * p)}% sure it beats the next best ({runner_up[0]})"
 
 
@@ -70,8 +81,12 @@ def suggestion(creator, segment_id=None) -> dict:
     key = str(segment_id or "")
     cells, scope = (every[key], "this segment") if key in every else (every.get(""), "all segments")
     if not cells:
-        return {"price": None, "hook": None, "scope": "no campaign sends yet",
-                "note": "no campaign PPV has been sent yet: no suggestion"}
+        return {
+            "price": None,
+            "hook": None,
+            "scope": "no campaign sends yet",
+            "note": "no campaign PPV has been sent yet: no suggestion",
+        }
     out = {"scope": scope}
     rank = {"price": lambda kv: kv[1]["revenue_per_send"]["mean"], "hook": lambda kv: kv[1]["mean"]}
     for dim in ("price", "hook"):
@@ -80,9 +95,15 @@ def suggestion(creator, segment_id=None) -> dict:
             out[dim] = None
             continue
         best_key, best = ranked[0]
-        out[dim] = {"value": best_key, "sent": best["sent"], "bought": best["bought"], "mean": best["mean"],
-                    "ci90": best["ci90"], "thin": best["thin"],
-                    "sure": _sureness(ranked[0], ranked[1] if len(ranked) > 1 else None, dim, creator.min_sample)}
+        out[dim] = {
+            "value": best_key,
+            "sent": best["sent"],
+            "bought": best["bought"],
+            "mean": best["mean"],
+            "ci90": best["ci90"],
+            "thin": best["thin"],
+            "sure": _sureness(ranked[0], ranked[1] if len(ranked) > 1 else None, dim, creator.min_sample),
+        }
         if dim == "price":
             out[dim]["revenue_per_send"] = best["revenue_per_send"]
     return out

@@ -4,6 +4,7 @@ how a price is keyed, which actions count, and which counter cells one action ad
 
 A counter cell is (dimension, key, key2, n, hit): n sends, hit of them bought (or ghosted, for STAGE).
 """
+
 import datetime
 from decimal import Decimal
 
@@ -11,12 +12,12 @@ from django.db.backends.utils import format_number
 
 from learning.models import Action
 
-TOTAL, BUILT = "total", "built"                          # key "actions"/"outcomes": n; the rebuilt marker
-PRICE, CONTENT, HOOK, HOUR = "price", "content", "hook", "hour"   # PPVs: n sent, hit bought
-PRICE_HOOK, SEG_PRICE = "price_hook", "seg_price"        # key price × key2 hook; key segment × key2 price
-STAGE, HOOK_USED = "stage", "hook_used"                  # any action: n, hit ghosted; n with that hook
-CB_PRICE, CB_HOOK = "cb_price", "cb_hook"                # PPVs ever bought: n, hit taken back (net money)
-SENDER = "sender"                                        # PPVs: key who sent it (sender_kind) × key2 price
+TOTAL, BUILT = "total", "built"  # key "actions"/"outcomes": n; the rebuilt marker
+PRICE, CONTENT, HOOK, HOUR = "price", "content", "hook", "hour"  # PPVs: n sent, hit bought
+PRICE_HOOK, SEG_PRICE = "price_hook", "seg_price"  # key price × key2 hook; key segment × key2 price
+STAGE, HOOK_USED = "stage", "hook_used"  # any action: n, hit ghosted; n with that hook
+CB_PRICE, CB_HOOK = "cb_price", "cb_hook"  # PPVs ever bought: n, hit taken back (net money)
+SENDER = "sender"  # PPVs: key who sent it (sender_kind) × key2 price
 
 # Who sent an action, so the stats can tell the bot's own offers from those a person touched.
 SENDERS = ("bot", "bot_draft_approved", "human_edited", "human", "imported")
@@ -40,7 +41,7 @@ def rate(part: int, whole: int) -> float:
 
 
 def price_key(price) -> str:
-    """"18.00" -> "18", "12.50" -> "12.5": never scientific notation like Decimal.normalize()'s "1E+2"."""
+    """ "18.00" -> "18", "12.50" -> "12.5": never scientific notation like Decimal.normalize()'s "1E+2"."""
     text = format(Decimal(str(price)), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -74,8 +75,11 @@ def action_cells(a, sign: int = 1) -> list[tuple]:
     """[(dimension, key, key2, n, hit)] that one action adds to the stats (sign=-1: takes away); none
     while its status is not counted (pending, failed, refused), and none for a holdout experiment's
     control-arm action (learning.experiments)."""
-    if a.status not in COUNTED_STATUSES or getattr(a, "arm", "") == CONTROL_ARM \
-            or getattr(a, "source", "") == CAMPAIGN_SOURCE:
+    if (
+        a.status not in COUNTED_STATUSES
+        or getattr(a, "arm", "") == CONTROL_ARM
+        or getattr(a, "source", "") == CAMPAIGN_SOURCE
+    ):
         return []
     bought, ghosted = int(bool(a.purchased)), int(bool(a.ghosted))
     out = [(TOTAL, "actions", "", sign, 0)]
@@ -101,7 +105,7 @@ def action_cells(a, sign: int = 1) -> list[tuple]:
             cells.append((SENDER, sender_kind(a.source, a.review), p))
         out += [(d, k, k2, sign, sign * bought) for d, k, k2 in cells]
         taken_back = int(bool(getattr(a, "reversed", False)))
-        if bought or taken_back:   # chargeback rate: of the PPVs bought, how many were taken back
+        if bought or taken_back:  # chargeback rate: of the PPVs bought, how many were taken back
             if price is not None:
                 out.append((CB_PRICE, price_key(price), "", sign, sign * taken_back))
             if a.hook:
@@ -112,8 +116,11 @@ def action_cells(a, sign: int = 1) -> list[tuple]:
 def flag_cells(a, was_purchased: bool, was_ghosted: bool, was_reversed: bool | None = None) -> list[tuple]:
     """What changing the action's purchased/ghosted (and reversed) flags from the given old values changes."""
     was_reversed = bool(a.reversed) if was_reversed is None else was_reversed
-    if (bool(a.purchased) == bool(was_purchased) and bool(a.ghosted) == bool(was_ghosted)
-            and bool(a.reversed) == bool(was_reversed)):
+    if (
+        bool(a.purchased) == bool(was_purchased)
+        and bool(a.ghosted) == bool(was_ghosted)
+        and bool(a.reversed) == bool(was_reversed)
+    ):
         return []
     old = _Snapshot(a, purchased=was_purchased, ghosted=was_ghosted, reversed=was_reversed)
     return action_cells(a) + action_cells(old, sign=-1)
@@ -123,6 +130,24 @@ class _Snapshot:
     """The action with other flag values (for flag_cells)."""
 
     def __init__(self, a, **flags):
-        self.__dict__.update({k: getattr(a, k) for k in ("action", "ts", "content_key", "hook", "price", "status",
-                                                         "fan_state", "fan_total_spent", "segment", "arm",
-                                                         "source", "review", "reversed")}, **flags)
+        self.__dict__.update(
+            {
+                k: getattr(a, k)
+                for k in (
+                    "action",
+                    "ts",
+                    "content_key",
+                    "hook",
+                    "price",
+                    "status",
+                    "fan_state",
+                    "fan_total_spent",
+                    "segment",
+                    "arm",
+                    "source",
+                    "review",
+                    "reversed",
+                )
+            },
+            **flags,
+        )

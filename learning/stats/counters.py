@@ -24,6 +24,7 @@ transaction as the status itself. A bare `Action.objects.update(status=...)` els
 the replies before it, updated by record_outcome and the importer (refresh_buyer) under the fan's row
 lock that next_seq takes.
 """
+
 import logging
 from collections import defaultdict
 
@@ -62,8 +63,11 @@ def record(creator_id, cells: list[tuple]):
         acc = merged[(d, k, k2)]
         acc[0] += n
         acc[1] += hit
-    rows = [StatsCell(creator_id=creator_id, dimension=d, key=k, key2=k2, n=n, hit=hit)
-            for (d, k, k2), (n, hit) in merged.items() if n or hit]
+    rows = [
+        StatsCell(creator_id=creator_id, dimension=d, key=k, key2=k2, n=n, hit=hit)
+        for (d, k, k2), (n, hit) in merged.items()
+        if n or hit
+    ]
     if rows:
         StatsCell.objects.bulk_create(rows)
 
@@ -78,17 +82,32 @@ def outcomes_added(creator_id, n: int = 1):
 
 # --- avg_msgs_to_first_buy: one BuyerStat per fan with a purchase ------------------------------------
 
+
 def refresh_buyer(fan_id, creator_id):
     """Recompute one fan's first purchase and the replies before it (or drop it: no purchase left)."""
-    first = (Outcome.objects.filter(fan_id=fan_id, event=Outcome.Event.PURCHASED).order_by("ts", "seq")
-             .values("ts", "seq").first())
+    first = (
+        Outcome.objects.filter(fan_id=fan_id, event=Outcome.Event.PURCHASED)
+        .order_by("ts", "seq")
+        .values("ts", "seq")
+        .first()
+    )
     if first is None:
         BuyerStat.objects.filter(fan_id=fan_id).delete()
         return
-    replies = (Outcome.objects.filter(fan_id=fan_id, event=Outcome.Event.REPLIED)
-               .filter(Q(ts__lt=first["ts"]) | Q(ts=first["ts"], seq__lt=first["seq"])).count())
-    BuyerStat.objects.update_or_create(fan_id=fan_id, defaults={
-        "creator_id": creator_id, "first_buy_ts": first["ts"], "first_buy_seq": first["seq"], "replies": replies})
+    replies = (
+        Outcome.objects.filter(fan_id=fan_id, event=Outcome.Event.REPLIED)
+        .filter(Q(ts__lt=first["ts"]) | Q(ts=first["ts"], seq__lt=first["seq"]))
+        .count()
+    )
+    BuyerStat.objects.update_or_create(
+        fan_id=fan_id,
+        defaults={
+            "creator_id": creator_id,
+            "first_buy_ts": first["ts"],
+            "first_buy_seq": first["seq"],
+            "replies": replies,
+        },
+    )
 
 
 def outcome_recorded(outcome):
@@ -97,19 +116,27 @@ def outcome_recorded(outcome):
     if outcome.event == Outcome.Event.PURCHASED:
         refresh_buyer(outcome.fan_id, outcome.fan.creator_id)
     elif outcome.event == Outcome.Event.REPLIED:  # a reply before a buyer's first purchase counts
-        (BuyerStat.objects.filter(fan_id=outcome.fan_id)
-         .filter(Q(first_buy_ts__gt=outcome.ts) | Q(first_buy_ts=outcome.ts, first_buy_seq__gt=outcome.seq))
-         .update(replies=F("replies") + 1))
+        (
+            BuyerStat.objects.filter(fan_id=outcome.fan_id)
+            .filter(Q(first_buy_ts__gt=outcome.ts) | Q(first_buy_ts=outcome.ts, first_buy_seq__gt=outcome.seq))
+            .update(replies=F("replies") + 1)
+        )
 
 
 # --- reading, folding, rebuilding --------------------------------------------------------------------
+
 
 def read(creator) -> tuple[dict, bool, int]:
     """One grouped query, nothing written: ({dimension: {(key, key2): (n, hit)}} summed over the rows,
     each dimension in (key2, key) order of the database's collation, as the row queries' ORDER BY
     gives), whether the counters are built, and how many rows compaction would fold away."""
-    rows = list(StatsCell.objects.filter(creator=creator).order_by().values("dimension", "key", "key2")
-                .annotate(sn=Sum("n"), shit=Sum("hit"), rows=Count("pk")).order_by("dimension", "key2", "key"))
+    rows = list(
+        StatsCell.objects.filter(creator=creator)
+        .order_by()
+        .values("dimension", "key", "key2")
+        .annotate(sn=Sum("n"), shit=Sum("hit"), rows=Count("pk"))
+        .order_by("dimension", "key2", "key")
+    )
     out: dict = defaultdict(dict)
     for r in rows:
         if r["sn"] or r["shit"]:
@@ -143,7 +170,7 @@ def compact(creator) -> int:
             cells += [(BUILT, "", "", 1, 0)] if len(cells) < len(rows) else []
             ids = [r[0] for r in rows]
             for i in range(0, len(ids), 500):
-                StatsCell.objects.filter(pk__in=ids[i:i + 500]).delete()
+                StatsCell.objects.filter(pk__in=ids[i : i + 500]).delete()
             record(creator.pk, cells)
     except DatabaseError as e:  # e.g. a deadlock with another compaction: the counters are still right
         log.warning("stats rollup compaction for %s skipped: %s", creator, e)
@@ -171,26 +198,44 @@ def rebuild(creator) -> dict:
         cells = [(BUILT, "", "", 1, 0)]
         for k, v in from_rows.totals(creator).items():
             cells.append((TOTAL, k, "", v, 0))
-        for dim, fn in ((PRICE, from_rows.conversion_by_price), (CONTENT, from_rows.conversion_by_content),
-                        (HOOK, from_rows.conversion_by_hook), (HOUR, from_rows.conversion_by_hour)):
+        for dim, fn in (
+            (PRICE, from_rows.conversion_by_price),
+            (CONTENT, from_rows.conversion_by_content),
+            (HOOK, from_rows.conversion_by_hook),
+            (HOUR, from_rows.conversion_by_hour),
+        ):
             cells += [(dim, k, "", v["sent"], v["bought"]) for k, v in fn(creator).items()]
         cells += [(STAGE, k, "", v["sent"], v["ghosted"]) for k, v in from_rows.ghost_rate_by_stage(creator).items()]
         cells += [(HOOK_USED, hook, "", n, 0) for hook, n in from_rows.top_hooks(creator)]
-        cells += [(PRICE_HOOK, price_key(price), hook, sent, bought)
-                  for (price, hook), (sent, bought, _, _) in from_rows.price_hook_counts(creator, None).items()]
-        cells += [(SEG_PRICE, seg, price_key(price), sent, bought)
-                  for (seg, price), (sent, bought, _, _) in from_rows.segment_price_counts(creator, None).items()]
+        cells += [
+            (PRICE_HOOK, price_key(price), hook, sent, bought)
+            for (price, hook), (sent, bought, _, _) in from_rows.price_hook_counts(creator, None).items()
+        ]
+        cells += [
+            (SEG_PRICE, seg, price_key(price), sent, bought)
+            for (seg, price), (sent, bought, _, _) in from_rows.segment_price_counts(creator, None).items()
+        ]
         cells += [(CB_PRICE, k, "", n, hit) for k, (n, hit) in from_rows.chargeback_counts(creator, "price").items()]
         cells += [(CB_HOOK, k, "", n, hit) for k, (n, hit) in from_rows.chargeback_counts(creator, "hook").items()]
         cells += [(SENDER, kind, p, n, hit) for (kind, p), (n, hit) in from_rows.sender_price_counts(creator).items()]
         record(creator.pk, cells)
         BuyerStat.objects.bulk_create(
-            [BuyerStat(fan_id=b["pk"], creator=creator, first_buy_ts=b["first_buy_ts"],
-                       first_buy_seq=b["first_buy_seq"], replies=b["replies"])
-             for b in from_rows.buyers(creator).values("pk", "first_buy_ts", "first_buy_seq", "replies")],
-            batch_size=500)
-    return {"cells": StatsCell.objects.filter(creator=creator).count(),
-            "buyers": BuyerStat.objects.filter(creator=creator).count()}
+            [
+                BuyerStat(
+                    fan_id=b["pk"],
+                    creator=creator,
+                    first_buy_ts=b["first_buy_ts"],
+                    first_buy_seq=b["first_buy_seq"],
+                    replies=b["replies"],
+                )
+                for b in from_rows.buyers(creator).values("pk", "first_buy_ts", "first_buy_seq", "replies")
+            ],
+            batch_size=500,
+        )
+    return {
+        "cells": StatsCell.objects.filter(creator=creator).count(),
+        "buyers": BuyerStat.objects.filter(creator=creator).count(),
+    }
 
 
 def mark_built(creator_id):

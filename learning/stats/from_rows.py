@@ -35,6 +35,7 @@ learning.stats.counters move with it (learning.services.set_action_status), and 
 (learning.attribution) picks only counted actions, so an outcome never lands on a message the fan
 never got. Outcomes all count in totals.outcomes, attributed or not.
 """
+
 import datetime
 
 from django.db.models import Avg, Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
@@ -50,8 +51,11 @@ def counted(creator):
     """The creator's actions that the statistics count: sent by the bot, or logged (imported, skip); never a
     holdout experiment's control-arm action (learning.experiments: the control arm teaches nothing), never a
     campaign's mass message (its own kind: learning.stats.campaigns)."""
-    return (Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES).exclude(arm=CONTROL_ARM)
-            .exclude(source=CAMPAIGN_SOURCE))
+    return (
+        Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES)
+        .exclude(arm=CONTROL_ARM)
+        .exclude(source=CAMPAIGN_SOURCE)
+    )
 
 
 def _ppvs(creator):
@@ -60,12 +64,16 @@ def _ppvs(creator):
 
 def _conversion(queryset, field: str, key=str) -> dict:
     """Group PPVs by `field` in SQL: {key: {"sent", "bought", "rate"}} ordered by the field."""
-    rows = (queryset.order_by().values(field)
-            .annotate(sent=Count("pk"), bought=Count("pk", filter=Q(purchased=True)))
-            .order_by(field))
-    return {key(row[field]): {"sent": row["sent"], "bought": row["bought"],
-                              "rate": rate(row["bought"], row["sent"])}
-            for row in rows}
+    rows = (
+        queryset.order_by()
+        .values(field)
+        .annotate(sent=Count("pk"), bought=Count("pk", filter=Q(purchased=True)))
+        .order_by(field)
+    )
+    return {
+        key(row[field]): {"sent": row["sent"], "bought": row["bought"], "rate": rate(row["bought"], row["sent"])}
+        for row in rows
+    }
 
 
 def conversion_by_price(creator) -> dict:
@@ -92,9 +100,16 @@ def conversion_by_hour(creator) -> dict:
 def chargeback_counts(creator, field: str) -> dict:
     """{value: (bought, taken back)} over the PPVs ever bought (a refund, chargeback or undo leaves the PPV
     `reversed`, no longer `purchased`), by price or hook."""
-    rows = (_ppvs(creator).filter(Q(purchased=True) | Q(reversed=True)).exclude(**{f"{field}__isnull": True})
-            .exclude(**({field: ""} if field == "hook" else {})).order_by().values(field)
-            .annotate(n=Count("pk"), hit=Count("pk", filter=Q(reversed=True))).order_by(field))
+    rows = (
+        _ppvs(creator)
+        .filter(Q(purchased=True) | Q(reversed=True))
+        .exclude(**{f"{field}__isnull": True})
+        .exclude(**({field: ""} if field == "hook" else {}))
+        .order_by()
+        .values(field)
+        .annotate(n=Count("pk"), hit=Count("pk", filter=Q(reversed=True)))
+        .order_by(field)
+    )
     return {(price_key(r[field]) if field == "price" else r[field]): (r["n"], r["hit"]) for r in rows}
 
 
@@ -105,8 +120,13 @@ def chargeback_table(counts: dict) -> dict:
 
 def sender_price_counts(creator) -> dict:
     """{(sender kind, price key): (sent, bought)} over priced PPVs (learning.stats.cells.sender_kind)."""
-    rows = (_ppvs(creator).filter(price__isnull=False).order_by().values("source", "review", "price")
-            .annotate(n=Count("pk"), hit=Count("pk", filter=Q(purchased=True))))
+    rows = (
+        _ppvs(creator)
+        .filter(price__isnull=False)
+        .order_by()
+        .values("source", "review", "price")
+        .annotate(n=Count("pk"), hit=Count("pk", filter=Q(purchased=True)))
+    )
     out: dict = {}
     for r in rows:
         key = (sender_kind(r["source"], r["review"]), price_key(r["price"]))
@@ -125,20 +145,31 @@ def by_sender(counts: dict) -> dict:
         if not sent:
             continue
         revenue = round(sum(float(p) * h for p, (_, h) in cells.items()), 2)
-        out[kind] = {"sent": sent, "bought": bought, "rate": rate(bought, sent), "net_revenue": revenue,
-                     "revenue_per_send": round(revenue / sent, 2), "human": kind in ("human_edited", "human")}
+        out[kind] = {
+            "sent": sent,
+            "bought": bought,
+            "rate": rate(bought, sent),
+            "net_revenue": revenue,
+            "revenue_per_send": round(revenue / sent, 2),
+            "human": kind in ("human_edited", "human"),
+        }
     return out
 
 
 def ghost_rate_by_stage(creator) -> dict:
     """Where fans drop off: share of counted actions (any kind) per fan_state that a ghosting answered."""
-    rows = (counted(creator).exclude(fan_state="").order_by()
-            .values("fan_state")
-            .annotate(sent=Count("pk"), ghosted=Count("pk", filter=Q(ghosted=True)))
-            .order_by("fan_state"))
-    return {row["fan_state"]: {"sent": row["sent"], "ghosted": row["ghosted"],
-                               "rate": rate(row["ghosted"], row["sent"])}
-            for row in rows}
+    rows = (
+        counted(creator)
+        .exclude(fan_state="")
+        .order_by()
+        .values("fan_state")
+        .annotate(sent=Count("pk"), ghosted=Count("pk", filter=Q(ghosted=True)))
+        .order_by("fan_state")
+    )
+    return {
+        row["fan_state"]: {"sent": row["sent"], "ghosted": row["ghosted"], "rate": rate(row["ghosted"], row["sent"])}
+        for row in rows
+    }
 
 
 def buyers(creator):
@@ -148,13 +179,19 @@ def buyers(creator):
     replies_before = (
         Outcome.objects.filter(fan=OuterRef("pk"), event=Outcome.Event.REPLIED)
         .filter(Q(ts__lt=OuterRef("first_buy_ts")) | Q(ts=OuterRef("first_buy_ts"), seq__lt=OuterRef("first_buy_seq")))
-        .order_by().values("fan").annotate(n=Count("pk")).values("n")
+        .order_by()
+        .values("fan")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    return (Fan.objects.filter(creator=creator)
-            .filter(Exists(purchases))
-            .annotate(first_buy_ts=Subquery(purchases.values("ts")[:1]),
-                      first_buy_seq=Subquery(purchases.values("seq")[:1]))
-            .annotate(replies=Coalesce(Subquery(replies_before, output_field=IntegerField()), 0)))
+    return (
+        Fan.objects.filter(creator=creator)
+        .filter(Exists(purchases))
+        .annotate(
+            first_buy_ts=Subquery(purchases.values("ts")[:1]), first_buy_seq=Subquery(purchases.values("seq")[:1])
+        )
+        .annotate(replies=Coalesce(Subquery(replies_before, output_field=IntegerField()), 0))
+    )
 
 
 def avg_msgs_to_first_buy(creator) -> float | None:
@@ -168,22 +205,28 @@ def avg_msgs_to_first_buy(creator) -> float | None:
 
 def top_hooks(creator) -> list:
     """Hooks by how often they were used (counted actions of any kind): [[hook, count], ...], ties by name."""
-    rows = (counted(creator).exclude(hook="").order_by()
-            .values("hook").annotate(count=Count("pk")).order_by("-count", "hook"))
+    rows = (
+        counted(creator)
+        .exclude(hook="")
+        .order_by()
+        .values("hook")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "hook")
+    )
     return [[row["hook"], row["count"]] for row in rows]
 
 
 def totals(creator) -> dict:
     """How much data the statistics rest on: counted actions (sent or logged), every outcome
     (unattributed ones included)."""
-    return {"actions": counted(creator).count(),
-            "outcomes": Outcome.objects.filter(creator=creator).count()}
+    return {"actions": counted(creator).count(), "outcomes": Outcome.objects.filter(creator=creator).count()}
 
 
 # --- posteriors ----------------------------------------------------------------------------------
 
+
 def _segment():
-    """"new" for a PPV to a fan who had spent nothing yet, else "buyer" (from the Action's snapshot)."""
+    """ "new" for a PPV to a fan who had spent nothing yet, else "buyer" (from the Action's snapshot)."""
     return Case(When(fan_total_spent__gt=0, then=Value("buyer")), default=Value("new"), output_field=CharField())
 
 
@@ -205,8 +248,7 @@ def segment_price_counts(creator, half_life) -> dict:
 
 def price_hook_counts(creator, half_life) -> dict:
     """{(price, hook): [sent, bought, weighted sent, weighted bought]} over priced PPVs with a hook."""
-    return _weighted_counts(_ppvs(creator).filter(price__isnull=False).exclude(hook=""), ["price", "hook"],
-                            half_life)
+    return _weighted_counts(_ppvs(creator).filter(price__isnull=False).exclude(hook=""), ["price", "hook"], half_life)
 
 
 def _weighted_counts(queryset, fields: list, half_life) -> dict:
@@ -216,8 +258,12 @@ def _weighted_counts(queryset, fields: list, half_life) -> dict:
     if half_life:
         queryset = queryset.annotate(day=TruncDate("ts", tzinfo=datetime.UTC))
         group.append("day")
-    rows = (queryset.order_by().values(*group)
-            .annotate(sent=Count("pk"), bought=Count("pk", filter=Q(purchased=True))).order_by(*group))
+    rows = (
+        queryset.order_by()
+        .values(*group)
+        .annotate(sent=Count("pk"), bought=Count("pk", filter=Q(purchased=True)))
+        .order_by(*group)
+    )
     today = datetime.datetime.now(datetime.UTC).date()
     out: dict = {}
     for row in rows:
@@ -232,9 +278,17 @@ def _weighted_counts(queryset, fields: list, half_life) -> dict:
 
 def _cells(counts: dict, min_sample: int, key=str, priced=False) -> dict:
     """One-level cells keyed like the seed's conversion dicts; `priced`: the key is the price."""
-    return {key(k[0]): bayes.cell(sent, bought, min_sample=min_sample, price=(k[0] if priced else None),
-                                  weighted_sent=w_sent, weighted_bought=w_bought)
-            for k, (sent, bought, w_sent, w_bought) in counts.items()}
+    return {
+        key(k[0]): bayes.cell(
+            sent,
+            bought,
+            min_sample=min_sample,
+            price=(k[0] if priced else None),
+            weighted_sent=w_sent,
+            weighted_bought=w_bought,
+        )
+        for k, (sent, bought, w_sent, w_bought) in counts.items()
+    }
 
 
 def _nested(counts: dict, min_sample: int, outer=str, inner=str, price_at=None) -> dict:
@@ -242,8 +296,13 @@ def _nested(counts: dict, min_sample: int, outer=str, inner=str, price_at=None) 
     out: dict = {}
     for k, (sent, bought, w_sent, w_bought) in counts.items():
         out.setdefault(outer(k[0]), {})[inner(k[1])] = bayes.cell(
-            sent, bought, min_sample=min_sample, price=(k[price_at] if price_at is not None else None),
-            weighted_sent=w_sent, weighted_bought=w_bought)
+            sent,
+            bought,
+            min_sample=min_sample,
+            price=(k[price_at] if price_at is not None else None),
+            weighted_sent=w_sent,
+            weighted_bought=w_bought,
+        )
     return out
 
 
@@ -252,8 +311,10 @@ def posteriors(creator, seed: dict | None = None, crossed: tuple | None = None) 
     conversion_by_* dicts) are reused, so only the two crossed groupings cost a query each, unless
     `crossed` gives them too (price_hook_counts, segment_price_counts; learning.stats.from_counters)."""
     half_life, n = creator.stats_half_life_days, creator.min_sample
-    price_hook, segment_price = crossed or (price_hook_counts(creator, half_life),
-                                            segment_price_counts(creator, half_life))
+    price_hook, segment_price = crossed or (
+        price_hook_counts(creator, half_life),
+        segment_price_counts(creator, half_life),
+    )
     ppvs = _ppvs(creator)
 
     def counts(queryset, fields, seed_key):
@@ -266,8 +327,9 @@ def posteriors(creator, seed: dict | None = None, crossed: tuple | None = None) 
         "min_sample": n,
         "half_life_days": half_life,
         "posterior_by_price": _cells(counts(priced, ["price"], "conversion_by_price"), n, key=price_key, priced=True),
-        "posterior_by_content": _cells(counts(ppvs.exclude(content_key=""), ["content_key"],
-                                              "conversion_by_content"), n),
+        "posterior_by_content": _cells(
+            counts(ppvs.exclude(content_key=""), ["content_key"], "conversion_by_content"), n
+        ),
         "posterior_by_hook": _cells(counts(ppvs.exclude(hook=""), ["hook"], "conversion_by_hook"), n),
         "posterior_by_hour": _cells(counts(ppvs, ["utc_hour"], "conversion_by_hour"), n),
         "posterior_by_price_hook": _nested(price_hook, n, outer=price_key, price_at=0),
@@ -289,10 +351,12 @@ def compute_learning_stats_from_rows(creator) -> dict:
         "top_hooks": top_hooks(creator),
     }
     stats.update(posteriors(creator, seed=stats))
-    stats.update({
-        "chargeback_rate_by_price": chargeback_table(chargeback_counts(creator, "price")),
-        "chargeback_rate_by_hook": chargeback_table(chargeback_counts(creator, "hook")),
-        "by_sender": by_sender(sender_price_counts(creator)),
-    })
+    stats.update(
+        {
+            "chargeback_rate_by_price": chargeback_table(chargeback_counts(creator, "price")),
+            "chargeback_rate_by_hook": chargeback_table(chargeback_counts(creator, "hook")),
+            "by_sender": by_sender(sender_price_counts(creator)),
+        }
+    )
     stats["computed_at"] = datetime.datetime.now(datetime.UTC).isoformat()
     return stats

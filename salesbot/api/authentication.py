@@ -1,5 +1,6 @@
 """`Authorization: Token …` as DRF reads it, plus what a token carries (salesbot.models.TokenInfo): an expired
 token answers 401 like an unknown or revoked one, and each use is noted (at most once a minute per token)."""
+
 from datetime import timedelta
 
 from django.utils import timezone

@@ -1,5 +1,6 @@
 """The browsable API docs page, offline: assets from drf_spectacular_sidecar (settings), and Swagger
 UI's online spec validator turned off so the page never calls validator.swagger.io."""
+
 import json
 
 from drf_spectacular.settings import spectacular_settings

@@ -1,6 +1,7 @@
 """One shape for every refusal of the API: `{"error": "what is wrong, in words", "field": "the field"}` with a
 4xx. DRF's own exceptions (a serializer's ValidationError, a body that is not JSON, no or a bad token, a missing
 permission, an unknown creator) all come through here, so no view builds an error by hand and none is a 500."""
+
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_handler

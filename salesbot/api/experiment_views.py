@@ -2,6 +2,7 @@
 
 Thin views, as the rest of the ops API: the numbers and the moves are learning.experiments'.
 """
+
 from django.shortcuts import get_object_or_404
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -16,11 +17,15 @@ DESCRIPTION = (
     "arm: fans, revenue per fan (PPV purchases, 90% normal-approximation interval; tips per fan apart), PPV "
     "conversion and ghost rate (Beta posteriors, 90% credible intervals), and P(learning beats control). "
     "`verdict` says "
-    "plainly when there is not enough data yet. A stopped experiment keeps its results (the latest is shown).")
+    "plainly when there is not enough data yet. A stopped experiment keeps its results (the latest is shown)."
+)
 
 
-@schemas.ops("Holdout experiment: results (GET), start (POST {\"control_share\": 0.2}), stop (DELETE)",
-       request=schemas.ExperimentRequestSerializer, description=DESCRIPTION)
+@schemas.ops(
+    'Holdout experiment: results (GET), start (POST {"control_share": 0.2}), stop (DELETE)',
+    request=schemas.ExperimentRequestSerializer,
+    description=DESCRIPTION,
+)
 @api_view(["GET", "POST", "DELETE"])
 def experiment(request, creator_slug):
     creator = get_object_or_404(Creator, slug=creator_slug)
@@ -35,6 +40,7 @@ def experiment(request, creator_slug):
         return Response(schemas.FreeForm(experiments.report(creator)).data, status=201)
     if request.method == "DELETE":
         stopped = experiments.stop(creator, by=who)
-        return Response(schemas.FreeForm({"stopped": stopped.pk if stopped else None,
-                                          **experiments.report(creator)}).data)
+        return Response(
+            schemas.FreeForm({"stopped": stopped.pk if stopped else None, **experiments.report(creator)}).data
+        )
     return Response(schemas.FreeForm(experiments.report(creator)).data)

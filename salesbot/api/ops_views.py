@@ -3,6 +3,7 @@ scope as admin (salesbot.api.permissions: creator settings by default, fans and 
 
 Views stay thin: the numbers come from salesbot.api.selectors and learning.stats, the moves from fans.services.
 """
+
 from django.shortcuts import get_object_or_404
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -29,18 +30,26 @@ def _creator(slug) -> Creator:
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def service_health(request):
-    return Response(schemas.ServiceHealthSerializer(
-        {"status": "ok", "version": VERSION, "creators": Creator.objects.count()}).data)
+    return Response(
+        schemas.ServiceHealthSerializer({"status": "ok", "version": VERSION, "creators": Creator.objects.count()}).data
+    )
 
 
-@schemas.open_health("Creator health: version and enabled switch (no token)", schemas.CreatorHealthSerializer,
-               "creator_health", per_creator=True)
+@schemas.open_health(
+    "Creator health: version and enabled switch (no token)",
+    schemas.CreatorHealthSerializer,
+    "creator_health",
+    per_creator=True,
+)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def health(request, creator_slug):
     c = _creator(creator_slug)
-    return Response(schemas.CreatorHealthSerializer(
-        {"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled}).data)
+    return Response(
+        schemas.CreatorHealthSerializer(
+            {"status": "ok", "version": VERSION, "creator": c.slug, "enabled": c.enabled}
+        ).data
+    )
 
 
 @schemas.ops("Runtime metrics: webhooks by status, sends, send errors, decisions by source, LLM calls and cost")
@@ -55,12 +64,15 @@ def queue(request, creator_slug):
     return Response(schemas.FreeForm(selectors.queue_snapshot(_creator(creator_slug))).data)
 
 
-@schemas.ops("Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
-       "per sender (bot rules, bot LLM, each person)",
-       description="PPV figures are the learning stats' own: only PPVs that reached the fan count. With "
-                   "`by=sender`: messages, PPVs, conversion with its 90% interval, revenue, revenue per message, "
-                   "median response time and drafts approved/edited/rejected per sender; the rows add up to the "
-                   "creator's revenue.", parameters=schemas.PERIOD_PARAMETERS)
+@schemas.ops(
+    "Revenue, PPV conversion (overall, by price, hook and content) and top fans; `?by=sender`: sales credit "
+    "per sender (bot rules, bot LLM, each person)",
+    description="PPV figures are the learning stats' own: only PPVs that reached the fan count. With "
+    "`by=sender`: messages, PPVs, conversion with its 90% interval, revenue, revenue per message, "
+    "median response time and drafts approved/edited/rejected per sender; the rows add up to the "
+    "creator's revenue.",
+    parameters=schemas.PERIOD_PARAMETERS,
+)
 @api_view(["GET"])
 def performance(request, creator_slug):
     creator = _creator(creator_slug)
@@ -83,8 +95,9 @@ def learning_stats(request, creator_slug):
 @api_view(["GET"])
 def training(request, creator_slug):
     c = _creator(creator_slug)
-    return Response(schemas.FreeForm({"summary": selectors.training_summary(c),
-                                      "learning_stats": aggregate_learning_stats(c)}).data)
+    return Response(
+        schemas.FreeForm({"summary": selectors.training_summary(c), "learning_stats": aggregate_learning_stats(c)}).data
+    )
 
 
 @schemas.ops("A fan: state, transition history, recent messages and actions", fan=True)
@@ -95,8 +108,12 @@ def fan_detail(request, creator_slug, fan_id):
     return Response(schemas.FreeForm(selectors.fan_detail(fan)).data)
 
 
-@schemas.ops("Hand the fan to a human: the bot never messages them again until staff resume", schemas.HandoffSerializer,
-       fan=True, request=schemas.HandoffRequestSerializer)
+@schemas.ops(
+    "Hand the fan to a human: the bot never messages them again until staff resume",
+    schemas.HandoffSerializer,
+    fan=True,
+    request=schemas.HandoffRequestSerializer,
+)
 @api_view(["POST"])
 @permission_classes([FanWorker])
 def fan_handoff(request, creator_slug, fan_id):

@@ -1,6 +1,7 @@
 """The ops API asks what admin asks: a staff user, the Django permission for reading or changing the
 thing the endpoint touches, and the creator in the user's scope (team.scope). Before: any staff token
 could switch off, hand off and reactivate any creator's fans, whatever its permissions."""
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from models_registry.models import Creator

@@ -1,5 +1,6 @@
 """OpenAPI descriptions of the ops API (drf-spectacular): small serializers for fixed shapes,
 free-form objects for the statistics dicts whose keys follow the data."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -8,8 +9,9 @@ TAG_OPS = "ops"
 TAG_WEBHOOKS = "webhooks"
 TAG_SERVICE = "service"
 
-CREATOR_SLUG = OpenApiParameter("creator_slug", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                description="The creator's slug, e.g. `demo`.")
+CREATOR_SLUG = OpenApiParameter(
+    "creator_slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="The creator's slug, e.g. `demo`."
+)
 FAN_ID = OpenApiParameter("fan_id", OpenApiTypes.INT64, OpenApiParameter.PATH, description="The platform fan id.")
 
 NOT_AUTHENTICATED = OpenApiResponse(description="No or invalid token (`Authorization: Token …`).")
@@ -46,8 +48,9 @@ class SwitchSerializer(serializers.Serializer):
 
 
 class HandoffRequestSerializer(serializers.Serializer):
-    reason = Text(required=False, allow_blank=True, max_length=2000,
-                  help_text="Why a human takes over (kept to 200 characters).")
+    reason = Text(
+        required=False, allow_blank=True, max_length=2000, help_text="Why a human takes over (kept to 200 characters)."
+    )
 
 
 class HandoffSerializer(serializers.Serializer):
@@ -61,8 +64,13 @@ class ReactivateSerializer(serializers.Serializer):
 
 
 class ExperimentRequestSerializer(serializers.Serializer):
-    control_share = serializers.FloatField(required=False, default=0.2, min_value=0.01, max_value=0.99,
-                                           help_text="Share of new fans held out in the control arm (POST only).")
+    control_share = serializers.FloatField(
+        required=False,
+        default=0.2,
+        min_value=0.01,
+        max_value=0.99,
+        help_text="Share of new fans held out in the control arm (POST only).",
+    )
 
 
 class WebhookAckSerializer(serializers.Serializer):
@@ -103,63 +111,112 @@ class ExperimentStartedSerializer(serializers.Serializer):
 
 PERIOD_PARAMETERS = [
     OpenApiParameter("by", OpenApiTypes.STR, enum=["sender"], description="`sender`: sales credit per sender."),
-    OpenApiParameter("period", OpenApiTypes.STR, enum=["today", "yesterday", "7d", "30d", "all", "custom"],
-                     description="With by=sender: the period, in the agency's time zone (default: all time)."),
+    OpenApiParameter(
+        "period",
+        OpenApiTypes.STR,
+        enum=["today", "yesterday", "7d", "30d", "all", "custom"],
+        description="With by=sender: the period, in the agency's time zone (default: all time).",
+    ),
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day of a custom period."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day of a custom period (included)."),
-    OpenApiParameter("history", OpenApiTypes.STR, enum=["0", "1"],
-                     description="0: leave imported history out (its money is reported apart)."),
+    OpenApiParameter(
+        "history",
+        OpenApiTypes.STR,
+        enum=["0", "1"],
+        description="0: leave imported history out (its money is reported apart).",
+    ),
 ]
 
 
-def ops(summary: str, response=OpenApiTypes.OBJECT, method="GET", fan=False, request=None, description="",
-        parameters=(), operation_id=None):
+def ops(
+    summary: str,
+    response=OpenApiTypes.OBJECT,
+    method="GET",
+    fan=False,
+    request=None,
+    description="",
+    parameters=(),
+    operation_id=None,
+):
     """extend_schema for one staff-token endpoint under /api/{creator_slug}/."""
     return extend_schema(
-        summary=summary, description=description, tags=[TAG_OPS], request=request, operation_id=operation_id,
+        summary=summary,
+        description=description,
+        tags=[TAG_OPS],
+        request=request,
+        operation_id=operation_id,
         parameters=[CREATOR_SLUG, *([FAN_ID] if fan else []), *parameters],
         responses={200: response, 401: NOT_AUTHENTICATED, 403: NOT_STAFF, 404: NOT_FOUND},
     )
 
 
 def open_health(summary: str, response, operation_id: str, per_creator=False):
-    return extend_schema(summary=summary, tags=[TAG_SERVICE], operation_id=operation_id, auth=[],
-                         parameters=[CREATOR_SLUG] if per_creator else None,
-                         responses={200: response, **({404: NOT_FOUND} if per_creator else {})})
+    return extend_schema(
+        summary=summary,
+        tags=[TAG_SERVICE],
+        operation_id=operation_id,
+        auth=[],
+        parameters=[CREATOR_SLUG] if per_creator else None,
+        responses={200: response, **({404: NOT_FOUND} if per_creator else {})},
+    )
 
 
 def webhook(per_creator: bool):
-    where = ("the creator named in the path" if per_creator
-             else "the creator whose `account_id` the body names")
+    where = "the creator named in the path" if per_creator else "the creator whose `account_id` the body names"
     return extend_schema(
         summary="Platform webhook (HMAC-signed, no token)" + ("" if per_creator else ", creator by account_id"),
-        description=(f"Signed with {where}'s webhook secret in `X-Signature: sha256=<hex>`. "
-                     "`kind` is one of `fan-message`, `new-subscriber`, `purchase`, `of-event`. "
-                     "The event is stored before it is acknowledged; a repeated `event_id` is acknowledged once."),
-        tags=[TAG_WEBHOOKS], auth=[], request=OpenApiTypes.OBJECT,
+        description=(
+            f"Signed with {where}'s webhook secret in `X-Signature: sha256=<hex>`. "
+            "`kind` is one of `fan-message`, `new-subscriber`, `purchase`, `of-event`. "
+            "The event is stored before it is acknowledged; a repeated `event_id` is acknowledged once."
+        ),
+        tags=[TAG_WEBHOOKS],
+        auth=[],
+        request=OpenApiTypes.OBJECT,
         operation_id="creator_webhook" if per_creator else "account_webhook",
-        parameters=[*([CREATOR_SLUG] if per_creator else []),
-                    OpenApiParameter("kind", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                     enum=["fan-message", "new-subscriber", "purchase", "of-event"]),
-                    OpenApiParameter("X-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-                                     description="`sha256=` + hex HMAC-SHA256 of the raw body.")],
-        responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer,
-                   413: ErrorSerializer},
+        parameters=[
+            *([CREATOR_SLUG] if per_creator else []),
+            OpenApiParameter(
+                "kind",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                enum=["fan-message", "new-subscriber", "purchase", "of-event"],
+            ),
+            OpenApiParameter(
+                "X-Signature",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="`sha256=` + hex HMAC-SHA256 of the raw body.",
+            ),
+        ],
+        responses={
+            200: WebhookAckSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            413: ErrorSerializer,
+        },
     )
 
 
 def provider_webhook():
     return extend_schema(
         summary="Provider webhook (signed by the provider, no token), creator by account_id",
-        description=("One URL per deployment and provider. `onlyfansapi`: `Signature: <hex HMAC-SHA256 of the raw "
-                     "body>` with the creator's signing secret; the dedupe key is `X-OFAPI-Idempotency-Key` (a "
-                     "redelivery is acknowledged as a duplicate); ephemeral events are acknowledged and not stored."),
-        tags=[TAG_WEBHOOKS], auth=[], request=OpenApiTypes.OBJECT, operation_id="provider_webhook",
-        parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                     enum=["onlyfansapi", "simple"]),
-                    OpenApiParameter("Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
-                    OpenApiParameter("X-OFAPI-Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     required=False)],
+        description=(
+            "One URL per deployment and provider. `onlyfansapi`: `Signature: <hex HMAC-SHA256 of the raw "
+            "body>` with the creator's signing secret; the dedupe key is `X-OFAPI-Idempotency-Key` (a "
+            "redelivery is acknowledged as a duplicate); ephemeral events are acknowledged and not stored."
+        ),
+        tags=[TAG_WEBHOOKS],
+        auth=[],
+        request=OpenApiTypes.OBJECT,
+        operation_id="provider_webhook",
+        parameters=[
+            OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["onlyfansapi", "simple"]),
+            OpenApiParameter("Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("X-OFAPI-Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+        ],
         responses={200: WebhookAckSerializer, 400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
     )
 
@@ -167,15 +224,23 @@ def provider_webhook():
 DRAFT_ID = OpenApiParameter("draft_id", OpenApiTypes.INT64, OpenApiParameter.PATH, description="The draft's id.")
 
 
-def team(summary: str, response=OpenApiTypes.OBJECT, request=None, draft=False, fan=False, description="",
-         parameters=()):
+def team(
+    summary: str, response=OpenApiTypes.OBJECT, request=None, draft=False, fan=False, description="", parameters=()
+):
     """extend_schema for the humans-in-the-loop endpoints: 400 says why a draft or message cannot go."""
     return extend_schema(
-        summary=summary, description=description, tags=["team"], request=request,
+        summary=summary,
+        description=description,
+        tags=["team"],
+        request=request,
         parameters=[CREATOR_SLUG, *([DRAFT_ID] if draft else []), *([FAN_ID] if fan else []), *parameters],
-        responses={200: response, 400: ErrorSerializer, 401: NOT_AUTHENTICATED,
-                   403: OpenApiResponse(description="Outside your creators, or missing the permission."),
-                   404: NOT_FOUND},
+        responses={
+            200: response,
+            400: ErrorSerializer,
+            401: NOT_AUTHENTICATED,
+            403: OpenApiResponse(description="Outside your creators, or missing the permission."),
+            404: NOT_FOUND,
+        },
     )
 
 
@@ -229,8 +294,7 @@ class DraftApproveSerializer(serializers.Serializer):
 
     text = Text(required=False, allow_blank=True, max_length=5000, help_text="Edited text (empty: as drafted).")
     content_key = Text(required=False, allow_blank=True, max_length=80)
-    price = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True,
-                                     min_value=0)
+    price = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True, min_value=0)
 
 
 class DraftRejectSerializer(serializers.Serializer):

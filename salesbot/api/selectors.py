@@ -1,4 +1,5 @@
 """Read-only queries behind the ops API (seed §13)."""
+
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
@@ -13,16 +14,28 @@ from salesbot.pipeline.queue import PRIORITY
 
 
 def queue_snapshot(creator, limit=50) -> dict:
-    items = (QueueItem.objects.filter(creator=creator, status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING])
-             .select_related("fan").order_by(*PRIORITY))
+    items = (
+        QueueItem.objects.filter(creator=creator, status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING])
+        .select_related("fan")
+        .order_by(*PRIORITY)
+    )
     now = timezone.now()
     return {
         "needs_human": needs_human(creator),
         "depth": items.count(),
-        "items": [{"fan_id": i.fan.fan_id, "name": i.fan.name, "reason": i.reason, "status": i.status,
-                   "total_spent": float(i.fan.total_spent), "whale_score": i.fan.whale_score,
-                   "waiting_s": round((now - i.waiting_since).total_seconds(), 1), "attempts": i.attempts}
-                  for i in items[:limit]],
+        "items": [
+            {
+                "fan_id": i.fan.fan_id,
+                "name": i.fan.name,
+                "reason": i.reason,
+                "status": i.status,
+                "total_spent": float(i.fan.total_spent),
+                "whale_score": i.fan.whale_score,
+                "waiting_s": round((now - i.waiting_since).total_seconds(), 1),
+                "attempts": i.attempts,
+            }
+            for i in items[:limit]
+        ],
     }
 
 
@@ -46,38 +59,80 @@ def runtime_stats(creator) -> dict:
 
 def llm_usage(creator) -> dict:
     calls = LLMCall.objects.filter(creator=creator)
-    agg = calls.aggregate(n=Count("id"), cost=Sum("cost_usd"), input=Sum("input_tokens"), output=Sum("output_tokens"),
-                          cache_read=Sum("cache_read_tokens"), cache_write=Sum("cache_creation_tokens"))
-    return {"calls": agg["n"], "cost_usd": float(agg["cost"] or 0),
-            "by_outcome": dict(calls.values_list("outcome").annotate(n=Count("id"))),
-            "tokens": {"input": agg["input"] or 0, "output": agg["output"] or 0,
-                       "cache_read": agg["cache_read"] or 0, "cache_write": agg["cache_write"] or 0}}
+    agg = calls.aggregate(
+        n=Count("id"),
+        cost=Sum("cost_usd"),
+        input=Sum("input_tokens"),
+        output=Sum("output_tokens"),
+        cache_read=Sum("cache_read_tokens"),
+        cache_write=Sum("cache_creation_tokens"),
+    )
+    return {
+        "calls": agg["n"],
+        "cost_usd": float(agg["cost"] or 0),
+        "by_outcome": dict(calls.values_list("outcome").annotate(n=Count("id"))),
+        "tokens": {
+            "input": agg["input"] or 0,
+            "output": agg["output"] or 0,
+            "cache_read": agg["cache_read"] or 0,
+            "cache_write": agg["cache_write"] or 0,
+        },
+    }
 
 
 def needs_human(creator, limit=50) -> list[dict]:
     """Fans a person must look at: safety-flagged first (in any state), then other handoffs, newest first."""
-    fans = (Fan.objects.filter(needs_a_human(), creator=creator)
-            .order_by("-safety_flag", "-last_interaction_ts")[:limit])
-    return [{"fan_id": f.fan_id, "name": f.name, "safety_flag": f.safety_flag, "reason": f.handoff_reason,
-             "total_spent": float(f.total_spent), "last_interaction_ts": f.last_interaction_ts} for f in fans]
+    fans = Fan.objects.filter(needs_a_human(), creator=creator).order_by("-safety_flag", "-last_interaction_ts")[:limit]
+    return [
+        {
+            "fan_id": f.fan_id,
+            "name": f.name,
+            "safety_flag": f.safety_flag,
+            "reason": f.handoff_reason,
+            "total_spent": float(f.total_spent),
+            "last_interaction_ts": f.last_interaction_ts,
+        }
+        for f in fans
+    ]
 
 
 def fan_detail(fan: Fan, messages=20) -> dict:
     return {
-        "fan_id": fan.fan_id, "name": fan.name, "state": fan.state, "total_spent": float(fan.total_spent),
-        "messages_sent": fan.messages_sent, "messages_received": fan.messages_received,
+        "fan_id": fan.fan_id,
+        "name": fan.name,
+        "state": fan.state,
+        "total_spent": float(fan.total_spent),
+        "messages_sent": fan.messages_sent,
+        "messages_received": fan.messages_received,
         "last_ppv_price": float(fan.last_ppv_price) if fan.last_ppv_price is not None else None,
-        "content_sent": fan.content_sent, "signals": fan.signals, "whale_score": fan.whale_score,
-        "opted_out": fan.opted_out, "handoff_reason": fan.handoff_reason, "notes": fan.notes,
-        "last_interaction_ts": fan.last_interaction_ts, "created_ts": fan.created_ts,
-        "history": [{"from": t.from_state, "to": t.to_state, "reason": t.reason, "ts": t.ts, "by_staff": t.by_staff}
-                    for t in fan.transitions.order_by("ts", "id")],
-        "recent_messages": [{"direction": m.direction, "text": m.text, "ts": m.ts}
-                            for m in reversed(fan.messages.order_by("-ts", "-id")[:messages])],
-        "recent_actions": [{"action": a.action, "content_key": a.content_key,
-                            "price": float(a.price) if a.price is not None else None, "status": a.status,
-                            "source": a.source, "reason": a.reason, "ts": a.ts}
-                           for a in fan.actions.order_by("-ts", "-seq")[:messages]],
+        "content_sent": fan.content_sent,
+        "signals": fan.signals,
+        "whale_score": fan.whale_score,
+        "opted_out": fan.opted_out,
+        "handoff_reason": fan.handoff_reason,
+        "notes": fan.notes,
+        "last_interaction_ts": fan.last_interaction_ts,
+        "created_ts": fan.created_ts,
+        "history": [
+            {"from": t.from_state, "to": t.to_state, "reason": t.reason, "ts": t.ts, "by_staff": t.by_staff}
+            for t in fan.transitions.order_by("ts", "id")
+        ],
+        "recent_messages": [
+            {"direction": m.direction, "text": m.text, "ts": m.ts}
+            for m in reversed(fan.messages.order_by("-ts", "-id")[:messages])
+        ],
+        "recent_actions": [
+            {
+                "action": a.action,
+                "content_key": a.content_key,
+                "price": float(a.price) if a.price is not None else None,
+                "status": a.status,
+                "source": a.source,
+                "reason": a.reason,
+                "ts": a.ts,
+            }
+            for a in fan.actions.order_by("-ts", "-seq")[:messages]
+        ],
     }
 
 
@@ -89,20 +144,30 @@ def performance(creator, top=10) -> dict:
     # Like the PPV figures, the revenue leaves the holdout's control arm out (shown apart).
     control = Q(action__arm=CONTROL_ARM)
     money = every.exclude(control)
-    totals = money.aggregate(revenue=Sum("amount"), purchases=Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
-                             tips=Count("id", filter=Q(event=Outcome.Event.TIPPED)))
+    totals = money.aggregate(
+        revenue=Sum("amount"),
+        purchases=Count("id", filter=Q(event=Outcome.Event.PURCHASED)),
+        tips=Count("id", filter=Q(event=Outcome.Event.TIPPED)),
+    )
     control_revenue = every.filter(control).aggregate(revenue=Sum("amount"))["revenue"]
     stats = aggregate_learning_stats(creator)
     sent, bought = ppv_totals(stats)
     fans = Fan.objects.filter(creator=creator).order_by("-total_spent")[:top]
     return {
-        "revenue": float(totals["revenue"] or 0), "purchases": totals["purchases"], "tips": totals["tips"],
+        "revenue": float(totals["revenue"] or 0),
+        "purchases": totals["purchases"],
+        "tips": totals["tips"],
         "control_arm_revenue": float(control_revenue or 0),
-        "ppv_sent": sent, "ppv_bought": bought, "ppv_conversion": round(100 * bought / sent, 1) if sent else None,
-        "conversion_by_price": stats["conversion_by_price"], "conversion_by_hook": stats["conversion_by_hook"],
-        "conversion_by_content": stats["conversion_by_content"], "stats_computed_at": stats["computed_at"],
-        "top_fans": [{"fan_id": f.fan_id, "name": f.name, "total_spent": float(f.total_spent), "state": f.state}
-                     for f in fans],
+        "ppv_sent": sent,
+        "ppv_bought": bought,
+        "ppv_conversion": round(100 * bought / sent, 1) if sent else None,
+        "conversion_by_price": stats["conversion_by_price"],
+        "conversion_by_hook": stats["conversion_by_hook"],
+        "conversion_by_content": stats["conversion_by_content"],
+        "stats_computed_at": stats["computed_at"],
+        "top_fans": [
+            {"fan_id": f.fan_id, "name": f.name, "total_spent": float(f.total_spent), "state": f.state} for f in fans
+        ],
     }
 
 
@@ -119,12 +184,16 @@ def training_summary(creator) -> dict:
         "actions_by_kind": dict(actions.order_by().values_list("action").annotate(n=Count("id"))),
         "outcomes": outcomes.count(),
         "outcomes_by_event": dict(outcomes.order_by().values_list("event").annotate(n=Count("id"))),
-        "ppv_sent": ppvs.count(), "ppv_bought": ppvs.filter(purchased=True).count(),
+        "ppv_sent": ppvs.count(),
+        "ppv_bought": ppvs.filter(purchased=True).count(),
         "ppv_explored": ppvs.filter(explored=True).count(),
         "fans": Fan.objects.filter(creator=creator).count(),
         "fans_with_actions": actions.order_by().values("fan").distinct().count(),
-        "first_action_ts": span["first"], "last_action_ts": span["last"],
-        "min_sample": creator.min_sample, "half_life_days": creator.stats_half_life_days,
-        "exploration_enabled": creator.exploration_enabled, "exploration_share": creator.exploration_share,
+        "first_action_ts": span["first"],
+        "last_action_ts": span["last"],
+        "min_sample": creator.min_sample,
+        "half_life_days": creator.stats_half_life_days,
+        "exploration_enabled": creator.exploration_enabled,
+        "exploration_share": creator.exploration_share,
         "offer_policy": creator.offer_policy,
     }

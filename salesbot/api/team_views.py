@@ -1,5 +1,6 @@
 """Humans in the loop over the ops API: the creator's mode, the drafts to approve, sales credit per sender.
 Thin: the moves are salesbot.pipeline.drafts, the numbers salesbot.team_performance."""
+
 from django.shortcuts import get_object_or_404
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
@@ -15,8 +16,11 @@ def _creator(slug) -> Creator:
     return get_object_or_404(Creator, slug=slug)
 
 
-@schemas.team("The creator's mode (GET), or set it (POST, needs change_creator)", schemas.ModeSerializer,
-        request=schemas.ModeSerializer)
+@schemas.team(
+    "The creator's mode (GET), or set it (POST, needs change_creator)",
+    schemas.ModeSerializer,
+    request=schemas.ModeSerializer,
+)
 @api_view(["GET", "POST"])
 def mode(request, creator_slug):
     creator = _creator(creator_slug)
@@ -39,12 +43,17 @@ def draft_list(request, creator_slug):
 
 
 def _draft(creator_slug, draft_id) -> Draft:
-    return get_object_or_404(Draft.objects.select_related("fan", "creator"), pk=draft_id,
-                             creator=_creator(creator_slug))
+    return get_object_or_404(
+        Draft.objects.select_related("fan", "creator"), pk=draft_id, creator=_creator(creator_slug)
+    )
 
 
-@schemas.team("Approve a draft: sent as drafted, or with the edited fields (same offer rules and price bounds); "
-        "sent exactly once however often it is called", request=schemas.DraftApproveSerializer, draft=True)
+@schemas.team(
+    "Approve a draft: sent as drafted, or with the edited fields (same offer rules and price bounds); "
+    "sent exactly once however often it is called",
+    request=schemas.DraftApproveSerializer,
+    draft=True,
+)
 @api_view(["POST"])
 @permission_classes([DraftWorker])
 def draft_approve(request, creator_slug, draft_id):
@@ -58,8 +67,9 @@ def draft_approve(request, creator_slug, draft_id):
     return Response(schemas.DraftDecidedSerializer(draft).data)
 
 
-@schemas.team("Reject a draft with a reason (kept for the team's figures)", request=schemas.DraftRejectSerializer,
-              draft=True)
+@schemas.team(
+    "Reject a draft with a reason (kept for the team's figures)", request=schemas.DraftRejectSerializer, draft=True
+)
 @api_view(["POST"])
 @permission_classes([DraftWorker])
 def draft_reject(request, creator_slug, draft_id):

@@ -1,5 +1,6 @@
 """The API's routes: the deployment's own (service health, webhooks by account or by provider), and each
 creator's under its slug (`/api/<slug>/…`, named `creator:<name>`)."""
+
 from django.urls import include, path
 
 from salesbot.api import campaign_views, experiment_views, ops_views, team_views

@@ -1,5 +1,6 @@
 """Webhook intake: verify, persist, acknowledge; processing happens in a django-q2 task that drains the
 stored events (salesbot.pipeline.queue.wake_drain), so a webhook costs one INSERT and one flag read."""
+
 import logging
 from contextlib import nullcontext
 
@@ -23,8 +24,9 @@ from salesbot.providers import simple as wh
 
 log = logging.getLogger(__name__)
 # All intake needs of the creator: skips decoding its JSON and decimal settings on every webhook.
-CREATOR_FIELDS = Creator.objects.only("id", "slug", "account_id", "webhook_secret", "webhook_secret_registered",
-                                      "provider")
+CREATOR_FIELDS = Creator.objects.only(
+    "id", "slug", "account_id", "webhook_secret", "webhook_secret_registered", "provider"
+)
 
 
 class WebhookView(APIView):
@@ -51,8 +53,10 @@ class WebhookView(APIView):
             if creator is None:
                 return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
         if creator.provider != wh.NAME:
-            return Response({"error": f"this creator's webhooks go to /api/providers/{creator.provider}/webhook"},
-                            status=status.HTTP_404_NOT_FOUND)
+            return Response(
+                {"error": f"this creator's webhooks go to /api/providers/{creator.provider}/webhook"},
+                status=status.HTTP_404_NOT_FOUND,
+            )
         if not wh.verify(creator.webhook_secret, body, request.META):
             log.warning("webhook for %s refused: bad or missing signature", creator.slug)
             return Response({"error": "bad or missing X-Signature"}, status=status.HTTP_401_UNAUTHORIZED)
@@ -75,8 +79,10 @@ def too_large(request, creator_slug: str | None) -> Response:
     reading it, so, like a bad signature, it is logged and not stored; the 413 tells the platform it was
     not taken."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    error = (f"body of {request.META.get('CONTENT_LENGTH')} bytes is over the webhook size limit of {limit} bytes "
-             f"({limit / 2**20:g} MB)")
+    error = (
+        f"body of {request.META.get('CONTENT_LENGTH')} bytes is over the webhook size limit of {limit} bytes "
+        f"({limit / 2**20:g} MB)"
+    )
     log.warning("webhook for %s refused: %s", creator_slug or "the account-routed endpoint", error)
     return Response({"error": error, "limit_bytes": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
@@ -115,8 +121,9 @@ def _raw(body: bytes) -> str:
 
 def refuse(creator, endpoint: str, body: bytes, error: Exception) -> Response:
     """A body we cannot use: stored as failed (visible, replayable once corrected) and answered 400."""
-    WebhookEvent.objects.create(creator=creator, endpoint=endpoint, raw_body=_raw(body),
-                                status=WebhookEvent.Status.FAILED, error=str(error))
+    WebhookEvent.objects.create(
+        creator=creator, endpoint=endpoint, raw_body=_raw(body), status=WebhookEvent.Status.FAILED, error=str(error)
+    )
     return Response({"error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
 
 
@@ -126,9 +133,15 @@ def keep_failed(creator, endpoint: str, body: bytes, error: Exception, event_id=
     it: a non-2xx would only be retried, charged and counted toward pausing the endpoint."""
     try:
         with _one_statement():
-            WebhookEvent.objects.create(creator=creator, endpoint=endpoint, raw_body=_raw(body), event_id=event_id,
-                                        event=(event or "")[:events.MAX_EVENT], status=WebhookEvent.Status.FAILED,
-                                        error=str(error))
+            WebhookEvent.objects.create(
+                creator=creator,
+                endpoint=endpoint,
+                raw_body=_raw(body),
+                event_id=event_id,
+                event=(event or "")[: events.MAX_EVENT],
+                status=WebhookEvent.Status.FAILED,
+                error=str(error),
+            )
     except IntegrityError:
         return Response({"status": "duplicate", "event_id": event_id})
     log.warning("%s webhook for %s kept as failed: %s", endpoint, creator.slug, error)
@@ -139,9 +152,14 @@ def store(creator, endpoint: str, body: bytes, env, known: bool) -> Response:
     """Store the event once under its dedupe key (a repeat is a duplicate), then wake the drain."""
     try:
         with _one_statement():
-            WebhookEvent.objects.create(creator=creator, event_id=env.event_id, event=env.event, endpoint=endpoint,
-                                        raw_body=_raw(body), status=WebhookEvent.Status.RECEIVED if known
-                                        else WebhookEvent.Status.IGNORED)
+            WebhookEvent.objects.create(
+                creator=creator,
+                event_id=env.event_id,
+                event=env.event,
+                endpoint=endpoint,
+                raw_body=_raw(body),
+                status=WebhookEvent.Status.RECEIVED if known else WebhookEvent.Status.IGNORED,
+            )
     except IntegrityError:
         return Response({"status": "duplicate", "event_id": env.event_id})
     if not known:
@@ -175,8 +193,11 @@ class ProviderWebhookView(APIView):
         except events.WebhookError as e:
             data, problem = None, e
         account_id = (data or {}).get("account_id")
-        creator = (CREATOR_FIELDS.filter(account_id=account_id, provider=provider).first()
-                   if isinstance(account_id, str) else None)
+        creator = (
+            CREATOR_FIELDS.filter(account_id=account_id, provider=provider).first()
+            if isinstance(account_id, str)
+            else None
+        )
         if creator is None:
             return Response({"error": "unknown or missing account_id"}, status=status.HTTP_401_UNAUTHORIZED)
         # During a secret rotation the provider signs with the secret it was registered with, then the new one.

@@ -1,5 +1,6 @@
 """Segments (saved filters over a creator's fans), campaigns (one mass message to a segment, approved by a
 manager, with a holdout) and their recipients (who was sent it, who was held out, who was left out and why)."""
+
 import uuid
 
 from django.conf import settings
@@ -20,8 +21,11 @@ class Segment(models.Model):
 
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="segments")
     name = models.CharField(max_length=120)
-    states = models.JSONField(default=list, blank=True, help_text="Fan states to include (empty: every state). "
-                              f"One of {', '.join(FanState.values)}.")
+    states = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=f"Fan states to include (empty: every state). One of {', '.join(FanState.values)}.",
+    )
     min_spent = models.DecimalField("spent at least", max_digits=10, decimal_places=2, null=True, blank=True)
     max_spent = models.DecimalField("spent at most", max_digits=10, decimal_places=2, null=True, blank=True)
     whale_candidates = models.BooleanField("whale candidates only", default=False)
@@ -30,12 +34,21 @@ class Segment(models.Model):
     active_after = models.DateField("last active on or after", null=True, blank=True)
     active_before = models.DateField("last active before", null=True, blank=True)
     subscription = models.CharField(max_length=10, blank=True, choices=Subscription.choices)
-    arm = models.CharField("experiment arm", max_length=10, blank=True,
-                           choices=[("", "any"), ("learning", "learning"), ("control", "control")])
-    fan_ids = models.JSONField("the creator's own list", default=list, blank=True,
-                               help_text="Platform fan ids (empty: no list, every fan the other filters keep).")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    arm = models.CharField(
+        "experiment arm",
+        max_length=10,
+        blank=True,
+        choices=[("", "any"), ("learning", "learning"), ("control", "control")],
+    )
+    fan_ids = models.JSONField(
+        "the creator's own list",
+        default=list,
+        blank=True,
+        help_text="Platform fan ids (empty: no list, every fan the other filters keep).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -56,31 +69,42 @@ class Campaign(models.Model):
         UNSENT = "unsent", "unsent after the send"
         FAILED = "failed"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                            help_text="Idempotency key of the mass send; seeds the holdout coin.")
+    uuid = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="Idempotency key of the mass send; seeds the holdout coin.",
+    )
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=120)
     segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
     text = models.TextField()
     content_key = models.SlugField("vault item", max_length=80, blank=True)
-    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True,
-                                help_text="Empty or 0: free. Priced needs a vault item.")
+    price = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, help_text="Empty or 0: free. Priced needs a vault item."
+    )
     hook = models.CharField(max_length=40, blank=True, choices=[("", "—")] + [(h, h) for h in HOOKS])
     send_at = models.DateTimeField(default=timezone.now, help_text="In the agency's time zone.")
-    holdout_share = models.FloatField(default=0.1, help_text="Share of eligible fans not sent it (0–0.5), "
-                                                             "so the campaign's incremental revenue can be measured.")
-    window_hours = models.PositiveIntegerField(default=72, help_text="Replies, tips and purchases within this "
-                                                                     "window after the send count as outcomes.")
+    holdout_share = models.FloatField(
+        default=0.1,
+        help_text="Share of eligible fans not sent it (0–0.5), so the campaign's incremental revenue can be measured.",
+    )
+    window_hours = models.PositiveIntegerField(
+        default=72, help_text="Replies, tips and purchases within this window after the send count as outcomes."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     approved_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    canceled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     queue_id = models.BigIntegerField("provider's mass-message id", null=True, blank=True)
     user_list_id = models.CharField("provider's user list", max_length=40, blank=True)
     left_out = models.JSONField(default=dict, blank=True, help_text="At the send: fans left out, by reason.")
@@ -114,8 +138,9 @@ class Recipient(models.Model):
     fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="campaign_rows")
     role = models.CharField(max_length=10, choices=Role.choices)
     reason = models.CharField(max_length=300, blank=True)
-    action = models.OneToOneField("learning.Action", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="campaign_recipient")
+    action = models.OneToOneField(
+        "learning.Action", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaign_recipient"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "fan"], name="uniq_campaign_fan")]

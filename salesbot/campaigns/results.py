@@ -10,6 +10,7 @@ both drawn from the same eligible fans by the same coin. The difference of means
 the normal approximation (sample variances over n, as learning.experiments does for its arms); times the
 recipients, the incremental revenue. Too few held-out fans and the verdict says so.
 """
+
 import math
 from collections import defaultdict
 from datetime import timedelta
@@ -24,7 +25,7 @@ from learning.models import Action, Outcome
 from salesbot.campaigns.models import Recipient
 
 Z90 = NormalDist().inv_cdf(0.95)
-ENOUGH = 10   # held-out fans before the lift is worth a verdict
+ENOUGH = 10  # held-out fans before the lift is worth a verdict
 
 
 def _mean_var(values: list[float]) -> tuple[float, float]:
@@ -50,18 +51,27 @@ def lift(treated: list[float], control: list[float]) -> dict:
         verdict = "the campaign earned less than its holdout (90% interval below zero)"
     else:
         verdict = "no clear difference from the holdout yet (90% interval spans zero)"
-    return {"per_fan_recipients": round(mt, 2), "per_fan_holdout": round(mc, 2), "per_fan_lift": round(diff, 2),
-            "ci90": [round(diff - Z90 * se, 2), round(diff + Z90 * se, 2)],
-            "incremental_revenue": round(diff * len(treated), 2),
-            "incremental_ci90": [round((diff - Z90 * se) * len(treated), 2),
-                                 round((diff + Z90 * se) * len(treated), 2)],
-            "enough": enough, "verdict": verdict}
+    return {
+        "per_fan_recipients": round(mt, 2),
+        "per_fan_holdout": round(mc, 2),
+        "per_fan_lift": round(diff, 2),
+        "ci90": [round(diff - Z90 * se, 2), round(diff + Z90 * se, 2)],
+        "incremental_revenue": round(diff * len(treated), 2),
+        "incremental_ci90": [round((diff - Z90 * se) * len(treated), 2), round((diff + Z90 * se) * len(treated), 2)],
+        "enough": enough,
+        "verdict": verdict,
+    }
 
 
 def _money_per_fan(fan_ids, start, end) -> dict:
-    rows = (Outcome.objects.filter(fan_id__in=fan_ids, ts__gte=start, ts__lte=end,
-                                   event__in=(Outcome.Event.PURCHASED, Outcome.Event.TIPPED))
-            .values("fan_id").annotate(total=Sum("amount")).order_by())
+    rows = (
+        Outcome.objects.filter(
+            fan_id__in=fan_ids, ts__gte=start, ts__lte=end, event__in=(Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
+        )
+        .values("fan_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
     return {r["fan_id"]: float(r["total"] or 0) for r in rows}
 
 
@@ -76,16 +86,25 @@ def results(campaign, now=None) -> dict:
     bought = Outcome.objects.filter(action__in=actions, event=Outcome.Event.PURCHASED)
     revenue = bought.aggregate(s=Sum("amount"))["s"] or Decimal("0")
     delivered = by_status.get(Action.Status.SENT, 0)
-    out = {"id": campaign.pk, "name": campaign.name, "status": campaign.status,
-           "send_at": campaign.send_at, "sent_at": campaign.sent_at,
-           "segment_fans": sum(len(v) for v in roles.values()),
-           "recipients": len(sent_ids), "sent": delivered, "pending": by_status.get(Action.Status.PENDING, 0),
-           "failed": by_status.get(Action.Status.FAILED, 0) + by_status.get(Action.Status.REFUSED, 0),
-           "holdout": len(held), "left_out": campaign.left_out or {},
-           "viewed": (campaign.provider_stats or {}).get("viewedCount"),
-           "bought": bought.count(), "revenue": str(revenue.quantize(Decimal("0.01"))),
-           "revenue_per_recipient": str((revenue / delivered).quantize(Decimal("0.01")) if delivered else "0.00"),
-           "provider": campaign.provider_stats or {}}
+    out = {
+        "id": campaign.pk,
+        "name": campaign.name,
+        "status": campaign.status,
+        "send_at": campaign.send_at,
+        "sent_at": campaign.sent_at,
+        "segment_fans": sum(len(v) for v in roles.values()),
+        "recipients": len(sent_ids),
+        "sent": delivered,
+        "pending": by_status.get(Action.Status.PENDING, 0),
+        "failed": by_status.get(Action.Status.FAILED, 0) + by_status.get(Action.Status.REFUSED, 0),
+        "holdout": len(held),
+        "left_out": campaign.left_out or {},
+        "viewed": (campaign.provider_stats or {}).get("viewedCount"),
+        "bought": bought.count(),
+        "revenue": str(revenue.quantize(Decimal("0.01"))),
+        "revenue_per_recipient": str((revenue / delivered).quantize(Decimal("0.01")) if delivered else "0.00"),
+        "provider": campaign.provider_stats or {},
+    }
     if campaign.sent_at is None:
         return {**out, "window": None, "lift": None}
     start, end = campaign.sent_at, min(now, campaign.sent_at + timedelta(hours=campaign.window_hours))
@@ -93,12 +112,15 @@ def results(campaign, now=None) -> dict:
     counts = dict(after.values_list("event").annotate(n=Count("fan_id", distinct=True)).order_by())
     fans = Fan.objects.filter(pk__in=sent_ids)
     money = _money_per_fan(sent_ids + held, start, end)
-    out.update({
-        "window": {"from": start, "to": end, "hours": campaign.window_hours},
-        "replied": counts.get(Outcome.Event.REPLIED, 0), "tipped": counts.get(Outcome.Event.TIPPED, 0),
-        "tips": str(after.filter(event=Outcome.Event.TIPPED).aggregate(s=Sum("amount"))["s"] or Decimal("0")),
-        "opted_out": fans.filter(opted_out=True).count(),
-        "expired": fans.filter(subscription_expired_at__gte=start).count(),
-        "lift": lift([money.get(f, 0.0) for f in sent_ids], [money.get(f, 0.0) for f in held]),
-    })
+    out.update(
+        {
+            "window": {"from": start, "to": end, "hours": campaign.window_hours},
+            "replied": counts.get(Outcome.Event.REPLIED, 0),
+            "tipped": counts.get(Outcome.Event.TIPPED, 0),
+            "tips": str(after.filter(event=Outcome.Event.TIPPED).aggregate(s=Sum("amount"))["s"] or Decimal("0")),
+            "opted_out": fans.filter(opted_out=True).count(),
+            "expired": fans.filter(subscription_expired_at__gte=start).count(),
+            "lift": lift([money.get(f, 0.0) for f in sent_ids], [money.get(f, 0.0) for f in held]),
+        }
+    )
     return out

@@ -5,6 +5,7 @@ bot, message_block for this very message: restricted words, content, price bound
 line or content the fan already had), asked per fan; nothing here re-states it. On top, a campaign leaves
 out fans the bot or a person wrote to in the last `Creator.campaign_quiet_hours`: a mass message right on
 top of a live conversation reads as spam."""
+
 import datetime
 from collections import Counter
 from datetime import timedelta
@@ -78,8 +79,14 @@ def left_out(creator, fan, campaign=None, now=None) -> str | None:
         return why
     if campaign is None:
         return "fan reached the 24h spend cap: PPV offers are paused" if spend_capped(fan, now) else None
-    return message_block(creator, fan, campaign.kind, text=campaign.text, content_key=campaign.content_key,
-                         price=campaign.price if campaign.kind == "ppv" else None)
+    return message_block(
+        creator,
+        fan,
+        campaign.kind,
+        text=campaign.text,
+        content_key=campaign.content_key,
+        price=campaign.price if campaign.kind == "ppv" else None,
+    )
 
 
 def category(reason: str) -> str:
@@ -99,6 +106,11 @@ def preview(segment, campaign=None, sample: int = SAMPLE) -> dict:
         else:
             reachable.append(fan) if len(reachable) < sample else None
     eligible = total - sum(reasons.values())
-    return {"count": total, "eligible": eligible, "left_out": dict(reasons.most_common()),
-            "sample": [{"fan_id": f.fan_id, "name": f.name, "state": f.state, "total_spent": str(f.total_spent)}
-                       for f in reachable]}
+    return {
+        "count": total,
+        "eligible": eligible,
+        "left_out": dict(reasons.most_common()),
+        "sample": [
+            {"fan_id": f.fan_id, "name": f.name, "state": f.state, "total_spent": str(f.total_spent)} for f in reachable
+        ],
+    }

@@ -12,6 +12,7 @@ and one mass message to it, the campaign's uuid as Idempotency-Key; each recipie
 fan through the one sender (sender.deliver), each with its Action's key. A claim by conditional UPDATE and
 the recipients' unique rows make a second scheduler run, or a retry after a crash, send nothing twice.
 """
+
 import hashlib
 import logging
 
@@ -36,7 +37,7 @@ class CampaignError(ValueError):
 
 def held_out(campaign, fan_id: int) -> bool:
     digest = hashlib.sha256(f"{campaign.uuid}:{fan_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64 < campaign.holdout_share
+    return int.from_bytes(digest[:8], "big") / 2**64 < campaign.holdout_share
 
 
 def _move(campaign, frm: tuple, to: str, **fields) -> bool:
@@ -61,11 +62,14 @@ def cancel(campaign, by) -> Campaign:
         return campaign
     if campaign.status == S.SENT and campaign.queue_id:
         answer = providers.client_for(campaign.creator).unsend_mass(campaign.queue_id)
-        _move(campaign, (S.SENT,), S.UNSENT, canceled_by=by,
-              provider_stats={**campaign.provider_stats, "unsend": answer})
+        _move(
+            campaign, (S.SENT,), S.UNSENT, canceled_by=by, provider_stats={**campaign.provider_stats, "unsend": answer}
+        )
         return campaign
-    raise CampaignError(f"this campaign is {campaign.get_status_display()}: it can no longer be cancelled"
-                        + ("" if campaign.queue_id else " (sent one message per fan: the provider cannot unsend)"))
+    raise CampaignError(
+        f"this campaign is {campaign.get_status_display()}: it can no longer be cancelled"
+        + ("" if campaign.queue_id else " (sent one message per fan: the provider cannot unsend)")
+    )
 
 
 def send_due(now=None) -> int:
@@ -98,17 +102,28 @@ def send(campaign) -> None:
 def choose_recipients(campaign) -> dict:
     """The segment now, each fan asked the gate; the holdout drawn; an Action recorded per recipient."""
     creator = segments.creator_for_rules(campaign.creator_id)
-    decision_of = Decision(action=campaign.kind, text=campaign.text, content_key=campaign.content_key,
-                           price=campaign.price if campaign.kind == "ppv" else None, hook=campaign.hook,
-                           reason=f"campaign {campaign.pk}: {campaign.name}"[:300], route="campaign",
-                           source=Action.Source.CAMPAIGN,
-                           extra={"campaign": campaign.pk, "segment": campaign.segment_id})
+    decision_of = Decision(
+        action=campaign.kind,
+        text=campaign.text,
+        content_key=campaign.content_key,
+        price=campaign.price if campaign.kind == "ppv" else None,
+        hook=campaign.hook,
+        reason=f"campaign {campaign.pk}: {campaign.name}"[:300],
+        route="campaign",
+        source=Action.Source.CAMPAIGN,
+        extra={"campaign": campaign.pk, "segment": campaign.segment_id},
+    )
     rows, left = [], {}
     for fan in segments.fans(campaign.segment).iterator(chunk_size=500):
         fan.creator = creator
         why = segments.written_lately(creator, fan) or sender.refusal(
-            creator, fan, decision_of.action, text=decision_of.text, content_key=decision_of.content_key,
-            price=decision_of.price)
+            creator,
+            fan,
+            decision_of.action,
+            text=decision_of.text,
+            content_key=decision_of.content_key,
+            price=decision_of.price,
+        )
         if why:
             left[segments.category(why)] = left.get(segments.category(why), 0) + 1
             rows.append(Recipient(campaign=campaign, fan=fan, role=Recipient.Role.LEFT_OUT, reason=why[:300]))
@@ -135,10 +150,16 @@ def _send_mass(campaign, client) -> None:
             Campaign.objects.filter(pk=campaign.pk).update(user_list_id=list_id)
             campaign.user_list_id = list_id
             client.add_to_user_list(list_id, ids)
-        media = campaign.creator.vault_items.get(content_key=campaign.content_key).media_ids \
-            if campaign.content_key else []
-        queue_id = client.mass_send(campaign.text, media_ids=media, price=campaign.price or 0,
-                                    user_lists=[campaign.user_list_id], idempotency_key=campaign.uuid)
+        media = (
+            campaign.creator.vault_items.get(content_key=campaign.content_key).media_ids if campaign.content_key else []
+        )
+        queue_id = client.mass_send(
+            campaign.text,
+            media_ids=media,
+            price=campaign.price or 0,
+            user_lists=[campaign.user_list_id],
+            idempotency_key=campaign.uuid,
+        )
         Campaign.objects.filter(pk=campaign.pk).update(queue_id=queue_id)
         campaign.queue_id = queue_id
         for action in _pending(campaign).only("pk", "extra"):

@@ -1,6 +1,7 @@
 """Creating a campaign, checked once for the admin form and the ops API alike: what would make it unsendable
 to everyone (an unknown vault item, a price out of bounds, restricted words) is refused at the door, with
 the field; what concerns one fan (the contact rule) is asked per fan at the send."""
+
 from decimal import Decimal
 
 from django.utils import timezone
@@ -12,8 +13,9 @@ from salesbot.pipeline.contact import restricted_words_in
 MAX_HOLDOUT = 0.5
 
 
-def problem(creator, *, text: str, content_key: str = "", price=None, holdout_share: float = 0.1,
-            segment: Segment | None = None) -> tuple[str, str] | None:
+def problem(
+    creator, *, text: str, content_key: str = "", price=None, holdout_share: float = 0.1, segment: Segment | None = None
+) -> tuple[str, str] | None:
     """(field, what is wrong) for a campaign this creator could never send, or None."""
     if segment is not None and segment.creator_id != creator.pk:
         return "segment", "belongs to another creator"

@@ -3,6 +3,7 @@
 Registered from salesbot (not models_registry) because the dashboard reads the pipeline's and the learning
 stats' data; the domain app's admin knows nothing of them.
 """
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum
@@ -28,25 +29,57 @@ from team.models import Autonomy
 class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
     """Also the provider's buttons (register the webhook, sync and map the vault: ProviderSetupAdminMixin)."""
 
-    list_display = ["slug", "display_name", "enabled", "autonomy", "revenue_today", "fans_waiting", "drafts_open",
-                    "fan_count", "account_id", "api_key_masked", "dashboard_link"]
+    list_display = [
+        "slug",
+        "display_name",
+        "enabled",
+        "autonomy",
+        "revenue_today",
+        "fans_waiting",
+        "drafts_open",
+        "fan_count",
+        "account_id",
+        "api_key_masked",
+        "dashboard_link",
+    ]
 
     def get_queryset(self, request):
         """Today's live revenue (imported history apart), fans who need a person and open drafts: one query."""
         today = periods.parse({"period": "today"})
-        money = (Outcome.objects.filter(today.q(), creator=OuterRef("pk"), event__in=periods.MONEY,
-                                        import_key__isnull=True)
-                 .values("creator").annotate(s=Sum("amount")).values("s")[:1])
-        waiting = (Fan.objects.filter(needs_a_human(), creator=OuterRef("pk")).values("creator")
-                   .annotate(n=Count("id")).values("n")[:1])
-        drafts = (Draft.objects.filter(creator=OuterRef("pk"), status=Draft.Status.OPEN).values("creator")
-                  .annotate(n=Count("id")).values("n")[:1])
-        return super().get_queryset(request).annotate(
-            _revenue_today=Subquery(money, output_field=DecimalField()),
-            _waiting=Subquery(waiting, output_field=IntegerField()),
-            _drafts=Subquery(drafts, output_field=IntegerField()),
-            _fans=Subquery(Fan.objects.filter(creator=OuterRef("pk")).values("creator").annotate(n=Count("id"))
-                           .values("n")[:1], output_field=IntegerField()))
+        money = (
+            Outcome.objects.filter(today.q(), creator=OuterRef("pk"), event__in=periods.MONEY, import_key__isnull=True)
+            .values("creator")
+            .annotate(s=Sum("amount"))
+            .values("s")[:1]
+        )
+        waiting = (
+            Fan.objects.filter(needs_a_human(), creator=OuterRef("pk"))
+            .values("creator")
+            .annotate(n=Count("id"))
+            .values("n")[:1]
+        )
+        drafts = (
+            Draft.objects.filter(creator=OuterRef("pk"), status=Draft.Status.OPEN)
+            .values("creator")
+            .annotate(n=Count("id"))
+            .values("n")[:1]
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _revenue_today=Subquery(money, output_field=DecimalField()),
+                _waiting=Subquery(waiting, output_field=IntegerField()),
+                _drafts=Subquery(drafts, output_field=IntegerField()),
+                _fans=Subquery(
+                    Fan.objects.filter(creator=OuterRef("pk"))
+                    .values("creator")
+                    .annotate(n=Count("id"))
+                    .values("n")[:1],
+                    output_field=IntegerField(),
+                ),
+            )
+        )
 
     @admin.display(description="revenue today", ordering="_revenue_today")
     def revenue_today(self, obj):
@@ -67,15 +100,17 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
 
     @admin.display(description="dashboard")
     def dashboard_link(self, obj):
-        return format_html('<a href="{}">dashboard</a>', reverse("admin:models_registry_creator_dashboard",
-                                                                args=[obj.pk]))
+        return format_html(
+            '<a href="{}">dashboard</a>', reverse("admin:models_registry_creator_dashboard", args=[obj.pk])
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        return [path("<path:object_id>/dashboard/", wrap(self.dashboard_view),
-                     name="models_registry_creator_dashboard"),
-                path("<path:object_id>/autopilot/", wrap(self.autopilot_view),
-                     name="models_registry_creator_autopilot"), *super().get_urls()]
+        return [
+            path("<path:object_id>/dashboard/", wrap(self.dashboard_view), name="models_registry_creator_dashboard"),
+            path("<path:object_id>/autopilot/", wrap(self.autopilot_view), name="models_registry_creator_autopilot"),
+            *super().get_urls(),
+        ]
 
     def connection_check(self, provider, account_id, api_key, api_base_url):
         """The onboarding form's check: one authenticated call to the provider (salesbot.providers.check)."""
@@ -88,9 +123,12 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
         if request.method != "POST" or not self.has_change_permission(request, creator):
             raise PermissionDenied
         returned = set_creator_mode(creator, Autonomy.AUTOPILOT, user=request.user)
-        self.message_user(request, f"{creator} is on autopilot: the bot sends on its own"
-                                   + (f"; {returned} open draft(s) went back to the bot." if returned else "."),
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{creator} is on autopilot: the bot sends on its own"
+            + (f"; {returned} open draft(s) went back to the bot." if returned else "."),
+            messages.SUCCESS,
+        )
         return redirect("admin:models_registry_creator_change", creator.pk)
 
     def save_model(self, request, obj, form, change):
@@ -103,9 +141,12 @@ class CreatorDashboardAdmin(ProviderSetupAdminMixin, CreatorAdmin):
         creator = get_object_or_404(Creator, pk=object_id)
         if not self.has_view_permission(request, creator):
             raise PermissionDenied
-        return self._page(request, "admin/models_registry/creator/dashboard.html",
-                          f"Learning dashboard: {creator}", creator=creator, d=creator_dashboard(creator),
-                          has_view_permission=True,
-                          may_manage_experiments=may_manage_experiments(request.user, creator))
-
-
+        return self._page(
+            request,
+            "admin/models_registry/creator/dashboard.html",
+            f"Learning dashboard: {creator}",
+            creator=creator,
+            d=creator_dashboard(creator),
+            has_view_permission=True,
+            may_manage_experiments=may_manage_experiments(request.user, creator),
+        )

@@ -2,6 +2,7 @@
 against those billed in full, the cost per 1,000 model decisions at the configured model's current prices
 (settings.LLM_PRICES, dated), whether the cached prompt part clears the model's floor, and the provider's
 credits per day beside the model's dollars."""
+
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -16,15 +17,20 @@ def model_cost(creator, tokens: dict, calls: int) -> dict:
     """`tokens`: the summed usage of the creator's calls (api.selectors.llm_usage)."""
     cached = tokens.get("cache_read", 0)
     uncached = tokens.get("input", 0) + tokens.get("cache_write", 0)
-    usage = SimpleNamespace(input_tokens=tokens.get("input", 0), output_tokens=tokens.get("output", 0),
-                            cache_creation_input_tokens=tokens.get("cache_write", 0), cache_read_input_tokens=cached)
+    usage = SimpleNamespace(
+        input_tokens=tokens.get("input", 0),
+        output_tokens=tokens.get("output", 0),
+        cache_creation_input_tokens=tokens.get("cache_write", 0),
+        cache_read_input_tokens=cached,
+    )
     at_prices = float(cost_usd(creator.llm_model, usage))
     p_in, p_out, p_write, p_read = lookup(settings.LLM_PRICES, creator.llm_model, DEFAULT_PRICES)
     return {
-        "model": creator.llm_model, "prices": {"input": p_in, "output": p_out, "cache_write": p_write,
-                                               "cache_read": p_read},
+        "model": creator.llm_model,
+        "prices": {"input": p_in, "output": p_out, "cache_write": p_write, "cache_read": p_read},
         "prices_as_of": settings.LLM_PRICES_AS_OF,
-        "cached": cached, "uncached": uncached,
+        "cached": cached,
+        "uncached": uncached,
         "cached_share": round(100 * cached / (cached + uncached), 1) if cached + uncached else None,
         "per_1000_decisions": 1000 * at_prices / calls if calls else None,
         "prefix": prefix_report(creator),
@@ -32,5 +38,7 @@ def model_cost(creator, tokens: dict, calls: int) -> dict:
 
 
 def panel(creator, llm_usage: dict, days: int = 7) -> dict:
-    return {**model_cost(creator, llm_usage["tokens"], llm_usage["calls"] or 0),
-            "credits": credits.by_day(creator, days)}
+    return {
+        **model_cost(creator, llm_usage["tokens"], llm_usage["calls"] or 0),
+        "credits": credits.by_day(creator, days),
+    }

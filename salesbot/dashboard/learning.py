@@ -5,6 +5,7 @@ Conversion is drawn from the Beta posteriors learning.stats already carries (`po
 same numbers the rule engine acts on, and never re-derives them. Bars are posterior means, whiskers
 the 90% equal-tailed credible intervals, pale bars cells under the creator's min_sample sends.
 """
+
 import datetime
 from numbers import Real
 
@@ -51,8 +52,9 @@ def _money_by(creator, dimension: str) -> dict:
         ppvs, field, key = ppvs.exclude(hook=""), "hook", str
     else:
         ppvs, field, key = ppvs.annotate(hour=ExtractHour("ts", tzinfo=datetime.UTC)), "hour", str
-    rows = (ppvs.order_by().values(field)
-            .annotate(revenue=Sum("price", filter=Q(purchased=True)), avg_price=Avg("price")))
+    rows = (
+        ppvs.order_by().values(field).annotate(revenue=Sum("price", filter=Q(purchased=True)), avg_price=Avg("price"))
+    )
     return {key(r[field]): (float(r["revenue"] or 0), float(r["avg_price"] or 0)) for r in rows}
 
 
@@ -70,11 +72,19 @@ def _dimension_charts(creator, stats: dict, dimension: str, label: str, prefix: 
     min_sample = int(stats.get("min_sample") or creator.min_sample)
     money = _money_by(creator, dimension)
     pale = f"pale: fewer than {min_sample} sends"
-    conversion = Chart(f"Conversion by {label}", "%",
-                       note=f"bar: posterior mean · whisker: 90% credible interval · {pale}")
-    revenue = Chart(f"Revenue per PPV sent by {label}", "$",
-                    note=("price × conversion, with its 90% credible interval" if dimension == "price" else
-                          "average price sent × conversion, with its 90% credible interval") + f" · {pale}")
+    conversion = Chart(
+        f"Conversion by {label}", "%", note=f"bar: posterior mean · whisker: 90% credible interval · {pale}"
+    )
+    revenue = Chart(
+        f"Revenue per PPV sent by {label}",
+        "$",
+        note=(
+            "price × conversion, with its 90% credible interval"
+            if dimension == "price"
+            else "average price sent × conversion, with its 90% credible interval"
+        )
+        + f" · {pale}",
+    )
     for key in _ordered(dimension, cells):
         cell = _posterior_cell(cells[key], min_sample)
         sent, bought = int(cell.get("sent", 0)), int(cell.get("bought", 0))
@@ -89,34 +99,63 @@ def _dimension_charts(creator, stats: dict, dimension: str, label: str, prefix: 
             r_mean, r_lo, r_hi = mean * avg_price, lo * avg_price, hi * avg_price
         name = f"{int(key):02d}h" if dimension == "hour" and str(key).isdigit() else f"{prefix}{key}"
         thin_note = f" · thin: under {min_sample} sends" if thin else ""
-        conversion.bars.append(Bar(name, 100 * mean, 100 * lo, 100 * hi,
-                                   f"{name}: {bought}/{sent} bought ({100 * bought / sent:.1f}% observed) · "
-                                   f"posterior {100 * mean:.1f}%, 90% CI {100 * lo:.1f}–{100 * hi:.1f}%{thin_note}",
-                                   faded=thin))
-        revenue.bars.append(Bar(name, r_mean, r_lo, r_hi,
-                                f"{name}: ${r_mean:.2f} per send (90% CI ${r_lo:.2f}–${r_hi:.2f}) · "
-                                f"${earned:.2f} earned from {sent} sent{thin_note}", faded=thin))
+        conversion.bars.append(
+            Bar(
+                name,
+                100 * mean,
+                100 * lo,
+                100 * hi,
+                f"{name}: {bought}/{sent} bought ({100 * bought / sent:.1f}% observed) · "
+                f"posterior {100 * mean:.1f}%, 90% CI {100 * lo:.1f}–{100 * hi:.1f}%{thin_note}",
+                faded=thin,
+            )
+        )
+        revenue.bars.append(
+            Bar(
+                name,
+                r_mean,
+                r_lo,
+                r_hi,
+                f"{name}: ${r_mean:.2f} per send (90% CI ${r_lo:.2f}–${r_hi:.2f}) · "
+                f"${earned:.2f} earned from {sent} sent{thin_note}",
+                faded=thin,
+            )
+        )
     conversion.empty = revenue.empty = f"No PPVs with a {label} yet."
     return conversion, revenue
 
 
 def _ghost_funnel(stats: dict) -> Chart:
-    chart = Chart("Ghost rate by fan stage", "%", note="share of actions at each stage the fan never answered · "
-                                                         "whisker: 90% credible interval")
+    chart = Chart(
+        "Ghost rate by fan stage",
+        "%",
+        note="share of actions at each stage the fan never answered · whisker: 90% credible interval",
+    )
     cells = stats.get("ghost_rate_by_stage") or {}
     for state in [s for s in FanState.values if s in cells] + [s for s in cells if s not in FanState.values]:
         sent, ghosted = int(cells[state].get("sent", 0)), int(cells[state].get("ghosted", 0))
         if sent:
             _, lo, hi = credible_interval(ghosted, sent)
-            chart.bars.append(Bar(state, 100 * ghosted / sent, 100 * lo, 100 * hi,
-                                  f"{state}: {ghosted}/{sent} ghosted (90% CI {100 * lo:.1f}–{100 * hi:.1f}%)"))
+            chart.bars.append(
+                Bar(
+                    state,
+                    100 * ghosted / sent,
+                    100 * lo,
+                    100 * hi,
+                    f"{state}: {ghosted}/{sent} ghosted (90% CI {100 * lo:.1f}–{100 * hi:.1f}%)",
+                )
+            )
     return chart
 
 
 def _fans_by_state(creator) -> Chart:
     counts = dict(Fan.objects.filter(creator=creator).order_by().values_list("state").annotate(n=Count("pk")))
-    return Chart("Fans by state now", "n", [Bar(s, counts[s], tooltip=f"{s}: {counts[s]} fans")
-                                            for s in FanState.values if counts.get(s)], note="the funnel today")
+    return Chart(
+        "Fans by state now",
+        "n",
+        [Bar(s, counts[s], tooltip=f"{s}: {counts[s]} fans") for s in FanState.values if counts.get(s)],
+        note="the funnel today",
+    )
 
 
 def _llm(runtime: dict) -> dict:
@@ -126,12 +165,18 @@ def _llm(runtime: dict) -> dict:
     share = Chart("Who decided the actions", "%", note="share of this system's actions by source")
     for source, n in sorted(sources.items(), key=lambda kv: -kv[1]):
         share.bars.append(Bar(source, 100 * n / decided, tooltip=f"{source}: {n} of {decided} actions"))
-    outcomes = Chart("LLM calls by outcome", "n", [Bar(k, v, tooltip=f"{k}: {v} calls")
-                                                   for k, v in sorted(usage["by_outcome"].items())])
+    outcomes = Chart(
+        "LLM calls by outcome",
+        "n",
+        [Bar(k, v, tooltip=f"{k}: {v} calls") for k, v in sorted(usage["by_outcome"].items())],
+    )
     accepted = usage["by_outcome"].get("accepted", 0)
     calls = usage["calls"] or 0
     return {
-        "share": share, "outcomes": outcomes, "calls": calls, "cost_usd": usage["cost_usd"],
+        "share": share,
+        "outcomes": outcomes,
+        "calls": calls,
+        "cost_usd": usage["cost_usd"],
         "llm_share": round(100 * sources.get("llm", 0) / decided, 1) if decided else None,
         "cost_per_call": usage["cost_usd"] / calls if calls else None,
         "cost_per_accepted": usage["cost_usd"] / accepted if accepted else None,
@@ -147,23 +192,45 @@ def _experiment(creator) -> dict | None:
     if exp is None:
         return None
     arms = exp["arms"]
-    revenue = Chart("Revenue per fan by arm", "$", note="PPV purchases per assigned fan (tips apart) · whisker: 90% "
-                                                       "interval (normal approximation)")
+    revenue = Chart(
+        "Revenue per fan by arm",
+        "$",
+        note="PPV purchases per assigned fan (tips apart) · whisker: 90% interval (normal approximation)",
+    )
     conversion = Chart("PPV conversion by arm", "%", note="whisker: 90% credible interval (Beta posterior)")
     ghosts = Chart("Ghost rate by arm", "%", note="share of actions the fan never answered · 90% credible interval")
     for arm, v in arms.items():
         r = v["revenue_per_fan"]
-        revenue.bars.append(Bar(arm, r["mean"], max(r["interval_90"][0], 0), r["interval_90"][1],
-                                f"{arm}: ${r['mean']:.2f} per fan over {v['fans']} fans "
-                                f"(90% ${r['interval_90'][0]:.2f}–${r['interval_90'][1]:.2f})"))
+        revenue.bars.append(
+            Bar(
+                arm,
+                r["mean"],
+                max(r["interval_90"][0], 0),
+                r["interval_90"][1],
+                f"{arm}: ${r['mean']:.2f} per fan over {v['fans']} fans "
+                f"(90% ${r['interval_90'][0]:.2f}–${r['interval_90'][1]:.2f})",
+            )
+        )
         for chart, key, word in ((conversion, "ppv_conversion", "bought"), (ghosts, "ghost_rate", "ghosted")):
             c = v[key]
             if c["n"]:
                 lo, hi = c["interval_90"]
-                chart.bars.append(Bar(arm, 100 * c["hits"] / c["n"], 100 * lo, 100 * hi,
-                                      f"{arm}: {c['hits']}/{c['n']} {word} (90% CI {100 * lo:.1f}–{100 * hi:.1f}%)"))
-    return {**exp, "charts": [revenue, conversion, ghosts], "earlier": rep["earlier"],
-            "started": _when(exp["started_at"]), "stopped": _when(exp["stopped_at"]) if exp["stopped_at"] else None}
+                chart.bars.append(
+                    Bar(
+                        arm,
+                        100 * c["hits"] / c["n"],
+                        100 * lo,
+                        100 * hi,
+                        f"{arm}: {c['hits']}/{c['n']} {word} (90% CI {100 * lo:.1f}–{100 * hi:.1f}%)",
+                    )
+                )
+    return {
+        **exp,
+        "charts": [revenue, conversion, ghosts],
+        "earlier": rep["earlier"],
+        "started": _when(exp["started_at"]),
+        "stopped": _when(exp["stopped_at"]) if exp["stopped_at"] else None,
+    }
 
 
 def _when(iso):

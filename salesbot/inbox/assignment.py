@@ -5,6 +5,7 @@ the chatter with the fewest such fans, then the one assigned longest ago (round 
 capacity; the most valuable, longest-waiting fans first. A chatter going off duty hands their fans back to the
 pool; a manager may reassign. The claim is one conditional UPDATE on the fan (and the chatter's row is locked
 while their load is counted), so two runs at once never give one fan to two people nor a chatter one too many."""
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -20,6 +21,7 @@ class AssignmentError(Exception):
 
 
 # --- shifts -----------------------------------------------------------------------------------------
+
 
 def on_duty(user) -> Shift | None:
     return Shift.objects.filter(user=user, ended_at__isnull=True).first()
@@ -47,6 +49,7 @@ def team_on_duty():
 
 # --- routing ----------------------------------------------------------------------------------------
 
+
 def _pool(creator_ids=None):
     fans = Fan.objects.filter(needs_a_human(), assigned_to__isnull=True, opted_out=False)
     return fans if creator_ids is None else fans.filter(creator_id__in=creator_ids)
@@ -54,18 +57,20 @@ def _pool(creator_ids=None):
 
 def _value_order(fans):
     """Most valuable first, then the longest waiting (needs_human_since)."""
-    return sorted(fans, key=lambda f: (-(float(f.total_spent) + 25 * f.whale_score),
-                                       f.needs_human_since or f.created_ts))
+    return sorted(
+        fans, key=lambda f: (-(float(f.total_spent) + 25 * f.whale_score), f.needs_human_since or f.created_ts)
+    )
 
 
 def _candidates(creator_id):
     """On-duty chatters of the creator with room, the least loaded and longest unassigned first."""
     on = Shift.objects.filter(ended_at__isnull=True).values("user_id")
-    members = (TeamMember.objects.filter(user_id__in=on, role=TeamMember.Role.CHATTER, creators=creator_id,
-                                         user__is_active=True)
-               .annotate(load=Count("user__assigned_fans", distinct=True)))
-    return [m for m in members.order_by("load", F("last_assigned_at").asc(nulls_first=True), "id")
-            if m.load < m.capacity]
+    members = TeamMember.objects.filter(
+        user_id__in=on, role=TeamMember.Role.CHATTER, creators=creator_id, user__is_active=True
+    ).annotate(load=Count("user__assigned_fans", distinct=True))
+    return [
+        m for m in members.order_by("load", F("last_assigned_at").asc(nulls_first=True), "id") if m.load < m.capacity
+    ]
 
 
 def _give(fan, member) -> bool:
@@ -75,8 +80,9 @@ def _give(fan, member) -> bool:
         if Fan.objects.filter(assigned_to_id=locked.user_id).count() >= locked.capacity:
             return False
         now = timezone.now()
-        if not Fan.objects.filter(pk=fan.pk, assigned_to__isnull=True).update(assigned_to_id=locked.user_id,
-                                                                                assigned_at=now):
+        if not Fan.objects.filter(pk=fan.pk, assigned_to__isnull=True).update(
+            assigned_to_id=locked.user_id, assigned_at=now
+        ):
             return False
         TeamMember.objects.filter(pk=locked.pk).update(last_assigned_at=now)
     return True
@@ -97,8 +103,9 @@ def reassign(fan, to_user, by_user) -> None:
     """A manager gives the fan to someone (or to nobody: back to the pool)."""
     if to_user is not None:
         member = TeamMember.objects.filter(user=to_user).first()
-        if member is None or (member.role == TeamMember.Role.CHATTER
-                              and not member.creators.filter(pk=fan.creator_id).exists()):
+        if member is None or (
+            member.role == TeamMember.Role.CHATTER and not member.creators.filter(pk=fan.creator_id).exists()
+        ):
             raise AssignmentError(f"{to_user} does not work {fan.creator.slug}'s fans.")
     Fan.objects.filter(pk=fan.pk).update(assigned_to=to_user, assigned_at=timezone.now() if to_user else None)
     fan.assigned_to = to_user
@@ -107,5 +114,8 @@ def reassign(fan, to_user, by_user) -> None:
 def assignable_people(fan):
     """Who a manager may give the fan to: the creator's chatters and the managers."""
     users = get_user_model().objects.filter(is_active=True)
-    return users.filter(Q(team_member__role=TeamMember.Role.MANAGER)
-                        | Q(team_member__creators=fan.creator_id)).distinct().order_by("username")
+    return (
+        users.filter(Q(team_member__role=TeamMember.Role.MANAGER) | Q(team_member__creators=fan.creator_id))
+        .distinct()
+        .order_by("username")
+    )

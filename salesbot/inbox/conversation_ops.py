@@ -2,6 +2,7 @@
 bot, clear a safety flag (managers), release a hold (managers). Each POST answers with the conversation
 again: on success after a redirect, on a refusal with what was typed still in the form and the reason beside
 the composer."""
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
@@ -40,8 +41,14 @@ def send(request, fan):
         return inbox_view.render(request, fan, composer=form, composer_error=_first_error(form), status=400)
     data = form.cleaned_data
     try:
-        action = console.send(fan, request.user, text=data["text"], content_key=data["content_key"],
-                              price=data["price"], seen=data["seen"])
+        action = console.send(
+            fan,
+            request.user,
+            text=data["text"],
+            content_key=data["content_key"],
+            price=data["price"],
+            seen=data["seen"],
+        )
     except console.Unseen as e:
         held = request.POST.copy()
         held["seen"] = str(e.newest_id)  # sending again now confirms: the person has the new message on screen
@@ -49,18 +56,30 @@ def send(request, fan):
     except console.ConsoleError as e:
         return inbox_view.render(request, fan, composer=form, composer_error=plain(str(e)), status=400)
     if action.status == "sent":
-        messages.success(request, f"Sent. You hold {fan.name or 'the fan'} for {fan.creator.human_quiet_minutes} "
-                                  f"minutes: the bot stays quiet.")
+        messages.success(
+            request,
+            f"Sent. You hold {fan.name or 'the fan'} for {fan.creator.human_quiet_minutes} "
+            f"minutes: the bot stays quiet.",
+        )
         return _back(request, fan)
-    return inbox_view.render(request, fan, composer=form, status=502,
-                             composer_error=f"Not sent: {plain(action.error) or action.status}. Your message is "
-                                            f"kept below; try again in a moment.")
+    return inbox_view.render(
+        request,
+        fan,
+        composer=form,
+        status=502,
+        composer_error=f"Not sent: {plain(action.error) or action.status}. Your message is "
+        f"kept below; try again in a moment.",
+    )
 
 
 def plain(why: str) -> str:
     """The gate's reason in a chatter's words (no field names)."""
-    words = {"content_key": "item", "price ": "price $", "a PPV needs content and a price":
-             "a paid item needs a price", "outside the creator's bounds": "is outside this creator's price range"}
+    words = {
+        "content_key": "item",
+        "price ": "price $",
+        "a PPV needs content and a price": "a paid item needs a price",
+        "outside the creator's bounds": "is outside this creator's price range",
+    }
     for raw, nice in words.items():
         why = why.replace(raw, nice)
     return why[:1].upper() + why[1:]
@@ -112,8 +131,10 @@ def clear_flag(request, fan):
     except NotAllowed as e:
         messages.error(request, str(e))
     else:
-        messages.success(request, "Safety flag cleared and audited. The fan stays with the people until someone "
-                                  "gives them back to the bot.")
+        messages.success(
+            request,
+            "Safety flag cleared and audited. The fan stays with the people until someone gives them back to the bot.",
+        )
     return _back(request, fan)
 
 
@@ -142,5 +163,12 @@ def assign(request, fan):
     return _back(request, fan)
 
 
-OPS = {"send": send, "assign": assign, "note": note, "hand_off": hand_off, "resume": resume, "clear_flag": clear_flag,
-       "release": release}
+OPS = {
+    "send": send,
+    "assign": assign,
+    "note": note,
+    "hand_off": hand_off,
+    "resume": resume,
+    "clear_flag": clear_flag,
+    "release": release,
+}

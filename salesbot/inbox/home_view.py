@@ -1,5 +1,6 @@
 """Each person's page after login: what waits for them, their sales and the team's in a period, who is on
 duty, and the ways in."""
+
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -23,15 +24,20 @@ def context(request) -> dict:
         money, drafts = money.filter(creator_id__in=ids), drafts.filter(creator_id__in=ids)
     mine = money.filter(Q(action__sent_by=user) & (Q(action__source="staff") | Q(action__review="edited")))
     rows = selectors.conversations(user, limit=500) if user.has_perm("fans.view_fan") else []
-    return {"home": {
-        "awaiting": selectors.awaiting_count(user) if rows else 0,
-        "drafts": drafts.count(),
-        "mine": mine.aggregate(s=Sum("amount"))["s"] or 0,
-        "team": money.aggregate(s=Sum("amount"))["s"] or 0,
-        "history": periods.money(period, None if ids is scope.ALL else ids, history=True),
-        "is_manager": scope.is_manager(user),
-        "needs_human": sum(1 for r in rows if r.needs_human and r.awaiting),
-        "breached": sum(1 for r in rows if r.target and r.target["state"] == "breached"),
-        "shift": assignment.on_duty(user), "on_duty": list(assignment.team_on_duty()),
-        "now": timezone.now(), "unhealthy": selectors.unhealthy_accounts(user),
-    }, **period_context(request, period)}
+    return {
+        "home": {
+            "awaiting": selectors.awaiting_count(user) if rows else 0,
+            "drafts": drafts.count(),
+            "mine": mine.aggregate(s=Sum("amount"))["s"] or 0,
+            "team": money.aggregate(s=Sum("amount"))["s"] or 0,
+            "history": periods.money(period, None if ids is scope.ALL else ids, history=True),
+            "is_manager": scope.is_manager(user),
+            "needs_human": sum(1 for r in rows if r.needs_human and r.awaiting),
+            "breached": sum(1 for r in rows if r.target and r.target["state"] == "breached"),
+            "shift": assignment.on_duty(user),
+            "on_duty": list(assignment.team_on_duty()),
+            "now": timezone.now(),
+            "unhealthy": selectors.unhealthy_accounts(user),
+        },
+        **period_context(request, period),
+    }

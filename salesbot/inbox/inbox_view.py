@@ -1,5 +1,6 @@
 """The inbox page (the list of conversations, and one conversation beside it) and its live feed. Thin: the
 reads are salesbot.inbox.selectors, the writes salesbot.inbox.conversation_ops."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
@@ -29,32 +30,47 @@ def fan_in_scope(request, fan_pk) -> Fan:
 def _filters(request) -> dict:
     show = request.GET.get("show", "")
     creator = request.GET.get("creator", "")
-    return {"show": show if show in selectors.FILTERS else "",
-            "creator_id": int(creator) if creator.isdigit() and scope.sees(request.user, int(creator)) else None}
+    return {
+        "show": show if show in selectors.FILTERS else "",
+        "creator_id": int(creator) if creator.isdigit() and scope.sees(request.user, int(creator)) else None,
+    }
 
 
 def _list_context(request, fan=None, everything: list | None = None) -> dict:
     """The list's context; `everything`: the unfiltered rows, reused when no filter is on (one read, not two)."""
     filters = _filters(request)
     if everything is not None and not filters["show"] and not filters["creator_id"]:
-        rows = everything[:selectors.ROWS]
+        rows = everything[: selectors.ROWS]
     else:
         rows = selectors.conversations(request.user, creator_id=filters["creator_id"], show=filters["show"])
     query = request.GET.urlencode()
-    return {"rows": rows, "current": fan.pk if fan else None, "query": f"?{query}" if query else "",
-            "show": filters["show"], "creator_id": filters["creator_id"], "filters": selectors.FILTERS}
+    return {
+        "rows": rows,
+        "current": fan.pk if fan else None,
+        "query": f"?{query}" if query else "",
+        "show": filters["show"],
+        "creator_id": filters["creator_id"],
+        "filters": selectors.FILTERS,
+    }
 
 
 def conversation_context(request, fan, composer=None, **forms) -> dict:
     newest = selectors.newest_fan_message_id(fan)
     composer = composer or ComposerForm(initial={"seen": newest})
     return {
-        "fan": fan, "bubbles": selectors.bubbles(fan), "side": selectors.panel(fan), "composer": composer,
-        "vault": selectors.vault(fan) if not fan.safety_flag else [], "replies": selectors.saved_replies(fan),
-        "newest_in": newest, "blocked": contact_block(fan.creator, fan, writer=HUMAN),
-        "can_change": request.user.has_perm("fans.change_fan"), "is_manager": scope.is_manager(request.user),
+        "fan": fan,
+        "bubbles": selectors.bubbles(fan),
+        "side": selectors.panel(fan),
+        "composer": composer,
+        "vault": selectors.vault(fan) if not fan.safety_flag else [],
+        "replies": selectors.saved_replies(fan),
+        "newest_in": newest,
+        "blocked": contact_block(fan.creator, fan, writer=HUMAN),
+        "can_change": request.user.has_perm("fans.change_fan"),
+        "is_manager": scope.is_manager(request.user),
         "handoff_form": forms.get("handoff_form") or HandoffForm(),
-        "clear_form": forms.get("clear_form") or ClearFlagForm(), "note_form": forms.get("note_form") or NoteForm(),
+        "clear_form": forms.get("clear_form") or ClearFlagForm(),
+        "note_form": forms.get("note_form") or NoteForm(),
         "timeline_url": reverse("admin:fans_fan_timeline", args=[fan.pk]),
         "assignable": assignment.assignable_people(fan) if scope.is_manager(request.user) else [],
     }
@@ -66,16 +82,26 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
         selectors.mark_read(request.user, fan)  # before the list, so the open conversation shows as read
     everything = selectors.conversations(request.user, limit=1000)
     lists = _list_context(request, fan, everything)
-    context = {**admin.site.each_context(request), "title": f"Inbox: {fan}" if fan else "Inbox", **lists,
-               "unhealthy": selectors.unhealthy_accounts(request.user), "shift": assignment.on_duty(request.user),
-               "on_duty": list(assignment.team_on_duty()),
-               "breached": sum(1 for r in lists["rows"] if r.target and r.target["state"] == "breached"),
-               "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
-               "open_drafts": Draft.objects.filter(status=Draft.Status.OPEN,
-                                                   **({} if scope.creator_ids(request.user) is scope.ALL else
-                                                      {"creator_id__in": scope.creator_ids(request.user)})).count(),
-               "stamp": selectors.stamp(request.user),
-               "awaiting": selectors.awaiting_count(request.user, everything)}
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Inbox: {fan}" if fan else "Inbox",
+        **lists,
+        "unhealthy": selectors.unhealthy_accounts(request.user),
+        "shift": assignment.on_duty(request.user),
+        "on_duty": list(assignment.team_on_duty()),
+        "breached": sum(1 for r in lists["rows"] if r.target and r.target["state"] == "breached"),
+        "creators": scope.limit(Creator.objects.all(), request.user, "pk"),
+        "open_drafts": Draft.objects.filter(
+            status=Draft.Status.OPEN,
+            **(
+                {}
+                if scope.creator_ids(request.user) is scope.ALL
+                else {"creator_id__in": scope.creator_ids(request.user)}
+            ),
+        ).count(),
+        "stamp": selectors.stamp(request.user),
+        "awaiting": selectors.awaiting_count(request.user, everything),
+    }
     if fan is not None:
         context.update(conversation_context(request, fan, **extra))
     context.update({k: v for k, v in extra.items() if k not in ("composer",)})
@@ -102,26 +128,47 @@ def live(request):
     changed = selectors.changed_fans(request.GET.get("stamp", ""), now)
     if changed is not None:  # a few fans moved: only their rows (the page sorts and counts them)
         filters = _filters(request)
-        rows = {r.fan.pk: r for r in selectors.conversations(request.user, creator_id=filters["creator_id"],
-                                                             show=filters["show"], only=changed, limit=1000)}
+        rows = {
+            r.fan.pk: r
+            for r in selectors.conversations(
+                request.user, creator_id=filters["creator_id"], show=filters["show"], only=changed, limit=1000
+            )
+        }
         query = request.GET.get("query", "")
         query = query if query.startswith("?") else ""  # the page's own filters, echoed into the row links
-        body = {"stamp": now, "changed": True, "rows": {
-            str(pk): render_to_string("admin/inbox/_row.html", {"r": rows[pk], "current": fan.pk if fan else None,
-                                                                "query": query}, request) if pk in rows else None
-            for pk in changed}}
+        body = {
+            "stamp": now,
+            "changed": True,
+            "rows": {
+                str(pk): render_to_string(
+                    "admin/inbox/_row.html",
+                    {"r": rows[pk], "current": fan.pk if fan else None, "query": query},
+                    request,
+                )
+                if pk in rows
+                else None
+                for pk in changed
+            },
+        }
     else:
         everything = selectors.conversations(request.user, limit=1000)
         ctx = _list_context(request, fan, everything)
-        body = {"stamp": now, "changed": True, "awaiting": selectors.awaiting_count(request.user, everything),
-                "list": render_to_string("admin/inbox/_list.html", ctx, request)}
+        body = {
+            "stamp": now,
+            "changed": True,
+            "awaiting": selectors.awaiting_count(request.user, everything),
+            "list": render_to_string("admin/inbox/_list.html", ctx, request),
+        }
     if fan is not None:
         fan_now = selectors.fan_stamp(fan)
         body["fan_stamp"] = fan_now
         if request.GET.get("fan_stamp") != fan_now:  # the open conversation again only if it changed
             conv = conversation_context(request, fan)
-            body.update(bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
-                        side=render_to_string("admin/inbox/_panel.html", conv, request), newest_in=conv["newest_in"])
+            body.update(
+                bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
+                side=render_to_string("admin/inbox/_panel.html", conv, request),
+                newest_in=conv["newest_in"],
+            )
     return JsonResponse(body)
 
 

@@ -1,4 +1,5 @@
 """The shift and payout report: per team member and period, on the page or as CSV (the same rows)."""
+
 import csv
 from datetime import timedelta
 
@@ -17,10 +18,15 @@ from team import scope
 def period_context(request, period, **keep) -> dict:
     """What the period chooser (templates/admin/reports/_period.html) needs."""
     extra = "".join(f"&{k}={v}" for k, v in keep.items() if v)
-    return {"period": period, "period_choices": periods.CHOICES, "tz": settings.TIME_ZONE, "keep": keep,
-            "extra_query": extra,
-            "period_from": period.start.date().isoformat() if period.start else "",
-            "period_to": ((period.end or timezone.now()) - timedelta(seconds=1)).date().isoformat()}
+    return {
+        "period": period,
+        "period_choices": periods.CHOICES,
+        "tz": settings.TIME_ZONE,
+        "keep": keep,
+        "extra_query": extra,
+        "period_from": period.start.date().isoformat() if period.start else "",
+        "period_to": ((period.end or timezone.now()) - timedelta(seconds=1)).date().isoformat(),
+    }
 
 
 def shifts(request):
@@ -36,7 +42,15 @@ def shifts(request):
         for r in rows:
             out.writerow(["" if r[k] is None else r[k] for k, _ in shift_report.COLUMNS])
         return response
-    return TemplateResponse(request, "admin/reports/shifts.html", {
-        **admin.site.each_context(request), "title": f"Shifts and payouts: {period.label}", "rows": rows,
-        "columns": shift_report.COLUMNS, **period_context(request, period),
-        "on_duty": list(assignment.team_on_duty()) if scope.is_manager(request.user) else []})
+    return TemplateResponse(
+        request,
+        "admin/reports/shifts.html",
+        {
+            **admin.site.each_context(request),
+            "title": f"Shifts and payouts: {period.label}",
+            "rows": rows,
+            "columns": shift_report.COLUMNS,
+            **period_context(request, period),
+            "on_duty": list(assignment.team_on_duty()) if scope.is_manager(request.user) else [],
+        },
+    )

@@ -1,5 +1,6 @@
 """What the inbox shows: the conversations in a person's scope, most urgent first; one conversation as chat
 bubbles; the fan beside it; and a cheap stamp that says whether anything changed since the last look."""
+
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,8 +25,14 @@ from team.models import Autonomy, Snippet
 CANDIDATES = 120  # recently active fans looked at besides those that need a person (and drafts, holds)
 ROWS = 80
 BUBBLES = 80
-FILTERS = {"": "all", "human": "needs a human", "mine": "mine", "breached": "target breached", "drafts": "drafts",
-           "unread": "unread"}
+FILTERS = {
+    "": "all",
+    "human": "needs a human",
+    "mine": "mine",
+    "breached": "target breached",
+    "drafts": "drafts",
+    "unread": "unread",
+}
 
 
 @dataclass
@@ -70,9 +77,12 @@ class Row:
         """This person owes the fan an answer: assigned to them, held by them, a fan who needs a person and is
         nobody's yet, or a fan whose mode is off, wrote last."""
         fan = self.fan
-        return self.awaiting and (fan.assigned_to_id == user.pk or fan.held_by_id == user.pk
-                                  or (self.needs_human and fan.assigned_to_id is None)
-                                  or autonomy.mode(fan.creator, fan) == Autonomy.OFF)
+        return self.awaiting and (
+            fan.assigned_to_id == user.pk
+            or fan.held_by_id == user.pk
+            or (self.needs_human and fan.assigned_to_id is None)
+            or autonomy.mode(fan.creator, fan) == Autonomy.OFF
+        )
 
 
 def _annotated(fans, user):
@@ -83,26 +93,46 @@ def _annotated(fans, user):
         last_id=Subquery(messages.order_by("-ts", "-id").values("id")[:1]),
         last_out_ts=Subquery(last_out),
         # when the fan's unanswered run of messages began: the first after our last message
-        unanswered_since=Coalesce(Subquery(incoming.filter(ts__gt=OuterRef("last_out_ts"))[:1]),
-                                  Subquery(incoming[:1])),
-        read_to=Subquery(ReadMark.objects.filter(user=user, fan=OuterRef("pk")).values("message_id")[:1],
-                         output_field=IntegerField()),
-        open_drafts=Subquery(Draft.objects.filter(fan=OuterRef("pk"), status=Draft.Status.OPEN)
-                             .values("fan").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()),
+        unanswered_since=Coalesce(
+            Subquery(incoming.filter(ts__gt=OuterRef("last_out_ts"))[:1]), Subquery(incoming[:1])
+        ),
+        read_to=Subquery(
+            ReadMark.objects.filter(user=user, fan=OuterRef("pk")).values("message_id")[:1], output_field=IntegerField()
+        ),
+        open_drafts=Subquery(
+            Draft.objects.filter(fan=OuterRef("pk"), status=Draft.Status.OPEN)
+            .values("fan")
+            .annotate(n=Count("id"))
+            .values("n")[:1],
+            output_field=IntegerField(),
+        ),
         # the fan's messages after this person's read mark
-        unread=Coalesce(Subquery(
-            messages.filter(direction=Message.Direction.IN, id__gt=Coalesce(OuterRef("read_to"), 0))
-            .values("fan").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()), 0),
+        unread=Coalesce(
+            Subquery(
+                messages.filter(direction=Message.Direction.IN, id__gt=Coalesce(OuterRef("read_to"), 0))
+                .values("fan")
+                .annotate(n=Count("id"))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
+        ),
         # a person has written to the fan since they were handed over: the next-response target applies
-        human_answered=Exists(messages.filter(direction=Message.Direction.OUT, by_human=True,
-                                              ts__gte=Coalesce(OuterRef("needs_human_since"), OuterRef("created_ts")))),
+        human_answered=Exists(
+            messages.filter(
+                direction=Message.Direction.OUT,
+                by_human=True,
+                ts__gte=Coalesce(OuterRef("needs_human_since"), OuterRef("created_ts")),
+            )
+        ),
     )
     # the list reads none of the fan's big fields
     return fans.select_related("creator", "held_by", "assigned_to").defer("signals", "content_sent", "notes")
 
 
-def conversations(user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS,
-                  only: set[int] | None = None) -> list[Row]:
+def conversations(
+    user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS, only: set[int] | None = None
+) -> list[Row]:
     """The inbox's rows for `user`, most urgent first (Row.priority), filtered by `show` (FILTERS); `only`:
     just these fans (the live feed's changed rows)."""
     fans = scope.limit(Fan.objects.all(), user, "creator_id")
@@ -123,15 +153,22 @@ def conversations(user, *, creator_id: int | None = None, show: str = "", limit:
     elif show == "drafts":
         picked = picked.filter(open_drafts__gt=0)
     fans = list(picked)
-    last = {m.pk: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans]).only(
-        "id", "direction", "text", "ts")}
+    last = {
+        m.pk: m for m in Message.objects.filter(pk__in=[f.last_id for f in fans]).only("id", "direction", "text", "ts")
+    }
     rows = []
     for fan in fans:
         msg = last.get(fan.last_id)
         last_in = msg is not None and msg.direction == Message.Direction.IN
-        row = Row(fan=fan, last_text=(msg.text if msg else "")[:140], last_in=last_in, last_ts=msg.ts if msg else None,
-                  waiting_since=fan.unanswered_since if last_in else None, unread=fan.unread,
-                  drafts=fan.open_drafts or 0)
+        row = Row(
+            fan=fan,
+            last_text=(msg.text if msg else "")[:140],
+            last_in=last_in,
+            last_ts=msg.ts if msg else None,
+            waiting_since=fan.unanswered_since if last_in else None,
+            unread=fan.unread,
+            drafts=fan.open_drafts or 0,
+        )
         row.needs_human = bool(fan.safety_flag or fan.state == "handed_off")
         row.target = target_state(row)
         row.badges = badges(fan, user, row.drafts)
@@ -181,12 +218,19 @@ def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
     elif kind == "staff":
         out.append(("sale", "handed off by staff"))
     if fan.human_hold_until and fan.human_hold_until > timezone.now():
-        who = "you" if fan.held_by_id == getattr(user, "pk", None) else (str(fan.held_by) if fan.held_by_id
-                                                                          else "the platform's UI")
+        who = (
+            "you"
+            if fan.held_by_id == getattr(user, "pk", None)
+            else (str(fan.held_by) if fan.held_by_id else "the platform's UI")
+        )
         out.append(("held", f"held by {who}"))
     if fan.assigned_to_id:
-        out.append(("assigned", "yours" if fan.assigned_to_id == getattr(user, "pk", None)
-                    else f"assigned to {fan.assigned_to}"))
+        out.append(
+            (
+                "assigned",
+                "yours" if fan.assigned_to_id == getattr(user, "pk", None) else f"assigned to {fan.assigned_to}",
+            )
+        )
     if drafts:
         out.append(("draft", f"{drafts} draft{'s' if drafts > 1 else ''}"))
     if fan.whale_score >= 3:
@@ -217,10 +261,11 @@ def changed_fans(old: str, new: str) -> set[int] | None:
     if len(before) != len(after) or before[3:] != after[3:]:
         return None
     pks: set[int] = set()
-    for model, (was, now) in zip((Message, Action, FanTransition), zip(before[:3], after[:3], strict=True),
-                                 strict=True):
+    for model, (was, now) in zip(
+        (Message, Action, FanTransition), zip(before[:3], after[:3], strict=True), strict=True
+    ):
         if now > was:
-            pks.update(model.objects.filter(id__gt=was).values_list("fan_id", flat=True)[:DELTA_MAX + 1])
+            pks.update(model.objects.filter(id__gt=was).values_list("fan_id", flat=True)[: DELTA_MAX + 1])
         if len(pks) > DELTA_MAX:
             return None
     return pks
@@ -229,10 +274,12 @@ def changed_fans(old: str, new: str) -> set[int] | None:
 def fan_stamp(fan) -> str:
     """Changes when anything on one conversation's screen does (its messages, sends, moves, hold, assignment,
     notes): the live view re-renders the open conversation only then, however busy the rest of the inbox is."""
-    row = (Fan.objects.filter(pk=fan.pk)
-           .annotate(m=Max("messages__id"), a=Max("actions__id"), t=Max("transitions__id"))
-           .values_list("m", "a", "t", "human_hold_until", "assigned_to_id", "safety_flag", "state", "notes")
-           .get())
+    row = (
+        Fan.objects.filter(pk=fan.pk)
+        .annotate(m=Max("messages__id"), a=Max("actions__id"), t=Max("transitions__id"))
+        .values_list("m", "a", "t", "human_hold_until", "assigned_to_id", "safety_flag", "state", "notes")
+        .get()
+    )
     return "-".join(str(v) for v in row[:7]) + f"-{len(row[7])}"
 
 
@@ -242,9 +289,11 @@ def stamp(user) -> str:
     tables = [m._meta.db_table for m in (Message, Action, FanTransition, Draft, SafetyClearance)]
     fans = Fan._meta.db_table
     sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
-    sql += (f", (SELECT COUNT(*) FROM {Draft._meta.db_table} WHERE status = %s)"
-            f", (SELECT COUNT(*) FROM {fans} WHERE human_hold_until > %s)"
-            f", (SELECT COUNT(*) FROM {fans} WHERE assigned_to_id IS NOT NULL)")
+    sql += (
+        f", (SELECT COUNT(*) FROM {Draft._meta.db_table} WHERE status = %s)"
+        f", (SELECT COUNT(*) FROM {fans} WHERE human_hold_until > %s)"
+        f", (SELECT COUNT(*) FROM {fans} WHERE assigned_to_id IS NOT NULL)"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [Draft.Status.OPEN, timezone.now()])
         values = cursor.fetchone()
@@ -253,6 +302,7 @@ def stamp(user) -> str:
 
 
 # --- one conversation -----------------------------------------------------------------------------
+
 
 @dataclass
 class Bubble:
@@ -280,15 +330,21 @@ def bubbles(fan, limit: int = BUBBLES) -> list[Bubble]:
     """The latest `limit` messages in chat order (oldest at the top, newest at the bottom)."""
     msgs = list(fan.messages.order_by("-ts", "-id")[:limit])[::-1]
     ids = [m.platform_message_id for m in msgs if m.direction == Message.Direction.OUT and m.platform_message_id]
-    actions = {a.platform_message_id: a for a in Action.objects.filter(fan=fan, platform_message_id__in=ids)
-               .select_related("sent_by")} if ids else {}
+    actions = (
+        {
+            a.platform_message_id: a
+            for a in Action.objects.filter(fan=fan, platform_message_id__in=ids).select_related("sent_by")
+        }
+        if ids
+        else {}
+    )
     out = []
     for m in msgs:
         mine = m.direction == Message.Direction.OUT
         action = actions.get(m.platform_message_id) if mine else None
         ppv = None
         if action is not None and action.action == Action.Kind.PPV:
-            fate = ("bought ✓" if action.purchased else "ghosted" if action.ghosted else "not bought yet")
+            fate = "bought ✓" if action.purchased else "ghosted" if action.ghosted else "not bought yet"
             ppv = {"content": action.content_key, "price": action.price, "fate": fate, "bought": action.purchased}
         elif action is not None and action.content_key:
             ppv = {"content": action.content_key, "price": None, "fate": "free", "bought": False}
@@ -297,8 +353,7 @@ def bubbles(fan, limit: int = BUBBLES) -> list[Bubble]:
 
 
 def newest_fan_message_id(fan) -> int:
-    return (fan.messages.filter(direction=Message.Direction.IN).order_by("-id").values_list("id", flat=True)
-            .first() or 0)
+    return fan.messages.filter(direction=Message.Direction.IN).order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def mark_read(user, fan) -> None:
@@ -311,18 +366,30 @@ def mark_read(user, fan) -> None:
 def vault(fan) -> list[dict]:
     """The composer's picker: every item with its kind, description, listed price and this fan's marks."""
     sent = set(fan.content_sent or [])
-    bought = set(Action.objects.filter(fan=fan, purchased=True).exclude(content_key="")
-                 .values_list("content_key", flat=True))
-    return [{"key": v.content_key, "kind": v.kind, "description": v.description, "price": v.default_price,
-             "sent": v.content_key in sent, "bought": v.content_key in bought, "ready": bool(v.media_ids)}
-            for v in fan.creator.vault_items.all()]
+    bought = set(
+        Action.objects.filter(fan=fan, purchased=True).exclude(content_key="").values_list("content_key", flat=True)
+    )
+    return [
+        {
+            "key": v.content_key,
+            "kind": v.kind,
+            "description": v.description,
+            "price": v.default_price,
+            "sent": v.content_key in sent,
+            "bought": v.content_key in bought,
+            "ready": bool(v.media_ids),
+        }
+        for v in fan.creator.vault_items.all()
+    ]
 
 
 def saved_replies(fan) -> list[dict]:
     """The creator's templates and the team's snippets, {name} filled with the fan's name ("/" in the composer)."""
     name = fan.name or "babe"
-    out = [{"title": s.title, "text": s.text.replace("{name}", name)}
-           for s in Snippet.objects.filter(Q(creator=fan.creator) | Q(creator__isnull=True))]
+    out = [
+        {"title": s.title, "text": s.text.replace("{name}", name)}
+        for s in Snippet.objects.filter(Q(creator=fan.creator) | Q(creator__isnull=True))
+    ]
     for t in fan.creator.templates.all():
         for i, variant in enumerate(t.variants or []):
             text = str(variant).replace("{name}", name)
@@ -336,14 +403,19 @@ def panel(fan) -> dict:
     last_move = fan.transitions.order_by("-ts", "-id").first()
     spent_24h = spent_last_24h(fan)
     cap = fan.creator.daily_spend_cap
-    tips = (Outcome.objects.filter(fan=fan, event=Outcome.Event.TIPPED).values_list("amount", flat=True))
+    tips = Outcome.objects.filter(fan=fan, event=Outcome.Event.TIPPED).values_list("amount", flat=True)
     return {
-        "kind": handoff_kind(fan), "reason": handoff_label(fan),
+        "kind": handoff_kind(fan),
+        "reason": handoff_label(fan),
         "state_why": last_move.reason if last_move else "",
-        "spent_24h": spent_24h, "cap": cap, "capped": bool(cap and cap > 0 and spent_24h >= cap),
+        "spent_24h": spent_24h,
+        "cap": cap,
+        "capped": bool(cap and cap > 0 and spent_24h >= cap),
         "tips": sum(tips, Decimal("0")),
-        "facts": list(facts.ordered(fan)[:12]), "purchases": purchases(fan, 10),
-        "mode": autonomy.mode(fan.creator, fan), "fan_mode": fan.autonomy,
+        "facts": list(facts.ordered(fan)[:12]),
+        "purchases": purchases(fan, 10),
+        "mode": autonomy.mode(fan.creator, fan),
+        "fan_mode": fan.autonomy,
         "held": fan.human_hold_until if fan.human_hold_until and fan.human_hold_until > timezone.now() else None,
         "clearances": list(SafetyClearance.objects.filter(fan=fan).select_related("by_user")[:3]),
     }

@@ -9,6 +9,7 @@ attributed and credited to the human.
 What the fan says during the hold is not dropped: it is queued for the hold's end (`hold_end`), when the
 worker asks the contact rule again; a human who wrote meanwhile extends the hold (the item waits longer),
 and a fan's message a human has answered by then is left to the human (`answered_by_human`)."""
+
 import copy
 from datetime import datetime, timedelta
 
@@ -43,7 +44,8 @@ def our_action(creator, fan, sent: events.SentByAccount) -> Action | None:
         return action
     recent = Action.objects.filter(fan=fan, platform_message_id__isnull=True, ts__gte=timezone.now() - ECHO_WINDOW)
     recent = recent.filter(Q(status=Action.Status.PENDING) | Q(extra__outcome_unknown=True)).exclude(
-        source=Action.Source.HUMAN)
+        source=Action.Source.HUMAN
+    )
     return next((a for a in recent.order_by("-ts") if _same(a.message_text, sent.text)), None)
 
 
@@ -55,7 +57,7 @@ def on_sent_by_account(creator, inbound: Inbound):
     ours = our_action(creator, fan, sent)
     if ours is not None:  # our own send echoed: linked, never a human's
         if (ours.extra or {}).get("outcome_unknown"):
-            settle_sent(ours, sent.message_id)   # the send went out: the echo is the proof
+            settle_sent(ours, sent.message_id)  # the send went out: the echo is the proof
             ours.refresh_from_db()
         if ours.source != Action.Source.HUMAN and not (ours.extra or {}).get("echo_event_id"):
             Action.objects.filter(pk=ours.pk).update(extra={**(ours.extra or {}), "echo_event_id": inbound.event_id})
@@ -66,17 +68,33 @@ def on_sent_by_account(creator, inbound: Inbound):
     if Message.objects.filter(fan=fan, direction=Message.Direction.OUT, platform_message_id=sent.message_id).exists():
         return
     ts = believable(sent.sent_at, inbound.arrived_at)
-    Message.objects.create(fan=fan, direction=Message.Direction.OUT, text=sent.text, by_human=True,
-                           platform_message_id=sent.message_id, ts=ts)
+    Message.objects.create(
+        fan=fan,
+        direction=Message.Direction.OUT,
+        text=sent.text,
+        by_human=True,
+        platform_message_id=sent.message_id,
+        ts=ts,
+    )
     hold = ts + timedelta(minutes=creator.human_quiet_minutes)
     Fan.objects.filter(pk=fan.pk).update(
         human_hold_until=Greatest(Coalesce(F("human_hold_until"), Value(hold)), Value(hold)),
-        last_interaction_ts=latest(ts))
+        last_interaction_ts=latest(ts),
+    )
     if sent.price > 0:
         fan.refresh_from_db()
-        offer = record_action(fan, Action.Kind.PPV, ts=ts, price=sent.price, message_text=sent.text,
-                              source=Action.Source.HUMAN, status=Action.Status.LOGGED, route="human",
-                              platform_message_id=sent.message_id, reason="sent by a human in the platform's UI")
+        offer = record_action(
+            fan,
+            Action.Kind.PPV,
+            ts=ts,
+            price=sent.price,
+            message_text=sent.text,
+            source=Action.Source.HUMAN,
+            status=Action.Status.LOGGED,
+            route="human",
+            platform_message_id=sent.message_id,
+            reason="sent by a human in the platform's UI",
+        )
         attach_purchases(offer)
 
 
@@ -86,7 +104,7 @@ def book_campaign_echo(fan, sent: events.SentByAccount) -> bool:
     campaign of ours sent it (a mass message from the platform's own UI)."""
     mine = Action.objects.filter(fan=fan, source=Action.Source.CAMPAIGN)
     if mine.filter(platform_message_id=sent.message_id).exists():
-        return True   # booked already (a redelivered echo)
+        return True  # booked already (a redelivered echo)
     pending = mine.filter(status=Action.Status.PENDING)
     action = None
     if sent.queue_id is not None:
@@ -108,8 +126,14 @@ def on_mass_message(fan, sent: events.SentByAccount, inbound: Inbound):
     ts = believable(sent.sent_at, inbound.arrived_at)
     campaign = f"mass message{f' (queue {sent.queue_id})' if sent.queue_id else ''}"
     price = f" ${sent.price}" if sent.price > 0 else ""
-    Message.objects.create(fan=fan, direction=Message.Direction.OUT, by_human=False, ts=ts,
-                           platform_message_id=sent.message_id, text=f"[{campaign}{price}] {sent.text}"[:10000])
+    Message.objects.create(
+        fan=fan,
+        direction=Message.Direction.OUT,
+        by_human=False,
+        ts=ts,
+        platform_message_id=sent.message_id,
+        text=f"[{campaign}{price}] {sent.text}"[:10000],
+    )
 
 
 def hold_end(creator, fan) -> datetime | None:

@@ -4,6 +4,7 @@
 Changing a mode goes through `set_creator_mode` / `set_fan_mode` (admin, ops API, the creator form): leaving
 `approve` hands the open drafts back to the bot, which decides each fan afresh, so no fan is left waiting on
 a draft nobody will read."""
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,7 +50,8 @@ def hand_back_drafts(creator, fan=None) -> int:
             continue
         with transaction.atomic():
             if not Draft.objects.filter(pk=draft.pk, status=Draft.Status.OPEN).update(
-                    status=Draft.Status.RETURNED, decided_at=timezone.now()):
+                status=Draft.Status.RETURNED, decided_at=timezone.now()
+            ):
                 continue  # decided meanwhile by a person
             queue.enqueue(draft.fan, QueueItem.Reason.MESSAGE, waiting_since=draft.waiting_since)
         returned += 1

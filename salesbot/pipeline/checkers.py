@@ -1,4 +1,5 @@
 """Seed §11 background checks; each is a plain function a schedule calls."""
+
 import logging
 from datetime import timedelta
 
@@ -29,15 +30,16 @@ def mark_dormant(now=None) -> int:
     (no reply, purchase or tip since: learning.attribution.answered)."""
     now = now or timezone.now()
     cutoff = now - DORMANT_AFTER
-    quiet = (Fan.objects.exclude(state__in=[FanState.DORMANT, FanState.HANDED_OFF])
-             .filter(Q(last_interaction_ts__lt=cutoff) | Q(last_interaction_ts__isnull=True, created_ts__lt=cutoff)))
+    quiet = Fan.objects.exclude(state__in=[FanState.DORMANT, FanState.HANDED_OFF]).filter(
+        Q(last_interaction_ts__lt=cutoff) | Q(last_interaction_ts__isnull=True, created_ts__lt=cutoff)
+    )
     n = 0
     for fan in quiet.iterator():
         # The queryset is read once: a fan may have been handed off since. The move is conditional on the
         # state read (StaleState otherwise), and the ghost is kept only if the move happens.
         try:
             with transaction.atomic():
-                last = (Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first())
+                last = Action.objects.filter(fan=fan, status=Action.Status.SENT).order_by("-ts", "-seq").first()
                 if last is not None and not answered(last):
                     record_outcome(fan, Outcome.Event.GHOSTED, ts=now, action=last, pinned=True)
                 transition(fan, FanState.DORMANT, "24h no activity")
@@ -57,11 +59,19 @@ def ghost_unanswered_on_dormant(now=None) -> int:
     ghost_rate_by_stage counts the rekindles that failed, not only the ones that worked."""
     now = now or timezone.now()
     later = Action.objects.filter(fan=OuterRef("fan"), status=Action.Status.SENT).filter(
-        Q(ts__gt=OuterRef("ts")) | Q(ts=OuterRef("ts"), seq__gt=OuterRef("seq")))
-    candidates = (Action.objects.filter(fan__state=FanState.DORMANT, fan_state=FanState.DORMANT,
-                                        status=Action.Status.SENT, ghosted=False,
-                                        ts__lt=now - DORMANT_AFTER)
-                  .exclude(Exists(later)).select_related("fan"))
+        Q(ts__gt=OuterRef("ts")) | Q(ts=OuterRef("ts"), seq__gt=OuterRef("seq"))
+    )
+    candidates = (
+        Action.objects.filter(
+            fan__state=FanState.DORMANT,
+            fan_state=FanState.DORMANT,
+            status=Action.Status.SENT,
+            ghosted=False,
+            ts__lt=now - DORMANT_AFTER,
+        )
+        .exclude(Exists(later))
+        .select_related("fan")
+    )
     n = 0
     for action in candidates.iterator():
         if answered(action):
@@ -84,14 +94,18 @@ def enqueue_bumps(now=None) -> int:
     for fan in Fan.objects.filter(state=FanState.PITCHED).select_related("creator"):
         if contact_block(fan.creator, fan):
             continue
-        ppv = (Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
-               .order_by("-ts", "-seq").first())
+        ppv = (
+            Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
+            .order_by("-ts", "-seq")
+            .first()
+        )
         if ppv is None or ppv.purchased or ppv.ts > now - BUMP_AFTER:
             continue
         if Action.objects.filter(fan=fan, action=Action.Kind.BUMP, ts__gte=ppv.ts).exists():
             continue
-        if QueueItem.objects.filter(fan=fan, reason=QueueItem.Reason.BUMP,
-                                    status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]).exists():
+        if QueueItem.objects.filter(
+            fan=fan, reason=QueueItem.Reason.BUMP, status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]
+        ).exists():
             continue
         queue.enqueue(fan, QueueItem.Reason.BUMP, waiting_since=now)
         n += 1
@@ -101,12 +115,16 @@ def enqueue_bumps(now=None) -> int:
 def enqueue_reactivation(creator: Creator, now=None) -> int:
     """Dormant fans who spent money get one rekindle each (none if one was sent since they went quiet)."""
     now = now or timezone.now()
-    went_dormant = (FanTransition.objects.filter(fan=OuterRef("pk"), to_state=FanState.DORMANT)
-                    .order_by("-ts").values("ts")[:1])
+    went_dormant = (
+        FanTransition.objects.filter(fan=OuterRef("pk"), to_state=FanState.DORMANT).order_by("-ts").values("ts")[:1]
+    )
     rekindled = Action.objects.filter(fan=OuterRef("pk"), action=Action.Kind.REKINDLE, ts__gte=OuterRef("quiet_since"))
-    fans = (Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0)
-            .annotate(quiet_since=Coalesce(Subquery(went_dormant), "created_ts"))
-            .annotate(done=Exists(rekindled)).filter(done=False))
+    fans = (
+        Fan.objects.filter(creator=creator, state=FanState.DORMANT, total_spent__gt=0)
+        .annotate(quiet_since=Coalesce(Subquery(went_dormant), "created_ts"))
+        .annotate(done=Exists(rekindled))
+        .filter(done=False)
+    )
     n = 0
     for fan in fans:
         if contact_block(creator, fan):  # a flagged fan parked by staff, an opt-out, a disabled creator
@@ -120,6 +138,7 @@ def enqueue_reactivation(creator: Creator, now=None) -> int:
 
 def refresh_all_stats() -> int:
     from learning.stats import refresh_learning_stats
+
     creators = list(Creator.objects.all())
     for c in creators:
         refresh_learning_stats(c)
@@ -133,8 +152,9 @@ def drain_stuck_events(now=None, seconds: float = 20.0) -> int:
     now = now or timezone.now()
     cutoff = now - STUCK_AFTER
     IntakeDrain.objects.filter(queued=True, changed_at__lt=cutoff).update(queued=False, changed_at=now)
-    if not WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff,
-                                       attempts__lt=intake.MAX_ATTEMPTS).exists():
+    if not WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff, attempts__lt=intake.MAX_ATTEMPTS
+    ).exists():
         return 0
     n = intake.drain(seconds=seconds, older_than=cutoff)
     log.warning("sweeper: %s stored webhook event(s) processed late (drain task lost or skipped)", n)
@@ -154,13 +174,15 @@ def recover(now=None) -> dict:
     flag = recovery.stale_drain_flag(now)
     woke_drain = woke_worker = False
     waiting_events = WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.RECEIVED, attempts__lt=intake.MAX_ATTEMPTS,
-        received_at__lt=now - timedelta(seconds=recovery.STALE_FLAG_S / 2))
+        status=WebhookEvent.Status.RECEIVED,
+        attempts__lt=intake.MAX_ATTEMPTS,
+        received_at__lt=now - timedelta(seconds=recovery.STALE_FLAG_S / 2),
+    )
     if (flag or waiting_events.exists()) and not queue.drain_queued():
         woke_drain = queue.wake_drain()
     due = queue.workable(now=now)
     just_due = due.filter(not_before__gt=now - timedelta(seconds=TICK_S * 2))  # e.g. a retry whose time came
-    stuck = due.filter(not_before__lt=now - timedelta(seconds=STUCK_ITEM_S))   # waiting with no task for it
+    stuck = due.filter(not_before__lt=now - timedelta(seconds=STUCK_ITEM_S))  # waiting with no task for it
     if reclaimed or just_due.exists() or stuck.exists():
         queue.wake_worker(1)
         woke_worker = True

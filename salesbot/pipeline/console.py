@@ -3,6 +3,7 @@ price in the creator's bounds. It goes through the one sender (last gate with th
 idempotency key, books) as an Action of that person (source `staff`, sent_by), so outcomes are attributed
 and credited as for the bot; the person then holds the fan (the bot stays quiet for the creator's quiet
 period). A manager may release a hold early."""
+
 from decimal import Decimal
 
 from django.utils import timezone
@@ -43,15 +44,18 @@ class Unseen(ConsoleError):
         super().__init__("the fan wrote since you last looked: read it, then send again to confirm")
 
 
-def send(fan, user, *, text: str = "", content_key: str = "", price: Decimal | None = None,
-         seen: int | None = None) -> Action:
+def send(
+    fan, user, *, text: str = "", content_key: str = "", price: Decimal | None = None, seen: int | None = None
+) -> Action:
     """A person's message: text, or a vault item (a PPV when it has a price; a paid item without one is offered
     at its listed price). `seen`: the newest fan message id the person had on screen; if the fan wrote after
     it, nothing is sent (Unseen) and the person confirms by sending again."""
     text, content_key = (text or "").strip(), (content_key or "").strip()
     if seen is not None:
-        newest = (fan.messages.filter(direction=Message.Direction.IN).order_by("-id")
-                  .values_list("id", flat=True).first() or 0)
+        newest = (
+            fan.messages.filter(direction=Message.Direction.IN).order_by("-id").values_list("id", flat=True).first()
+            or 0
+        )
         if newest > seen:
             raise Unseen(newest)
     if content_key and price is None:
@@ -59,11 +63,17 @@ def send(fan, user, *, text: str = "", content_key: str = "", price: Decimal | N
         price = item.default_price if item is not None else None
     kind = Action.Kind.PPV if content_key and price else (Action.Kind.FREE_MEDIA if content_key else Action.Kind.TEXT)
     target = response_target_s(fan)  # kept with the send: the shift report counts targets met
-    decision = Decision(kind, text=text, content_key=content_key, price=price if kind == Action.Kind.PPV else None,
-                        reason=f"written by {user} in the console", route="console", source=Action.Source.STAFF,
-                        extra={"target_s": target} if target else {})
-    why = sender.refusal(fan.creator, fan, kind, text=text, content_key=content_key, price=decision.price,
-                         writer=HUMAN)
+    decision = Decision(
+        kind,
+        text=text,
+        content_key=content_key,
+        price=price if kind == Action.Kind.PPV else None,
+        reason=f"written by {user} in the console",
+        route="console",
+        source=Action.Source.STAFF,
+        extra={"target_s": target} if target else {},
+    )
+    why = sender.refusal(fan.creator, fan, kind, text=text, content_key=content_key, price=decision.price, writer=HUMAN)
     if why:
         raise ConsoleError(why)
     action = sender.record(fan.creator, fan, decision, why, response_time_s=waiting_s(fan), by=user)
@@ -73,8 +83,9 @@ def send(fan, user, *, text: str = "", content_key: str = "", price: Decimal | N
 
 def release(fan, user) -> bool:
     """End a human's hold: the bot may answer again at once."""
-    return bool(Fan.objects.filter(pk=fan.pk, human_hold_until__isnull=False).update(
-        human_hold_until=None, held_by=None))
+    return bool(
+        Fan.objects.filter(pk=fan.pk, human_hold_until__isnull=False).update(human_hold_until=None, held_by=None)
+    )
 
 
 def hold(fan) -> dict | None:

@@ -12,6 +12,7 @@ Nobody writes to a fan who opted out (they asked) or for a disabled creator (the
 account; mode "off" is how a creator is run by people only). Handed-off, safety-flagged, excluded and held
 fans are exactly the ones people work, so those stop only the bot and its drafts.
 """
+
 import re
 from decimal import Decimal
 
@@ -29,17 +30,27 @@ BOT, DRAFT, HUMAN = "bot", "draft", "human"
 
 # The rows' fields the two rules read: what the last gate re-reads before a send (sender.refusal).
 FAN_FIELDS = ["state", "opted_out", "safety_flag", "human_hold_until", "content_sent"]
-CREATOR_FIELDS = ["enabled", "excluded_fan_ids", "ppv_min_price", "ppv_max_price", "daily_spend_cap",
-                  "restricted_words"]
+CREATOR_FIELDS = [
+    "enabled",
+    "excluded_fan_ids",
+    "ppv_min_price",
+    "ppv_max_price",
+    "daily_spend_cap",
+    "restricted_words",
+]
 
 
 def refresh(creator, fan) -> None:
     """Re-read what the rules read: both rows in one query (the gate runs before every send)."""
-    row = (type(fan).objects.filter(pk=fan.pk)
-           .values_list(*FAN_FIELDS, *(f"creator__{name}" for name in CREATOR_FIELDS)).get())
-    for name, value in zip(FAN_FIELDS, row[:len(FAN_FIELDS)], strict=True):
+    row = (
+        type(fan)
+        .objects.filter(pk=fan.pk)
+        .values_list(*FAN_FIELDS, *(f"creator__{name}" for name in CREATOR_FIELDS))
+        .get()
+    )
+    for name, value in zip(FAN_FIELDS, row[: len(FAN_FIELDS)], strict=True):
         setattr(fan, name, value)
-    for name, value in zip(CREATOR_FIELDS, row[len(FAN_FIELDS):], strict=True):
+    for name, value in zip(CREATOR_FIELDS, row[len(FAN_FIELDS) :], strict=True):
         setattr(creator, name, value)
 
 
@@ -84,8 +95,9 @@ def bought(fan, content_key: str) -> bool:
     return Action.objects.filter(fan_id=fan.pk, content_key=content_key, purchased=True).exists()
 
 
-def message_block(creator, fan, action: str, *, text: str = "", content_key: str = "",
-                  price: Decimal | None = None, writer: str = BOT) -> str | None:
+def message_block(
+    creator, fan, action: str, *, text: str = "", content_key: str = "", price: Decimal | None = None, writer: str = BOT
+) -> str | None:
     """Why this message must not go out to this fan, or None: its words, its content, its price, and
     whether the fan already had it (salesbot.pipeline.repeats), whoever wrote it (rules, the model, a person).
     A safety-flagged fan is sold nothing and sent no content by anyone: people may only write to them."""

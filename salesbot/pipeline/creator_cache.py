@@ -3,6 +3,7 @@ part), cached with a generation per creator: an edit (post_save / post_delete on
 vault or templates; salesbot.apps) moves the generation on, so this process reads afresh at once, and every
 process with a shared cache (Redis) too; with a per-process cache, other processes within `ttl` seconds.
 Values stay in the process (a cache backend would pickle and unpickle them on every read)."""
+
 import time
 
 from django.core.cache import cache

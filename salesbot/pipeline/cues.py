@@ -3,33 +3,163 @@ the whale score (§8) read: not Django signals, which live in fans/signals.py an
 
 Keyword lists are per creator (Creator.signal_keywords) so staff can tune them; these are defaults.
 """
+
 import re
 
 DEFAULT_KEYWORDS: dict[str, list[str]] = {
-    "buying": ["how much", "price", "buy", "send it", "i want it", "unlock", "i'll pay", "take my money",
-               "what do you have", "menu"],
+    "buying": [
+        "how much",
+        "price",
+        "buy",
+        "send it",
+        "i want it",
+        "unlock",
+        "i'll pay",
+        "take my money",
+        "what do you have",
+        "menu",
+    ],
     "sexual": ["sexy", "hot", "naughty", "horny", "spicy", "nude", "body", "lingerie"],
-    "interest": ["show me", "what are you up to", "what you doing", "more of you", "see more", "pics", "cute",
-                 "beautiful", "pretty"],
-    "emotional": ["love you", "miss you", "thinking about you", "you're the only", "my girl", "need you",
-                  "can't stop thinking"],
+    "interest": [
+        "show me",
+        "what are you up to",
+        "what you doing",
+        "more of you",
+        "see more",
+        "pics",
+        "cute",
+        "beautiful",
+        "pretty",
+    ],
+    "emotional": [
+        "love you",
+        "miss you",
+        "thinking about you",
+        "you're the only",
+        "my girl",
+        "need you",
+        "can't stop thinking",
+    ],
     "custom_request": ["custom", "special request", "just for me", "personal video", "make me a", "say my name"],
 }
 
 
-FILLER_WORDS = {"ok", "okay", "k", "kk", "lol", "lmao", "haha", "hahaha", "hehe", "thanks", "thank you", "ty", "thx",
-                "hi", "hey", "hello", "yo", "yes", "yeah", "yep", "no", "nope", "cool", "nice", "wow", "omg", "sure",
-                "good", "great", "same", "hmm", "mhm", "aw", "aww", "awww", "good morning", "gm", "gn", "night"}
+FILLER_WORDS = {
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "lol",
+    "lmao",
+    "haha",
+    "hahaha",
+    "hehe",
+    "thanks",
+    "thank you",
+    "ty",
+    "thx",
+    "hi",
+    "hey",
+    "hello",
+    "yo",
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "cool",
+    "nice",
+    "wow",
+    "omg",
+    "sure",
+    "good",
+    "great",
+    "same",
+    "hmm",
+    "mhm",
+    "aw",
+    "aww",
+    "awww",
+    "good morning",
+    "gm",
+    "gn",
+    "night",
+}
 
 
 # A greeting: one or more of these, then only words that address her ("hey babe", "good morning beautiful").
-GREETING_WORDS = {"hi", "hey", "hello", "hiya", "heya", "howdy", "yo", "sup", "hola", "morning", "evening",
-                  "afternoon", "night", "good", "gm", "gn", "wassup", "wasup", "whassup", "whatsup", "wazzup",
-                  "wyd", "hru"}
-ADDRESS_WORDS = {"babe", "babes", "baby", "bby", "bb", "there", "you", "u", "again", "all", "my", "hun", "hon",
-                 "honey", "sweetie", "sweety", "sweetheart", "cutie", "darling", "dear", "girl", "gorgeous",
-                 "beautiful", "pretty", "sexy", "lovely", "beauty", "stranger", "mama", "mami", "princess", "queen",
-                 "angel", "doll", "lady", "love", "luv", "bae", "hottie", "boo", "mine", "xo", "xoxo", "x", "xx"}
+GREETING_WORDS = {
+    "hi",
+    "hey",
+    "hello",
+    "hiya",
+    "heya",
+    "howdy",
+    "yo",
+    "sup",
+    "hola",
+    "morning",
+    "evening",
+    "afternoon",
+    "night",
+    "good",
+    "gm",
+    "gn",
+    "wassup",
+    "wasup",
+    "whassup",
+    "whatsup",
+    "wazzup",
+    "wyd",
+    "hru",
+}
+ADDRESS_WORDS = {
+    "babe",
+    "babes",
+    "baby",
+    "bby",
+    "bb",
+    "there",
+    "you",
+    "u",
+    "again",
+    "all",
+    "my",
+    "hun",
+    "hon",
+    "honey",
+    "sweetie",
+    "sweety",
+    "sweetheart",
+    "cutie",
+    "darling",
+    "dear",
+    "girl",
+    "gorgeous",
+    "beautiful",
+    "pretty",
+    "sexy",
+    "lovely",
+    "beauty",
+    "stranger",
+    "mama",
+    "mami",
+    "princess",
+    "queen",
+    "angel",
+    "doll",
+    "lady",
+    "love",
+    "luv",
+    "bae",
+    "hottie",
+    "boo",
+    "mine",
+    "xo",
+    "xoxo",
+    "x",
+    "xx",
+}
 _RUNS = re.compile(r"(\w)\1+")
 
 
@@ -38,8 +168,7 @@ def _squeeze(word: str) -> str:
     return _RUNS.sub(r"\1", word)
 
 
-_FILLER, _GREETING, _ADDRESS = ({_squeeze(w) for w in words} for words in (FILLER_WORDS, GREETING_WORDS,
-                                                                           ADDRESS_WORDS))
+_FILLER, _GREETING, _ADDRESS = ({_squeeze(w) for w in words} for words in (FILLER_WORDS, GREETING_WORDS, ADDRESS_WORDS))
 
 
 def is_filler(text: str, names=()) -> bool:

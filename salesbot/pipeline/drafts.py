@@ -2,6 +2,7 @@
 sender (last gate, idempotency key, books) exactly once, however often it is clicked; editing is checked by
 the same offer rules and price bounds first; rejecting keeps the reason. A newer draft for the fan, or a
 message from the fan after the draft, supersedes it (the bot answers the latest state)."""
+
 import logging
 
 from django.db import transaction
@@ -30,17 +31,35 @@ class DraftError(Exception):
 def propose(creator, fan, decision: Decision, waiting_since) -> Draft | Action:
     """Instead of a send: a draft (older open drafts of the fan are superseded). A decision the last gate
     would refuse is logged as refused at once, as in autopilot: nobody is asked to approve it."""
-    why = sender.refusal(creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
-                         price=decision.price, writer=DRAFT)
+    why = sender.refusal(
+        creator,
+        fan,
+        decision.action,
+        text=decision.text,
+        content_key=decision.content_key,
+        price=decision.price,
+        writer=DRAFT,
+    )
     if why:
         return sender.record(creator, fan, decision, why)
     with transaction.atomic():
         Draft.objects.filter(fan=fan, status=Draft.Status.OPEN).update(
-            status=Draft.Status.SUPERSEDED, decided_at=timezone.now())
+            status=Draft.Status.SUPERSEDED, decided_at=timezone.now()
+        )
         return Draft.objects.create(
-            creator=creator, fan=fan, waiting_since=waiting_since, action=decision.action, text=decision.text,
-            content_key=decision.content_key, price=decision.price, hook=decision.hook,
-            reason=decision.reason[:300], route=decision.route, source=decision.source, extra=decision.extra)
+            creator=creator,
+            fan=fan,
+            waiting_since=waiting_since,
+            action=decision.action,
+            text=decision.text,
+            content_key=decision.content_key,
+            price=decision.price,
+            hook=decision.hook,
+            reason=decision.reason[:300],
+            route=decision.route,
+            source=decision.source,
+            extra=decision.extra,
+        )
 
 
 def open_drafts(creator_ids=None):
@@ -95,15 +114,34 @@ def approve(draft: Draft, user, edits: dict | None = None) -> Action:
 def _claim_and_prepare(draft, user, status, now, fields, changes, why) -> Action:
     # The one claim: a second click (or a second person) finds the draft no longer open and sends nothing.
     if not Draft.objects.filter(pk=draft.pk, status=Draft.Status.OPEN).update(
-            status=status, decided_by=user, decided_at=now):
+        status=status, decided_by=user, decided_at=now
+    ):
         draft.refresh_from_db()
         raise DraftError(f"this draft is already {draft.get_status_display()}")
-    decision = Decision(draft.action, text=fields["text"], content_key=fields["content_key"], price=fields["price"],
-                        hook=draft.hook, reason=draft.reason, route=draft.route, source=draft.source,
-                        extra={**draft.extra, "draft_id": draft.pk, **({"drafted": {
-                            k: str(getattr(draft, k)) for k in changes}} if changes else {})})
-    action = sender.record(draft.creator, draft.fan, decision, why, by=user, review=status,
-                           response_time_s=round((now - draft.waiting_since).total_seconds(), 3))
+    decision = Decision(
+        draft.action,
+        text=fields["text"],
+        content_key=fields["content_key"],
+        price=fields["price"],
+        hook=draft.hook,
+        reason=draft.reason,
+        route=draft.route,
+        source=draft.source,
+        extra={
+            **draft.extra,
+            "draft_id": draft.pk,
+            **({"drafted": {k: str(getattr(draft, k)) for k in changes}} if changes else {}),
+        },
+    )
+    action = sender.record(
+        draft.creator,
+        draft.fan,
+        decision,
+        why,
+        by=user,
+        review=status,
+        response_time_s=round((now - draft.waiting_since).total_seconds(), 3),
+    )
     Draft.objects.filter(pk=draft.pk).update(sent_action=action)
     return action
 
@@ -126,7 +164,8 @@ def reject(draft: Draft, user, reason: str) -> Draft:
     if not reason:
         raise DraftError("a rejection needs a reason")
     if not Draft.objects.filter(pk=draft.pk, status=Draft.Status.OPEN).update(
-            status=Draft.Status.REJECTED, decided_by=user, decided_at=timezone.now(), reject_reason=reason):
+        status=Draft.Status.REJECTED, decided_by=user, decided_at=timezone.now(), reject_reason=reason
+    ):
         draft.refresh_from_db()
         raise DraftError(f"this draft is already {draft.get_status_display()}")
     draft.refresh_from_db()
@@ -135,14 +174,16 @@ def reject(draft: Draft, user, reason: str) -> Draft:
 
 def supersede(draft: Draft) -> None:
     Draft.objects.filter(pk=draft.pk, status=Draft.Status.OPEN).update(
-        status=Draft.Status.SUPERSEDED, decided_at=timezone.now())
+        status=Draft.Status.SUPERSEDED, decided_at=timezone.now()
+    )
     draft.status = Draft.Status.SUPERSEDED
 
 
 def supersede_for_fan(fan) -> int:
     """A fan who wrote again, was handed off or opted out: their open drafts answer an old state."""
     return Draft.objects.filter(Q(fan=fan) & Q(status=Draft.Status.OPEN)).update(
-        status=Draft.Status.SUPERSEDED, decided_at=timezone.now())
+        status=Draft.Status.SUPERSEDED, decided_at=timezone.now()
+    )
 
 
 def _shape(draft: Draft) -> str:
@@ -154,8 +195,11 @@ def _shape(draft: Draft) -> str:
 def alike(draft: Draft, creator_ids=None):
     """Other open drafts of the same creator that say the same thing the same way (action, content, price,
     words but the name): a manager approves a batch of welcomes at once."""
-    same = open_drafts(creator_ids).filter(creator_id=draft.creator_id, action=draft.action,
-                                           content_key=draft.content_key, price=draft.price).exclude(pk=draft.pk)
+    same = (
+        open_drafts(creator_ids)
+        .filter(creator_id=draft.creator_id, action=draft.action, content_key=draft.content_key, price=draft.price)
+        .exclude(pk=draft.pk)
+    )
     shape = _shape(draft)
     return Draft.objects.filter(pk__in=[d.pk for d in same if _shape(d) == shape]).select_related("fan", "creator")
 

@@ -1,4 +1,5 @@
 """decide(): the bot's one entry point for choosing what to do for a fan."""
+
 import logging
 from decimal import Decimal
 
@@ -19,8 +20,13 @@ def build_context(creator, fan, reason="message", last_text="", message=None) ->
         last_text = message.text
         if message.signals is not None:
             return Context(creator=creator, fan=fan, reason=reason, last_text=last_text, signals=set(message.signals))
-    return Context(creator=creator, fan=fan, reason=reason, last_text=last_text,
-                   signals=detect(creator, last_text) if last_text else set())
+    return Context(
+        creator=creator,
+        fan=fan,
+        reason=reason,
+        last_text=last_text,
+        signals=detect(creator, last_text) if last_text else set(),
+    )
 
 
 def decide(ctx: Context) -> Decision:
@@ -41,12 +47,18 @@ def capped(ctx: Context, offer: Decision) -> Decision:
     """The per-fan 24h spend cap protects fans, whales in mid-sale too: the PPV becomes aftercare, and the
     blocked offer is kept on the Action (extra["capped_offer"]) so the fan's timeline shows the cap at work."""
     spent, cap = _money(spent_last_24h(ctx.fan)), _money(ctx.fan.creator.daily_spend_cap)
-    d = rules.text_decision(ctx, rules.K.AFTERCARE,
-                            reason=f"24h spend cap reached: no PPV offers (${spent} spent, cap ${cap})")
+    d = rules.text_decision(
+        ctx, rules.K.AFTERCARE, reason=f"24h spend cap reached: no PPV offers (${spent} spent, cap ${cap})"
+    )
     d.extra = {k: v for k, v in offer.extra.items() if k not in ("explored", "segment")}  # they describe the PPV
-    d.extra["capped_offer"] = {"content_key": offer.content_key, "hook": offer.hook, "source": offer.source,
-                               "price": None if offer.price is None else _money(offer.price),
-                               "spent_24h": spent, "cap": cap}
+    d.extra["capped_offer"] = {
+        "content_key": offer.content_key,
+        "hook": offer.hook,
+        "source": offer.source,
+        "price": None if offer.price is None else _money(offer.price),
+        "spent_24h": spent,
+        "cap": cap,
+    }
     return d
 
 

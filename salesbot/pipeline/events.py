@@ -2,6 +2,7 @@
 
 A provider module (salesbot.providers.*) turns its wire format into these; nothing after intake knows
 which provider a webhook came from."""
+
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,6 +99,7 @@ def parse_time(value, where: str) -> datetime:
 
 # --- the project's own event types: what a webhook body becomes, parsed once ----------------------
 
+
 @dataclass(frozen=True)
 class FanMessage:
     fan: FanRef
@@ -128,17 +130,17 @@ class Tip:
     source: str = ""  # which provider event told us (a provider may report one tip under two events)
 
 
-
 @dataclass(frozen=True)
 class SentByAccount:
     """A message the creator's account sent: our own send echoed back, or a human typing in the
     platform's UI (told apart by message id in intake)."""
+
     fan: FanRef
     message_id: int
     text: str
     price: Decimal
     sent_at: datetime | None
-    mass: bool = False           # sent from a mass message's queue (isFromQueue / queueId): a campaign
+    mass: bool = False  # sent from a mass message's queue (isFromQueue / queueId): a campaign
     queue_id: int | None = None  # that mass message's queue id, when given
 
 
@@ -157,6 +159,7 @@ class Expiry:
 @dataclass(frozen=True)
 class Reversal:
     """Money the platform took back (a refund or chargeback): `kind` is "tip" or "purchase"."""
+
     fan: FanRef
     kind: str
     amount: Decimal
@@ -166,6 +169,7 @@ class Reversal:
 class AccountState:
     """What the provider says about the creator's account session: `health` is "ok" (reconnected) or
     why sends cannot work now (session_expired, authentication_failed, otp_code_required)."""
+
     health: str
     detail: str = ""
 
@@ -173,12 +177,12 @@ class AccountState:
 @dataclass(frozen=True)
 class Presence:
     """An ephemeral signal about a fan (never stored): "typing", "online" or "offline"."""
+
     fan: FanRef
     kind: str
 
 
-Event = (FanMessage | NewSubscriber | Purchase | Tip | SentByAccount | Renewal | Expiry | Reversal
-         | AccountState)
+Event = FanMessage | NewSubscriber | Purchase | Tip | SentByAccount | Renewal | Expiry | Reversal | AccountState
 
 
 def fan_ref(obj, where: str) -> FanRef:

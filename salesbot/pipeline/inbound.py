@@ -1,4 +1,5 @@
 """One stored webhook event as the intake handlers see it, and the clock rules they share."""
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from salesbot.pipeline import events
 @dataclass(frozen=True)
 class Inbound:
     """One stored event as the handlers see it: its envelope, its typed event, when it reached us."""
+
     envelope: events.Envelope
     event: events.Event
     arrived_at: datetime
@@ -33,8 +35,6 @@ def believable(claimed: datetime | None, arrived_at: datetime) -> datetime:
     if claimed is None or not (arrived_at - CLOCK_BEHIND <= claimed <= arrived_at + CLOCK_AHEAD):
         return arrived_at
     return claimed
-
-
 
 
 def latest(ts):

@@ -1,4 +1,5 @@
 """Processing a stored webhook event: the fan's books, outcomes, state, and a place in the queue."""
+
 import logging
 import time
 
@@ -127,7 +128,8 @@ def _book_crash(pk: int, e: Exception) -> None:
     # Out of attempts: marked failed, so staff see it among the failed events (admin, /stats) and
     # can replay it, rather than it waiting unseen as "received".
     WebhookEvent.objects.filter(pk=pk, status=WebhookEvent.Status.RECEIVED, attempts__gte=MAX_ATTEMPTS).update(
-        status=WebhookEvent.Status.FAILED, error=f"gave up after {MAX_ATTEMPTS} attempts; last error: {error}")
+        status=WebhookEvent.Status.FAILED, error=f"gave up after {MAX_ATTEMPTS} attempts; last error: {error}"
+    )
 
 
 def on_message(creator, inbound: Inbound):
@@ -139,8 +141,15 @@ def on_message(creator, inbound: Inbound):
     if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg.message_id).exists():
         return
     signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
-    Message.objects.create(fan=fan, direction=Message.Direction.IN, text=msg.text, platform_message_id=msg.message_id,
-                           ts=ts, claimed_ts=claimed if claimed != ts else None, signals=signals)
+    Message.objects.create(
+        fan=fan,
+        direction=Message.Direction.IN,
+        text=msg.text,
+        platform_message_id=msg.message_id,
+        ts=ts,
+        claimed_ts=claimed if claimed != ts else None,
+        signals=signals,
+    )
     learn_from_message(fan, msg.text, ts)
     Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
     fan.messages_received += 1

@@ -6,6 +6,7 @@ reacted to what they just bought, from the books), and the model's reply may car
 (learn_from_reply), checked like any other model output: short strings only, a bounded number, and never a
 word the creator restricted. Nothing here decides what to send.
 """
+
 import re
 from datetime import timedelta
 
@@ -15,25 +16,32 @@ from learning.models import Outcome
 from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.safety import normalise
 
-MAX_REPLY_FACTS = 5            # the model's facts kept from one reply
+MAX_REPLY_FACTS = 5  # the model's facts kept from one reply
 REACTION_WINDOW = timedelta(hours=48)  # a message this long after a purchase still speaks of it
 # Where a phrase the fan wrote ends: punctuation or an emoji, the end, or a word that starts something else.
-_END = (r"(?=\s*[^\w\s'-]|\s*$|\s+(?:and|but|so|because|cause|cuz|lol|haha|lmao|rn|too|though|tho|now|when|if"
-        r"|babe|baby|hun|honey)\b)")
+_END = (
+    r"(?=\s*[^\w\s'-]|\s*$|\s+(?:and|but|so|because|cause|cuz|lol|haha|lmao|rn|too|though|tho|now|when|if"
+    r"|babe|baby|hun|honey)\b)"
+)
 _WORDS = r"([\w'-]+(?:\s+[\w'-]+){0,4}?)"  # one to five words, as few as reach the end of the phrase
 _PETS = r"dog|puppy|pup|cat|kitten|kitty|bird|parrot|horse|rabbit|bunny|hamster|snake|lizard|fish"
-_JOBS = ("nurse|teacher|doctor|engineer|developer|programmer|mechanic|electrician|plumber|carpenter|chef|cook"
-         "|truck driver|driver|trucker|pilot|firefighter|fireman|cop|police officer|soldier|student|lawyer"
-         "|accountant|farmer|builder|bartender|waiter|barber|dentist|paramedic|pharmacist|vet|veterinarian"
-         "|contractor|welder|salesman|manager|consultant|designer|photographer|musician|artist|writer"
-         "|streamer|scientist|professor|banker|trader|realtor|security guard|miner|fisherman")
+_JOBS = (
+    "nurse|teacher|doctor|engineer|developer|programmer|mechanic|electrician|plumber|carpenter|chef|cook"
+    "|truck driver|driver|trucker|pilot|firefighter|fireman|cop|police officer|soldier|student|lawyer"
+    "|accountant|farmer|builder|bartender|waiter|barber|dentist|paramedic|pharmacist|vet|veterinarian"
+    "|contractor|welder|salesman|manager|consultant|designer|photographer|musician|artist|writer"
+    "|streamer|scientist|professor|banker|trader|realtor|security guard|miner|fisherman"
+)
 _FAVOURITES = "food|movie|film|band|song|game|team|color|colour|show|drink|sport|singer|book|artist|car"
 _FAMILY = r"kids?|children|sons?|daughters?|grandkids?|dogs?|cats?|brothers?|sisters?"
 _NAME_NOT = r"(?!(?:later|now|back|tomorrow|tonight|sometime|maybe|when|if|not|is|was|in|on|the|a|an|crazy)\b)"
 _NOT_PLACE = r"(?!(?:work|school|college|the gym|gym|home|church|the office|bed|the store|shopping|the bar)\b)"
 # "i love you", "i love your pics", "i love it", "i love how you..." say nothing about the fan.
-_NOT_A_THING = re.compile(r"^(?:it|that|this|these|those|them|him|her|how|when|what|the way|everything|all)\b"
-                          r"|\b(?:you|u|ya|ur|your|yours|yourself)\b", re.I)
+_NOT_A_THING = re.compile(
+    r"^(?:it|that|this|these|those|them|him|her|how|when|what|the way|everything|all)\b"
+    r"|\b(?:you|u|ya|ur|your|yours|yourself)\b",
+    re.I,
+)
 _THEIRS = {"my": "their", "me": "them", "mine": "theirs", "myself": "themselves", "i'm": "they're", "i": "they"}
 
 
@@ -47,8 +55,11 @@ PATTERNS: list[tuple[re.Pattern, str, str]] = [
     (_p(rf"\bmy ({_PETS})(?:'s|s)? name is ([\w-]+)"), "pet:{0}", "{0}'s name: {1}"),
     (_p(rf"\bmy ({_PETS}) is called ([\w-]+)"), "pet:{0}", "{0}'s name: {1}"),
     (_p(rf"\bi (?:have|got) an? ({_PETS}) (?:named|called) ([\w-]+)"), "pet:{0}", "{0}'s name: {1}"),
-    (_p(rf"\b(?:my name is|my name's|call me)\s+{_NAME_NOT}([a-z][\w-]{{1,20}})(?=\s*[^\w\s'-]|\s*$)"), "name",
-     "likes to be called {0}"),
+    (
+        _p(rf"\b(?:my name is|my name's|call me)\s+{_NAME_NOT}([a-z][\w-]{{1,20}})(?=\s*[^\w\s'-]|\s*$)"),
+        "name",
+        "likes to be called {0}",
+    ),
     (_p(rf"\b(?:i'?m|i am) (a|an) ({_JOBS})\b"), "job", "works as {0} {1}"),
     (_p(rf"\bi work as (a|an) {_WORDS}{_END}"), "job", "works as {0} {1}"),
     (_p(rf"\bi work (at|in|for) {_WORDS}{_END}"), "job", "works {0} {1}"),
@@ -57,14 +68,23 @@ PATTERNS: list[tuple[re.Pattern, str, str]] = [
     (_p(rf"\b(?:i'?m|i am) (?:originally )?from {_NOT_PLACE}{_WORDS}{_END}"), "from", "is from {0}"),
     (_p(r"\b(?:i'?m|i am) (married|single|divorced|engaged|widowed)\b"), "relationship", "is {0}"),
     (_p(rf"\bi have (a|an|one|two|three|four|five|\d) ({_FAMILY})\b(?!\s+(?:named|called))"), "has:{1}", "has {0} {1}"),
-    (_p(r"\b(?:i'?m|i am|i just turned) (\d{2})(?: years old| yo| y/o| yrs old)?(?=\s*[^\w\s'-]|\s*$)"), "age",
-     "is {0} (said on {date})"),
+    (
+        _p(r"\b(?:i'?m|i am|i just turned) (\d{2})(?: years old| yo| y/o| yrs old)?(?=\s*[^\w\s'-]|\s*$)"),
+        "age",
+        "is {0} (said on {date})",
+    ),
     (_p(r"\b(?:i'?m|i am) (\d{2}) (?:years old|yo|y/o|yrs old)\b"), "age", "is {0} (said on {date})"),
     (_p(rf"\bmy (?:birthday|bday|b-day) is (?!tomorrow|today)(?:on )?{_WORDS}{_END}"), "birthday", "birthday: {0}"),
-    (_p(r"\b(?:it'?s|today is|today's) my (?:birthday|bday|b-day)|\bmy (?:birthday|bday) is today\b"), "birthday",
-     "birthday: {today}"),
-    (_p(r"\b(?:tomorrow is|tomorrow's) my (?:birthday|bday|b-day)|\bmy (?:birthday|bday) is tomorrow\b"),
-     "birthday", "birthday: {tomorrow}"),
+    (
+        _p(r"\b(?:it'?s|today is|today's) my (?:birthday|bday|b-day)|\bmy (?:birthday|bday) is today\b"),
+        "birthday",
+        "birthday: {today}",
+    ),
+    (
+        _p(r"\b(?:tomorrow is|tomorrow's) my (?:birthday|bday|b-day)|\bmy (?:birthday|bday) is tomorrow\b"),
+        "birthday",
+        "birthday: {tomorrow}",
+    ),
     (_p(rf"\bmy fav(?:ou?rite)? ({_FAVOURITES}) is {_WORDS}{_END}"), "favourite:{0}", "favourite {0}: {1}"),
     (_p(rf"\bi (?:really |absolutely |just |also )?(love|like|enjoy|adore) {_WORDS}{_END}"), "", "{0}s {1}"),
     (_p(rf"\b(?:i'?m|i am) (?:really |so |big |also )?into {_WORDS}{_END}"), "", "is into {0}"),
@@ -72,16 +92,26 @@ PATTERNS: list[tuple[re.Pattern, str, str]] = [
 ]
 _ABOUT_A_THING = {"{0}s {1}", "is into {0}", "hobbies: {0}"}  # the fan's words must name a thing, not "you"
 # Lines whose {0} is the pattern's own word ("dog", "love", "a"), written lowercase whatever the fan typed.
-_OWN_WORD_FIRST = {"{0}'s name: {1}", "has {0} {1}", "favourite {0}: {1}", "works as {0} {1}", "works {0} {1}",
-                   "{0}s {1}", "is {0}"}
+_OWN_WORD_FIRST = {
+    "{0}'s name: {1}",
+    "has {0} {1}",
+    "favourite {0}: {1}",
+    "works as {0} {1}",
+    "works {0} {1}",
+    "{0}s {1}",
+    "is {0}",
+}
 
 
 def read_facts(text: str, ts) -> list[tuple[str, str]]:
     """(topic key or "", fact line) for each fact the message states, in the third person; pure, so the
     patterns are easy to test."""
     text = normalise(text)
-    day = {"date": f"{ts:%Y-%m-%d}", "today": f"{ts:%B} {ts.day}",
-           "tomorrow": f"{ts + timedelta(days=1):%B} {(ts + timedelta(days=1)).day}"}
+    day = {
+        "date": f"{ts:%Y-%m-%d}",
+        "today": f"{ts:%B} {ts.day}",
+        "tomorrow": f"{ts + timedelta(days=1):%B} {(ts + timedelta(days=1)).day}",
+    }
     found = []
     for pattern, key, line in PATTERNS:
         for m in pattern.finditer(text):
@@ -114,18 +144,26 @@ def _purchase_reaction(fan, text: str, ts) -> tuple[str, str] | None:
     text = normalise(text)
     if not text:
         return None
-    before = (Message.objects.filter(fan=fan, direction=Message.Direction.IN, ts__lt=ts)
-              .order_by("-ts", "-id").values_list("ts", flat=True).first())
+    before = (
+        Message.objects.filter(fan=fan, direction=Message.Direction.IN, ts__lt=ts)
+        .order_by("-ts", "-id")
+        .values_list("ts", flat=True)
+        .first()
+    )
     since = max(before, ts - REACTION_WINDOW) if before else ts - REACTION_WINDOW
-    bought = (Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED, ts__gt=since, ts__lte=ts)
-              .select_related("action").order_by("-ts", "-seq").first())
+    bought = (
+        Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED, ts__gt=since, ts__lte=ts)
+        .select_related("action")
+        .order_by("-ts", "-seq")
+        .first()
+    )
     if bought is None:
         return None
-    what = (bought.action.content_key if bought.action_id and bought.action.content_key else "a PPV")
+    what = bought.action.content_key if bought.action_id and bought.action.content_key else "a PPV"
     price = f" (${bought.amount:.2f})".replace(".00)", ")") if bought.amount is not None else ""
     head = f"bought {what}{price}, then said: "
     room = FACT_MAX_CHARS - len(head) - 2
-    said = text if len(text) <= room else text[:room - 1].rstrip() + "…"
+    said = text if len(text) <= room else text[: room - 1].rstrip() + "…"
     return f"reaction:{what}", f"{head}\u201c{said}\u201d"
 
 

@@ -19,6 +19,7 @@ The learned policy is safe policy improvement on the playbook (choose_offer): th
 item stand unless the evidence is 95% sure something else earns more per send, and exploring is cheap and
 bounded (neighbouring rungs only; at most 1% of the ladder's estimated revenue given up per dimension).
 """
+
 import math
 import random
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ def clamp_price(creator, price) -> Decimal:
 @dataclass
 class Candidates:
     """What an offer may be: prices within bounds, every hook, the two lowest ladder tiers left."""
+
     prices: list[Decimal]
     hooks: list[str]
     items: list[VaultItem]
@@ -68,7 +70,7 @@ class Offer:
     explored: bool = False
     # logged for off-policy evaluation, not part of what the offer is (equality compares the offer alone):
     propensity: float = field(default=1.0, compare=False)  # P(the policy made this offer), exploring included
-    choices: dict = field(default_factory=dict, compare=False)   # what the other policies would have offered
+    choices: dict = field(default_factory=dict, compare=False)  # what the other policies would have offered
 
 
 def as_logged(o: Offer) -> list:
@@ -79,14 +81,15 @@ def as_logged(o: Offer) -> list:
 class Evidence:
     """Beta posteriors as (a, b, effective sends): price per segment and context, hook, content; the knobs;
     for the raw_rates policy the raw pooled counts as (sent, bought) per price key, hook and content key."""
-    price: dict = field(default_factory=dict)      # {"new"|"buyer"|context: {price_key: (a, b, n)}}
-    hook: dict = field(default_factory=dict)       # {hook: (a, b, n)}
-    content: dict = field(default_factory=dict)    # {content_key: (a, b, n)}
+
+    price: dict = field(default_factory=dict)  # {"new"|"buyer"|context: {price_key: (a, b, n)}}
+    hook: dict = field(default_factory=dict)  # {hook: (a, b, n)}
+    content: dict = field(default_factory=dict)  # {content_key: (a, b, n)}
     min_sample: int = 20
     explore: bool = True
     share: float = 0.2
     policy: str = LEARNED
-    raw: dict = field(default_factory=dict)        # {"price"|"hook"|"content": {key: (sent, bought)}}
+    raw: dict = field(default_factory=dict)  # {"price"|"hook"|"content": {key: (sent, bought)}}
 
     @property
     def cold(self) -> bool:
@@ -99,7 +102,7 @@ def segment(total_spent) -> str:
 
 
 def parent(context: str) -> str:
-    """"buyer:big" -> "buyer"; a plain segment is its own parent."""
+    """ "buyer:big" -> "buyer"; a plain segment is its own parent."""
     return context.split(":", 1)[0]
 
 
@@ -113,10 +116,18 @@ def fan_context(fan, c: Candidates) -> str:
 
 def offer_candidates(creator, items: list[VaultItem], default_price, default_hook: str) -> Candidates:
     tiers = sorted({v.ladder_tier for v in items})[:2]
-    grid = {clamp_price(creator, p) for p in [creator.entry_price, default_price]
-            + [v.default_price for v in creator.vault_items.all() if v.default_price is not None]}
-    return Candidates(prices=sorted(grid), hooks=list(HOOKS), items=[v for v in items if v.ladder_tier in tiers],
-                      default_price=clamp_price(creator, default_price), default_hook=default_hook)
+    grid = {
+        clamp_price(creator, p)
+        for p in [creator.entry_price, default_price]
+        + [v.default_price for v in creator.vault_items.all() if v.default_price is not None]
+    }
+    return Candidates(
+        prices=sorted(grid),
+        hooks=list(HOOKS),
+        items=[v for v in items if v.ladder_tier in tiers],
+        default_price=clamp_price(creator, default_price),
+        default_hook=default_hook,
+    )
 
 
 def _cells(stats: dict, key: str) -> dict:
@@ -130,12 +141,20 @@ def _raw(stats: dict, key: str) -> dict:
 def evidence_from_stats(creator, stats: dict) -> Evidence:
     """The posteriors (and raw rates) of aggregate_learning_stats() in the shape choose_offer reads."""
     by_segment = stats.get("posterior_by_segment_price") or {}
-    return Evidence(price={s: _cells(by_segment, s) for s in by_segment},
-                    hook=_cells(stats, "posterior_by_hook"), content=_cells(stats, "posterior_by_content"),
-                    min_sample=creator.min_sample, explore=creator.exploration_enabled,
-                    share=creator.exploration_share, policy=creator.offer_policy,
-                    raw={"price": _raw(stats, "conversion_by_price"), "hook": _raw(stats, "conversion_by_hook"),
-                         "content": _raw(stats, "conversion_by_content")})
+    return Evidence(
+        price={s: _cells(by_segment, s) for s in by_segment},
+        hook=_cells(stats, "posterior_by_hook"),
+        content=_cells(stats, "posterior_by_content"),
+        min_sample=creator.min_sample,
+        explore=creator.exploration_enabled,
+        share=creator.exploration_share,
+        policy=creator.offer_policy,
+        raw={
+            "price": _raw(stats, "conversion_by_price"),
+            "hook": _raw(stats, "conversion_by_hook"),
+            "content": _raw(stats, "conversion_by_content"),
+        },
+    )
 
 
 def load_evidence(ctx) -> Evidence:
@@ -144,15 +163,16 @@ def load_evidence(ctx) -> Evidence:
     if ctx.creator.offer_policy == LADDER or in_control(ctx.fan):
         return Evidence(policy=LADDER)
     from learning.stats import aggregate_learning_stats
+
     return evidence_from_stats(ctx.creator, aggregate_learning_stats(ctx.creator))
 
 
-CONFIDENCE = 0.95   # how sure the posteriors must be that an option beats the ladder's before it replaces it
+CONFIDENCE = 0.95  # how sure the posteriors must be that an option beats the ladder's before it replaces it
 _Z_SURE = NormalDist().inv_cdf(CONFIDENCE)
-PLAUSIBLE = 1 - CONFIDENCE   # an option still this likely to beat the current choice is worth exploring
-SETTLED = 5         # an option with this many × min_sample sends is known well enough: no more exploring for it
+PLAUSIBLE = 1 - CONFIDENCE  # an option still this likely to beat the current choice is worth exploring
+SETTLED = 5  # an option with this many × min_sample sends is known well enough: no more exploring for it
 PRIOR_WEIGHT = 2.0  # pseudo-sends of an untried neighbour's prior (centred on the chosen price's revenue per send)
-BUDGET = 0.01       # exploring stops while the estimated revenue falls short of the ladder's by more than this share
+BUDGET = 0.01  # exploring stops while the estimated revenue falls short of the ladder's by more than this share
 NO_CELL = (*bayes.PRIOR, 0)
 
 
@@ -188,8 +208,14 @@ def _open(options: list, choice, cell_of, value, min_sample: int) -> list[bool]:
     out = []
     for o in options:
         cell = cell_of(o)
-        out.append(cell[2] < min_sample or (o != choice and cell[2] < SETTLED * min_sample
-                                            and PLAUSIBLE < _better(o, cell, choice, choice_cell, value) < CONFIDENCE))
+        out.append(
+            cell[2] < min_sample
+            or (
+                o != choice
+                and cell[2] < SETTLED * min_sample
+                and PLAUSIBLE < _better(o, cell, choice, choice_cell, value) < CONFIDENCE
+            )
+        )
     return out
 
 
@@ -228,7 +254,7 @@ def _thompson(options: list, cell_of, value, rng):
 def _neighbours(prices: list, price) -> list:
     """The price and the rungs next to it on the grid: how far one exploring offer may stray."""
     i = prices.index(price)
-    return prices[max(i - 1, 0):i + 2]
+    return prices[max(i - 1, 0) : i + 2]
 
 
 def ladder_offer(c: Candidates) -> Offer:
@@ -240,15 +266,19 @@ def raw_rate_offer(c: Candidates, evidence: Evidence) -> Offer:
     """What the seed's "stats override your instincts" did: for price, hook and content alike the best raw
     conversion rate pooled over all fans among what was tried, however few sends (ties: the first option);
     never anything untried, so nothing new is ever learnt; the ladder until something was tried."""
+
     def best(options, table, key, default):
         counts = evidence.raw.get(table, {})
-        rated = [(counts[key(o)][1] / counts[key(o)][0], -i) for i, o in enumerate(options)
-                 if counts.get(key(o), (0, 0))[0]]
+        rated = [
+            (counts[key(o)][1] / counts[key(o)][0], -i) for i, o in enumerate(options) if counts.get(key(o), (0, 0))[0]
+        ]
         return options[-max(rated)[1]] if rated else default
 
-    return Offer(price=best(c.prices, "price", price_key, c.default_price),
-                 hook=best(c.hooks, "hook", str, c.default_hook),
-                 item=best(c.items, "content", lambda v: v.content_key, c.items[0]))
+    return Offer(
+        price=best(c.prices, "price", price_key, c.default_price),
+        hook=best(c.hooks, "hook", str, c.default_hook),
+        item=best(c.items, "content", lambda v: v.content_key, c.items[0]),
+    )
 
 
 def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random) -> Offer:
@@ -269,8 +299,11 @@ def choose_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Random
         offer.choices = {"ladder": as_logged(ladder_offer(c)), "raw_rates": as_logged(offer)}
         return offer
     offer = _learned_offer(c, evidence, seg, rng)
-    offer.choices = {"ladder": as_logged(ladder_offer(c)), "raw_rates": as_logged(raw_rate_offer(c, evidence)),
-                     **offer.choices}
+    offer.choices = {
+        "ladder": as_logged(ladder_offer(c)),
+        "raw_rates": as_logged(raw_rate_offer(c, evidence)),
+        **offer.choices,
+    }
     return offer
 
 
@@ -321,28 +354,41 @@ def _learned_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Rand
     # each dimension (Thompson) among its open options, a dimension whose budget is spent keeps its choice.
     near = _neighbours(c.prices, price)
     open_near = _open(near, price, explore_cell, float, evidence.min_sample)
-    still = open_near + _open(c.hooks, hook, hook_cell, one, evidence.min_sample) + _open(
-        c.items, item, item_cell, one, evidence.min_sample)
+    still = (
+        open_near
+        + _open(c.hooks, hook, hook_cell, one, evidence.min_sample)
+        + _open(c.items, item, item_cell, one, evidence.min_sample)
+    )
     q = evidence.share * sum(still) / len(still)
     exploring = rng.random() < q
     near = [p for p, is_open in zip(near, open_near, strict=True) if is_open or p == price]
-    tries = [len(near) > 1 and _within_budget(c.prices, c.default_price, price_cell, float),
-             _within_budget(c.hooks, c.default_hook, hook_cell, one),
-             _within_budget(c.items, c.items[0], item_cell, one)]
+    tries = [
+        len(near) > 1 and _within_budget(c.prices, c.default_price, price_cell, float),
+        _within_budget(c.hooks, c.default_hook, hook_cell, one),
+        _within_budget(c.items, c.items[0], item_cell, one),
+    ]
     if not exploring or not any(tries):
         made = best
     else:
-        made = Offer(price=_thompson(near, near_cell, float, rng) if tries[0] else price,
-                     hook=_thompson(c.hooks, hook_cell, one, rng) if tries[1] else hook,
-                     item=_thompson(c.items, item_cell, one, rng) if tries[2] else item, explored=True,
-                     choices=best.choices)
+        made = Offer(
+            price=_thompson(near, near_cell, float, rng) if tries[0] else price,
+            hook=_thompson(c.hooks, hook_cell, one, rng) if tries[1] else hook,
+            item=_thompson(c.items, item_cell, one, rng) if tries[2] else item,
+            explored=True,
+            choices=best.choices,
+        )
     # P(made) = P(no exploring coin) · [made is the best] + P(coin) · P(the draws give made)
     same = (made.price, made.hook, made.item) == (price, hook, item)
     if any(tries):
-        dims = ((near, near_cell, float, made.price, price), (c.hooks, hook_cell, one, made.hook, hook),
-                (c.items, item_cell, one, made.item, item))
-        drawn = math.prod(_thompson_share(opts, cell, val, x) if t else float(x == b)
-                          for t, (opts, cell, val, x, b) in zip(tries, dims, strict=True))
+        dims = (
+            (near, near_cell, float, made.price, price),
+            (c.hooks, hook_cell, one, made.hook, hook),
+            (c.items, item_cell, one, made.item, item),
+        )
+        drawn = math.prod(
+            _thompson_share(opts, cell, val, x) if t else float(x == b)
+            for t, (opts, cell, val, x, b) in zip(tries, dims, strict=True)
+        )
     else:
         drawn = float(same)
     made.propensity = round((1 - q) * same + q * drawn, 6)

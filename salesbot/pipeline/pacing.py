@@ -3,6 +3,7 @@ the creator's range after the fan's message (Creator.reply_delay_min_s / _max_s)
 indicator for its last seconds. Applied by scheduling: the fan's queue item is due at the delay less
 TYPING_LEAD_S (queue not_before), the worker decides then, shows the indicator and schedules the send
 TYPING_LEAD_S later (worker.SendLater). No worker ever waits; 0 and 0 (the default): at once."""
+
 import logging
 import random
 from datetime import timedelta

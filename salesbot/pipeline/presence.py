@@ -1,6 +1,7 @@
 """A fan's presence, from the provider's ephemeral events (never stored, no idempotency key): typing holds
 the fan's queued reply a few seconds (the worker asks `typing_wait`), online/offline are kept on the fan for
 timing. One UPDATE at the door; a fan we do not know yet is not created for it."""
+
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -20,8 +21,11 @@ def apply(creator, seen: events.Presence) -> int:
     if seen.kind == "typing":
         return fans.update(typing_until=now + timedelta(seconds=TYPING_HOLD_S))
     if seen.kind in ("online", "offline"):
-        return fans.update(online=seen.kind == "online", online_changed_at=now,
-                           **({"typing_until": None} if seen.kind == "offline" else {}))
+        return fans.update(
+            online=seen.kind == "online",
+            online_changed_at=now,
+            **({"typing_until": None} if seen.kind == "offline" else {}),
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ Time budgets: every task ends well inside the cluster's task timeout. `item_wors
 longest one queue item can take (an LLM call with its retries, then one platform send); a draining task
 starts no item it could not finish in time, and queues its successor instead.
 """
+
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ PRIORITY = ["-fan__total_spent", "-fan__whale_score", "waiting_since", "id"]
 
 # --- time budgets -------------------------------------------------------------------------------
 
+
 def item_worst_case_s() -> float:
     """The longest one queue item may take: the model with its retries, then one send (no retry
     inside: a failed send goes back to the queue with a backoff, see worker.work_one)."""
@@ -59,6 +61,7 @@ def lease() -> timedelta:
 
 # --- waking workers -----------------------------------------------------------------------------
 
+
 def wake_worker(n: int = 1) -> None:
     """Queue a task that works the fan queue; the items are already stored, so a failure here only
     delays them until the sweeper (logged, never raised into the caller's transaction)."""
@@ -78,8 +81,9 @@ def wake_drain() -> bool:
 
     queued, since = drain_flag()
     now = timezone.now()
-    if queued and (since is None or (now - since).total_seconds() < recovery.STALE_FLAG_S
-                   or not recovery.stale_drain_flag(now)):
+    if queued and (
+        since is None or (now - since).total_seconds() < recovery.STALE_FLAG_S or not recovery.stale_drain_flag(now)
+    ):
         return False
     # not queued, or queued seconds ago with no drain started (its task lost with a killed cluster): queue one
     if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
@@ -124,6 +128,7 @@ def replay(event: WebhookEvent) -> None:
 
 # --- the fan queue ------------------------------------------------------------------------------
 
+
 def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> QueueItem | None:
     """Put the fan in line once; a fan already waiting keeps its place (messages are coalesced).
     `not_before`: not worked before then (a human's hold on the fan, pipeline.account.hold_end); an
@@ -142,7 +147,8 @@ def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> Queue
             if reason != QueueItem.Reason.MESSAGE:
                 return existing
             marked = QueueItem.objects.filter(pk=existing.pk, status=QueueItem.Status.PENDING).update(
-                followup_since=Coalesce("followup_since", Value(waiting_since or timezone.now())))
+                followup_since=Coalesce("followup_since", Value(waiting_since or timezone.now()))
+            )
             if marked:
                 return existing
             continue  # claimed meanwhile: the fan gets an item of its own
@@ -159,12 +165,15 @@ def enqueue(fan: Fan, reason: str, waiting_since=None, not_before=None) -> Queue
 def _insert_pending(fan, reason, waiting_since, not_before) -> QueueItem | None:
     """The fan's new pending item, or None when it already has one (the one_pending_item_per_fan index): one
     INSERT ... ON CONFLICT DO NOTHING, so the common case costs no look-up first and no savepoint."""
-    item = QueueItem(creator_id=fan.creator_id, fan=fan, reason=reason, waiting_since=waiting_since,
-                     not_before=not_before)
+    item = QueueItem(
+        creator_id=fan.creator_id, fan=fan, reason=reason, waiting_since=waiting_since, not_before=not_before
+    )
     fields = [f for f in QueueItem._meta.concrete_fields if not f.primary_key]
     q = connection.ops.quote_name
-    sql = (f"INSERT INTO {q(QueueItem._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}")
+    sql = (
+        f"INSERT INTO {q(QueueItem._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}"
+    )
     with connection.cursor() as cur:
         cur.execute(sql, [f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields])
         row = cur.fetchone()
@@ -192,12 +201,18 @@ def retry_action(action, error) -> QueueItem | None:
     layer resends the same Action, with the same idempotency key, after the platform's wait or a backoff."""
     due = timezone.now() + timedelta(seconds=float(error.retry_after or settings.PLATFORM_BACKOFF_S))
     pending = QueueItem.objects.filter(fan_id=action.fan_id, status=QueueItem.Status.PENDING)
-    if not pending.filter(action__isnull=True).update(action=action, not_before=due,
-                                                      followup_since=followup_of_taken_item()):
+    if not pending.filter(action__isnull=True).update(
+        action=action, not_before=due, followup_since=followup_of_taken_item()
+    ):
         try:
             with transaction.atomic():
-                QueueItem.objects.create(creator_id=action.creator_id, fan_id=action.fan_id, action=action,
-                                         not_before=due, waiting_since=action.ts)
+                QueueItem.objects.create(
+                    creator_id=action.creator_id,
+                    fan_id=action.fan_id,
+                    action=action,
+                    not_before=due,
+                    waiting_since=action.ts,
+                )
         except IntegrityError:
             log.warning("fan %s already has a pending send; action %s stays pending", action.fan_id, action.pk)
             return None
@@ -208,8 +223,10 @@ def retry_action(action, error) -> QueueItem | None:
 def followup_of_taken_item():
     """For an undecided pending item that takes over a decided send: a fan message it was to answer is
     answered after the send (its waiting_since becomes followup_since), never dropped."""
-    return Case(When(reason=QueueItem.Reason.MESSAGE, then=Coalesce("followup_since", "waiting_since")),
-                default=F("followup_since"))
+    return Case(
+        When(reason=QueueItem.Reason.MESSAGE, then=Coalesce("followup_since", "waiting_since")),
+        default=F("followup_since"),
+    )
 
 
 def _take_fan(fan_id, now) -> bool:
@@ -224,9 +241,11 @@ def release_fan(fan_id) -> None:
 def workable(creator=None, now=None):
     now = now or timezone.now()
     abandoned = Q(status=QueueItem.Status.WORKING, claimed_at__lt=now - lease())
-    qs = (QueueItem.objects.filter(not_before__lte=now)
-          .filter(Q(status=QueueItem.Status.PENDING) | abandoned)
-          .exclude(fan__lease_until__gte=now))
+    qs = (
+        QueueItem.objects.filter(not_before__lte=now)
+        .filter(Q(status=QueueItem.Status.PENDING) | abandoned)
+        .exclude(fan__lease_until__gte=now)
+    )
     return qs.filter(creator=creator) if creator is not None else qs
 
 
@@ -235,10 +254,15 @@ def next_retry_in(creator=None, within: float = 0.0) -> float | None:
     if within <= 0:
         return None
     now = timezone.now()
-    due = (QueueItem.objects.filter(status=QueueItem.Status.PENDING, not_before__gt=now,
-                                    not_before__lte=now + timedelta(seconds=within))
-           .filter(**({"creator": creator} if creator is not None else {}))
-           .order_by("not_before").values_list("not_before", flat=True).first())
+    due = (
+        QueueItem.objects.filter(
+            status=QueueItem.Status.PENDING, not_before__gt=now, not_before__lte=now + timedelta(seconds=within)
+        )
+        .filter(**({"creator": creator} if creator is not None else {}))
+        .order_by("not_before")
+        .values_list("not_before", flat=True)
+        .first()
+    )
     return None if due is None else max((due - now).total_seconds(), 0.0)
 
 
@@ -257,8 +281,8 @@ def claim_next(creator=None) -> QueueItem | None:
             release_fan(item.fan_id)
             continue
         taken = QueueItem.objects.filter(pk=item.pk, status=item.status).update(
-            status=QueueItem.Status.WORKING, claimed_at=now, claimed_by=recovery.worker_id(),
-            attempts=F("attempts") + 1)
+            status=QueueItem.Status.WORKING, claimed_at=now, claimed_by=recovery.worker_id(), attempts=F("attempts") + 1
+        )
         if taken:
             return QueueItem.objects.select_related("fan", "creator", "action").get(pk=item.pk)
         release_fan(item.fan_id)
@@ -274,5 +298,6 @@ def _superseded(item, now) -> bool:
     if not newer.exists():
         return False
     QueueItem.objects.filter(pk=item.pk, status=QueueItem.Status.WORKING).update(
-        status=QueueItem.Status.DONE, finished_at=now, result="superseded: the fan's newer item answers instead")
+        status=QueueItem.Status.DONE, finished_at=now, result="superseded: the fan's newer item answers instead"
+    )
     return True

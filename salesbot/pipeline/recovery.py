@@ -12,6 +12,7 @@ its item `working`, and perhaps the intake's "drain queued" flag with no task be
 - checkers.recover, run every second by each qcluster worker process's ticker (tasks.start_recovery_ticker):
   all of the above, and a worker woken when a retry comes due or an item waits with no task for it.
 """
+
 import logging
 import os
 import socket
@@ -25,7 +26,7 @@ from salesbot.models import IntakeDrain, QueueItem
 
 log = logging.getLogger(__name__)
 
-STALE_FLAG_S = 5.0     # a queued drain starts within a second on a live cluster
+STALE_FLAG_S = 5.0  # a queued drain starts within a second on a live cluster
 
 
 def _host() -> str:
@@ -85,15 +86,19 @@ def reclaim_dead(now=None) -> int:
     """Items a dead worker of this host held: abandoned now (as the lease's end would make them), their
     fans' leases freed. Returns how many."""
     now = now or timezone.now()
-    held = (QueueItem.objects.filter(status=QueueItem.Status.WORKING, claimed_at__gte=now - _lease())
-            .exclude(claimed_by="").filter(claimed_by__startswith=f"{_HOST}:")
-            .values_list("pk", "fan_id", "claimed_by"))
+    held = (
+        QueueItem.objects.filter(status=QueueItem.Status.WORKING, claimed_at__gte=now - _lease())
+        .exclude(claimed_by="")
+        .filter(claimed_by__startswith=f"{_HOST}:")
+        .values_list("pk", "fan_id", "claimed_by")
+    )
     n = 0
     for pk, fan_id, owner in held:
         if owner_alive(owner):
             continue
         if QueueItem.objects.filter(pk=pk, status=QueueItem.Status.WORKING, claimed_by=owner).update(
-                claimed_at=now - _lease() - timedelta(seconds=1)):
+            claimed_at=now - _lease() - timedelta(seconds=1)
+        ):
             Fan.objects.filter(pk=fan_id).update(lease_until=None)
             log.warning("queue item %s: its worker %s died; taken over now", pk, owner)
             n += 1
@@ -104,5 +109,8 @@ def stale_drain_flag(now=None) -> bool:
     """The "drain queued" flag is set, but no drain started for STALE_FLAG_S: its task was lost (a killed
     cluster took it from the broker). Taken over: cleared, so the next wake_drain queues a drain."""
     now = now or timezone.now()
-    return bool(IntakeDrain.objects.filter(pk=1, queued=True, changed_at__lt=now - timedelta(seconds=STALE_FLAG_S))
-                .update(queued=False, changed_at=now))
+    return bool(
+        IntakeDrain.objects.filter(pk=1, queued=True, changed_at__lt=now - timedelta(seconds=STALE_FLAG_S)).update(
+            queued=False, changed_at=now
+        )
+    )

@@ -3,6 +3,7 @@
 A fan who gets one line again sees a loop, not a person. Lines are compared normalised (case, spacing and
 the fan's own name do not make a line new), so "hey John 💕" and "Hey  john 💕" are one line.
 """
+
 import re
 
 from learning.models import Action
@@ -19,9 +20,13 @@ def normalise(text: str, fan_name: str = "") -> str:
 
 def sent_texts(fan) -> list[str]:
     """Every line the fan got from the bot, oldest first: sent here, or logged by the seed's bot (imports)."""
-    return list(Action.objects.filter(fan=fan, status__in=[Action.Status.SENT, Action.Status.LOGGED])
-                .exclude(action=Action.Kind.SKIP).exclude(message_text="").order_by("ts", "seq")
-                .values_list("message_text", flat=True))
+    return list(
+        Action.objects.filter(fan=fan, status__in=[Action.Status.SENT, Action.Status.LOGGED])
+        .exclude(action=Action.Kind.SKIP)
+        .exclude(message_text="")
+        .order_by("ts", "seq")
+        .values_list("message_text", flat=True)
+    )
 
 
 def already_had(fan, text: str) -> bool:
@@ -52,15 +57,25 @@ def offer_unanswered(fan) -> bool:
     """The fan's last PPV has had no message from the fan since (messages compared in stored order, which
     the platform's and our clocks cannot disturb; by time for a PPV with no stored message)."""
     from fans.models import Message
-    last = (Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
-            .order_by("-ts", "-seq").only("ts", "platform_message_id").first())
+
+    last = (
+        Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
+        .order_by("-ts", "-seq")
+        .only("ts", "platform_message_id")
+        .first()
+    )
     if last is None:
         return False
     incoming = Message.objects.filter(fan=fan, direction=Message.Direction.IN)
     out = None
     if last.platform_message_id is not None:
-        out = (Message.objects.filter(fan=fan, direction=Message.Direction.OUT,
-                                      platform_message_id=last.platform_message_id).order_by("-id").first())
+        out = (
+            Message.objects.filter(
+                fan=fan, direction=Message.Direction.OUT, platform_message_id=last.platform_message_id
+            )
+            .order_by("-id")
+            .first()
+        )
     later = incoming.filter(id__gt=out.id) if out else incoming.filter(ts__gt=last.ts)
     return not later.exists()
 

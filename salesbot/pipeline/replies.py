@@ -12,6 +12,7 @@ decide(ctx, step) wraps the router's rule step (salesbot.pipeline.rules.STEPS):
 With nothing fresh left, NoFreshLine reaches salesbot.pipeline.engine, which hands the fan to the LLM
 (when configured and within budget) or waits for the fan.
 """
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -32,17 +33,28 @@ SMALL_TALK = {K.TEASE, K.REENGAGE}
 # stands in for it (the bot waits). An answer about a waiting offer has no stand-in either: a chat line
 # would dodge the fan's question, a PPV would be a second offer.
 ALTERNATIVES = {
-    K.GREETING: [K.HELLO, K.TEASE, K.REENGAGE], K.HELLO: [K.REENGAGE, K.TEASE],
-    K.TEASE: [K.MORE, K.REENGAGE], K.REENGAGE: [K.TEASE, K.ABOUT_ME], K.AFTERCARE: [K.COMPLIMENT, K.REENGAGE],
-    K.FREE_HOOK: [K.TEASE, K.REENGAGE], K.PPV: [K.TEASE, K.REENGAGE],
-    K.MORE: [K.TEASE, K.REENGAGE], K.ABOUT_ME: [K.REENGAGE], K.COMPLIMENT: [K.REENGAGE, K.TEASE],
+    K.GREETING: [K.HELLO, K.TEASE, K.REENGAGE],
+    K.HELLO: [K.REENGAGE, K.TEASE],
+    K.TEASE: [K.MORE, K.REENGAGE],
+    K.REENGAGE: [K.TEASE, K.ABOUT_ME],
+    K.AFTERCARE: [K.COMPLIMENT, K.REENGAGE],
+    K.FREE_HOOK: [K.TEASE, K.REENGAGE],
+    K.PPV: [K.TEASE, K.REENGAGE],
+    K.MORE: [K.TEASE, K.REENGAGE],
+    K.ABOUT_ME: [K.REENGAGE],
+    K.COMPLIMENT: [K.REENGAGE, K.TEASE],
 }
 
 
 def waiting_offer(ctx: Context):
     """The offer the fan may be answering: the last PPV sent, unbought and recent; None otherwise."""
-    ppv = (Action.objects.filter(fan=ctx.fan, action=Action.Kind.PPV, status=Action.Status.SENT,
-                                 ts__gte=timezone.now() - OFFER_ANSWER_WINDOW).order_by("-ts", "-seq").first())
+    ppv = (
+        Action.objects.filter(
+            fan=ctx.fan, action=Action.Kind.PPV, status=Action.Status.SENT, ts__gte=timezone.now() - OFFER_ANSWER_WINDOW
+        )
+        .order_by("-ts", "-seq")
+        .first()
+    )
     return ppv if ppv is not None and not ppv.purchased else None
 
 
@@ -56,8 +68,11 @@ def answer_offer(ctx: Context, intent: str, offer) -> Decision:
     price = getattr(offer, "price", None) or ctx.fan.last_ppv_price
     if intent == intents.PRICE and price is None:
         intent = intents.YES  # an offer whose price is unknown here: point the fan at it
-    reason = {intents.PRICE: "the fan asks the waiting offer's price", intents.YES: "the fan wants the waiting offer",
-              intents.NO: "the fan declines the waiting offer"}[intent]
+    reason = {
+        intents.PRICE: "the fan asks the waiting offer's price",
+        intents.YES: "the fan wants the waiting offer",
+        intents.NO: "the fan declines the waiting offer",
+    }[intent]
     values = {"price": price_text(price)} if intent == intents.PRICE else {}
     return rules.text_decision(ctx, intent, reason=reason, **values)
 
@@ -76,8 +91,9 @@ def decide(ctx: Context, step: str) -> Decision:
         decision = rules.STEPS[step](ctx)
     except NoFreshLine as e:
         decision, spent = None, e
-    small_talk = decision is None or (decision.action == Action.Kind.TEXT
-                                      and decision.extra.get("template") in SMALL_TALK)
+    small_talk = decision is None or (
+        decision.action == Action.Kind.TEXT and decision.extra.get("template") in SMALL_TALK
+    )
     if intent and intent not in OFFER_INTENTS and small_talk:
         try:
             return rules.text_decision(ctx, intent, reason=f"answers the fan ({intent})")

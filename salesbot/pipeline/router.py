@@ -3,6 +3,7 @@
 Each row: (name, condition, engine step). Engine steps name functions in salesbot.pipeline.rules,
 or "llm" for the model, or "skip".
 """
+
 from salesbot.models import QueueItem
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.cues import is_filler
@@ -26,24 +27,24 @@ def _kept_from_llm(c: Context) -> bool:
 
 
 ROUTES: list[tuple[str, callable, str]] = [
-    ("no_contact",        lambda c: contact_block(c.creator, c.fan) is not None,       "skip"),
-    ("welcome",           lambda c: c.reason == QueueItem.Reason.WELCOME,                             "greet"),
-    ("bump",              lambda c: c.reason == QueueItem.Reason.BUMP,                                "bump"),
-    ("rekindle",          lambda c: c.reason == QueueItem.Reason.REKINDLE,                            "rekindle"),
-    ("expired",           lambda c: c.reason == QueueItem.Reason.EXPIRED,                             "expired"),
+    ("no_contact", lambda c: contact_block(c.creator, c.fan) is not None, "skip"),
+    ("welcome", lambda c: c.reason == QueueItem.Reason.WELCOME, "greet"),
+    ("bump", lambda c: c.reason == QueueItem.Reason.BUMP, "bump"),
+    ("rekindle", lambda c: c.reason == QueueItem.Reason.REKINDLE, "rekindle"),
+    ("expired", lambda c: c.reason == QueueItem.Reason.EXPIRED, "expired"),
     # Seed §9: never call the model for greetings, emojis or filler.
-    ("filler",            _kept_from_llm,                                              "light_reply"),
-    ("spent_1_plus",      lambda c: c.fan.total_spent >= 1,                            "llm"),
-    ("buying_signal",     lambda c: "buying" in c.signals,                             "ppv"),
-    ("sexual_4_plus",     lambda c: "sexual" in c.signals and _msgs(c) >= 4,           "ppv"),
-    ("sexual_under_4",    lambda c: "sexual" in c.signals,                             "free_hook"),
-    ("interest",          lambda c: "interest" in c.signals,                           "tease_or_free_hook"),
-    ("msg_1_2",           lambda c: _msgs(c) <= 2,                                     "greet"),
-    ("msg_3_4",           lambda c: _msgs(c) <= 4,                                     "tease"),
-    ("msg_5",             lambda c: _msgs(c) == 5,                                     "free_hook"),
-    ("msg_6_8",           lambda c: _msgs(c) <= 8,                                     "ppv"),
-    ("msg_9_plus",        lambda c: _msgs(c) >= 9,                                     "llm"),
-    ("catchall",          lambda c: True,                                              "reengage"),
+    ("filler", _kept_from_llm, "light_reply"),
+    ("spent_1_plus", lambda c: c.fan.total_spent >= 1, "llm"),
+    ("buying_signal", lambda c: "buying" in c.signals, "ppv"),
+    ("sexual_4_plus", lambda c: "sexual" in c.signals and _msgs(c) >= 4, "ppv"),
+    ("sexual_under_4", lambda c: "sexual" in c.signals, "free_hook"),
+    ("interest", lambda c: "interest" in c.signals, "tease_or_free_hook"),
+    ("msg_1_2", lambda c: _msgs(c) <= 2, "greet"),
+    ("msg_3_4", lambda c: _msgs(c) <= 4, "tease"),
+    ("msg_5", lambda c: _msgs(c) == 5, "free_hook"),
+    ("msg_6_8", lambda c: _msgs(c) <= 8, "ppv"),
+    ("msg_9_plus", lambda c: _msgs(c) >= 9, "llm"),
+    ("catchall", lambda c: True, "reengage"),
 ]
 
 

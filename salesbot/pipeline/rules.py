@@ -7,6 +7,7 @@ A PPV's price, hook and content follow the learning evidence (Beta posteriors, l
 best-evidenced choice, or, for a share of offers, a Thompson sample; prices are learnt per fan context
 (salesbot.pipeline.offers, where that code lives).
 """
+
 import random
 import re
 
@@ -29,24 +30,45 @@ TEMPLATES_TTL_S = 60  # a creator's templates, read once a minute or after an ed
 # Lines for a kind the creator's content map leaves out. The answers to what a fan said get a few each,
 # so a fan can ask twice; the creator's own lines always win (they are in the creator's voice).
 DEFAULT_VARIANTS = {
-    K.GREETING: ["hey {name} 💕"], K.TEASE: ["i have something you might like 🙈"],
-    K.REENGAGE: ["tell me about you 💭"], K.BUMP: ["did you see what i sent? 👀"], K.REKINDLE: ["missed you 💕"],
-    K.PPV: ["just for you 🥺"], K.FREE_HOOK: ["a little something for you 😘"], K.AFTERCARE: ["did you like it? 🥰"],
-    K.PRICE: ["it's just ${price} babe 🙈 and so worth it", "only ${price} for you 😘 it's waiting in your messages",
-              "${price} 💕 unlock it and tell me what you think"],
-    K.OFFER_YES: ["yay 🥰 it's right there in your messages, just unlock it", "it's waiting for you babe 😘 "
-                  "tell me when you've seen it", "mmm good choice 😏 open it and tell me what you think"],
-    K.OFFER_NO: ["no worries babe 💕 it's there whenever you want it", "that's ok 🥰 tell me about your day instead",
-                 "no pressure at all 😘 what are you up to?"],
-    K.MORE: ["mmm you want more? 😏 i've got plenty more where that came from", "more is coming babe 🙈 "
-             "what would you love to see?", "greedy 😏 i like that… tell me what you're into"],
-    K.ABOUT_ME: ["haha you want to know me better? 🙈 you first, tell me something about you",
-                 "a girl has to keep a few secrets 😏 but ask me anything",
-                 "just relaxing at home rn 🥰 what about you?"],
+    K.GREETING: ["hey {name} 💕"],
+    K.TEASE: ["i have something you might like 🙈"],
+    K.REENGAGE: ["tell me about you 💭"],
+    K.BUMP: ["did you see what i sent? 👀"],
+    K.REKINDLE: ["missed you 💕"],
+    K.PPV: ["just for you 🥺"],
+    K.FREE_HOOK: ["a little something for you 😘"],
+    K.AFTERCARE: ["did you like it? 🥰"],
+    K.PRICE: [
+        "it's just ${price} babe 🙈 and so worth it",
+        "only ${price} for you 😘 it's waiting in your messages",
+        "${price} 💕 unlock it and tell me what you think",
+    ],
+    K.OFFER_YES: [
+        "yay 🥰 it's right there in your messages, just unlock it",
+        "it's waiting for you babe 😘 tell me when you've seen it",
+        "mmm good choice 😏 open it and tell me what you think",
+    ],
+    K.OFFER_NO: [
+        "no worries babe 💕 it's there whenever you want it",
+        "that's ok 🥰 tell me about your day instead",
+        "no pressure at all 😘 what are you up to?",
+    ],
+    K.MORE: [
+        "mmm you want more? 😏 i've got plenty more where that came from",
+        "more is coming babe 🙈 what would you love to see?",
+        "greedy 😏 i like that… tell me what you're into",
+    ],
+    K.ABOUT_ME: [
+        "haha you want to know me better? 🙈 you first, tell me something about you",
+        "a girl has to keep a few secrets 😏 but ask me anything",
+        "just relaxing at home rn 🥰 what about you?",
+    ],
     K.COMPLIMENT: ["aww you're so sweet 🥰", "stop it, you're making me blush 🙈", "you always know what to say 💕"],
     K.HELLO: ["heyy 😊 how's your day going?", "hii you 💕 what are you up to?", "hey you 😘 so glad you're here"],
-    K.EXPIRED: ["i miss you already {name} 🥺 come back, i've been saving something special for you 💕",
-                "hey {name}, it's not the same without you here 💭 come back and see what's new 😘"],
+    K.EXPIRED: [
+        "i miss you already {name} 🥺 come back, i've been saving something special for you 💕",
+        "hey {name}, it's not the same without you here 💭 come back and see what's new 😘",
+    ],
 }
 
 
@@ -64,8 +86,9 @@ def _rng(ctx: Context) -> random.Random:
 
 def _row(ctx: Context, kind: str) -> ResponseTemplate | None:
     if ctx.templates is None:
-        ctx.templates = creator_cache.cached(ctx.creator, "templates", lambda: list(ctx.creator.templates.all()),
-                                             TEMPLATES_TTL_S)
+        ctx.templates = creator_cache.cached(
+            ctx.creator, "templates", lambda: list(ctx.creator.templates.all()), TEMPLATES_TTL_S
+        )
     return next((t for t in ctx.templates if t.kind == kind), None)
 
 
@@ -108,8 +131,9 @@ def unsent_items(ctx: Context, paid: bool) -> list[VaultItem]:
 
 def text_decision(ctx, kind, action=Action.Kind.TEXT, reason="", **values) -> Decision:
     text, t = template(ctx, kind, **values)
-    return Decision(action=action, text=text, hook=(t.hook if t else ""), reason=reason or kind,
-                    extra={"template": str(kind)})
+    return Decision(
+        action=action, text=text, hook=(t.hook if t else ""), reason=reason or kind, extra={"template": str(kind)}
+    )
 
 
 def greet(ctx: Context) -> Decision:
@@ -119,8 +143,11 @@ def greet(ctx: Context) -> Decision:
     d = text_decision(ctx, K.GREETING, reason="greet")
     t = _row(ctx, K.GREETING)
     key = t.content_key if t else ""
-    if key and key not in (ctx.fan.content_sent or []) and any(
-            v.content_key == key and v.media_ids and v.default_price is None for v in ctx.creator.vault_items.all()):
+    if (
+        key
+        and key not in (ctx.fan.content_sent or [])
+        and any(v.content_key == key and v.media_ids and v.default_price is None for v in ctx.creator.vault_items.all())
+    ):
         d.action, d.content_key, d.reason = "free_media", key, "greet + selfie"
     return d
 
@@ -158,11 +185,23 @@ def ppv(ctx: Context) -> Decision:
     context = fan_context(ctx.fan, candidates)
     offer = choose_offer(candidates, load_evidence(ctx), context, _rng(ctx))
     text, hook = ppv_line(ctx, t, offer.hook, default_hook)
-    d = Decision("ppv", text=text, content_key=offer.item.content_key, price=offer.price, hook=hook,
-                 reason=f"ladder tier {offer.item.ladder_tier}" + (" (exploring)" if offer.explored else "")
-                 + (f" ({offer.hook} lines already sent to this fan: a {hook} line)" if hook != offer.hook else ""))
-    d.extra.update(segment=context, template=str(K.PPV), propensity=offer.propensity, policy_choices=offer.choices,
-                   offer=as_logged(offer))
+    d = Decision(
+        "ppv",
+        text=text,
+        content_key=offer.item.content_key,
+        price=offer.price,
+        hook=hook,
+        reason=f"ladder tier {offer.item.ladder_tier}"
+        + (" (exploring)" if offer.explored else "")
+        + (f" ({offer.hook} lines already sent to this fan: a {hook} line)" if hook != offer.hook else ""),
+    )
+    d.extra.update(
+        segment=context,
+        template=str(K.PPV),
+        propensity=offer.propensity,
+        policy_choices=offer.choices,
+        offer=as_logged(offer),
+    )
     if offer.explored:
         d.extra["explored"] = True
     return d
@@ -240,6 +279,14 @@ def light_reply(ctx: Context) -> Decision:
 
 STEPS = {
     "light_reply": light_reply,
-    "greet": greet, "tease": tease, "free_hook": free_hook, "tease_or_free_hook": tease_or_free_hook,
-    "ppv": ppv, "reengage": reengage, "bump": bump, "rekindle": rekindle, "expired": expired, "llm": llm_stand_in,
+    "greet": greet,
+    "tease": tease,
+    "free_hook": free_hook,
+    "tease_or_free_hook": tease_or_free_hook,
+    "ppv": ppv,
+    "reengage": reengage,
+    "bump": bump,
+    "rekindle": rekindle,
+    "expired": expired,
+    "llm": llm_stand_in,
 }

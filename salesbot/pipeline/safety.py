@@ -4,6 +4,7 @@
 Every check reads `normalise(text)` first: NFKC (full-width digits, ligatures), curly quotes and
 apostrophes made straight, zero-width characters dropped, whitespace collapsed. A phone keyboard's
 "i’m 16" must read exactly like "i'm 16"."""
+
 import re
 import unicodedata
 
@@ -12,8 +13,21 @@ from fans.selectors import SAFETY_PREFIX, SAFETY_REASONS, SALE_PREFIX
 from fans.services import hand_off, opt_out
 from salesbot.pipeline.contact import contact_block
 
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'", "`": "'",
-                         "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201f": '"', "\u2033": '"'})
+_QUOTES = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+    }
+)
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 
 
@@ -24,9 +38,11 @@ def normalise(text: str | None) -> str:
     return " ".join(text.split())
 
 
-_NOT_AGE = (r"(?!\s*(?:inch|in\b|cm|ft\b|foot|feet|tall|\"|'|k\b|\$|dollars|min|mins|minutes|hours|hrs|times"
-            r"|pics|photos|%|of\b|more|left|away|mins?\b|kms?\b|miles?\b|mi\b|blocks|hundred|thousand"
-            r"|lbs?\b|pounds|kgs?\b|kilos))")
+_NOT_AGE = (
+    r"(?!\s*(?:inch|in\b|cm|ft\b|foot|feet|tall|\"|'|k\b|\$|dollars|min|mins|minutes|hours|hrs|times"
+    r"|pics|photos|%|of\b|more|left|away|mins?\b|kms?\b|miles?\b|mi\b|blocks|hundred|thousand"
+    r"|lbs?\b|pounds|kgs?\b|kilos))"
+)
 # Ages under 18 spelled out (the small ones read too often as counts: "i'm one of...").
 _AGE_WORD = r"(?:twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
 _AGE_NUM = rf"(?:1[0-7]|[1-9]|{_AGE_WORD})"
@@ -35,35 +51,57 @@ _AGE_FILLER = r"(?:(?:only|just|literally|actually|really|still|barely|like|turn
 _AGE = rf"\b(?:i'?m|i am)\s+{_AGE_FILLER}{_AGE_NUM}\b" + _NOT_AGE
 _YEARS_OLD = r"(?:yo\b|y/o\b|y\.\s?o\b\.?|yrs? old\b|years? old\b)"
 TRIGGERS: list[tuple[str, re.Pattern]] = [
-    ("possible minor", re.compile(
-        _AGE + rf"|\b{_AGE_NUM}\s*{_YEARS_OLD}|\bunder\s*18\b|\bunderage\b|\bminor\b"
-        r"|\b(?:high|middle) school\b|\b(?:9th|10th|11th) grade\b", re.I)),
-    ("mentions self-harm", re.compile(
-        r"\bkill(?:ing)? my ?self\b|\bsuicid|\bself[- ]?harm|\bhurt(?:ing)? my ?self\b|\bwant to die\b"
-        r"|\b(?:wanna|wants? to|wanted to) (?:just |really )?die\b"  # not "gonna die": "i'm gonna die lol 😍"
-        r"|\b(?:wanna|wants? to|gonna|going to|about to) (?:just )?off my ?self\b|\bunalive my ?self\b"
-        r"|\bend my life\b|\bbetter off dead\b|\bdon'?t (?:want to|wanna) (?:live|be alive) anymore\b"
-        r"|(?<![\d.]\s)(?<![\d.])\bkms\b"
-        r"|\bend it all\b|\bcut(?:ting)? my ?self\b|\bno reason to live\b", re.I)),
-    ("claims to know the creator's real identity", re.compile(
-        r"\bi know who you (?:really )?are\b|\byour real name\b|\bi know where you live\b"
-        r"|\bi found your (?:address|real|family|instagram|facebook)\b", re.I)),
+    (
+        "possible minor",
+        re.compile(
+            _AGE + rf"|\b{_AGE_NUM}\s*{_YEARS_OLD}|\bunder\s*18\b|\bunderage\b|\bminor\b"
+            r"|\b(?:high|middle) school\b|\b(?:9th|10th|11th) grade\b",
+            re.I,
+        ),
+    ),
+    (
+        "mentions self-harm",
+        re.compile(
+            r"\bkill(?:ing)? my ?self\b|\bsuicid|\bself[- ]?harm|\bhurt(?:ing)? my ?self\b|\bwant to die\b"
+            r"|\b(?:wanna|wants? to|wanted to) (?:just |really )?die\b"  # not "gonna die": "i'm gonna die lol 😍"
+            r"|\b(?:wanna|wants? to|gonna|going to|about to) (?:just )?off my ?self\b|\bunalive my ?self\b"
+            r"|\bend my life\b|\bbetter off dead\b|\bdon'?t (?:want to|wanna) (?:live|be alive) anymore\b"
+            r"|(?<![\d.]\s)(?<![\d.])\bkms\b"
+            r"|\bend it all\b|\bcut(?:ting)? my ?self\b|\bno reason to live\b",
+            re.I,
+        ),
+    ),
+    (
+        "claims to know the creator's real identity",
+        re.compile(
+            r"\bi know who you (?:really )?are\b|\byour real name\b|\bi know where you live\b"
+            r"|\bi found your (?:address|real|family|instagram|facebook)\b",
+            re.I,
+        ),
+    ),
     ("video call request", re.compile(r"\bvideo ?(?:call|chat)\b|\bfacetime\b|\bskype\b|\bzoom call\b", re.I)),
-    ("restricted content", re.compile(
-        r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I)),
+    (
+        "restricted content",
+        re.compile(r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I),
+    ),
     # Seed §8 "legal/safety concerns": a threat of lawyers, courts, police or a chargeback, not a mention of
     # them ("i'm a lawyer", "my dad is a cop", "someone call the police, you're too hot").
-    ("legal threat", re.compile(
-        r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal team)s? ?(?:will|'ll|is going to|is gonna|are going to"
-        r"|shall|is about to)\b"
-        r"|\b(?:call|calling|contact|contacting|get|getting|hire|hiring|talk to|involve|involving) (?:my|a) "
-        r"(?:lawyer|attorney|solicitor)\b"
-        r"|\b(?:sue|suing|sued) (?:you|u|your|ur)\b|\bsee you in court\b|\b(?:take|taking) (?:you|u) to court\b"
-        r"|\blegal action\b|\bpress(?:ing)? charges\b|\bcease and desist\b|\bcharge ?backs?\b"
-        r"|\b(?:i'?ll|i will|i'?m|im|i am|gonna|going to|about to) (?:\w+ )?(?:call|calling|contact|contacting"
-        r"|report|reporting|go to|going to) (?:you to )?the (?:police|cops|authorities|fbi|ftc)\b"
-        r"(?! (?:academy|exam|force|show|series|officer|ball))"
-        r"|\breport(?:ing)? (?:you|u|your account|ur account|this account|this page)\b", re.I)),
+    (
+        "legal threat",
+        re.compile(
+            r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal team)s? ?(?:will|'ll|is going to|is gonna|are going to"
+            r"|shall|is about to)\b"
+            r"|\b(?:call|calling|contact|contacting|get|getting|hire|hiring|talk to|involve|involving) (?:my|a) "
+            r"(?:lawyer|attorney|solicitor)\b"
+            r"|\b(?:sue|suing|sued) (?:you|u|your|ur)\b|\bsee you in court\b|\b(?:take|taking) (?:you|u) to court\b"
+            r"|\blegal action\b|\bpress(?:ing)? charges\b|\bcease and desist\b|\bcharge ?backs?\b"
+            r"|\b(?:i'?ll|i will|i'?m|im|i am|gonna|going to|about to) (?:\w+ )?(?:call|calling|contact|contacting"
+            r"|report|reporting|go to|going to) (?:you to )?the (?:police|cops|authorities|fbi|ftc)\b"
+            r"(?! (?:academy|exam|force|show|series|officer|ball))"
+            r"|\breport(?:ing)? (?:you|u|your account|ur account|this account|this page)\b",
+            re.I,
+        ),
+    ),
 ]
 _STOP_CONTACT = r"(?:message|messaging|msg|text|texting|dm|dming|contact|contacting|write|writing|send)"
 OPT_OUT = re.compile(
@@ -72,7 +110,9 @@ OPT_OUT = re.compile(
     rf"|(?:don'?t|do not) {_STOP_CONTACT} me)(?:\s+(?:please|pls|plz|now|it now|anymore|again|ever again))?\W*$"
     # or a stop anywhere in it: "stop texting me", "dont text me anymore"
     rf"|\bunsubscribe\b|\bstop (?:messaging|texting|sending|contacting|dming|msging|writing) me\b"
-    rf"|\b(?:don'?t|do not|never) {_STOP_CONTACT} me (?:anymore|again|ever again)\b", re.I)
+    rf"|\b(?:don'?t|do not|never) {_STOP_CONTACT} me (?:anymore|again|ever again)\b",
+    re.I,
+)
 
 
 def safety_reason(text: str) -> str | None:
@@ -97,7 +137,8 @@ AMOUNT = re.compile(
     rf"|\b(?:pay|paying|paid|give|giving|offer|offering|for|budget|spend|spending|tip|tipping)"
     rf"\s+(?:you\s+)?(?:like\s+|up to\s+|about\s+|around\s+|over\s+)?{_NUMBER}"
     r"(?!\s*(?:min|sec|hour|hr|day|week|month|pic|photo|vid|video|clip|time|inch|in\b|cm|ft\b|foot|feet|%|x\b|/))",
-    re.I)
+    re.I,
+)
 
 
 def amounts(text: str) -> list[float]:
@@ -111,13 +152,17 @@ def amounts(text: str) -> list[float]:
     return found
 
 
-_MEDIA = (r"(?:video|vid|clip|pic|picture|photo|selfie|voice ?note|voice message|audio|recording|content|dance"
-          r"|song)s?")
+_MEDIA = (
+    r"(?:video|vid|clip|pic|picture|photo|selfie|voice ?note|voice message|audio|recording|content|dance"
+    r"|song)s?"
+)
 # Words that are not a custom request: border customs, "no custom, just the bundle".
 _NOT_CUSTOM = re.compile(
     r"\b(?:at|through|thru|past|in|clear|cleared|clearing|from|by) customs\b"
     r"|\bcustoms (?:office|officer|line|check|border|agent|fee|fees|duty|duties|form|declaration)\b"
-    r"|\b(?:no|not a|not any|don'?t want a|don'?t need a|without a|instead of a) customs?\b", re.I)
+    r"|\b(?:no|not a|not any|don'?t want a|don'?t need a|without a|instead of a) customs?\b",
+    re.I,
+)
 _CUSTOM = re.compile(
     # "i'd love a custom", "do you do customs?", "$300 for a custom", "a customized clip"
     r"\bcustom(?:s|ised|ized)?\b|\bspecial request\b|\bpersonali[sz]ed\b"
@@ -128,10 +173,15 @@ _CUSTOM = re.compile(
     r"(?:just |only |especially |specially )?for me\b"
     r"|\b(?:make|film|record|shoot|create) (?:one|something) (?:just |only |especially |specially )?for me\b"
     # the fan's name written on her body
-    r"|\bmy name (?:on|written on|across) (?:your|ur)\b", re.I)
+    r"|\bmy name (?:on|written on|across) (?:your|ur)\b",
+    re.I,
+)
 # The fan's name said in a recording: "say my name in a video" (never "say my name again" in chat).
-_NAME_SAID = re.compile(r"\b(?:say|says|saying|said|moan|moans|moaning|whisper|whispering|scream|screaming"
-                        r"|with|holding|write|writing|written) my name\b", re.I)
+_NAME_SAID = re.compile(
+    r"\b(?:say|says|saying|said|moan|moans|moaning|whisper|whispering|scream|screaming"
+    r"|with|holding|write|writing|written) my name\b",
+    re.I,
+)
 _MEDIA_WORD = re.compile(rf"\b{_MEDIA}\b|\bon (?:camera|cam|video)\b", re.I)
 
 
@@ -156,8 +206,11 @@ def handoff_reason(creator, text: str) -> str | None:
     for the intake and the simulator alike."""
     reason = safety_reason(text)
     if reason is None and custom_request(text):
-        reason = ("custom request over the approval limit" if custom_over_limit(creator, text)
-                  else "custom request needs new content")
+        reason = (
+            "custom request over the approval limit"
+            if custom_over_limit(creator, text)
+            else "custom request needs new content"
+        )
     return reason
 
 

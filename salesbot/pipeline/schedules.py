@@ -1,4 +1,5 @@
 """The django-q2 schedules of seed §11, created idempotently after every migrate."""
+
 from django_q.models import Schedule
 
 SCHEDULES = [
@@ -20,5 +21,6 @@ SCHEDULES = [
 def ensure_schedules(**kwargs) -> int:
     for name, func, minutes in SCHEDULES:
         Schedule.objects.update_or_create(
-            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1})
+            name=name, defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
+        )
     return len(SCHEDULES)

@@ -7,6 +7,7 @@ right after asks the contact rule once more (one query: a handoff or a safety fl
 still stops the send); an Action read back from the database (a crashed worker's pending send, a retry after a
 platform hiccup) gets the whole gate again.
 """
+
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -39,13 +40,21 @@ def state_after_send(state: str, action: str) -> str | None:
     return FanState.GREETED if state == FanState.NEW else None
 
 
-def refusal(creator, fan: Fan, action: str, *, text: str = "", content_key: str = "",
-            price: Decimal | None = None, writer: str = BOT) -> str | None:
+def refusal(
+    creator,
+    fan: Fan,
+    action: str,
+    *,
+    text: str = "",
+    content_key: str = "",
+    price: Decimal | None = None,
+    writer: str = BOT,
+) -> str | None:
     """Why this send must not happen, or None: the contact rule for this writer and the message rules
     (salesbot.pipeline.contact), checked against fresh rows, never cached ones."""
-    return (contact_block(creator, fan, fresh=True, writer=writer)
-            or message_block(creator, fan, action, text=text, content_key=content_key, price=price,
-                             writer=writer))
+    return contact_block(creator, fan, fresh=True, writer=writer) or message_block(
+        creator, fan, action, text=text, content_key=content_key, price=price, writer=writer
+    )
 
 
 def writer_of(action: Action) -> str:
@@ -55,30 +64,56 @@ def writer_of(action: Action) -> str:
     return HUMAN if action.sent_by_id and action.source == Action.Source.STAFF else BOT
 
 
-def log_decision(creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="",
-                 by=None, review="") -> Action:
+def log_decision(
+    creator, fan: Fan, decision: Decision, status: str, *, response_time_s=None, error="", by=None, review=""
+) -> Action:
     return record_action(
-        fan, decision.action, content_key=decision.content_key, price=decision.price, hook=decision.hook,
-        message_text=decision.text, source=decision.source, reason=decision.reason[:300], route=decision.route,
-        status=status, response_time_s=response_time_s, error=error, extra=decision.extra,
-        explored=bool(decision.extra.get("explored", False)), sent_by=by, review=review,
+        fan,
+        decision.action,
+        content_key=decision.content_key,
+        price=decision.price,
+        hook=decision.hook,
+        message_text=decision.text,
+        source=decision.source,
+        reason=decision.reason[:300],
+        route=decision.route,
+        status=status,
+        response_time_s=response_time_s,
+        error=error,
+        extra=decision.extra,
+        explored=bool(decision.extra.get("explored", False)),
+        sent_by=by,
+        review=review,
         propensity=decision.extra.get("propensity"),
-        segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "")
+        segment=decision.extra.get("segment") if decision.extra.get("segment") in PRICE_CONTEXTS else "",
+    )
 
 
-def prepare(creator, fan: Fan, decision: Decision, response_time_s=None, *, by=None, review="",
-            writer: str = BOT) -> Action:
+def prepare(
+    creator, fan: Fan, decision: Decision, response_time_s=None, *, by=None, review="", writer: str = BOT
+) -> Action:
     """The check step and the record step together: ask the last gate for this decision, then write the Action
     (pending, refused or logged) before any call, so a crash mid-send leaves a pending row to resume. `by`: the
     person sending (console) or approving (`review`: a bot draft approved or edited)."""
-    why = None if decision.action == Action.Kind.SKIP else refusal(
-        creator, fan, decision.action, text=decision.text, content_key=decision.content_key,
-        price=decision.price, writer=writer)
+    why = (
+        None
+        if decision.action == Action.Kind.SKIP
+        else refusal(
+            creator,
+            fan,
+            decision.action,
+            text=decision.text,
+            content_key=decision.content_key,
+            price=decision.price,
+            writer=writer,
+        )
+    )
     return record(creator, fan, decision, why, response_time_s, by=by, review=review)
 
 
-def record(creator, fan: Fan, decision: Decision, refused: str | None, response_time_s=None, *, by=None,
-           review="") -> Action:
+def record(
+    creator, fan: Fan, decision: Decision, refused: str | None, response_time_s=None, *, by=None, review=""
+) -> Action:
     """The record step alone, for a caller that asked `refusal()` for this very decision a moment ago (the
     console and drafts must show a person the reason): `refused` is what it answered (None: no objection)."""
     who = {"response_time_s": response_time_s, "by": by, "review": review}
@@ -101,8 +136,15 @@ def deliver(action: Action, client: HttpClient | None = None) -> Action:
     if getattr(action, "gate_passed", False):  # prepared just now: its message passed the gate
         why = contact_block(creator, fan, fresh=True, writer=writer_of(action))
     else:
-        why = refusal(creator, fan, action.action, text=action.message_text, content_key=action.content_key,
-                      price=action.price, writer=writer_of(action))
+        why = refusal(
+            creator,
+            fan,
+            action.action,
+            text=action.message_text,
+            content_key=action.content_key,
+            price=action.price,
+            writer=writer_of(action),
+        )
     action.gate_passed = False  # once: a resend of this object asks in full
     if why:
         set_action_status(action, Action.Status.REFUSED, error=why)
@@ -138,8 +180,11 @@ def mark_outcome_unknown(action: Action, error: str) -> None:
     extra = {**(action.extra or {}), "outcome_unknown": True}
     Action.objects.filter(pk=action.pk, status=Action.Status.PENDING).update(extra=extra, error=error[:2000])
     action.extra, action.error = extra, error[:2000]
-    log.info("send of action %s: outcome unknown (%s); left pending for a retry with its key or its echo",
-             action.pk, error[:200])
+    log.info(
+        "send of action %s: outcome unknown (%s); left pending for a retry with its key or its echo",
+        action.pk,
+        error[:200],
+    )
 
 
 @transaction.atomic
@@ -170,13 +215,20 @@ def _book_sent(action: Action, platform_message_id: int):
     attach_purchases(action)  # a purchase of this message that arrived before it was booked
     fan = Fan.objects.select_for_update().get(pk=action.fan_id)
     human = writer_of(action) == HUMAN
-    Message.objects.create(fan=fan, direction=Message.Direction.OUT, text=action.message_text,
-                           platform_message_id=platform_message_id, ts=now, by_human=human)
+    Message.objects.create(
+        fan=fan,
+        direction=Message.Direction.OUT,
+        text=action.message_text,
+        platform_message_id=platform_message_id,
+        ts=now,
+        by_human=human,
+    )
     fields = {"messages_sent": F("messages_sent") + 1, "last_interaction_ts": now}
     if human:
         # The person who wrote holds the fan: the bot stays silent for the creator's quiet period.
-        fields.update(human_hold_until=now + timedelta(minutes=action.creator.human_quiet_minutes),
-                      held_by_id=action.sent_by_id)
+        fields.update(
+            human_hold_until=now + timedelta(minutes=action.creator.human_quiet_minutes), held_by_id=action.sent_by_id
+        )
     if action.content_key and action.content_key not in fan.content_sent:
         fields["content_sent"] = fan.content_sent + [action.content_key]
     if action.action == Action.Kind.PPV:

@@ -2,6 +2,7 @@
 (admin filters by it) and, if the creator enables it (Creator.reengage_expired), queued once per expiry
 for the re-engage message (router row `expired`, template kind `expired`); a renewal or a new subscription
 before it went out closes it."""
+
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,15 +26,19 @@ def on_subscription(creator, inbound: Inbound):
     Fan.objects.filter(pk=fan.pk).update(**fields)
     _back(fan)
     if created or fan.state == FanState.NEW:
-        queue.enqueue(fan, QueueItem.Reason.WELCOME,
-                      waiting_since=believable(inbound.envelope.created_at, inbound.arrived_at))
+        queue.enqueue(
+            fan, QueueItem.Reason.WELCOME, waiting_since=believable(inbound.envelope.created_at, inbound.arrived_at)
+        )
 
 
 def on_renewal(creator, inbound: Inbound):
     renewal: events.Renewal = inbound.event
     fan, _ = get_or_create_fan(creator, renewal.fan.id, renewal.fan.name)
-    fields = {"subscription_status": "active", "subscription_expired_at": None,
-              "subscription_renewals": F("subscription_renewals") + 1}
+    fields = {
+        "subscription_status": "active",
+        "subscription_expired_at": None,
+        "subscription_renewals": F("subscription_renewals") + 1,
+    }
     if renewal.price is not None:
         fields["subscription_price"] = renewal.price
     Fan.objects.filter(pk=fan.pk).update(**fields)
@@ -45,8 +50,11 @@ def on_expiry(creator, inbound: Inbound):
     fan, _ = get_or_create_fan(creator, expiry.fan.id, expiry.fan.name)
     at = believable(expiry.expired_at, inbound.arrived_at)
     # Conditional: the same expiry told twice (or by two drains at once) is one expiry, re-engaged once.
-    newly = Fan.objects.filter(pk=fan.pk).exclude(subscription_status=EXPIRED).update(
-        subscription_status=EXPIRED, subscription_expired_at=at)
+    newly = (
+        Fan.objects.filter(pk=fan.pk)
+        .exclude(subscription_status=EXPIRED)
+        .update(subscription_status=EXPIRED, subscription_expired_at=at)
+    )
     if not newly or not creator.reengage_expired:
         return
     fan.refresh_from_db()
@@ -58,7 +66,10 @@ def on_expiry(creator, inbound: Inbound):
 
 def _back(fan: Fan) -> None:
     """The fan subscribed again: a re-engage message that has not gone out yet is no longer wanted."""
-    QueueItem.objects.filter(fan=fan, reason=QueueItem.Reason.EXPIRED, status=QueueItem.Status.PENDING,
-                             action__isnull=True).update(
-        status=QueueItem.Status.DONE, finished_at=timezone.now(),
-        result="closed: the fan subscribed again before the re-engage message went out")
+    QueueItem.objects.filter(
+        fan=fan, reason=QueueItem.Reason.EXPIRED, status=QueueItem.Status.PENDING, action__isnull=True
+    ).update(
+        status=QueueItem.Status.DONE,
+        finished_at=timezone.now(),
+        result="closed: the fan subscribed again before the re-engage message went out",
+    )

@@ -7,6 +7,7 @@ A worker that dies leaves its lease to expire; the item is then
 claimed again and its pending Action resent with the same idempotency key, so the fan still gets exactly
 one message.
 """
+
 import logging
 import time
 from datetime import timedelta
@@ -79,7 +80,8 @@ def handle(item: QueueItem) -> str:
             # The latest message by arrival: a message's own clock can be wrong (see intake.message_time).
             last_in = fan.messages.filter(direction=Message.Direction.IN).order_by("-id").first()
         if fan.human_hold_until is not None and account.answered_by_human(
-                fan, since_message=last_in, since=None if last_in else item.enqueued_at):
+            fan, since_message=last_in, since=None if last_in else item.enqueued_at
+        ):
             return "closed: a human wrote to the fan since (left to the human)"
         ctx = engine.build_context(creator, fan, reason=item.reason, message=last_in)
         decision = engine.decide(ctx)
@@ -94,8 +96,11 @@ def handle(item: QueueItem) -> str:
             LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
         item.action = action
         item.save(update_fields=["action"])
-        if item.reason == QueueItem.Reason.MESSAGE and action.status == Action.Status.PENDING \
-                and pacing.delayed(creator):
+        if (
+            item.reason == QueueItem.Reason.MESSAGE
+            and action.status == Action.Status.PENDING
+            and pacing.delayed(creator)
+        ):
             raise SendLater(pacing.typing_then_send_at(creator, fan))
     if action.status == Action.Status.PENDING:
         sender.deliver(action)
@@ -130,9 +135,11 @@ def _after_item(item):
     """What closing the item leaves, in one read: a fan who wrote while its decided send waited gets an item
     of its own (queue.follow_up), and a message that arrived while the fan was leased got a pending item
     whose task found the fan busy and gave up: a task is queued for it now, or it would wait for the sweeper."""
-    rows = dict(QueueItem.objects.filter(fan_id=item.fan_id).filter(
-        Q(pk=item.pk) | Q(status=QueueItem.Status.PENDING, not_before__lte=timezone.now()))
-        .values_list("pk", "followup_since"))
+    rows = dict(
+        QueueItem.objects.filter(fan_id=item.fan_id)
+        .filter(Q(pk=item.pk) | Q(status=QueueItem.Status.PENDING, not_before__lte=timezone.now()))
+        .values_list("pk", "followup_since")
+    )
     since = rows.pop(item.pk, None)
     followed = None
     if item.status != QueueItem.Status.PENDING and item.action_id is not None and since is not None:
@@ -167,8 +174,7 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
         item.status, item.finished_at = QueueItem.Status.FAILED, timezone.now()
         item.result = f"failed: {e}"[:300]
         if item.action and item.action.status == Action.Status.PENDING:
-            set_action_status(item.action, Action.Status.FAILED, only_from=[Action.Status.PENDING],
-                              error=str(e)[:2000])
+            set_action_status(item.action, Action.Status.FAILED, only_from=[Action.Status.PENDING], error=str(e)[:2000])
     log.warning("queue item %s for fan %s: %s", item.pk, item.fan.fan_id, item.result)
 
 
@@ -201,7 +207,8 @@ def _no_other_pending(item) -> bool:
 def _hand_action_to_pending(item):
     """A newer pending item exists for the fan: it inherits the unsent action instead of deciding anew."""
     QueueItem.objects.filter(fan_id=item.fan_id, status=QueueItem.Status.PENDING, action__isnull=True).update(
-        action=item.action, followup_since=queue.followup_of_taken_item())
+        action=item.action, followup_since=queue.followup_of_taken_item()
+    )
 
 
 def drain(creator=None, limit=500, seconds: float | None = None) -> int:

@@ -4,6 +4,7 @@ own events (salesbot.pipeline.events), and its HTTP client. Nothing else knows w
 
 A provider module offers: NAME, KNOWN_EVENTS, verify(secret, body, meta), inbound(data, meta) ->
 Envelope, parse_stored(body, event_id) -> (Envelope, Event | None), Client(creator)."""
+
 from importlib import import_module
 
 from models_registry.providers import NAMES

@@ -7,6 +7,7 @@ request went out, 408, 409 (the first request with this key is still running) or
 sent the message, so the Action stays pending until an answer, its `messages.sent` echo or a replay of
 the same key settles it. Only a definite refusal (a 4xx other than 408/409/429, or any answer saying
 `request_outcome: "not_sent"`) proves nothing went out."""
+
 import logging
 import time
 from dataclasses import dataclass
@@ -80,8 +81,9 @@ class HttpClient:
         """One call; raises a PlatformError subclass saying whether a retry could help."""
         url = self.base + path
         try:
-            r = self.session.request(method, url, json=json, params=params, timeout=self.timeout,
-                                     headers=self._headers(idempotency_key))
+            r = self.session.request(
+                method, url, json=json, params=params, timeout=self.timeout, headers=self._headers(idempotency_key)
+            )
         except requests.RequestException as e:
             error = TransientError(f"{method} {path}: {type(e).__name__}: {e}")
             error.outcome_unknown = not _never_connected(e)
@@ -100,8 +102,7 @@ class HttpClient:
         if r.status_code in RETRY_STATUSES or r.status_code >= 500:
             error = TransientError(f"{method} {path}: {r.status_code} {message}")
             error.retry_after = retry_after(r.headers)
-            error.outcome_unknown = (r.status_code in UNKNOWN_OUTCOME_STATUSES or r.status_code >= 500) \
-                and not not_sent
+            error.outcome_unknown = (r.status_code in UNKNOWN_OUTCOME_STATUSES or r.status_code >= 500) and not not_sent
             raise error
         raise self.refusal(r, f"{method} {path}: {r.status_code} {message}")
 
@@ -149,7 +150,8 @@ def retry_after(headers, now: float | None = None) -> float | None:
 def _never_connected(e: Exception) -> bool:
     """The request never reached the provider (no connection made): nothing can have been sent."""
     return isinstance(e, requests.ConnectTimeout) or (
-        isinstance(e, requests.ConnectionError) and "NewConnectionError" in str(e))
+        isinstance(e, requests.ConnectionError) and "NewConnectionError" in str(e)
+    )
 
 
 def _request_outcome(r) -> str | None:
@@ -159,7 +161,6 @@ def _request_outcome(r) -> str | None:
         return None
     value = data.get("request_outcome") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
-
 
 
 def _error_text(r) -> str:

@@ -4,6 +4,7 @@ call's `_meta._credits.used` when the answer says), and shown beside the model's
 
 Counts are kept in the process and written at most every FLUSH_EVERY_S (one upsert per creator and day), and
 at exit: a reply spends no query on them; a process killed outright loses at most those seconds of counts."""
+
 import atexit
 import logging
 import threading
@@ -49,10 +50,12 @@ def flush() -> int:
     if not batch:
         return 0
     table, q = ProviderUsage._meta.db_table, connection.ops.quote_name
-    sql = (f"INSERT INTO {q(table)} (creator_id, day, calls, webhook_events, credits) VALUES (%s, %s, %s, %s, %s) "
-           f"ON CONFLICT (creator_id, day) DO UPDATE SET calls = {q(table)}.calls + excluded.calls, "
-           f"webhook_events = {q(table)}.webhook_events + excluded.webhook_events, "
-           f"credits = {q(table)}.credits + excluded.credits")
+    sql = (
+        f"INSERT INTO {q(table)} (creator_id, day, calls, webhook_events, credits) VALUES (%s, %s, %s, %s, %s) "
+        f"ON CONFLICT (creator_id, day) DO UPDATE SET calls = {q(table)}.calls + excluded.calls, "
+        f"webhook_events = {q(table)}.webhook_events + excluded.webhook_events, "
+        f"credits = {q(table)}.credits + excluded.credits"
+    )
     try:
         with transaction.atomic(), connection.cursor() as cur:
             cur.executemany(sql, [(cid, day, *row) for (cid, day), row in batch])
@@ -73,14 +76,18 @@ def by_day(creator, days: int = 7) -> list[dict]:
     from salesbot.models import ProviderUsage
 
     since = timezone.now().date() - timedelta(days=days - 1)
-    rows = {r.day: [r.calls, r.webhook_events, r.credits]
-            for r in ProviderUsage.objects.filter(creator_id=creator.pk, day__gte=since)}
+    rows = {
+        r.day: [r.calls, r.webhook_events, r.credits]
+        for r in ProviderUsage.objects.filter(creator_id=creator.pk, day__gte=since)
+    }
     with _lock:
         for (cid, day), row in _pending.items():
             if cid == creator.pk and day >= since:
                 rows[day] = [a + b for a, b in zip(rows.get(day, [0, 0, 0]), row, strict=True)]
-    return [{"day": day, "calls": c, "webhook_events": e, "credits": k}
-            for day, (c, e, k) in sorted(rows.items(), reverse=True)]
+    return [
+        {"day": day, "calls": c, "webhook_events": e, "credits": k}
+        for day, (c, e, k) in sorted(rows.items(), reverse=True)
+    ]
 
 
 def _flush_at_exit():

@@ -1,6 +1,7 @@
 """The creator admin's provider buttons: register the deployment's webhook, sync the vault, and map vault
 media no content key uses yet — the same functions the `register_webhook` and `sync_vault` commands call
 (salesbot.providers.onlyfansapi.setup), the provider's answer shown as admin messages."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -16,13 +17,17 @@ MAX_LISTED = 20  # unmapped media named in a message; the vault page lists them 
 
 
 class WebhookURLForm(forms.Form):
-    url = forms.URLField(label="This deployment's public base URL", assume_scheme="https",
-                         help_text=f"The provider will post to this URL + {setup.WEBHOOK_PATH}.")
+    url = forms.URLField(
+        label="This deployment's public base URL",
+        assume_scheme="https",
+        help_text=f"The provider will post to this URL + {setup.WEBHOOK_PATH}.",
+    )
 
 
 class MapMediaForm(forms.Form):
-    media = forms.TypedMultipleChoiceField(coerce=int, widget=forms.CheckboxSelectMultiple,
-                                           label="Unmapped vault media")
+    media = forms.TypedMultipleChoiceField(
+        coerce=int, widget=forms.CheckboxSelectMultiple, label="Unmapped vault media"
+    )
     content_key = forms.ChoiceField(label="Map the selected media to content key")
 
     def __init__(self, creator, unmapped, *args, **kwargs):
@@ -30,7 +35,8 @@ class MapMediaForm(forms.Form):
         self.fields["media"].choices = [(int(m["id"]), str(m["id"])) for m in unmapped]
         self.fields["content_key"].choices = [("", "—")] + [
             (v.content_key, f"{v.content_key} ({v.get_kind_display()}, {len(v.media_ids)} media)")
-            for v in creator.vault_items.all()]
+            for v in creator.vault_items.all()
+        ]
 
 
 class ProviderSetupAdminMixin:
@@ -40,14 +46,20 @@ class ProviderSetupAdminMixin:
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        return [path("<path:object_id>/vault-media/", wrap(self.vault_media_view),
-                     name="models_registry_creator_vault_media"), *super().get_urls()]
+        return [
+            path(
+                "<path:object_id>/vault-media/", wrap(self.vault_media_view), name="models_registry_creator_vault_media"
+            ),
+            *super().get_urls(),
+        ]
 
     # -- register the webhook ---------------------------------------------------------------------------
     @admin.action(description="Register the webhook with the provider (safe to repeat)", permissions=["change"])
     def register_provider_webhook(self, request, queryset):
-        form = WebhookURLForm(request.POST if "apply" in request.POST else None,
-                              initial={"url": request.build_absolute_uri("/").rstrip("/")})
+        form = WebhookURLForm(
+            request.POST if "apply" in request.POST else None,
+            initial={"url": request.build_absolute_uri("/").rstrip("/")},
+        )
         if form.is_bound and form.is_valid():
             for creator in queryset:
                 try:
@@ -55,13 +67,24 @@ class ProviderSetupAdminMixin:
                 except setup.SetupError as e:
                     self.message_user(request, f"{creator.slug}: {e}", messages.ERROR)
                     continue
-                self.message_user(request, f"{creator.slug}: {done.summary(creator)}. The provider's answer: "
-                                           f"{done.answer}", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"{creator.slug}: {done.summary(creator)}. The provider's answer: {done.answer}",
+                    messages.SUCCESS,
+                )
             return None
-        return TemplateResponse(request, "admin/models_registry/creator/register_webhook.html", {
-            **self.admin_site.each_context(request), "title": "Register the webhook with the provider",
-            "opts": self.model._meta, "form": form, "creators": queryset,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME})
+        return TemplateResponse(
+            request,
+            "admin/models_registry/creator/register_webhook.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Register the webhook with the provider",
+                "opts": self.model._meta,
+                "form": form,
+                "creators": queryset,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     # -- sync the vault ---------------------------------------------------------------------------------
     @admin.action(description="Sync the vault from the provider (list unmapped media)", permissions=["view"])
@@ -72,8 +95,9 @@ class ProviderSetupAdminMixin:
             except setup.SetupError as e:
                 self.message_user(request, f"{creator.slug}: {e}", messages.ERROR)
                 continue
-            self.message_user(request, self.sync_message(creator, synced),
-                              messages.WARNING if synced.unmapped else messages.SUCCESS)
+            self.message_user(
+                request, self.sync_message(creator, synced), messages.WARNING if synced.unmapped else messages.SUCCESS
+            )
 
     def sync_message(self, creator, synced):
         if not synced.unmapped:
@@ -81,8 +105,9 @@ class ProviderSetupAdminMixin:
         ids = ", ".join(f"{m['id']} ({m.get('type', '?')})" for m in synced.unmapped[:MAX_LISTED])
         more = f" and {len(synced.unmapped) - MAX_LISTED} more" if len(synced.unmapped) > MAX_LISTED else ""
         url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])
-        return format_html('{}: {}: {}{}. <a href="{}">Map them to content keys</a>', creator.slug,
-                           synced.summary(), ids, more, url)
+        return format_html(
+            '{}: {}: {}{}. <a href="{}">Map them to content keys</a>', creator.slug, synced.summary(), ids, more, url
+        )
 
     # -- map unmapped media -----------------------------------------------------------------------------
     def vault_media_view(self, request, object_id):
@@ -104,11 +129,23 @@ class ProviderSetupAdminMixin:
             except setup.SetupError as e:
                 self.message_user(request, str(e), messages.ERROR)
             else:
-                self.message_user(request, f"Mapped {', '.join(map(str, ids))} to {key}: it now sends media "
-                                           f"{now}.", messages.SUCCESS)
+                self.message_user(
+                    request, f"Mapped {', '.join(map(str, ids))} to {key}: it now sends media {now}.", messages.SUCCESS
+                )
                 return redirect("admin:models_registry_creator_vault_media", creator.pk)
         rows = [(m, form["media"][i]) for i, m in enumerate(synced.unmapped)]
-        return TemplateResponse(request, "admin/models_registry/creator/vault_media.html", {
-            **self.admin_site.each_context(request), "title": f"Vault media of {creator}", "opts": self.model._meta,
-            "creator": creator, "synced": synced, "form": form, "rows": rows,
-            "can_change": self.has_change_permission(request, creator), "has_view_permission": True})
+        return TemplateResponse(
+            request,
+            "admin/models_registry/creator/vault_media.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Vault media of {creator}",
+                "opts": self.model._meta,
+                "creator": creator,
+                "synced": synced,
+                "form": form,
+                "rows": rows,
+                "can_change": self.has_change_permission(request, creator),
+                "has_view_permission": True,
+            },
+        )

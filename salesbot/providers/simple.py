@@ -2,6 +2,7 @@
 
 The fake platform speaks it with `--dialect simple`; older tests and the per-creator webhook URLs
 (/api/<slug>/webhook/<kind>) use it. Everything about this wire format lives in this module."""
+
 import hashlib
 import hmac
 from decimal import Decimal
@@ -96,8 +97,9 @@ def parse_event(env: Envelope) -> Event | None:
     if env.event == MESSAGE_RECEIVED:
         msg = require(p, "message", dict, "payload.")
         sent_at = parse_time(msg["createdAt"], "payload.message.createdAt") if "createdAt" in msg else None
-        return FanMessage(fan, require(msg, "id", int, "payload.message."),
-                          require(msg, "text", str, "payload.message."), sent_at)
+        return FanMessage(
+            fan, require(msg, "id", int, "payload.message."), require(msg, "text", str, "payload.message."), sent_at
+        )
     if env.event == PPV_UNLOCKED:
         return Purchase(fan, require(p, "message_id", int, "payload."), require(p, "amount", Decimal, "payload."))
     if env.event == TIP_RECEIVED:

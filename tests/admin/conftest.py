@@ -29,14 +29,29 @@ def fresh_stats_cache():
 def converse(fan):
     """A short sale: welcome, reply, PPV, purchase. Returns nothing; everything lands in the fan's books."""
     transition(fan, "greeted", "welcome sent", at=at(0))
-    record_action(fan, "welcome", ts=at(0), content_key="gfe_selfie", message_text="hey 💕",
-                  status=Action.Status.SENT, fan_state="new")
+    record_action(
+        fan,
+        "welcome",
+        ts=at(0),
+        content_key="gfe_selfie",
+        message_text="hey 💕",
+        status=Action.Status.SENT,
+        fan_state="new",
+    )
     Message.objects.create(fan=fan, direction="out", text="hey 💕", ts=at(0))
     Message.objects.create(fan=fan, direction="in", text="hi there", ts=at(5))
     record_outcome(fan, "replied", ts=at(5))
     transition(fan, "engaged", "fan replies", at=at(5))
-    record_action(fan, "ppv", ts=at(6), content_key="combo3", price=Decimal("18"), hook="vulnerability",
-                  message_text="i've never shown this to anyone 🥺", status=Action.Status.SENT)
+    record_action(
+        fan,
+        "ppv",
+        ts=at(6),
+        content_key="combo3",
+        price=Decimal("18"),
+        hook="vulnerability",
+        message_text="i've never shown this to anyone 🥺",
+        status=Action.Status.SENT,
+    )
     Message.objects.create(fan=fan, direction="out", text="i've never shown this to anyone 🥺", ts=at(6))
     transition(fan, "pitched", "PPV sent", at=at(6))
     record_outcome(fan, "purchased", ts=at(9), amount=Decimal("18"))

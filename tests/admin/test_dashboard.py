@@ -1,4 +1,5 @@
 """The per-creator learning dashboard: numbers, credible intervals, and SVG drawn on the server."""
+
 import re
 from decimal import Decimal
 
@@ -20,13 +21,14 @@ def url(creator):
 
 # --- the Beta interval (the stats' prior and level) ----------------------------------------------
 
+
 def test_uniform_prior_gives_the_5_and_95_percent_points():
     assert D.credible_interval(0, 0) == pytest.approx((0.5, 0.05, 0.95), abs=1e-6)
 
 
 def test_one_sale_in_one_send_is_beta_2_1():
     # Beta(2, 1) has CDF x², so its quantiles are square roots.
-    assert D.credible_interval(1, 1) == pytest.approx((2 / 3, 0.05 ** 0.5, 0.95 ** 0.5), abs=1e-6)
+    assert D.credible_interval(1, 1) == pytest.approx((2 / 3, 0.05**0.5, 0.95**0.5), abs=1e-6)
 
 
 def test_a_cell_without_a_posterior_gets_one_from_its_counts():
@@ -39,12 +41,13 @@ def test_a_cell_without_a_posterior_gets_one_from_its_counts():
 
 # --- the SVG ---------------------------------------------------------------------------------------
 
+
 def test_bar_chart_draws_bars_whiskers_and_escapes_labels():
     svg = bar_chart(Chart("t", "%", [Bar("<b>", 20, 10, 35, "tip & more"), Bar("b", 5, faded=True)]))
     assert svg.startswith("<svg") and svg.count("<rect") == 2
-    assert svg.count('class="whisker"') == 3           # one line and two caps for the bar with an interval
+    assert svg.count('class="whisker"') == 3  # one line and two caps for the bar with an interval
     assert "&lt;b&gt;" in svg and "<b>" not in svg and "tip &amp; more" in svg
-    assert svg.count('fill-opacity="0.4"') == 1 and 'class="bar thin"' in svg   # the thin bar is pale
+    assert svg.count('fill-opacity="0.4"') == 1 and 'class="bar thin"' in svg  # the thin bar is pale
 
 
 def test_empty_chart_says_so():
@@ -56,13 +59,16 @@ def test_axis_tops_are_round(value, top):
     assert nice_max(value) == pytest.approx(top)
 
 
-@pytest.mark.parametrize("unit,highest,ticks", [
-    ("%", 46, ["0%", "10%", "20%", "30%", "40%", "50%"]),
-    ("%", 80, ["0%", "25%", "50%", "75%", "100%"]),
-    ("$", 18.3, ["$0", "$5", "$10", "$15", "$20"]),
-    ("n", 30, ["0", "10", "20", "30", "40", "50"]),
-    ("n", 3, ["0", "1", "2", "3", "4", "5"]),          # counts never get fractional ticks
-])
+@pytest.mark.parametrize(
+    "unit,highest,ticks",
+    [
+        ("%", 46, ["0%", "10%", "20%", "30%", "40%", "50%"]),
+        ("%", 80, ["0%", "25%", "50%", "75%", "100%"]),
+        ("$", 18.3, ["$0", "$5", "$10", "$15", "$20"]),
+        ("n", 30, ["0", "10", "20", "30", "40", "50"]),
+        ("n", 3, ["0", "1", "2", "3", "4", "5"]),  # counts never get fractional ticks
+    ],
+)
 def test_axis_ticks_are_round_numbers(unit, highest, ticks):
     svg = bar_chart(Chart("t", unit, [Bar("a", highest)]))
     assert re.findall(r'class="tick">([^<]+)<', svg) == ticks
@@ -75,21 +81,37 @@ def test_a_value_with_no_room_above_its_whisker_is_written_inside_the_bar():
 
 # --- the page ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def sales(demo):
     fan = FanFactory(creator=demo, name="John")
     converse(fan)
-    for i, (price, hook, bought) in enumerate([("25", "scarcity", False), ("25", "scarcity", True),
-                                               ("35", "challenge", False)]):
+    for i, (price, hook, bought) in enumerate(
+        [("25", "scarcity", False), ("25", "scarcity", True), ("35", "challenge", False)]
+    ):
         other = FanFactory(creator=demo)
-        record_action(other, "ppv", ts=at(20 + i), price=Decimal(price), hook=hook, fan_state="pitched",
-                      source=Action.Source.LLM, status=Action.Status.SENT)
+        record_action(
+            other,
+            "ppv",
+            ts=at(20 + i),
+            price=Decimal(price),
+            hook=hook,
+            fan_state="pitched",
+            source=Action.Source.LLM,
+            status=Action.Status.SENT,
+        )
         if bought:
             record_outcome(other, "purchased", ts=at(30 + i), amount=Decimal(price))
         else:
             record_outcome(other, "ghosted", ts=at(30 + i))
-    LLMCall.objects.create(creator=demo, model="claude-opus", outcome="accepted", cost_usd=Decimal("0.0420"),
-                           input_tokens=2000, output_tokens=80)
+    LLMCall.objects.create(
+        creator=demo,
+        model="claude-opus",
+        outcome="accepted",
+        cost_usd=Decimal("0.0420"),
+        input_tokens=2000,
+        output_tokens=80,
+    )
     LLMCall.objects.create(creator=demo, model="claude-opus", outcome="rejected", cost_usd=Decimal("0.0180"))
     return demo
 
@@ -98,9 +120,21 @@ def test_dashboard_shows_charts_with_intervals(admin_client, sales):
     r = admin_client.get(url(sales))
     assert r.status_code == 200
     body = r.content.decode()
-    for text in ["Conversion by price", "Revenue per PPV sent by price", "Conversion by hook", "Conversion by hour",
-                 "Ghost rate by fan stage", "Fans by state now", "Who decided the actions", "LLM calls by outcome",
-                 "LLM cost", "$0.0600", "$43.00", "90% credible interval", "pale: fewer than 20 sends"]:
+    for text in [
+        "Conversion by price",
+        "Revenue per PPV sent by price",
+        "Conversion by hook",
+        "Conversion by hour",
+        "Ghost rate by fan stage",
+        "Fans by state now",
+        "Who decided the actions",
+        "LLM calls by outcome",
+        "LLM cost",
+        "$0.0600",
+        "$43.00",
+        "90% credible interval",
+        "pale: fewer than 20 sends",
+    ]:
         assert text in body, text
     assert body.count("<svg") >= 10 and 'class="whisker"' in body
     # $25: one of two bought → Beta(2, 2): mean 50%, 5%/95% points 13.5%/86.5%.
@@ -109,17 +143,17 @@ def test_dashboard_shows_charts_with_intervals(admin_client, sales):
     d = r.context["d"]
     conversion_by_price, revenue_by_price = d["rows"][0]
     assert [b.label for b in conversion_by_price.bars] == ["$18", "$25", "$35"]
-    assert all(b.faded for b in conversion_by_price.bars)           # 1–2 sends each: all thin
+    assert all(b.faded for b in conversion_by_price.bars)  # 1–2 sends each: all thin
     c25 = conversion_by_price.bars[1]
     assert (c25.value, c25.lo, c25.hi) == pytest.approx((50.0, 13.535, 86.465), abs=0.01)
     r25 = revenue_by_price.bars[1]
-    assert (r25.value, r25.lo, r25.hi) == pytest.approx((12.5, 3.38, 21.62), abs=0.01)   # $25 × the interval
+    assert (r25.value, r25.lo, r25.hi) == pytest.approx((12.5, 3.38, 21.62), abs=0.01)  # $25 × the interval
     hooks = {b.label: b for b in d["rows"][1][1].bars}
-    assert hooks["scarcity"].value == pytest.approx(12.5, abs=0.01)   # avg price sent $25 × posterior 50%
+    assert hooks["scarcity"].value == pytest.approx(12.5, abs=0.01)  # avg price sent $25 × posterior 50%
     ghost = {b.label: b for b in d["funnel"][1].bars}
     assert ghost["pitched"].value == pytest.approx(100 * 2 / 3)
     assert ghost["pitched"].lo < ghost["pitched"].value < ghost["pitched"].hi
-    assert d["llm"]["llm_share"] == pytest.approx(60.0)   # 3 of the 5 sent actions came from the LLM
+    assert d["llm"]["llm_share"] == pytest.approx(60.0)  # 3 of the 5 sent actions came from the LLM
 
 
 def test_dashboard_loads_nothing_from_elsewhere(admin_client, sales):
@@ -131,13 +165,23 @@ def test_dashboard_loads_nothing_from_elsewhere(admin_client, sales):
 
 def test_dashboard_draws_the_posterior_cells_of_the_stats(admin_client, demo, monkeypatch):
     """The same numbers the rule engine acts on: nothing re-derived, revenue per send as the stats say."""
-    stats = {"totals": {"actions": 40, "outcomes": 9}, "computed_at": "now", "min_sample": 20,
-             "conversion_by_price": {"18": {"sent": 40, "bought": 9, "rate": 22.5}},
-             "posterior_by_price": {"18": {"sent": 40, "bought": 9, "mean": 0.2381, "ci90": [0.1357, 0.3528],
-                                           "thin": False,
-                                           "revenue_per_send": {"mean": 4.29, "ci90": [2.44, 6.35]}}},
-             "posterior_by_hour": {"21": {"sent": 5, "bought": 1, "mean": 0.2857, "ci90": [0.0628, 0.5818],
-                                          "thin": True}}}
+    stats = {
+        "totals": {"actions": 40, "outcomes": 9},
+        "computed_at": "now",
+        "min_sample": 20,
+        "conversion_by_price": {"18": {"sent": 40, "bought": 9, "rate": 22.5}},
+        "posterior_by_price": {
+            "18": {
+                "sent": 40,
+                "bought": 9,
+                "mean": 0.2381,
+                "ci90": [0.1357, 0.3528],
+                "thin": False,
+                "revenue_per_send": {"mean": 4.29, "ci90": [2.44, 6.35]},
+            }
+        },
+        "posterior_by_hour": {"21": {"sent": 5, "bought": 1, "mean": 0.2857, "ci90": [0.0628, 0.5818], "thin": True}},
+    }
     monkeypatch.setattr(D, "refresh_learning_stats", lambda creator: stats)
     d = admin_client.get(url(demo)).context["d"]
     conversion, revenue = d["rows"][0]
@@ -174,8 +218,16 @@ def test_dashboard_shows_the_holdout_experiment_per_arm(admin_client, demo):
             record_outcome(fan, "purchased", amount=Decimal("18"), action=a, pinned=True)
     r = admin_client.get(url(demo))
     body = r.content.decode()
-    for text in ["Holdout experiment", "running", "started by alice", "Not enough data yet",
-                 "Revenue per fan by arm", "PPV conversion by arm", "Ghost rate by arm", "P(learning beats control)"]:
+    for text in [
+        "Holdout experiment",
+        "running",
+        "started by alice",
+        "Not enough data yet",
+        "Revenue per fan by arm",
+        "PPV conversion by arm",
+        "Ghost rate by arm",
+        "P(learning beats control)",
+    ]:
         assert text in body, text
     x = r.context["d"]["experiment"]
     assert sum(v["fans"] for v in x["arms"].values()) == 6

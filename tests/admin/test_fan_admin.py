@@ -1,4 +1,5 @@
 """Fans in admin: the list, the timeline page and its actions, and the "needs a human" list."""
+
 from decimal import Decimal
 
 import pytest
@@ -19,10 +20,15 @@ def test_changelist_filters_and_searches(admin_client, creator, fan):
     whale = FanFactory(creator=creator, name="Moby", fan_id=777, total_spent=Decimal("450"), whale_score=4)
     r = admin_client.get("/admin/fans/fan/")
     assert r.status_code == 200 and b"John" in r.content and b"Moby" in r.content
-    for query, shown, hidden in [("q=Moby", "Moby", "John"), ("q=777", "Moby", "John"),
-                                 ("q=12345678", "John", "Moby"), ("spend=200%2B", "Moby", "John"),
-                                 ("whale=3%2B", "Moby", "John"), ("spend=0", "John", "Moby"),
-                                 (f"state__exact=new&creator__id__exact={creator.pk}", "John", "nobody")]:
+    for query, shown, hidden in [
+        ("q=Moby", "Moby", "John"),
+        ("q=777", "Moby", "John"),
+        ("q=12345678", "John", "Moby"),
+        ("spend=200%2B", "Moby", "John"),
+        ("whale=3%2B", "Moby", "John"),
+        ("spend=0", "John", "Moby"),
+        (f"state__exact=new&creator__id__exact={creator.pk}", "John", "nobody"),
+    ]:
         body = admin_client.get(f"/admin/fans/fan/?{query}").content.decode()
         assert shown in body and hidden not in body, query
     assert timeline_url(whale) in admin_client.get("/admin/fans/fan/").content.decode()
@@ -36,10 +42,17 @@ def test_change_page_links_to_the_timeline(admin_client, fan):
 def test_timeline_merges_everything_in_order(conversation):
     kinds = [(e.kind, e.title) for e in staff.timeline(conversation)]
     assert kinds == [
-        ("action", "action: welcome"), ("message_out", "bot wrote"), ("transition", "state: new → greeted"),
-        ("message_in", "John wrote"), ("outcome", "outcome: replied"), ("transition", "state: greeted → engaged"),
-        ("action", "action: ppv"), ("message_out", "bot wrote"), ("transition", "state: engaged → pitched"),
-        ("outcome", "outcome: purchased $18.00"), ("transition", "state: pitched → buyer"),
+        ("action", "action: welcome"),
+        ("message_out", "bot wrote"),
+        ("transition", "state: new → greeted"),
+        ("message_in", "John wrote"),
+        ("outcome", "outcome: replied"),
+        ("transition", "state: greeted → engaged"),
+        ("action", "action: ppv"),
+        ("message_out", "bot wrote"),
+        ("transition", "state: engaged → pitched"),
+        ("outcome", "outcome: purchased $18.00"),
+        ("transition", "state: pitched → buyer"),
     ]
     ppv = [e for e in staff.timeline(conversation) if e.title == "action: ppv"][0]
     assert "$18.00" in ppv.details and "hook vulnerability" in ppv.details and "bought" in ppv.details
@@ -47,8 +60,11 @@ def test_timeline_merges_everything_in_order(conversation):
 
 def test_timeline_keeps_the_latest_entries(conversation):
     entries = staff.timeline(conversation, limit=3)
-    assert [e.title for e in entries] == ["state: engaged → pitched", "outcome: purchased $18.00",
-                                          "state: pitched → buyer"]
+    assert [e.title for e in entries] == [
+        "state: engaged → pitched",
+        "outcome: purchased $18.00",
+        "state: pitched → buyer",
+    ]
     assert staff.timeline_size(conversation) == 11
 
 
@@ -56,8 +72,16 @@ def test_timeline_page_shows_the_conversation(admin_client, conversation):
     r = admin_client.get(timeline_url(conversation))
     body = r.content.decode()
     assert r.status_code == 200
-    for text in ["Conversation timeline", "hi there", "i&#x27;ve never shown this to anyone 🥺", "outcome: purchased $18.00",
-                 "state: pitched → buyer", "Hand off to a human", "Mark dormant", "Add note"]:
+    for text in [
+        "Conversation timeline",
+        "hi there",
+        "i&#x27;ve never shown this to anyone 🥺",
+        "outcome: purchased $18.00",
+        "state: pitched → buyer",
+        "Hand off to a human",
+        "Mark dormant",
+        "Add note",
+    ]:
         assert text in body, text
     assert body.index("hi there") < body.index("outcome: purchased $18.00")
 
@@ -112,10 +136,17 @@ def test_list_actions(admin_client, creator):
 
 def test_needs_human_lists_handed_off_fans_safety_first(admin_client, creator):
     FanFactory(creator=creator, name="Happy", state="engaged")
-    FanFactory(creator=creator, name="Later", state="handed_off", handoff_reason="video call",
-               last_interaction_ts=at(60))
-    FanFactory(creator=creator, name="Unsafe", state="handed_off", safety_flag=True, handoff_reason="self-harm",
-               last_interaction_ts=at(0))
+    FanFactory(
+        creator=creator, name="Later", state="handed_off", handoff_reason="video call", last_interaction_ts=at(60)
+    )
+    FanFactory(
+        creator=creator,
+        name="Unsafe",
+        state="handed_off",
+        safety_flag=True,
+        handoff_reason="self-harm",
+        last_interaction_ts=at(0),
+    )
     body = admin_client.get("/admin/fans/needshumanfan/").content.decode()
     assert "Happy" not in body
     assert body.index("Unsafe") < body.index("Later")
@@ -143,8 +174,8 @@ def test_view_only_staff_cannot_act(client, django_user_model, fan, op):
 
     from tests.team_helpers import chatter
 
-    user = chatter("viewer", fan.creator, password="pw")   # the fan's creator in scope ...
-    user.groups.clear()                                     # ... but only the view permission
+    user = chatter("viewer", fan.creator, password="pw")  # the fan's creator in scope ...
+    user.groups.clear()  # ... but only the view permission
     user.user_permissions.add(Permission.objects.get(codename="view_fan"))
     client.force_login(user)
     assert client.get(timeline_url(fan)).status_code == 200
@@ -222,11 +253,22 @@ def test_an_offer_the_24h_spend_cap_blocks_shows_on_the_timeline(admin_client, d
     from learning.services import record_outcome
     from salesbot.pipeline import engine, sender
     from salesbot.pipeline.decisions import Decision
+
     whale = FanFactory(creator=demo, state="whale_candidate", total_spent=Decimal("520"), messages_received=14)
     record_outcome(whale, "tipped", amount=Decimal("520"))
-    monkeypatch.setattr(engine, "llm_decide", lambda ctx: Decision(
-        "ppv", text="only for you 😈", content_key="video_long", price=Decimal("60"), hook="exclusivity",
-        source="llm", reason="whale: testing the price ceiling"))
+    monkeypatch.setattr(
+        engine,
+        "llm_decide",
+        lambda ctx: Decision(
+            "ppv",
+            text="only for you 😈",
+            content_key="video_long",
+            price=Decimal("60"),
+            hook="exclusivity",
+            source="llm",
+            reason="whale: testing the price ceiling",
+        ),
+    )
     decision = engine.decide(engine.build_context(demo, whale, last_text="what else do you have for me?"))
     sender._book_sent(sender.prepare(demo, whale, decision), 80003)
 

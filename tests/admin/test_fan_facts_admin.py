@@ -1,4 +1,5 @@
 """Staff read and correct what the bot remembers about a fan, on the fan's timeline page."""
+
 from django.urls import reverse
 
 from fans import facts
@@ -40,7 +41,9 @@ def test_staff_change_forget_and_add_facts(admin_client, fan):
     r = admin_client.post(timeline_url(fan), data, follow=True)
     assert "Facts saved" in r.content.decode()
     assert {(f.text, f.source) for f in fan.facts.all()} == {
-        ("works as a nurse at St Mary's", "staff"), ("asked about a custom; prefers evenings", "staff")}
+        ("works as a nurse at St Mary's", "staff"),
+        ("asked about a custom; prefers evenings", "staff"),
+    }
 
 
 def test_emptying_a_fact_forgets_it(admin_client, fan):
@@ -67,8 +70,8 @@ def test_view_only_staff_see_the_facts_but_cannot_edit(client, django_user_model
     facts.remember(fan, "has a dog", source="llm")
     from tests.team_helpers import chatter
 
-    user = chatter("viewer", fan.creator, password="pw")   # the fan's creator in scope ...
-    user.groups.clear()                                     # ... but only the view permission
+    user = chatter("viewer", fan.creator, password="pw")  # the fan's creator in scope ...
+    user.groups.clear()  # ... but only the view permission
     user.user_permissions.add(Permission.objects.get(codename="view_fan"))
     client.force_login(user)
     body = client.get(timeline_url(fan)).content.decode()

@@ -3,6 +3,7 @@
 The routes are read from the project's URL resolver, not from a list kept by hand: a new endpoint is
 token-protected by these tests the moment it is routed, and one that should be open must be named below.
 """
+
 import re
 
 import pytest
@@ -14,10 +15,24 @@ OPEN = {
     "api/<slug:creator_slug>/health": "per-creator health: version and on/off switch, nothing private",
 }
 # Routes the platform calls: they take an HMAC signature, never a token.
-SIGNED = {"api/webhook/<str:kind>", "api/<slug:creator_slug>/webhook/<str:kind>", "api/providers/<str:provider>/webhook"}
+SIGNED = {
+    "api/webhook/<str:kind>",
+    "api/<slug:creator_slug>/webhook/<str:kind>",
+    "api/providers/<str:provider>/webhook",
+}
 # The ops endpoints of seed §13 (a floor: the resolver must find at least these as protected).
-SEED_OPS = {"stats", "queue", "performance", "training", "learning/stats", "fan/<int:fan_id>",
-            "fan/<int:fan_id>/handoff", "enable", "disable", "reactivate"}
+SEED_OPS = {
+    "stats",
+    "queue",
+    "performance",
+    "training",
+    "learning/stats",
+    "fan/<int:fan_id>",
+    "fan/<int:fan_id>/handoff",
+    "enable",
+    "disable",
+    "reactivate",
+}
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -31,8 +46,11 @@ def _walk(patterns, prefix=""):
 
 def api_routes() -> dict:
     """{route: view class} for every URL pattern under /api/ in the project's resolver."""
-    return {route: getattr(callback, "cls", getattr(callback, "view_class", None))
-            for route, callback in _walk(get_resolver().url_patterns) if route.startswith("api/")}
+    return {
+        route: getattr(callback, "cls", getattr(callback, "view_class", None))
+        for route, callback in _walk(get_resolver().url_patterns)
+        if route.startswith("api/")
+    }
 
 
 ROUTES = api_routes()
@@ -42,8 +60,14 @@ PROTECTED_CALLS = [(route, m) for route in PROTECTED for m in METHODS if hasattr
 
 def concrete(route: str, creator, fan) -> str:
     """The route with its parameters filled in; an unknown parameter fails loudly (teach this function)."""
-    values = {"creator_slug": creator.slug, "fan_id": fan.fan_id, "kind": "of-event", "provider": "simple",
-              "draft_id": lambda: open_draft(creator, fan), "campaign_id": lambda: a_campaign(creator)}
+    values = {
+        "creator_slug": creator.slug,
+        "fan_id": fan.fan_id,
+        "kind": "of-event",
+        "provider": "simple",
+        "draft_id": lambda: open_draft(creator, fan),
+        "campaign_id": lambda: a_campaign(creator),
+    }
 
     def fill(match):
         assert match[1] in values, f"no test value for <{match[0]}> in {route}"
@@ -60,7 +84,8 @@ def open_draft(creator, fan) -> int:
     if getattr(creator, "pk", None) is None or getattr(fan, "creator_id", None) != creator.pk:
         return 999999
     draft = Draft.objects.filter(fan=fan, status=Draft.Status.OPEN).first() or Draft.objects.create(
-        creator=creator, fan=fan, action="text", text="a line only this draft says", source="rules")
+        creator=creator, fan=fan, action="text", text="a line only this draft says", source="rules"
+    )
     return draft.pk
 
 
@@ -179,8 +204,13 @@ def test_health_says_ok(anon_api, creator):
 
 @pytest.mark.parametrize("route", sorted(SIGNED))
 def test_webhooks_ignore_tokens_and_need_the_signature(staff_api, anon_api, creator, fan, route):
-    body = {"event_id": "e1", "event": "messages.received", "account_id": creator.account_id,
-            "created_at": "2026-11-24T18:00:00Z", "payload": {}}
+    body = {
+        "event_id": "e1",
+        "event": "messages.received",
+        "account_id": creator.account_id,
+        "created_at": "2026-11-24T18:00:00Z",
+        "payload": {},
+    }
     path = concrete(route, creator, fan)
     assert staff_api.post(path, body, format="json").status_code == 401
     assert anon_api.post(path, body, format="json").status_code == 401

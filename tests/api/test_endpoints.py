@@ -1,4 +1,5 @@
 """What each ops endpoint says, against small scenarios whose numbers are worked out by hand."""
+
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -28,9 +29,13 @@ def test_fan_detail_shows_state_history_and_recent_messages(staff_api, creator, 
     body = staff_api.get(f"/api/{creator.slug}/fan/{fan.fan_id}").json()
     assert body["fan_id"] == fan.fan_id and body["state"] == "engaged" and body["name"] == "John"
     assert [(h["from"], h["to"], h["reason"]) for h in body["history"]] == [
-        ("new", "greeted", "welcome sent"), ("greeted", "engaged", "fan replies")]
+        ("new", "greeted", "welcome sent"),
+        ("greeted", "engaged", "fan replies"),
+    ]
     assert [(m["direction"], m["text"]) for m in body["recent_messages"]] == [
-        ("in", "hey gorgeous"), ("out", "hiii John 🥰")]
+        ("in", "hey gorgeous"),
+        ("out", "hiii John 🥰"),
+    ]
     assert body["recent_actions"][0]["content_key"] == "combo3" and body["recent_actions"][0]["price"] == 18.0
 
 
@@ -40,8 +45,9 @@ def test_fan_of_another_creator_is_404(staff_api, creator):
 
 
 def test_handoff_moves_the_fan_and_records_the_reason(staff_api, creator, fan):
-    r = staff_api.post(f"/api/{creator.slug}/fan/{fan.fan_id}/handoff", {"reason": "asks for a video call"},
-                       format="json")
+    r = staff_api.post(
+        f"/api/{creator.slug}/fan/{fan.fan_id}/handoff", {"reason": "asks for a video call"}, format="json"
+    )
     assert r.status_code == 200
     assert r.json() == {"fan_id": fan.fan_id, "state": "handed_off", "handoff_reason": "asks for a video call"}
     fan.refresh_from_db()
@@ -82,7 +88,7 @@ def test_performance_from_a_crafted_scenario(staff_api, creator):
     FanFactory(creator=CreatorFactory(), total_spent=Decimal("999"))  # another creator's fan: not counted
 
     body = staff_api.get(f"/api/{creator.slug}/performance").json()
-    assert body["revenue"] == 88.0                      # 18 + 35 + 25 + 10
+    assert body["revenue"] == 88.0  # 18 + 35 + 25 + 10
     assert (body["purchases"], body["tips"]) == (3, 1)
     assert (body["ppv_sent"], body["ppv_bought"], body["ppv_conversion"]) == (4, 3, 75.0)
     assert [f["name"] for f in body["top_fans"]] == ["Whale", "Buyer", "Lurker"]
@@ -92,11 +98,19 @@ def test_performance_from_a_crafted_scenario(staff_api, creator):
 def test_performance_counts_only_ppvs_that_went_out_like_learning_stats(staff_api, creator):
     """A refused, failed or pending PPV never reached the fan: /performance used to count it as sent."""
     buyer, quiet = FanFactory(creator=creator), FanFactory(creator=creator)
-    bought = record_action(buyer, "ppv", ts=t(0), price=Decimal("18"), hook="vulnerability", content_key="combo3",
-                           status=Action.Status.SENT)
+    bought = record_action(
+        buyer,
+        "ppv",
+        ts=t(0),
+        price=Decimal("18"),
+        hook="vulnerability",
+        content_key="combo3",
+        status=Action.Status.SENT,
+    )
     record_outcome(buyer, "purchased", ts=t(1), amount=Decimal("18"), action=bought, pinned=True)
-    record_action(quiet, "ppv", ts=t(0), price=Decimal("25"), hook="scarcity", content_key="combo5",
-                  status=Action.Status.SENT)
+    record_action(
+        quiet, "ppv", ts=t(0), price=Decimal("25"), hook="scarcity", content_key="combo5", status=Action.Status.SENT
+    )
     for status in (Action.Status.REFUSED, Action.Status.FAILED, Action.Status.PENDING):
         record_action(quiet, "ppv", ts=t(2), price=Decimal("25"), hook="scarcity", content_key="combo7", status=status)
 
@@ -104,8 +118,11 @@ def test_performance_counts_only_ppvs_that_went_out_like_learning_stats(staff_ap
     learning = staff_api.get(f"/api/{creator.slug}/learning/stats").json()
     assert (body["ppv_sent"], body["ppv_bought"], body["ppv_conversion"]) == (2, 1, 50.0)
     assert body["ppv_sent"] == sum(c["sent"] for c in learning["conversion_by_price"].values())
-    assert body["conversion_by_price"] == learning["conversion_by_price"] == {
-        "18": {"sent": 1, "bought": 1, "rate": 100.0}, "25": {"sent": 1, "bought": 0, "rate": 0.0}}
+    assert (
+        body["conversion_by_price"]
+        == learning["conversion_by_price"]
+        == {"18": {"sent": 1, "bought": 1, "rate": 100.0}, "25": {"sent": 1, "bought": 0, "rate": 0.0}}
+    )
     assert body["conversion_by_hook"] == learning["conversion_by_hook"]
     assert body["conversion_by_content"] == learning["conversion_by_content"]
     assert "combo7" not in body["conversion_by_content"]
@@ -118,8 +135,15 @@ def test_stats_counts_webhooks_sends_errors_and_llm_cost(staff_api, creator, fan
     record_action(fan, "ppv", source=Action.Source.LLM, status=Action.Status.SENT, price=Decimal("18"))
     record_action(fan, "text", source=Action.Source.LLM, status=Action.Status.FAILED, error="platform 500")
     record_action(fan, "ppv", source=Action.Source.IMPORT, status=Action.Status.LOGGED)  # history: not counted
-    LLMCall.objects.create(creator=creator, fan=fan, model="claude", outcome="accepted", cost_usd=Decimal("0.0125"),
-                           input_tokens=1000, output_tokens=50)
+    LLMCall.objects.create(
+        creator=creator,
+        fan=fan,
+        model="claude",
+        outcome="accepted",
+        cost_usd=Decimal("0.0125"),
+        input_tokens=1000,
+        output_tokens=50,
+    )
     LLMCall.objects.create(creator=creator, fan=fan, model="claude", outcome="error", cost_usd=Decimal("0"))
     body = staff_api.get(f"/api/{creator.slug}/stats").json()
     assert body["webhooks"] == {"processed": 2, "failed": 1, "ignored": 1}
@@ -131,8 +155,10 @@ def test_stats_counts_webhooks_sends_errors_and_llm_cost(staff_api, creator, fan
 
 
 def test_queue_lists_waiting_fans_richest_first_and_who_needs_a_human(staff_api, creator):
-    poor, rich = FanFactory(creator=creator, name="Poor"), FanFactory(creator=creator, name="Rich",
-                                                                       total_spent=Decimal("300"))
+    poor, rich = (
+        FanFactory(creator=creator, name="Poor"),
+        FanFactory(creator=creator, name="Rich", total_spent=Decimal("300")),
+    )
     QueueItem.objects.create(creator=creator, fan=poor)
     QueueItem.objects.create(creator=creator, fan=rich)
     flagged = FanFactory(creator=creator, name="Flagged", state="handed_off", safety_flag=True)
@@ -161,8 +187,8 @@ def test_training_summary_says_what_the_stats_rest_on(staff_api, creator, fan):
     record_outcome(fan, "purchased", ts=t(1), amount=Decimal("18"))
     record_action(fan, "text", ts=t(60), source=Action.Source.RULES, status=Action.Status.SENT)
     record_outcome(fan, "replied", ts=t(61))
-    FanFactory(creator=creator)                                        # a fan with no history yet
-    record_action(FanFactory(creator=CreatorFactory()), "ppv", price=Decimal("9"))   # another creator's
+    FanFactory(creator=creator)  # a fan with no history yet
+    record_action(FanFactory(creator=CreatorFactory()), "ppv", price=Decimal("9"))  # another creator's
     s = staff_api.get(f"/api/{creator.slug}/training").json()["summary"]
     assert (s["actions"], s["outcomes"], s["fans"], s["fans_with_actions"]) == (2, 2, 2, 1)
     assert s["actions_by_source"] == {"import": 1, "rules": 1}
@@ -176,7 +202,7 @@ def test_training_summary_says_what_the_stats_rest_on(staff_api, creator, fan):
 
 def test_reactivate_queues_dormant_spenders_once(staff_api, creator):
     spender = FanFactory(creator=creator, state="dormant", total_spent=Decimal("40"))
-    FanFactory(creator=creator, state="dormant")                      # never spent: left alone
+    FanFactory(creator=creator, state="dormant")  # never spent: left alone
     FanFactory(creator=creator, state="engaged", total_spent=Decimal("40"))  # not dormant
     assert staff_api.post(f"/api/{creator.slug}/reactivate").json() == {"queued": 1}
     item = QueueItem.objects.get()

@@ -1,4 +1,5 @@
 """/api/<slug>/experiment: GET the holdout experiment's results, POST to start one, DELETE to stop it."""
+
 from learning import experiments
 from tests.factories import FanFactory
 

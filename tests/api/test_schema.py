@@ -1,4 +1,5 @@
 """The OpenAPI schema validates without warnings and its docs page loads nothing from the network."""
+
 import re
 from pathlib import Path
 
@@ -7,17 +8,34 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-PROTECTED_PATHS = ["/api/{creator_slug}/stats", "/api/{creator_slug}/queue", "/api/{creator_slug}/performance",
-                   "/api/{creator_slug}/training", "/api/{creator_slug}/learning/stats",
-                   "/api/{creator_slug}/fan/{fan_id}", "/api/{creator_slug}/fan/{fan_id}/handoff",
-                   "/api/{creator_slug}/enable", "/api/{creator_slug}/disable", "/api/{creator_slug}/reactivate",
-                   "/api/{creator_slug}/mode", "/api/{creator_slug}/drafts",
-                   "/api/{creator_slug}/drafts/{draft_id}/approve", "/api/{creator_slug}/drafts/{draft_id}/reject",
-                   "/api/{creator_slug}/experiment", "/api/{creator_slug}/campaigns",
-                   "/api/{creator_slug}/campaigns/{campaign_id}", "/api/{creator_slug}/campaigns/{campaign_id}/approve",
-                   "/api/{creator_slug}/campaigns/{campaign_id}/cancel"]
-OPEN_PATHS = ["/api/health", "/api/{creator_slug}/health", "/api/webhook/{kind}", "/api/{creator_slug}/webhook/{kind}",
-              "/api/providers/{provider}/webhook"]
+PROTECTED_PATHS = [
+    "/api/{creator_slug}/stats",
+    "/api/{creator_slug}/queue",
+    "/api/{creator_slug}/performance",
+    "/api/{creator_slug}/training",
+    "/api/{creator_slug}/learning/stats",
+    "/api/{creator_slug}/fan/{fan_id}",
+    "/api/{creator_slug}/fan/{fan_id}/handoff",
+    "/api/{creator_slug}/enable",
+    "/api/{creator_slug}/disable",
+    "/api/{creator_slug}/reactivate",
+    "/api/{creator_slug}/mode",
+    "/api/{creator_slug}/drafts",
+    "/api/{creator_slug}/drafts/{draft_id}/approve",
+    "/api/{creator_slug}/drafts/{draft_id}/reject",
+    "/api/{creator_slug}/experiment",
+    "/api/{creator_slug}/campaigns",
+    "/api/{creator_slug}/campaigns/{campaign_id}",
+    "/api/{creator_slug}/campaigns/{campaign_id}/approve",
+    "/api/{creator_slug}/campaigns/{campaign_id}/cancel",
+]
+OPEN_PATHS = [
+    "/api/health",
+    "/api/{creator_slug}/health",
+    "/api/webhook/{kind}",
+    "/api/{creator_slug}/webhook/{kind}",
+    "/api/providers/{provider}/webhook",
+]
 
 
 def test_spectacular_validates_with_no_warnings(tmp_path):

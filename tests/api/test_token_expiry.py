@@ -1,6 +1,7 @@
 """Staff API tokens carry a name, creation time, last use and expiry (salesbot.models.TokenInfo): an expired or
 revoked token answers 401 on every ops route (the same resolver walk as test_auth), a manager revokes any token
 in admin, and every token made or revoked is on the audit trail."""
+
 from datetime import timedelta
 
 import pytest
@@ -86,7 +87,7 @@ def test_a_manager_sees_every_token_named_and_revokes_any(client, boss, creator)
     token = security.create_token(maria, "maria's phone")
     client.force_login(boss)
     page = client.get("/admin/salesbot/stafftoken/").content.decode()
-    assert "maria&#x27;s phone" in page and token.key not in page and "never" in page   # never used yet
+    assert "maria&#x27;s phone" in page and token.key not in page and "never" in page  # never used yet
     r = client.post(f"/admin/salesbot/stafftoken/{maria.pk}/delete/", {"post": "yes"}, follow=True)
     assert r.status_code == 200 and not Token.objects.filter(user=maria).exists()
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.TOKEN_REVOKED)
@@ -97,8 +98,9 @@ def test_a_manager_sees_every_token_named_and_revokes_any(client, boss, creator)
 def test_a_manager_makes_a_named_token_that_expires(client, boss, creator):
     maria = chatter("maria", creator)
     client.force_login(boss)
-    r = client.post("/admin/salesbot/stafftoken/add/", {"user": maria.pk, "name": "reporting", "expires_in_days": 7},
-                    follow=True)
+    r = client.post(
+        "/admin/salesbot/stafftoken/add/", {"user": maria.pk, "name": "reporting", "expires_in_days": 7}, follow=True
+    )
     key = Token.objects.get(user=maria).key
     assert key in r.content.decode()
     info = TokenInfo.objects.get(token_id=key)

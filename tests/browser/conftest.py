@@ -4,6 +4,7 @@ The tests skip, saying why, when Chromium, its driver or Selenium is missing (`.
 Debian packages where it can). Outside hosts are made unresolvable so a page that needed a CDN would
 visibly break here.
 """
+
 import os
 import shutil
 from pathlib import Path
@@ -19,8 +20,10 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2
 def _missing() -> str | None:
     for what, path in (("Chromium", CHROMIUM), ("ChromeDriver", CHROMEDRIVER)):
         if not (Path(path).is_file() and os.access(path, os.X_OK)) and not shutil.which(path):
-            return (f"{what} not found at {path}: install Debian's chromium and chromium-driver "
-                    f"(`apt-get install -y chromium chromium-driver`, as .ci/run does) to run the browser tests")
+            return (
+                f"{what} not found at {path}: install Debian's chromium and chromium-driver "
+                f"(`apt-get install -y chromium chromium-driver`, as .ci/run does) to run the browser tests"
+            )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -38,10 +41,17 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--force-device-scale-factor=1", f"--window-size={WINDOW[0]},{WINDOW[1]}", "--lang=en-US",
-                # Only the live server resolves: anything fetched from elsewhere fails to load.
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--force-device-scale-factor=1",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--lang=en-US",
+        # Only the live server resolves: anything fetched from elsewhere fails to load.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)

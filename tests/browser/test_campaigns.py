@@ -2,6 +2,7 @@
 rule leaves out; creates a campaign, reads who it reaches, approves and schedules it; after the scheduler sent
 it and fans bought, reads its results (revenue, lift over the holdout with its interval).
 Screenshots 27–30 in docs/screenshots/."""
+
 from datetime import timedelta
 from decimal import Decimal
 

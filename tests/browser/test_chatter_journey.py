@@ -2,6 +2,7 @@
 and send another, sell a PPV from the console on a fan's timeline, and find each credited on the team
 performance page (and named on the audit page). Sends go to a recording stand-in for the platform.
 Screenshots go to docs/screenshots/ (08–12)."""
+
 from decimal import Decimal
 
 import pytest
@@ -41,8 +42,9 @@ def shift(monkeypatch):
     nova.display_name, nova.autonomy = "Nova Vale", "approve"
     nova.save()
     user = chatter("chris", luna, password=PASSWORD)
-    fans = {name: FanFactory(creator=luna, name=name, fan_id=88000 + i)
-            for i, name in enumerate(["Ana", "Ben", "Cleo"])}
+    fans = {
+        name: FanFactory(creator=luna, name=name, fan_id=88000 + i) for i, name in enumerate(["Ana", "Ben", "Cleo"])
+    }
     drafts = {"Ana": fan_writes(fans["Ana"], "hey gorgeous"), "Ben": fan_writes(fans["Ben"], "hi there :)")}
     fan_writes(FanFactory(creator=nova, name="Nadia", fan_id=99001), "hello?")  # not chris's creator
     assert platform.sends == []
@@ -120,13 +122,13 @@ def test_chatter_journey(browser, live_server, shift, screenshot):
     rows = {r.get_attribute("data-sender"): r for r in table.find_elements("css selector", "tr.sender-row")}
     assert "chris" in rows, list(rows)
     mine = [c.text for c in rows["chris"].find_elements("css selector", "td")]
-    assert mine[1] == "2" and mine[2] == "1" and mine[3] == "1", mine   # the edited draft and the PPV
+    assert mine[1] == "2" and mine[2] == "1" and mine[3] == "1", mine  # the edited draft and the PPV
     assert rows["chris"].find_element("css selector", ".revenue").text == "$25.00"
-    assert mine[8].startswith("1 / 1 / 0"), mine       # drafts approved / edited / rejected: chris decided two
+    assert mine[8].startswith("1 / 1 / 0"), mine  # drafts approved / edited / rejected: chris decided two
     bot = [s for s in rows if s.startswith("bot")]
     assert len(bot) == 1, list(rows)
     bot_cells = [c.text for c in rows[bot[0]].find_elements("css selector", "td")]
-    assert bot_cells[1] == "1", bot_cells   # Ana's draft, approved as drafted, stays the bot's message
+    assert bot_cells[1] == "1", bot_cells  # Ana's draft, approved as drafted, stays the bot's message
     assert by_css(browser, "#team-revenue").text == "$25.00"
     screenshot("11-team-performance", full_page=False)
 

@@ -4,6 +4,7 @@ without a reload within 2 s; a send
 over an unseen message is held, then confirmed; a refused price keeps the text; a vault item sells at its listed
 price; a possible minor is offered nothing to buy; alike drafts approved at once go out once each; back to
 autopilot leaves no draft open; the inbox and a conversation fit a phone. Screenshots 13–18 in docs/screenshots/."""
+
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -40,35 +41,71 @@ class Platform:
 
     @property
     def sends(self) -> list[dict]:
-        return [{"fan_id": m["fan_id"], "text": m["text"], "price": Decimal(str(m.get("price") or 0)),
-                 "media": m.get("mediaFiles") or []}
-                for m in self.fake.fake("GET", "messages")["messages"]]
+        return [
+            {
+                "fan_id": m["fan_id"],
+                "text": m["text"],
+                "price": Decimal(str(m.get("price") or 0)),
+                "media": m.get("mediaFiles") or [],
+            }
+            for m in self.fake.fake("GET", "messages")["messages"]
+        ]
 
     def fan_says(self, fan_id, text, msg_id, name):
-        out = self.fake.fake("POST", "webhook", json={"event": "messages.received", "payload": {
-            "fan": {"id": fan_id, "name": name}, "message": {"id": msg_id, "text": text}}})
+        out = self.fake.fake(
+            "POST",
+            "webhook",
+            json={
+                "event": "messages.received",
+                "payload": {"fan": {"id": fan_id, "name": name}, "message": {"id": msg_id, "text": text}},
+            },
+        )
         assert out["status"] == 200, out
 
 
 @pytest.fixture
 def shift(live_server, fake_platform, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)  # the webhook's processing runs inside its request
-    luna = onboard_from_files(DEMO / "content-map.json", DEMO / "playbook.md", slug="luna", account_id=ACCOUNT,
-                              api_base_url=fake_platform.url, api_key=API_KEY, webhook_secret=SECRET)
+    luna = onboard_from_files(
+        DEMO / "content-map.json",
+        DEMO / "playbook.md",
+        slug="luna",
+        account_id=ACCOUNT,
+        api_base_url=fake_platform.url,
+        api_key=API_KEY,
+        webhook_secret=SECRET,
+    )
     luna.display_name = "Luna Rivers"
     luna.save()
-    requests.post(f"{fake_platform.api}/webhooks", headers=fake_platform.auth, timeout=5, json={
-        "url": f"{live_server.url}/api/{luna.slug}/webhook/of-event", "events": []}).raise_for_status()
+    requests.post(
+        f"{fake_platform.api}/webhooks",
+        headers=fake_platform.auth,
+        timeout=5,
+        json={"url": f"{live_server.url}/api/{luna.slug}/webhook/of-event", "events": []},
+    ).raise_for_status()
     platform = Platform(fake_platform)
     user = chatter("chris", luna, password=PASSWORD)
-    rex = FanFactory(creator=luna, name="Rex", fan_id=5001, state="handed_off", total_spent=Decimal("80"),
-                     handoff_reason="needs a human: custom request needs new content")
+    rex = FanFactory(
+        creator=luna,
+        name="Rex",
+        fan_id=5001,
+        state="handed_off",
+        total_spent=Decimal("80"),
+        handoff_reason="needs a human: custom request needs new content",
+    )
     wrote(rex, "can you make me a custom video? $100", minutes_ago=12)
-    vic = FanFactory(creator=luna, name="Vic", fan_id=5002, state="handed_off",
-                     handoff_reason="needs a human: video call request")
+    vic = FanFactory(
+        creator=luna, name="Vic", fan_id=5002, state="handed_off", handoff_reason="needs a human: video call request"
+    )
     wrote(vic, "facetime tonight?", minutes_ago=3)
-    kid = FanFactory(creator=luna, name="Kid", fan_id=5003, state="handed_off", safety_flag=True,
-                     handoff_reason="safety: possible minor")
+    kid = FanFactory(
+        creator=luna,
+        name="Kid",
+        fan_id=5003,
+        state="handed_off",
+        safety_flag=True,
+        handoff_reason="safety: possible minor",
+    )
     wrote(kid, "im 16 lol", minutes_ago=1)
     ann = FanFactory(creator=luna, name="Ann", fan_id=5004, state="engaged", total_spent=Decimal("40"))
     wrote(ann, "morning!", minutes_ago=40)
@@ -89,8 +126,10 @@ def log_in(browser, live_server):
 def size(browser, width, height):
     """The page's viewport as a laptop's or (under 500 px) a phone's, whatever the window manager allows."""
     if width < 500:
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+        browser.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
     else:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         browser.set_window_size(width, height + browser.chrome_offset)
@@ -200,8 +239,9 @@ def test_alike_drafts_approved_at_once_and_back_to_autopilot(browser, live_serve
     luna, platform = shift["luna"], shift["platform"]
     autonomy.set_creator_mode(luna, "approve")
     fans = [FanFactory(creator=luna, name=n, fan_id=6000 + i) for i, n in enumerate(["Ava", "Bo", "Cy", "Di"])]
-    drafts = [Draft.objects.create(creator=luna, fan=f, action="text", text=f"hiii {f.name}! welcome 💕")
-              for f in fans[:3]]
+    drafts = [
+        Draft.objects.create(creator=luna, fan=f, action="text", text=f"hiii {f.name}! welcome 💕") for f in fans[:3]
+    ]
     Draft.objects.create(creator=luna, fan=fans[3], action="text", text="something else entirely")
     size(browser, 1440, 900)
     log_in(browser, live_server)

@@ -1,6 +1,7 @@
 """The staff door in real headless Chromium (issue 28): a manager logs in with a password and a TOTP code; ten wrong
 passwords lock a chatter's account; the audit page shows the failures; the manager lifts the lockout and the
 chatter logs in again. Every page is served with the admin's Content-Security-Policy. Screenshots 19–20."""
+
 import re
 
 import pytest
@@ -20,9 +21,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def login_attempt(session: requests.Session, url: str, username: str, password: str) -> requests.Response:
     page = session.get(f"{url}/admin/login/", timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-    return session.post(f"{url}/admin/login/?next=/admin/", timeout=10, allow_redirects=False,
-                        data={"csrfmiddlewaretoken": token, "username": username, "password": password,
-                              "next": "/admin/"}, headers={"Referer": f"{url}/admin/login/"})
+    return session.post(
+        f"{url}/admin/login/?next=/admin/",
+        timeout=10,
+        allow_redirects=False,
+        data={"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/admin/"},
+        headers={"Referer": f"{url}/admin/login/"},
+    )
 
 
 def test_totp_login_lockout_audit_and_unlock(browser, live_server, screenshot, settings):

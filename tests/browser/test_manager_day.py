@@ -2,6 +2,7 @@
 inside the response target and one after it breached; the manager reads today's revenue per creator and per
 sender with imported history apart, and the shift report with the chatter's commission; its CSV says the same.
 Screenshots 19–21 in docs/screenshots/."""
+
 import csv
 import io
 from datetime import timedelta
@@ -27,11 +28,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def waiting_fan(creator, name, fan_id, minutes):
     from fans.models import Message
 
-    fan = FanFactory(creator=creator, name=name, fan_id=fan_id, state="handed_off",
-                     handoff_reason="needs a human: custom request needs new content",
-                     needs_human_since=timezone.now() - timedelta(minutes=minutes))
-    Message.objects.create(fan=fan, direction="in", text=f"hi it's {name}, can you make me a custom?",
-                           ts=timezone.now() - timedelta(minutes=minutes))
+    fan = FanFactory(
+        creator=creator,
+        name=name,
+        fan_id=fan_id,
+        state="handed_off",
+        handoff_reason="needs a human: custom request needs new content",
+        needs_human_since=timezone.now() - timedelta(minutes=minutes),
+    )
+    Message.objects.create(
+        fan=fan,
+        direction="in",
+        text=f"hi it's {name}, can you make me a custom?",
+        ts=timezone.now() - timedelta(minutes=minutes),
+    )
     return fan
 
 
@@ -47,11 +57,18 @@ def day(monkeypatch):
     fresh, late = waiting_fan(luna, "Fresh", 7001, 1), waiting_fan(luna, "Late", 7002, 20)
     # money today: the bot's PPV bought ($18), and last year's imported history ($100) that stays apart
     buyer = FanFactory(creator=luna, name="Buyer", fan_id=7003)
-    bot_ppv = Action.objects.create(creator=luna, fan=buyer, action="ppv", price=Decimal("18"), status="sent",
-                                    content_key="combo3", source="rules")
+    bot_ppv = Action.objects.create(
+        creator=luna, fan=buyer, action="ppv", price=Decimal("18"), status="sent", content_key="combo3", source="rules"
+    )
     record_outcome(buyer, "purchased", amount=Decimal("18"), action=bot_ppv)
-    Outcome.objects.create(creator=luna, fan=buyer, event="purchased", amount=Decimal("100"), import_key="hist-1",
-                           ts=timezone.now() - timedelta(hours=1))
+    Outcome.objects.create(
+        creator=luna,
+        fan=buyer,
+        event="purchased",
+        amount=Decimal("100"),
+        import_key="hist-1",
+        ts=timezone.now() - timedelta(hours=1),
+    )
     return {"luna": luna, "chris": chris, "boss": boss, "fresh": fresh, "late": late, "platform": platform}
 
 
@@ -116,8 +133,9 @@ def test_a_managers_day(browser, live_server, day, screenshot):
     assert page[2] == "2" and page[5] == "50%" and page[10] == "$30.00" and page[12] == "$3.75", page
     shot(browser, screenshot, "21-shift-report")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
-    text = requests.get(f"{live_server.url}/admin/reports/shifts/?period=today&format=csv", cookies=cookies,
-                        timeout=10).text
+    text = requests.get(
+        f"{live_server.url}/admin/reports/shifts/?period=today&format=csv", cookies=cookies, timeout=10
+    ).text
     lines = {line[0]: line for line in csv.reader(io.StringIO(text))}
     chris = lines["chris"]
     assert chris[2] == page[2] and chris[6:9] == page[6:9] and f"${chris[10]}" == page[10]

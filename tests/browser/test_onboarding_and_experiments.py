@@ -3,6 +3,7 @@ answers as the provider) — test the key, submit files with two faults in the m
 lines, fix only the map (the playbook is kept), land on the next steps in approve mode; then start a holdout
 experiment from the creator's dashboard, read its results in the experiments list and stop it after the
 confirmation. Screenshots go to docs/screenshots/ (22–26)."""
+
 import json
 from decimal import Decimal
 
@@ -63,9 +64,15 @@ def files(tmp_path):
 def onboard(browser, live_server, screenshot, tmp_path):
     bad, playbook, good = files(tmp_path)
     browser.get(f"{live_server.url}/admin/models_registry/creator/onboard/")
-    for field, text in (("id_slug", "luna"), ("id_display_name", "Luna Rivers"), ("id_account_id", ACCOUNT),
-                        ("id_api_key", "sk-typo"), ("id_ppv_min_price", "8"), ("id_ppv_max_price", "60"),
-                        ("id_entry_price", "18")):
+    for field, text in (
+        ("id_slug", "luna"),
+        ("id_display_name", "Luna Rivers"),
+        ("id_account_id", ACCOUNT),
+        ("id_api_key", "sk-typo"),
+        ("id_ppv_min_price", "8"),
+        ("id_ppv_max_price", "60"),
+        ("id_entry_price", "18"),
+    ):
         type_into(browser, field, text)
     by_css(browser, "#check-connection").click()
     answer = wait_for_text(browser, "#connection-answer", "refused")
@@ -94,7 +101,10 @@ def onboard(browser, live_server, screenshot, tmp_path):
     assert "OK: OnlyFansAPI.com accepted the key" in by_css(browser, "ul.messagelist").text
     creator = Creator.objects.get(slug="luna")
     assert (creator.provider, creator.api_base_url, creator.autonomy) == (
-        "onlyfansapi", "https://app.onlyfansapi.com/api", "approve")
+        "onlyfansapi",
+        "https://app.onlyfansapi.com/api",
+        "approve",
+    )
     assert by_css(browser, "#switch-to-autopilot")
     screenshot("24-onboarded-next-steps", full_page=False)
     return creator
@@ -107,7 +117,7 @@ def run_experiment(browser, live_server, screenshot, creator):
     assert "Holdout experiment" in by_css(browser, "ul.messagelist li.success").text
     exp = Experiment.objects.get(creator=creator)
     assert exp.running and exp.control_share == 0.5 and exp.started_by_user.username == "maria"
-    for i in range(12):   # fans who subscribe while it runs: a PPV each, every other one bought
+    for i in range(12):  # fans who subscribe while it runs: a PPV each, every other one bought
         fan = FanFactory(creator=creator, fan_id=600 + i)
         action = record_action(fan, "ppv", price=Decimal("18"), hook="curiosity", status=Action.Status.SENT)
         if i % 2:

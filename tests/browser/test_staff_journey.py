@@ -2,6 +2,7 @@
 validation mistake), read a fan's timeline, add to what the bot remembers, leave a note and hand the fan
 off, find them on the "needs a human" list, open the learning dashboard, then the API docs page with every
 outside host unreachable. Screenshots go to docs/screenshots/."""
+
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,7 @@ def onboard(browser, live_server, screenshot):
     field_errors = " ".join(e.text for e in all_css(browser, ".errorlist"))
     assert "'combo7': price 35 is outside the price bounds 8–30" in field_errors
     assert "'video_long': price 50 is outside the price bounds 8–30" in field_errors
-    assert by_css(browser, "#id_api_key").get_attribute("value") == ""   # the key is never sent back
+    assert by_css(browser, "#id_api_key").get_attribute("value") == ""  # the key is never sent back
     assert not Creator.objects.filter(slug="luna").exists()
     screenshot("05-onboarding-validation")
 
@@ -123,8 +124,9 @@ def read_timeline(browser, live_server, screenshot):
     by_css(browser, "ol.timeline")
     titles = [e.text for e in all_css(browser, "ol.timeline li .title")]
     assert titles[:4] == ["action: welcome", "bot wrote", "state: new → greeted", "Maya wrote"], titles
-    assert titles.index("action: ppv") < titles.index("outcome: purchased $18.00") < titles.index(
-        "state: pitched → buyer")
+    assert (
+        titles.index("action: ppv") < titles.index("outcome: purchased $18.00") < titles.index("state: pitched → buyer")
+    )
     type_into(browser, "id_facts-2-text", "calls his dog Biscuit 'the boss'")
     submit(browser, "#facts-form input[type=submit]")
     assert "Facts saved" in by_css(browser, "ul.messagelist li.success").text
@@ -146,7 +148,7 @@ def hand_off_and_find_in_needs_human(browser, live_server, screenshot):
     browser.get(f"{live_server.url}/admin/")
     browser.find_element("link text", "Fans who need a human").click()
     rows = [r.text for r in all_css(browser, "#result_list tbody tr")]
-    assert len(rows) == 2 and "Kai" in rows[0] and "says they are 17" in rows[0], rows   # safety first
+    assert len(rows) == 2 and "Kai" in rows[0] and "says they are 17" in rows[0], rows  # safety first
     assert "Maya" in rows[1] and "asks for a video call" in rows[1]
     screenshot("07-needs-a-human", full_page=False)
 
@@ -156,22 +158,28 @@ def open_dashboard(browser, live_server, creator, screenshot):
     by_css(browser, ".object-tools a[href$='/dashboard/']").click()
     assert by_css(browser, "#content h1").text == "Learning dashboard: Luna Rivers"
     boxes = {b.find_element("css selector", "h3").text: b for b in all_css(browser, ".chart-box")}
-    for title in ["Conversion by price", "Revenue per PPV sent by price", "Conversion by hook",
-                  "Conversion by hour (UTC)", "Ghost rate by fan stage", "Who decided the actions"]:
+    for title in [
+        "Conversion by price",
+        "Revenue per PPV sent by price",
+        "Conversion by hook",
+        "Conversion by hour (UTC)",
+        "Ghost rate by fan stage",
+        "Who decided the actions",
+    ]:
         assert boxes[title].find_element("css selector", "svg").is_displayed(), title
     price_chart = boxes["Conversion by price"].find_element("css selector", "svg")
     labels = [t.text for t in price_chart.find_elements("css selector", "text.label")]
     assert labels == ["$12", "$18", "$25", "$35", "$50"]
-    assert len(price_chart.find_elements("css selector", "line.whisker")) == 3 * 5   # an interval per bar
+    assert len(price_chart.find_elements("css selector", "line.whisker")) == 3 * 5  # an interval per bar
     bars = price_chart.find_elements("css selector", "g.bar")
-    assert [b.get_attribute("class") for b in bars] == ["bar"] * 4 + ["bar thin"]   # 6 sends at $50: pale
+    assert [b.get_attribute("class") for b in bars] == ["bar"] * 4 + ["bar thin"]  # 6 sends at $50: pale
     assert price_chart.size["width"] > 300
     screenshot("04-dashboard")
 
 
 def read_api_docs(browser, live_server, screenshot):
     browser.get(f"{live_server.url}/api/docs/")
-    by_css(browser, ".opblock-summary-path", timeout=15)   # Swagger UI drew the operations
+    by_css(browser, ".opblock-summary-path", timeout=15)  # Swagger UI drew the operations
     paths = {e.text.replace("\u200b", "") for e in all_css(browser, ".opblock-summary-path")}
     assert {"/api/{creator_slug}/stats", "/api/{creator_slug}/fan/{fan_id}/handoff", "/api/health"} <= paths
     loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")

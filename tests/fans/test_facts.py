@@ -1,4 +1,5 @@
 """Keeping, bounding and editing what the bot remembers about a fan (fans.facts)."""
+
 from datetime import timedelta
 
 import pytest
@@ -39,8 +40,10 @@ def test_staff_edit_changes_forgets_and_adds(fan):
     dog = facts.remember(fan, "has a dog", source="llm")
     facts.edit(fan, changed={job.pk: "works as a nurse at St Mary's"}, deleted={dog.pk}, added=["prefers evenings"])
     rows = {f.text: (f.key, f.source) for f in fan.facts.all()}
-    assert rows == {"works as a nurse at St Mary's": ("job", "staff"),
-                    "prefers evenings": ("text:prefers evenings", "staff")}
+    assert rows == {
+        "works as a nurse at St Mary's": ("job", "staff"),
+        "prefers evenings": ("text:prefers evenings", "staff"),
+    }
     facts.remember(fan, "works as a teacher", key="job", source="rules")  # the fan's newer word on the topic
     assert set(texts(fan)) == {"prefers evenings", "works as a teacher"}
 

@@ -1,6 +1,7 @@
 """Staff services on one fan: a safety flag survives "mark dormant" and only a manager clears it.
 Through the real sender path (queue item → worker → sender.prepare/refusal): no send follows for a
 flagged fan after mark-dormant, the reactivation checker, and a new fan message."""
+
 from decimal import Decimal
 
 import pytest
@@ -50,8 +51,9 @@ def test_mark_dormant_keeps_the_flag(flagged):
     assert (t.from_state, t.to_state, t.by_staff) == ("handed_off", "dormant", True)
 
 
-def test_no_send_follows_for_a_flagged_fan_after_mark_dormant_reactivation_and_a_new_message(demo, flagged,
-                                                                                            no_platform):
+def test_no_send_follows_for_a_flagged_fan_after_mark_dormant_reactivation_and_a_new_message(
+    demo, flagged, no_platform
+):
     staff.staff_mark_dormant(flagged, "ops")
     # the reactivation checker skips the fan ...
     assert checkers.enqueue_reactivation(demo) == 0
@@ -74,6 +76,7 @@ def test_no_send_follows_for_a_flagged_fan_after_mark_dormant_reactivation_and_a
 def test_a_pending_action_prepared_before_the_flag_is_refused_at_delivery(demo, no_platform):
     from salesbot.pipeline import sender
     from salesbot.pipeline.decisions import Decision
+
     fan = FanFactory(creator=demo, fan_id=4343, state="dormant", total_spent=Decimal("30"))
     action = sender.prepare(demo, fan, Decision("rekindle", text="missed you 💕", route="rekindle"))
     assert action.status == "pending"

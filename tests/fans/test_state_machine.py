@@ -7,8 +7,13 @@ from tests.factories import FanFactory
 S = FanState
 
 SEED_MOVES = [
-    (S.NEW, S.GREETED), (S.GREETED, S.ENGAGED), (S.ENGAGED, S.PITCHED), (S.PITCHED, S.BUYER),
-    (S.PITCHED, S.ENGAGED), (S.BUYER, S.WHALE_CANDIDATE), (S.WHALE_CANDIDATE, S.HANDED_OFF),
+    (S.NEW, S.GREETED),
+    (S.GREETED, S.ENGAGED),
+    (S.ENGAGED, S.PITCHED),
+    (S.PITCHED, S.BUYER),
+    (S.PITCHED, S.ENGAGED),
+    (S.BUYER, S.WHALE_CANDIDATE),
+    (S.WHALE_CANDIDATE, S.HANDED_OFF),
     (S.DORMANT, S.ENGAGED),
 ] + [(s, S.DORMANT) for s in (S.NEW, S.GREETED, S.ENGAGED, S.PITCHED, S.BUYER, S.WHALE_CANDIDATE)]
 
@@ -28,11 +33,19 @@ def test_seed_section_7_moves_are_all_legal(src, dst):
     assert (src, dst) in TRANSITIONS
 
 
-@pytest.mark.parametrize("src,dst", [
-    (S.BUYER, S.NEW), (S.ENGAGED, S.NEW),  # new/greeted → pitched became legal with issue #15
-    (S.DORMANT, S.PITCHED), (S.HANDED_OFF, S.ENGAGED), (S.HANDED_OFF, S.DORMANT), (S.HANDED_OFF, S.PITCHED),
-    (S.NEW, S.WHALE_CANDIDATE), (S.BUYER, S.PITCHED),
-])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        (S.BUYER, S.NEW),
+        (S.ENGAGED, S.NEW),  # new/greeted → pitched became legal with issue #15
+        (S.DORMANT, S.PITCHED),
+        (S.HANDED_OFF, S.ENGAGED),
+        (S.HANDED_OFF, S.DORMANT),
+        (S.HANDED_OFF, S.PITCHED),
+        (S.NEW, S.WHALE_CANDIDATE),
+        (S.BUYER, S.PITCHED),
+    ],
+)
 def test_illegal_moves_raise_and_change_nothing(db, src, dst):
     fan = FanFactory(state=src)
     with pytest.raises(IllegalTransition, match=f"{src} → {dst}"):
@@ -63,15 +76,25 @@ def test_no_state_leaves_handed_off_automatically():
 
 
 def test_all_eight_states_exist():
-    assert {s.value for s in S} == {"new", "greeted", "engaged", "pitched", "buyer", "whale_candidate",
-                                    "handed_off", "dormant"}
+    assert {s.value for s in S} == {
+        "new",
+        "greeted",
+        "engaged",
+        "pitched",
+        "buyer",
+        "whale_candidate",
+        "handed_off",
+        "dormant",
+    }
 
 
 # --- conditional writes: a stale in-memory fan never overwrites a newer state ----------------------
 
+
 def test_a_stale_fan_handed_off_meanwhile_cannot_be_moved_to_dormant(db):
     from fans.models import Fan
     from fans.state_machine import StaleState
+
     stale = FanFactory(state=S.ENGAGED)
     fresh = Fan.objects.get(pk=stale.pk)
     transition(fresh, S.HANDED_OFF, "safety: possible minor")  # another process, meanwhile
@@ -81,17 +104,20 @@ def test_a_stale_fan_handed_off_meanwhile_cannot_be_moved_to_dormant(db):
     stale.refresh_from_db()
     assert stale.state == S.HANDED_OFF
     assert list(FanTransition.objects.filter(fan=stale).values_list("from_state", "to_state")) == [
-        (S.ENGAGED, S.HANDED_OFF)]
+        (S.ENGAGED, S.HANDED_OFF)
+    ]
 
 
 def test_stale_state_is_an_illegal_transition(db):
     from fans.state_machine import StaleState
+
     assert issubclass(StaleState, IllegalTransition)
 
 
 def test_a_safety_handoff_from_a_stale_fan_still_lands(db):
     from fans.models import Fan
     from fans.services import hand_off
+
     stale = FanFactory(state=S.PITCHED)
     transition(Fan.objects.get(pk=stale.pk), S.BUYER, "fan purchases")  # another process, meanwhile
     hand_off(stale, "safety: possible minor", safety=True)

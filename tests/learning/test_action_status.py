@@ -1,5 +1,6 @@
 """Only actions that reached the fan (status sent or logged) count in the learning stats, and outcomes
 are attributed only to them; set_action_status moves the counters with the status."""
+
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -26,8 +27,17 @@ def stats(creator):
 
 
 def ppv(fan, status, ts=T0, price="8", **fields):
-    return record_action(fan, "ppv", ts=ts, price=Decimal(price), content_key="combo3", hook="scarcity",
-                         fan_state="engaged", status=status, **fields)
+    return record_action(
+        fan,
+        "ppv",
+        ts=ts,
+        price=Decimal(price),
+        content_key="combo3",
+        hook="scarcity",
+        fan_state="engaged",
+        status=status,
+        **fields,
+    )
 
 
 @pytest.fixture
@@ -69,10 +79,10 @@ def test_status_changes_move_the_counters(fan):
     assert stats(fan.creator)["conversion_by_price"] == {"8": {"sent": 1, "bought": 0, "rate": 0.0}}
     record_outcome(fan, "purchased", ts=T0 + timedelta(minutes=5), action=a, pinned=True, platform_event_id="e1")
     assert stats(fan.creator)["conversion_by_price"]["8"] == {"sent": 1, "bought": 1, "rate": 100.0}
-    set_action_status(a, "failed", error="staff: never arrived")     # a correction takes it all back
+    set_action_status(a, "failed", error="staff: never arrived")  # a correction takes it all back
     s = stats(fan.creator)
     assert s["conversion_by_price"] == {} and s["totals"] == {"actions": 0, "outcomes": 1}
-    set_action_status(a, "sent")                                     # and back, with its purchase
+    set_action_status(a, "sent")  # and back, with its purchase
     assert stats(fan.creator)["conversion_by_price"]["8"]["bought"] == 1
 
 
@@ -90,7 +100,7 @@ def test_only_from_leaves_an_action_that_moved_on_alone(fan):
 def test_a_stale_copy_does_not_skew_the_counters(fan):
     a = ppv(fan, "sent")
     stale = Action.objects.get(pk=a.pk)
-    record_outcome(fan, "purchased", ts=T0 + timedelta(minutes=1))   # flags the stored row, not `stale`
+    record_outcome(fan, "purchased", ts=T0 + timedelta(minutes=1))  # flags the stored row, not `stale`
     set_action_status(stale, "failed")
     assert stats(fan.creator)["conversion_by_price"] == {}
     set_action_status(stale, "sent")
@@ -118,9 +128,10 @@ def test_a_purchase_pinned_by_the_platform_keeps_its_ppv(fan):
     a = ppv(fan, "pending")
     set_action_status(a, "sent", platform_message_id=4242)
     later = ppv(fan, "sent", ts=T0 + timedelta(minutes=1), price="25")  # a newer unbought PPV
-    found = Action.objects.get(creator=fan.creator, platform_message_id=4242)   # as salesbot.pipeline.intake looks it up
-    o = record_outcome(fan, "purchased", ts=T0 + timedelta(minutes=2), action=found, pinned=True,
-                       platform_event_id="evt")
+    found = Action.objects.get(creator=fan.creator, platform_message_id=4242)  # as salesbot.pipeline.intake looks it up
+    o = record_outcome(
+        fan, "purchased", ts=T0 + timedelta(minutes=2), action=found, pinned=True, platform_event_id="evt"
+    )
     assert o.action_id == a.pk and not Action.objects.get(pk=later.pk).purchased
     assert reattribute_fan(fan) == 0
     assert stats(fan.creator)["conversion_by_price"]["8"] == {"sent": 1, "bought": 1, "rate": 100.0}

@@ -6,6 +6,7 @@ Reference values come from identities, not from the code under test:
 - Beta(2, 2) has cdf 3x² − 2x³;
 - for integer a, b: I_x(a, b) = P(Binomial(a + b − 1, x) >= a), summed here with math.comb.
 """
+
 import math
 import random
 
@@ -16,15 +17,16 @@ from learning import bayes
 
 def binomial_tail(a: int, b: int, x: float) -> float:
     n = a + b - 1
-    return sum(math.comb(n, j) * x ** j * (1 - x) ** (n - j) for j in range(a, n + 1))
+    return sum(math.comb(n, j) * x**j * (1 - x) ** (n - j) for j in range(a, n + 1))
 
 
 # --- posterior and mean ---------------------------------------------------------------------------
 
+
 def test_posterior_adds_purchases_and_misses_to_the_uniform_prior():
-    assert bayes.posterior(45, 12) == (13.0, 34.0)      # seed example "$18: 12 of 45"
-    assert bayes.posterior(0, 0) == (1.0, 1.0)          # no data: the prior itself
-    assert bayes.posterior(2.5, 0.5) == (1.5, 3.0)      # decayed (fractional) counts are fine
+    assert bayes.posterior(45, 12) == (13.0, 34.0)  # seed example "$18: 12 of 45"
+    assert bayes.posterior(0, 0) == (1.0, 1.0)  # no data: the prior itself
+    assert bayes.posterior(2.5, 0.5) == (1.5, 3.0)  # decayed (fractional) counts are fine
 
 
 @pytest.mark.parametrize("sent,bought", [(3, 4), (-1, 0), (2, -1)])
@@ -34,12 +36,13 @@ def test_impossible_counts_are_refused(sent, bought):
 
 
 def test_mean_shrinks_thin_cells_towards_one_half():
-    assert bayes.mean(*bayes.posterior(6, 2)) == pytest.approx(3 / 8)       # raw 33.3% -> 37.5%
+    assert bayes.mean(*bayes.posterior(6, 2)) == pytest.approx(3 / 8)  # raw 33.3% -> 37.5%
     assert bayes.mean(*bayes.posterior(0, 0)) == 0.5
     assert bayes.mean(2, 2) == 0.5
 
 
 # --- cdf ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("x", [0.01, 0.2, 0.5, 0.73, 0.99])
 def test_cdf_of_uniform_is_x(x):
@@ -49,7 +52,7 @@ def test_cdf_of_uniform_is_x(x):
 @pytest.mark.parametrize("a", [0.5, 2, 3, 7.5])
 @pytest.mark.parametrize("x", [0.05, 0.4, 0.9])
 def test_cdf_of_beta_a_1_is_x_to_the_a(a, x):
-    assert bayes.cdf(a, 1, x) == pytest.approx(x ** a, rel=1e-10)
+    assert bayes.cdf(a, 1, x) == pytest.approx(x**a, rel=1e-10)
 
 
 @pytest.mark.parametrize("b", [2, 5])
@@ -60,7 +63,7 @@ def test_cdf_of_beta_1_b(b, x):
 
 @pytest.mark.parametrize("x", [0.1, 0.3, 0.5, 0.8])
 def test_cdf_of_beta_2_2(x):
-    assert bayes.cdf(2, 2, x) == pytest.approx(3 * x ** 2 - 2 * x ** 3, rel=1e-10)
+    assert bayes.cdf(2, 2, x) == pytest.approx(3 * x**2 - 2 * x**3, rel=1e-10)
 
 
 @pytest.mark.parametrize("a,b", [(13, 34), (4, 3), (2, 60), (151, 251)])
@@ -78,6 +81,7 @@ def test_cdf_edges_and_bad_parameters():
 
 # --- quantile and interval ------------------------------------------------------------------------
 
+
 def test_interval_of_uniform_is_5_to_95_percent():
     lo, hi = bayes.interval(1, 1)
     assert lo == pytest.approx(0.05, abs=1e-9) and hi == pytest.approx(0.95, abs=1e-9)
@@ -91,16 +95,16 @@ def test_interval_of_beta_a_1_inverts_x_to_the_a(a):
 
 
 def test_interval_of_beta_1_b():
-    lo, hi = bayes.interval(1, 4)            # 1 - (1 - x)^4 = q  ->  x = 1 - (1 - q)^(1/4)
-    assert lo == pytest.approx(1 - 0.95 ** 0.25, abs=1e-9)
-    assert hi == pytest.approx(1 - 0.05 ** 0.25, abs=1e-9)
+    lo, hi = bayes.interval(1, 4)  # 1 - (1 - x)^4 = q  ->  x = 1 - (1 - q)^(1/4)
+    assert lo == pytest.approx(1 - 0.95**0.25, abs=1e-9)
+    assert hi == pytest.approx(1 - 0.05**0.25, abs=1e-9)
 
 
 def test_beta_2_2_median_is_one_half_and_interval_is_symmetric():
     assert bayes.quantile(2, 2, 0.5) == pytest.approx(0.5, abs=1e-9)
     lo, hi = bayes.interval(2, 2)
     assert lo + hi == pytest.approx(1.0, abs=1e-9)
-    assert 3 * lo ** 2 - 2 * lo ** 3 == pytest.approx(0.05, abs=1e-9)
+    assert 3 * lo**2 - 2 * lo**3 == pytest.approx(0.05, abs=1e-9)
 
 
 def test_interval_narrows_as_evidence_grows_at_the_same_rate():
@@ -110,7 +114,7 @@ def test_interval_narrows_as_evidence_grows_at_the_same_rate():
         assert lo < bayes.mean(*bayes.posterior(sent, sent // 3)) < hi
         widths.append(hi - lo)
     assert widths[0] > widths[1] > widths[2]
-    assert widths[0] > 0.4 and widths[2] < 0.08      # 6 sends say little; 450 pin the rate down
+    assert widths[0] > 0.4 and widths[2] < 0.08  # 6 sends say little; 450 pin the rate down
 
 
 def test_quantile_limits_and_bad_level():
@@ -121,10 +125,11 @@ def test_quantile_limits_and_bad_level():
 
 # --- revenue per send, Thompson draws, decay, cells -----------------------------------------------
 
+
 def test_revenue_per_send_is_price_times_conversion_with_its_interval():
     r = bayes.revenue_per_send(20, 1, 1)
     assert r == {"mean": 10.0, "ci90": [1.0, 19.0]}
-    r = bayes.revenue_per_send("18", 3, 1)                # Beta(3, 1): mean 3/4, interval q^(1/3)
+    r = bayes.revenue_per_send("18", 3, 1)  # Beta(3, 1): mean 3/4, interval q^(1/3)
     assert r["mean"] == round(18 * 0.75, 2)
     assert r["ci90"] == [round(18 * 0.05 ** (1 / 3), 2), round(18 * 0.95 ** (1 / 3), 2)]
 
@@ -139,8 +144,10 @@ def test_thompson_draws_average_to_the_posterior_mean():
     assert sum(lo <= d <= hi for d in draws) / len(draws) == pytest.approx(0.90, abs=0.01)
 
 
-@pytest.mark.parametrize("age,half_life,weight", [(0, 14, 1.0), (14, 14, 0.5), (28, 14, 0.25), (7, 14, 2 ** -0.5),
-                                                   (30, None, 1.0), (30, 0, 1.0), (-3, 14, 1.0)])
+@pytest.mark.parametrize(
+    "age,half_life,weight",
+    [(0, 14, 1.0), (14, 14, 0.5), (28, 14, 0.25), (7, 14, 2**-0.5), (30, None, 1.0), (30, 0, 1.0), (-3, 14, 1.0)],
+)
 def test_decay_weight_halves_every_half_life(age, half_life, weight):
     assert bayes.decay_weight(age, half_life) == pytest.approx(weight)
 
@@ -162,7 +169,7 @@ def test_cell_uses_decayed_counts_for_the_posterior_but_keeps_raw_counts():
     assert (c["sent"], c["bought"]) == (40, 10)
     assert (c["effective_sent"], c["effective_bought"]) == (15.0, 5.0)
     assert (c["alpha"], c["beta"]) == (6.0, 11.0)
-    assert c["thin"] is True           # 40 sends, but after decay only 15 count: under min_sample
+    assert c["thin"] is True  # 40 sends, but after decay only 15 count: under min_sample
 
 
 def test_prob_better_compares_revenue_per_send_and_agrees_with_sampling():

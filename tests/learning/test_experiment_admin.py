@@ -1,6 +1,7 @@
 """Holdout experiments in admin: a manager starts one from the creator's dashboard (control share) and stops it
 after a confirmation; the experiments list shows every one with its per-arm results and who started and stopped
 it; a chatter reads only their creators' experiments and can neither start nor stop one."""
+
 from decimal import Decimal
 
 import pytest
@@ -134,7 +135,7 @@ def test_nobody_adds_edits_or_deletes_experiments_by_hand(boss, luna):
     exp = experiments.start(luna, 0.2, by="ops")
     assert boss.get(LIST + "add/").status_code == 403
     assert boss.post(f"{LIST}{exp.pk}/delete/").status_code == 403
-    assert boss.get(f"{LIST}{exp.pk}/change/").status_code == 200   # read-only
+    assert boss.get(f"{LIST}{exp.pk}/change/").status_code == 200  # read-only
     assert boss.post(f"{LIST}{exp.pk}/change/", {"control_share": "0.9"}).status_code == 403
     assert Experiment.objects.get(pk=exp.pk).control_share == 0.2
 
@@ -142,12 +143,14 @@ def test_nobody_adds_edits_or_deletes_experiments_by_hand(boss, luna):
 def test_the_list_and_dashboard_show_srm_guardrails_and_past_results(boss, luna):
     """A manager starts an experiment over all fans that stops on harm; a broken split shows as untrustworthy in
     the list and on the dashboard, the past experiment stays listed with its checks."""
-    r = boss.post(START, {"creator": luna.pk, "control_percent": "50", "population": "all", "harm_percent": "1",
-                          "stop_on_harm": "on"})
+    r = boss.post(
+        START,
+        {"creator": luna.pk, "control_percent": "50", "population": "all", "harm_percent": "1", "stop_on_harm": "on"},
+    )
     assert r.status_code == 302
     exp = Experiment.objects.get(creator=luna)
     assert (exp.population, exp.harm_limit, exp.stop_on_harm) == ("all", 0.01, True)
-    for i in range(100):   # 80 / 20 where 50 / 50 was planned
+    for i in range(100):  # 80 / 20 where 50 / 50 was planned
         fan = FanFactory(creator=luna, fan_id=900 + i)
         Fan.objects.filter(pk=fan.pk).update(arm="learning" if i < 80 else "control", experiment=exp)
     listing = boss.get(LIST).content.decode()

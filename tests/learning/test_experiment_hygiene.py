@@ -1,5 +1,6 @@
 """Experiment hygiene (issue 24): sample-ratio mismatch, always-valid intervals under daily looks, CUPED on
 fans with a spend history, guardrails that show and stop the experiment."""
+
 import math
 import random
 from datetime import timedelta
@@ -22,12 +23,12 @@ def _arm(fan, exp, arm):
 
 def test_a_forced_60_40_split_of_a_50_50_experiment_raises_the_srm_warning(creator):
     exp = experiments.start(creator, 0.5)
-    for i in range(500):   # the assignment forced off the plan: 300 learning, 200 control
+    for i in range(500):  # the assignment forced off the plan: 300 learning, 200 control
         _arm(FanFactory(creator=creator, fan_id=1000 + i), exp, "learning" if i < 300 else "control")
     res = experiments.results(exp)
     assert res["srm"]["mismatch"] and res["srm"]["p"] < 0.001 and res["trustworthy"] is False
     assert res["comparison"]["verdict"].startswith("Untrustworthy: sample-ratio mismatch")
-    assert not checks.srm(252, 248, 0.5)["mismatch"]   # a fair coin's ordinary wobble is not flagged
+    assert not checks.srm(252, 248, 0.5)["mismatch"]  # a fair coin's ordinary wobble is not flagged
 
 
 def _covered_at_every_look(rng, lift, looks, per_day, radius) -> bool:
@@ -43,7 +44,7 @@ def _covered_at_every_look(rng, lift, looks, per_day, radius) -> bool:
                 acc[2] += y * y
         (nl, sl, ql), (nc, sc, qc) = sums["l"], sums["c"]
         ml, mc = sl / nl, sc / nc
-        se = math.sqrt((ql / nl - ml ** 2) / nl + (qc / nc - mc ** 2) / nc)
+        se = math.sqrt((ql / nl - ml**2) / nl + (qc / nc - mc**2) / nc)
         if abs((ml - mc) - 5.0 * lift) > radius(se, nl + nc):
             return False
     return True
@@ -55,11 +56,13 @@ def test_the_confidence_sequence_covers_a_known_lift_at_its_stated_rate_under_da
     rng = random.Random(24)
     z = 1.6449
     runs = 500
-    cs = sum(_covered_at_every_look(rng, 0.3, 30, 20, lambda se, n: checks.cs_radius(se, n, 0.90))
-             for _ in range(runs)) / runs
+    cs = (
+        sum(_covered_at_every_look(rng, 0.3, 30, 20, lambda se, n: checks.cs_radius(se, n, 0.90)) for _ in range(runs))
+        / runs
+    )
     naive = sum(_covered_at_every_look(rng, 0.3, 30, 20, lambda se, n: z * se) for _ in range(runs)) / runs
     assert cs >= 0.90
-    assert naive < 0.80   # peeking at a fixed-sample interval every day fails far more often than it says
+    assert naive < 0.80  # peeking at a fixed-sample interval every day fails far more often than it says
 
 
 def _existing_fan(creator, fan_id, pre_spend, started):
@@ -76,7 +79,7 @@ def test_cuped_narrows_the_interval_on_fans_with_a_spend_history(creator):
         pre = round(rng.choice([0, 0, 10, 25, 60, 120]) * rng.uniform(0.8, 1.2), 2)
         fan = _existing_fan(creator, 2000 + i, pre, exp.started_at)
         arm = experiments.arm_of(fan)
-        assert arm in ("learning", "control")   # fans who were there before the start are in scope
+        assert arm in ("learning", "control")  # fans who were there before the start are in scope
         during = 0.5 * pre * (1.2 if arm == "learning" else 1.0) + rng.uniform(0, 5)
         ppv = record_action(fan, "ppv", price=Decimal(f"{during:.2f}"), status="sent")
         record_outcome(fan, "purchased", amount=Decimal(f"{during:.2f}"), action=ppv, pinned=True)
@@ -102,7 +105,7 @@ def test_a_guardrail_breach_shows_and_stops_the_experiment_when_set_to(creator, 
         arm = experiments.arm_of(fan)
         ppv = record_action(fan, "ppv", price=Decimal("20"), status="sent")
         bought = record_outcome(fan, "purchased", amount=Decimal("20"), action=ppv, pinned=True)
-        if arm == "learning" and i % 3 == 0:   # a third of the learning arm's sales charged back
+        if arm == "learning" and i % 3 == 0:  # a third of the learning arm's sales charged back
             reverse_outcome(bought, "chargeback")
             Fan.objects.filter(pk=fan.pk).update(opted_out=True)
     res = experiments.results(exp)

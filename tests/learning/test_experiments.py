@@ -1,5 +1,6 @@
 """Holdout experiments (learning.experiments): sticky assignment, the control arm on the ladder, the learning
 stats kept to the learning arm, the per-arm results, the API, and a simulated audience with a known lift."""
+
 from decimal import Decimal
 from functools import partial
 from types import SimpleNamespace
@@ -38,11 +39,11 @@ def test_assignment_is_sticky_at_the_share_and_only_for_new_fans(creator):
     for f, arm in zip(fans, arms, strict=True):
         f.refresh_from_db()
         assert (f.arm, f.experiment_id) == (arm, exp.pk)
-        assert experiments.arm_of(f) == arm          # sticky, whoever asks again
+        assert experiments.arm_of(f) == arm  # sticky, whoever asks again
     experiments.stop(creator)
-    assert experiments.arm_of(fans[0]) == ""          # stopped: served as the creator's policy again
+    assert experiments.arm_of(fans[0]) == ""  # stopped: served as the creator's policy again
     fans[0].refresh_from_db()
-    assert fans[0].arm == arms[0]                     # ... but the fan keeps the arm it had
+    assert fans[0].arm == arms[0]  # ... but the fan keeps the arm it had
 
 
 def test_start_is_refused_while_one_runs_and_for_a_bad_share(creator):
@@ -59,8 +60,9 @@ def _learned_evidence(creator, fan_ids):
     """Enough sends at $50 that all bought, so the learned offer for a new fan is $50, not the $18 entry."""
     for i in range(60):
         f = FanFactory(creator=creator, fan_id=900_000 + i)
-        a = record_action(f, "ppv", price=Decimal("50"), hook="curiosity", content_key="item-a", status="sent",
-                          segment="new:first")
+        a = record_action(
+            f, "ppv", price=Decimal("50"), hook="curiosity", content_key="item-a", status="sent", segment="new:first"
+        )
         record_outcome(f, Outcome.Event.PURCHASED, amount=Decimal("50"), action=a, pinned=True)
 
 
@@ -69,6 +71,7 @@ def test_the_control_arm_gets_the_ladder_and_the_learning_arm_the_learned_price(
     demo.save()
     _learned_evidence(demo, range(60))
     from learning.stats import refresh_learning_stats
+
     refresh_learning_stats(demo)
     experiments.start(demo, 0.5)
     fans = _fans(demo, 40, start=1)
@@ -101,7 +104,7 @@ def test_control_actions_are_recorded_with_their_arm_and_left_out_of_the_learnin
     call_command("rebuild_learning_stats", creator.slug, "--check")
     experiments.stop(creator)
     after = record_action(fans[0], "text", status="sent")
-    assert after.arm == ""                            # no arm once the experiment is over
+    assert after.arm == ""  # no arm once the experiment is over
 
 
 def test_results_say_plainly_when_there_is_not_enough_data(creator):
@@ -117,8 +120,14 @@ def test_a_simulated_audience_with_a_known_lift_is_measured_within_the_interval(
     """LiftFans: the learning arm buys 1.5× as often, the offers are the same in both arms (the learning arm
     cannot learn: no exploration, min_sample out of reach), so the true lift in revenue per fan is 0.5.
     Every decision is the real engine's (sim.policy), the arms the real assignment's."""
-    sim = Simulation(600, seed, fan_model=partial(LiftFans, p=0.3, lift=0.5), experiment=0.5,
-                     exploration_enabled=False, min_sample=10 ** 6)
+    sim = Simulation(
+        600,
+        seed,
+        fan_model=partial(LiftFans, p=0.3, lift=0.5),
+        experiment=0.5,
+        exploration_enabled=False,
+        min_sample=10**6,
+    )
     res = sim.run("bayes").experiment
     arms, cmp = res["arms"], res["comparison"]
     assert 240 < arms["control"]["fans"] < 360 and arms["learning"]["fans"] + arms["control"]["fans"] == 600

@@ -1,6 +1,7 @@
 """Learning migration 0008: ghosts the old dormancy checker put on PPVs the fan had bought (or answered
 with a tip) are removed from the rows and the counters, so `ghost_rate_by_stage` and the [STATS] block
 stop counting quiet buyers as drop-offs."""
+
 import importlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

@@ -1,4 +1,5 @@
 """`manage.py learning_stats`: JSON of the fresh stats, or the [STATS] block with --block."""
+
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,8 +31,7 @@ def run(*args) -> str:
 
 @pytest.fixture
 def sold(creator, fan):
-    record_action(fan, "ppv", ts=T0, price=Decimal("25.00"), content_key="vid", hook="exclusivity",
-                  fan_state="pitched")
+    record_action(fan, "ppv", ts=T0, price=Decimal("25.00"), content_key="vid", hook="exclusivity", fan_state="pitched")
     record_outcome(fan, "purchased", ts=T0.replace(minute=20), amount=Decimal("25"))
     return creator
 
@@ -39,9 +39,17 @@ def sold(creator, fan):
 def test_prints_the_stats_as_json(sold):
     output = run("demo")
     stats = json.loads(output)
-    seed_keys = ["totals", "conversion_by_price", "conversion_by_content", "conversion_by_hook",
-                 "conversion_by_hour", "ghost_rate_by_stage", "avg_msgs_to_first_buy", "top_hooks"]
-    assert list(stats)[:len(seed_keys)] == seed_keys
+    seed_keys = [
+        "totals",
+        "conversion_by_price",
+        "conversion_by_content",
+        "conversion_by_hook",
+        "conversion_by_hour",
+        "ghost_rate_by_stage",
+        "avg_msgs_to_first_buy",
+        "top_hooks",
+    ]
+    assert list(stats)[: len(seed_keys)] == seed_keys
     assert "posterior_by_price" in stats and list(stats)[-1] == "computed_at"
     one = {"sent": 1, "bought": 1, "rate": 100.0}
     assert {k: stats[k] for k in seed_keys} == {
@@ -54,7 +62,7 @@ def test_prints_the_stats_as_json(sold):
         "avg_msgs_to_first_buy": 0.0,
         "top_hooks": [["exclusivity", 1]],
     }
-    assert output.startswith('{\n  "totals": {\n    "actions": 1,')   # indent=2, insertion order
+    assert output.startswith('{\n  "totals": {\n    "actions": 1,')  # indent=2, insertion order
 
 
 def test_block_option(sold):
@@ -78,7 +86,7 @@ def test_cold_start_block(creator):
 
 
 def test_computes_fresh_despite_a_stale_cache(creator, fan):
-    aggregate_learning_stats(creator)                 # caches the empty stats
+    aggregate_learning_stats(creator)  # caches the empty stats
     record_action(fan, "text", ts=T0)
     assert json.loads(run("demo"))["totals"] == {"actions": 1, "outcomes": 0}
 

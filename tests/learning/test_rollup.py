@@ -7,6 +7,7 @@ other changes such as a staff correction; only sent/logged actions count), the s
 inserts and reattribution), admin edits and deletions of actions, outcomes and fans. After each stream the whole stats dict from the counters must equal the row queries' one,
 key order included, without the counters ever being rebuilt from the rows on the way.
 """
+
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -38,8 +39,16 @@ EVENTS = ["purchased", "replied", "replied", "ghosted", "tipped"]
 # at creation: imported/skip (logged), written before the send (pending), refused by the last gate, and
 # rows written already sent or failed (e.g. by a test helper or a staff tool)
 STATUSES = ["logged", "logged", "pending", "pending", "pending", "sent", "refused", "failed"]
-SENDERS = [{}, {}, {"source": "llm"}, {"source": "staff"}, {"source": "human"}, {"source": "import"},
-           {"review": "approved"}, {"review": "edited"}]
+SENDERS = [
+    {},
+    {},
+    {"source": "llm"},
+    {"source": "staff"},
+    {"source": "human"},
+    {"source": "import"},
+    {"review": "approved"},
+    {"review": "edited"},
+]
 
 
 def same(creator):
@@ -53,17 +62,28 @@ def same(creator):
 @pytest.fixture
 def no_rebuild(monkeypatch):
     """The counters must be kept by the writes themselves, never repaired from the rows on a read."""
+
     def refuse(creator):
         raise AssertionError("the counters were rebuilt from the rows")
+
     monkeypatch.setattr(counters, "rebuild", refuse)
 
 
 def random_action(rng, fan, ts):
     price = rng.choice(PRICES)
-    return record_action(fan, rng.choice(KINDS), ts=ts, price=None if price is None else Decimal(price),
-                         content_key=rng.choice(CONTENT), hook=rng.choice(HOOKS), fan_state=rng.choice(STATES),
-                         fan_total_spent=Decimal(rng.choice(["0", "0", "5", "30.50"])), segment=rng.choice(SEGMENTS),
-                         status=rng.choice(STATUSES), **rng.choice(SENDERS))
+    return record_action(
+        fan,
+        rng.choice(KINDS),
+        ts=ts,
+        price=None if price is None else Decimal(price),
+        content_key=rng.choice(CONTENT),
+        hook=rng.choice(HOOKS),
+        fan_state=rng.choice(STATES),
+        fan_total_spent=Decimal(rng.choice(["0", "0", "5", "30.50"])),
+        segment=rng.choice(SEGMENTS),
+        status=rng.choice(STATUSES),
+        **rng.choice(SENDERS),
+    )
 
 
 def change_status(rng, creator):
@@ -84,17 +104,19 @@ def live_stream(rng, creator, events=250):
     fans = [FanFactory(creator=creator) for _ in range(6)]
     for _ in range(events):
         fan = rng.choice(fans)
-        ts = T0 + timedelta(hours=rng.uniform(0, 72))   # out of order on purpose; ties are rare but legal
+        ts = T0 + timedelta(hours=rng.uniform(0, 72))  # out of order on purpose; ties are rare but legal
         if rng.random() < 0.5:
             random_action(rng, fan, ts)
         elif rng.random() < 0.25:
             change_status(rng, creator)
-        elif rng.random() < 0.1:   # money taken back (refund, chargeback, undo): net money
-            sale = (Outcome.objects.filter(fan=fan, event="purchased", action__isnull=False).order_by("?").first()
-                    or Outcome.objects.filter(fan=fan, event="tipped").first())
+        elif rng.random() < 0.1:  # money taken back (refund, chargeback, undo): net money
+            sale = (
+                Outcome.objects.filter(fan=fan, event="purchased", action__isnull=False).order_by("?").first()
+                or Outcome.objects.filter(fan=fan, event="tipped").first()
+            )
             if sale is not None:
                 reverse_outcome(sale, "chargeback")
-        elif rng.random() < 0.15:   # a platform unlock naming its PPV (or none we know of)
+        elif rng.random() < 0.15:  # a platform unlock naming its PPV (or none we know of)
             ppv = Action.objects.filter(fan=fan, action="ppv").order_by("?").first()
             record_outcome(fan, "purchased", ts=ts, action=ppv, pinned=True, platform_event_id=f"e{rng.random()}")
         else:
@@ -110,7 +132,7 @@ def test_live_writes_keep_the_counters_equal_to_the_row_queries(db, no_rebuild, 
     assert stats["totals"]["actions"] == Action.objects.filter(creator=creator, status__in=COUNTED_STATUSES).count()
     # every status occurs, so the stream really tests leaving the uncounted ones out
     assert set(Action.objects.filter(creator=creator).values_list("status", flat=True)) == set(STATUSES)
-    assert Action.objects.filter(creator=creator, reversed=True).exists()   # and chargebacks happened
+    assert Action.objects.filter(creator=creator, reversed=True).exists()  # and chargebacks happened
     call_command("rebuild_learning_stats", creator.slug, "--check", stdout=StringIO())
 
 
@@ -125,25 +147,31 @@ def test_the_importer_keeps_the_counters_including_reattribution(db, no_rebuild,
         for _ in range(rng.randint(5, 40)):
             ts = 1714521600 + rng.randint(0, 200_000)
             if rng.random() < 0.5:
-                rec = {"ts": ts, "type": "action", "action": rng.choice(KINDS), "hook": rng.choice(HOOKS),
-                       "content_key": rng.choice(CONTENT), "fan_state": rng.choice(STATES),
-                       "fan_total_spent": rng.choice([0, 12.5])}
+                rec = {
+                    "ts": ts,
+                    "type": "action",
+                    "action": rng.choice(KINDS),
+                    "hook": rng.choice(HOOKS),
+                    "content_key": rng.choice(CONTENT),
+                    "fan_state": rng.choice(STATES),
+                    "fan_total_spent": rng.choice([0, 12.5]),
+                }
                 price = rng.choice(PRICES)
                 if price is not None:
                     rec["price"] = float(price)
             else:
                 rec = {"ts": ts, "type": "outcome", "event": rng.choice(EVENTS)}
             lines.append(json.dumps(rec))
-        (log_dir / f"{fan_id}.jsonl").write_text("\n".join(lines[:len(lines) // 2]) + "\n")
-        (tmp_path / f"{fan_id}.rest").write_text("\n".join(lines[len(lines) // 2:]) + "\n")
-    live_stream(rng, creator, events=60)            # live rows beside the imported fans
+        (log_dir / f"{fan_id}.jsonl").write_text("\n".join(lines[: len(lines) // 2]) + "\n")
+        (tmp_path / f"{fan_id}.rest").write_text("\n".join(lines[len(lines) // 2 :]) + "\n")
+    live_stream(rng, creator, events=60)  # live rows beside the imported fans
     import_seed_logs(tmp_path, creator.slug)
     same(creator)
-    for fan_id in range(1, 6):                      # the seed daemon appended older and newer lines since
+    for fan_id in range(1, 6):  # the seed daemon appended older and newer lines since
         with open(log_dir / f"{fan_id}.jsonl", "a") as f:
             f.write((tmp_path / f"{fan_id}.rest").read_text())
-    import_seed_logs(tmp_path, creator.slug)        # reattributes: flags move between actions
-    import_seed_logs(tmp_path, creator.slug)        # nothing new: nothing counted twice
+    import_seed_logs(tmp_path, creator.slug)  # reattributes: flags move between actions
+    import_seed_logs(tmp_path, creator.slug)  # nothing new: nothing counted twice
     same(creator)
 
 
@@ -158,7 +186,7 @@ def test_deletions_move_the_counts(db, no_rebuild):
     for o in Outcome.objects.filter(creator=creator).order_by("?")[:15]:
         o.delete()
     same(creator)
-    fans[0].delete()                                # cascades to its actions, outcomes and BuyerStat
+    fans[0].delete()  # cascades to its actions, outcomes and BuyerStat
     same(creator)
 
 
@@ -185,7 +213,7 @@ def test_rebuild_command_checks_and_repairs(db):
     creator = CreatorFactory(slug="rb")
     live_stream(random.Random(9), creator, events=80)
     call_command("rebuild_learning_stats", "rb", "--check", stdout=StringIO())
-    StatsCell.objects.filter(creator=creator, dimension=cells.PRICE).delete()   # drift, e.g. from raw SQL
+    StatsCell.objects.filter(creator=creator, dimension=cells.PRICE).delete()  # drift, e.g. from raw SQL
     with pytest.raises(CommandError, match="differ"):
         call_command("rebuild_learning_stats", "rb", "--check", stdout=StringIO())
     out = StringIO()
@@ -201,21 +229,24 @@ def test_decayed_stats_use_the_row_queries(db, no_rebuild):
     creator = CreatorFactory(stats_half_life_days=7)
     live_stream(random.Random(11), creator, events=40)
     from learning.stats import aggregate_learning_stats
+
     stats = aggregate_learning_stats(creator, use_cache=False)
     rows = compute_learning_stats_from_rows(creator)
     assert {k: v for k, v in stats.items() if k != "computed_at"} == {
-        k: v for k, v in rows.items() if k != "computed_at"}
+        k: v for k, v in rows.items() if k != "computed_at"
+    }
 
 
 def test_hour_column_is_the_utc_hour_for_every_write_path(db, tmp_path):
     creator = CreatorFactory(slug="hr")
     fan = FanFactory(creator=creator)
     tz = datetime(2024, 5, 1, 23, 30, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
-    assert record_action(fan, "ppv", ts=tz).utc_hour == 23                       # save()
+    assert record_action(fan, "ppv", ts=tz).utc_hour == 23  # save()
     log_dir = tmp_path / "research" / "bot-outcomes" / "hr"
     log_dir.mkdir(parents=True)
-    (log_dir / "77.jsonl").write_text(json.dumps({"ts": 1714521600 + 5 * 3600, "type": "action",
-                                                  "action": "ppv"}) + "\n")
-    import_seed_logs(tmp_path, "hr")                                          # bulk_create
+    (log_dir / "77.jsonl").write_text(
+        json.dumps({"ts": 1714521600 + 5 * 3600, "type": "action", "action": "ppv"}) + "\n"
+    )
+    import_seed_logs(tmp_path, "hr")  # bulk_create
     assert Action.objects.get(fan__fan_id=77).utc_hour == 5
     assert Fan.objects.filter(creator=creator).count() == 2

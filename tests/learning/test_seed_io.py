@@ -1,4 +1,5 @@
 """Seed log import/export: expected numbers come from the fixture lines written below."""
+
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -31,22 +32,34 @@ FAN_111 = [
     '{"ts":1450,"type":"outcome","event":"tipped","amount":5}',
     '{"ts":1500.25,"type":"outcome","event":"ghosted","detector":{"hours":24}}',
 ]
-STATE_111 = {"fan_id": 111, "state": "buyer", "name": "John", "messages_sent": 8, "messages_received": 12,
-             "total_spent": 36.0, "last_ppv_price": 18, "content_sent": ["gfe_selfie", "combo3", "combo7"],
-             "last_interaction_ts": 1708700000, "created_ts": 1708600000, "signals": ["sexual", "interest"],
-             "notes": ""}
+STATE_111 = {
+    "fan_id": 111,
+    "state": "buyer",
+    "name": "John",
+    "messages_sent": 8,
+    "messages_received": 12,
+    "total_spent": 36.0,
+    "last_ppv_price": 18,
+    "content_sent": ["gfe_selfie", "combo3", "combo7"],
+    "last_interaction_ts": 1708700000,
+    "created_ts": 1708600000,
+    "signals": ["sexual", "interest"],
+    "notes": "",
+}
 STATE_333 = {"fan_id": 333, "state": "greeted", "name": "Ann"}
 
 # Fan 222: errors on lines 2, 4, 5, 6, 7 and the truncated line 9; line 3 is blank.
-FAN_222 = ('{"ts":1000,"type":"action","action":"text","fan_state":"engaged"}\n'
-           '{"ts":1050,"type":"action"\n'
-           '\n'
-           '{"ts":"yesterday","type":"outcome","event":"replied"}\n'
-           '{"ts":1100,"type":"message","text":"hi"}\n'
-           '[1, 2]\n'
-           '{"type":"outcome","event":"replied"}\n'
-           '{"ts":1200,"type":"outcome","event":"replied"}\n'
-           '{"ts":1300,"type":"outcome","ev')
+FAN_222 = (
+    '{"ts":1000,"type":"action","action":"text","fan_state":"engaged"}\n'
+    '{"ts":1050,"type":"action"\n'
+    "\n"
+    '{"ts":"yesterday","type":"outcome","event":"replied"}\n'
+    '{"ts":1100,"type":"message","text":"hi"}\n'
+    "[1, 2]\n"
+    '{"type":"outcome","event":"replied"}\n'
+    '{"ts":1200,"type":"outcome","event":"replied"}\n'
+    '{"ts":1300,"type":"outcome","ev'
+)
 
 
 def write_set(root, slug="t", errors=False):
@@ -70,8 +83,15 @@ def at(ts):
 def test_small_import_counts(tmp_path):
     write_set(tmp_path)
     r = import_seed_logs(tmp_path, "t")
-    assert (r.files, r.fans, r.fans_created, r.actions, r.outcomes, r.duplicates_skipped, r.errors) == \
-        (3, 2, 2, 3, 5, 0, [])
+    assert (r.files, r.fans, r.fans_created, r.actions, r.outcomes, r.duplicates_skipped, r.errors) == (
+        3,
+        2,
+        2,
+        3,
+        5,
+        0,
+        [],
+    )
     creator = Creator.objects.get(slug="t")
     assert (creator.display_name, creator.account_id) == ("t", "acct_t")
     assert Action.objects.filter(fan__fan_id=111, source="import", status="logged").count() == 3
@@ -143,8 +163,16 @@ def test_errors_are_reported_counted_and_the_rest_imported(tmp_path):
     r = import_seed_logs(tmp_path, "t")
     f = "research/bot-outcomes/t/222.jsonl"
     prefixes = [e.split(": ")[0] for e in r.errors]
-    assert prefixes == ["research/bot-outcomes/t/notes.jsonl:1", f"{f}:2", f"{f}:4", f"{f}:5", f"{f}:6",
-                        f"{f}:7", f"{f}:9", "research/bot-state/t/222.json:4"]
+    assert prefixes == [
+        "research/bot-outcomes/t/notes.jsonl:1",
+        f"{f}:2",
+        f"{f}:4",
+        f"{f}:5",
+        f"{f}:6",
+        f"{f}:7",
+        f"{f}:9",
+        "research/bot-state/t/222.json:4",
+    ]
     text = "\n".join(r.errors)
     assert f"{f}:2: invalid JSON" in text and f"{f}:4: invalid ts 'yesterday'" in text
     assert f"{f}:5: unknown type 'message'" in text and f"{f}:6: not a JSON object" in text
@@ -185,9 +213,13 @@ def test_command_prints_progress_and_summary(tmp_path):
     out = StringIO()
     call_command("import_seed_logs", str(tmp_path), creator="t", progress_every=1, stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines == ["imported 2/3 files (66%)", "imported 3/3 files (100%)", "scored 2/2 fans (100%)",
-                     "Imported 2 fans (2 new), 3 actions, 5 outcomes; 0 duplicates skipped; "
-                     "whale scores: 1 changed, 0 new whale candidates; 0 lines with errors."]
+    assert lines == [
+        "imported 2/3 files (66%)",
+        "imported 3/3 files (100%)",
+        "scored 2/2 fans (100%)",
+        "Imported 2 fans (2 new), 3 actions, 5 outcomes; 0 duplicates skipped; "
+        "whale scores: 1 changed, 0 new whale candidates; 0 lines with errors.",
+    ]
 
 
 def test_command_lists_error_lines(tmp_path):
@@ -208,11 +240,35 @@ def rows(slug):
     """Every event of a creator as comparable values, per platform fan id."""
     out = Counter()
     for a in Action.objects.filter(creator__slug=slug).select_related("fan"):
-        out[(a.fan.fan_id, "a", a.ts, a.action, a.content_key, a.price, a.hook, a.fan_state,
-             a.fan_total_spent, a.response_time_s, json.dumps(a.extra, sort_keys=True), a.purchased, a.ghosted)] += 1
+        out[
+            (
+                a.fan.fan_id,
+                "a",
+                a.ts,
+                a.action,
+                a.content_key,
+                a.price,
+                a.hook,
+                a.fan_state,
+                a.fan_total_spent,
+                a.response_time_s,
+                json.dumps(a.extra, sort_keys=True),
+                a.purchased,
+                a.ghosted,
+            )
+        ] += 1
     for o in Outcome.objects.filter(creator__slug=slug).select_related("fan", "action"):
-        out[(o.fan.fan_id, "o", o.ts, o.event, o.amount, json.dumps(o.extra, sort_keys=True),
-             o.action.ts if o.action else None)] += 1
+        out[
+            (
+                o.fan.fan_id,
+                "o",
+                o.ts,
+                o.event,
+                o.amount,
+                json.dumps(o.extra, sort_keys=True),
+                o.action.ts if o.action else None,
+            )
+        ] += 1
     return out
 
 
@@ -225,24 +281,44 @@ def test_round_trip_keeps_every_event(tmp_path):
     r = export_seed_logs(Creator.objects.get(slug="t"), tmp_path / "out")
     assert (r.fans, r.actions, r.outcomes) == (3, 5, 6)
     exported = (tmp_path / "out/research/bot-outcomes/t/111.jsonl").read_text().splitlines()
-    assert exported[2] == ('{"ts":1200,"type":"action","action":"ppv","content_key":"combo3","price":12.5,'
-                           '"hook":"scarcity","fan_state":"engaged","fan_total_spent":0,"model_note":"x"}')
+    assert exported[2] == (
+        '{"ts":1200,"type":"action","action":"ppv","content_key":"combo3","price":12.5,'
+        '"hook":"scarcity","fan_state":"engaged","fan_total_spent":0,"model_note":"x"}'
+    )
     # the seed's ts is whole seconds; the exact time rides along as an extra key the import takes back
     assert exported[-1] == '{"ts":1500,"type":"outcome","event":"ghosted","ts_exact":1500.25,"detector":{"hours":24}}'
     state = json.loads((tmp_path / "out/research/bot-state/t/111.json").read_text())
     assert {k: v for k, v in state.items() if k in STATE_111} == STATE_111
     assert {k: state[k] for k in set(state) - set(STATE_111)} == {
-        "safety_flag": False, "opted_out": False, "handoff_reason": "", "excluded": False, "arm": ""}
+        "safety_flag": False,
+        "opted_out": False,
+        "handoff_reason": "",
+        "excluded": False,
+        "arm": "",
+    }
 
     for kind in ("bot-outcomes", "bot-state"):
         (tmp_path / "out/research" / kind / "t").rename(tmp_path / "out/research" / kind / "u")
     again = import_seed_logs(tmp_path / "out", "u")
     assert again.errors == [] and (again.actions, again.outcomes) == (5, 6)
     assert rows("u") == rows("t") and sum(rows("t").values()) == 11
-    fields = ["fan_id", "state", "name", "messages_sent", "messages_received", "total_spent", "last_ppv_price",
-              "content_sent", "last_interaction_ts", "created_ts", "signals", "notes"]
-    assert list(Fan.objects.filter(creator__slug="u").values(*fields)) == \
-        list(Fan.objects.filter(creator__slug="t").values(*fields))
+    fields = [
+        "fan_id",
+        "state",
+        "name",
+        "messages_sent",
+        "messages_received",
+        "total_spent",
+        "last_ppv_price",
+        "content_sent",
+        "last_interaction_ts",
+        "created_ts",
+        "signals",
+        "notes",
+    ]
+    assert list(Fan.objects.filter(creator__slug="u").values(*fields)) == list(
+        Fan.objects.filter(creator__slug="t").values(*fields)
+    )
 
 
 def test_export_command(tmp_path):
@@ -265,7 +341,7 @@ def test_export_leaves_out_sends_that_never_reached_the_fan(tmp_path):
     record_action(fan, "text", ts=at(3200), message_text="hey", status="sent")
 
     r = export_seed_logs(Creator.objects.get(slug="t"), tmp_path / "out")
-    assert r.actions == 3 + 1                                       # the imported ones and the sent text
+    assert r.actions == 3 + 1  # the imported ones and the sent text
     text = (tmp_path / "out/research/bot-outcomes/t/111.jsonl").read_text()
     assert '"ts":3200' in text and '"ts":3000' not in text and '"ts":3100' not in text
 

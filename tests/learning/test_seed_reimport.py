@@ -3,6 +3,7 @@
 Each test imports through the management command (as `make run` does on every start), changes fans the
 way the live system does (ops API, webhooks, staff), then imports the same files again and newer ones.
 """
+
 import json
 from decimal import Decimal
 from io import StringIO
@@ -74,14 +75,14 @@ def test_reimport_leaves_a_fan_handed_off_through_the_ops_api(tmp_path, creator,
     r = staff_api.post("/api/demo/fan/501/handoff", {"reason": "VIP, Mia takes him"}, format="json")
     assert r.status_code == 200 and r.json()["state"] == "handed_off"
 
-    again = run_import(tmp_path)                      # make run's restart: the same files
+    again = run_import(tmp_path)  # make run's restart: the same files
     write(tmp_path, newer(**{"501": {"state": "engaged", "messages_received": 9}}))
-    latest = run_import(tmp_path)                     # the seed daemon wrote to the fan since
+    latest = run_import(tmp_path)  # the seed daemon wrote to the fan since
 
     detail = staff_api.get("/api/demo/fan/501").json()
     assert (detail["state"], detail["handoff_reason"]) == ("handed_off", "VIP, Mia takes him")
     assert [h["to"] for h in detail["history"]] == ["handed_off"]
-    assert detail["messages_received"] == 9           # what nothing live touched still follows the file
+    assert detail["messages_received"] == 9  # what nothing live touched still follows the file
     assert "0 new; newer values kept for 1: state 1)" in again
     assert "0 new, 1 updated; newer values kept for 1: state 1)" in latest
 
@@ -89,14 +90,13 @@ def test_reimport_leaves_a_fan_handed_off_through_the_ops_api(tmp_path, creator,
 def test_reimport_keeps_opt_outs_and_safety_flags(tmp_path, creator):
     write(tmp_path, STATES)
     run_import(tmp_path)
-    live_message(creator, 502, "stop messaging me", 9001)               # opt-out
-    live_message(creator, 503, "im only 16 btw", 9002)                  # safety: handed off, flagged
-    live_message(creator, 505, "i know where you live", 9003)           # flagged, then parked by staff
+    live_message(creator, 502, "stop messaging me", 9001)  # opt-out
+    live_message(creator, 503, "im only 16 btw", 9002)  # safety: handed off, flagged
+    live_message(creator, 505, "i know where you live", 9003)  # flagged, then parked by staff
     staff_mark_dormant(fan(505), "mia")
 
     run_import(tmp_path)
-    write(tmp_path, newer(**{"502": {"state": "dormant"}, "503": {"state": "pitched"},
-                             "505": {"state": "engaged"}}))
+    write(tmp_path, newer(**{"502": {"state": "dormant"}, "503": {"state": "pitched"}, "505": {"state": "engaged"}}))
     summary = run_import(tmp_path)
 
     olly, sid, flo = fan(502), fan(503), fan(505)
@@ -117,14 +117,18 @@ def test_reimport_never_rolls_back_live_spend_counters_or_notes(tmp_path, creato
     assert (live.total_spent, live.messages_received) == (Decimal("65"), 6)
 
     run_import(tmp_path)
-    write(tmp_path, newer(**{"504": {"total_spent": 50.0, "messages_received": 8, "messages_sent": 9,
-                                     "notes": "seed: likes feet"}}))
+    write(
+        tmp_path,
+        newer(
+            **{"504": {"total_spent": 50.0, "messages_received": 8, "messages_sent": 9, "notes": "seed: likes feet"}}
+        ),
+    )
     summary = run_import(tmp_path)
 
     pat = fan(504)
     assert (pat.total_spent, pat.messages_received) == (Decimal("65"), 6)
     assert pat.notes.endswith("mia: prefers evenings")
-    assert pat.messages_sent == 9                     # not changed live: the newer file's value
+    assert pat.messages_sent == 9  # not changed live: the newer file's value
     assert "1 updated; newer values kept for 1: " in summary
     assert all(f"{k} 1" in summary for k in ("total_spent", "messages_received", "notes"))
 
@@ -137,13 +141,15 @@ def test_newer_file_moves_an_untouched_fan_along_the_state_machine(tmp_path, cre
     assert fan(505).state == "engaged"
     t = FanTransition.objects.get(fan__fan_id=505)
     assert (t.from_state, t.to_state, t.reason, t.by_staff) == ("pitched", "engaged", "seed state file", False)
-    assert fan(501).state == "dormant"                # dormant -> new is no legal move
+    assert fan(501).state == "dormant"  # dormant -> new is no legal move
     assert "1 updated; newer values kept for 1: state 1)" in summary
 
 
 def buys(*amounts_at):
-    return [{"ts": DAY0 + hours * 3600, "type": "outcome", "event": "purchased", "amount": amount}
-            for amount, hours in amounts_at]
+    return [
+        {"ts": DAY0 + hours * 3600, "type": "outcome", "event": "purchased", "amount": amount}
+        for amount, hours in amounts_at
+    ]
 
 
 def test_imported_big_spender_is_scored_and_becomes_a_whale_candidate(tmp_path, creator):
@@ -157,8 +163,8 @@ def test_imported_big_spender_is_scored_and_becomes_a_whale_candidate(tmp_path, 
     assert "whale scores: 2 changed, 1 new whale candidates" in lines[-1]
 
     rex, ned = fan(600), fan(601)
-    assert (rex.whale_score, rex.state) == (3, "whale_candidate")   # $100+ in the first 24h, 10+ messages
-    assert (ned.whale_score, ned.state) == (1, "buyer")             # bought after day one: 10+ messages only
+    assert (rex.whale_score, rex.state) == (3, "whale_candidate")  # $100+ in the first 24h, 10+ messages
+    assert (ned.whale_score, ned.state) == (1, "buyer")  # bought after day one: 10+ messages only
     t = FanTransition.objects.get(fan=rex)
     assert (t.from_state, t.to_state) == ("buyer", "whale_candidate")
     assert "$100+ spent in first 24h" in t.reason and "10+ messages received" in t.reason

@@ -3,6 +3,7 @@
 Data goes through learning.services so attribution (the purchased/ghosted flags) is applied the
 way production applies it; expected numbers are worked out by hand in each test.
 """
+
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -40,12 +41,13 @@ def clear_cache():
 
 # --- conversion ---------------------------------------------------------------------------------
 
+
 def test_conversion_by_price_counts_sent_and_bought(creator, fan):
-    ppv(fan, 1), ppv(fan, 2), ppv(fan, 3)          # 3 × $18 ...
+    ppv(fan, 1), ppv(fan, 2), ppv(fan, 3)  # 3 × $18 ...
     record_outcome(fan, "purchased", ts=t(4), amount=Decimal("18"))  # ... 1 bought: 33.3%
     other = FanFactory(creator=creator)
-    ppv(other, 1, price="25")                       # 1 × $25, never bought
-    ppv(other, 2, price=None)                       # no price: left out of this grouping
+    ppv(other, 1, price="25")  # 1 × $25, never bought
+    ppv(other, 2, price=None)  # no price: left out of this grouping
     record_action(other, "text", ts=t(3), price=Decimal("18"))  # not a PPV: left out
     assert from_rows.conversion_by_price(creator) == {"18": conv(3, 1, 33.3), "25": conv(1, 0, 0.0)}
 
@@ -54,12 +56,14 @@ def test_price_keys_have_no_trailing_zeros_or_exponent(creator, fan):
     for minute, price in enumerate(["100", "12.5", "18.00", "18", "12.50"]):
         ppv(fan, minute, price=price)
     result = from_rows.conversion_by_price(creator)
-    assert list(result) == ["12.5", "18", "100"]    # numeric order, plain strings
+    assert list(result) == ["12.5", "18", "100"]  # numeric order, plain strings
     assert result == {"12.5": conv(2, 0, 0.0), "18": conv(2, 0, 0.0), "100": conv(1, 0, 0.0)}
 
 
-@pytest.mark.parametrize("price,key", [("100.00", "100"), ("12.50", "12.5"), ("18", "18"),
-                                       ("0.50", "0.5"), ("7.05", "7.05"), ("1000", "1000")])
+@pytest.mark.parametrize(
+    "price,key",
+    [("100.00", "100"), ("12.50", "12.5"), ("18", "18"), ("0.50", "0.5"), ("7.05", "7.05"), ("1000", "1000")],
+)
 def test_price_key(price, key):
     assert price_key(Decimal(price)) == key
 
@@ -67,7 +71,7 @@ def test_price_key(price, key):
 def test_purchase_credits_latest_unbought_ppv_then_the_earlier_one(creator, fan):
     ppv(fan, 1, price="18", content_key="pic_a", hook="scarcity")
     ppv(fan, 2, price="25", content_key="vid_b", hook="vulnerability")
-    record_action(fan, "text", ts=t(3), hook="curiosity")   # a text never takes a purchase
+    record_action(fan, "text", ts=t(3), hook="curiosity")  # a text never takes a purchase
     record_outcome(fan, "purchased", ts=t(4), amount=Decimal("25"))
     assert from_rows.conversion_by_price(creator) == {"18": conv(1, 0, 0.0), "25": conv(1, 1, 100.0)}
     assert from_rows.conversion_by_content(creator) == {"pic_a": conv(1, 0, 0.0), "vid_b": conv(1, 1, 100.0)}
@@ -92,9 +96,9 @@ def test_conversion_by_content_and_hook_skip_empty_values(creator, fan):
     ppv(fan, 1, content_key="pic_a", hook="scarcity")
     ppv(fan, 2, content_key="pic_a", hook="")
     ppv(fan, 3, content_key="", hook="scarcity")
-    record_outcome(fan, "purchased", ts=t(4))        # credits the t3 PPV (no content_key)
+    record_outcome(fan, "purchased", ts=t(4))  # credits the t3 PPV (no content_key)
     ppv(fan, 5, content_key="vid_b", hook="challenge")
-    record_outcome(fan, "purchased", ts=t(6))        # credits the t5 PPV
+    record_outcome(fan, "purchased", ts=t(6))  # credits the t5 PPV
     assert from_rows.conversion_by_content(creator) == {"pic_a": conv(2, 0, 0.0), "vid_b": conv(1, 1, 100.0)}
     assert from_rows.conversion_by_hook(creator) == {"challenge": conv(1, 1, 100.0), "scarcity": conv(2, 1, 50.0)}
 
@@ -108,7 +112,7 @@ def test_rates_round_to_one_decimal(creator, fan):
 
 
 def test_conversion_by_hour_buckets_in_utc(settings, creator, fan):
-    settings.TIME_ZONE = "Asia/Tokyo"               # the server zone must not shift the buckets
+    settings.TIME_ZONE = "Asia/Tokyo"  # the server zone must not shift the buckets
     new_york_winter = timezone(timedelta(hours=-5))
     record_action(fan, "ppv", ts=datetime(2024, 1, 1, 23, 30, tzinfo=new_york_winter), price=Decimal("18"))
     record_outcome(fan, "purchased", ts=datetime(2024, 1, 2, 4, 45, tzinfo=UTC))  # 23:30 EST = 04:30 UTC
@@ -116,26 +120,31 @@ def test_conversion_by_hour_buckets_in_utc(settings, creator, fan):
     record_action(fan, "ppv", ts=datetime(2024, 1, 2, 22, 59, tzinfo=UTC))
     record_action(fan, "ppv", ts=datetime(2024, 1, 3, 22, 0, tzinfo=UTC))
     record_action(fan, "text", ts=datetime(2024, 1, 3, 5, 0, tzinfo=UTC))  # not a PPV
-    assert from_rows.conversion_by_hour(creator) == {"0": conv(1, 0, 0.0), "4": conv(1, 1, 100.0), "22": conv(2, 0, 0.0)}
+    assert from_rows.conversion_by_hour(creator) == {
+        "0": conv(1, 0, 0.0),
+        "4": conv(1, 1, 100.0),
+        "22": conv(2, 0, 0.0),
+    }
 
 
 # --- ghosting -----------------------------------------------------------------------------------
 
+
 def test_ghost_rate_by_stage(creator, fan):
     record_action(fan, "welcome", ts=t(0), fan_state="greeted")
     record_action(fan, "text", ts=t(1), fan_state="greeted")
-    record_outcome(fan, "ghosted", ts=t(2))          # -> the t1 text (greeted)
-    record_outcome(fan, "ghosted", ts=t(3))          # same action again: still one ghosted action
+    record_outcome(fan, "ghosted", ts=t(2))  # -> the t1 text (greeted)
+    record_outcome(fan, "ghosted", ts=t(3))  # same action again: still one ghosted action
     record_action(fan, "text", ts=t(4), fan_state="greeted")
     record_action(fan, "bump", ts=t(5), fan_state="greeted")
-    record_outcome(fan, "replied", ts=t(6))          # a reply never marks a ghost
+    record_outcome(fan, "replied", ts=t(6))  # a reply never marks a ghost
     other = FanFactory(creator=creator)
     ppv(other, 0, fan_state="pitched")
-    record_outcome(other, "ghosted", ts=t(1))        # -> the PPV (pitched)
+    record_outcome(other, "ghosted", ts=t(1))  # -> the PPV (pitched)
     record_action(other, "text", ts=t(2), fan_state="pitched")
     record_action(other, "text", ts=t(3), fan_state="engaged")
-    record_action(other, "text", ts=t(4), fan_state="")   # no stage: skipped
-    record_outcome(other, "ghosted", ts=t(5))        # -> the stageless text: only in totals
+    record_action(other, "text", ts=t(4), fan_state="")  # no stage: skipped
+    record_outcome(other, "ghosted", ts=t(5))  # -> the stageless text: only in totals
     assert from_rows.ghost_rate_by_stage(creator) == {
         "engaged": {"sent": 1, "ghosted": 0, "rate": 0.0},
         "greeted": {"sent": 4, "ghosted": 1, "rate": 25.0},
@@ -145,32 +154,33 @@ def test_ghost_rate_by_stage(creator, fan):
 
 # --- messages to first buy ----------------------------------------------------------------------
 
+
 def test_avg_msgs_to_first_buy_orders_by_ts_then_seq(creator):
     a = FanFactory(creator=creator)
-    record_outcome(a, "replied", ts=t(0))            # counts
+    record_outcome(a, "replied", ts=t(0))  # counts
     ppv(a, 1)
-    record_outcome(a, "replied", ts=t(2))            # counts
-    record_outcome(a, "replied", ts=t(5))            # same ts as the purchase, earlier seq: counts
-    record_outcome(a, "purchased", ts=t(5))          # first purchase of a
-    record_outcome(a, "replied", ts=t(5))            # same ts, later seq: after the buy
+    record_outcome(a, "replied", ts=t(2))  # counts
+    record_outcome(a, "replied", ts=t(5))  # same ts as the purchase, earlier seq: counts
+    record_outcome(a, "purchased", ts=t(5))  # first purchase of a
+    record_outcome(a, "replied", ts=t(5))  # same ts, later seq: after the buy
     record_outcome(a, "replied", ts=t(6))
     ppv(a, 7)
-    record_outcome(a, "purchased", ts=t(8))          # a second purchase changes nothing
+    record_outcome(a, "purchased", ts=t(8))  # a second purchase changes nothing
     # a: 3 replies before the first buy.
     b = FanFactory(creator=creator)
     ppv(b, 0)
-    record_outcome(b, "replied", ts=t(1))            # counts
+    record_outcome(b, "replied", ts=t(1))  # counts
     record_outcome(b, "purchased", ts=t(3))
-    record_outcome(b, "replied", ts=t(2))            # arrived late but its ts is earlier: counts
+    record_outcome(b, "replied", ts=t(2))  # arrived late but its ts is earlier: counts
     # b: 2 replies before the first buy.
     c = FanFactory(creator=creator)
-    record_outcome(c, "purchased", ts=t(0))          # unattributed purchase still makes c a buyer
+    record_outcome(c, "purchased", ts=t(0))  # unattributed purchase still makes c a buyer
     record_outcome(c, "replied", ts=t(1))
     # c: 0 replies before the first buy.
     d = FanFactory(creator=creator)
-    record_outcome(d, "replied", ts=t(0))            # never bought: not in the mean
+    record_outcome(d, "replied", ts=t(0))  # never bought: not in the mean
     record_outcome(d, "replied", ts=t(1))
-    assert from_rows.avg_msgs_to_first_buy(creator) == 1.7   # (3 + 2 + 0) / 3 = 1.666…
+    assert from_rows.avg_msgs_to_first_buy(creator) == 1.7  # (3 + 2 + 0) / 3 = 1.666…
 
 
 def test_avg_msgs_to_first_buy_is_none_without_purchases(creator, fan):
@@ -182,19 +192,36 @@ def test_avg_msgs_to_first_buy_is_none_without_purchases(creator, fan):
 
 # --- hooks and totals ---------------------------------------------------------------------------
 
+
 def test_top_hooks_by_count_then_name(creator, fan):
-    for minute, (kind, hook) in enumerate([
-        ("ppv", "curiosity"), ("text", "curiosity"), ("tease", "curiosity"),
-        ("ppv", "vulnerability"), ("text", "vulnerability"),
-        ("text", "scarcity"), ("ppv", "scarcity"),
-        ("ppv", "challenge"), ("text", ""), ("ppv", ""),
-    ]):
+    for minute, (kind, hook) in enumerate(
+        [
+            ("ppv", "curiosity"),
+            ("text", "curiosity"),
+            ("tease", "curiosity"),
+            ("ppv", "vulnerability"),
+            ("text", "vulnerability"),
+            ("text", "scarcity"),
+            ("ppv", "scarcity"),
+            ("ppv", "challenge"),
+            ("text", ""),
+            ("ppv", ""),
+        ]
+    ):
         record_action(fan, kind, ts=t(minute), hook=hook)
     assert from_rows.top_hooks(creator) == [["curiosity", 3], ["scarcity", 2], ["vulnerability", 2], ["challenge", 1]]
 
 
-SEED_KEYS = ["totals", "conversion_by_price", "conversion_by_content", "conversion_by_hook",
-             "conversion_by_hour", "ghost_rate_by_stage", "avg_msgs_to_first_buy", "top_hooks"]
+SEED_KEYS = [
+    "totals",
+    "conversion_by_price",
+    "conversion_by_content",
+    "conversion_by_hook",
+    "conversion_by_hour",
+    "ghost_rate_by_stage",
+    "avg_msgs_to_first_buy",
+    "top_hooks",
+]
 
 
 def seed_part(stats: dict) -> dict:
@@ -204,9 +231,16 @@ def seed_part(stats: dict) -> dict:
 
 def test_cold_start(creator):
     stats = seed_part(learning_stats_api.aggregate_learning_stats(creator))
-    assert stats == {"totals": {"actions": 0, "outcomes": 0}, "conversion_by_price": {},
-                     "conversion_by_content": {}, "conversion_by_hook": {}, "conversion_by_hour": {},
-                     "ghost_rate_by_stage": {}, "avg_msgs_to_first_buy": None, "top_hooks": []}
+    assert stats == {
+        "totals": {"actions": 0, "outcomes": 0},
+        "conversion_by_price": {},
+        "conversion_by_content": {},
+        "conversion_by_hook": {},
+        "conversion_by_hour": {},
+        "ghost_rate_by_stage": {},
+        "avg_msgs_to_first_buy": None,
+        "top_hooks": [],
+    }
 
 
 def test_aggregate_key_order_and_json(creator, fan):
@@ -214,9 +248,9 @@ def test_aggregate_key_order_and_json(creator, fan):
     record_outcome(fan, "replied", ts=t(1))
     record_outcome(fan, "purchased", ts=t(2), amount=Decimal("12.5"))
     stats = learning_stats_api.aggregate_learning_stats(creator)
-    assert list(stats)[:len(SEED_KEYS)] == SEED_KEYS     # the seed's keys first, in its order
+    assert list(stats)[: len(SEED_KEYS)] == SEED_KEYS  # the seed's keys first, in its order
     assert list(stats)[-1] == "computed_at"
-    assert json.loads(json.dumps(stats)) == stats    # plain JSON types only
+    assert json.loads(json.dumps(stats)) == stats  # plain JSON types only
     computed = datetime.fromisoformat(stats["computed_at"])
     assert computed.utcoffset() == timedelta(0)
     assert seed_part(stats) == {
@@ -233,18 +267,19 @@ def test_aggregate_key_order_and_json(creator, fan):
 
 # --- isolation ----------------------------------------------------------------------------------
 
+
 def test_another_creators_data_never_leaks(creator, fan):
     ppv(fan, 0, price="18", content_key="pic", hook="scarcity", fan_state="pitched")
     record_outcome(fan, "replied", ts=t(1))
     record_outcome(fan, "purchased", ts=t(2))
 
     rival = CreatorFactory()
-    rival_fan = FanFactory(creator=rival, fan_id=fan.fan_id)     # same platform id, other creator
+    rival_fan = FanFactory(creator=rival, fan_id=fan.fan_id)  # same platform id, other creator
     for minute in range(4):
         ppv(rival_fan, minute * 3, price="18", content_key="pic", hook="scarcity", fan_state="pitched")
         record_outcome(rival_fan, "replied", ts=t(minute * 3 + 1))
         record_outcome(rival_fan, "ghosted", ts=t(minute * 3 + 2))
-    record_outcome(rival_fan, "purchased", ts=t(20))             # 4 replies before the first buy
+    record_outcome(rival_fan, "purchased", ts=t(20))  # 4 replies before the first buy
 
     mine = seed_part(learning_stats_api.aggregate_learning_stats(creator, use_cache=False))
     assert mine == {
@@ -267,6 +302,7 @@ def test_another_creators_data_never_leaks(creator, fan):
 
 # --- caching ------------------------------------------------------------------------------------
 
+
 def test_cached_within_ttl_until_refreshed(creator, fan):
     ppv(fan, 0)
     first = learning_stats_api.aggregate_learning_stats(creator)
@@ -274,14 +310,17 @@ def test_cached_within_ttl_until_refreshed(creator, fan):
 
     ppv(fan, 1)
     record_outcome(fan, "purchased", ts=t(2))
-    assert learning_stats_api.aggregate_learning_stats(creator) == first          # still the cached dict
-    assert learning_stats_api.aggregate_learning_stats(creator, use_cache=False)["totals"] == {"actions": 2, "outcomes": 1}
-    assert learning_stats_api.aggregate_learning_stats(creator) == first          # use_cache=False left the cache alone
+    assert learning_stats_api.aggregate_learning_stats(creator) == first  # still the cached dict
+    assert learning_stats_api.aggregate_learning_stats(creator, use_cache=False)["totals"] == {
+        "actions": 2,
+        "outcomes": 1,
+    }
+    assert learning_stats_api.aggregate_learning_stats(creator) == first  # use_cache=False left the cache alone
 
     refreshed = learning_stats_api.refresh_learning_stats(creator)
     assert refreshed["totals"] == {"actions": 2, "outcomes": 1}
     assert refreshed["conversion_by_price"] == {"18": conv(2, 1, 50.0)}
-    assert learning_stats_api.aggregate_learning_stats(creator) == refreshed      # the cache now holds the new dict
+    assert learning_stats_api.aggregate_learning_stats(creator) == refreshed  # the cache now holds the new dict
 
 
 def test_cache_is_per_creator(creator, fan):
@@ -292,7 +331,7 @@ def test_cache_is_per_creator(creator, fan):
 
 
 def test_cache_ttl_comes_from_settings(settings, creator, fan):
-    settings.LEARNING_STATS_CACHE_SECONDS = 0        # Django: a zero timeout expires at once
+    settings.LEARNING_STATS_CACHE_SECONDS = 0  # Django: a zero timeout expires at once
     learning_stats_api.aggregate_learning_stats(creator)
     ppv(fan, 0)
     assert learning_stats_api.aggregate_learning_stats(creator)["totals"]["actions"] == 1
@@ -316,4 +355,5 @@ def test_query_count_does_not_grow_with_fans(creator, django_assert_num_queries)
     with django_assert_num_queries(14):
         rows = from_rows.compute_learning_stats_from_rows(creator)
     assert {k: v for k, v in rows.items() if k != "computed_at"} == {
-        k: v for k, v in stats.items() if k != "computed_at"}
+        k: v for k, v in stats.items() if k != "computed_at"
+    }

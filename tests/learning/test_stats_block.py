@@ -2,6 +2,7 @@
 
 Expected revenue per send is worked out by hand with the uniform prior: price × (bought + 1) / (sent + 2).
 """
+
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -25,10 +26,17 @@ def ghost(sent, ghosted, rate):
 
 
 def empty_stats(actions=0, outcomes=0):
-    return {"totals": {"actions": actions, "outcomes": outcomes}, "conversion_by_price": {},
-            "conversion_by_content": {}, "conversion_by_hook": {}, "conversion_by_hour": {},
-            "ghost_rate_by_stage": {}, "avg_msgs_to_first_buy": None, "top_hooks": [],
-            "computed_at": "2024-05-01T12:00:00+00:00"}
+    return {
+        "totals": {"actions": actions, "outcomes": outcomes},
+        "conversion_by_price": {},
+        "conversion_by_content": {},
+        "conversion_by_hook": {},
+        "conversion_by_hour": {},
+        "ghost_rate_by_stage": {},
+        "avg_msgs_to_first_buy": None,
+        "top_hooks": [],
+        "computed_at": "2024-05-01T12:00:00+00:00",
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -47,18 +55,27 @@ def test_cold_start_from_an_empty_database(creator):
 
 
 THIN = "too few to trust"
-FOOTER = ("Ranked by Bayesian revenue per send / conversion. Trust only cells with 20+ sent; "
-          "for cells marked 'too few to trust' use the playbook defaults.")
+FOOTER = (
+    "Ranked by Bayesian revenue per send / conversion. Trust only cells with 20+ sent; "
+    "for cells marked 'too few to trust' use the playbook defaults."
+)
 
 
 def test_seed_example_keeps_its_format_and_marks_the_thin_cell():
     stats = empty_stats(234, 89)
     stats["conversion_by_price"] = {"15": conv(6, 2, 33.3), "18": conv(45, 12, 26.7), "25": conv(20, 3, 15.0)}
     stats["top_hooks"] = [["vulnerability", 34], ["scarcity", 18], ["sexual_match", 12]]
-    stats["conversion_by_hour"] = {"2": conv(4, 1, 25.0), "9": conv(10, 1, 10.0), "21": conv(25, 7, 28.0),
-                                   "22": conv(20, 7, 35.0)}
-    stats["ghost_rate_by_stage"] = {"engaged": ghost(30, 0, 0.0), "greeted": ghost(40, 10, 25.0),
-                                    "pitched": ghost(50, 20, 40.0)}
+    stats["conversion_by_hour"] = {
+        "2": conv(4, 1, 25.0),
+        "9": conv(10, 1, 10.0),
+        "21": conv(25, 7, 28.0),
+        "22": conv(20, 7, 35.0),
+    }
+    stats["ghost_rate_by_stage"] = {
+        "engaged": ghost(30, 0, 0.0),
+        "greeted": ghost(40, 10, 25.0),
+        "pitched": ghost(50, 20, 40.0),
+    }
     stats["avg_msgs_to_first_buy"] = 5.3
     # $18: 18 × 13/47 = $4.98 a send; $25: 25 × 4/22 = $4.55; $15 rests on 6 sends: never ranked, marked.
     assert format_stats_block(stats) == (
@@ -80,7 +97,8 @@ def test_prices_rank_by_revenue_per_send_not_raw_rate():
     stats["conversion_by_price"] = {"12": conv(100, 30, 30.0), "25": conv(100, 20, 20.0)}
     # $12: 12 × 31/102 = $3.65; $25: 25 × 21/102 = $5.15 — the lower rate earns more per send.
     assert format_stats_block(stats).splitlines()[2] == (
-        "conversion_by_price: $25: 20.0% (100 sent, $5.15/send), $12: 30.0% (100 sent, $3.65/send)")
+        "conversion_by_price: $25: 20.0% (100 sent, $5.15/send), $12: 30.0% (100 sent, $3.65/send)"
+    )
 
 
 def test_a_thin_cell_never_outranks_a_trusted_one_however_good_it_looks():
@@ -89,7 +107,9 @@ def test_a_thin_cell_never_outranks_a_trusted_one_however_good_it_looks():
     stats["conversion_by_hook"] = {"scarcity": conv(3, 3, 100.0), "vulnerability": conv(50, 5, 10.0)}
     lines = format_stats_block(stats).splitlines()
     assert lines[2] == "conversion_by_price: $18: 10.0% (50 sent, $2.08/send), $40: 100.0% (5 sent — too few to trust)"
-    assert lines[3] == "conversion_by_hook: vulnerability: 10.0% (50 sent), scarcity: 100.0% (3 sent — too few to trust)"
+    assert (
+        lines[3] == "conversion_by_hook: vulnerability: 10.0% (50 sent), scarcity: 100.0% (3 sent — too few to trust)"
+    )
 
 
 def test_min_sample_comes_from_the_creator_stats():
@@ -106,8 +126,15 @@ def test_posterior_cells_of_the_stats_are_used_when_present():
     """With a half-life the stats' posterior differs from the raw counts; the block follows the posterior."""
     stats = empty_stats(40, 10)
     stats["conversion_by_price"] = {"18": conv(40, 10, 25.0)}
-    stats["posterior_by_price"] = {"18": {"sent": 40, "bought": 10, "mean": 0.3, "thin": True,
-                                          "revenue_per_send": {"mean": 5.4, "ci90": [3.0, 8.0]}}}
+    stats["posterior_by_price"] = {
+        "18": {
+            "sent": 40,
+            "bought": 10,
+            "mean": 0.3,
+            "thin": True,
+            "revenue_per_send": {"mean": 5.4, "ci90": [3.0, 8.0]},
+        }
+    }
     assert format_stats_block(stats).splitlines()[2] == "conversion_by_price: $18: 25.0% (40 sent — too few to trust)"
 
 
@@ -126,8 +153,13 @@ def test_ghost_line_needs_a_ghosting():
 
 def test_best_hours_trusted_first_then_by_posterior():
     stats = empty_stats(130, 20)
-    stats["conversion_by_hour"] = {"1": conv(30, 6, 20.0), "3": conv(30, 6, 20.0), "4": conv(2, 2, 100.0),
-                                   "5": conv(40, 8, 20.0), "6": conv(25, 9, 36.0)}
+    stats["conversion_by_hour"] = {
+        "1": conv(30, 6, 20.0),
+        "3": conv(30, 6, 20.0),
+        "4": conv(2, 2, 100.0),
+        "5": conv(40, 8, 20.0),
+        "6": conv(25, 9, 36.0),
+    }
     # 6 leads (10/27); 1, 3 and 5 all convert 20%, the posteriors 7/32, 7/32, 9/42 put 1 and 3 (equal,
     # earlier hour first) ahead; the 100% hour rests on 2 sends and is not shown: trusted hours fill the line.
     assert format_stats_block(stats).splitlines()[2] == "best_hours: 6:00 UTC: 36.0%, 1:00 UTC: 20.0%, 3:00 UTC: 20.0%"
@@ -135,11 +167,13 @@ def test_best_hours_trusted_first_then_by_posterior():
 
 def test_lines_keep_at_most_eight_entries():
     stats = empty_stats(100, 10)
-    stats["conversion_by_price"] = {str(p): conv(p, 0, 0.0) for p in range(5, 15)}   # 10 prices, all thin
+    stats["conversion_by_price"] = {str(p): conv(p, 0, 0.0) for p in range(5, 15)}  # 10 prices, all thin
     stats["top_hooks"] = [[f"h{i}", 20 - i] for i in range(10)]
     lines = format_stats_block(stats).splitlines()
     # p / (p + 2) grows with p: the dearest thin price has the best (still untrusted) estimate.
-    assert lines[2] == ("conversion_by_price: " + ", ".join(f"${p}: 0.0% ({p} sent — {THIN})" for p in range(14, 6, -1)))
+    assert lines[2] == (
+        "conversion_by_price: " + ", ".join(f"${p}: 0.0% ({p} sent — {THIN})" for p in range(14, 6, -1))
+    )
     assert lines[3] == "top_hooks: " + ", ".join(f"h{i}: {20 - i}x" for i in range(8))
 
 
@@ -148,12 +182,26 @@ def test_block_from_recorded_data(creator):
     fan = FanFactory(creator=creator)
     record_action(fan, "text", ts=t0, hook="curiosity", fan_state="greeted")
     record_outcome(fan, "replied", ts=t0 + timedelta(minutes=1))
-    record_action(fan, "ppv", ts=t0 + timedelta(minutes=2), price=Decimal("12.50"), hook="scarcity",
-                  fan_state="pitched", content_key="combo1")
+    record_action(
+        fan,
+        "ppv",
+        ts=t0 + timedelta(minutes=2),
+        price=Decimal("12.50"),
+        hook="scarcity",
+        fan_state="pitched",
+        content_key="combo1",
+    )
     record_outcome(fan, "purchased", ts=t0 + timedelta(minutes=3), amount=Decimal("12.50"))
     other = FanFactory(creator=creator)
-    record_action(other, "ppv", ts=t0 + timedelta(hours=1), price=Decimal("18"), hook="scarcity",
-                  fan_state="pitched", content_key="combo1")
+    record_action(
+        other,
+        "ppv",
+        ts=t0 + timedelta(hours=1),
+        price=Decimal("18"),
+        hook="scarcity",
+        fan_state="pitched",
+        content_key="combo1",
+    )
     record_outcome(other, "ghosted", ts=t0 + timedelta(hours=2))
     # pitched: 2 actions, 1 ghosted = 50%; greeted never ghosted; 1 reply before fan's only buy.
     # Every cell has 1 or 2 sends against min_sample 20: all marked.
@@ -178,11 +226,20 @@ def test_buyer_prices_get_their_own_line(creator):
     creator.save()
     fan = FanFactory(creator=creator)
     for i, bought in enumerate([True, True, False]):
-        record_action(fan, "ppv", ts=t0 + timedelta(minutes=i), price=Decimal("25"), purchased=bought,
-                      fan_total_spent=Decimal("40"))
-    line = [x for x in format_stats_block(aggregate_learning_stats(creator)).splitlines()
-            if x.startswith("price_for_buyers")]
-    assert line == ["price_for_buyers: $25: 66.7% (3 sent, $15.00/send)"]        # 25 × 3/5
+        record_action(
+            fan,
+            "ppv",
+            ts=t0 + timedelta(minutes=i),
+            price=Decimal("25"),
+            purchased=bought,
+            fan_total_spent=Decimal("40"),
+        )
+    line = [
+        x
+        for x in format_stats_block(aggregate_learning_stats(creator)).splitlines()
+        if x.startswith("price_for_buyers")
+    ]
+    assert line == ["price_for_buyers: $25: 66.7% (3 sent, $15.00/send)"]  # 25 × 3/5
 
 
 def test_the_llm_prompt_carries_the_marked_block(creator, fan):

@@ -1,4 +1,5 @@
 """Seed §8 whale scoring: each signal's points, 3+ points turns a buyer into a whale_candidate."""
+
 from decimal import Decimal
 
 import pytest
@@ -120,8 +121,7 @@ def test_two_points_keep_a_buyer_a_buyer_but_store_the_score(old_fan):
 
 @pytest.mark.parametrize("state", ["engaged", "pitched", "new", "dormant"])
 def test_a_non_buyer_with_three_points_keeps_its_state(creator, now, state):
-    fan = FanFactory(creator=creator, state=state, signals=["custom_request", "emotional"],
-                     created_ts=now - hours(240))
+    fan = FanFactory(creator=creator, state=state, signals=["custom_request", "emotional"], created_ts=now - hours(240))
     assert update_whale_score(fan) == 3
     fan.refresh_from_db()
     assert (fan.state, fan.whale_score) == (state, 3)
@@ -137,11 +137,16 @@ def test_score_drops_are_stored_too(old_fan):
 
 
 def test_a_big_unlock_makes_a_custom_asking_fan_a_whale_in_one_event(creator, now):
-    fan = FanFactory(creator=creator, fan_id=321, state="pitched", signals=["custom_request"],
-                     created_ts=now - hours(240))
+    fan = FanFactory(
+        creator=creator, fan_id=321, state="pitched", signals=["custom_request"], created_ts=now - hours(240)
+    )
     sent(fan, "ppv", now - hours(1), content_key="combo7", price=Decimal("35"), platform_message_id=7001)
-    event = store_event(creator, "messages.ppv.unlocked",
-                        {"fan": {"id": 321, "name": "Big"}, "message_id": 7001, "amount": 200}, created_at=now)
+    event = store_event(
+        creator,
+        "messages.ppv.unlocked",
+        {"fan": {"id": 321, "name": "Big"}, "message_id": 7001, "amount": 200},
+        created_at=now,
+    )
     intake.process_event(event)
     fan.refresh_from_db()
     # custom request 2 + $200 total 2 = 4 points: pitched -> buyer -> whale_candidate.

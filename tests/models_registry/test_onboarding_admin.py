@@ -1,4 +1,5 @@
 """Creator onboarding: the admin form and `manage.py onboard_creator`, same checks, one transaction."""
+
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from tests.admin.conftest import DEMO
 from tests.factories import CreatorFactory
 
 URL = "/admin/models_registry/creator/onboard/"
-NOWHERE = "http://127.0.0.1:9/api"   # a closed port: the key check cannot reach the provider (no network in tests)
+NOWHERE = "http://127.0.0.1:9/api"  # a closed port: the key check cannot reach the provider (no network in tests)
 
 
 @pytest.fixture(autouse=True)
@@ -19,20 +20,33 @@ def provider_unreachable(monkeypatch):
     """OnlyFansAPI.com's own base URL (the default) points at a closed port: the check before saving says it
     could not ask, and onboarding goes on (tests/salesbot/providers/test_onboarding_check.py asks the fake)."""
     monkeypatch.setattr("salesbot.providers.onlyfansapi.client.DEFAULT_BASE_URL", NOWHERE)
+
+
 CONTENT_MAP = json.loads((DEMO / "content-map.json").read_text())
 PLAYBOOK = (DEMO / "playbook.md").read_text()
 
 
 def upload(name, content):
-    data = content if isinstance(content, bytes) else (
-        json.dumps(content) if isinstance(content, dict) else content).encode()
+    data = (
+        content
+        if isinstance(content, bytes)
+        else (json.dumps(content) if isinstance(content, dict) else content).encode()
+    )
     return SimpleUploadedFile(name, data)
 
 
 def post(client, content_map=CONTENT_MAP, playbook=PLAYBOOK, **fields):
-    data = {"slug": "luna", "display_name": "Luna", "account_id": "acct_luna", "api_key": "sk-live-abcdef987654",
-            "webhook_secret": "whsec-0123456789", "ppv_min_price": "8", "ppv_max_price": "60", "entry_price": "18",
-            **fields}
+    data = {
+        "slug": "luna",
+        "display_name": "Luna",
+        "account_id": "acct_luna",
+        "api_key": "sk-live-abcdef987654",
+        "webhook_secret": "whsec-0123456789",
+        "ppv_min_price": "8",
+        "ppv_max_price": "60",
+        "entry_price": "18",
+        **fields,
+    }
     data["content_map"] = upload("content-map.json", content_map)
     data["playbook"] = upload("playbook.md", playbook)
     return client.post(URL, data)
@@ -50,8 +64,17 @@ def test_changelist_has_the_onboard_button(admin_client):
 
 def test_form_page_renders_every_field(admin_client):
     body = admin_client.get(URL).content.decode()
-    for name in ["slug", "account_id", "api_key", "webhook_secret", "ppv_min_price", "ppv_max_price", "entry_price",
-                 "content_map", "playbook"]:
+    for name in [
+        "slug",
+        "account_id",
+        "api_key",
+        "webhook_secret",
+        "ppv_min_price",
+        "ppv_max_price",
+        "entry_price",
+        "content_map",
+        "playbook",
+    ]:
         assert f'name="{name}"' in body, name
     assert 'type="password"' in body and 'enctype="multipart/form-data"' in body
 
@@ -62,13 +85,26 @@ def test_onboarding_creates_everything(admin_client):
     c = Creator.objects.get(slug="luna")
     assert r["Location"] == f"/admin/models_registry/creator/{c.pk}/onboarded/"
     assert (c.display_name, c.account_id, c.api_key, c.webhook_secret) == (
-        "Luna", "acct_luna", "sk-live-abcdef987654", "whsec-0123456789")
+        "Luna",
+        "acct_luna",
+        "sk-live-abcdef987654",
+        "whsec-0123456789",
+    )
     assert (c.provider, c.api_base_url, c.autonomy) == ("onlyfansapi", "https://app.onlyfansapi.com/api", "approve")
     assert c.platform_user_id == 1  # from the content map: the form left it empty
     assert VaultItem.objects.filter(creator=c).count() == 8
     assert ResponseTemplate.objects.filter(creator=c).count() == 8
     assert list(PlaybookSection.objects.filter(creator=c).values_list("number", flat=True)) == [
-        1, 2, 4, 6, 7, 9, 10, 11, 14]
+        1,
+        2,
+        4,
+        6,
+        7,
+        9,
+        10,
+        11,
+        14,
+    ]
     assert c.restricted_words == ["meet up", "phone number", "snapchat"]
     page = admin_client.get(r["Location"]).content.decode()
     assert "onboarded: 8 vault items, 9 playbook sections" in page
@@ -88,18 +124,34 @@ def test_secrets_are_not_rendered_back_after_an_error(admin_client):
     assert r.status_code == 200 and b"sk-live-abcdef987654" not in r.content
 
 
-@pytest.mark.parametrize("content_map,playbook,expected", [
-    (b"{not json", PLAYBOOK, "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
-    ({"vault": []}, PLAYBOOK, "'vault' must be a non-empty list of items."),
-    ({"vault": [{"content_key": "a"}, {"content_key": "a", "price": "cheap"}],
-      "templates": {"ppv": {"variants": ["x"], "content_key": "zzz"}, "spam": {}}}, PLAYBOOK,
-     ["content_key 'a' appears twice", "price 'cheap' is not a number", "content_key 'zzz' is not in the vault",
-      "templates.spam: unknown kind"]),
-    (CONTENT_MAP, "# no sections here", "The playbook has no sections"),
-    (CONTENT_MAP, "## §1 A\nx\n## §1 B\ny", "line 3: The playbook has §1 twice (first at line 1)."),
-    (CONTENT_MAP, "## §1 A\n<!-- serves: buyer, royalty -->x", "unknown fan state(s) ['royalty']"),
-    (CONTENT_MAP, b"\xff\xfe\x00bad", "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content_map,playbook,expected",
+    [
+        (
+            b"{not json",
+            PLAYBOOK,
+            "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
+        ),
+        ({"vault": []}, PLAYBOOK, "'vault' must be a non-empty list of items."),
+        (
+            {
+                "vault": [{"content_key": "a"}, {"content_key": "a", "price": "cheap"}],
+                "templates": {"ppv": {"variants": ["x"], "content_key": "zzz"}, "spam": {}},
+            },
+            PLAYBOOK,
+            [
+                "content_key 'a' appears twice",
+                "price 'cheap' is not a number",
+                "content_key 'zzz' is not in the vault",
+                "templates.spam: unknown kind",
+            ],
+        ),
+        (CONTENT_MAP, "# no sections here", "The playbook has no sections"),
+        (CONTENT_MAP, "## §1 A\nx\n## §1 B\ny", "line 3: The playbook has §1 twice (first at line 1)."),
+        (CONTENT_MAP, "## §1 A\n<!-- serves: buyer, royalty -->x", "unknown fan state(s) ['royalty']"),
+        (CONTENT_MAP, b"\xff\xfe\x00bad", "not UTF-8 text"),
+    ],
+)
 def test_every_problem_is_shown_and_nothing_is_saved(admin_client, content_map, playbook, expected):
     r = post(admin_client, content_map=content_map, playbook=playbook)
     assert r.status_code == 200
@@ -140,8 +192,10 @@ def test_a_model_error_rolls_everything_back(admin_client):
 
 
 def test_form_is_usable_without_admin(db):
-    form = CreatorOnboardingForm({"slug": "solo", "api_key": "k-1234"}, {"content_map": upload("m.json", CONTENT_MAP),
-                                                                         "playbook": upload("p.md", PLAYBOOK)})
+    form = CreatorOnboardingForm(
+        {"slug": "solo", "api_key": "k-1234"},
+        {"content_map": upload("m.json", CONTENT_MAP), "playbook": upload("p.md", PLAYBOOK)},
+    )
     assert form.is_valid(), form.errors
     creator = form.save()
     assert (creator.slug, creator.account_id, creator.ppv_max_price) == ("solo", "acct_demo", 60)
@@ -149,6 +203,7 @@ def test_form_is_usable_without_admin(db):
 
 
 # --- manage.py onboard_creator -----------------------------------------------------------------
+
 
 def run(*args):
     from io import StringIO
@@ -160,8 +215,19 @@ def run(*args):
 
 def test_command_onboards_from_files_with_the_key_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("LUNA_KEY", "sk-from-env-5678")
-    out = run("luna", "--content-map", str(DEMO / "content-map.json"), "--playbook", str(DEMO / "playbook.md"),
-              "--account-id", "acct_luna", "--api-key-env", "LUNA_KEY", "--ppv-max", "80")
+    out = run(
+        "luna",
+        "--content-map",
+        str(DEMO / "content-map.json"),
+        "--playbook",
+        str(DEMO / "playbook.md"),
+        "--account-id",
+        "acct_luna",
+        "--api-key-env",
+        "LUNA_KEY",
+        "--ppv-max",
+        "80",
+    )
     c = Creator.objects.get(slug="luna")
     assert (c.api_key, c.account_id, c.ppv_max_price) == ("sk-from-env-5678", "acct_luna", 80)
     assert "Creator 'luna' onboarded" in out and "vault items:    8" in out and "§14 Restricted words" in out
@@ -197,6 +263,14 @@ def test_command_refuses_an_unset_env_variable_and_existing_slug(db, monkeypatch
 def test_command_prompts_for_secrets(db, monkeypatch):
     answers = iter(["typed-key-0001", ""])
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
-    run("luna", "--content-map", str(DEMO / "content-map.json"), "--playbook", str(DEMO / "playbook.md"),
-        "--account-id", "acct_luna", "--prompt-secrets")
+    run(
+        "luna",
+        "--content-map",
+        str(DEMO / "content-map.json"),
+        "--playbook",
+        str(DEMO / "playbook.md"),
+        "--account-id",
+        "acct_luna",
+        "--prompt-secrets",
+    )
     assert Creator.objects.get(slug="luna").api_key == "typed-key-0001"

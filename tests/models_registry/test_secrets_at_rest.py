@@ -1,5 +1,6 @@
 """Creators' credentials are encrypted at rest (models_registry.encryption): the raw column, a dump and an export
 hold no key or secret; a key rotation re-encrypts every creator and the webhooks still verify."""
+
 import io
 import json
 import os
@@ -36,8 +37,14 @@ def raw_columns() -> dict[int, tuple]:
 def creators(db):
     made = []
     for i in range(3):
-        c = onboard_from_files(ROOT / "demo" / "content-map.json", ROOT / "demo" / "playbook.md", slug=f"c{i}",
-                               account_id=f"acct_{i}", api_key=f"{API_KEY}{i}", webhook_secret=f"{SECRET}{i}")
+        c = onboard_from_files(
+            ROOT / "demo" / "content-map.json",
+            ROOT / "demo" / "playbook.md",
+            slug=f"c{i}",
+            account_id=f"acct_{i}",
+            api_key=f"{API_KEY}{i}",
+            webhook_secret=f"{SECRET}{i}",
+        )
         Creator.objects.filter(pk=c.pk).update(webhook_secret_registered=f"{OLD_SECRET}{i}")
         made.append(c)
     return made
@@ -50,10 +57,9 @@ def test_the_raw_column_holds_no_key_or_secret(creators):
     for i in range(3):
         for clear in (f"{API_KEY}{i}", f"{SECRET}{i}", f"{OLD_SECRET}{i}"):
             assert clear not in blob
-    assert all(v.startswith("gAAAA") for values in raw.values() for v in values)   # Fernet tokens
-    c = Creator.objects.get(slug="c1")     # and the code reads them in clear
-    assert (c.api_key, c.webhook_secret, c.webhook_secret_registered) == (f"{API_KEY}1", f"{SECRET}1",
-                                                                          f"{OLD_SECRET}1")
+    assert all(v.startswith("gAAAA") for values in raw.values() for v in values)  # Fernet tokens
+    c = Creator.objects.get(slug="c1")  # and the code reads them in clear
+    assert (c.api_key, c.webhook_secret, c.webhook_secret_registered) == (f"{API_KEY}1", f"{SECRET}1", f"{OLD_SECRET}1")
     assert repr(c).count("••••") == 2 and API_KEY not in repr(c)
 
 
@@ -71,7 +77,7 @@ def test_rotation_reencrypts_every_creator_and_webhooks_still_verify(creators, s
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     new_key = Fernet.generate_key().decode()
     before = raw_columns()
-    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]      # the new key first; the old one still reads
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]  # the new key first; the old one still reads
     out = io.StringIO()
     with pytest.raises(SystemExit):
         call_command("rotate_encryption_key", "--check", stdout=out)
@@ -81,17 +87,21 @@ def test_rotation_reencrypts_every_creator_and_webhooks_still_verify(creators, s
     assert "re-encrypted 9 secret(s)" in out.getvalue()
     after = raw_columns()
     assert all(a != b for pk in before for a, b in zip(before[pk], after[pk], strict=True))
-    settings.FIELD_ENCRYPTION_KEYS = [new_key]               # the old key dropped: everything still opens
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key dropped: everything still opens
     call_command("rotate_encryption_key", "--check", stdout=io.StringIO())
     for i, c in enumerate(Creator.objects.order_by("slug")):
         assert (c.api_key, c.webhook_secret) == (f"{API_KEY}{i}", f"{SECRET}{i}")
-        body = {"event_id": f"evt_rot_{i}", "event": "messages.received", "account_id": c.account_id,
-                "created_at": "2026-11-24T18:00:00Z",
-                "payload": {"fan": {"id": 50 + i}, "message": {"id": 1, "text": "hi"}}}
+        body = {
+            "event_id": f"evt_rot_{i}",
+            "event": "messages.received",
+            "account_id": c.account_id,
+            "created_at": "2026-11-24T18:00:00Z",
+            "payload": {"fan": {"id": 50 + i}, "message": {"id": 1, "text": "hi"}},
+        }
         url = f"/api/{c.slug}/webhook/of-event"
         assert signed_post(client, url, body, f"{SECRET}{i}").status_code == 200
         assert signed_post(client, url, {**body, "event_id": f"evt_bad_{i}"}, "forged").status_code == 401
-    settings.FIELD_ENCRYPTION_KEYS = [old_key]               # only the old key: it cannot read the new tokens
+    settings.FIELD_ENCRYPTION_KEYS = [old_key]  # only the old key: it cannot read the new tokens
     with pytest.raises(Exception, match="cannot be decrypted"):
         Creator.objects.get(slug="c0")
 
@@ -130,13 +140,19 @@ def test_the_migration_encrypts_rows_stored_in_clear(creators):
 
     migration = import_module("models_registry.migrations.0017_encrypt_credentials")
     with connection.cursor() as cur:
-        cur.execute("UPDATE models_registry_creator SET api_key = %s, webhook_secret = %s WHERE id = %s",
-                    ["legacy-key", "legacy-secret", creators[0].pk])
+        cur.execute(
+            "UPDATE models_registry_creator SET api_key = %s, webhook_secret = %s WHERE id = %s",
+            ["legacy-key", "legacy-secret", creators[0].pk],
+        )
     migration.encrypt_stored(None, connection.schema_editor())
     raw = raw_columns()[creators[0].pk]
     assert "legacy" not in json.dumps(raw) and raw[0].startswith("gAAAA")
     c = Creator.objects.get(pk=creators[0].pk)
-    assert (c.api_key, c.webhook_secret, c.webhook_secret_registered) == ("legacy-key", "legacy-secret", f"{OLD_SECRET}0")
+    assert (c.api_key, c.webhook_secret, c.webhook_secret_registered) == (
+        "legacy-key",
+        "legacy-secret",
+        f"{OLD_SECRET}0",
+    )
 
 
 def _env(tmp_path, **extra):
@@ -150,8 +166,9 @@ def _env(tmp_path, **extra):
 
 def test_production_refuses_to_start_without_the_encryption_key(tmp_path):
     env = _env(tmp_path, PRODUCTION="1", DEBUG="0", SECRET_KEY="s" * 60, ALLOWED_HOSTS="bot.example.com")
-    out = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode != 0
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured: PRODUCTION=1 needs FIELD_ENCRYPTION_KEYS")
@@ -162,8 +179,14 @@ def test_make_run_makes_a_development_key_by_itself(tmp_path):
     demo creator's credentials are stored encrypted with it."""
     key_file = tmp_path / "var" / "field-encryption.key"
     env = _env(tmp_path, FIELD_ENCRYPTION_KEY_FILE=str(key_file))
-    out = subprocess.run([sys.executable, "manage.py", "run_demo", "--setup-only", "--no-import"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "manage.py", "run_demo", "--setup-only", "--no-import"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     key = key_file.read_text().strip()
     Fernet(key.encode())

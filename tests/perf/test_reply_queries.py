@@ -1,6 +1,7 @@
 """What one reply costs the database, pinned: the real webhook view and the real drain task answer a fan's
 message through the fake platform process, and the queries they issue are counted. A change that adds queries
 to every reply fails here and has to say why (raise the pin with the reason, or find the query)."""
+
 import json
 
 import pytest
@@ -26,19 +27,35 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_queries_per_reply_stay_pinned(client, fake_platform, settings):
-    cache.clear()      # what earlier tests left in the process-wide cache and credit counts is not this reply's
+    cache.clear()  # what earlier tests left in the process-wide cache and credit counts is not this reply's
     credits.reset()
-    creator = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                                 api_base_url=fake_platform.url, api_key=API_KEY, webhook_secret=SECRET)
+    creator = onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug="demo",
+        account_id=ACCOUNT,
+        api_base_url=fake_platform.url,
+        api_key=API_KEY,
+        webhook_secret=SECRET,
+    )
     ids = iter(range(1, 10**6))
 
     def fan_writes(fan_id, text):
-        body = json.dumps({"event": "messages.received", "account_id": ACCOUNT, "event_id": f"e{next(ids)}",
-                           "created_at": "2026-12-04T10:00:00Z", "payload": {
-                               "fan": {"id": fan_id, "name": f"Fan{fan_id}"},
-                               "message": {"id": next(ids), "text": text}}}).encode()
-        r = client.post(f"/api/{creator.slug}/webhook/of-event", body, content_type="application/json",
-                        HTTP_X_SIGNATURE=simple.sign(SECRET, body))
+        body = json.dumps(
+            {
+                "event": "messages.received",
+                "account_id": ACCOUNT,
+                "event_id": f"e{next(ids)}",
+                "created_at": "2026-12-04T10:00:00Z",
+                "payload": {"fan": {"id": fan_id, "name": f"Fan{fan_id}"}, "message": {"id": next(ids), "text": text}},
+            }
+        ).encode()
+        r = client.post(
+            f"/api/{creator.slug}/webhook/of-event",
+            body,
+            content_type="application/json",
+            HTTP_X_SIGNATURE=simple.sign(SECRET, body),
+        )
         assert r.status_code == 200, r.content
         tasks.drain_webhooks()
 
@@ -54,4 +71,5 @@ def test_queries_per_reply_stay_pinned(client, fake_platform, settings):
     print(f"queries per reply on {connection.vendor}: {per_reply:.1f}")
     assert per_reply <= PIN[connection.vendor], (
         f"{per_reply:.1f} queries per reply, pinned at {PIN[connection.vendor]}: see bench/reply_profile.py "
-        f"--show-sql for where they go")
+        f"--show-sql for where they go"
+    )

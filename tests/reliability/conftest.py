@@ -1,4 +1,5 @@
 """Shared helpers for the reliability tests (concurrency, crashes, fuzzing, deploy checks)."""
+
 import json
 import os
 
@@ -30,5 +31,7 @@ def signed_post(client, url, body, secret=SECRET):
 @pytest.fixture
 def postgres_only(db):
     if not on_postgres():
-        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...): the live server shares one "
-                    "in-memory SQLite connection between its threads, so it cannot show real concurrency")
+        pytest.skip(
+            "needs PostgreSQL (run with DATABASE_URL=postgres://...): the live server shares one "
+            "in-memory SQLite connection between its threads, so it cannot show real concurrency"
+        )

@@ -1,6 +1,7 @@
 """Production settings with short clocks, so a crash test sees recovery in seconds, not minutes:
 a dead worker's fan lease expires after 3 s and the ORM broker re-delivers an unacknowledged task
 after 8 s (production: 180 s and 120 s)."""
+
 from salesbot.settings import *  # noqa: F401,F403
 from salesbot.settings import Q_CLUSTER
 

@@ -1,5 +1,6 @@
 """The system as separate processes (gunicorn web, a real qcluster, the fake platform) on a throw-away
 SQLite file, for tests that need real concurrency or a real crash; the test reads the file directly."""
+
 import os
 import signal
 import sqlite3
@@ -16,8 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET, ACCOUNT = "demo-platform-key", "demo-webhook-secret", "acct_demo"
 
 
-
-
 class System:
     """`with System(tmp_path) as s:` — web on s.url, s.fake the platform, s.sql(...) reads the DB."""
 
@@ -26,9 +25,14 @@ class System:
         self.db = tmp_path / "system.sqlite3"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{self.db}", "Q_WORKERS": str(workers),
-                    "Q_CLUSTER_NAME": f"r{uuid.uuid4().hex[:8]}", "PYTHONUNBUFFERED": "1",
-                    "DJANGO_SETTINGS_MODULE": settings}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "Q_WORKERS": str(workers),
+            "Q_CLUSTER_NAME": f"r{uuid.uuid4().hex[:8]}",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": settings,
+        }
         self.env.pop("REDIS_URL", None)
         self.web_threads = web_threads
         self.log = open(tmp_path / "procs.log", "w")
@@ -37,14 +41,50 @@ class System:
         self.fake = None
 
     def __enter__(self):
-        self.fake = FakePlatformProcess("--webhook-url", f"{self.url}/api/demo/webhook/of-event",
-                                        "--webhook-backoff", "0.2", api_key=KEY, secret=SECRET, account=ACCOUNT)
+        self.fake = FakePlatformProcess(
+            "--webhook-url",
+            f"{self.url}/api/demo/webhook/of-event",
+            "--webhook-backoff",
+            "0.2",
+            api_key=KEY,
+            secret=SECRET,
+            account=ACCOUNT,
+        )
         try:
-            subprocess.run([sys.executable, "manage.py", "run_demo", "--setup-only", "--no-import", "--provider", "simple",
-                            "--platform-port", str(self.fake.port)],
-                           env=self.env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-            self._start([sys.executable, "-m", "gunicorn", "salesbot.wsgi", "-b", f"127.0.0.1:{self.port}",
-                         "-w", "1", "--threads", str(self.web_threads), "--log-level", "warning"])
+            subprocess.run(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "run_demo",
+                    "--setup-only",
+                    "--no-import",
+                    "--provider",
+                    "simple",
+                    "--platform-port",
+                    str(self.fake.port),
+                ],
+                env=self.env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            self._start(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "salesbot.wsgi",
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "-w",
+                    "1",
+                    "--threads",
+                    str(self.web_threads),
+                    "--log-level",
+                    "warning",
+                ]
+            )
             self.start_cluster()
             assert wait_until(self._up), "web server did not start:\n" + self.output()
         except BaseException:
@@ -53,8 +93,9 @@ class System:
         return self
 
     def _start(self, cmd) -> subprocess.Popen:
-        p = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-                             start_new_session=True)  # its own process group: killpg reaches its children
+        p = subprocess.Popen(
+            cmd, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )  # its own process group: killpg reaches its children
         self.procs.append(p)
         return p
 

@@ -1,5 +1,6 @@
 """Concurrency over real HTTP and real processes: a webhook delivered 50 times at once is one event and
 one action; two messages of one fan are handled one after the other (PostgreSQL)."""
+
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +25,15 @@ pytestmark = pytest.mark.integration
 
 def test_same_webhook_50_times_concurrently_is_one_event_and_one_action(tmp_path):
     with System(tmp_path) as s:
-        body = json.dumps({"event_id": "evt_storm", "event": "messages.received", "account_id": SYS_ACCOUNT,
-                           "created_at": "2026-11-24T18:00:00Z", "payload": {
-                               "fan": {"id": 31337, "name": "Lee"}, "message": {"id": 1, "text": "hey you"}}}).encode()
+        body = json.dumps(
+            {
+                "event_id": "evt_storm",
+                "event": "messages.received",
+                "account_id": SYS_ACCOUNT,
+                "created_at": "2026-11-24T18:00:00Z",
+                "payload": {"fan": {"id": 31337, "name": "Lee"}, "message": {"id": 1, "text": "hey you"}},
+            }
+        ).encode()
         headers = {"Content-Type": "application/json", "X-Signature": sign(SYS_SECRET, body)}
         start = threading.Barrier(50)
 
@@ -41,15 +48,20 @@ def test_same_webhook_50_times_concurrently_is_one_event_and_one_action(tmp_path
         assert statuses == ["accepted"] + ["duplicate"] * 49
 
         assert wait_until(lambda: s.sent_to(31337)), s.output()
-        assert wait_until(lambda: s.sql("select count(*) from salesbot_queueitem where status not in "
-                                        "('done', 'failed')") == [(0,)])
+        assert wait_until(
+            lambda: s.sql("select count(*) from salesbot_queueitem where status not in ('done', 'failed')") == [(0,)]
+        )
         wait_until(lambda: False, timeout=1.5)  # anything extra would show up now
         assert len(s.sent_to(31337)) == 1
         assert s.sql("select count(*) from salesbot_webhookevent where event_id = 'evt_storm'") == [(1,)]
-        assert s.sql("select count(*), sum(status = 'sent') from learning_action a join fans_fan f "
-                     "on a.fan_id = f.id where f.fan_id = 31337") == [(1, 1)]
-        assert s.sql("select count(*) from fans_message m join fans_fan f on m.fan_id = f.id "
-                     "where f.fan_id = 31337 and direction = 'in'") == [(1,)]
+        assert s.sql(
+            "select count(*), sum(status = 'sent') from learning_action a join fans_fan f "
+            "on a.fan_id = f.id where f.fan_id = 31337"
+        ) == [(1, 1)]
+        assert s.sql(
+            "select count(*) from fans_message m join fans_fan f on m.fan_id = f.id "
+            "where f.fan_id = 31337 and direction = 'in'"
+        ) == [(1,)]
         assert s.sql("select messages_received from fans_fan where fan_id = 31337") == [(1,)]
 
 
@@ -57,8 +69,15 @@ def test_same_webhook_50_times_concurrently_is_one_event_and_one_action(tmp_path
 def test_two_messages_of_one_fan_are_handled_one_after_the_other(postgres_only, fake_platform, monkeypatch):
     """Thread A answers message 1 through a slow platform; message 2 arrives meanwhile on thread B,
     whose worker must wait for A's lease: the two sends never overlap and both get answered."""
-    creator = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                                 api_base_url=fake_platform.url, api_key=API_KEY, webhook_secret=SECRET)
+    creator = onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug="demo",
+        account_id=ACCOUNT,
+        api_base_url=fake_platform.url,
+        api_key=API_KEY,
+        webhook_secret=SECRET,
+    )
     Fan.objects.create(creator=creator, fan_id=900, name="Ann", state="engaged", messages_received=3)
     fake_platform.fake("POST", "fail", json={"delay": 1.5, "times": 1})  # the first send stalls
     intervals, lock, a_sending = [], threading.Lock(), threading.Event()
@@ -79,11 +98,21 @@ def test_two_messages_of_one_fan_are_handled_one_after_the_other(postgres_only, 
 
     def fan_writes(name, msg_id, text):
         try:
-            body = json.dumps({"event_id": f"evt_{msg_id}", "event": "messages.received", "account_id": ACCOUNT,
-                               "created_at": "2026-11-24T18:00:00Z", "payload": {
-                                   "fan": {"id": 900}, "message": {"id": msg_id, "text": text}}}).encode()
-            r = Client().post("/api/demo/webhook/of-event", data=body, content_type="application/json",
-                              HTTP_X_SIGNATURE=sign(SECRET, body))
+            body = json.dumps(
+                {
+                    "event_id": f"evt_{msg_id}",
+                    "event": "messages.received",
+                    "account_id": ACCOUNT,
+                    "created_at": "2026-11-24T18:00:00Z",
+                    "payload": {"fan": {"id": 900}, "message": {"id": msg_id, "text": text}},
+                }
+            ).encode()
+            r = Client().post(
+                "/api/demo/webhook/of-event",
+                data=body,
+                content_type="application/json",
+                HTTP_X_SIGNATURE=sign(SECRET, body),
+            )
             assert r.json()["status"] == "accepted"
             intake.process_event(WebhookEvent.objects.get(event_id=f"evt_{msg_id}"))
             for _ in range(100):  # a worker polling until this fan has nothing left to do

@@ -1,5 +1,6 @@
 """Production readiness: `check --deploy` is clean under production settings, and no secret (platform
 API key, webhook secret, Anthropic key) ever reaches the logs or any admin page."""
+
 import logging
 import os
 import secrets
@@ -25,10 +26,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _check_deploy(tmp_path, **extra):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
-           "STATIC_ROOT": str(tmp_path / "static"), **extra}
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        **extra,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 PRODUCTION_ENV = {"PRODUCTION": "1", "DEBUG": "0", "ALLOWED_HOSTS": "bot.example.com"}
@@ -50,15 +61,20 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
 @pytest.mark.parametrize("missing", [["SECRET_KEY"], ["ALLOWED_HOSTS"], ["SECRET_KEY", "ALLOWED_HOSTS"]])
 def test_production_refuses_to_start_without_its_secret_key_and_hosts(tmp_path, missing):
     """Not the public development key, not localhost only: PRODUCTION=1 without them does not start."""
-    env = {**os.environ, **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(60),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}"}
+    env = {
+        **os.environ,
+        **PRODUCTION_ENV,
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    }
     for i, name in enumerate(missing):
         if i % 2:
-            env[name] = " "   # set but blank counts as missing
+            env[name] = " "  # set but blank counts as missing
         else:
             env.pop(name)
-    out = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode != 0
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured: PRODUCTION=1 needs "), out.stderr
@@ -69,22 +85,38 @@ def test_production_refuses_to_start_without_its_secret_key_and_hosts(tmp_path, 
 def test_importing_settings_creates_no_directory():
     """Settings are read by every process (tests, checks, gunicorn workers): reading them writes nothing.
     The SQLite file's directory is made when a connection first needs it (next test)."""
-    code = ("import os, sys; made = []; mkdir = os.mkdir\n"
-            "os.mkdir = lambda path, *a, **k: (made.append(str(path)), mkdir(path, *a, **k))[1]\n"
-            "import django; django.setup(); print(made)")
+    code = (
+        "import os, sys; made = []; mkdir = os.mkdir\n"
+        "os.mkdir = lambda path, *a, **k: (made.append(str(path)), mkdir(path, *a, **k))[1]\n"
+        "import django; django.setup(); print(made)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**env, "DJANGO_SETTINGS_MODULE": "salesbot.settings"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DJANGO_SETTINGS_MODULE": "salesbot.settings"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_sqlite_directory_is_made_at_first_connection(tmp_path):
     db = tmp_path / "fresh" / "clone" / "var" / "salesbot.sqlite3"
-    code = ("from django.db import connection; connection.ensure_connection(); "
-            "print(connection.settings_dict['ENGINE']); print(connection.vendor)")
-    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60, env={**os.environ, "DATABASE_URL": f"sqlite:///{db}"})
+    code = (
+        "from django.db import connection; connection.ensure_connection(); "
+        "print(connection.settings_dict['ENGINE']); print(connection.vendor)"
+    )
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{db}"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-2:] == ["salesbot.sqlite_backend", "sqlite"] and db.is_file()
 
@@ -103,8 +135,9 @@ def _no_secret_in(text: str, where: str):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_secrets_never_reach_logs_or_admin(client, admin_client, start_fake_platform, fake_llm, settings, monkeypatch,
-                                          caplog):
+def test_secrets_never_reach_logs_or_admin(
+    client, admin_client, start_fake_platform, fake_llm, settings, monkeypatch, caplog
+):
     """A whole loop (welcome, chat, PPV, LLM call, a failed send, a forged webhook) with every project
     log record captured at DEBUG, then every admin changelist and change form rendered."""
     monkeypatch.setattr(Conf, "SYNC", True)
@@ -112,13 +145,25 @@ def test_secrets_never_reach_logs_or_admin(client, admin_client, start_fake_plat
     settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL = ANTHROPIC_KEY, fake_llm.url
     settings.PLATFORM_BACKOFF_S, settings.PLATFORM_RETRIES = 0.01, 1
     caplog.set_level(logging.DEBUG)
-    creator = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                                 api_base_url=fake_platform.url, api_key=API_KEY, webhook_secret=WEBHOOK_SECRET)
+    creator = onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug="demo",
+        account_id=ACCOUNT,
+        api_base_url=fake_platform.url,
+        api_key=API_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+    )
     url = f"/api/{creator.slug}/webhook/of-event"
 
     def event(i, name, payload):
-        return {"event_id": f"evt_{i}", "event": name, "account_id": ACCOUNT,
-                "created_at": "2026-11-24T18:00:00Z", "payload": payload}
+        return {
+            "event_id": f"evt_{i}",
+            "event": name,
+            "account_id": ACCOUNT,
+            "created_at": "2026-11-24T18:00:00Z",
+            "payload": payload,
+        }
 
     fan = {"id": 4242, "name": "Sam"}
     assert signed_post(client, url, event(0, "subscriptions.new", {"fan": fan}), WEBHOOK_SECRET).status_code == 200

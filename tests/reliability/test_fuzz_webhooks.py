@@ -1,5 +1,6 @@
 """Property-based fuzzing of every webhook endpoint (hypothesis), through Django's test client with
 valid signatures: never a 5xx, every valid event stored exactly once and processed without a crash."""
+
 import itertools
 import json
 from datetime import UTC, datetime
@@ -27,23 +28,31 @@ _serial = itertools.count()
 
 
 def fuzz_settings(n):
-    return settings(max_examples=examples(n), deadline=None, database=None, derandomize=not FUZZ_RANDOM,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples(n),
+        deadline=None,
+        database=None,
+        derandomize=not FUZZ_RANDOM,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 # ---- strategies -----------------------------------------------------------------------------------
 ids = st.integers(min_value=0, max_value=2**63 - 1)
 texts = st.text(max_size=300)  # any code point but lone surrogates (NUL included: it is valid JSON)
-iso = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
-                   timezones=st.just(UTC)).map(lambda d: d.isoformat().replace("+00:00", "Z"))
-amounts = st.one_of(st.integers(min_value=0, max_value=10**6),
-                    st.floats(min_value=0, max_value=99_999_999.99, allow_nan=False, allow_infinity=False))
+iso = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)).map(
+    lambda d: d.isoformat().replace("+00:00", "Z")
+)
+amounts = st.one_of(
+    st.integers(min_value=0, max_value=10**6),
+    st.floats(min_value=0, max_value=99_999_999.99, allow_nan=False, allow_infinity=False),
+)
 event_ids = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=100)
 fans = st.fixed_dictionaries({"id": ids}, optional={"name": texts})
 PAYLOADS = {
-    "messages.received": st.fixed_dictionaries({"fan": fans, "message": st.fixed_dictionaries(
-        {"id": ids, "text": texts}, optional={"createdAt": iso})}),
+    "messages.received": st.fixed_dictionaries(
+        {"fan": fans, "message": st.fixed_dictionaries({"id": ids, "text": texts}, optional={"createdAt": iso})}
+    ),
     "subscriptions.new": st.fixed_dictionaries({"fan": fans}),
     "messages.ppv.unlocked": st.fixed_dictionaries({"fan": fans, "message_id": ids, "amount": amounts}),
     "tips.received": st.fixed_dictionaries({"fan": fans, "amount": amounts}),
@@ -51,14 +60,20 @@ PAYLOADS = {
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 @st.composite
 def valid_envelopes(draw):
     event = draw(st.sampled_from(sorted(PAYLOADS)))
-    body = {"event_id": f"{next(_serial)}:{draw(event_ids)}", "event": event, "account_id": "acct_demo",
-            "created_at": draw(iso), "payload": draw(PAYLOADS[event])}
+    body = {
+        "event_id": f"{next(_serial)}:{draw(event_ids)}",
+        "event": event,
+        "account_id": "acct_demo",
+        "created_at": draw(iso),
+        "payload": draw(PAYLOADS[event]),
+    }
     kind = draw(st.sampled_from(ENDPOINTS[event]))
     return body, draw(st.sampled_from([kind, f"acct:{kind}"]))
 
@@ -132,13 +147,23 @@ def test_random_bytes_never_5xx(client, creator, raw, kind):
     post_and_check(client, raw, kind)
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"event_id": "e", "event": "messages.received", "account_id": "acct_demo", "created_at": 1e999}',
-    b'{"event_id": 1' + b"0" * 5000 + b"}",          # an integer Python refuses to parse
-    b"[" * 100_000 + b"]" * 100_000,                  # nesting deeper than the recursion limit
-    json.dumps({"event_id": "x" * 121, "event": "tips.received", "account_id": "acct_demo",
-                "created_at": "2026-01-01T00:00:00Z", "payload": {"fan": {"id": 1}, "amount": 1}}).encode(),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"event_id": "e", "event": "messages.received", "account_id": "acct_demo", "created_at": 1e999}',
+        b'{"event_id": 1' + b"0" * 5000 + b"}",  # an integer Python refuses to parse
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deeper than the recursion limit
+        json.dumps(
+            {
+                "event_id": "x" * 121,
+                "event": "tips.received",
+                "account_id": "acct_demo",
+                "created_at": "2026-01-01T00:00:00Z",
+                "payload": {"fan": {"id": 1}, "amount": 1},
+            }
+        ).encode(),
+    ],
+)
 def test_known_nasty_bodies_are_refused_with_400(client, creator, raw):
     r = signed_post(client, "/api/demo/webhook/of-event", raw)
     assert r.status_code == 400, r.content[:300]
@@ -146,9 +171,11 @@ def test_known_nasty_bodies_are_refused_with_400(client, creator, raw):
 
 def test_unstorable_characters_are_replaced_not_crashed(client, creator):
     """NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoder takes them) in JSON strings."""
-    body = (b'{"event_id": "evt_\\ud800\\u0000", "event": "messages.received", "account_id": "acct_demo", '
-            b'"created_at": "2026-01-01T00:00:00Z", "payload": {"fan": {"id": 5, "name": "A\\u0000"}, '
-            b'"message": {"id": 1, "text": "hi\\u0000 \\udfff"}}}')
+    body = (
+        b'{"event_id": "evt_\\ud800\\u0000", "event": "messages.received", "account_id": "acct_demo", '
+        b'"created_at": "2026-01-01T00:00:00Z", "payload": {"fan": {"id": 5, "name": "A\\u0000"}, '
+        b'"message": {"id": 1, "text": "hi\\u0000 \\udfff"}}}'
+    )
     r = signed_post(client, "/api/demo/webhook/of-event", body)
     assert r.status_code == 200 and r.json() == {"status": "accepted", "event_id": "evt_\ufffd\ufffd"}
     assert intake.process_event(WebhookEvent.objects.get(event_id="evt_\ufffd\ufffd")) == "processed"

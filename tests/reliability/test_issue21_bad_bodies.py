@@ -1,5 +1,6 @@
 """Issue 21: a bad body or a bad model reply is a clear refusal (JSON 400 naming the field, or a rejected reply
 the rules answer instead), never a 500 or a crashed item."""
+
 import threading
 
 import pytest
@@ -33,17 +34,22 @@ def _fake_model(monkeypatch, raw):
     from types import SimpleNamespace
 
     from salesbot.pipeline.llm import client as llm
-    reply = SimpleNamespace(content=[SimpleNamespace(type="text", text=raw)],
-                            usage=SimpleNamespace(input_tokens=10, output_tokens=5))
+
+    reply = SimpleNamespace(
+        content=[SimpleNamespace(type="text", text=raw)], usage=SimpleNamespace(input_tokens=10, output_tokens=5)
+    )
     monkeypatch.setattr(llm, "configured", lambda: True)
     monkeypatch.setattr(llm, "client", lambda: SimpleNamespace(messages=SimpleNamespace(create=lambda **k: reply)))
     return llm
 
 
-@pytest.mark.parametrize("raw,error", [
-    ('{"action": "ppv", "message_text": "for you", "content_key": "combo3", "price": 1e30}', "out of range"),
-    ('{"action": "text", "message_text": "hey you"}', "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "raw,error",
+    [
+        ('{"action": "ppv", "message_text": "for you", "content_key": "combo3", "price": 1e30}', "out of range"),
+        ('{"action": "text", "message_text": "hey you"}', "ZeroDivisionError"),
+    ],
+)
 def test_a_bad_model_reply_is_recorded_and_the_rules_answer(demo, monkeypatch, raw, error):
     from salesbot.models import LLMCall
     from salesbot.pipeline import engine
@@ -120,6 +126,7 @@ def test_ten_concurrent_experiment_starts_start_one(postgres_only, demo):
 
 def test_an_oversized_provider_webhook_is_a_json_413(client, db):
     from tests.salesbot.providers import ofapi_payloads as of
+
     raw = b'{"event": "messages.received", "pad": "' + b"x" * (5 * 2**20) + b'"}'
     r = client.post(of.URL, data=raw, content_type="application/json")
     assert r.status_code == 413 and r["Content-Type"] == "application/json"

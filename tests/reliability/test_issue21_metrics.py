@@ -1,4 +1,5 @@
 """Issue 21: GET /metrics answers in Prometheus text format with what an operator watches, behind a token."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,10 +14,20 @@ from salesbot.providers.base import PermanentError, TransientError
 from tests.factories import FanFactory
 
 FAMILIES = {
-    "salesbot_webhook_events", "salesbot_webhook_oldest_waiting_seconds", "salesbot_queue_items",
-    "salesbot_queue_workable", "salesbot_queue_oldest_wait_seconds", "salesbot_fans_awaiting_human",
-    "salesbot_drafts_open", "salesbot_reply_latency_seconds", "salesbot_sends", "salesbot_sends_pending",
-    "salesbot_provider_errors", "salesbot_provider_paused_creators", "salesbot_model_calls", "salesbot_model_tokens",
+    "salesbot_webhook_events",
+    "salesbot_webhook_oldest_waiting_seconds",
+    "salesbot_queue_items",
+    "salesbot_queue_workable",
+    "salesbot_queue_oldest_wait_seconds",
+    "salesbot_fans_awaiting_human",
+    "salesbot_drafts_open",
+    "salesbot_reply_latency_seconds",
+    "salesbot_sends",
+    "salesbot_sends_pending",
+    "salesbot_provider_errors",
+    "salesbot_provider_paused_creators",
+    "salesbot_model_calls",
+    "salesbot_model_tokens",
     "salesbot_model_cost_usd",
 }
 
@@ -26,8 +37,11 @@ def scrape(client, token="s3cret"):
 
 
 def samples(text):
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for f in text_string_to_metric_families(text) for s in f.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
 
 
 def test_metrics_are_off_without_a_token_and_refused_with_a_wrong_one(client, db, settings):
@@ -49,8 +63,15 @@ def test_metrics_answer_every_family_in_prometheus_text(client, demo, settings):
     record_action(fan, "text", status="sent", response_time_s=45.0, message_text="b", source="llm")
     record_action(fan, "text", status="refused", message_text="c")
     Draft.objects.create(creator=demo, fan=fan, action="text", text="hi")
-    LLMCall.objects.create(creator=demo, fan=fan, model="m", outcome="accepted", input_tokens=100, output_tokens=20,
-                           cost_usd=Decimal("0.0012"))
+    LLMCall.objects.create(
+        creator=demo,
+        fan=fan,
+        model="m",
+        outcome="accepted",
+        input_tokens=100,
+        output_tokens=20,
+        cost_usd=Decimal("0.0012"),
+    )
     metrics.bump("provider_errors", metrics.provider_error_kind(TransientError("POST /x: 429 slow down")))
     metrics.bump("provider_errors", metrics.provider_error_kind(PermanentError("POST /x: 400 bad")))
     r = scrape(client)
@@ -86,5 +107,6 @@ def test_a_failed_send_is_counted_as_a_provider_error(demo, monkeypatch):
     queue.enqueue(fan, "message")
     worker.work_one(demo)
     from salesbot.models import MetricCount
+
     assert MetricCount.objects.get(name="provider_errors", label="transient").value == 1
     assert QueueItem.objects.get(fan=fan).status == "pending"

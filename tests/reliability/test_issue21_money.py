@@ -1,4 +1,5 @@
 """Issue 21: money is booked once per fact, whatever order or how many times the provider's events arrive."""
+
 import threading
 from decimal import Decimal
 
@@ -20,8 +21,16 @@ def _creator():
 
 def _ppv(creator, fan_id, msg_id, price="18"):
     f = Fan.objects.create(creator=creator, fan_id=fan_id, name="Sam", state="pitched")
-    return record_action(f, "ppv", price=Decimal(price), content_key="combo", hook="curiosity", status="sent",
-                         platform_message_id=msg_id, message_text="just for you")
+    return record_action(
+        f,
+        "ppv",
+        price=Decimal(price),
+        content_key="combo",
+        hook="curiosity",
+        status="sent",
+        platform_message_id=msg_id,
+        message_text="just for you",
+    )
 
 
 def deliver(client, event, payload, **kw):
@@ -62,11 +71,13 @@ def test_an_unlock_for_another_amount_is_not_the_ppvs_purchase(client):
 @pytest.mark.django_db
 def test_an_early_unlock_for_another_amount_is_not_attached_later(client):
     from learning.services import attach_purchases
+
     creator = _creator()
     deliver(client, "messages.ppv.unlocked", of.unlocked(503, 7003, amount="$1.00"))
     fan = Fan.objects.get(creator=creator, fan_id=503)
-    ppv = record_action(fan, "ppv", price=Decimal("18"), content_key="combo", status="sent",
-                        platform_message_id=7003, message_text="x")
+    ppv = record_action(
+        fan, "ppv", price=Decimal("18"), content_key="combo", status="sent", platform_message_id=7003, message_text="x"
+    )
     assert attach_purchases(ppv) == 0
     ppv.refresh_from_db()
     assert not ppv.purchased

@@ -1,4 +1,5 @@
 """Issue 21: restricted words hidden in display names with Unicode look-alikes never reach the fan."""
+
 import pytest
 
 from salesbot.pipeline import engine, rules
@@ -6,16 +7,16 @@ from salesbot.pipeline.contact import message_block, restricted_words_in
 from tests.factories import FanFactory
 
 DISGUISED = [
-    "ｓｎａｐｃｈａｔ",            # fullwidth
+    "ｓｎａｐｃｈａｔ",  # fullwidth
     "SNAPCHAT",
-    "\u0455napchat",              # Cyrillic dze
-    "snаpсhаt",                   # Cyrillic a and es
-    "snap\u200bchat",             # zero-width space
-    "snap\u00adchat",             # soft hyphen
-    "snapchat_king",              # inside a word
+    "\u0455napchat",  # Cyrillic dze
+    "snаpсhаt",  # Cyrillic a and es
+    "snap\u200bchat",  # zero-width space
+    "snap\u00adchat",  # soft hyphen
+    "snapchat_king",  # inside a word
     "xXsnapchatXx",
     "snap.chat",
-    "snäpchat",                   # an accent
+    "snäpchat",  # an accent
 ]
 
 
@@ -47,10 +48,13 @@ def test_the_playbooks_restricted_words_are_enforced(db):
 
     from models_registry.services import onboard_creator
     from tests.conftest import ROOT
+
     content_map = json.loads((ROOT / "demo" / "content-map.json").read_text())
     playbook = (ROOT / "demo" / "playbook.md").read_text()
-    playbook = playbook.replace("Avoid the words listed in the content map's restricted_words.",
-                                "Never write:\n- whatsapp\n- `telegram`, venmo\n- cashapp — never ask for money")
+    playbook = playbook.replace(
+        "Avoid the words listed in the content map's restricted_words.",
+        "Never write:\n- whatsapp\n- `telegram`, venmo\n- cashapp — never ask for money",
+    )
     creator = onboard_creator(content_map, playbook, slug="pb14")
     assert {"whatsapp", "telegram", "venmo", "cashapp", "snapchat"} <= set(creator.restricted_words)
     fan = FanFactory(creator=creator, fan_id=21203, state="new")

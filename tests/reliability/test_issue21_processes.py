@@ -1,5 +1,6 @@
 """Issue 21: `make run` stops everything it started (qcluster's workers too) on Ctrl-C and SIGTERM, and
 every command's --help works."""
+
 import os
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def test_stopping_a_started_process_stops_its_children_too(tmp_path):
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']) for _ in range(3)]\n"
         f"open({str(pids)!r}, 'w').write(' '.join(str(k.pid) for k in kids))\n"
-        "time.sleep(600)\n")
+        "time.sleep(600)\n"
+    )
     leader = processes.start([sys.executable, "-c", script])
     deadline = time.monotonic() + 20
     while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
@@ -59,9 +61,14 @@ def test_every_management_command_has_a_working_help(name):
     assert command.create_parser("manage.py", name).format_help()
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")
-                                          if "argparse" in p.read_text()))
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py") if "argparse" in p.read_text()))
 def test_every_bench_script_has_a_working_help(script):
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], capture_output=True, text=True,
-                       timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 0 and "usage" in r.stdout, r.stderr[-2000:]

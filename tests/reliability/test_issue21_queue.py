@@ -1,5 +1,6 @@
 """Issue 21: a fan's message that arrives while their send waits for a retry is answered (never merged into
 the old answer and lost)."""
+
 from datetime import timedelta
 
 from django.utils import timezone
@@ -85,6 +86,7 @@ def test_a_staff_send_taking_over_a_waiting_message_item_keeps_the_message(demo,
     sent = _flaky_sender(monkeypatch, fail_times=0)
     fan = FanFactory(creator=demo, fan_id=21003, state="engaged", messages_received=1)
     from learning.services import record_action
+
     staff = record_action(fan, "text", message_text="hi from a person", status="pending", source="staff")
     _write(fan, "anyone?")
     err = TransientError("busy")

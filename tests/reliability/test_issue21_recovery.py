@@ -1,5 +1,6 @@
 """Issue 21, recover in seconds: a dead worker's fan and a lost drain task are taken over at once, and a
 deferred retry is woken at its time (not at the sweeper's minute or the lease's 180 s)."""
+
 import subprocess
 import sys
 import time
@@ -24,9 +25,14 @@ def _dead_pid() -> int:
 @pytest.fixture
 def woken(monkeypatch):
     calls = {"worker": 0, "drain": 0}
-    monkeypatch.setattr(queue, "async_task", lambda func, *a, **k: calls.__setitem__(
-        "drain" if func.__name__ == "drain_webhooks" else "worker",
-        calls["drain" if func.__name__ == "drain_webhooks" else "worker"] + 1))
+    monkeypatch.setattr(
+        queue,
+        "async_task",
+        lambda func, *a, **k: calls.__setitem__(
+            "drain" if func.__name__ == "drain_webhooks" else "worker",
+            calls["drain" if func.__name__ == "drain_webhooks" else "worker"] + 1,
+        ),
+    )
     return calls
 
 
@@ -56,8 +62,9 @@ def test_a_live_workers_item_is_left_alone(demo, woken):
 
 
 def test_a_stale_drain_flag_is_taken_over_by_the_next_webhook(demo, woken):
-    IntakeDrain.objects.update_or_create(pk=1, defaults={"queued": True,
-                                                         "changed_at": timezone.now() - timedelta(seconds=30)})
+    IntakeDrain.objects.update_or_create(
+        pk=1, defaults={"queued": True, "changed_at": timezone.now() - timedelta(seconds=30)}
+    )
     assert queue.wake_drain() is True and woken["drain"] == 1
     assert queue.wake_drain() is False and woken["drain"] == 1  # fresh again: one drain queued
     IntakeDrain.objects.filter(pk=1).update(changed_at=timezone.now() - timedelta(seconds=2))
@@ -73,9 +80,11 @@ def test_the_ticker_wakes_a_retry_at_its_time_and_events_left_waiting(demo, woke
     assert checkers.recover()["woke_worker"] is True and woken["worker"] == 1
     store_event(demo, "messages.received", message_payload(21503, "hi", 1))
     from salesbot.models import WebhookEvent
+
     WebhookEvent.objects.update(received_at=timezone.now() - timedelta(seconds=10))
-    IntakeDrain.objects.update_or_create(pk=1, defaults={"queued": True,
-                                                         "changed_at": timezone.now() - timedelta(seconds=30)})
+    IntakeDrain.objects.update_or_create(
+        pk=1, defaults={"queued": True, "changed_at": timezone.now() - timedelta(seconds=30)}
+    )
     out = checkers.recover()
     assert out["stale_flag"] and out["woke_drain"] and woken["drain"] == 1
 
@@ -113,13 +122,21 @@ def test_a_drain_task_lost_with_the_cluster_does_not_hold_new_webhooks(tmp_path)
     with System(tmp_path, settings="tests.reliability.recovery_settings") as s:
         s.kill_cluster()
         # the flag says a drain is queued, but its task went with the killed cluster (a Redis broker pops it)
-        s.sql("insert or replace into salesbot_intakedrain (id, queued, changed_at) "
-              "values (1, 1, datetime('now', '-30 seconds'))")
+        s.sql(
+            "insert or replace into salesbot_intakedrain (id, queued, changed_at) "
+            "values (1, 1, datetime('now', '-30 seconds'))"
+        )
         s.sql("delete from django_q_ormq")
         _no_sweeper(s)
         s.start_cluster()
-        s.fake.fake("POST", "webhook", json={"event": "messages.received",
-                                             "payload": {"fan": {"id": FAN + 1}, "message": {"id": 1, "text": "hey"}}})
+        s.fake.fake(
+            "POST",
+            "webhook",
+            json={
+                "event": "messages.received",
+                "payload": {"fan": {"id": FAN + 1}, "message": {"id": 1, "text": "hey"}},
+            },
+        )
         started = time.monotonic()
         assert wait_until(lambda: s.sent_to(FAN + 1), timeout=30), s.output()
         assert time.monotonic() - started < 10, s.output()
@@ -131,8 +148,9 @@ def test_a_retry_after_5_s_is_sent_at_its_time(tmp_path):
         _no_sweeper(s)
         s.fake.fake("POST", "fail", json={"status": 429, "retry_after": 5, "times": 1})
         s.fake.fake("POST", "webhook", json={"event": "subscriptions.new", "payload": {"fan": {"id": FAN + 2}}})
-        assert wait_until(lambda: s.sql("select 1 from salesbot_queueitem where result like 'retrying:%'"),
-                          timeout=20), s.output()
+        assert wait_until(
+            lambda: s.sql("select 1 from salesbot_queueitem where result like 'retrying:%'"), timeout=20
+        ), s.output()
         refused = time.monotonic()
         assert wait_until(lambda: s.sent_to(FAN + 2), timeout=40), s.output()
         assert time.monotonic() - refused < 9, s.output()  # 5 s, plus a tick, not the sweeper's minute

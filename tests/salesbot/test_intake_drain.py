@@ -1,6 +1,7 @@
 """The stored events are the queue: a webhook queues a drain task only when none is waiting, that task
 answers the fans itself (no second task hop), and the sweeper processes whatever a lost, skipped or
 failed enqueue left behind. Nothing is lost; a fan another worker holds is left to it."""
+
 import json
 from datetime import timedelta
 
@@ -20,11 +21,21 @@ SECRET = "test-webhook-secret"
 
 
 def say(client, creator, n, fan_id=42):
-    body = json.dumps({"event_id": f"evt_{n}", "event": "messages.received", "account_id": creator.account_id,
-                       "created_at": "2026-11-24T18:00:00Z", "payload": {
-                           "fan": {"id": fan_id, "name": "Sam"}, "message": {"id": n, "text": "hey"}}}).encode()
-    r = client.post(f"/api/{creator.slug}/webhook/of-event", data=body, content_type="application/json",
-                    HTTP_X_SIGNATURE=sign(SECRET, body))
+    body = json.dumps(
+        {
+            "event_id": f"evt_{n}",
+            "event": "messages.received",
+            "account_id": creator.account_id,
+            "created_at": "2026-11-24T18:00:00Z",
+            "payload": {"fan": {"id": fan_id, "name": "Sam"}, "message": {"id": n, "text": "hey"}},
+        }
+    ).encode()
+    r = client.post(
+        f"/api/{creator.slug}/webhook/of-event",
+        data=body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE=sign(SECRET, body),
+    )
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.content
     return WebhookEvent.objects.get(event_id=f"evt_{n}")
 
@@ -57,11 +68,13 @@ def platform(monkeypatch):
 
 def age(*events, seconds=60):
     WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(
-        received_at=timezone.now() - timedelta(seconds=seconds))
+        received_at=timezone.now() - timedelta(seconds=seconds)
+    )
 
 
-def test_one_drain_task_for_many_webhooks_answers_the_fans_and_a_new_one_after_it_started(client, creator, queued,
-                                                                                           platform):
+def test_one_drain_task_for_many_webhooks_answers_the_fans_and_a_new_one_after_it_started(
+    client, creator, queued, platform
+):
     _a, _b = say(client, creator, 1), say(client, creator, 2, fan_id=43)
     assert queued == ["salesbot.tasks.drain_webhooks"]  # b found a drain waiting: no second task
     assert tasks.drain_webhooks() == 2
@@ -144,8 +157,7 @@ def test_sweeper_runs_every_event_once_even_if_the_drain_comes_too(client, creat
     assert Fan.objects.filter(messages_received=1).count() == 3
 
 
-def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts(client, creator, queued,
-                                                                                 monkeypatch):
+def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts(client, creator, queued, monkeypatch):
     bad, good = say(client, creator, 1, fan_id=7), say(client, creator, 2, fan_id=8)
     real = intake.HANDLERS[FanMessage]
 
@@ -169,10 +181,10 @@ def test_a_crashing_event_does_not_block_the_others_and_stops_after_max_attempts
     assert "boom" in bad.error
     assert not Fan.objects.filter(fan_id=7, messages_received__gt=0).exists()  # each crash rolled back
 
-    monkeypatch.setitem(intake.HANDLERS, FanMessage, real)   # the bug is fixed; staff replay it
+    monkeypatch.setitem(intake.HANDLERS, FanMessage, real)  # the bug is fixed; staff replay it
     queue.replay(bad)
-    assert queued[-1] == "salesbot.tasks.drain_webhooks"             # replay = reset + the one drain path
-    tasks.drain_webhooks()                                            # what the queued task runs
+    assert queued[-1] == "salesbot.tasks.drain_webhooks"  # replay = reset + the one drain path
+    tasks.drain_webhooks()  # what the queued task runs
     bad.refresh_from_db()
     assert (bad.status, bad.attempts) == ("processed", 1)
     assert Fan.objects.filter(fan_id=7, messages_received=1).exists()

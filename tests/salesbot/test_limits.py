@@ -1,4 +1,5 @@
 """Per-fan 24h spend cap and the custom-request approval limit."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -48,12 +49,15 @@ OVER, NEW_CONTENT = "custom request over the approval limit", "custom request ne
 
 
 # Issue #15: a custom under the limit still needs new content, so it goes to a human too (was: not handed off).
-@pytest.mark.parametrize("text,reason", [
-    ("can you make me a custom video? i'll pay $400", OVER),
-    ("custom for 300 dollars?", OVER),
-    ("can you make me a custom? $50", NEW_CONTENT),
-    ("i'd pay $400 for that", None),  # no custom request
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("can you make me a custom video? i'll pay $400", OVER),
+        ("custom for 300 dollars?", OVER),
+        ("can you make me a custom? $50", NEW_CONTENT),
+        ("i'd pay $400 for that", None),  # no custom request
+    ],
+)
 def test_custom_request_at_or_over_the_limit_goes_to_a_human(demo, text, reason):
     handed = reason is not None
     fan = FanFactory(creator=demo, state="buyer")

@@ -1,6 +1,7 @@
 """Approve mode over real HTTP: signed webhooks into a live Django server, the fake platform as its own
 process. The bot's answers pile up as drafts and the platform receives nothing; an approval sends once,
 however many times it is clicked."""
+
 import pytest
 import requests
 from django.test import Client
@@ -22,15 +23,26 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def approve_loop(live_server, fake_platform, monkeypatch, settings):
     monkeypatch.setattr(Conf, "SYNC", True)
     settings.PLATFORM_BACKOFF_S = 0.05
-    creator = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                                 api_base_url=fake_platform.url, api_key=API_KEY, webhook_secret=SECRET)
-    requests.post(f"{fake_platform.api}/webhooks", headers=fake_platform.auth, timeout=5,
-                  json={"url": f"{live_server.url}/api/{creator.slug}/webhook/of-event", "events": []}
-                  ).raise_for_status()
+    creator = onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug="demo",
+        account_id=ACCOUNT,
+        api_base_url=fake_platform.url,
+        api_key=API_KEY,
+        webhook_secret=SECRET,
+    )
+    requests.post(
+        f"{fake_platform.api}/webhooks",
+        headers=fake_platform.auth,
+        timeout=5,
+        json={"url": f"{live_server.url}/api/{creator.slug}/webhook/of-event", "events": []},
+    ).raise_for_status()
     boss, user = manager("boss"), chatter("casey", creator)
     ops = session(boss)
     assert ops.post(f"{live_server.url}/api/demo/mode", json={"mode": "approve"}, timeout=5).json() == {
-        "mode": "approve"}
+        "mode": "approve"
+    }
     assert creator.history.latest("history_id").history_user == boss  # the audit names who switched
     api = session(user)
     return creator, fake_platform, api, live_server.url, user

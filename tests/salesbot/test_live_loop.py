@@ -1,5 +1,6 @@
 """The live loop over real HTTP: signed webhooks into a live Django server, sends out to the fake
 platform running as its own process. Processing runs through django-q2 in sync mode."""
+
 from datetime import timedelta
 
 import pytest
@@ -22,18 +23,33 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def loop(live_server, fake_platform, monkeypatch, settings):
     monkeypatch.setattr(Conf, "SYNC", True)
     settings.PLATFORM_BACKOFF_S = 0.05
-    creator = onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                                 api_base_url=fake_platform.url, api_key=API_KEY, webhook_secret=SECRET)
-    r = requests.post(f"{fake_platform.api}/webhooks", headers=fake_platform.auth, timeout=5,
-                      json={"url": f"{live_server.url}/api/{creator.slug}/webhook/of-event", "events": []})
+    creator = onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug="demo",
+        account_id=ACCOUNT,
+        api_base_url=fake_platform.url,
+        api_key=API_KEY,
+        webhook_secret=SECRET,
+    )
+    r = requests.post(
+        f"{fake_platform.api}/webhooks",
+        headers=fake_platform.auth,
+        timeout=5,
+        json={"url": f"{live_server.url}/api/{creator.slug}/webhook/of-event", "events": []},
+    )
     r.raise_for_status()
     return creator, fake_platform
 
 
 def fan_says(fake, fan_id, text, msg_id, event_id=None, name="Sam"):
-    body = {"event": "messages.received",
-            "payload": {"fan": {"id": fan_id, "name": name},
-                        "message": {"id": msg_id, "text": text, "createdAt": "2026-11-24T18:00:00Z"}}}
+    body = {
+        "event": "messages.received",
+        "payload": {
+            "fan": {"id": fan_id, "name": name},
+            "message": {"id": msg_id, "text": text, "createdAt": "2026-11-24T18:00:00Z"},
+        },
+    }
     if event_id:
         body["event_id"] = event_id
     out = fake.fake("POST", "webhook", json=body)
@@ -71,8 +87,14 @@ def test_purchase_webhook_is_attributed_to_its_ppv(loop):
     fan_says(fake, 503, "how much for more?", msg_id=3)
     [ppv_msg] = sent_to(fake, 503)
     assert ppv_msg["price"] > 0 and ppv_msg["mediaFiles"]
-    out = fake.fake("POST", "webhook", json={"event": "messages.ppv.unlocked", "payload": {
-        "fan": {"id": 503, "name": "Ann"}, "message_id": ppv_msg["id"], "amount": ppv_msg["price"]}})
+    out = fake.fake(
+        "POST",
+        "webhook",
+        json={
+            "event": "messages.ppv.unlocked",
+            "payload": {"fan": {"id": 503, "name": "Ann"}, "message_id": ppv_msg["id"], "amount": ppv_msg["price"]},
+        },
+    )
     assert out["status"] == 200
     ppv = Action.objects.get(fan__fan_id=503, action="ppv")
     purchase = Outcome.objects.get(fan__fan_id=503, event="purchased")
@@ -143,8 +165,9 @@ def test_worker_dying_after_the_send_does_not_send_twice(loop, monkeypatch):
     real_deliver = worker.sender.deliver
 
     def die_after_send(action, client=None):
-        PlatformClient(action.creator).send_message(action.fan.fan_id, action.message_text, [], 0,
-                                                    idempotency_key=action.uuid)
+        PlatformClient(action.creator).send_message(
+            action.fan.fan_id, action.message_text, [], 0, idempotency_key=action.uuid
+        )
         raise SystemExit("worker killed")
 
     monkeypatch.setattr(worker.sender, "deliver", die_after_send)

@@ -1,4 +1,5 @@
 """The LLM branch against the fake Claude server over real HTTP, through the anthropic SDK."""
+
 import json
 import logging
 
@@ -34,12 +35,15 @@ def test_spender_goes_to_the_llm_and_a_valid_reply_is_used(llm_on, demo, buyer):
     assert call.outcome == "accepted" and call.input_tokens > 0 and call.output_tokens > 0 and call.cost_usd > 0
 
 
-@pytest.mark.parametrize("mode,why", [
-    ("prose", "not valid JSON"),
-    ("two_lines", "exactly one JSON line"),
-    ("unknown_key", "unknown content_key"),
-    ("bad_price", "outside the creator's bounds"),
-])
+@pytest.mark.parametrize(
+    "mode,why",
+    [
+        ("prose", "not valid JSON"),
+        ("two_lines", "exactly one JSON line"),
+        ("unknown_key", "unknown content_key"),
+        ("bad_price", "outside the creator's bounds"),
+    ],
+)
 def test_unusable_replies_are_rejected_stored_and_rules_decide(llm_on, demo, buyer, mode, why):
     llm_on.fake("POST", "mode", json={"mode": mode})
     d = decide(demo, buyer)

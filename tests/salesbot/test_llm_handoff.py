@@ -1,5 +1,6 @@
 """When the rules have no unused line left for a fan, a creator with the LLM configured hands the fan to
 the model (fake Claude over real HTTP), which is told the lines the fan already had."""
+
 import json
 
 import pytest
@@ -23,14 +24,14 @@ def test_the_fan_goes_to_the_llm_once_the_variants_run_out(llm_on, db, monkeypat
     handed = Action.objects.filter(fan=chat.fan, source="llm", extra__has_key="instead_of_rules")
     assert handed.exists()
     action = handed.first()
-    assert action.route not in LLM_ROWS and action.status == "sent"   # a rule row, taken over by the model
+    assert action.route not in LLM_ROWS and action.status == "sent"  # a rule row, taken over by the model
     assert action.extra["instead_of_rules"].startswith("no unused ")
     assert LLMCall.objects.filter(action=action, outcome="accepted").exists()
     lines = [normalise(m["text"], chat.name) for m in chat.sent]
     assert len(lines) == len(set(lines))
     prompt = llm_on.fake("GET", "requests")["requests"][-1]["body"]["messages"][0]["content"]
     assert "lines_this_fan_already_had (never send one again): " in prompt
-    assert "i just took something you'd like 🙈" in prompt     # the one tease line, already sent
+    assert "i just took something you'd like 🙈" in prompt  # the one tease line, already sent
 
 
 def test_a_model_reply_repeating_a_line_is_rejected(db):

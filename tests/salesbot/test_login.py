@@ -1,6 +1,7 @@
 """The staff door (issue 28): password + TOTP on the admin login page, recovery codes, two-factor required for
 managers by default, lockout after ten failures (per user and per address) that a manager lifts, idle sessions
 ending, every login and failure on the audit page, and the Content-Security-Policy on admin pages."""
+
 import time
 
 import pytest
@@ -18,7 +19,7 @@ LOGIN = "/admin/login/?next=/admin/"
 
 @pytest.fixture(autouse=True)
 def required_for_managers(settings):
-    settings.TWO_FACTOR_REQUIRED = "managers"   # the default (tests/conftest.py turns it off elsewhere)
+    settings.TWO_FACTOR_REQUIRED = "managers"  # the default (tests/conftest.py turns it off elsewhere)
 
 
 def code(device: TOTPDevice) -> str:
@@ -31,8 +32,7 @@ def enrolled(user) -> tuple[TOTPDevice, list[str]]:
 
 
 def login(client, username, password="x", otp=""):
-    return client.post(LOGIN, {"username": username, "password": password, "otp_token": otp,
-                               "next": "/admin/"})
+    return client.post(LOGIN, {"username": username, "password": password, "otp_token": otp, "next": "/admin/"})
 
 
 def test_the_login_page_asks_for_the_code_and_carries_the_csp(client, db):
@@ -46,11 +46,11 @@ def test_the_login_page_asks_for_the_code_and_carries_the_csp(client, db):
 def test_a_manager_logs_in_with_password_and_totp(client, db):
     boss = manager("boss")
     device, _ = enrolled(boss)
-    r = login(client, "boss")                         # no code
+    r = login(client, "boss")  # no code
     assert r.status_code == 200 and "Enter the two-factor code" in r.content.decode()
     r = login(client, "boss", otp="000000" if code(device) != "000000" else "111111")
     assert r.status_code == 200 and "not right" in r.content.decode()
-    assert login(client, "boss", otp=code(device)).status_code == 200   # django-otp: a pause after a wrong code
+    assert login(client, "boss", otp=code(device)).status_code == 200  # django-otp: a pause after a wrong code
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
     r = login(client, "boss", otp=code(device))
     assert r.status_code == 302 and r["Location"] == "/admin/"
@@ -68,7 +68,7 @@ def test_a_recovery_code_logs_in_once(client, db):
     assert login(client, "boss", otp=codes[0]).status_code == 302
     assert SecurityEvent.objects.filter(user=boss, kind="recovery_used").exists()
     client.logout()
-    assert login(client, "boss", otp=codes[0]).status_code == 200     # used up
+    assert login(client, "boss", otp=codes[0]).status_code == 200  # used up
     assert StaticToken.objects.filter(device__user=boss).count() == 9
 
 
@@ -82,14 +82,15 @@ def test_a_manager_without_two_factor_must_set_it_up_first(client, db):
     assert "required for your account" in page
     device = TOTPDevice.objects.get(user=boss, confirmed=False)
     assert two_factor.secret_of(device) in page
-    r = client.post("/admin/account/security/", {"op": "enroll", "code": "123456" if code(device) != "123456"
-                                                  else "654321"})
+    r = client.post(
+        "/admin/account/security/", {"op": "enroll", "code": "123456" if code(device) != "123456" else "654321"}
+    )
     assert "not right" in r.content.decode()
     TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0, throttling_failure_timestamp=None)
     r = client.post("/admin/account/security/", {"op": "enroll", "code": code(device)})
     page = r.content.decode()
     assert 'id="recovery-codes"' in page and page.count("<li><code>") == 10
-    assert client.get("/admin/fans/fan/").status_code == 200      # verified in this session now
+    assert client.get("/admin/fans/fan/").status_code == 200  # verified in this session now
     assert SecurityEvent.objects.filter(user=boss, kind="two_factor").exists()
     # the API by this session too; before two-factor it did not open
     assert client.get("/api/health").status_code == 200
@@ -101,7 +102,7 @@ def test_an_unverified_managers_session_does_not_open_the_api(client, creator, d
     assert client.get(f"/api/{creator.slug}/stats").status_code in (401, 403)
     client.logout()
     client.force_login(boss)
-    assert client.get("/admin/").status_code == 302   # force_login passed no second factor
+    assert client.get("/admin/").status_code == 302  # force_login passed no second factor
 
 
 def test_chatters_need_it_only_when_the_setting_says_everyone(client, creator, settings):
@@ -121,7 +122,7 @@ def test_ten_wrong_passwords_lock_the_account_until_a_manager_lifts_it(client, c
         assert login(client, "maria", password="wrong").status_code == 200
     r = login(client, "maria", password="wrong")
     assert r.status_code == 429 and 'id="locked-out"' in r.content.decode()
-    assert login(client, "maria").status_code == 429            # the right password no longer opens it
+    assert login(client, "maria").status_code == 429  # the right password no longer opens it
     assert SecurityEvent.objects.filter(user=maria, kind="locked_out").exists()
     assert SecurityEvent.objects.filter(user=maria, kind="login_failed").count() >= 10
 
@@ -169,7 +170,7 @@ def test_an_idle_session_ends(client, creator, settings):
     session = client.session
     session[two_factor.LAST_SEEN] = time.time() - 50
     session.save()
-    client.get("/admin/inbox/live/")                  # the inbox's poll is not activity
+    client.get("/admin/inbox/live/")  # the inbox's poll is not activity
     assert client.session[two_factor.LAST_SEEN] < time.time() - 45
     session = client.session
     session[two_factor.LAST_SEEN] = time.time() - 61
@@ -194,8 +195,17 @@ def test_a_person_makes_and_revokes_their_own_token(client, creator, db):
     assert SecurityEvent.objects.filter(user=maria, kind="token_revoked", by_user=None).exists()
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/fans/fan/", "/admin/inbox/", "/admin/reports/audit/",
-                                  "/admin/account/security/", "/admin/models_registry/creator/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/fans/fan/",
+        "/admin/inbox/",
+        "/admin/reports/audit/",
+        "/admin/account/security/",
+        "/admin/models_registry/creator/",
+    ],
+)
 def test_every_admin_page_carries_the_csp(admin_client, creator, path, settings):
     settings.TWO_FACTOR_REQUIRED = "off"
     r = admin_client.get(path)
@@ -210,7 +220,7 @@ def test_a_locked_out_login_is_counted_for_the_address_too(client, creator, db):
     chatter("maria", creator)
     chatter("lee", creator)
     for i in range(10):
-        login(client, f"nobody{i}", password="wrong")   # ten different names from one address
+        login(client, f"nobody{i}", password="wrong")  # ten different names from one address
     assert login(client, "lee").status_code == 429
     assert get_user_model().objects.filter(username="lee").exists()
 
@@ -221,10 +231,25 @@ def test_behind_a_proxy_the_address_is_the_clients_not_the_proxys(client, creato
     settings.PROXY_HOPS = 1
     chatter("maria", creator)
     for i in range(10):
-        client.post(LOGIN, {"username": f"nobody{i}", "password": "wrong"},
-                    HTTP_X_FORWARDED_FOR=f"6.6.6.{i}, 203.0.113.7", REMOTE_ADDR="10.0.0.2")
-    assert client.post(LOGIN, {"username": "maria", "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7",
-                       REMOTE_ADDR="10.0.0.2").status_code == 429
-    assert client.post(LOGIN, {"username": "maria", "password": "x", "next": "/admin/"},
-                       HTTP_X_FORWARDED_FOR="198.51.100.4", REMOTE_ADDR="10.0.0.2").status_code == 302
-    assert SecurityEvent.objects.filter(kind="login_failed", ip="203.0.113.7").count() == 11   # + the refused one
+        client.post(
+            LOGIN,
+            {"username": f"nobody{i}", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"6.6.6.{i}, 203.0.113.7",
+            REMOTE_ADDR="10.0.0.2",
+        )
+    assert (
+        client.post(
+            LOGIN, {"username": "maria", "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2"
+        ).status_code
+        == 429
+    )
+    assert (
+        client.post(
+            LOGIN,
+            {"username": "maria", "password": "x", "next": "/admin/"},
+            HTTP_X_FORWARDED_FOR="198.51.100.4",
+            REMOTE_ADDR="10.0.0.2",
+        ).status_code
+        == 302
+    )
+    assert SecurityEvent.objects.filter(kind="login_failed", ip="203.0.113.7").count() == 11  # + the refused one

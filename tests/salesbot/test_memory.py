@@ -1,6 +1,7 @@
 """Fan memory in the model's prompt, against the fake Claude server over real HTTP: what a fan told long
 ago, staff notes and purchases reach the model, the prompt fills its budget with the conversation and
 never passes the limit, and the facts the model reports are kept (bad ones refused)."""
+
 import json
 import time
 from datetime import timedelta
@@ -26,14 +27,22 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def buyer(demo):
     """A fan who has spent: the router sends their messages to the model."""
-    return FanFactory(creator=demo, fan_id=5150, name="Sam", state="buyer", total_spent=18,
-                      messages_received=6, content_sent=["combo1"])
+    return FanFactory(
+        creator=demo,
+        fan_id=5150,
+        name="Sam",
+        state="buyer",
+        total_spent=18,
+        messages_received=6,
+        content_sent=["combo1"],
+    )
 
 
 def fan_says(fan, text, n, at=None):
     """The fan's message through the real intake (the rules read it there)."""
-    event = store_event(fan.creator, "messages.received",
-                        message_payload(fan.fan_id, text, 80_000 + n, name=fan.name, at=at))
+    event = store_event(
+        fan.creator, "messages.received", message_payload(fan.fan_id, text, 80_000 + n, name=fan.name, at=at)
+    )
     assert intake.process_event(event) == "processed"
 
 
@@ -82,23 +91,31 @@ def test_purchases_from_the_books_reach_the_model(llm_on, buyer):
 def test_a_2000_message_fan_fills_the_budget_stays_under_the_limit_and_is_quick(llm_on, buyer, settings):
     start = timezone.now() - timedelta(days=3)  # within intake's believable clock
     fan_says(buyer, "i'm a nurse, night shifts mostly", 0, at=start)
-    Message.objects.bulk_create([
-        Message(fan=buyer, direction="in" if i % 2 else "out", ts=start + timedelta(minutes=i),
-                text=f"message {i} " + "so tell me about your day " * (1 + i % 8))
-        for i in range(1, 2000)])
+    Message.objects.bulk_create(
+        [
+            Message(
+                fan=buyer,
+                direction="in" if i % 2 else "out",
+                ts=start + timedelta(minutes=i),
+                text=f"message {i} " + "so tell me about your day " * (1 + i % 8),
+            )
+            for i in range(1, 2000)
+        ]
+    )
     with CaptureQueriesContext(connection) as queries:
         started = time.monotonic()
         prompt = build_prompt(buyer.creator, buyer)
         took = time.monotonic() - started
     limit = settings.LLM_PROMPT_TOKEN_LIMIT
-    assert limit - 200 < prompt.tokens <= limit      # the budget goes to the fan, and no further
-    assert len(queries) <= 15 and took < 2.0          # a page of messages per query, not a query per message
+    assert limit - 200 < prompt.tokens <= limit  # the budget goes to the fan, and no further
+    assert len(queries) <= 15 and took < 2.0  # a page of messages per query, not a query per message
     fan = fan_json(prompt.user)
-    assert "works as a nurse" in fan["facts"]          # told 2000 messages ago, long out of the conversation
+    assert "works as a nurse" in fan["facts"]  # told 2000 messages ago, long out of the conversation
     kept = [m["text"] for m in fan["last_messages"]]
     assert kept[-1].startswith("message 1999 ") and 100 < len(kept) < 2000
-    assert kept == [f"message {i} " + "so tell me about your day " * (1 + i % 8)
-                    for i in range(2000 - len(kept), 2000)]  # the newest, oldest left out first
+    assert kept == [
+        f"message {i} " + "so tell me about your day " * (1 + i % 8) for i in range(2000 - len(kept), 2000)
+    ]  # the newest, oldest left out first
     assert prompt.trimmed == 2000 - len(kept)
 
     ask_the_model(buyer)
@@ -117,14 +134,16 @@ def test_facts_and_notes_are_kept_before_old_messages(buyer, settings):
     fan = fan_json(prompt.user)
     assert fan["facts"] == ["works as a nurse"] and fan["staff_notes"][0].endswith("nickname, Sammy")
     assert 0 < len(fan["last_messages"]) < 40 and fan["last_messages"][-1]["text"].startswith("message 39")
-    assert prompt.sections == full.sections            # the playbook goes last of all
+    assert prompt.sections == full.sections  # the playbook goes last of all
 
 
 def test_the_models_facts_are_kept_and_reach_the_next_prompt(llm_on, buyer):
     llm_on.fake("POST", "mode", json={"mode": "valid", "facts": ["has a dog called Max", "works night shifts"]})
     ask_the_model(buyer)
     assert set(FanFact.objects.filter(fan=buyer, source="llm").values_list("text", flat=True)) == {
-        "has a dog called Max", "works night shifts"}
+        "has a dog called Max",
+        "works night shifts",
+    }
     ask_the_model(buyer)
     assert {"has a dog called Max", "works night shifts"} <= set(sent_to_the_model(llm_on)["facts"])
 

@@ -2,6 +2,7 @@
 bounds 8..60, entry price 18, paid ladder combo1 $12, combo3 $18 (tier 1), combo5 $25 (2), combo7 $35 (3),
 video_long $50 (4). Random draws are seeded; statistical checks use many draws and loose tolerances.
 """
+
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -47,12 +48,13 @@ def evidence(share=0.2, explore=True, **cells):
 
 # --- choose_offer ----------------------------------------------------------------------------------
 
+
 def test_candidates_stay_within_bounds_ladder_and_the_two_lowest_tiers(demo):
     c = candidates(demo)
-    assert set(c.prices) == LADDER_PRICES                     # entry price and ladder prices, all in 8..60
+    assert set(c.prices) == LADDER_PRICES  # entry price and ladder prices, all in 8..60
     assert [v.content_key for v in c.items] == ["combo1", "combo3", "combo5"]
     demo.ppv_max_price = Decimal("30")
-    assert max(candidates(demo).prices) == Decimal("30")      # clamped to the creator's bounds
+    assert max(candidates(demo).prices) == Decimal("30")  # clamped to the creator's bounds
 
 
 def test_exploration_is_the_share_scaled_by_the_thin_cells(demo):
@@ -69,7 +71,7 @@ def test_exploration_is_the_share_scaled_by_the_thin_cells(demo):
 def test_exploration_fades_as_the_cells_fill_and_never_exceeds_the_share(demo):
     c = candidates(demo)
     trusted = (*bayes.posterior(40, 10), 40)
-    settled = (*bayes.posterior(200, 50), 200)          # 10 × min_sample: even alike options need no more tries
+    settled = (*bayes.posterior(200, 50), 200)  # 10 × min_sample: even alike options need no more tries
     prices = {"new": {str(p).removesuffix(".00"): settled for p in c.prices}}
     hooks = {h: trusted for h in c.hooks}
     content = {v.content_key: trusted for v in c.items}
@@ -84,13 +86,15 @@ def test_exploration_fades_as_the_cells_fill_and_never_exceeds_the_share(demo):
     # 10 of the 12 cells left to try (2 prices, 7 hooks, 3 items) are thin
     prices_known = rate(price=prices)
     assert offer_api.choose_offer(c, evidence(share=0.0, price=prices), "new", random.Random(1)).price == 50
-    hooks_alike = rate(price=prices, hook=hooks, content=content)   # alike and still open (40 sends each)
-    all_known = rate(price=prices, hook={h: settled for h in c.hooks}, content={v.content_key: settled for v in c.items})
+    hooks_alike = rate(price=prices, hook=hooks, content=content)  # alike and still open (40 sends each)
+    all_known = rate(
+        price=prices, hook={h: settled for h in c.hooks}, content={v.content_key: settled for v in c.items}
+    )
     assert thin_everywhere_but_18 <= 0.5 + 0.03
     assert prices_known == pytest.approx(0.5 * 10 / 12, abs=0.03)
     assert prices_known < thin_everywhere_but_18
     assert 0 < hooks_alike < prices_known
-    assert all_known == 0.0                                 # nothing left to learn: never explores
+    assert all_known == 0.0  # nothing left to learn: never explores
 
 
 def test_explored_offers_never_leave_the_bounds_or_ladder(demo):
@@ -98,13 +102,13 @@ def test_explored_offers_never_leave_the_bounds_or_ladder(demo):
     c, rng = candidates(demo), random.Random(2)
     offers = [offer_api.choose_offer(c, evidence(share=1.0), "new", rng) for _ in range(2000)]
     explored = [o for o in offers if o.explored]
-    assert len(explored) > 1500                              # share 1.0 × 12 of 13 cells thin
+    assert len(explored) > 1500  # share 1.0 × 12 of 13 cells thin
     assert {o.price for o in offers} <= set(c.prices)
     assert all(Decimal("15") <= o.price <= Decimal("40") for o in offers)
-    assert {o.price for o in explored} <= {Decimal("15"), Decimal("18"), Decimal("25")}   # next to $18 only
+    assert {o.price for o in explored} <= {Decimal("15"), Decimal("18"), Decimal("25")}  # next to $18 only
     assert {o.item.content_key for o in offers} <= {"combo1", "combo3", "combo5"}
     assert {o.hook for o in offers} <= set(offer_api.HOOK_LINES)
-    assert len({o.price for o in explored}) > 1 and len({o.hook for o in explored}) > 1   # it does try things
+    assert len({o.price for o in explored}) > 1 and len({o.hook for o in explored}) > 1  # it does try things
 
 
 def test_exploring_prices_tries_the_neighbouring_rungs_within_the_budget(demo):
@@ -146,9 +150,16 @@ def test_exploit_takes_the_best_trusted_revenue_per_send_not_the_best_rate(demo)
     c = candidates(demo)
     # The ladder's $18 converts 25% ($4.50 a send), $12 40% ($4.80, not surely more), $25 30% ($7.50, surely
     # more): $25 earns more per send.
-    ev = evidence(share=0.0, price={"new": {"12": (*bayes.posterior(100, 40), 100),
-                                            "18": (*bayes.posterior(100, 25), 100),
-                                            "25": (*bayes.posterior(100, 30), 100)}})
+    ev = evidence(
+        share=0.0,
+        price={
+            "new": {
+                "12": (*bayes.posterior(100, 40), 100),
+                "18": (*bayes.posterior(100, 25), 100),
+                "25": (*bayes.posterior(100, 30), 100),
+            }
+        },
+    )
     assert offer_api.choose_offer(c, ev, "new", random.Random(5)).price == Decimal("25")
 
 
@@ -160,8 +171,8 @@ def test_learning_keeps_the_ladders_price_until_the_evidence_is_strong(demo):
         ev = evidence(share=0.0, price={"new": {k: (*bayes.posterior(*v), v[0]) for k, v in cells.items()}})
         return offer_api.choose_offer(c, ev, "new", random.Random(5)).price
 
-    assert price(**{"25": (100, 40)}) == Decimal("18")                 # $10 a send, but $18 never tried: 58%
-    assert price(**{"18": (40, 12), "25": (12, 5)}) == Decimal("18")   # $10.71 vs $5.57 a send, 12 sends: 93%
+    assert price(**{"25": (100, 40)}) == Decimal("18")  # $10 a send, but $18 never tried: 58%
+    assert price(**{"18": (40, 12), "25": (12, 5)}) == Decimal("18")  # $10.71 vs $5.57 a send, 12 sends: 93%
     assert price(**{"18": (40, 12), "25": (30, 12)}) == Decimal("25")  # $10.16 vs $5.57, 30 sends: 97%
     assert price(**{"18": (200, 60), "12": (200, 90)}) == Decimal("18")  # as good as the ladder is not enough
 
@@ -171,9 +182,15 @@ def test_exploit_ignores_thin_cells_that_only_look_good(demo):
     # $25 sold 4 of 10: $10.42 a send on average beats $18's $5.63, but only with 90% probability, so the
     # thin price cell waits. scarcity's 2 of 4 (50%) does not surely beat the template's vulnerability (20%);
     # exclusivity's 16 of 40 does.
-    ev = evidence(share=0.0, price={"new": {"25": (*bayes.posterior(10, 4), 10), "18": (*bayes.posterior(30, 9), 30)}},
-                  hook={"scarcity": (*bayes.posterior(4, 2), 4), "exclusivity": (*bayes.posterior(40, 16), 40),
-                        "vulnerability": (*bayes.posterior(40, 8), 40)})
+    ev = evidence(
+        share=0.0,
+        price={"new": {"25": (*bayes.posterior(10, 4), 10), "18": (*bayes.posterior(30, 9), 30)}},
+        hook={
+            "scarcity": (*bayes.posterior(4, 2), 4),
+            "exclusivity": (*bayes.posterior(40, 16), 40),
+            "vulnerability": (*bayes.posterior(40, 8), 40),
+        },
+    )
     offer = offer_api.choose_offer(c, ev, "new", random.Random(6))
     assert (offer.price, offer.hook, offer.explored) == (Decimal("18"), "exclusivity", False)
 
@@ -188,41 +205,54 @@ def test_exploit_takes_a_thin_price_that_clearly_beats_the_trusted_one(demo):
 
 def test_exploit_reads_the_fans_segment(demo):
     c = candidates(demo)
-    ev = evidence(share=0.0, price={"new": {"18": (*bayes.posterior(50, 15), 50)},
-                                    "buyer": {"35": (*bayes.posterior(50, 25), 50), "18": (*bayes.posterior(50, 30), 50)}})
+    ev = evidence(
+        share=0.0,
+        price={
+            "new": {"18": (*bayes.posterior(50, 15), 50)},
+            "buyer": {"35": (*bayes.posterior(50, 25), 50), "18": (*bayes.posterior(50, 30), 50)},
+        },
+    )
     assert offer_api.choose_offer(c, ev, "new", random.Random(7)).price == Decimal("18")
-    assert offer_api.choose_offer(c, ev, "buyer", random.Random(7)).price == Decimal("35")   # 35 × .5 > 18 × .6
+    assert offer_api.choose_offer(c, ev, "buyer", random.Random(7)).price == Decimal("35")  # 35 × .5 > 18 × .6
 
 
 def test_fan_context_from_what_the_bot_knows(demo):
-    c = candidates(demo)                                                  # dearest rung: $50
+    c = candidates(demo)  # dearest rung: $50
     fan = SimpleNamespace(total_spent=Decimal("0"), last_ppv_price=None)
     assert offer_api.fan_context(fan, c) == "new:first"
     fan.last_ppv_price = Decimal("18")
     assert offer_api.fan_context(fan, c) == "new:declined"
     fan.total_spent = Decimal("18")
     assert offer_api.fan_context(fan, c) == "buyer:low"
-    fan.total_spent = Decimal("68")                                       # a purchase and a $50 tip
+    fan.total_spent = Decimal("68")  # a purchase and a $50 tip
     assert offer_api.fan_context(fan, c) == "buyer:big"
 
 
 def test_big_spenders_get_their_own_price_and_a_context_never_borrows_its_parents_winner(demo):
     c = candidates(demo)
-    buyer = {"18": (*bayes.posterior(60, 30), 60), "35": (*bayes.posterior(60, 40), 60)}       # $9 vs $23
-    big = {"50": (*bayes.posterior(20, 16), 20), "18": (*bayes.posterior(20, 18), 20)}          # $38.6 vs $15.8
-    ev = evidence(share=0.0, price={"new": {"18": (*bayes.posterior(30, 9), 30)}, "buyer": buyer, "buyer:big": big,
-                                    "buyer:low": {"35": (*bayes.posterior(2, 0), 2)}})
+    buyer = {"18": (*bayes.posterior(60, 30), 60), "35": (*bayes.posterior(60, 40), 60)}  # $9 vs $23
+    big = {"50": (*bayes.posterior(20, 16), 20), "18": (*bayes.posterior(20, 18), 20)}  # $38.6 vs $15.8
+    ev = evidence(
+        share=0.0,
+        price={
+            "new": {"18": (*bayes.posterior(30, 9), 30)},
+            "buyer": buyer,
+            "buyer:big": big,
+            "buyer:low": {"35": (*bayes.posterior(2, 0), 2)},
+        },
+    )
     assert offer_api.choose_offer(c, ev, "buyer:big", random.Random(9)).price == Decimal("50")
     # the buyers' $35 (the big spenders' sends among them) is no evidence for the low spenders: the ladder
     assert offer_api.choose_offer(c, ev, "buyer:low", random.Random(9)).price == Decimal("18")
     assert offer_api.choose_offer(c, ev, "buyer", random.Random(9)).price == Decimal("35")
-    assert offer_api.choose_offer(c, ev, "new:first", random.Random(9)).price == Decimal("18")     # no cells
+    assert offer_api.choose_offer(c, ev, "new:first", random.Random(9)).price == Decimal("18")  # no cells
 
 
 def test_rule_engine_records_the_fans_price_context(demo):
     _trusted_history(demo)
-    fan = FanFactory(creator=demo, fan_id=4545, name="Sam", state="buyer", total_spent=Decimal("120"),
-                     last_ppv_price=Decimal("25"))
+    fan = FanFactory(
+        creator=demo, fan_id=4545, name="Sam", state="buyer", total_spent=Decimal("120"), last_ppv_price=Decimal("25")
+    )
     d = rules.ppv(engine.build_context(demo, fan))
     assert d.extra["segment"] == "buyer:big"
     action = sender.prepare(demo, fan, d)
@@ -237,7 +267,7 @@ def test_thompson_explores_the_uncertain_arm_more_than_the_known_bad_one(demo):
     # (vulnerability, the template's hook, carries most sends, so the scarcity tries cost under the budget)
     hooks = {"vulnerability": (*bayes.posterior(5000, 1500), 5000), "scarcity": (*bayes.posterior(50, 3), 50)}
     offers = [offer_api.choose_offer(c, evidence(share=1.0, hook=hooks), "new", rng) for _ in range(3000)]
-    offers = [o for o in offers if o.explored]               # the others exploit the known 30%
+    offers = [o for o in offers if o.explored]  # the others exploit the known 30%
     share = {h: sum(o.hook == h for o in offers) / len(offers) for h in ("vulnerability", "scarcity", "challenge")}
     # untried hooks draw from the uniform prior and often beat a known 30%; a known 5% almost never wins
     assert share["challenge"] > share["vulnerability"] > share["scarcity"]
@@ -246,13 +276,22 @@ def test_thompson_explores_the_uncertain_arm_more_than_the_known_bad_one(demo):
 
 # --- through the rule engine and the sender ---------------------------------------------------------
 
+
 def _trusted_history(demo, n=30):
     """Enough priced PPVs that the stats are not a cold start and some cells are trusted."""
     fan = FanFactory(creator=demo)
     t0 = timezone.now() - timedelta(days=1)
     for i in range(n):
-        record_action(fan, "ppv", ts=t0 + timedelta(minutes=i), price=Decimal("18"), hook="vulnerability",
-                      content_key="combo1", purchased=i % 3 == 0, status="sent")
+        record_action(
+            fan,
+            "ppv",
+            ts=t0 + timedelta(minutes=i),
+            price=Decimal("18"),
+            hook="vulnerability",
+            content_key="combo1",
+            purchased=i % 3 == 0,
+            status="sent",
+        )
 
 
 def test_rule_engine_ppv_explores_and_the_sender_records_it(demo):
@@ -295,15 +334,26 @@ def test_cold_creator_ppv_is_the_playbook_default(demo, john):
 
 # --- Creator.offer_policy: the baselines `manage.py simulate` compares are settings of this engine ----
 
+
 def test_one_history_three_offer_policies(demo, john):
     """$25 / scarcity / combo3 converts 60% over 40 sends, the ladder's $18 / vulnerability / combo1 20% over 40;
     $12 / challenge / combo1 2 of 2 (thin)."""
     fan, t0 = FanFactory(creator=demo), timezone.now() - timedelta(days=1)
-    for i, (price, hook, key, bought) in enumerate([("25", "scarcity", "combo3", i < 24) for i in range(40)]
-                                                   + [("18", "vulnerability", "combo1", i < 8) for i in range(40)]
-                                                   + [("12", "challenge", "combo1", True)] * 2):
-        record_action(fan, "ppv", ts=t0 + timedelta(minutes=i), price=Decimal(price), hook=hook, content_key=key,
-                      purchased=bought, status="sent")
+    for i, (price, hook, key, bought) in enumerate(
+        [("25", "scarcity", "combo3", i < 24) for i in range(40)]
+        + [("18", "vulnerability", "combo1", i < 8) for i in range(40)]
+        + [("12", "challenge", "combo1", True)] * 2
+    ):
+        record_action(
+            fan,
+            "ppv",
+            ts=t0 + timedelta(minutes=i),
+            price=Decimal(price),
+            hook=hook,
+            content_key=key,
+            purchased=bought,
+            status="sent",
+        )
     demo.exploration_enabled = False
 
     def offer(policy):
@@ -311,8 +361,8 @@ def test_one_history_three_offer_policies(demo, john):
         d = rules.ppv(engine.build_context(demo, john))
         return d.price, d.hook, d.content_key
 
-    assert offer("learned") == (Decimal("25"), "scarcity", "combo3")      # surely more than the ladder's, per send
-    assert offer("raw_rates") == (Decimal("12"), "challenge", "combo3")   # the seed: best raw rate, however thin
+    assert offer("learned") == (Decimal("25"), "scarcity", "combo3")  # surely more than the ladder's, per send
+    assert offer("raw_rates") == (Decimal("12"), "challenge", "combo3")  # the seed: best raw rate, however thin
     assert offer("ladder") == (Decimal("18"), "vulnerability", "combo1")  # the playbook, whatever the stats say
 
 
@@ -323,4 +373,5 @@ def test_raw_rates_never_tries_anything_untried(demo):
     tried = offer_api.Evidence(policy="raw_rates", raw={"price": {"50": (10, 1)}, "hook": {"curiosity": (3, 0)}})
     offers = [offer_api.choose_offer(c, tried, "new", random.Random(i)) for i in range(50)]
     assert {(o.price, o.hook, o.item.content_key, o.explored) for o in offers} == {
-        (Decimal("50"), "curiosity", "combo1", False)}
+        (Decimal("50"), "curiosity", "combo1", False)
+    }

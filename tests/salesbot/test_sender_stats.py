@@ -2,6 +2,7 @@
 a PPV refused by the last gate or failed at the platform never reached the fan and leaves every
 statistic — conversion_by_price, totals, the posteriors — as it was; a sent one counts, and its
 purchase webhook is still attributed to it."""
+
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -52,8 +53,14 @@ def fan(creator):
 
 
 def ppv8():
-    return Decision("ppv", text="just for you 🥺", content_key="combo3", price=Decimal("8"), hook="scarcity",
-                    extra={"segment": "new:first"})
+    return Decision(
+        "ppv",
+        text="just for you 🥺",
+        content_key="combo3",
+        price=Decimal("8"),
+        hook="scarcity",
+        extra={"segment": "new:first"},
+    )
 
 
 def learning_stats(creator) -> dict:
@@ -66,8 +73,18 @@ def learning_stats(creator) -> dict:
 
 
 def watched(stats) -> dict:
-    return {k: stats[k] for k in ("totals", "conversion_by_price", "posterior_by_price", "posterior_by_segment_price",
-                                  "posterior_by_price_hook", "top_hooks", "ghost_rate_by_stage")}
+    return {
+        k: stats[k]
+        for k in (
+            "totals",
+            "conversion_by_price",
+            "posterior_by_price",
+            "posterior_by_segment_price",
+            "posterior_by_price_hook",
+            "top_hooks",
+            "ghost_rate_by_stage",
+        )
+    }
 
 
 def test_a_ppv_refused_at_the_gate_changes_no_statistic(creator, fan):
@@ -83,8 +100,8 @@ def test_a_ppv_refused_at_the_resend_changes_no_statistic(creator, fan):
     before = learning_stats(creator)
     action = sender.prepare(creator, fan, ppv8())
     assert action.status == "pending"
-    assert learning_stats(creator) == before                      # pending: not sent yet
-    fan.state = "handed_off"                                       # a handoff raced the send
+    assert learning_stats(creator) == before  # pending: not sent yet
+    fan.state = "handed_off"  # a handoff raced the send
     fan.save(update_fields=["state"])
     platform = Platform()
     sender.deliver(action, client=platform)
@@ -105,8 +122,13 @@ def test_a_ppv_the_worker_gives_up_on_changes_no_statistic(creator, fan, monkeyp
     """Transient errors until the last attempt: the worker marks the pending action failed."""
     before = learning_stats(creator)
     action = sender.prepare(creator, fan, ppv8())
-    QueueItem.objects.create(creator=creator, fan=fan, action=action, attempts=settings.SEND_MAX_ATTEMPTS - 1,
-                             not_before=timezone.now() - timedelta(seconds=1))
+    QueueItem.objects.create(
+        creator=creator,
+        fan=fan,
+        action=action,
+        attempts=settings.SEND_MAX_ATTEMPTS - 1,
+        not_before=timezone.now() - timedelta(seconds=1),
+    )
     monkeypatch.setattr(sender.providers, "client_for", lambda c: Platform(TransientError("503")))
     item = worker.work_one(creator)
     assert item.status == "failed"
@@ -131,8 +153,11 @@ def test_a_sent_ppv_counts_and_its_purchase_is_attributed(creator, fan):
     assert after["posterior_by_segment_price"]["new:first"]["8"]["sent"] == 1
 
     # the fan unlocks it: the platform's purchase webhook names the sent message
-    event = store_event(creator, "messages.ppv.unlocked", {
-        "fan": {"id": 4711, "name": "Leo"}, "amount": 8, "message_id": action.platform_message_id})
+    event = store_event(
+        creator,
+        "messages.ppv.unlocked",
+        {"fan": {"id": 4711, "name": "Leo"}, "amount": 8, "message_id": action.platform_message_id},
+    )
     assert intake.process_event(event) == "processed"
     bought = learning_stats(creator)
     assert Action.objects.get(pk=action.pk).purchased

@@ -3,6 +3,7 @@
 The simulator runs the real engine in a throw-away database (sim.sandbox); the database access these
 tests are granted is only there to prove it never touches the project's own database.
 """
+
 import os
 import subprocess
 import sys
@@ -21,8 +22,17 @@ from sim import policy as simulation
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = ("policy:", "fans:", "decisions:", "PPVs sent:", "conversions:", "revenue:", "revenue per fan:",
-          "best fixed policy:", "regret:")
+FIELDS = (
+    "policy:",
+    "fans:",
+    "decisions:",
+    "PPVs sent:",
+    "conversions:",
+    "revenue:",
+    "revenue per fan:",
+    "best fixed policy:",
+    "regret:",
+)
 
 
 def run(*args) -> tuple[str, str]:
@@ -38,7 +48,7 @@ def test_all_policies_report_revenue_conversions_and_regret_with_a_progress_bar(
     lines = out.splitlines()
     for field in FIELDS:
         assert sum(line.startswith(field) for line in lines) == 3
-    assert out.count("fans:              300") == 3            # every policy meets the same 300 fans
+    assert out.count("fans:              300") == 3  # every policy meets the same 300 fans
     assert "revenue vs static: static 1.000x, seed " in out
     assert "bayes [##############################] 300/300" in err
 
@@ -67,7 +77,7 @@ def test_full_exploration_explores_every_offer_once_there_is_evidence():
     results = simulation.simulate(400, 3, ("bayes",), exploration_share=1.0, min_sample=200)
     bayes = results["bayes"]
     assert bayes.offers > 0
-    assert bayes.offers - bayes.explored <= 1             # only the very first offer (cold start) exploits
+    assert bayes.offers - bayes.explored <= 1  # only the very first offer (cold start) exploits
 
 
 def test_plot_draws_all_three_policies(tmp_path):
@@ -94,6 +104,7 @@ def test_revenue_books_add_up():
 
 # --- the real engine, in a throw-away database -------------------------------------------------------
 
+
 @pytest.fixture
 def decisions(monkeypatch):
     """Every (context, decision, fan's spend then) of engine.decide, the function the worker calls."""
@@ -104,13 +115,14 @@ def decisions(monkeypatch):
         decision = real(ctx)
         seen.append((ctx, decision, spent))
         return decision
+
     monkeypatch.setattr(engine, "decide", spy)
     return seen
 
 
 def test_every_decision_is_engine_decide_through_the_router_rows_recorded_on_actions(decisions):
     result = simulation.simulate(150, 2, ("bayes",))["bayes"]
-    assert result.decisions == len(decisions) > 150            # one Action per engine.decide call
+    assert result.decisions == len(decisions) > 150  # one Action per engine.decide call
     assert sum(result.routes.values()) == result.decisions
     assert set(result.routes) <= {name for name, _, _ in router.ROUTES}
     assert {"welcome", "msg_1_2"} <= set(result.routes)
@@ -120,14 +132,18 @@ def test_every_decision_is_engine_decide_through_the_router_rows_recorded_on_act
 def test_each_policy_is_a_creator_setting_of_the_real_engine(decisions):
     simulation.simulate(60, 3)
     assert {ctx.creator.slug: ctx.creator.offer_policy for ctx, _, _ in decisions} == {
-        "sim-static": "ladder", "sim-seed": "raw_rates", "sim-bayes": "learned"}
+        "sim-static": "ladder",
+        "sim-seed": "raw_rates",
+        "sim-bayes": "learned",
+    }
 
 
 def test_a_creator_setting_changes_the_routing():
     """Staff's signal keywords are read by the real router: openers like 'hey' become buying signals."""
     plain = simulation.simulate(200, 4, ("static",))["static"]
     eager = simulation.simulate(200, 4, ("static",), signal_keywords={"buying": ["hey", "hi", "hii", "hello"]})[
-        "static"]
+        "static"
+    ]
     assert eager.routes["buying_signal"] > plain.routes["buying_signal"] + 30
     assert eager.offers > plain.offers
 
@@ -151,7 +167,13 @@ def test_it_runs_whatever_database_url_says_without_opening_that_database():
     """A database nobody can reach: `manage.py simulate` still runs, on its own throw-away database."""
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:9/unreachable", "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "manage.py", "simulate", "--fans", "30", "--policy", "static", "--quiet"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "simulate", "--fans", "30", "--policy", "static", "--quiet"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "fans:              30" in done.stdout

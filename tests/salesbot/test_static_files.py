@@ -1,6 +1,7 @@
 """Static files (admin styles, the API docs page's Swagger UI) are served by the real servers with DEBUG
 off: `runserver --noreload` as `make run` starts it, and gunicorn with gunicorn.conf.py, both straight
 from the installed apps; and with PRODUCTION=1, gunicorn serves the collected, hashed, compressed files."""
+
 import json
 import secrets
 import subprocess
@@ -34,16 +35,27 @@ def test_servers_serve_static_files_with_debug_off(kind, tmp_path):
 
 def test_production_gunicorn_serves_collected_hashed_compressed_files(tmp_path):
     static_root = tmp_path / "static"
-    env = {"PRODUCTION": "1", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
-           "STATIC_ROOT": str(static_root)}
-    collect = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
-                             env=server_env(tmp_path, **env), capture_output=True, text=True, timeout=180)
+    env = {
+        "PRODUCTION": "1",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(static_root),
+    }
+    collect = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=server_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert collect.returncode == 0, collect.stdout + collect.stderr
     manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
-    https = {"X-Forwarded-Proto": "https"}   # as the proxy in front says; otherwise SSL redirect
+    https = {"X-Forwarded-Proto": "https"}  # as the proxy in front says; otherwise SSL redirect
     with WebServer("gunicorn", tmp_path, **env) as web:
-        assert_stylesheets_served(type("Https", (), {"get": lambda _, p: web.get(p, headers=https),
-                                                     "output": web.output})())
+        assert_stylesheets_served(
+            type("Https", (), {"get": lambda _, p: web.get(p, headers=https), "output": web.output})()
+        )
         hashed = "/static/" + manifest["admin/css/base.css"]
         assert hashed != "/static/admin/css/base.css"
         assert f'href="{hashed}"' in web.get("/admin/login/", headers=https).text

@@ -1,4 +1,5 @@
 """Webhook intake over Django's test client: signature, persist-then-ack, duplicates, bad input."""
+
 import json
 
 import pytest
@@ -10,10 +11,17 @@ SECRET = "test-webhook-secret"
 
 
 def envelope(event="messages.received", event_id="evt_1", account_id="acct_demo", **payload):
-    payload = payload or {"fan": {"id": 42, "name": "Sam"},
-                          "message": {"id": 900, "text": "hey", "createdAt": "2026-11-24T18:00:00Z"}}
-    return {"event_id": event_id, "event": event, "account_id": account_id,
-            "created_at": "2026-11-24T18:00:00Z", "payload": payload}
+    payload = payload or {
+        "fan": {"id": 42, "name": "Sam"},
+        "message": {"id": 900, "text": "hey", "createdAt": "2026-11-24T18:00:00Z"},
+    }
+    return {
+        "event_id": event_id,
+        "event": event,
+        "account_id": account_id,
+        "created_at": "2026-11-24T18:00:00Z",
+        "payload": payload,
+    }
 
 
 def post(client, url, body, secret=SECRET, signature=None):
@@ -108,19 +116,23 @@ def test_body_over_the_upload_limit_is_a_clear_413_and_logged(client, creator, s
     limit), not with Django's bare 'Bad Request (400)' page. Its signature cannot be checked without reading
     it, so (like a bad signature) it is logged, not stored; the platform was not told it was taken."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    assert limit == 2621440   # Django's default: 2.5 MB
+    assert limit == 2621440  # Django's default: 2.5 MB
     body = envelope(fan={"id": 42}, message={"id": 1, "text": "x" * limit})
     raw = json.dumps(body).encode()
     with caplog.at_level("WARNING", logger="salesbot.api.webhook_views"):
         r = post(client, path, raw)
     assert r.status_code == 413
-    assert r.json() == {"error": f"body of {len(raw)} bytes is over the webhook size limit of {limit} bytes "
-                                 f"(2.5 MB)", "limit_bytes": limit}
+    assert r.json() == {
+        "error": f"body of {len(raw)} bytes is over the webhook size limit of {limit} bytes (2.5 MB)",
+        "limit_bytes": limit,
+    }
     assert not WebhookEvent.objects.exists()
     logged = [rec.getMessage() for rec in caplog.records if rec.name == "salesbot.api.webhook_views"]
     where = "demo" if "/demo/" in path else "the account-routed endpoint"
-    assert logged == [f"webhook for {where} refused: body of {len(raw)} bytes is over the webhook size limit "
-                      f"of {limit} bytes (2.5 MB)"], logged
+    assert logged == [
+        f"webhook for {where} refused: body of {len(raw)} bytes is over the webhook size limit "
+        f"of {limit} bytes (2.5 MB)"
+    ], logged
     # Just under the limit is taken as usual.
     body["payload"]["message"]["text"] = "x" * (limit - 1000)
     assert post(client, path, body).json()["status"] == "accepted"

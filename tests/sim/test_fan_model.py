@@ -1,4 +1,5 @@
 """Simulated fans must be reproducible and behave like buyers: cheaper sells better, never twice."""
+
 import random
 
 from sim import fan_model
@@ -39,8 +40,10 @@ def test_fan_never_buys_the_same_message_twice():
 def test_only_ppvs_with_media_are_bought():
     fan = SimFan(id=1, name="A", max_price=1000, base_buy=0.99, ghost_prob=0)
     rng = random.Random(0)
-    for msg in ({"id": 2, "text": "hi", "mediaFiles": [], "price": 0},
-                {"id": 3, "text": "free", "mediaFiles": [101], "price": 0}):
+    for msg in (
+        {"id": 2, "text": "hi", "mediaFiles": [], "price": 0},
+        {"id": 3, "text": "free", "mediaFiles": [101], "price": 0},
+    ):
         for _ in range(20):
             assert all(r.kind != "purchase" for r in react(fan, msg, rng))
 
@@ -59,8 +62,7 @@ def test_stop_and_safety_rates_are_parameters():
     assert sum(f.quirk in ("minor", "video_call") for f in default) <= 15
     assert not any(f.quirk for f in make_fans(random.Random(2), 300, stop_rate=0, safety_rate=0))
     assert all(f.quirk == "stop" for f in make_fans(random.Random(2), 50, stop_rate=1))
-    assert all(f.quirk in ("minor", "video_call") for f in make_fans(random.Random(2), 50, stop_rate=0,
-                                                                        safety_rate=1))
+    assert all(f.quirk in ("minor", "video_call") for f in make_fans(random.Random(2), 50, stop_rate=0, safety_rate=1))
 
 
 def test_fan_who_says_stop_goes_silent():
@@ -76,8 +78,11 @@ def test_replies_are_varied_and_carry_signals():
     texts = []
     for fan in make_fans(rng, 200, stop_rate=0, safety_rate=0):
         for i in range(5):
-            texts += [r.text for r in react(fan, {"id": i, "text": "hey you", "mediaFiles": [], "price": 0}, rng)
-                      if r.kind == "reply"]
+            texts += [
+                r.text
+                for r in react(fan, {"id": i, "text": "hey you", "mediaFiles": [], "price": 0}, rng)
+                if r.kind == "reply"
+            ]
     assert len(set(texts)) > 20 and all(isinstance(t, str) and t for t in texts)
     low = [t.lower() for t in texts]
     for signal in ("how much", "show me", "sexy"):
@@ -88,9 +93,15 @@ def test_the_built_in_audience_has_the_simulators_fan_model_interface():
     model = fan_model.DemoFans(seed=3)
     assert isinstance(model, fan_model.FanModel) and fan_model.missing_methods(fan_model.DemoFans) == []
     same = [fan_model.DemoFans(seed=3).make_fan(7, random.Random("x")) for _ in range(2)]
-    assert same[0] == same[1] and same[0].id == 7          # same seed and rng: the same fan for every policy
-    ppv = fan_model.BotMessage(id=1, text="i've never shown this to anyone 🥺", price=18.0, content_key="combo3",
-                               hook="vulnerability", media_ids=(203, 204, 205))
+    assert same[0] == same[1] and same[0].id == 7  # same seed and rng: the same fan for every policy
+    ppv = fan_model.BotMessage(
+        id=1,
+        text="i've never shown this to anyone 🥺",
+        price=18.0,
+        content_key="combo3",
+        hook="vulnerability",
+        media_ids=(203, 204, 205),
+    )
     fan = SimFan(id=1, name="A", max_price=1000, base_buy=0.99, ghost_prob=0)
     kinds = [r.kind for r in model.react(fan, ppv, random.Random(0))]
     assert "purchase" in kinds and "nothing" not in kinds

@@ -3,6 +3,7 @@
 Everything that talks to the LLM in tests and `make run` goes through this fake, so the SDK must parse
 its replies and map its failures to the same exceptions as against the real API.
 """
+
 import json
 import math
 import os
@@ -18,8 +19,10 @@ pytestmark = pytest.mark.integration
 
 MODEL = "claude-sonnet-4-6"
 KEYS = ["combo5", "solo2", "tease1"]
-PROMPT = (f"You are the creator's sales assistant.\nALLOWED_CONTENT_KEYS: {', '.join(KEYS)}\n"
-          "PRICE_BOUNDS: 12.5-40\nAnswer with exactly ONE JSON line.")
+PROMPT = (
+    f"You are the creator's sales assistant.\nALLOWED_CONTENT_KEYS: {', '.join(KEYS)}\n"
+    "PRICE_BOUNDS: 12.5-40\nAnswer with exactly ONE JSON line."
+)
 USER = "fan: hey babe what are you up to tonight?"
 
 
@@ -29,8 +32,9 @@ def llm(fake_llm):
 
 
 def ask(client, system=PROMPT, user=USER, **kw):
-    return client.messages.create(model=MODEL, max_tokens=300, system=system,
-                                  messages=[{"role": "user", "content": user}], **kw)
+    return client.messages.create(
+        model=MODEL, max_tokens=300, system=system, messages=[{"role": "user", "content": user}], **kw
+    )
 
 
 def reply_text(message) -> str:
@@ -56,8 +60,12 @@ def test_valid_mode_returns_one_json_line_within_the_prompt_constraints(llm):
 @pytest.mark.parametrize("system", ["You are a sales assistant.", "ALLOWED_CONTENT_KEYS:\nPRICE_BOUNDS: 5-10"])
 def test_valid_mode_without_allowed_keys_answers_a_text_action(llm, system):
     decision = json.loads(reply_text(ask(llm.client(), system=system)))
-    assert decision == {"action": "text", "message_text": "tell me more about you 💕", "hook": "curiosity",
-                        "reason": "fake llm"}
+    assert decision == {
+        "action": "text",
+        "message_text": "tell me more about you 💕",
+        "hook": "curiosity",
+        "reason": "fake llm",
+    }
 
 
 def test_prompt_lines_are_found_in_messages_and_system_blocks(llm):
@@ -89,7 +97,7 @@ def test_bad_output_modes(llm):
     llm.fake("POST", "mode", json={"mode": "fenced"})
     text = reply_text(ask(client))
     assert text.startswith("```json\n") and text.endswith("\n```")
-    assert json.loads(text[len("```json\n"):-len("\n```")])["content_key"] in KEYS
+    assert json.loads(text[len("```json\n") : -len("\n```")])["content_key"] in KEYS
 
 
 def test_mode_times_reverts_to_the_previous_mode(llm):
@@ -179,8 +187,11 @@ def test_cache_control_creates_then_reads_the_cached_prefix(llm):
 
 def test_count_tokens(llm):
     client = llm.client()
-    messages = [{"role": "user", "content": USER}, {"role": "assistant", "content": "hi 💕"},
-                {"role": "user", "content": [{"type": "text", "text": "send pics"}]}]
+    messages = [
+        {"role": "user", "content": USER},
+        {"role": "assistant", "content": "hi 💕"},
+        {"role": "user", "content": [{"type": "text", "text": "send pics"}]},
+    ]
     count = client.messages.count_tokens(model=MODEL, system=PROMPT, messages=messages)
     assert count.input_tokens == math.ceil((len(PROMPT) + len(USER) + len("hi 💕") + len("send pics")) / 4)
     assert llm.fake("GET", "stats")["count_tokens"] == 1
@@ -192,10 +203,16 @@ def test_api_key_header_is_required(llm):
     for path in ("/v1/messages", "/v1/messages/count_tokens"):
         r = requests.post(llm.url + path, json=body, headers={"anthropic-version": "2023-06-01"}, timeout=5)
         assert r.status_code == 401
-        assert r.json() == {"type": "error", "error": {"type": "authentication_error",
-                                                       "message": "x-api-key header is required"}}
-    r = requests.post(llm.url + "/v1/messages", json=body, timeout=5,
-                      headers={"x-api-key": "anything", "anthropic-version": "2023-06-01"})
+        assert r.json() == {
+            "type": "error",
+            "error": {"type": "authentication_error", "message": "x-api-key header is required"},
+        }
+    r = requests.post(
+        llm.url + "/v1/messages",
+        json=body,
+        timeout=5,
+        headers={"x-api-key": "anything", "anthropic-version": "2023-06-01"},
+    )
     assert r.status_code == 200 and r.json()["type"] == "message"
     r = requests.post(llm.url + "/v1/messages", json=body, headers={"Authorization": "Bearer "}, timeout=5)
     assert r.status_code == 401

@@ -1,14 +1,15 @@
 """`manage.py simulate --fan-model`: an audience from outside the project, and clear errors for bad specs."""
+
 from io import StringIO
 from textwrap import dedent
 
 import pytest
 from django.core.management import CommandError, call_command
 
-pytestmark = pytest.mark.django_db      # the simulator's own throw-away database (sim.sandbox)
+pytestmark = pytest.mark.django_db  # the simulator's own throw-away database (sim.sandbox)
 
 # Every fan asks the price first and buys any PPV up to $20; nothing else.
-BUYERS = dedent('''
+BUYERS = dedent("""
     from sim.fan_model import Reaction
 
     class Buyers:
@@ -38,7 +39,7 @@ BUYERS = dedent('''
     class Picky(Buyers):
         def __init__(self):
             pass
-''')
+""")
 
 
 def run(*args) -> str:
@@ -62,7 +63,7 @@ def test_a_fan_model_from_a_file_outside_the_project_answers_the_engine(model_fi
     assert "PPVs sent:         40 (0 exploring)" in out
     assert "conversions:       40 (100.0%)" in out
     assert "revenue:           $720.00 (+ $0.00 tips)" in out
-    assert "expected revenue:  n/a" in out                   # Buyers gives no purchase_probability
+    assert "expected revenue:  n/a" in out  # Buyers gives no purchase_probability
 
 
 def test_a_fan_model_by_module_path_is_the_same_as_the_default():
@@ -71,17 +72,22 @@ def test_a_fan_model_by_module_path_is_the_same_as_the_default():
     assert named == default and "PPVs sent:" in named
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("buyers.py", "is not FILE.py:Class or package.module:Class"),
-    ("{dir}/missing.py:Buyers", "no such file: {dir}/missing.py"),
-    ("{file}:Nobody", "has no Nobody"),
-    ("{file}:Deaf", "does not implement the fan model interface (sim.fan_model.FanModel): "
-                    "missing first_message, react"),
-    ("no_such_package.fans:Buyers", "cannot import no_such_package.fans: ModuleNotFoundError"),
-    ("{broken}:Buyers", "failed to load: SyntaxError"),
-    ("{file}:Picky", "Picky(1) failed: TypeError"),
-    ("{file}:Rude", "Rude.react returned 'no': expected sim.fan_model.Reaction objects"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("buyers.py", "is not FILE.py:Class or package.module:Class"),
+        ("{dir}/missing.py:Buyers", "no such file: {dir}/missing.py"),
+        ("{file}:Nobody", "has no Nobody"),
+        (
+            "{file}:Deaf",
+            "does not implement the fan model interface (sim.fan_model.FanModel): missing first_message, react",
+        ),
+        ("no_such_package.fans:Buyers", "cannot import no_such_package.fans: ModuleNotFoundError"),
+        ("{broken}:Buyers", "failed to load: SyntaxError"),
+        ("{file}:Picky", "Picky(1) failed: TypeError"),
+        ("{file}:Rude", "Rude.react returned 'no': expected sim.fan_model.Reaction objects"),
+    ],
+)
 def test_bad_fan_model_specs_are_refused_clearly(model_file, spec, message):
     broken = model_file.with_name("broken.py")
     broken.write_text("class Buyers(:\n", encoding="utf-8")

@@ -1,4 +1,5 @@
 """Two creators: A (the chatter's) and B (someone else's), with one object of every scoped model each."""
+
 from decimal import Decimal
 
 import pytest
@@ -22,8 +23,13 @@ SECRET = "bravosecret"  # appears only in creator B's rows: no page a chatter of
 
 
 def world(creator, tag):
-    fan = FanFactory(creator=creator, name=f"{tag}fan", fan_id=700 if tag == "alpha" else 800,
-                     safety_flag=True, handoff_reason=f"{tag} reason")
+    fan = FanFactory(
+        creator=creator,
+        name=f"{tag}fan",
+        fan_id=700 if tag == "alpha" else 800,
+        safety_flag=True,
+        handoff_reason=f"{tag} reason",
+    )
     objs = {
         "models_registry.creator": creator,
         "models_registry.vaultitem": VaultItemFactory(creator=creator, content_key=f"{tag}-item"),
@@ -32,20 +38,30 @@ def world(creator, tag):
         "fans.fan": fan,
         "fans.needshumanfan": fan,
         "fans.message": Message.objects.create(fan=fan, direction="in", text=f"{tag} message"),
-        "fans.fantransition": FanTransition.objects.create(fan=fan, from_state="new", to_state="greeted",
-                                                           reason=f"{tag} move"),
-        "learning.action": Action.objects.create(creator=creator, fan=fan, action="ppv", price=Decimal("18"),
-                                                 content_key=f"{tag}-item", message_text=f"{tag} offer",
-                                                 status="sent"),
-        "salesbot.webhookevent": WebhookEvent.objects.create(creator=creator, event_id=f"{tag}-event",
-                                                             raw_body=f"{tag} body"),
+        "fans.fantransition": FanTransition.objects.create(
+            fan=fan, from_state="new", to_state="greeted", reason=f"{tag} move"
+        ),
+        "learning.action": Action.objects.create(
+            creator=creator,
+            fan=fan,
+            action="ppv",
+            price=Decimal("18"),
+            content_key=f"{tag}-item",
+            message_text=f"{tag} offer",
+            status="sent",
+        ),
+        "salesbot.webhookevent": WebhookEvent.objects.create(
+            creator=creator, event_id=f"{tag}-event", raw_body=f"{tag} body"
+        ),
         "salesbot.queueitem": QueueItem.objects.create(creator=creator, fan=fan, result=f"{tag} result"),
-        "salesbot.llmcall": LLMCall.objects.create(creator=creator, fan=fan, model="m", outcome="used",
-                                                   error=f"{tag} call"),
+        "salesbot.llmcall": LLMCall.objects.create(
+            creator=creator, fan=fan, model="m", outcome="used", error=f"{tag} call"
+        ),
     }
     objs["salesbot.draft"] = Draft.objects.create(creator=creator, fan=fan, action="text", text=f"{tag} draft")
-    objs["learning.outcome"] = Outcome.objects.create(creator=creator, fan=fan, event="replied",
-                                                      platform_event_id=f"{tag}-outcome")
+    objs["learning.outcome"] = Outcome.objects.create(
+        creator=creator, fan=fan, event="replied", platform_event_id=f"{tag}-outcome"
+    )
     return objs
 
 

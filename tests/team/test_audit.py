@@ -1,5 +1,6 @@
 """The audit: who changed a creator's settings (a key only as "changed", never its value), who decided a
 draft, who sent from the console, who handed off and resumed a fan, and when — in admin, scoped."""
+
 from decimal import Decimal
 
 import pytest
@@ -45,8 +46,10 @@ def boss(client, two_creators):
 
 
 def _change(client, creator, **changes):
-    r = client.post(reverse("admin:models_registry_creator_change", args=[creator.pk]),
-                    creator_page_data(client, creator, **changes))
+    r = client.post(
+        reverse("admin:models_registry_creator_change", args=[creator.pk]),
+        creator_page_data(client, creator, **changes),
+    )
     assert r.status_code == 302, r.context["adminform"].form.errors if r.context else r
     creator.refresh_from_db()
 
@@ -65,9 +68,12 @@ def test_price_and_key_changes_show_who_and_when_never_the_key(client, boss, alp
     for who in (client, None):  # the manager who made them, then the creator's chatter
         if who is None:
             client.force_login(chatter_a)
-        for url in (reverse("admin:models_registry_creator_history", args=[alpha.pk]), AUDIT,
-                    f"{AUDIT}?creator={alpha.pk}",
-                    reverse("admin:models_registry_creator_simple_history", args=[alpha.pk, key.history_id])):
+        for url in (
+            reverse("admin:models_registry_creator_history", args=[alpha.pk]),
+            AUDIT,
+            f"{AUDIT}?creator={alpha.pk}",
+            reverse("admin:models_registry_creator_simple_history", args=[alpha.pk, key.history_id]),
+        ):
             page = client.get(url)
             assert page.status_code == 200, url
             html = page.content.decode()
@@ -93,8 +99,12 @@ def test_a_chatter_sees_only_their_creators_history(chatter_client, two_creators
     bravo.save()
     assert chatter_client.get(reverse("admin:models_registry_creator_history", args=[bravo.pk])).status_code == 403
     record = bravo.history.latest("history_id")
-    assert chatter_client.get(reverse("admin:models_registry_creator_simple_history",
-                                      args=[bravo.pk, record.history_id])).status_code == 403
+    assert (
+        chatter_client.get(
+            reverse("admin:models_registry_creator_simple_history", args=[bravo.pk, record.history_id])
+        ).status_code
+        == 403
+    )
     assert chatter_client.get(f"{AUDIT}?creator={bravo.pk}").status_code == 403
     html = chatter_client.get(AUDIT).content.decode()
     assert SECRET not in html
@@ -139,8 +149,9 @@ def test_draft_decisions_and_console_sends_show_who(client, two_creators, platfo
     user = chatter("ann", alpha)
     draft = two_creators[0]["salesbot.draft"]
     drafts.reject(draft, user, "too pushy")
-    Action.objects.create(creator=alpha, fan=fan, action="text", message_text="hey you", status="sent",
-                          source="staff", sent_by=user)
+    Action.objects.create(
+        creator=alpha, fan=fan, action="text", message_text="hey you", status="sent", source="staff", sent_by=user
+    )
     client.force_login(user)
     html = client.get(AUDIT).content.decode()
     assert "too pushy" in html and "draft for fan" in html

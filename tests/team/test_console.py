@@ -1,5 +1,6 @@
 """The console on a fan's timeline: a person writes (text or a PPV), through the one sender, as their own
 Action; they then hold the fan; handed-off and flagged fans are worked here; opted-out fans are not."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -32,8 +33,7 @@ def test_console_ppv_is_the_persons_action_and_holds_the_fan(client, demo, platf
     client.force_login(maria)
     page = client.get(conversation(fan)).content.decode()
     assert 'id="composer"' in page and "combo3" in page
-    r = client.post(conversation(fan) + "send/", {"text": "only for you babe", "content_key": "combo3",
-                                                   "price": "22"})
+    r = client.post(conversation(fan) + "send/", {"text": "only for you babe", "content_key": "combo3", "price": "22"})
     assert r.status_code == 302
     action = Action.objects.get(fan=fan)
     assert (action.action, action.status, action.source, action.sent_by) == ("ppv", "sent", "staff", maria)
@@ -59,8 +59,9 @@ def test_the_bot_stays_silent_while_a_person_holds_the_fan(demo, platform, maria
 
 def test_console_refuses_price_out_of_bounds_content_already_bought_and_opted_out(demo, platform, maria):
     fan = FanFactory(creator=demo, content_sent=["combo3", "combo5"])
-    Action.objects.create(creator=demo, fan=fan, action="ppv", content_key="combo3", price=Decimal("18"),
-                          status="sent", purchased=True)
+    Action.objects.create(
+        creator=demo, fan=fan, action="ppv", content_key="combo3", price=Decimal("18"), status="sent", purchased=True
+    )
     with pytest.raises(console.ConsoleError, match="outside the creator's bounds"):
         console.send(fan, maria, text="x", content_key="combo5", price=Decimal("500"))
     with pytest.raises(console.ConsoleError, match="already bought"):
@@ -98,8 +99,9 @@ def test_draft_review_page_approve_then_edit(client, demo, platform, maria):
     a, b = FanFactory(creator=demo, total_spent=Decimal("90")), FanFactory(creator=demo)
     Message.objects.create(fan=a, direction="in", text="hi from a", ts=timezone.now() - timedelta(minutes=1))
     first = Draft.objects.create(creator=demo, fan=a, action="text", text="hey you, missed me?")
-    second = Draft.objects.create(creator=demo, fan=b, action="ppv", text="something for you", content_key="combo3",
-                                  price=Decimal("18"))
+    second = Draft.objects.create(
+        creator=demo, fan=b, action="ppv", text="something for you", content_key="combo3", price=Decimal("18")
+    )
     client.force_login(maria)
     listing = client.get("/admin/salesbot/draft/", follow=True).content.decode()
     assert listing.index("hey you, missed me?") < listing.index("something for you")  # biggest spender first
@@ -107,9 +109,11 @@ def test_draft_review_page_approve_then_edit(client, demo, platform, maria):
     assert "hi from a" in page and "hey you, missed me?" in page
     r = client.post(f"/admin/salesbot/draft/{first.pk}/review/", {"op": "approve"})
     assert r["Location"].endswith(f"/admin/salesbot/draft/{second.pk}/review/")
-    client.post(f"/admin/salesbot/draft/{first.pk}/review/", {"op": "approve"})   # the double click
-    client.post(f"/admin/salesbot/draft/{second.pk}/review/",
-                {"op": "edit", "text": "made this for you", "content_key": "combo3", "price": "24"})
+    client.post(f"/admin/salesbot/draft/{first.pk}/review/", {"op": "approve"})  # the double click
+    client.post(
+        f"/admin/salesbot/draft/{second.pk}/review/",
+        {"op": "edit", "text": "made this for you", "content_key": "combo3", "price": "24"},
+    )
     assert [s["text"] for s in platform.sends] == ["hey you, missed me?", "made this for you"]
     perf = client.get("/admin/reports/performance/").content.decode()
     assert 'data-sender="maria"' in perf

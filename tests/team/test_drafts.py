@@ -1,5 +1,6 @@
 """Approve mode: the worker drafts instead of sending; a person approves (once), edits (checked by the same
 rules), or rejects; a fan who writes again supersedes the draft. Mode off: the bot never writes."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -54,7 +55,7 @@ def test_approving_sends_exactly_once_even_clicked_twice(demo, platform, maria):
         drafts.approve(Draft.objects.get(pk=draft.pk), maria)
     assert len(platform.sends) == 1 and platform.sends[0]["text"] == draft.text
     assert action.status == "sent" and action.sent_by == maria and action.review == "approved"
-    assert action.source == draft.source          # still the bot's message, approved as drafted
+    assert action.source == draft.source  # still the bot's message, approved as drafted
     draft.refresh_from_db()
     assert draft.status == "approved" and draft.sent_action == action and draft.decided_by == maria
 
@@ -62,8 +63,15 @@ def test_approving_sends_exactly_once_even_clicked_twice(demo, platform, maria):
 def test_edit_is_checked_by_the_offer_rules_then_sent(demo, platform, maria):
     set_mode(demo, "approve")
     fan = FanFactory(creator=demo)
-    draft = Draft.objects.create(creator=demo, fan=fan, action="ppv", text="just for you", content_key="combo3",
-                                 price=Decimal("18"), source="rules")
+    draft = Draft.objects.create(
+        creator=demo,
+        fan=fan,
+        action="ppv",
+        text="just for you",
+        content_key="combo3",
+        price=Decimal("18"),
+        source="rules",
+    )
     with pytest.raises(drafts.DraftError, match="outside the creator's bounds"):
         drafts.approve(draft, maria, {"price": Decimal("999")})
     with pytest.raises(drafts.DraftError, match="unknown content_key"):
@@ -136,13 +144,15 @@ def test_drafts_list_is_most_urgent_first(demo):
 def test_sales_credit_adds_up_to_the_creators_revenue(demo, platform, maria):
     set_mode(demo, "approve")
     fan = FanFactory(creator=demo)
-    ppv = Draft.objects.create(creator=demo, fan=fan, action="ppv", text="for you", content_key="combo3",
-                               price=Decimal("18"), source="rules")
+    ppv = Draft.objects.create(
+        creator=demo, fan=fan, action="ppv", text="for you", content_key="combo3", price=Decimal("18"), source="rules"
+    )
     drafts.approve(ppv, maria, {"price": "20"})
     record_outcome(fan, "purchased", amount=Decimal("20"))
     other = FanFactory(creator=demo)
-    bot = Draft.objects.create(creator=demo, fan=other, action="ppv", text="a treat", content_key="combo3",
-                               price=Decimal("18"), source="llm")
+    bot = Draft.objects.create(
+        creator=demo, fan=other, action="ppv", text="a treat", content_key="combo3", price=Decimal("18"), source="llm"
+    )
     drafts.approve(bot, maria)
     record_outcome(other, "purchased", amount=Decimal("18"))
     record_outcome(other, "tipped", amount=Decimal("7"))
@@ -175,7 +185,7 @@ def test_a_fan_handed_off_or_opting_out_leaves_the_drafts_queue(demo, platform, 
     fan.refresh_from_db()
     assert why in fan.handoff_reason or (why == "opted out" and fan.opted_out)
     assert Draft.objects.get(pk=draft.pk).status == "superseded"
-    assert list(drafts.open_drafts([demo.pk])) == []       # nobody is asked to approve a message to them
+    assert list(drafts.open_drafts([demo.pk])) == []  # nobody is asked to approve a message to them
     assert platform.sends == []
 
 
@@ -186,4 +196,4 @@ def test_a_staff_hand_off_closes_the_fans_open_draft(demo, platform, maria):
     other, kept = _drafted_fan(demo, 8803)
     staff.staff_hand_off(fan, "maria", "wants a video call", user=maria)
     assert Draft.objects.get(pk=draft.pk).status == "superseded"
-    assert Draft.objects.get(pk=kept.pk).status == "open"    # only that fan's
+    assert Draft.objects.get(pk=kept.pk).status == "open"  # only that fan's

@@ -2,6 +2,7 @@
 the composer (refusals keep the text, no send over an unseen message, a vault item at its listed price), the live
 feed, safety for people (nobody sells to a flagged fan; only a manager clears the flag, audited), drafts at volume
 and ledgers nobody types into."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -25,8 +26,9 @@ def convo(fan):
 
 
 def wrote(fan, text, minutes_ago=0):
-    return Message.objects.create(fan=fan, direction="in", text=text,
-                                  ts=timezone.now() - timedelta(minutes=minutes_ago))
+    return Message.objects.create(
+        fan=fan, direction="in", text=text, ts=timezone.now() - timedelta(minutes=minutes_ago)
+    )
 
 
 @pytest.fixture
@@ -41,8 +43,9 @@ def boss(db):
 
 @pytest.fixture
 def minor(demo):
-    fan = FanFactory(creator=demo, name="Kid", state="handed_off", safety_flag=True,
-                     handoff_reason="safety: possible minor")
+    fan = FanFactory(
+        creator=demo, name="Kid", state="handed_off", safety_flag=True, handoff_reason="safety: possible minor"
+    )
     wrote(fan, "im 16 lol")
     return fan
 
@@ -51,8 +54,12 @@ def test_the_list_puts_fans_who_need_a_human_and_wait_first_and_tells_safety_fro
     calm = FanFactory(creator=demo, name="Calm", total_spent=Decimal("400"))
     wrote(calm, "hey", minutes_ago=30)
     Message.objects.create(fan=calm, direction="out", text="hi!")
-    custom = FanFactory(creator=demo, name="Custom", state="handed_off", handoff_reason="needs a human: custom "
-                                                                                       "request needs new content")
+    custom = FanFactory(
+        creator=demo,
+        name="Custom",
+        state="handed_off",
+        handoff_reason="needs a human: custom request needs new content",
+    )
     wrote(custom, "$100 for a custom?", minutes_ago=5)
     other = FanFactory(creator=CreatorFactory(slug="someone-else"), name="Stranger")
     wrote(other, "hello?")
@@ -67,14 +74,28 @@ def test_the_list_puts_fans_who_need_a_human_and_wait_first_and_tells_safety_fro
 def test_the_conversation_reads_in_chat_order_with_the_composer_under_the_newest_message(client, demo, maria):
     fan = FanFactory(creator=demo, name="Ana")
     wrote(fan, "first message", minutes_ago=10)
-    Action.objects.create(creator=demo, fan=fan, action="ppv", content_key="combo3", price=Decimal("18"),
-                          status="sent", platform_message_id=777, purchased=True, source="rules")
-    Message.objects.create(fan=fan, direction="out", text="a treat for you", platform_message_id=777,
-                           ts=timezone.now() - timedelta(minutes=5))
+    Action.objects.create(
+        creator=demo,
+        fan=fan,
+        action="ppv",
+        content_key="combo3",
+        price=Decimal("18"),
+        status="sent",
+        platform_message_id=777,
+        purchased=True,
+        source="rules",
+    )
+    Message.objects.create(
+        fan=fan,
+        direction="out",
+        text="a treat for you",
+        platform_message_id=777,
+        ts=timezone.now() - timedelta(minutes=5),
+    )
     wrote(fan, "newest message")
     client.force_login(maria)
     body = client.get(convo(fan)).content.decode()
-    body = body[body.index('id="bubbles"'):]
+    body = body[body.index('id="bubbles"') :]
     assert body.index("first message") < body.index("a treat for you") < body.index("newest message")
     assert body.index("newest message") < body.index('id="composer"')
     assert "combo3 · $18.00 · bought ✓" in body and "bot · rules" in body
@@ -97,10 +118,11 @@ def test_a_refused_price_keeps_the_text_and_says_why_in_plain_words(client, demo
     wrote(fan, "what do you have?")
     client.force_login(maria)
     for price, why in (("500", "outside this creator"), ("25$", "Write the price as a number")):
-        r = client.post(convo(fan) + "send/", {"text": "made this just for you", "content_key": "combo5",
-                                               "price": price})
+        r = client.post(
+            convo(fan) + "send/", {"text": "made this just for you", "content_key": "combo5", "price": price}
+        )
         body = r.content.decode()
-        error = body[body.index('id="composer-error"'):].split("</div>")[0]
+        error = body[body.index('id="composer-error"') :].split("</div>")[0]
         assert r.status_code == 400 and why in error and "content_key" not in error
         assert "made this just for you</textarea>" in body and 'value="combo5" data-price="25.00" checked' in body
     assert platform.sends == []
@@ -139,15 +161,19 @@ def test_the_live_feed_answers_briefly_until_something_lands_then_with_it(client
     first = client.get(f"{INBOX}live/", {"fan": fan.pk}).json()
     assert first["changed"] and "hello" in first["bubbles"] and "Fay" in first["list"]
     assert client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": first["stamp"]}).json() == {
-        "stamp": first["stamp"], "changed": False}
+        "stamp": first["stamp"],
+        "changed": False,
+    }
     other = FanFactory(creator=demo, name="Quiet")
     wrote(other, "hi")
-    settled = client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": first["stamp"],
-                                           "fan_stamp": first["fan_stamp"]}).json()
+    settled = client.get(
+        f"{INBOX}live/", {"fan": fan.pk, "stamp": first["stamp"], "fan_stamp": first["fan_stamp"]}
+    ).json()
     assert set(settled["rows"]) == {str(other.pk)} and "bubbles" not in settled  # Fay's screen did not move
     wrote(fan, "are you there?? 🥺")
-    later = client.get(f"{INBOX}live/", {"fan": fan.pk, "stamp": settled["stamp"],
-                                         "fan_stamp": settled["fan_stamp"]}).json()
+    later = client.get(
+        f"{INBOX}live/", {"fan": fan.pk, "stamp": settled["stamp"], "fan_stamp": settled["fan_stamp"]}
+    ).json()
     # only the rows that moved, and the open conversation again
     assert later["changed"] and list(later["rows"]) == [str(fan.pk)] and "are you there??" in later["rows"][str(fan.pk)]
     assert "are you there??" in later["bubbles"]
@@ -155,16 +181,19 @@ def test_the_live_feed_answers_briefly_until_something_lands_then_with_it(client
 
 # --- safety for people -------------------------------------------------------------------------------
 
-def test_a_possible_minor_is_offered_no_paid_content_and_no_ppv_passes_from_any_writer(client, demo, maria, minor,
-                                                                                      platform):
+
+def test_a_possible_minor_is_offered_no_paid_content_and_no_ppv_passes_from_any_writer(
+    client, demo, maria, minor, platform
+):
     client.force_login(maria)
     body = client.get(convo(minor)).content.decode()
     assert 'id="vault-picker"' not in body and "Safety flag" in body
     r = client.post(convo(minor) + "send/", {"text": "just for you", "content_key": "combo7", "price": "35"})
     assert r.status_code == 400 and "safety flag" in r.content.decode()
     # a bot draft for the fan (made before the flag) cannot be approved, by admin or by the ops API
-    draft = Draft.objects.create(creator=demo, fan=minor, action="ppv", text="treat", content_key="combo3",
-                                 price=Decimal("18"))
+    draft = Draft.objects.create(
+        creator=demo, fan=minor, action="ppv", text="treat", content_key="combo3", price=Decimal("18")
+    )
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=maria).key}")
     answer = api.post(f"/api/demo/drafts/{draft.pk}/approve", {}, format="json")
@@ -177,7 +206,8 @@ def test_a_possible_minor_is_offered_no_paid_content_and_no_ppv_passes_from_any_
 
 
 def test_a_chatter_cannot_clear_a_safety_flag_a_manager_can_with_a_reason_and_the_audit_shows_it(
-        client, demo, maria, boss, minor):
+    client, demo, maria, boss, minor
+):
     client.force_login(maria)
     assert client.post(convo(minor) + "clear_flag/", {"reason": "seems fine", "confirm": "on"}).status_code == 403
     client.post(convo(minor) + "resume/")
@@ -202,18 +232,21 @@ def test_a_chatter_gives_a_sale_handoff_back_to_the_bot(client, demo, maria):
 
 # --- drafts at volume ------------------------------------------------------------------------------
 
+
 def test_alike_drafts_approved_at_once_are_each_sent_once(client, demo, boss, platform):
     fans = [FanFactory(creator=demo, name=n) for n in ("Ana", "Ben", "Cy")]
-    drafts = [Draft.objects.create(creator=demo, fan=f, action="text", text=f"hiii {f.name}! welcome 💕")
-              for f in fans]
+    drafts = [Draft.objects.create(creator=demo, fan=f, action="text", text=f"hiii {f.name}! welcome 💕") for f in fans]
     Draft.objects.create(creator=demo, fan=FanFactory(creator=demo, name="Dee"), action="text", text="other words")
     client.force_login(boss)
     page = client.get(f"/admin/salesbot/draft/{drafts[0].pk}/review/").content.decode()
     assert "Approve this and 2 more like it" in page
     client.post(f"/admin/salesbot/draft/{drafts[0].pk}/review/", {"op": "approve_alike"})
     client.post(f"/admin/salesbot/draft/{drafts[0].pk}/review/", {"op": "approve_alike"})  # a second click
-    assert sorted(s["text"] for s in platform.sends) == ["hiii Ana! welcome 💕", "hiii Ben! welcome 💕",
-                                                         "hiii Cy! welcome 💕"]
+    assert sorted(s["text"] for s in platform.sends) == [
+        "hiii Ana! welcome 💕",
+        "hiii Ben! welcome 💕",
+        "hiii Cy! welcome 💕",
+    ]
     assert Draft.objects.filter(status="open").count() == 1
 
 
@@ -230,16 +263,20 @@ def test_back_to_autopilot_leaves_no_draft_open_and_the_bot_decides_afresh(demo,
 
 # --- ledgers and the way in ------------------------------------------------------------------------
 
+
 def test_nobody_types_a_fans_spend_an_outcome_or_an_action(client, demo, boss):
     fan = FanFactory(creator=demo, total_spent=Decimal("10"))
     action = Action.objects.create(creator=demo, fan=fan, action="text", status="sent")
     client.force_login(boss)
-    for url in ("/admin/learning/action/add/", "/admin/learning/outcome/add/", "/admin/fans/message/add/",
-                "/admin/salesbot/webhookevent/add/"):
+    for url in (
+        "/admin/learning/action/add/",
+        "/admin/learning/outcome/add/",
+        "/admin/fans/message/add/",
+        "/admin/salesbot/webhookevent/add/",
+    ):
         assert client.get(url).status_code == 403, url
     assert 'name="status"' not in client.get(f"/admin/learning/action/{action.pk}/change/").content.decode()
-    client.post(f"/admin/fans/fan/{fan.pk}/change/", {"name": "x", "notes": "", "autonomy": "",
-                                                      "total_spent": "999"})
+    client.post(f"/admin/fans/fan/{fan.pk}/change/", {"name": "x", "notes": "", "autonomy": "", "total_spent": "999"})
     assert Fan.objects.get(pk=fan.pk).total_spent == Decimal("10")
     listing = client.get("/admin/fans/fan/").content.decode()
     assert f'href="/admin/inbox/{fan.pk}/" class="open-conversation"' in listing

@@ -1,6 +1,7 @@
 """The manager's day: fans who need a person routed to the chatters on duty (capacity, round robin, off duty hands
 back, a manager reassigns, never two at once), response targets (within, due soon, breached), the shift and payout
 report (commission, CSV = page), and numbers by period with imported history apart."""
+
 import csv
 import io
 import threading
@@ -21,11 +22,17 @@ from tests.team_helpers import chatter, manager
 
 
 def needs_human(creator, name, spent="0", minutes_ago=1):
-    fan = FanFactory(creator=creator, name=name, state="handed_off", total_spent=Decimal(spent),
-                     handoff_reason="needs a human: custom request needs new content",
-                     needs_human_since=timezone.now() - timedelta(minutes=minutes_ago))
-    Message.objects.create(fan=fan, direction="in", text="can you make me something?",
-                           ts=timezone.now() - timedelta(minutes=minutes_ago))
+    fan = FanFactory(
+        creator=creator,
+        name=name,
+        state="handed_off",
+        total_spent=Decimal(spent),
+        handoff_reason="needs a human: custom request needs new content",
+        needs_human_since=timezone.now() - timedelta(minutes=minutes_ago),
+    )
+    Message.objects.create(
+        fan=fan, direction="in", text="can you make me something?", ts=timezone.now() - timedelta(minutes=minutes_ago)
+    )
     return fan
 
 
@@ -38,6 +45,7 @@ def mine(user):
 
 
 # --- assignment -------------------------------------------------------------------------------------
+
 
 def test_fans_go_to_the_chatters_on_duty_within_capacity_most_valuable_first(demo):
     ana, ben = chatter("ana", demo), chatter("ben", demo)
@@ -121,6 +129,7 @@ def test_concurrent_routing_never_gives_a_chatter_more_than_capacity():
 
 # --- response targets ---------------------------------------------------------------------------------
 
+
 def test_each_waiting_conversation_shows_its_response_target_state(demo):
     ana = chatter("ana", demo)
     demo.first_response_minutes, demo.next_response_minutes = 5, 15
@@ -129,8 +138,9 @@ def test_each_waiting_conversation_shows_its_response_target_state(demo):
     needs_human(demo, "soon", minutes_ago=4.5)
     needs_human(demo, "late", minutes_ago=9)
     answered = needs_human(demo, "answered", minutes_ago=30)
-    Message.objects.create(fan=answered, direction="out", text="hi, it's Ana", by_human=True,
-                           ts=timezone.now() - timedelta(minutes=20))
+    Message.objects.create(
+        fan=answered, direction="out", text="hi, it's Ana", by_human=True, ts=timezone.now() - timedelta(minutes=20)
+    )
     Message.objects.create(fan=answered, direction="in", text="ok!", ts=timezone.now() - timedelta(minutes=10))
     states = {r.fan.name: r.target["state"] for r in selectors.conversations(ana) if r.target}
     assert states == {"fresh": "within", "soon": "soon", "late": "breached", "answered": "within"}  # 15 min next
@@ -139,6 +149,7 @@ def test_each_waiting_conversation_shows_its_response_target_state(demo):
 
 
 # --- shifts and payouts ---------------------------------------------------------------------------------
+
 
 def test_the_shift_report_pays_commission_on_credited_sales_and_the_csv_matches(client, demo, platform):
     from salesbot.pipeline import console
@@ -152,10 +163,9 @@ def test_the_shift_report_pays_commission_on_credited_sales_and_the_csv_matches(
     Outcome.objects.create(creator=demo, fan=quick, event="purchased", amount=Decimal("30"), action=ppv)
     client.force_login(boss)
     page = client.get("/admin/reports/shifts/?period=today").content.decode()
-    row = page[page.index('data-person="ana"'):].split("</tr>")[0]
+    row = page[page.index('data-person="ana"') :].split("</tr>")[0]
     assert ">2<" in row and "50%" in row and "$30.00" in row and "$3.00" in row  # 2 fans, 1 of 2 in target
-    lines = list(csv.reader(io.StringIO(client.get("/admin/reports/shifts/?period=today&format=csv").content
-                                        .decode())))
+    lines = list(csv.reader(io.StringIO(client.get("/admin/reports/shifts/?period=today&format=csv").content.decode())))
     ana_line = next(line for line in lines if line[0] == "ana")
     header = lines[0]
     got = dict(zip(header, ana_line, strict=True))
@@ -169,12 +179,14 @@ def test_the_shift_report_pays_commission_on_credited_sales_and_the_csv_matches(
 
 # --- periods --------------------------------------------------------------------------------------------
 
+
 def test_today_is_live_money_of_today_with_imported_history_apart(client, demo):
     boss = manager("boss")
     fan = FanFactory(creator=demo)
     Outcome.objects.create(creator=demo, fan=fan, event="purchased", amount=Decimal("25"))
-    Outcome.objects.create(creator=demo, fan=fan, event="tipped", amount=Decimal("5"),
-                           ts=timezone.now() - timedelta(days=2))
+    Outcome.objects.create(
+        creator=demo, fan=fan, event="tipped", amount=Decimal("5"), ts=timezone.now() - timedelta(days=2)
+    )
     Outcome.objects.create(creator=demo, fan=fan, event="purchased", amount=Decimal("100"), import_key="k1")
     client.force_login(boss)
     home = client.get("/admin/").content.decode()

@@ -1,5 +1,6 @@
 """A chatter of creator A, on creator B: every admin page and every ops API route is refused, and no page
 shows B's rows. The pages and routes are read from the admin site and the URL resolver, not listed by hand."""
+
 import re
 
 import pytest
@@ -65,8 +66,12 @@ def test_the_chatter_works_creator_a(chatter_client, two_creators):
     """The control: the same pages open on the chatter's own creator."""
     a, _ = two_creators
     fan, creator = a["fans.fan"], a["models_registry.creator"]
-    for path in [f"/admin/fans/fan/{fan.pk}/timeline/", f"/admin/fans/fan/{fan.pk}/change/",
-                 f"/admin/models_registry/creator/{creator.pk}/dashboard/", "/admin/fans/needshumanfan/"]:
+    for path in [
+        f"/admin/fans/fan/{fan.pk}/timeline/",
+        f"/admin/fans/fan/{fan.pk}/change/",
+        f"/admin/models_registry/creator/{creator.pk}/dashboard/",
+        "/admin/fans/needshumanfan/",
+    ]:
         assert chatter_client.get(path).status_code == 200, path
     page = chatter_client.get("/admin/fans/fan/").content.decode()
     assert "alphafan" in page and SECRET not in page.lower()
@@ -84,8 +89,9 @@ def test_every_api_route_refuses_creator_b(chatter_api, two_creators, route, met
     assert r.status_code == 403, r.content
 
 
-@pytest.mark.parametrize("route,method", [c for c in PROTECTED_CALLS if "<slug:creator_slug>" in c[0]
-                                          and c[1] == "get"])
+@pytest.mark.parametrize(
+    "route,method", [c for c in PROTECTED_CALLS if "<slug:creator_slug>" in c[0] and c[1] == "get"]
+)
 def test_api_reads_answer_for_creator_a(chatter_api, two_creators, route, method):
     a, _ = two_creators
     r = call(chatter_api, method, concrete(route, a["models_registry.creator"], a["fans.fan"]))

@@ -1,5 +1,6 @@
 """manage.py evaluate_policy SLUG --policy ladder|raw_rates|learned [--since YYYY-MM-DD]: what another offer
 policy would have earned per offer on the logged PPVs (learning.offpolicy: SNIPS and doubly robust, 90%)."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -33,10 +34,13 @@ class Command(BaseCommand):
             return
         if not result["offers"]:
             raise CommandError(result["error"])
-        self.stdout.write(f"{policy} on {result['offers']} logged offers ({result['matched']} where it agrees with "
-                          f"what was offered); logged revenue per offer ${result['logged_revenue_per_offer']:.2f}")
+        self.stdout.write(
+            f"{policy} on {result['offers']} logged offers ({result['matched']} where it agrees with "
+            f"what was offered); logged revenue per offer ${result['logged_revenue_per_offer']:.2f}"
+        )
         for name in ("dr", "snips"):
             if name in result:
                 e = result[name]
-                self.stdout.write(f"  {name:5} ${e['estimate']:.2f} per offer "
-                                  f"(90% ${e['interval'][0]:.2f} – ${e['interval'][1]:.2f})")
+                self.stdout.write(
+                    f"  {name:5} ${e['estimate']:.2f} per offer (90% ${e['interval'][0]:.2f} – ${e['interval'][1]:.2f})"
+                )

@@ -1,4 +1,5 @@
 """`manage.py export_seed_logs OUTROOT --creator SLUG`: write a creator's data back in the seed's formats."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,14 +9,21 @@ from models_registry.models import Creator
 
 
 class Command(BaseCommand):
-    help = ("Write OUTROOT/research/bot-outcomes/SLUG/{fan_id}.jsonl and OUTROOT/research/bot-state/SLUG/"
-            "{fan_id}.json (seed §3, §4, §7) for every fan, action and outcome of the creator.")
+    help = (
+        "Write OUTROOT/research/bot-outcomes/SLUG/{fan_id}.jsonl and OUTROOT/research/bot-state/SLUG/"
+        "{fan_id}.json (seed §3, §4, §7) for every fan, action and outcome of the creator."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("outroot", type=Path)
         parser.add_argument("--creator", required=True, help="Creator slug.")
-        parser.add_argument("--progress-every", type=int, default=100, metavar="N",
-                            help="Print a progress line every N files when there are more than N (default 100).")
+        parser.add_argument(
+            "--progress-every",
+            type=int,
+            default=100,
+            metavar="N",
+            help="Print a progress line every N files when there are more than N (default 100).",
+        )
 
     def handle(self, outroot, creator, progress_every, **options):
         try:
@@ -29,5 +37,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"exported {done}/{total} files ({done * 100 // total}%)")
 
         r = export_seed_logs(obj, outroot, progress=progress)
-        self.stdout.write(f"Exported {r.fans} fans, {r.actions} actions, {r.outcomes} outcomes "
-                          f"into {r.files} files under {outroot}.")
+        self.stdout.write(
+            f"Exported {r.fans} fans, {r.actions} actions, {r.outcomes} outcomes into {r.files} files under {outroot}."
+        )

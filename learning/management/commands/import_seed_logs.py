@@ -1,4 +1,5 @@
 """`manage.py import_seed_logs ROOT --creator SLUG`: bring a seed daemon's logs into the database."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,19 +10,25 @@ STAGES = {"import": ("imported", "files"), "score": ("scored", "fans")}
 
 
 class Command(BaseCommand):
-    help = ("Import ROOT/research/bot-outcomes/SLUG/*.jsonl and ROOT/research/bot-state/SLUG/*.json "
-            "(seed §3, §4, §7). Safe to re-run: nothing is imported twice. The files are history: a state "
-            "file sets all fields of a fan it creates; on a stored fan it changes a field only if the file "
-            "changed it since the last import and nothing live changed it meanwhile, and never moves a "
-            "handed-off, opted-out or safety-flagged fan. Live values kept are counted in the summary. "
-            "Every imported fan's whale score is then recomputed (seed §8).")
+    help = (
+        "Import ROOT/research/bot-outcomes/SLUG/*.jsonl and ROOT/research/bot-state/SLUG/*.json "
+        "(seed §3, §4, §7). Safe to re-run: nothing is imported twice. The files are history: a state "
+        "file sets all fields of a fan it creates; on a stored fan it changes a field only if the file "
+        "changed it since the last import and nothing live changed it meanwhile, and never moves a "
+        "handed-off, opted-out or safety-flagged fan. Live values kept are counted in the summary. "
+        "Every imported fan's whale score is then recomputed (seed §8)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("root", type=Path, help="The seed's working directory (the one holding research/).")
         parser.add_argument("--creator", required=True, help="Creator slug; created with defaults if missing.")
-        parser.add_argument("--progress-every", type=int, default=100, metavar="N",
-                            help="Print a progress line every N files (or fans scored) when there are more than N "
-                                 "(default 100).")
+        parser.add_argument(
+            "--progress-every",
+            type=int,
+            default=100,
+            metavar="N",
+            help="Print a progress line every N files (or fans scored) when there are more than N (default 100).",
+        )
 
     def handle(self, root, creator, progress_every, **options):
         step = max(1, progress_every)

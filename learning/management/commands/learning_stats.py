@@ -2,6 +2,7 @@
 
 Always computed fresh (never the cache), so what staff read is what the database says now.
 """
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError

@@ -5,6 +5,7 @@ queryset.update() of a counted field): each creator's StatsCell and BuyerStat ro
 row queries of learning.stats (the reference implementation) in one transaction. With --check nothing
 is written: the counters' stats are compared with the row queries' and any difference is an error.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from learning.stats import counters
@@ -18,8 +19,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slugs", nargs="*", metavar="SLUG", help="Creator slugs (default: every creator).")
-        parser.add_argument("--check", action="store_true",
-                            help="Only compare the counters with the row queries; exit 1 on a difference.")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Only compare the counters with the row queries; exit 1 on a difference.",
+        )
 
     def handle(self, *args, slugs, check=False, **options):
         creators = Creator.objects.order_by("slug")
@@ -36,12 +40,14 @@ class Command(BaseCommand):
                 rows = {k: v for k, v in compute_learning_stats_from_rows(creator).items() if k != "computed_at"}
                 bad = [k for k in rows if rows[k] != fast.get(k)]
                 differ += [f"{creator.slug}: {k}" for k in bad]
-                self.stdout.write(f"{creator.slug}: " + ("counters match the rows" if not bad
-                                                          else f"counters differ on {', '.join(bad)}"))
+                self.stdout.write(
+                    f"{creator.slug}: "
+                    + ("counters match the rows" if not bad else f"counters differ on {', '.join(bad)}")
+                )
                 continue
             info = counters.rebuild(creator)
-            self.stdout.write(f"{creator.slug}: rebuilt {info['cells']} cells and {info['buyers']} buyers "
-                              "from the rows")
+            self.stdout.write(
+                f"{creator.slug}: rebuilt {info['cells']} cells and {info['buyers']} buyers from the rows"
+            )
         if differ:
             raise CommandError("counters differ from the rows (run without --check to rebuild): " + "; ".join(differ))
-

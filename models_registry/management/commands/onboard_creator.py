@@ -3,6 +3,7 @@
 Secrets never go on the command line: they are read from environment variables you name, or typed
 at a hidden prompt.
 """
+
 import getpass
 import os
 from pathlib import Path
@@ -14,9 +15,16 @@ from django.core.management.base import BaseCommand, CommandError
 from models_registry.forms import CreatorOnboardingForm
 from models_registry.models import mask
 
-OPTION_FIELDS = {"display_name": "display_name", "account_id": "account_id", "platform_user_id": "platform_user_id",
-                 "api_base_url": "api_base_url", "provider": "provider", "ppv_min": "ppv_min_price",
-                 "ppv_max": "ppv_max_price", "entry_price": "entry_price"}
+OPTION_FIELDS = {
+    "display_name": "display_name",
+    "account_id": "account_id",
+    "platform_user_id": "platform_user_id",
+    "api_base_url": "api_base_url",
+    "provider": "provider",
+    "ppv_min": "ppv_min_price",
+    "ppv_max": "ppv_max_price",
+    "entry_price": "entry_price",
+}
 
 
 class Command(BaseCommand):
@@ -29,22 +37,35 @@ class Command(BaseCommand):
         parser.add_argument("--display-name")
         parser.add_argument("--account-id", help="platform account id (the webhooks' account_id)")
         parser.add_argument("--platform-user-id")
-        parser.add_argument("--provider", choices=["onlyfansapi", "simple"],
-                            help="onlyfansapi: a real account through OnlyFansAPI.com; simple: the fakes' contract "
-                                 "(default for a new creator: simple)")
+        parser.add_argument(
+            "--provider",
+            choices=["onlyfansapi", "simple"],
+            help="onlyfansapi: a real account through OnlyFansAPI.com; simple: the fakes' contract "
+            "(default for a new creator: simple)",
+        )
         parser.add_argument("--api-base-url", help="default: the provider's own (onlyfansapi); a stand-in's URL")
         parser.add_argument("--ppv-min", help="minimum PPV price")
         parser.add_argument("--ppv-max", help="maximum PPV price")
         parser.add_argument("--entry-price", help="entry PPV price")
         parser.add_argument("--api-key-env", metavar="VAR", help="read the platform API key from this env variable")
-        parser.add_argument("--webhook-secret-env", metavar="VAR",
-                            help="read the webhook secret from this env variable (default: generate one)")
-        parser.add_argument("--prompt-secrets", action="store_true",
-                            help="type the API key and webhook secret at a hidden prompt")
-        parser.add_argument("--replace", action="store_true",
-                            help="re-onboard an existing creator: vault, playbook and templates are replaced")
-        parser.add_argument("--show-webhook-secret", action="store_true",
-                            help="print the webhook secret in full (to configure the platform's signing)")
+        parser.add_argument(
+            "--webhook-secret-env",
+            metavar="VAR",
+            help="read the webhook secret from this env variable (default: generate one)",
+        )
+        parser.add_argument(
+            "--prompt-secrets", action="store_true", help="type the API key and webhook secret at a hidden prompt"
+        )
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="re-onboard an existing creator: vault, playbook and templates are replaced",
+        )
+        parser.add_argument(
+            "--show-webhook-secret",
+            action="store_true",
+            help="print the webhook secret in full (to configure the platform's signing)",
+        )
 
     def handle(self, *args, **opts):
         data = {"slug": opts["slug"], "replace": "on" if opts["replace"] else ""}
@@ -62,8 +83,11 @@ class Command(BaseCommand):
             except ValidationError:
                 pass  # the form now carries the messages
         if creator is None:
-            lines = [f"  {'form' if name == '__all__' else name}: {message}"
-                     for name, messages in form.errors.items() for message in messages]
+            lines = [
+                f"  {'form' if name == '__all__' else name}: {message}"
+                for name, messages in form.errors.items()
+                for message in messages
+            ]
             raise CommandError("The creator was not onboarded:\n" + "\n".join(lines))
         self._summary(creator, form, opts["show_webhook_secret"])
 

@@ -5,6 +5,7 @@
 3. `manage.py rotate_encryption_key` re-encrypts every creator's secrets with the first key;
 4. drop the old keys from FIELD_ENCRYPTION_KEYS.
 """
+
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
@@ -20,8 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--new-key", action="store_true", help="print a new Fernet key and exit")
-        parser.add_argument("--check", action="store_true",
-                            help="only count the secrets not yet under the first key (exit 1 if any)")
+        parser.add_argument(
+            "--check", action="store_true", help="only count the secrets not yet under the first key (exit 1 if any)"
+        )
 
     def handle(self, *args, **opts):
         if opts["new_key"]:
@@ -37,8 +39,10 @@ class Command(BaseCommand):
                 old = [t for t in tokens if t and not _opens(newest, t)]
                 stale += len(old)
                 if old and not opts["check"]:
-                    cur.execute(f"UPDATE {q(table)} SET {', '.join(f'{q(f)} = %s' for f in FIELDS)} WHERE id = %s",
-                                [*(rotate(t) if t else "" for t in tokens), pk])
+                    cur.execute(
+                        f"UPDATE {q(table)} SET {', '.join(f'{q(f)} = %s' for f in FIELDS)} WHERE id = %s",
+                        [*(rotate(t) if t else "" for t in tokens), pk],
+                    )
                     rotated += len(old)
         if opts["check"]:
             self.stdout.write(f"{stale} secret(s) not yet under the newest key")

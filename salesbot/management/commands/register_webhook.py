@@ -2,6 +2,7 @@
 creator's provider (OnlyFansAPI.com) for the creator's account, with the events the pipeline handles
 and the creator's signing secret; prints the provider's answer. Re-running updates the same webhook.
 The work is salesbot.providers.onlyfansapi.setup's (the creator admin's action calls it too)."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry.models import Creator

@@ -1,6 +1,7 @@
 """`manage.py sync_vault SLUG`: pull the creator's vault from OnlyFansAPI.com (paged through hasMore)
 and list the media no content key maps yet; `--map KEY=ID[,ID]` adds media ids to a content key.
 The work is salesbot.providers.onlyfansapi.setup's (the creator admin's actions call it too)."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry.models import Creator
@@ -13,8 +14,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
-        parser.add_argument("--map", dest="maps", action="append", default=[], metavar="KEY=ID[,ID]",
-                            help="add these vault media ids to content key KEY (repeatable)")
+        parser.add_argument(
+            "--map",
+            dest="maps",
+            action="append",
+            default=[],
+            metavar="KEY=ID[,ID]",
+            help="add these vault media ids to content key KEY (repeatable)",
+        )
 
     def handle(self, *args, slug, maps, **opts):
         creator = Creator.objects.filter(slug=slug, provider=onlyfansapi.NAME).first()

@@ -2,6 +2,7 @@
 
 Errors, timeouts and unusable replies never block a fan: the rule engine decides instead.
 """
+
 import logging
 import time
 from datetime import timedelta
@@ -29,8 +30,12 @@ def configured() -> bool:
 
 
 def client() -> anthropic.Anthropic:
-    return anthropic.Anthropic(api_key=settings.ANTHROPIC_API_KEY, base_url=settings.ANTHROPIC_BASE_URL,
-                               timeout=settings.LLM_TIMEOUT_S, max_retries=settings.LLM_MAX_RETRIES)
+    return anthropic.Anthropic(
+        api_key=settings.ANTHROPIC_API_KEY,
+        base_url=settings.ANTHROPIC_BASE_URL,
+        timeout=settings.LLM_TIMEOUT_S,
+        max_retries=settings.LLM_MAX_RETRIES,
+    )
 
 
 def cost_usd(model: str, usage, batch: bool = False) -> Decimal:
@@ -75,12 +80,18 @@ def decide(ctx: Context) -> Decision:
         return fallback(ctx, "no LLM configured")
     creator, fan = ctx.creator, ctx.fan
     prompt = build_prompt(creator, fan, had=repeats.sent_texts(fan))
-    call = LLMCall(creator=creator, fan=fan, model=creator.llm_model, prompt_tokens=prompt.tokens,
-                   trimmed=min(prompt.trimmed, 32767))  # a small-integer column; a long history leaves out more
+    call = LLMCall(
+        creator=creator,
+        fan=fan,
+        model=creator.llm_model,
+        prompt_tokens=prompt.tokens,
+        trimmed=min(prompt.trimmed, 32767),
+    )  # a small-integer column; a long history leaves out more
     started = time.monotonic()
     try:
-        reply = client().messages.create(model=creator.llm_model, max_tokens=settings.LLM_MAX_OUTPUT_TOKENS,
-                                          **prompt.as_api_kwargs())
+        reply = client().messages.create(
+            model=creator.llm_model, max_tokens=settings.LLM_MAX_OUTPUT_TOKENS, **prompt.as_api_kwargs()
+        )
     except anthropic.APIError as e:
         call.latency_ms = int((time.monotonic() - started) * 1000)
         call.outcome, call.error = LLMCall.Outcome.ERROR, f"{type(e).__name__}: {e}"[:2000]

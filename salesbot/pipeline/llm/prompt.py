@@ -8,6 +8,7 @@
   can still be sold to the fan, and the fan's context with their memory (staff notes, durable facts,
   purchases, as much of the conversation as fits), kept under the token limit by leaving out the oldest first.
 """
+
 import json
 import math
 from dataclasses import dataclass, field
@@ -67,15 +68,17 @@ def count_tokens(text: str) -> int:
 
 @dataclass
 class Prompt:
-    system: str                     # the creator's part: the same for all its fans for minutes (prompt-cached)
-    user: str                       # the fan's part
+    system: str  # the creator's part: the same for all its fans for minutes (prompt-cached)
+    user: str  # the fan's part
     tokens: int
     trimmed: int = 0
     sections: list = field(default_factory=list)  # the playbook sections named for the fan's state
 
     def as_api_kwargs(self) -> dict:
-        return {"system": [{"type": "text", "text": self.system, "cache_control": {"type": "ephemeral"}}],
-                "messages": [{"role": "user", "content": self.user}]}
+        return {
+            "system": [{"type": "text", "text": self.system, "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": self.user}],
+        }
 
 
 def playbook_sections(creator, state: str) -> list:
@@ -85,8 +88,13 @@ def playbook_sections(creator, state: str) -> list:
 def fan_context(fan, messages, memory: dict | None = None) -> dict:
     """The fan's profile, memory and conversation (`messages`: dicts of from/text, oldest first)."""
     return {
-        "fan_id": fan.fan_id, "name": fan.name, "state": fan.state, "total_spent": float(fan.total_spent),
-        "signals": fan.signals, "content_sent": fan.content_sent, "messages_received": fan.messages_received,
+        "fan_id": fan.fan_id,
+        "name": fan.name,
+        "state": fan.state,
+        "total_spent": float(fan.total_spent),
+        "signals": fan.signals,
+        "content_sent": fan.content_sent,
+        "messages_received": fan.messages_received,
         "last_ppv_price": float(fan.last_ppv_price) if fan.last_ppv_price is not None else None,
         **(memory or dict.fromkeys(MEMORY, [])),
         "last_messages": messages,
@@ -95,34 +103,50 @@ def fan_context(fan, messages, memory: dict | None = None) -> dict:
 
 # --- the creator's part -------------------------------------------------------------------------
 
+
 def creator_prefix(creator, control: bool = False) -> dict:
     """The creator's part and what the fan's part needs from it ({"text", "vault": [(key, paid)],
     "sections": [(number, states)]}), cached for LLM_PREFIX_TTL_S (or until the creator's next edit) so every
     call in between sends the very same bytes. `control`: a holdout experiment's control fans get the
     cold-start [STATS] block."""
-    return creator_cache.cached(creator, f"llm-prefix-{int(control)}", lambda: _build_prefix(creator, control),
-                                settings.LLM_PREFIX_TTL_S)
+    return creator_cache.cached(
+        creator, f"llm-prefix-{int(control)}", lambda: _build_prefix(creator, control), settings.LLM_PREFIX_TTL_S
+    )
 
 
 def _build_prefix(creator, control: bool) -> dict:
-    instructions = INSTRUCTIONS % {"actions": ACTIONS, "hooks": HOOKS, "max_facts": MAX_REPLY_FACTS,
-                                   "fact_chars": FACT_MAX_CHARS}
+    instructions = INSTRUCTIONS % {
+        "actions": ACTIONS,
+        "hooks": HOOKS,
+        "max_facts": MAX_REPLY_FACTS,
+        "fact_chars": FACT_MAX_CHARS,
+    }
     sections = list(creator.playbook_sections.order_by("number"))
     vault = list(creator.vault_items.all())
     stats_block = format_stats_block({} if control else aggregate_learning_stats(creator))
-    text = "\n".join([
-        instructions, "", "# PLAYBOOK", *(_section(s) + "\n" for s in sections),
-        "# VAULT (content_key: kind, price or free, ladder tier: what it is)",
-        *(_vault_line(v) for v in vault),
-        "", "# VOICE (lines this creator wrote, by kind: write like them, never copy one the fan already had)",
-        *_voice_lines(creator),
-        "", f"RESTRICTED_WORDS: {json.dumps(list(creator.restricted_words or []), ensure_ascii=False)}",
-        f"PRICE_BOUNDS: {creator.ppv_min_price.normalize():f}-{creator.ppv_max_price.normalize():f}",
-        f"ENTRY_PRICE: {creator.entry_price.normalize():f}",
-        stats_block,
-    ])
-    return {"text": text, "vault": [(v.content_key, v.default_price is not None) for v in vault],
-            "sections": [(s.number, list(s.serves_states or [])) for s in sections]}
+    text = "\n".join(
+        [
+            instructions,
+            "",
+            "# PLAYBOOK",
+            *(_section(s) + "\n" for s in sections),
+            "# VAULT (content_key: kind, price or free, ladder tier: what it is)",
+            *(_vault_line(v) for v in vault),
+            "",
+            "# VOICE (lines this creator wrote, by kind: write like them, never copy one the fan already had)",
+            *_voice_lines(creator),
+            "",
+            f"RESTRICTED_WORDS: {json.dumps(list(creator.restricted_words or []), ensure_ascii=False)}",
+            f"PRICE_BOUNDS: {creator.ppv_min_price.normalize():f}-{creator.ppv_max_price.normalize():f}",
+            f"ENTRY_PRICE: {creator.entry_price.normalize():f}",
+            stats_block,
+        ]
+    )
+    return {
+        "text": text,
+        "vault": [(v.content_key, v.default_price is not None) for v in vault],
+        "sections": [(s.number, list(s.serves_states or [])) for s in sections],
+    }
 
 
 def _voice_lines(creator) -> list[str]:
@@ -140,18 +164,23 @@ def _vault_line(v) -> str:
 
 # --- the fan's part -----------------------------------------------------------------------------
 
+
 def _user_text(prefix: dict, fan, had: list | None, ctx: dict) -> str:
     sent = set(fan.content_sent or [])
     unsent = [(k, paid) for k, paid in prefix["vault"] if k not in sent]
     numbers = [n for n, states in prefix["sections"] if fan.state in states]
-    return "\n".join(line for line in [
-        f"PLAYBOOK_FOR_THIS_FAN ({fan.state}): " + (", ".join(f"§{n}" for n in numbers) or "the whole playbook"),
-        had_line(had),
-        f"ALLOWED_CONTENT_KEYS: {', '.join(k for k, paid in unsent if paid)}",
-        f"FREE_CONTENT_KEYS: {', '.join(k for k, paid in unsent if not paid)}",
-        "FAN: " + json.dumps(ctx, ensure_ascii=False, default=str),
-        "Reply with exactly one JSON line.",
-    ] if line is not None)
+    return "\n".join(
+        line
+        for line in [
+            f"PLAYBOOK_FOR_THIS_FAN ({fan.state}): " + (", ".join(f"§{n}" for n in numbers) or "the whole playbook"),
+            had_line(had),
+            f"ALLOWED_CONTENT_KEYS: {', '.join(k for k, paid in unsent if paid)}",
+            f"FREE_CONTENT_KEYS: {', '.join(k for k, paid in unsent if not paid)}",
+            "FAN: " + json.dumps(ctx, ensure_ascii=False, default=str),
+            "Reply with exactly one JSON line.",
+        ]
+        if line is not None
+    )
 
 
 def build_prompt(creator, fan, limit: int | None = None, had: list | None = None) -> Prompt:
@@ -173,8 +202,10 @@ def build_prompt(creator, fan, limit: int | None = None, had: list | None = None
     # Whole bytes: ceil(a/3) + ceil(b/3) <= (a + b + 4) / 3, so staying within 3 * limit - 4 bytes fits.
     room = Room(3 * limit - 4 - _bytes(system) - _bytes(base_user))
     if room.left < 0:
-        raise ValueError(f"the prompt needs {count_tokens(system) + count_tokens(base_user)} tokens even "
-                         f"with no context (limit {limit})")
+        raise ValueError(
+            f"the prompt needs {count_tokens(system) + count_tokens(base_user)} tokens even "
+            f"with no context (limit {limit})"
+        )
     notes = room.take([(n, _cost(n)) for n in reversed(_note_lines(fan))])[::-1]
     facts = room.take([(f, _cost(f)) for f in for_prompt(fan)])
     bought = room.take([(p, _cost(p)) for p in _purchases(fan)])[::-1]
@@ -184,8 +215,7 @@ def build_prompt(creator, fan, limit: int | None = None, had: list | None = None
     tokens = count_tokens(system) + count_tokens(user)
     if tokens > limit:  # cannot happen while Room counts every byte; never send an oversized prompt
         raise ValueError(f"prompt budget miscounted: {tokens} tokens > {limit}")
-    return Prompt(system, user, tokens, room.left_out,
-                  [n for n, states in prefix["sections"] if fan.state in states])
+    return Prompt(system, user, tokens, room.left_out, [n for n, states in prefix["sections"] if fan.state in states])
 
 
 def prefix_report(creator) -> dict:
@@ -222,7 +252,7 @@ def _conversation(fan, room: Room) -> list[dict]:
     """The newest messages that fit, newest first, read a page at a time (never a query per message)."""
     kept, start = [], 0
     while True:
-        page = list(fan.messages.order_by("-ts", "-id").values_list("direction", "text")[start:start + PAGE])
+        page = list(fan.messages.order_by("-ts", "-id").values_list("direction", "text")[start : start + PAGE])
         for direction, text in page:
             item = {"from": "fan" if direction == "in" else "creator", "text": text[:MESSAGE_MAX_CHARS]}
             if not room.fits(_cost(item)):

@@ -2,6 +2,7 @@
 
 Anything that is not a usable decision is rejected with a reason; the rule engine then decides.
 """
+
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -55,8 +56,15 @@ def validate(data: dict, creator, fan) -> Decision:
         why = message_block(creator, fan, action, text=text, content_key=key, price=price)
         if why:
             raise RejectedReply(why)
-    return Decision(action=action, text=text, content_key=key, price=price, hook=hook,
-                    reason=str(data.get("reason") or "")[:200], source=Action.Source.LLM)
+    return Decision(
+        action=action,
+        text=text,
+        content_key=key,
+        price=price,
+        hook=hook,
+        reason=str(data.get("reason") or "")[:200],
+        source=Action.Source.LLM,
+    )
 
 
 def _price(raw) -> Decimal:

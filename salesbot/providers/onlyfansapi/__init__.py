@@ -1,6 +1,7 @@
 """OnlyFansAPI.com (../shared/providers/onlyfansapi.md): its webhooks, verified and parsed into the
 project's own events, and its HTTP client (client.py). Parsed defensively: unknown fields are ignored,
 a missing field is a WebhookError naming it (the event is stored as failed, visible and replayable)."""
+
 import hashlib
 import hmac
 import re
@@ -41,13 +42,26 @@ RECEIVED, SENT, UNLOCKED = "messages.received", "messages.sent", "messages.ppv.u
 TIPS, TRANSACTIONS = "tips.received", "transactions.new"
 SUB_NEW, SUB_RENEWED, SUB_EXPIRED = "subscriptions.new", "subscriptions.renewed", "subscriptions.expired"
 # The account's session, as the provider sees it: anything but reconnected means every send would fail.
-ACCOUNT_HEALTH = {"accounts.session_expired": "session_expired",
-                  "accounts.authentication_failed": "authentication_failed",
-                  "accounts.otp_code_required": "otp_code_required", "accounts.reconnected": "ok"}
+ACCOUNT_HEALTH = {
+    "accounts.session_expired": "session_expired",
+    "accounts.authentication_failed": "authentication_failed",
+    "accounts.otp_code_required": "otp_code_required",
+    "accounts.reconnected": "ok",
+}
 # A chargeback read from the API (salesbot.providers.onlyfansapi.chargebacks stores each as an event).
 CHARGEBACK = "chargebacks.pulled"
-KNOWN_EVENTS = {RECEIVED, SENT, UNLOCKED, TIPS, TRANSACTIONS, SUB_NEW, SUB_RENEWED, SUB_EXPIRED,
-                *ACCOUNT_HEALTH, CHARGEBACK}
+KNOWN_EVENTS = {
+    RECEIVED,
+    SENT,
+    UNLOCKED,
+    TIPS,
+    TRANSACTIONS,
+    SUB_NEW,
+    SUB_RENEWED,
+    SUB_EXPIRED,
+    *ACCOUNT_HEALTH,
+    CHARGEBACK,
+}
 # No idempotency key, never stored: applied at the door (salesbot.pipeline.presence) and answered 200.
 TYPING, ONLINE, OFFLINE = "users.typing", "users.online", "users.offline"
 EPHEMERAL = {TYPING, ONLINE, OFFLINE}
@@ -75,8 +89,13 @@ def inbound(data: dict, meta: dict) -> Envelope:
         raise WebhookError("missing header 'X-OFAPI-Idempotency-Key'")
     if key is not None and len(key) > MAX_EVENT_ID:
         raise WebhookError(f"header 'X-OFAPI-Idempotency-Key' must be at most {MAX_EVENT_ID} characters")
-    return Envelope(event_id=key, event=event, account_id=require(data, "account_id", str, ""),
-                    created_at=None, payload=require(data, "payload", dict, ""))
+    return Envelope(
+        event_id=key,
+        event=event,
+        account_id=require(data, "account_id", str, ""),
+        created_at=None,
+        payload=require(data, "payload", dict, ""),
+    )
 
 
 def parse_stored(body: bytes, event_id: str | None) -> tuple[Envelope, Event | None]:
@@ -147,8 +166,11 @@ def _sent(p):
     price = p.get("price")
     price = Decimal("0") if price in (None, "", False) else dollars(price, "payload.price")
     queue_id = p.get("queueId")
-    queue_id = queue_id if isinstance(queue_id, int) and not isinstance(queue_id, bool) and queue_id > 0 else (
-        int(queue_id) if isinstance(queue_id, str) and queue_id.isdigit() and int(queue_id) > 0 else None)
+    queue_id = (
+        queue_id
+        if isinstance(queue_id, int) and not isinstance(queue_id, bool) and queue_id > 0
+        else (int(queue_id) if isinstance(queue_id, str) and queue_id.isdigit() and int(queue_id) > 0 else None)
+    )
     mass = p.get("isFromQueue") is True or queue_id is not None
     return SentByAccount(fan, message_id, text, price, at, mass=mass, queue_id=queue_id)
 
@@ -162,14 +184,17 @@ def _unlocked(p):
     found = FIRST_ID.search(link) if isinstance(link, str) else None
     if found is None:
         raise WebhookError("missing the unlocked message id ('firstId=' in payload.replacePairs.{MESSAGE_LINK})")
-    return Purchase(fan, int(found.group(1)), dollars(amount, "payload.replacePairs.{AMOUNT}"),
-                    _time(p, "createdAt"))
+    return Purchase(fan, int(found.group(1)), dollars(amount, "payload.replacePairs.{AMOUNT}"), _time(p, "createdAt"))
 
 
 def _tip(p):
     fan = fan_ref(require(p, "user", dict, "payload."), "payload.user.")
-    return Tip(fan, dollars(require(p, "amountGross", object, "payload."), "payload.amountGross"),
-               _time(p, "createdAt"), source=TIPS)
+    return Tip(
+        fan,
+        dollars(require(p, "amountGross", object, "payload."), "payload.amountGross"),
+        _time(p, "createdAt"),
+        source=TIPS,
+    )
 
 
 def _transaction(p):
@@ -203,6 +228,7 @@ def _account(event: str):
     def parse(p):
         state = p.get("state")
         return AccountState(ACCOUNT_HEALTH[event], state[:200] if isinstance(state, str) else "")
+
     return parse
 
 
@@ -217,8 +243,14 @@ def _chargeback(p):
 
 
 PARSERS = {
-    RECEIVED: _received, SENT: _sent, UNLOCKED: _unlocked, TIPS: _tip, TRANSACTIONS: _transaction,
-    SUB_NEW: lambda p: NewSubscriber(*_subscriber(p)), SUB_RENEWED: lambda p: Renewal(*_subscriber(p)),
-    SUB_EXPIRED: _expired, CHARGEBACK: _chargeback,
+    RECEIVED: _received,
+    SENT: _sent,
+    UNLOCKED: _unlocked,
+    TIPS: _tip,
+    TRANSACTIONS: _transaction,
+    SUB_NEW: lambda p: NewSubscriber(*_subscriber(p)),
+    SUB_RENEWED: lambda p: Renewal(*_subscriber(p)),
+    SUB_EXPIRED: _expired,
+    CHARGEBACK: _chargeback,
     **{event: _account(event) for event in ACCOUNT_HEALTH},
 }

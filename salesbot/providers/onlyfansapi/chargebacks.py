@@ -6,6 +6,7 @@ undoes comes off the fan's books and the stats (salesbot.pipeline.books.on_rever
 
 A chargeback the provider already told as `transactions.new` undo is not taken twice: the fan's
 reversals of that amount already booked (or waiting) are counted against the chargebacks listed for it."""
+
 import json
 import logging
 from collections import Counter
@@ -24,8 +25,8 @@ from salesbot.providers.onlyfansapi import CHARGEBACK, NAME, Client
 
 log = logging.getLogger(__name__)
 
-LOOKBACK = timedelta(days=30)   # chargebacks come weeks after the payment
-MAX_PAGES = 3                   # credits: at most this many calls per creator per pull
+LOOKBACK = timedelta(days=30)  # chargebacks come weeks after the payment
+MAX_PAGES = 3  # credits: at most this many calls per creator per pull
 ENDPOINT = "onlyfansapi-pull"
 
 
@@ -44,10 +45,14 @@ def _fan_amount(item):
 
 def _already_reversed(creator, fan_id, amount, pulled_before: int) -> bool:
     """The provider's own undo of this money was booked (or is waiting) beyond what earlier pulls took."""
-    told = (Outcome.objects.filter(fan__creator=creator, fan__fan_id=fan_id, event=Outcome.Event.REVERSED,
-                                   amount=amount).count()
-            + PendingReversal.objects.filter(creator=creator, fan__fan_id=fan_id, amount=amount,
-                                             applied_at__isnull=True).count())
+    told = (
+        Outcome.objects.filter(
+            fan__creator=creator, fan__fan_id=fan_id, event=Outcome.Event.REVERSED, amount=amount
+        ).count()
+        + PendingReversal.objects.filter(
+            creator=creator, fan__fan_id=fan_id, amount=amount, applied_at__isnull=True
+        ).count()
+    )
     return told > pulled_before
 
 
@@ -59,9 +64,10 @@ def pull(creator) -> int:
     except PlatformError as e:
         log.warning("chargebacks of %s not read: %s", creator.slug, e)
         return 0
-    earlier = WebhookEvent.objects.filter(creator=creator, event=CHARGEBACK).values_list("event_id", "status",
-                                                                                           "raw_body")
-    stored, pulled = set(), Counter()   # pulled: (fan, amount) of the chargebacks applied as reversals
+    earlier = WebhookEvent.objects.filter(creator=creator, event=CHARGEBACK).values_list(
+        "event_id", "status", "raw_body"
+    )
+    stored, pulled = set(), Counter()  # pulled: (fan, amount) of the chargebacks applied as reversals
     for key, status, raw in earlier:
         stored.add(key)
         if status != WebhookEvent.Status.IGNORED:
@@ -81,8 +87,15 @@ def pull(creator) -> int:
         body = json.dumps({"event": CHARGEBACK, "account_id": creator.account_id, "payload": item})
         try:
             with transaction.atomic():
-                WebhookEvent.objects.create(creator=creator, event_id=key, event=CHARGEBACK, endpoint=ENDPOINT,
-                                            raw_body=body, status=status, error=error)
+                WebhookEvent.objects.create(
+                    creator=creator,
+                    event_id=key,
+                    event=CHARGEBACK,
+                    endpoint=ENDPOINT,
+                    raw_body=body,
+                    status=status,
+                    error=error,
+                )
         except IntegrityError:
             continue
         new += status == WebhookEvent.Status.RECEIVED

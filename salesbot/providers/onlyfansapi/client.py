@@ -2,6 +2,7 @@
 sending, its per-minute rate limits (`_meta._rate_limits`) respected per account, its error answers
 (422 field errors, ONLYFANS_COM_ERROR) turned into messages staff can read on the Action, its banned-words
 guard (`blockBannedWords`) asked on every send, a dead session (Creator.account_health) waited out."""
+
 import logging
 import re
 from datetime import timedelta
@@ -76,8 +77,9 @@ class Client(HttpClient):
     # -- rate limits: a send waits (deferred by the queue) instead of running into a 429 ---------------
     def _paused_for(self) -> tuple[float, str]:
         """Seconds sends must wait, and why: the rate limit used up, or the account's session dead."""
-        until, health = (type(self.creator).objects.filter(pk=self.creator.pk)
-                         .values_list("api_paused_until", "account_health").first() or (None, "ok"))
+        until, health = type(self.creator).objects.filter(pk=self.creator.pk).values_list(
+            "api_paused_until", "account_health"
+        ).first() or (None, "ok")
         if health and health != "ok":
             return HEALTH_WAIT_S, f"account {self.account} needs attention ({health}): sends wait for reconnect"
         wait = max(0.0, (until - timezone.now()).total_seconds()) if until else 0.0
@@ -117,8 +119,9 @@ class Client(HttpClient):
         except ValueError:
             return _error_text(r)
         if isinstance(data, dict) and isinstance(data.get("errors"), dict):  # 422: {"errors": {field: [msg]}}
-            return "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                             for k, v in data["errors"].items())[:300]
+            return "; ".join(
+                f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in data["errors"].items()
+            )[:300]
         if isinstance(data, dict) and data.get("error") == "ONLYFANS_COM_ERROR":
             return f"ONLYFANS_COM_ERROR: {data.get('message') or data.get('onlyfans_response')}"[:300]
         return _error_text(r)
@@ -145,13 +148,17 @@ class Client(HttpClient):
             error.retry_after = wait
             raise error
         price = Decimal(str(price or 0))
-        body = {"text": text_to_html(text), "price": int(price) if price == int(price) else float(price),
-                "mediaFiles": media}
+        body = {
+            "text": text_to_html(text),
+            "price": int(price) if price == int(price) else float(price),
+            "mediaFiles": media,
+        }
         guard = getattr(settings, "OFAPI_BLOCK_BANNED_WORDS", "strict_ban")
         if guard in BANNED_WORDS_MODES:  # the provider's own screen, behind our last gate's restricted words
             body["blockBannedWords"] = guard
-        data = self._call("POST", f"/{self.account}/chats/{int(fan_id)}/messages", json=body,
-                          idempotency_key=idempotency_key)
+        data = self._call(
+            "POST", f"/{self.account}/chats/{int(fan_id)}/messages", json=body, idempotency_key=idempotency_key
+        )
         try:
             return SentMessage(id=int(data["data"]["id"]), created_at=data["data"].get("createdAt", ""))
         except (KeyError, TypeError, ValueError):
@@ -186,14 +193,24 @@ class Client(HttpClient):
         return [w for w in found or [] if isinstance(w, dict) and w.get("id") is not None]
 
     def create_webhook(self, url: str, events: list[str], account_ids: list[str], secret: str) -> dict:
-        body = {"endpoint_url": url, "events": events, "account_scope": "inclusive",
-                "account_ids": sorted(account_ids), "signing_secret": secret}
+        body = {
+            "endpoint_url": url,
+            "events": events,
+            "account_scope": "inclusive",
+            "account_ids": sorted(account_ids),
+            "signing_secret": secret,
+        }
         return (self._call("POST", "/webhooks", json=body) or {}).get("data") or {}
 
     def update_webhook(self, wh_id: str, url: str, events: list[str], account_ids: list[str]) -> dict:
         """PUT replaces the account ids (and cannot set the signing secret: rotate by create + delete)."""
-        body = {"endpoint_url": url, "events": events, "account_scope": "inclusive",
-                "account_ids": sorted(account_ids), "enabled": True}
+        body = {
+            "endpoint_url": url,
+            "events": events,
+            "account_scope": "inclusive",
+            "account_ids": sorted(account_ids),
+            "enabled": True,
+        }
         return (self._call("PUT", f"/webhooks/{wh_id}", json=body) or {}).get("data") or {}
 
     def delete_webhook(self, wh_id: str) -> None:
@@ -229,7 +246,7 @@ class Client(HttpClient):
     def add_to_user_list(self, list_id: str, fan_ids, chunk: int = 500) -> None:
         ids = [int(i) for i in fan_ids]
         for start in range(0, len(ids), chunk):
-            self._call("POST", f"/{self.account}/user-lists/{list_id}/users", json={"ids": ids[start:start + chunk]})
+            self._call("POST", f"/{self.account}/user-lists/{list_id}/users", json={"ids": ids[start : start + chunk]})
 
     def mass_send(self, text: str, *, media_ids=(), price=0, user_lists=(), user_ids=(), idempotency_key) -> int:
         """`POST /{account}/mass-messaging`: one message to lists and ids, its price checked first as for a
@@ -239,8 +256,13 @@ class Client(HttpClient):
         if problem:
             raise PermanentError(problem)
         price = Decimal(str(price or 0))
-        body = {"text": text_to_html(text), "price": int(price) if price == int(price) else float(price),
-                "mediaFiles": media, "userLists": list(user_lists), "userIds": [int(u) for u in user_ids]}
+        body = {
+            "text": text_to_html(text),
+            "price": int(price) if price == int(price) else float(price),
+            "mediaFiles": media,
+            "userLists": list(user_lists),
+            "userIds": [int(u) for u in user_ids],
+        }
         guard = getattr(settings, "OFAPI_BLOCK_BANNED_WORDS", "strict_ban")
         if guard in BANNED_WORDS_MODES:
             body["blockBannedWords"] = guard
@@ -263,8 +285,14 @@ class Client(HttpClient):
         """Who bought a paid message (ids only: the provider gives no amount or time per buyer)."""
         found, offset = [], 0
         for _ in range(max_pages):
-            data = (self._call("GET", f"/{self.account}/engagement/messages/{int(message_id)}/buyers",
-                               params={"limit": limit, "offset": offset}) or {}).get("data") or {}
+            data = (
+                self._call(
+                    "GET",
+                    f"/{self.account}/engagement/messages/{int(message_id)}/buyers",
+                    params={"limit": limit, "offset": offset},
+                )
+                or {}
+            ).get("data") or {}
             page = [u for u in data.get("list") or [] if isinstance(u, dict) and u.get("id") is not None]
             found += [int(u["id"]) for u in page]
             offset += len(page)

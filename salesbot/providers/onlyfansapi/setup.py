@@ -1,6 +1,7 @@
 """Setting a creator's OnlyFansAPI.com account up: the deployment's webhook registered for the account,
 and the account's vault media mapped to content keys. One implementation for the `register_webhook` and
 `sync_vault` commands and the creator admin's actions (salesbot.providers.setup_admin)."""
+
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -19,30 +20,34 @@ class SetupError(Exception):
 @dataclass(frozen=True)
 class Registration:
     endpoint: str
-    updated: bool       # an existing webhook was updated (or joined) rather than a new one registered
+    updated: bool  # an existing webhook was updated (or joined) rather than a new one registered
     events: list
-    answer: dict        # the provider's answer (its webhook id …)
+    answer: dict  # the provider's answer (its webhook id …)
     account_ids: list = field(default_factory=list)  # every account the webhook serves now
-    rotated_from: str = ""   # the webhook removed (or left) after the secret was rotated onto a new one
+    rotated_from: str = ""  # the webhook removed (or left) after the secret was rotated onto a new one
     others: list = field(default_factory=list)  # other webhooks for the same URL no creator here claims
 
     def summary(self, creator) -> str:
-        text = (f"{'Updated' if self.updated else 'Registered'} {self.endpoint} for {creator.account_id}: "
-                f"{', '.join(self.events)}")
+        text = (
+            f"{'Updated' if self.updated else 'Registered'} {self.endpoint} for {creator.account_id}: "
+            f"{', '.join(self.events)}"
+        )
         if len(self.account_ids) > 1:
             text += f" (webhook {self.answer.get('id')} serves {', '.join(self.account_ids)})"
         if self.rotated_from:
             text += f"; the signing secret was rotated: webhook {self.rotated_from} no longer serves this account"
         if self.others:
-            text += (f"; {len(self.others)} other webhook(s) for this URL ({', '.join(self.others)}) were not "
-                     f"registered by any creator here and were left as they are")
+            text += (
+                f"; {len(self.others)} other webhook(s) for this URL ({', '.join(self.others)}) were not "
+                f"registered by any creator here and were left as they are"
+            )
         return text
 
 
 @dataclass(frozen=True)
 class VaultSync:
-    media: list         # every vault media the provider listed
-    unmapped: list      # those no content key of the creator maps yet
+    media: list  # every vault media the provider listed
+    unmapped: list  # those no content key of the creator maps yet
 
     def summary(self) -> str:
         return f"{len(self.media)} vault media, {len(self.unmapped)} not mapped to a content key"
@@ -96,22 +101,30 @@ def _converge(creator, client, endpoint) -> Registration:
     claimed = {w for w in _peers(creator).exclude(webhook_id="").values_list("webhook_id", flat=True)}
     current = creator.webhook_id if creator.webhook_id in hooks else ""
     if current and hooks[current].get("url") != endpoint:
-        current = ""   # moved to another URL: registered afresh; the old one is left for its other accounts
+        current = ""  # moved to another URL: registered afresh; the old one is left for its other accounts
     if not current:
         # Join the webhook a peer with the same secret has for this URL, else adopt one for this URL that
         # no creator here claims (one the provider already had, e.g. from before webhook ids were stored).
-        same_secret = {c.webhook_id for c in _peers(creator).filter(webhook_id__in=list(hooks))
-                       .only("webhook_id", "webhook_secret_registered") if c.webhook_secret_registered == secret}
-        at_url = sorted((w for w in hooks.values() if w.get("url") == endpoint),
-                        key=lambda w: (str(w.get("created_at") or ""), str(w["id"])))
+        same_secret = {
+            c.webhook_id
+            for c in _peers(creator).filter(webhook_id__in=list(hooks)).only("webhook_id", "webhook_secret_registered")
+            if c.webhook_secret_registered == secret
+        }
+        at_url = sorted(
+            (w for w in hooks.values() if w.get("url") == endpoint),
+            key=lambda w: (str(w.get("created_at") or ""), str(w["id"])),
+        )
         joined = next((str(w["id"]) for w in at_url if str(w["id"]) in same_secret), "")
         adopted = "" if joined else next((str(w["id"]) for w in at_url if str(w["id"]) not in claimed), "")
         current = joined or adopted
         if current:
             # A webhook registered by the earlier code carries the secret the creator had then.
             _save(creator, webhook_id=current, webhook_secret_registered=creator.webhook_secret_registered or secret)
-    others = sorted(str(w["id"]) for w in hooks.values()
-                    if w.get("url") == endpoint and str(w["id"]) not in claimed and str(w["id"]) != current)
+    others = sorted(
+        str(w["id"])
+        for w in hooks.values()
+        if w.get("url") == endpoint and str(w["id"]) not in claimed and str(w["id"]) != current
+    )
     if not current:
         answer = client.create_webhook(endpoint, EVENTS, [creator.account_id], secret)
         _save(creator, webhook_id=str(answer.get("id") or ""), webhook_secret_registered=secret)
@@ -129,15 +142,14 @@ def _rotate(creator, client, endpoint, old: str, others) -> Registration:
     account leaves the old one; only then is the old secret no longer accepted."""
     answer = client.create_webhook(endpoint, EVENTS, [creator.account_id], creator.webhook_secret)
     new = str(answer.get("id") or "")
-    _save(creator, webhook_id=new)   # webhook_secret_registered still holds the old secret: it still verifies
+    _save(creator, webhook_id=new)  # webhook_secret_registered still holds the old secret: it still verifies
     left = _accounts_on(creator, old, with_self=False)
     if left:
         client.update_webhook(old, endpoint, EVENTS, left)
     else:
         client.delete_webhook(old)
     _save(creator, webhook_secret_registered=creator.webhook_secret)
-    return Registration(endpoint, False, list(EVENTS), answer, [creator.account_id], rotated_from=old,
-                        others=others)
+    return Registration(endpoint, False, list(EVENTS), answer, [creator.account_id], rotated_from=old, others=others)
 
 
 def unmapped(creator, media: list[dict]) -> list[dict]:

@@ -1,5 +1,6 @@
 """Message text both ways: the provider's HTML to the plain text the pipeline reads (safety screening,
 signals, the prompt), and our plain text to HTML the platform shows as written."""
+
 import html
 import re
 from html.parser import HTMLParser

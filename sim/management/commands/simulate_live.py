@@ -1,4 +1,5 @@
 """Drive N simulated fans through the real system against the fake platform and fake Claude server."""
+
 import socket
 import subprocess
 import sys
@@ -19,8 +20,12 @@ def _free_port() -> int:
 
 def _start(module, *args):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args], cwd=settings.BASE_DIR,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", str(port), *args],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -39,21 +44,36 @@ class Command(BaseCommand):
         parser.add_argument("--fans", type=int, default=500)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--slug", default="sim")
-        parser.add_argument("--bad-llm-every", type=int, default=25,
-                            help="every Nth webhook, the fake LLM gives one unusable answer (0: never)")
-        parser.add_argument("--variants", type=int, default=0,
-                            help="keep only the first N variants of each template (a fresh content map); 0: all")
+        parser.add_argument(
+            "--bad-llm-every",
+            type=int,
+            default=25,
+            help="every Nth webhook, the fake LLM gives one unusable answer (0: never)",
+        )
+        parser.add_argument(
+            "--variants",
+            type=int,
+            default=0,
+            help="keep only the first N variants of each template (a fresh content map); 0: all",
+        )
         parser.add_argument("--no-llm", action="store_true", help="rules only: no LLM key, as without Claude")
 
     def handle(self, *args, **o):
-        platform, platform_url = _start("sim.platform_server", "--account-id", "acct_sim",
-                                        "--api-key", "sim-key", "--webhook-secret", "sim-secret")
+        platform, platform_url = _start(
+            "sim.platform_server", "--account-id", "acct_sim", "--api-key", "sim-key", "--webhook-secret", "sim-secret"
+        )
         llm, llm_url = _start("sim.llm_server")
         try:
-            sim = LiveSimulation(platform_url, llm_url, slug=o["slug"], seed=o["seed"],
-                                 bad_llm_every=o["bad_llm_every"],
-                                 variants=o["variants"], llm=not o["no_llm"],
-                                 progress=lambda i, n: self.stdout.write(f"  {i}/{n} fans ({100 * i // n}%)"))
+            sim = LiveSimulation(
+                platform_url,
+                llm_url,
+                slug=o["slug"],
+                seed=o["seed"],
+                bad_llm_every=o["bad_llm_every"],
+                variants=o["variants"],
+                llm=not o["no_llm"],
+                progress=lambda i, n: self.stdout.write(f"  {i}/{n} fans ({100 * i // n}%)"),
+            )
             sim.setup()
             started = time.monotonic()
             report = sim.run(o["fans"])

@@ -23,8 +23,11 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["op"] == "list":
             for m in TeamMember.objects.select_related("user").prefetch_related("creators"):
-                slugs = "every creator" if m.role == TeamMember.Role.MANAGER else ", ".join(
-                    c.slug for c in m.creators.all())
+                slugs = (
+                    "every creator"
+                    if m.role == TeamMember.Role.MANAGER
+                    else ", ".join(c.slug for c in m.creators.all())
+                )
                 self.stdout.write(f"{m.user.username}\t{m.role}\t{slugs}")
             return
         slugs = opts["creator"]
@@ -34,13 +37,22 @@ class Command(BaseCommand):
             raise CommandError(f"unknown creator(s): {', '.join(sorted(missing))}")
         if opts["role"] == TeamMember.Role.CHATTER and not creators:
             self.stderr.write("note: a chatter without creators sees nothing until one is assigned")
-        member, key = add_member(opts["username"], opts["role"], creators, password=opts["password"],
-                                 token=opts["token"], token_name=opts["token_name"] or "manage.py team")
-        self.stdout.write(f"{member.user.username}: {member.role}"
-                          + (f" of {', '.join(c.slug for c in creators)}" if creators else ""))
+        member, key = add_member(
+            opts["username"],
+            opts["role"],
+            creators,
+            password=opts["password"],
+            token=opts["token"],
+            token_name=opts["token_name"] or "manage.py team",
+        )
+        self.stdout.write(
+            f"{member.user.username}: {member.role}"
+            + (f" of {', '.join(c.slug for c in creators)}" if creators else "")
+        )
         if key:
             self.stdout.write(f"API token (shown once, copy it now): {key}")
             info = getattr(member.user.auth_token, "info", None)
             if info is not None:
-                self.stdout.write(f"it expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at
-                                  else "it never expires")
+                self.stdout.write(
+                    f"it expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else "it never expires"
+                )

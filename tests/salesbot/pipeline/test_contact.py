@@ -1,5 +1,6 @@
 """The one contact rule: for every reason nobody may write to a fan, a queued item is closed with that
 reason before any decision — no Action, no model call (fake Claude counts its requests), no send."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -41,10 +42,12 @@ BLOCKS = {
     "creator's bot is disabled": lambda demo, fan: type(demo).objects.filter(pk=demo.pk).update(enabled=False),
     "fan is handed off to a human": lambda demo, fan: type(fan).objects.filter(pk=fan.pk).update(state="handed_off"),
     "fan opted out": lambda demo, fan: type(fan).objects.filter(pk=fan.pk).update(opted_out=True),
-    "fan has a safety flag: only a manager clears it":
-        lambda demo, fan: type(fan).objects.filter(pk=fan.pk).update(safety_flag=True),
-    "fan is on the creator's exclude list":
-        lambda demo, fan: type(demo).objects.filter(pk=demo.pk).update(excluded_fan_ids=[fan.fan_id]),
+    "fan has a safety flag: only a manager clears it": lambda demo, fan: (
+        type(fan).objects.filter(pk=fan.pk).update(safety_flag=True)
+    ),
+    "fan is on the creator's exclude list": lambda demo, fan: (
+        type(demo).objects.filter(pk=demo.pk).update(excluded_fan_ids=[fan.fan_id])
+    ),
 }
 
 
@@ -73,8 +76,9 @@ def test_the_same_fan_is_decided_by_the_model_once_unblocked(demo, llm_on, sends
 @pytest.mark.parametrize("reason", [None, *BLOCKS])
 def test_router_and_bump_checker_ask_the_same_rule(demo, reason):
     fan = spender(demo, state="pitched")
-    record_action(fan, "ppv", ts=timezone.now() - timedelta(hours=5), content_key="combo1", price=Decimal("18"),
-                  status="sent")
+    record_action(
+        fan, "ppv", ts=timezone.now() - timedelta(hours=5), content_key="combo1", price=Decimal("18"), status="sent"
+    )
     if reason:
         BLOCKS[reason](demo, fan)
     demo.refresh_from_db()
@@ -95,8 +99,10 @@ def test_disabled_creator_gets_no_reactivation(demo):
 def test_restricted_words_are_refused_whoever_wrote_the_text(demo):
     demo.restricted_words = ["snapchat", "phone number"]
     fan = FanFactory(creator=demo, fan_id=9200)
-    assert message_block(demo, fan, "text", text="add me on SnapChat babe") == \
-        "message text uses restricted word(s): snapchat"
+    assert (
+        message_block(demo, fan, "text", text="add me on SnapChat babe")
+        == "message text uses restricted word(s): snapchat"
+    )
     assert message_block(demo, fan, "text", text="my snap is private") is None
 
 

@@ -1,5 +1,6 @@
 """The queue's promises under a slow platform, a dead worker and lying clocks: tasks end inside their
 budget, one fan gets one decision on its latest state, and a message's bad clock never rules its fan."""
+
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -18,8 +19,9 @@ from tests.salesbot.unit.helpers import message_payload, store_event
 
 @pytest.fixture
 def platform(fake_platform, demo):
-    type(demo).objects.filter(pk=demo.pk).update(api_base_url=fake_platform.url, api_key=fake_platform.api_key,
-                                                 account_id="acct_demo")
+    type(demo).objects.filter(pk=demo.pk).update(
+        api_base_url=fake_platform.url, api_key=fake_platform.api_key, account_id="acct_demo"
+    )
     demo.refresh_from_db()
     return fake_platform
 

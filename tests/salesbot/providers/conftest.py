@@ -1,5 +1,6 @@
 """Fixtures for tests against the fake platform speaking OnlyFansAPI.com: one process per module, reset per
 test, and the demo creator onboarded on it. A module may define its own instead."""
+
 import pytest
 
 from models_registry.services import onboard_from_files
@@ -21,6 +22,13 @@ def fake(platform_process):
 
 @pytest.fixture
 def creator(db, fake):
-    return onboard_from_files("demo/content-map.json", "demo/playbook.md", slug="demo", account_id=ACCOUNT,
-                              provider="onlyfansapi", api_base_url=f"{fake.url}/api", api_key=API_KEY,
-                              webhook_secret=SECRET)
+    return onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug="demo",
+        account_id=ACCOUNT,
+        provider="onlyfansapi",
+        api_base_url=f"{fake.url}/api",
+        api_key=API_KEY,
+        webhook_secret=SECRET,
+    )

@@ -3,6 +3,7 @@ opted-out, flagged, capped and lately-written fans among them; a campaign approv
 as one mass message to a user list of exactly the eligible fans minus the holdout; the recipients' echoes
 booked against it; purchases back by webhook; results with revenue, lift and its interval; a second scheduler
 run sends nothing twice; a campaign cancelled before its time sends nothing; unsend after the send."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -38,8 +39,9 @@ def audience(creator):
     for f in fans[:20]:
         f.save()
     for f in fans[20:30]:
-        Outcome.objects.create(creator=creator, fan=f, event="purchased", amount=Decimal("500"),
-                               ts=timezone.now() - timedelta(hours=2))
+        Outcome.objects.create(
+            creator=creator, fan=f, event="purchased", amount=Decimal("500"), ts=timezone.now() - timedelta(hours=2)
+        )
     for f in fans[30:35]:
         Message.objects.create(fan=f, direction="out", text="hey you", ts=timezone.now() - timedelta(hours=1))
     return fans
@@ -53,22 +55,33 @@ def boss(db):
 
 def api(client, token, method, path, **body):
     call = getattr(client, method)
-    return call(f"/api/demo/{path}", data=body, content_type="application/json",
-                HTTP_AUTHORIZATION=f"Token {token}")
+    return call(f"/api/demo/{path}", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
 
 
 def test_a_campaign_through_the_fake_platform(client, creator, fake, audience, boss):
     _, token = boss
     segment = Segment.objects.create(creator=creator, name="engaged fans", states=["engaged"])
     when = timezone.now() + timedelta(hours=2)
-    r = api(client, token, "post", "campaigns", name="Friday set", segment=segment.pk, text="new set just for you 💕",
-            content_key="combo3", price="18", hook="exclusivity", holdout_share=0.2, send_at=when.isoformat())
+    r = api(
+        client,
+        token,
+        "post",
+        "campaigns",
+        name="Friday set",
+        segment=segment.pk,
+        text="new set just for you 💕",
+        content_key="combo3",
+        price="18",
+        hook="exclusivity",
+        holdout_share=0.2,
+        send_at=when.isoformat(),
+    )
     assert r.status_code == 201, r.content
     cid = r.json()["id"]
     assert r.json()["status"] == "draft"
-    assert sending.send_due(now=when + timedelta(minutes=1)) == 0            # not approved: never sent
+    assert sending.send_due(now=when + timedelta(minutes=1)) == 0  # not approved: never sent
     assert api(client, token, "post", f"campaigns/{cid}/approve").json()["status"] == "approved"
-    assert sending.send_due() == 0                                           # approved, but its time has not come
+    assert sending.send_due() == 0  # approved, but its time has not come
     assert fake.fake("GET", "mass")["mass"] == []
 
     start = outbox_size(fake)
@@ -82,10 +95,14 @@ def test_a_campaign_through_the_fake_platform(client, creator, fake, audience, b
     held = {fid for fid, r in rows.items() if r.role == "holdout"}
     sent = {fid for fid, r in rows.items() if r.role == "sent"}
     assert sent | held == {f.fan_id for f in audience[35:]} and not sent & held
-    assert 20 <= len(held) <= 90                                             # about 20% of 265
+    assert 20 <= len(held) <= 90  # about 20% of 265
     assert sorted(mass["userIds"]) == sorted(sent) and mass["price"] == 18 and mass["mediaFiles"] == [203, 204, 205]
-    assert campaign.left_out == {"fan opted out": 10, "fan has a safety flag": 10,
-                                 "fan reached the 24h spend cap": 10, "written to in the last 24 h": 5}
+    assert campaign.left_out == {
+        "fan opted out": 10,
+        "fan has a safety flag": 10,
+        "fan reached the 24h spend cap": 10,
+        "written to in the last 24 h": 5,
+    }
 
     # every recipient's echo books their campaign Action, once; nobody is held, no human PPV is credited
     wait_until(lambda: outbox_size(fake) >= start + len(sent), timeout=30)
@@ -119,8 +136,16 @@ def test_a_campaign_through_the_fake_platform(client, creator, fake, audience, b
     assert len(fake.fake("GET", "mass")["mass"]) == 1
 
     # cancelled before its time: nothing goes out
-    r = api(client, token, "post", "campaigns", name="Later", segment=segment.pk, text="something else 🔥",
-            send_at=(when + timedelta(hours=3)).isoformat())
+    r = api(
+        client,
+        token,
+        "post",
+        "campaigns",
+        name="Later",
+        segment=segment.pk,
+        text="something else 🔥",
+        send_at=(when + timedelta(hours=3)).isoformat(),
+    )
     later = r.json()["id"]
     api(client, token, "post", f"campaigns/{later}/approve")
     assert api(client, token, "post", f"campaigns/{later}/cancel").json()["status"] == "canceled"
@@ -135,15 +160,17 @@ def test_a_campaign_through_the_fake_platform(client, creator, fake, audience, b
 def test_a_bad_body_is_a_json_400_naming_the_field(client, creator, fake, boss):
     _, token = boss
     segment = Segment.objects.create(creator=creator, name="all")
-    for body, field in (({"segment": segment.pk, "text": "hi"}, "name"),
-                        ({"name": "x", "segment": 999, "text": "hi"}, "segment"),
-                        ({"name": "x", "segment": segment.pk, "text": "hi", "price": "18"}, "price"),
-                        ({"name": "x", "segment": segment.pk, "text": "hi", "content_key": "combo3", "price": "500"},
-                         "price"),
-                        ({"name": "x", "segment": segment.pk, "text": "hi", "holdout_share": 0.9}, "holdout_share"),
-                        ({"name": "x", "segment": segment.pk, "text": "hi", "send_at": "tomorrow"}, "send_at")):
+    for body, field in (
+        ({"segment": segment.pk, "text": "hi"}, "name"),
+        ({"name": "x", "segment": 999, "text": "hi"}, "segment"),
+        ({"name": "x", "segment": segment.pk, "text": "hi", "price": "18"}, "price"),
+        ({"name": "x", "segment": segment.pk, "text": "hi", "content_key": "combo3", "price": "500"}, "price"),
+        ({"name": "x", "segment": segment.pk, "text": "hi", "holdout_share": 0.9}, "holdout_share"),
+        ({"name": "x", "segment": segment.pk, "text": "hi", "send_at": "tomorrow"}, "send_at"),
+    ):
         r = api(client, token, "post", "campaigns", **body)
         assert r.status_code == 400 and r.json()["field"] == field, (body, r.content)
-    r = client.post("/api/demo/campaigns", data="{nope", content_type="application/json",
-                    HTTP_AUTHORIZATION=f"Token {token}")
+    r = client.post(
+        "/api/demo/campaigns", data="{nope", content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}"
+    )
     assert r.status_code == 400 and r.json()["field"] == "body"

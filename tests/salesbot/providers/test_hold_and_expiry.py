@@ -2,6 +2,7 @@
 the fake platform speaking OnlyFansAPI.com as its own process: a fan's message during a human's hold
 (answered when the hold ends, left to the human who answered it), and the re-engage message to a fan
 whose subscription expired (once per expiry, only when the creator enables it, never to a blocked fan)."""
+
 from datetime import timedelta
 
 import pytest
@@ -44,21 +45,21 @@ def human_writes(client, fan_id, msg_id, text="hey, it's really me"):
 
 # --- a fan's message during a human's hold ------------------------------------------------------------------
 
+
 def test_a_message_during_a_hold_is_answered_once_the_hold_ends(client, creator, fake):
     human_writes(client, 701, 90001)
     webhook(client, "messages.received", of.received(701, 1, "omg hi!! what are you up to"))
-    assert sent_to(fake, 701) == []                               # the bot does not talk over the human
+    assert sent_to(fake, 701) == []  # the bot does not talk over the human
     item = QueueItem.objects.get(fan__fan_id=701)
     hold = Fan.objects.get(fan_id=701).human_hold_until
-    assert (item.status, item.not_before) == ("pending", hold)    # waits for the hold's end, not dropped
+    assert (item.status, item.not_before) == ("pending", hold)  # waits for the hold's end, not dropped
     later(701)
-    assert len(sent_to(fake, 701)) == 1                           # ... and is answered then, without a new message
+    assert len(sent_to(fake, 701)) == 1  # ... and is answered then, without a new message
     item.refresh_from_db()
     assert item.status == "done" and item.action.status == "sent"
 
 
-def test_a_human_who_writes_again_extends_the_wait_and_a_message_they_answered_is_left_to_them(client, creator,
-                                                                                                   fake):
+def test_a_human_who_writes_again_extends_the_wait_and_a_message_they_answered_is_left_to_them(client, creator, fake):
     human_writes(client, 702, 90002)
     webhook(client, "messages.received", of.received(702, 2, "are you there?"))
     item = QueueItem.objects.get(fan__fan_id=702)
@@ -67,20 +68,20 @@ def test_a_human_who_writes_again_extends_the_wait_and_a_message_they_answered_i
     human_writes(client, 702, 90003, text="yes babe, right here")
     item.refresh_from_db()
     hold = Fan.objects.get(fan_id=702).human_hold_until
-    assert (item.status, item.not_before) == ("pending", hold)    # claimed, asked the contact rule, waits again
+    assert (item.status, item.not_before) == ("pending", hold)  # claimed, asked the contact rule, waits again
     assert item.result.startswith("waiting: held by a human until")
     later(702)
     item.refresh_from_db()
-    assert sent_to(fake, 702) == []                               # the human answered it: not answered twice
+    assert sent_to(fake, 702) == []  # the human answered it: not answered twice
     assert item.status == "done" and item.result.startswith("closed: a human wrote to the fan since")
     assert not Action.objects.filter(fan__fan_id=702).exclude(source="human").exists()
     webhook(client, "messages.received", of.received(702, 3, "so what's new?"))
-    assert len(sent_to(fake, 702)) == 1                           # the fan's next message is the bot's again
+    assert len(sent_to(fake, 702)) == 1  # the fan's next message is the bot's again
 
 
 def test_a_fan_the_contact_rule_blocks_otherwise_is_not_queued_during_a_hold(client, creator, fake):
     human_writes(client, 703, 90004)
-    webhook(client, "messages.received", of.received(703, 4, "stop messaging me"))   # opts out
+    webhook(client, "messages.received", of.received(703, 4, "stop messaging me"))  # opts out
     assert not QueueItem.objects.filter(fan__fan_id=703).exists()
     later(703)
     assert sent_to(fake, 703) == []
@@ -88,13 +89,22 @@ def test_a_fan_the_contact_rule_blocks_otherwise_is_not_queued_during_a_hold(cli
 
 # --- re-engaging a fan whose subscription expired ---------------------------------------------------------
 
+
 def expired(fan_id):
     return {"user_id": "999", "user": of.user(fan_id), "expiredAt": of.now_iso()}
 
 
 def engaged_fan(creator, fan_id, **fields):
-    return Fan.objects.create(creator=creator, fan_id=fan_id, name="Sam", state="engaged", messages_received=3,
-                              messages_sent=3, subscription_status="active", **fields)
+    return Fan.objects.create(
+        creator=creator,
+        fan_id=fan_id,
+        name="Sam",
+        state="engaged",
+        messages_received=3,
+        messages_sent=3,
+        subscription_status="active",
+        **fields,
+    )
 
 
 def test_an_expired_fan_gets_one_re_engage_message_when_the_creator_enables_it(client, creator, fake):
@@ -105,15 +115,19 @@ def test_an_expired_fan_gets_one_re_engage_message_when_the_creator_enables_it(c
     [msg] = sent_to(fake, 710)
     action = Action.objects.get(fan__fan_id=710)
     assert (action.action, action.route, action.status, action.platform_message_id) == (
-        "text", "expired", "sent", msg["id"])
+        "text",
+        "expired",
+        "sent",
+        msg["id"],
+    )
     assert action.extra["template"] == "expired" and "come back" in msg["text"]
     assert QueueItem.objects.get(fan__fan_id=710).reason == "expired"
-    webhook(client, "subscriptions.expired", expired(710))        # told again, under another key
-    assert len(sent_to(fake, 710)) == 1                           # one message per expiry
+    webhook(client, "subscriptions.expired", expired(710))  # told again, under another key
+    assert len(sent_to(fake, 710)) == 1  # one message per expiry
     webhook(client, "subscriptions.renewed", of.subscription(710))
-    webhook(client, "subscriptions.expired", expired(710))        # a new expiry after the renewal
+    webhook(client, "subscriptions.expired", expired(710))  # a new expiry after the renewal
     assert len(sent_to(fake, 710)) == 2
-    assert len({m["text"] for m in sent_to(fake, 710)}) == 2      # never the same line twice
+    assert len({m["text"] for m in sent_to(fake, 710)}) == 2  # never the same line twice
 
 
 def test_the_creators_own_expired_line_is_used(client, creator, fake):
@@ -126,7 +140,7 @@ def test_the_creators_own_expired_line_is_used(client, creator, fake):
 
 
 def test_nothing_is_sent_to_an_expired_fan_when_the_setting_is_off(client, creator, fake):
-    assert not creator.reengage_expired   # the default
+    assert not creator.reengage_expired  # the default
     engaged_fan(creator, 712)
     webhook(client, "subscriptions.expired", expired(712))
     assert Fan.objects.get(fan_id=712).subscription_status == "expired"

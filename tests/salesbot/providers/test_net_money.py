@@ -1,6 +1,7 @@
 """Net money (issue 24): a chargeback the provider lists (OnlyFansAPI.com `GET /{account}/chargebacks`, served
 by the fake platform process) after a webhook-booked purchase takes that sale's money out of its price's
 revenue per send in /api/<slug>/learning/stats, and shows in the chargeback rate of the price and the hook."""
+
 from decimal import Decimal
 
 import pytest
@@ -36,9 +37,17 @@ def stats(ops, creator) -> dict:
 def test_a_chargeback_after_a_purchase_lowers_that_prices_revenue_per_send(client, creator, fake, ops):
     fans = [Fan.objects.create(creator=creator, fan_id=80 + i, name=f"F{i}", state="pitched") for i in range(4)]
     for i, f in enumerate(fans):
-        record_action(f, "ppv", price=Decimal("25"), content_key="combo", hook="scarcity", status="sent",
-                      platform_message_id=8000 + i, message_text="for you")
-    for i in (0, 1):   # two of the four buy, through the provider's webhook
+        record_action(
+            f,
+            "ppv",
+            price=Decimal("25"),
+            content_key="combo",
+            hook="scarcity",
+            status="sent",
+            platform_message_id=8000 + i,
+            message_text="for you",
+        )
+    for i in (0, 1):  # two of the four buy, through the provider's webhook
         of.post(client, "messages.ppv.unlocked", of.unlocked(80 + i, 8000 + i, amount="$25.00"), account=ACCOUNT)
     intake.drain()
     before = stats(ops, creator)
@@ -46,7 +55,7 @@ def test_a_chargeback_after_a_purchase_lowers_that_prices_revenue_per_send(clien
     assert before["conversion_by_price"]["25"]["bought"] == 2
     assert before["chargeback_rate_by_price"]["25"] == {"bought": 2, "reversed": 0, "rate": 0.0}
 
-    fake.fake("POST", "chargeback", json={"fan_id": 81, "amount": 25})   # weeks later, on the provider's list
+    fake.fake("POST", "chargeback", json={"fan_id": 81, "amount": 25})  # weeks later, on the provider's list
     assert chargebacks.pull(creator) == 1
     intake.drain()
 

@@ -1,6 +1,7 @@
 """OnlyFansAPI.com webhooks through the real endpoint (/api/providers/onlyfansapi/webhook): signature,
 dedupe on X-OFAPI-Idempotency-Key, every event type, out-of-order pairs and bad payloads, and what the
 fan's books, the timeline and the learning stats show afterwards."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -38,8 +39,16 @@ def fan(creator, fan_id) -> Fan:
 
 def our_ppv(creator, fan_id, msg_id, price="18"):
     f = Fan.objects.create(creator=creator, fan_id=fan_id, name="Sam", state="pitched")
-    return record_action(f, "ppv", price=Decimal(price), content_key="combo", hook="curiosity", status="sent",
-                         platform_message_id=msg_id, message_text="just for you")
+    return record_action(
+        f,
+        "ppv",
+        price=Decimal(price),
+        content_key="combo",
+        hook="curiosity",
+        status="sent",
+        platform_message_id=msg_id,
+        message_text="just for you",
+    )
 
 
 def stats_agree(creator):
@@ -48,9 +57,11 @@ def stats_agree(creator):
 
 # --- the door: signature, dedupe, bad payloads ----------------------------------------------------------
 
+
 def test_signed_fan_message_is_stored_and_its_html_becomes_plain_text(client, creator):
-    r = deliver(client, "messages.received", of.received(7, 1001, "<p>hey &amp; hi <b>you</b></p><p>there</p>"),
-                key="evt_a")
+    r = deliver(
+        client, "messages.received", of.received(7, 1001, "<p>hey &amp; hi <b>you</b></p><p>there</p>"), key="evt_a"
+    )
     assert r.status_code == 200 and r.json() == {"status": "accepted", "event_id": "evt_a"}
     msg = Message.objects.get(fan__fan_id=7)
     assert (msg.text, msg.platform_message_id) == ("hey & hi you\nthere", 1001)
@@ -77,8 +88,9 @@ def test_duplicate_and_manual_redelivery_count_once(client, creator):
     payload = of.received(8, 2002, "hello")
     assert deliver(client, "messages.received", payload, key="evt_same").json()["status"] == "accepted"
     assert deliver(client, "messages.received", payload, key="evt_same").json()["status"] == "duplicate"
-    assert deliver(client, "messages.received", payload, key="evt_same", redelivery=True).json()["status"] == \
-        "duplicate"
+    assert (
+        deliver(client, "messages.received", payload, key="evt_same", redelivery=True).json()["status"] == "duplicate"
+    )
     f = fan(creator, 8)
     assert f.messages_received == 1
     assert Outcome.objects.filter(fan=f, event="replied").count() == 1
@@ -96,15 +108,18 @@ def test_unknown_event_is_stored_as_ignored(client, creator):
     assert WebhookEvent.objects.get().status == "ignored"
 
 
-@pytest.mark.parametrize("event,payload,key,error", [
-    ("messages.received", of.received(7, 1, "hi"), False, "X-OFAPI-Idempotency-Key"),
-    ("messages.received", {"id": 1, "text": "hi"}, None, "payload.fromUser"),
-    ("messages.received", {**of.received(7, 1, "hi"), "id": "abc"}, None, "payload.id"),
-    ("messages.ppv.unlocked", {**of.unlocked(7, 5), "replacePairs": {"{AMOUNT}": "$5.00"}}, None, "firstId"),
-    ("messages.ppv.unlocked", of.unlocked(7, 5, amount="five dollars"), None, "{AMOUNT}"),
-    ("tips.received", {"user": {"id": 7}}, None, "payload.amountGross"),
-    ("transactions.new", {"type": "tip", "status": "done", "amount": 5}, None, "payload.fan"),
-])
+@pytest.mark.parametrize(
+    "event,payload,key,error",
+    [
+        ("messages.received", of.received(7, 1, "hi"), False, "X-OFAPI-Idempotency-Key"),
+        ("messages.received", {"id": 1, "text": "hi"}, None, "payload.fromUser"),
+        ("messages.received", {**of.received(7, 1, "hi"), "id": "abc"}, None, "payload.id"),
+        ("messages.ppv.unlocked", {**of.unlocked(7, 5), "replacePairs": {"{AMOUNT}": "$5.00"}}, None, "firstId"),
+        ("messages.ppv.unlocked", of.unlocked(7, 5, amount="five dollars"), None, "{AMOUNT}"),
+        ("tips.received", {"user": {"id": 7}}, None, "payload.amountGross"),
+        ("transactions.new", {"type": "tip", "status": "done", "amount": 5}, None, "payload.fan"),
+    ],
+)
 def test_missing_or_wrong_fields_are_stored_as_failed_and_answered_2xx(client, creator, event, payload, key, error):
     """The provider cannot fix a payload we cannot parse: a non-2xx would only be retried (a credit each
     time) and count toward pausing the endpoint (sdk-check §1, Non-2xx answers)."""
@@ -116,6 +131,7 @@ def test_missing_or_wrong_fields_are_stored_as_failed_and_answered_2xx(client, c
 
 
 # --- money: purchases, tips, undo -------------------------------------------------------------------------
+
 
 def test_ppv_unlock_with_string_amount_is_attributed_to_our_ppv(client, creator):
     ppv = our_ppv(creator, 9, 3003)
@@ -132,7 +148,7 @@ def test_tip_told_twice_is_counted_once_in_either_order(client, creator):
     at = of.now_iso()
     deliver(client, "tips.received", of.tip(10, 25.0, at=at))
     deliver(client, "transactions.new", of.transaction(10, 25.0, at=at))
-    deliver(client, "transactions.new", of.transaction(11, 7.5, at=at))   # the other order, another fan
+    deliver(client, "transactions.new", of.transaction(11, 7.5, at=at))  # the other order, another fan
     deliver(client, "tips.received", of.tip(11, 7.5, at=at))
     assert fan(creator, 10).total_spent == Decimal("25.00")
     assert fan(creator, 11).total_spent == Decimal("7.50")
@@ -169,17 +185,17 @@ def test_undo_of_a_tip_takes_it_off_the_fan(client, creator):
 
 def test_undo_of_a_tip_that_arrives_before_the_tip_is_applied_when_the_tip_comes(client, creator):
     deliver(client, "transactions.new", of.transaction(15, 9.0, kind="tip", status="undo"), key="evt_u")
-    assert WebhookEvent.objects.get(event_id="evt_u").status == "processed"   # remembered, no staff replay
+    assert WebhookEvent.objects.get(event_id="evt_u").status == "processed"  # remembered, no staff replay
     assert fan(creator, 15).total_spent == Decimal("0.00")
     at = of.now_iso()
     deliver(client, "tips.received", of.tip(15, 9.0, at=at))
-    deliver(client, "transactions.new", of.transaction(15, 9.0, at=at))   # the tip's twin: still counted once
+    deliver(client, "transactions.new", of.transaction(15, 9.0, at=at))  # the tip's twin: still counted once
     f = fan(creator, 15)
     assert f.total_spent == Decimal("0.00")
     reversed_tip = Outcome.objects.get(fan=f)
     assert reversed_tip.event == "reversed" and reversed_tip.extra["reversed"]["event_id"] == "evt_u"
     assert "arrived before it" in reversed_tip.extra["reversed"]["reason"]
-    deliver(client, "tips.received", of.tip(15, 9.0))   # a later tip of the same amount is the fan's again
+    deliver(client, "tips.received", of.tip(15, 9.0))  # a later tip of the same amount is the fan's again
     assert fan(creator, 15).total_spent == Decimal("9.00")
 
 
@@ -206,6 +222,7 @@ def test_pending_and_non_tip_transactions_change_nothing(client, creator):
 
 # --- messages the account sent: our echoes and humans ------------------------------------------------------
 
+
 def test_echo_of_our_send_links_to_the_action_and_adds_nothing(client, creator):
     ppv = our_ppv(creator, 17, 5005)
     deliver(client, "messages.sent", of.sent(17, 5005, "<p>just for you</p>", price=18), key="evt_echo")
@@ -226,23 +243,24 @@ def test_human_message_goes_on_the_timeline_and_holds_the_bot(client, creator):
     assert any(e.title.startswith("a human wrote") for e in timeline(f))
     Fan.objects.filter(pk=f.pk).update(human_hold_until=timezone.now() - timedelta(seconds=1))
     f.refresh_from_db()
-    assert contact_block(creator, f) is None   # the quiet period is over: the bot resumes
+    assert contact_block(creator, f) is None  # the quiet period is over: the bot resumes
 
 
 def test_purchase_before_the_human_ppv_it_unlocks_is_credited_to_the_human(client, creator):
     deliver(client, "messages.ppv.unlocked", of.unlocked(19, 7007, amount="$20.00"))
     f = fan(creator, 19)
     assert f.total_spent == Decimal("20.00")
-    assert Outcome.objects.get(fan=f, event="purchased").action is None   # kept, not yet attributable
+    assert Outcome.objects.get(fan=f, event="purchased").action is None  # kept, not yet attributable
     deliver(client, "messages.sent", of.sent(19, 7007, "<p>a little something</p>", price="20.00"))
     human = Action.objects.get(fan=f)
     assert (human.source, human.action, human.price, human.purchased) == ("human", "ppv", Decimal("20.00"), True)
     assert Outcome.objects.get(fan=f, event="purchased").action == human
-    assert fan(creator, 19).total_spent == Decimal("20.00")   # counted once
+    assert fan(creator, 19).total_spent == Decimal("20.00")  # counted once
     stats_agree(creator)
 
 
 # --- subscriptions ---------------------------------------------------------------------------------------
+
 
 def test_subscription_new_renewed_expired_are_followed_on_the_fan(client, creator):
     deliver(client, "subscriptions.new", of.subscription(20, price="$4.00"))
@@ -258,6 +276,7 @@ def test_subscription_new_renewed_expired_are_followed_on_the_fan(client, creato
 
 # --- out of order: events that arrive before what they refer to ------------------------------------------
 
+
 class _Sends:
     """A provider client that answers every send with the given platform message id."""
 
@@ -266,6 +285,7 @@ class _Sends:
 
     def send_message(self, fan_id, text, media, price, *, idempotency_key):
         from salesbot.providers.base import SentMessage
+
         return SentMessage(id=self.message_id, created_at="")
 
 
@@ -275,8 +295,15 @@ def test_purchase_of_our_ppv_before_our_send_is_booked_is_attributed_when_it_is(
 
     VaultItemFactory(creator=creator, content_key="combo", media_ids=[55], default_price=Decimal("18"))
     f = Fan.objects.create(creator=creator, fan_id=21, name="Sam", state="engaged")
-    ppv = record_action(f, "ppv", price=Decimal("18"), content_key="combo", hook="curiosity", status="pending",
-                        message_text="just for you")
+    ppv = record_action(
+        f,
+        "ppv",
+        price=Decimal("18"),
+        content_key="combo",
+        hook="curiosity",
+        status="pending",
+        message_text="just for you",
+    )
     # The platform took the send and the fan unlocked it at once; its webhook beats our booking of the send.
     deliver(client, "messages.ppv.unlocked", of.unlocked(21, 8008, amount="$18.00"))
     assert Outcome.objects.get(fan=f, event="purchased").action is None
@@ -284,6 +311,6 @@ def test_purchase_of_our_ppv_before_our_send_is_booked_is_attributed_when_it_is(
     ppv.refresh_from_db()
     assert ppv.status == "sent" and ppv.purchased
     assert Outcome.objects.get(fan=f, event="purchased").action == ppv
-    assert fan(creator, 21).total_spent == Decimal("18.00")   # counted once
+    assert fan(creator, 21).total_spent == Decimal("18.00")  # counted once
     assert from_rows.conversion_by_price(creator)["18"]["bought"] == 1
     stats_agree(creator)

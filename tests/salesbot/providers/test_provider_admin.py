@@ -1,5 +1,6 @@
 """The creator admin's provider buttons against the fake platform (OnlyFansAPI.com dialect, its own
 process): register the webhook, sync the vault, map unmapped media to a content key."""
+
 import pytest
 import requests
 from django.contrib.messages import get_messages
@@ -13,8 +14,9 @@ CHANGELIST = "admin:models_registry_creator_changelist"
 
 
 def action(client, name, creators, **extra):
-    return client.post(reverse(CHANGELIST), {"action": name, "_selected_action": [c.pk for c in creators], **extra},
-                       follow=True)
+    return client.post(
+        reverse(CHANGELIST), {"action": name, "_selected_action": [c.pk for c in creators], **extra}, follow=True
+    )
 
 
 def said(response) -> list[str]:
@@ -28,33 +30,39 @@ def hooks(fake) -> list[dict]:
 def test_register_webhook_asks_for_the_url_then_shows_the_providers_answer(admin_client, creator, fake):
     page = action(admin_client, "register_provider_webhook", [creator])
     assert page.status_code == 200 and b"public base URL" in page.content
-    assert b'value="http://testserver"' in page.content          # this deployment's address, to confirm
-    assert hooks(fake) == []                                      # nothing registered before staff confirm
-    done = action(admin_client, "register_provider_webhook", [creator], apply="Register",
-                  url="https://bot.example.com/")
+    assert b'value="http://testserver"' in page.content  # this deployment's address, to confirm
+    assert hooks(fake) == []  # nothing registered before staff confirm
+    done = action(
+        admin_client, "register_provider_webhook", [creator], apply="Register", url="https://bot.example.com/"
+    )
     [message] = said(done)
-    assert message.startswith("demo: Registered https://bot.example.com/api/providers/onlyfansapi/webhook "
-                              "for acct_demo: accounts.authentication_failed")
+    assert message.startswith(
+        "demo: Registered https://bot.example.com/api/providers/onlyfansapi/webhook "
+        "for acct_demo: accounts.authentication_failed"
+    )
     [hook] = hooks(fake)
     assert f"The provider's answer: {{'id': '{hook['id']}', 'url': '{hook['url']}'" in message
-    again = action(admin_client, "register_provider_webhook", [creator], apply="Register",
-                   url="https://bot.example.com")
+    again = action(
+        admin_client, "register_provider_webhook", [creator], apply="Register", url="https://bot.example.com"
+    )
     assert said(again)[0].startswith("demo: Updated") and len(hooks(fake)) == 1
 
 
 def test_register_webhook_refusals_are_messages(admin_client, creator, fake, db):
     simple = CreatorFactory(slug="plain", provider="simple")
     type(creator).objects.filter(pk=creator.pk).update(api_key="wrong-key")
-    done = action(admin_client, "register_provider_webhook", [creator, simple], apply="Register",
-                  url="https://bot.example.com")
+    done = action(
+        admin_client, "register_provider_webhook", [creator, simple], apply="Register", url="https://bot.example.com"
+    )
     assert sorted(said(done)) == [
         "demo: The provider refused: GET /webhooks: 401 Unauthorized. missing or wrong Authorization bearer token",
-        "plain: Creator 'plain' uses the simple provider, not onlyfansapi."]
+        "plain: Creator 'plain' uses the simple provider, not onlyfansapi.",
+    ]
 
 
 def test_vault_sync_lists_unmapped_media_and_they_can_be_mapped_in_admin(admin_client, creator, fake):
     item = creator.vault_items.exclude(media_ids=[]).first()
-    media = item.media_ids.pop()   # a media the staff have not mapped yet
+    media = item.media_ids.pop()  # a media the staff have not mapped yet
     item.save()
     done = action(admin_client, "sync_provider_vault", [creator])
     [message] = said(done)
@@ -62,17 +70,19 @@ def test_vault_sync_lists_unmapped_media_and_they_can_be_mapped_in_admin(admin_c
     page_url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])
     assert f'href="{page_url}"' in message
     change = admin_client.get(reverse("admin:models_registry_creator_change", args=[creator.pk]))
-    assert f'href="{page_url}">Vault media'.encode() in change.content   # also a button on the creator's page
+    assert f'href="{page_url}">Vault media'.encode() in change.content  # also a button on the creator's page
     page = admin_client.get(page_url)
     assert page.status_code == 200 and f'value="{media}"'.encode() in page.content
     other = creator.vault_items.exclude(pk=item.pk).first()
     mapped = admin_client.post(page_url, {"media": [media], "content_key": other.content_key}, follow=True)
-    assert said(mapped) == [f"Mapped {media} to {other.content_key}: it now sends media "
-                            f"{sorted(other.media_ids + [media])}."]
+    assert said(mapped) == [
+        f"Mapped {media} to {other.content_key}: it now sends media {sorted(other.media_ids + [media])}."
+    ]
     assert media in creator.vault_items.get(pk=other.pk).media_ids
     assert b"Every vault media is mapped to a content key." in mapped.content
     assert said(action(admin_client, "sync_provider_vault", [creator])) == [
-        "demo: 13 vault media, 0 not mapped to a content key."]
+        "demo: 13 vault media, 0 not mapped to a content key."
+    ]
 
 
 def test_only_media_the_provider_lists_can_be_mapped(admin_client, creator, fake):
@@ -88,8 +98,8 @@ def test_a_view_only_user_cannot_map(client, creator, fake, django_user_model):
 
     from tests.team_helpers import chatter
 
-    user = chatter("viewer", creator)   # the creator in scope ...
-    user.groups.clear()                 # ... but only the view permission
+    user = chatter("viewer", creator)  # the creator in scope ...
+    user.groups.clear()  # ... but only the view permission
     user.user_permissions.add(Permission.objects.get(codename="view_creator"))
     client.force_login(user)
     page_url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])
@@ -101,10 +111,10 @@ def test_mapping_media_reuses_the_synced_vault_listing_instead_of_paying_for_it_
     from salesbot.providers import credits
 
     credits.reset()
-    action(admin_client, "sync_provider_vault", [creator])                 # an explicit sync reads the provider
+    action(admin_client, "sync_provider_vault", [creator])  # an explicit sync reads the provider
     [after_sync] = credits.by_day(creator)
     page_url = reverse("admin:models_registry_creator_vault_media", args=[creator.pk])
     for _ in range(3):
         assert admin_client.get(page_url).status_code == 200
-    assert credits.by_day(creator) == [after_sync]                           # the map page: no credits spent
+    assert credits.by_day(creator) == [after_sync]  # the map page: no credits spent
     assert after_sync["calls"] >= 1 and after_sync["credits"] >= 1

@@ -1,6 +1,7 @@
 """The creator's chosen reply delay is a schedule, never a worker waiting: the fan's item is due at the drawn
 delay less the typing lead, the worker decides then, shows the provider's typing indicator and puts the send
 in the queue for the lead's end; the send then goes once, with the decision's own idempotency key."""
+
 from datetime import timedelta
 
 from django.utils import timezone
@@ -19,17 +20,17 @@ def due_now(fan):
 def test_a_delayed_reply_is_scheduled_decided_then_sent_once(db, demo, monkeypatch):
     demo.reply_delay_min_s, demo.reply_delay_max_s = 8, 20
     demo.save()
-    chat = Chat(demo, monkeypatch).subscribe()     # the welcome is not a reply: at once
+    chat = Chat(demo, monkeypatch).subscribe()  # the welcome is not a reply: at once
     assert len(chat.sent) == 1
     before = timezone.now()
-    assert chat.says("how are you?") == []          # nothing yet, and no worker waited for it
+    assert chat.says("how are you?") == []  # nothing yet, and no worker waited for it
     item = QueueItem.objects.get(fan=chat.fan, status="pending")
     lead = timedelta(seconds=pacing.TYPING_LEAD_S)
     assert before + timedelta(seconds=8) - lead <= item.not_before <= timezone.now() + timedelta(seconds=20) - lead
-    assert item.action_id is None                   # decided at its time, on the fan's latest state
+    assert item.action_id is None  # decided at its time, on the fan's latest state
 
     due_now(chat.fan)
-    worker.drain(demo)                               # decides, shows typing, schedules the send
+    worker.drain(demo)  # decides, shows typing, schedules the send
     item.refresh_from_db()
     assert item.status == "pending" and item.action_id and item.result.startswith("typing: sends at")
     assert timezone.now() < item.not_before <= timezone.now() + lead
@@ -38,7 +39,7 @@ def test_a_delayed_reply_is_scheduled_decided_then_sent_once(db, demo, monkeypat
 
     due_now(chat.fan)
     worker.drain(demo)
-    assert len(chat.sent) == 2                       # one send for the one decision
+    assert len(chat.sent) == 2  # one send for the one decision
     item.refresh_from_db()
     action = Action.objects.get(pk=item.action_id)
     assert item.status == "done" and action.status == "sent" and action.uuid == key

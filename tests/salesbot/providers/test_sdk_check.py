@@ -4,6 +4,7 @@ platform process speaking the provider's SDK shapes (webhook list with `url`, PU
 The fake's deliveries are read from its outbox (signed as it sent them) and posted to our endpoint.
 The flows that need a live server (a slow send and its echo racing, a dead session, a typing fan) are in
 tests/salesbot/test_live_sdk_check.py."""
+
 from decimal import Decimal
 
 import pytest
@@ -22,7 +23,10 @@ pytestmark = [pytest.mark.integration]
 
 URL = "/api/providers/onlyfansapi/webhook"
 BASE = "http://127.0.0.1:9"
-ONLINE = {"event": "users.online", "payload": {"user": {"id": 99}}}   # a harmless event every webhook takes   # nothing listens: the fake's own delivery attempts fail; tests forward its outbox
+ONLINE = {
+    "event": "users.online",
+    "payload": {"user": {"id": 99}},
+}  # a harmless event every webhook takes   # nothing listens: the fake's own delivery attempts fail; tests forward its outbox
 
 
 def forward(client, fake, after=0, event=None) -> list:
@@ -57,12 +61,20 @@ def full_hooks(fake) -> list[dict]:
 
 
 def second_creator(fake, slug="other", account="acct_other", secret=SECRET):
-    return onboard_from_files("demo/content-map.json", "demo/playbook.md", slug=slug, account_id=account,
-                              provider="onlyfansapi", api_base_url=f"{fake.url}/api", api_key=API_KEY,
-                              webhook_secret=secret)
+    return onboard_from_files(
+        "demo/content-map.json",
+        "demo/playbook.md",
+        slug=slug,
+        account_id=account,
+        provider="onlyfansapi",
+        api_base_url=f"{fake.url}/api",
+        api_key=API_KEY,
+        webhook_secret=secret,
+    )
 
 
 # --- §6 Vault and webhook registration ---------------------------------------------------------------------
+
 
 def test_list_answer_has_url_not_endpoint_url_so_register_three_times_leaves_one_webhook(creator, fake):
     first = setup.register_webhook(creator, BASE)
@@ -89,7 +101,8 @@ def test_list_answer_a_webhook_for_the_url_from_before_is_adopted_not_duplicated
 
 
 def test_update_has_no_signing_secret_so_a_rotation_creates_then_deletes_and_deliveries_verify_throughout(
-        client, creator, fake):
+    client, creator, fake
+):
     old = setup.register_webhook(creator, BASE).answer["id"]
 
     def deliver_now() -> list[int]:
@@ -98,15 +111,15 @@ def test_update_has_no_signing_secret_so_a_rotation_creates_then_deletes_and_del
         fake.fake("POST", "webhook", json=ONLINE)
         return [r.status_code for r in forward(client, fake, after=start)]
 
-    assert deliver_now() == [200]                                        # before: the old secret
+    assert deliver_now() == [200]  # before: the old secret
     type(creator).objects.filter(pk=creator.pk).update(webhook_secret="rotated-secret-456")
     creator.refresh_from_db()
-    assert deliver_now() == [200]                  # changed here, not yet at the provider: still verified
+    assert deliver_now() == [200]  # changed here, not yet at the provider: still verified
     during = []
     real_delete = Client.delete_webhook
 
     def delete_after_a_delivery(self, wh_id):
-        during.append((len(full_hooks(fake)), deliver_now()))   # both webhooks: one delivery signed each way
+        during.append((len(full_hooks(fake)), deliver_now()))  # both webhooks: one delivery signed each way
         real_delete(self, wh_id)
 
     Client.delete_webhook = delete_after_a_delivery
@@ -117,21 +130,31 @@ def test_update_has_no_signing_secret_so_a_rotation_creates_then_deletes_and_del
     assert during == [(2, [200, 200])] and done.rotated_from == old and not done.updated
     [hook] = full_hooks(fake)
     assert hook["id"] != old and hook["secret"] == "rotated-secret-456" and hook["account_ids"] == [ACCOUNT]
-    assert deliver_now() == [200]                                        # after: the new secret
+    assert deliver_now() == [200]  # after: the new secret
     creator.refresh_from_db()
     assert creator.webhook_secret_registered == "rotated-secret-456"
-    stale = fake.fake("GET", "outbox")["deliveries"][0]                  # signed with the old secret
+    stale = fake.fake("GET", "outbox")["deliveries"][0]  # signed with the old secret
     headers = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in stale["headers"].items()}
-    assert client.post(URL, data=stale["body"].encode(), content_type="application/json",
-                       **headers).status_code == 401                     # no longer accepted
-    assert setup.register_webhook(creator, BASE).updated and len(hooks(fake)) == 1   # and it converged
+    assert (
+        client.post(URL, data=stale["body"].encode(), content_type="application/json", **headers).status_code == 401
+    )  # no longer accepted
+    assert setup.register_webhook(creator, BASE).updated and len(hooks(fake)) == 1  # and it converged
 
 
 def test_update_a_signing_secret_in_a_put_is_ignored_by_the_provider(creator, fake):
     wh = Client(creator).create_webhook("https://x.example/hook", [], [ACCOUNT], "first")
-    requests.put(f"{fake.url}/api/webhooks/{wh['id']}", headers=fake.auth, timeout=5,
-                 json={"endpoint_url": "https://x.example/hook", "events": [], "account_scope": "inclusive",
-                       "account_ids": [ACCOUNT], "signing_secret": "second"}).raise_for_status()
+    requests.put(
+        f"{fake.url}/api/webhooks/{wh['id']}",
+        headers=fake.auth,
+        timeout=5,
+        json={
+            "endpoint_url": "https://x.example/hook",
+            "events": [],
+            "account_scope": "inclusive",
+            "account_ids": [ACCOUNT],
+            "signing_secret": "second",
+        },
+    ).raise_for_status()
     assert full_hooks(fake)[0]["secret"] == "first"
 
 
@@ -142,7 +165,7 @@ def test_several_creators_one_url_keep_each_others_account_ids(creator, fake):
     assert b.updated and b.answer["id"] == a.answer["id"]
     [state] = full_hooks(fake)
     assert state["account_ids"] == sorted([ACCOUNT, "acct_other"])
-    again = setup.register_webhook(creator, BASE)     # a PUT replaces account_ids: the other stays on it
+    again = setup.register_webhook(creator, BASE)  # a PUT replaces account_ids: the other stays on it
     assert full_hooks(fake)[0]["account_ids"] == sorted([ACCOUNT, "acct_other"]) and again.updated
     assert len(hooks(fake)) == 1
 
@@ -172,21 +195,28 @@ def test_simulator_lists_webhooks_as_the_sdk_and_signs_each_delivery_with_its_we
 
 # --- §1 Webhook delivery: non-2xx answers ----------------------------------------------------------------------
 
-def test_non_2xx_answers_an_authenticated_unparseable_event_gets_2xx_is_failed_and_replayable(client, registered, creator,
-                                                                                               fake):
+
+def test_non_2xx_answers_an_authenticated_unparseable_event_gets_2xx_is_failed_and_replayable(
+    client, registered, creator, fake
+):
     start = outbox_size(fake)
-    bad = {"user_id": "1", "user": {"id": "41", "name": "Ann"}, "createdAt": "2026-12-07T10:00:00Z",
-           "replacePairs": {"{AMOUNT}": "$9.00"}}   # a variant without {MESSAGE_LINK}
+    bad = {
+        "user_id": "1",
+        "user": {"id": "41", "name": "Ann"},
+        "createdAt": "2026-12-07T10:00:00Z",
+        "replacePairs": {"{AMOUNT}": "$9.00"},
+    }  # a variant without {MESSAGE_LINK}
     fake.fake("POST", "webhook", json={"event": "messages.ppv.unlocked", "payload": bad, "event_id": "evt_nolink"})
     [r] = forward(client, fake, after=start)
     assert r.status_code == 200 and r.json()["status"] == "failed" and "firstId" in r.json()["error"]
     event = WebhookEvent.objects.get(event_id="evt_nolink")
     assert (event.status, event.event) == ("failed", "messages.ppv.unlocked")
-    [again] = forward(client, fake, after=start)                    # the provider's retry: a duplicate, 2xx
+    [again] = forward(client, fake, after=start)  # the provider's retry: a duplicate, 2xx
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     # staff correct the parser's input (or the parser learns it) and replay from admin
-    WebhookEvent.objects.filter(pk=event.pk).update(raw_body=event.raw_body.replace(
-        '"{AMOUNT}": "$9.00"', '"{AMOUNT}": "$9.00", "{MESSAGE_LINK}": "?firstId=77"'))
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        raw_body=event.raw_body.replace('"{AMOUNT}": "$9.00"', '"{AMOUNT}": "$9.00", "{MESSAGE_LINK}": "?firstId=77"')
+    )
     queue.replay(event)
     intake.drain()
     assert WebhookEvent.objects.get(pk=event.pk).status == "processed"
@@ -197,8 +227,16 @@ def test_non_2xx_answers_only_a_bad_signature_or_an_unknown_account_are_refused(
     start = outbox_size(fake)
     fake.fake("POST", "webhook", json={"event": "messages.received", "payload": {"id": 1}})
     [d] = fake.fake("GET", "outbox", params={"after": start})["deliveries"]
-    assert client.post(URL, data=d["body"].encode(), content_type="application/json",
-                       HTTP_SIGNATURE="0" * 64, HTTP_X_OFAPI_IDEMPOTENCY_KEY="evt_1").status_code == 401
+    assert (
+        client.post(
+            URL,
+            data=d["body"].encode(),
+            content_type="application/json",
+            HTTP_SIGNATURE="0" * 64,
+            HTTP_X_OFAPI_IDEMPOTENCY_KEY="evt_1",
+        ).status_code
+        == 401
+    )
     other = d["body"].replace(ACCOUNT, "acct_nobody").encode()
     assert client.post(URL, data=other, content_type="application/json").status_code == 401
     assert not WebhookEvent.objects.exists()
@@ -206,9 +244,19 @@ def test_non_2xx_answers_only_a_bad_signature_or_an_unknown_account_are_refused(
 
 def test_subscription_price_not_an_amount_is_no_price_not_a_failure(client, registered, creator, fake):
     start = outbox_size(fake)
-    fake.fake("POST", "webhook", json={"event": "subscriptions.new", "payload": {
-        "user_id": "1", "user": {"id": "42", "name": "Bo"}, "replacePairs": {"{PRICE}": "Free trial"},
-        "subType": "trial"}})
+    fake.fake(
+        "POST",
+        "webhook",
+        json={
+            "event": "subscriptions.new",
+            "payload": {
+                "user_id": "1",
+                "user": {"id": "42", "name": "Bo"},
+                "replacePairs": {"{PRICE}": "Free trial"},
+                "subType": "trial",
+            },
+        },
+    )
     [r] = forward(client, fake, after=start)
     assert r.json()["status"] == "accepted"
     intake.drain()
@@ -217,10 +265,17 @@ def test_subscription_price_not_an_amount_is_no_price_not_a_failure(client, regi
 
 # --- §2 messages.sent: mass / queued sends -------------------------------------------------------------------
 
-def test_mass_queued_sends_an_echo_with_is_from_queue_holds_nobody_and_is_no_human_ppv(client, registered, creator, fake):
+
+def test_mass_queued_sends_an_echo_with_is_from_queue_holds_nobody_and_is_no_human_ppv(
+    client, registered, creator, fake
+):
     start = outbox_size(fake)
-    r = requests.post(f"{fake.api}/mass-messaging", headers=fake.auth, timeout=5,
-                      json={"text": "new set just dropped 💕", "userIds": [51, 52], "price": 15, "mediaFiles": [101]})
+    r = requests.post(
+        f"{fake.api}/mass-messaging",
+        headers=fake.auth,
+        timeout=5,
+        json={"text": "new set just dropped 💕", "userIds": [51, 52], "price": 15, "mediaFiles": [101]},
+    )
     queue_id = r.json()["data"]["id"]
     wait_until(lambda: outbox_size(fake) >= start + 2, timeout=10)
     answers = forward(client, fake, after=start, event="messages.sent")
@@ -231,7 +286,7 @@ def test_mass_queued_sends_an_echo_with_is_from_queue_holds_nobody_and_is_no_hum
         assert fan.human_hold_until is None
         msg = Message.objects.get(fan=fan, direction="out")
         assert not msg.by_human and msg.text.startswith(f"[mass message (queue {queue_id}) $15.00]")
-    assert not Action.objects.exists()     # no human PPV credited to anyone
+    assert not Action.objects.exists()  # no human PPV credited to anyone
 
 
 def test_mass_queued_sends_a_person_writing_one_to_one_still_holds_the_fan(client, registered, creator, fake):
@@ -244,20 +299,21 @@ def test_mass_queued_sends_a_person_writing_one_to_one_still_holds_the_fan(clien
 
 # --- §4 / §5 Send message: timeout, 409, 408, Retry-After, request_outcome ----------------------------------
 
+
 def send(creator, key="k-1", text="hey you", **kw):
     return Client(creator, **kw).send_message(61, text, idempotency_key=key)
 
 
 def test_409_while_the_first_request_runs_is_retryable_and_the_outcome_unknown(creator, fake, settings):
-    fake.fake("POST", "fail", json={"delay": 2})               # a slow platform that then answers normally
+    fake.fake("POST", "fail", json={"delay": 2})  # a slow platform that then answers normally
     with pytest.raises(TransientError) as slow:
         send(creator, timeout=0.5)
     assert slow.value.outcome_unknown
-    with pytest.raises(TransientError) as conflict:             # same key, first request still running
+    with pytest.raises(TransientError) as conflict:  # same key, first request still running
         send(creator)
     assert "409" in str(conflict.value) and conflict.value.outcome_unknown
     sent = wait_until(lambda: fake.fake("GET", "messages")["messages"], timeout=5)
-    assert send(creator).id == sent[0]["id"]                    # finished: the same key replays its answer
+    assert send(creator).id == sent[0]["id"]  # finished: the same key replays its answer
     assert len(fake.fake("GET", "messages")["messages"]) == 1
 
 
@@ -285,7 +341,7 @@ def test_request_outcome_not_sent_is_the_only_proof_a_send_did_not_happen(creato
     fake.fake("POST", "fail", json={"status": 500, "not_sent": True})
     with pytest.raises(TransientError) as e:
         send(creator)
-    assert not e.value.outcome_unknown           # retryable, but known not to have gone out
+    assert not e.value.outcome_unknown  # retryable, but known not to have gone out
     fake.fake("POST", "fail", json={"status": 500})
     with pytest.raises(TransientError) as e:
         send(creator, key="k-2")
@@ -301,7 +357,7 @@ def test_timeout_an_unknown_outcome_is_never_marked_failed_after_the_last_attemp
     item = QueueItem.objects.get(fan=fan)
     action = item.action
     assert item.status == "failed" and "outcome unknown" in item.result
-    assert action.status == "pending" and action.extra["outcome_unknown"]   # left for its echo
+    assert action.status == "pending" and action.extra["outcome_unknown"]  # left for its echo
     assert sender.settle_sent(action, 999) and Action.objects.get(pk=action.pk).status == "sent"
 
 
@@ -313,13 +369,20 @@ def test_a_definite_refusal_422_fails_the_action(creator, fake):
 
 # --- §4 blockBannedWords ---------------------------------------------------------------------------------------
 
+
 def test_block_banned_words_is_sent_and_its_422_is_a_refusal_recorded_with_the_words(creator, fake):
     with pytest.raises(RefusedError) as e:
         send(creator, text="tip me on cashapp or venmo instead")
     assert e.value.words == ["venmo", "cashapp"]
     fan = Fan.objects.create(creator=creator, fan_id=63, name="Di", state="engaged")
-    action = Action.objects.create(creator=creator, fan=fan, action="text", status="pending", source="rules",
-                                   message_text="just send it on paypal babe")
+    action = Action.objects.create(
+        creator=creator,
+        fan=fan,
+        action="text",
+        status="pending",
+        source="rules",
+        message_text="just send it on paypal babe",
+    )
     with pytest.raises(RefusedError):
         sender.deliver(action)
     action.refresh_from_db()
@@ -330,15 +393,25 @@ def test_block_banned_words_is_sent_and_its_422_is_a_refusal_recorded_with_the_w
 
 # --- §3 / §7 chargebacks: no webhook, an API -------------------------------------------------------------------
 
-def test_chargebacks_are_pulled_from_the_api_and_booked_as_reversals_of_the_purchase_once(client, registered,
-                                                                                             creator, fake):
+
+def test_chargebacks_are_pulled_from_the_api_and_booked_as_reversals_of_the_purchase_once(
+    client, registered, creator, fake
+):
     from learning.services import record_action
     from salesbot.providers.onlyfansapi import chargebacks
     from tests.salesbot.providers import ofapi_payloads as of
 
     fan = Fan.objects.create(creator=creator, fan_id=71, name="Ed", state="pitched")
-    ppv = record_action(fan, "ppv", price=Decimal("25"), content_key="combo", hook="curiosity", status="sent",
-                        platform_message_id=7100, message_text="for you")
+    ppv = record_action(
+        fan,
+        "ppv",
+        price=Decimal("25"),
+        content_key="combo",
+        hook="curiosity",
+        status="sent",
+        platform_message_id=7100,
+        message_text="for you",
+    )
     of.post(client, "messages.ppv.unlocked", of.unlocked(71, 7100, amount="$25.00"), account=ACCOUNT)
     intake.drain()
     assert Fan.objects.get(pk=fan.pk).total_spent == Decimal("25.00")
@@ -347,7 +420,7 @@ def test_chargebacks_are_pulled_from_the_api_and_booked_as_reversals_of_the_purc
     intake.drain()
     ppv.refresh_from_db()
     assert not ppv.purchased and Fan.objects.get(pk=fan.pk).total_spent == Decimal("0.00")
-    assert chargebacks.pull(creator) == 0                     # listed again: taken once
+    assert chargebacks.pull(creator) == 0  # listed again: taken once
     assert WebhookEvent.objects.get(event="chargebacks.pulled").status == "processed"
 
 
@@ -358,10 +431,11 @@ def test_chargebacks_already_told_as_a_transactions_undo_are_not_reversed_twice(
     of.post(client, "tips.received", of.tip(72, 30.0), account=ACCOUNT)
     of.post(client, "transactions.new", of.transaction(72, 30.0, kind="tip", status="undo"), account=ACCOUNT)
     intake.drain()
-    of.post(client, "tips.received", of.tip(72, 30.0), account=ACCOUNT)   # a later real tip of the same amount
+    of.post(client, "tips.received", of.tip(72, 30.0), account=ACCOUNT)  # a later real tip of the same amount
     intake.drain()
-    fake.fake("POST", "chargeback", json={"fan_id": 72, "amount": 30, "description": "Tip from Ed",
-                                          "payment_type": "tip"})
+    fake.fake(
+        "POST", "chargeback", json={"fan_id": 72, "amount": 30, "description": "Tip from Ed", "payment_type": "tip"}
+    )
     assert chargebacks.pull(creator) == 0
     assert Fan.objects.get(fan_id=72).total_spent == Decimal("30.00")
 
@@ -373,8 +447,9 @@ def test_request_outcome_an_echo_proves_a_send_the_gate_refused_on_its_retry_did
     from tests.salesbot.providers import ofapi_payloads as of
 
     fan = Fan.objects.create(creator=creator, fan_id=64, name="Flo", state="engaged")
-    action = Action.objects.create(creator=creator, fan=fan, action="text", status="pending", source="rules",
-                                   message_text="thinking of you")
+    action = Action.objects.create(
+        creator=creator, fan=fan, action="text", status="pending", source="rules", message_text="thinking of you"
+    )
     sender.mark_outcome_unknown(action, "ReadTimeout")
     set_action_status(action, "refused", error="opted out")
     of.post(client, "messages.sent", of.sent(64, 6400, "<p>thinking of you</p>"), account=ACCOUNT)

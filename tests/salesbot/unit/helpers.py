@@ -1,4 +1,5 @@
 """Plain helpers shared by the salesbot unit tests (explicit clocks, sent actions, stored envelopes)."""
+
 import json
 import uuid
 from datetime import timedelta
@@ -32,8 +33,9 @@ def store_event(creator, event, payload, *, event_id=None, created_at=None):
         "created_at": iso(created_at or timezone.now()),
         "payload": payload,
     }
-    return WebhookEvent.objects.create(creator=creator, event_id=envelope["event_id"], event=event,
-                                       raw_body=json.dumps(envelope))
+    return WebhookEvent.objects.create(
+        creator=creator, event_id=envelope["event_id"], event=event, raw_body=json.dumps(envelope)
+    )
 
 
 def message_payload(fan_id, text, msg_id, *, name="Sam", at=None):
@@ -84,9 +86,13 @@ class Chat:
 
 # One line per answer kind, as a creator writing her first content map might.
 ONE_LINE_ANSWERS = {
-    "price": ["it's ${price} babe 🙈"], "offer_yes": ["it's waiting in your messages 😘"],
-    "offer_no": ["no worries babe 💕"], "more": ["you want more? 😏"], "about_me": ["i'm a homebody 🥰 you?"],
-    "compliment": ["aww stop it 🙈"], "hello": ["heyy you 😊"],
+    "price": ["it's ${price} babe 🙈"],
+    "offer_yes": ["it's waiting in your messages 😘"],
+    "offer_no": ["no worries babe 💕"],
+    "more": ["you want more? 😏"],
+    "about_me": ["i'm a homebody 🥰 you?"],
+    "compliment": ["aww stop it 🙈"],
+    "hello": ["heyy you 😊"],
 }
 
 
@@ -102,5 +108,6 @@ def one_variant_creator(slug="fresh", answers=True, **fields):
         t["variants"] = t["variants"][:1]
     if answers:
         data["templates"].update({kind: {"variants": lines} for kind, lines in ONE_LINE_ANSWERS.items()})
-    return onboard_creator(data, (root / "playbook.md").read_text(encoding="utf-8"), slug=slug,
-                           account_id=f"acct_{slug}", **fields)
+    return onboard_creator(
+        data, (root / "playbook.md").read_text(encoding="utf-8"), slug=slug, account_id=f"acct_{slug}", **fields
+    )

@@ -1,4 +1,5 @@
 """Seed §11 background checks with an explicit clock: dormancy, one bump after 4h, reactivation."""
+
 from decimal import Decimal
 
 import pytest
@@ -14,11 +15,13 @@ from tests.salesbot.unit.helpers import hours, sent
 
 
 def make_fan(creator, state, quiet_since, **kw):
-    return FanFactory(creator=creator, state=state, last_interaction_ts=quiet_since,
-                      created_ts=quiet_since - hours(48), **kw)
+    return FanFactory(
+        creator=creator, state=state, last_interaction_ts=quiet_since, created_ts=quiet_since - hours(48), **kw
+    )
 
 
 # --- mark_dormant --------------------------------------------------------------------------------
+
 
 def test_fan_quiet_24h_after_a_ppv_goes_dormant_and_the_ppv_is_ghosted(creator, now):
     fan = make_fan(creator, "pitched", now - hours(25))
@@ -55,10 +58,17 @@ def test_fan_who_bought_or_tipped_after_the_ppv_and_went_quiet_is_not_ghosted(cr
 
     from learning.stats import compute_learning_stats
     from learning.stats.from_rows import ghost_rate_by_stage
+
     fan = make_fan(creator, "pitched", now - hours(29))
     ppv = sent(fan, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
-    record_outcome(fan, event, ts=now - hours(29), amount=Decimal("18"), action=ppv if event == "purchased" else None,
-                   pinned=event == "purchased")
+    record_outcome(
+        fan,
+        event,
+        ts=now - hours(29),
+        amount=Decimal("18"),
+        action=ppv if event == "purchased" else None,
+        pinned=event == "purchased",
+    )
     assert checkers.mark_dormant(now=now) == 1
     fan.refresh_from_db()
     assert fan.state == "dormant"
@@ -73,8 +83,7 @@ def test_fan_who_bought_or_tipped_after_the_ppv_and_went_quiet_is_not_ghosted(cr
 def test_a_purchase_pinned_to_the_ppv_counts_even_if_the_platform_clock_is_behind(creator, now):
     fan = make_fan(creator, "buyer", now - hours(30))
     ppv = sent(fan, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
-    record_outcome(fan, "purchased", ts=now - hours(30.01), amount=Decimal("18"), action=ppv,
-                   pinned=True)
+    record_outcome(fan, "purchased", ts=now - hours(30.01), amount=Decimal("18"), action=ppv, pinned=True)
     checkers.mark_dormant(now=now)
     assert not Outcome.objects.filter(fan=fan, event="ghosted").exists()
 
@@ -121,6 +130,7 @@ def test_ghost_lands_on_the_last_sent_action_not_a_later_failed_one(creator, now
 
 
 # --- enqueue_bumps -------------------------------------------------------------------------------
+
 
 def pitched(creator, now, ppv_age, **ppv_fields):
     fan = make_fan(creator, "pitched", now - hours(ppv_age))
@@ -186,6 +196,7 @@ def test_a_ppv_to_a_brand_new_fan_pitches_the_fan_and_is_bumped_after_4h(demo):
     so the 4h bump (which looks for pitched fans) never found that PPV."""
     from salesbot.pipeline import engine, intake
     from tests.salesbot.unit.helpers import message_payload, store_event
+
     intake.process_event(store_event(demo, "messages.received", message_payload(777, "how much for your pics?", 1)))
     fan = demo.fans.get(fan_id=777)
     assert fan.state == "new"
@@ -205,6 +216,7 @@ def test_a_ppv_to_a_brand_new_fan_pitches_the_fan_and_is_bumped_after_4h(demo):
 
 # --- enqueue_reactivation ------------------------------------------------------------------------
 
+
 def test_dormant_spender_is_queued_for_one_rekindle(creator, now):
     fan = make_fan(creator, "dormant", now - hours(72), total_spent=Decimal("30"))
     assert checkers.enqueue_reactivation(creator, now=now) == 1
@@ -212,8 +224,9 @@ def test_dormant_spender_is_queued_for_one_rekindle(creator, now):
     assert list(QueueItem.objects.filter(fan=fan).values_list("reason", "status")) == [("rekindle", "pending")]
 
 
-@pytest.mark.parametrize("fields", [{"total_spent": Decimal("0")}, {"opted_out": True},
-                                    {"state": "engaged"}, {"state": "handed_off"}])
+@pytest.mark.parametrize(
+    "fields", [{"total_spent": Decimal("0")}, {"opted_out": True}, {"state": "engaged"}, {"state": "handed_off"}]
+)
 def test_reactivation_skips_non_spenders_opted_out_and_active_fans(creator, now, fields):
     fields = {"state": "dormant", "total_spent": Decimal("30"), **fields}
     make_fan(creator, fields.pop("state"), now - hours(72), **fields)
@@ -223,6 +236,7 @@ def test_reactivation_skips_non_spenders_opted_out_and_active_fans(creator, now,
 
 def test_reactivation_is_per_creator(creator, now):
     from tests.factories import CreatorFactory
+
     other = CreatorFactory()
     make_fan(other, "dormant", now - hours(72), total_spent=Decimal("30"))
     assert checkers.enqueue_reactivation(creator, now=now) == 0
@@ -249,10 +263,18 @@ def test_a_delivered_rekindle_is_not_queued_again(creator, now):
 
 # --- safety flags and stale rows ------------------------------------------------------------------
 
+
 def test_reactivation_skips_a_flagged_fan_staff_marked_dormant(creator, now):
     from fans import staff
-    fan = make_fan(creator, "handed_off", now - hours(72), total_spent=Decimal("30"), safety_flag=True,
-                   handoff_reason="safety: possible minor")
+
+    fan = make_fan(
+        creator,
+        "handed_off",
+        now - hours(72),
+        total_spent=Decimal("30"),
+        safety_flag=True,
+        handoff_reason="safety: possible minor",
+    )
     assert staff.staff_mark_dormant(fan, "ops") is True
     fan.refresh_from_db()
     assert (fan.state, fan.safety_flag) == ("dormant", True)
@@ -272,6 +294,7 @@ def test_dormancy_checker_skips_a_fan_handed_off_after_it_read_the_rows(creator,
     """The checker's queryset is stale: a fan handed off meanwhile is not set back to dormant."""
     from fans.models import Fan
     from fans.services import hand_off
+
     quiet = make_fan(creator, "pitched", now - hours(30))
     ppv = sent(quiet, "ppv", now - hours(30), content_key="combo3", price=Decimal("18"))
     other = make_fan(creator, "engaged", now - hours(30))
@@ -289,7 +312,8 @@ def test_dormancy_checker_skips_a_fan_handed_off_after_it_read_the_rows(creator,
     assert (quiet.state, quiet.safety_flag) == ("handed_off", True)
     assert other.state == "dormant"
     assert list(FanTransition.objects.filter(fan=quiet).values_list("from_state", "to_state")) == [
-        ("pitched", "handed_off")]
+        ("pitched", "handed_off")
+    ]
     assert not Outcome.objects.filter(fan=quiet, event="ghosted").exists()
     ppv.refresh_from_db()
     assert ppv.ghosted is False

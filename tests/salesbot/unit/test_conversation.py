@@ -1,5 +1,6 @@
 """A fan's whole conversation through intake, queue, worker and the sender's gate (platform faked in
 process): the bot never sends a fan the same line twice and answers what the fan said."""
+
 import pytest
 
 from learning.models import Action
@@ -7,9 +8,28 @@ from salesbot.pipeline.repeats import normalise
 from tests.salesbot.unit.helpers import Chat, one_variant_creator
 
 # The issue's loop, and more of what fans write.
-TWENTY = ["hey", "haha you're cute", "hmm maybe", "show me more", "you're so hot", "how much?", "lol", "ok",
-          "what are you up to", "you're gorgeous", "tell me about you", "haha", "nice", "i want to see more",
-          "how much is it", "not today", "hey again", "😍", "what's your favourite food?", "ok cool"]
+TWENTY = [
+    "hey",
+    "haha you're cute",
+    "hmm maybe",
+    "show me more",
+    "you're so hot",
+    "how much?",
+    "lol",
+    "ok",
+    "what are you up to",
+    "you're gorgeous",
+    "tell me about you",
+    "haha",
+    "nice",
+    "i want to see more",
+    "how much is it",
+    "not today",
+    "hey again",
+    "😍",
+    "what's your favourite food?",
+    "ok cool",
+]
 
 
 @pytest.fixture
@@ -36,9 +56,9 @@ def test_a_fan_who_writes_20_times_never_gets_a_line_twice(fresh, monkeypatch):
 def test_variants_rotate_per_fan_before_any_comes_back(demo, monkeypatch, settings):
     settings.ANTHROPIC_API_KEY = ""
     chat = Chat(demo, monkeypatch).subscribe()
-    chat.says("lol")          # msg 1-2 after the welcome: a tease
-    chat.says("lol")          # msg 3: tease
-    chat.says("lol")          # msg 4: tease; the demo has two tease lines
+    chat.says("lol")  # msg 1-2 after the welcome: a tease
+    chat.says("lol")  # msg 3: tease
+    chat.says("lol")  # msg 4: tease; the demo has two tease lines
     teases = [m["text"] for m in chat.sent[1:3]]
     assert set(teases) == {"i just took something you'd like 🙈", "guess what i'm wearing rn 😏"}
     assert chat.sent[3]["text"] not in teases
@@ -67,11 +87,20 @@ def test_yes_and_no_to_a_waiting_offer_are_answered_not_offered_again(demo, monk
     assert no["price"] == 0
     assert Action.objects.filter(fan=chat.fan, action="ppv").count() == 1
     assert [a.extra.get("template") for a in Action.objects.filter(fan=chat.fan).order_by("id")][-2:] == [
-        "offer_yes", "offer_no"]
+        "offer_yes",
+        "offer_no",
+    ]
 
 
-@pytest.mark.parametrize("text,kind", [("you're gorgeous", "compliment"), ("where are you from?", "about_me"),
-                                       ("hey", "hello"), ("i want to see more", "more")])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("you're gorgeous", "compliment"),
+        ("where are you from?", "about_me"),
+        ("hey", "hello"),
+        ("i want to see more", "more"),
+    ],
+)
 def test_small_talk_gives_way_to_an_answer_of_what_the_fan_said(demo, monkeypatch, settings, text, kind):
     settings.ANTHROPIC_API_KEY = ""
     chat = Chat(demo, monkeypatch).subscribe()

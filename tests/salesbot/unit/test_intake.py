@@ -1,4 +1,5 @@
 """Processing stored webhook events (shared/platform-api.md envelopes) into fans, outcomes and the queue."""
+
 from decimal import Decimal
 
 import pytest
@@ -20,16 +21,26 @@ def pending(fan):
 
 
 def snapshot(creator):
-    return (Fan.objects.filter(creator=creator).count(), Message.objects.count(), Outcome.objects.count(),
-            QueueItem.objects.count(), FanTransition.objects.count(),
-            list(Fan.objects.values_list("messages_received", "total_spent", "state")))
+    return (
+        Fan.objects.filter(creator=creator).count(),
+        Message.objects.count(),
+        Outcome.objects.count(),
+        QueueItem.objects.count(),
+        FanTransition.objects.count(),
+        list(Fan.objects.values_list("messages_received", "total_spent", "state")),
+    )
 
 
 # --- messages.received ---------------------------------------------------------------------------
 
+
 def test_first_message_creates_the_fan_and_stores_everything(creator, now):
-    event = store_event(creator, "messages.received",
-                        message_payload(4242, "hey gorgeous", 9001, name="Mike", at=now - hours(1)), created_at=now)
+    event = store_event(
+        creator,
+        "messages.received",
+        message_payload(4242, "hey gorgeous", 9001, name="Mike", at=now - hours(1)),
+        created_at=now,
+    )
     assert intake.process_event(event) == "processed"
     fan = Fan.objects.get(creator=creator, fan_id=4242)
     assert (fan.name, fan.state, fan.messages_received) == ("Mike", "new", 1)
@@ -52,8 +63,9 @@ def test_message_without_created_at_uses_the_envelope_time(creator, now):
 def test_reply_is_attributed_to_the_bots_last_action(fan, now):
     older = sent(fan, "free_media", now - hours(3), content_key="gfe_selfie")
     latest = sent(fan, "text", now - hours(1), message_text="how's your day?")
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "good, you?", 9100, at=now)))
+    intake.process_event(
+        store_event(fan.creator, "messages.received", message_payload(fan.fan_id, "good, you?", 9100, at=now))
+    )
     outcome = Outcome.objects.get(fan=fan, event="replied")
     assert outcome.action == latest and outcome.action != older
 
@@ -61,8 +73,11 @@ def test_reply_is_attributed_to_the_bots_last_action(fan, now):
 def test_reply_before_the_latest_action_goes_to_the_one_before(fan, now):
     first = sent(fan, "text", now - hours(3))
     sent(fan, "text", now - hours(1))
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "late reply", 9101, at=now - hours(2))))
+    intake.process_event(
+        store_event(
+            fan.creator, "messages.received", message_payload(fan.fan_id, "late reply", 9101, at=now - hours(2))
+        )
+    )
     assert Outcome.objects.get(fan=fan).action == first
 
 
@@ -84,10 +99,12 @@ def test_message_leaves_other_states_alone(fan, now, state):
 
 
 def test_second_message_coalesces_into_the_pending_item(fan, now):
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "hey", 1, at=now - hours(1))))
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "you there?", 2, at=now)))
+    intake.process_event(
+        store_event(fan.creator, "messages.received", message_payload(fan.fan_id, "hey", 1, at=now - hours(1)))
+    )
+    intake.process_event(
+        store_event(fan.creator, "messages.received", message_payload(fan.fan_id, "you there?", 2, at=now))
+    )
     fan.refresh_from_db()
     assert fan.messages_received == 2
     item = pending(fan).get()
@@ -96,8 +113,13 @@ def test_second_message_coalesces_into_the_pending_item(fan, now):
 
 
 def test_message_records_new_signals_on_the_fan(fan, now):
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "i love you, make me a custom video", 1, at=now)))
+    intake.process_event(
+        store_event(
+            fan.creator,
+            "messages.received",
+            message_payload(fan.fan_id, "i love you, make me a custom video", 1, at=now),
+        )
+    )
     fan.refresh_from_db()
     assert fan.signals == ["custom_request", "emotional"]
 
@@ -124,6 +146,7 @@ def test_same_platform_message_in_another_event_is_stored_once(fan, now):
 
 # --- subscriptions.new ---------------------------------------------------------------------------
 
+
 def test_new_subscriber_is_created_new_with_a_welcome_item(creator, now):
     event = store_event(creator, "subscriptions.new", fan_ref(600, "Nina"), created_at=now)
     assert intake.process_event(event) == "processed"
@@ -140,14 +163,30 @@ def test_resubscribing_fan_who_was_greeted_gets_no_second_welcome(fan, now):
 
 # --- messages.ppv.unlocked -----------------------------------------------------------------------
 
+
 def test_unlock_is_attributed_to_the_ppv_it_names(fan, now):
     Fan.objects.filter(pk=fan.pk).update(state="pitched")
-    bought = record_action(fan, "ppv", price=Decimal("18"), content_key="combo3", status="sent",
-                           platform_message_id=5001, ts=now - hours(3))
-    later = record_action(fan, "ppv", price=Decimal("25"), content_key="combo5", status="sent",
-                          platform_message_id=5002, ts=now - hours(1))
-    event = store_event(fan.creator, "messages.ppv.unlocked",
-                        {**fan_ref(fan.fan_id), "message_id": 5001, "amount": 18}, created_at=now)
+    bought = record_action(
+        fan,
+        "ppv",
+        price=Decimal("18"),
+        content_key="combo3",
+        status="sent",
+        platform_message_id=5001,
+        ts=now - hours(3),
+    )
+    later = record_action(
+        fan,
+        "ppv",
+        price=Decimal("25"),
+        content_key="combo5",
+        status="sent",
+        platform_message_id=5002,
+        ts=now - hours(1),
+    )
+    event = store_event(
+        fan.creator, "messages.ppv.unlocked", {**fan_ref(fan.fan_id), "message_id": 5001, "amount": 18}, created_at=now
+    )
     intake.process_event(event)
     outcome = Outcome.objects.get(fan=fan, event="purchased")
     assert (outcome.action, outcome.amount, outcome.platform_event_id) == (bought, Decimal("18"), event.event_id)
@@ -161,16 +200,20 @@ def test_unlock_is_attributed_to_the_ppv_it_names(fan, now):
 def test_unlock_adds_to_what_the_fan_already_spent(fan, now):
     Fan.objects.filter(pk=fan.pk).update(state="buyer", total_spent=Decimal("30"))
     sent(fan, "ppv", now - hours(1), price=Decimal("25"), content_key="combo5", platform_message_id=5003)
-    intake.process_event(store_event(fan.creator, "messages.ppv.unlocked",
-                                     {**fan_ref(fan.fan_id), "message_id": 5003, "amount": "25.50"}))
+    intake.process_event(
+        store_event(
+            fan.creator, "messages.ppv.unlocked", {**fan_ref(fan.fan_id), "message_id": 5003, "amount": "25.50"}
+        )
+    )
     fan.refresh_from_db()
     assert (fan.total_spent, fan.state) == (Decimal("55.50"), "buyer")
 
 
 def test_unlock_of_an_unknown_message_is_recorded_unattributed(fan, now):
     unbought = sent(fan, "ppv", now - hours(1), price=Decimal("18"), content_key="combo3", platform_message_id=5004)
-    intake.process_event(store_event(fan.creator, "messages.ppv.unlocked",
-                                     {**fan_ref(fan.fan_id), "message_id": 99999, "amount": 20}))
+    intake.process_event(
+        store_event(fan.creator, "messages.ppv.unlocked", {**fan_ref(fan.fan_id), "message_id": 99999, "amount": 20})
+    )
     outcome = Outcome.objects.get(fan=fan, event="purchased")
     assert (outcome.action, outcome.amount) == (None, Decimal("20"))
     unbought.refresh_from_db()
@@ -180,6 +223,7 @@ def test_unlock_of_an_unknown_message_is_recorded_unattributed(fan, now):
 
 
 # --- tips.received -------------------------------------------------------------------------------
+
 
 def test_tip_is_logged_and_added_to_spend(fan, now):
     Fan.objects.filter(pk=fan.pk).update(state="buyer", total_spent=Decimal("5"))
@@ -194,6 +238,7 @@ def test_tip_is_logged_and_added_to_spend(fan, now):
 
 # --- unknown and malformed events ----------------------------------------------------------------
 
+
 def test_unknown_event_is_ignored(creator):
     event = store_event(creator, "posts.liked", fan_ref(700))
     assert intake.process_event(event) == "ignored"
@@ -203,8 +248,7 @@ def test_unknown_event_is_ignored(creator):
 
 
 def test_payload_without_fan_id_is_marked_failed_naming_the_field(creator):
-    event = store_event(creator, "messages.received",
-                        {"fan": {"name": "Ghost"}, "message": {"id": 1, "text": "hey"}})
+    event = store_event(creator, "messages.received", {"fan": {"name": "Ghost"}, "message": {"id": 1, "text": "hey"}})
     assert intake.process_event(event) == WebhookEvent.Status.FAILED
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.FAILED and "payload.fan.id" in event.error
@@ -224,11 +268,13 @@ def test_a_late_delivered_old_message_does_not_make_an_active_fan_dormant(fan, n
     from salesbot.pipeline.checkers import mark_dormant
 
     Fan.objects.filter(pk=fan.pk).update(state="engaged")
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "still here 😘", 2, at=now)))
+    intake.process_event(
+        store_event(fan.creator, "messages.received", message_payload(fan.fan_id, "still here 😘", 2, at=now))
+    )
     # The platform retried an older message (sent 30h ago) and it arrives only now.
-    intake.process_event(store_event(fan.creator, "messages.received",
-                                     message_payload(fan.fan_id, "hello?", 1, at=now - hours(30))))
+    intake.process_event(
+        store_event(fan.creator, "messages.received", message_payload(fan.fan_id, "hello?", 1, at=now - hours(30)))
+    )
     fan.refresh_from_db()
     assert fan.last_interaction_ts == now
     assert mark_dormant(now=now + hours(1)) == 0

@@ -1,4 +1,5 @@
 """refusal(): the last gate before any send, checked against fresh rows (no platform call here)."""
+
 from decimal import Decimal
 
 import pytest
@@ -29,11 +30,14 @@ def test_a_valid_ppv_is_allowed(demo, fan):
     assert refusal(demo, fan, ppv()) is None
 
 
-@pytest.mark.parametrize("decision", [
-    Decision("text", text="hey 💕"),
-    Decision("free_media", text="for you", content_key="gfe_selfie"),
-    Decision("bump", text="did you see it?"),
-])
+@pytest.mark.parametrize(
+    "decision",
+    [
+        Decision("text", text="hey 💕"),
+        Decision("free_media", text="for you", content_key="gfe_selfie"),
+        Decision("bump", text="did you see it?"),
+    ],
+)
 def test_ordinary_sends_are_allowed(demo, fan, decision):
     assert refusal(demo, fan, decision) is None
 
@@ -131,8 +135,14 @@ def test_paid_content_cannot_be_sent_for_free(demo, fan, action):
 
 
 @pytest.mark.parametrize("state", ["dormant", "engaged", "pitched", "buyer", "handed_off"])
-@pytest.mark.parametrize("decision", [Decision("rekindle", text="missed you 💕"), Decision("text", text="hey"),
-                                      Decision("bump", text="did you see it?")])
+@pytest.mark.parametrize(
+    "decision",
+    [
+        Decision("rekindle", text="missed you 💕"),
+        Decision("text", text="hey"),
+        Decision("bump", text="did you see it?"),
+    ],
+)
 def test_a_safety_flagged_fan_is_refused_in_any_state(demo, fan, state, decision):
     # e.g. a fan flagged "possible minor", then marked dormant by staff: no rekindle, no reply, ever
     Fan.objects.filter(pk=fan.pk).update(state=state, safety_flag=True)  # in-memory fan stale on purpose
@@ -153,6 +163,7 @@ class Platform:
 
     def send_message(self, fan_id, text, media_ids=(), price=0, *, idempotency_key):
         from salesbot.providers.simple import SentMessage
+
         self.sent.append((fan_id, text, price))
         return SentMessage(id=7000 + len(self.sent), created_at="")
 

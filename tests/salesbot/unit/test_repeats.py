@@ -1,5 +1,6 @@
 """Never the same line twice to a fan, never a second PPV on an unanswered one: the sender's last gate
 (salesbot.pipeline.repeats.refusal via sender.refusal) and how the rule path chooses around a spent line."""
+
 from decimal import Decimal
 
 import pytest
@@ -28,7 +29,9 @@ def ppv(key="combo3"):
 
 
 def test_case_spacing_and_the_fans_name_do_not_make_a_line_new():
-    assert normalise("Hey  JOHN 💕 so happy", "John") == normalise("hey {name} 💕  so happy".format(name="john"), "John")
+    assert normalise("Hey  JOHN 💕 so happy", "John") == normalise(
+        "hey {name} 💕  so happy".format(name="john"), "John"
+    )
     assert normalise("hey John", "John") != normalise("hey Johnny", "John")
 
 
@@ -52,8 +55,9 @@ def test_a_refused_repeat_is_logged_with_its_reason_and_not_sent(demo, fan, now)
 
 def test_a_second_ppv_before_the_fan_writes_is_refused_but_a_bump_goes(demo, fan, now):
     sent(fan, "ppv", now - hours(5), content_key="combo1", price=Decimal("18"), message_text="for you 🥺")
-    assert refusal(demo, fan, ppv()) == ("the fan has not answered the last PPV yet: "
-                                                 "no second offer before the fan writes")
+    assert refusal(demo, fan, ppv()) == (
+        "the fan has not answered the last PPV yet: no second offer before the fan writes"
+    )
     assert refusal(demo, fan, Decision("bump", text="did you see it? 👀")) is None
 
 
@@ -68,28 +72,42 @@ def test_a_spent_ppv_hook_takes_another_hooks_line_and_records_that_hook(demo, f
         sent(fan, "text", now - hours(3 - i), message_text=line)
     d = rules.ppv(engine.build_context(demo, fan))
     assert d.hook != "vulnerability" and d.text == HOOK_LINES[d.hook]
-    assert normalise(d.text) not in {"i've never shown this to anyone 🥺", "only sending this to a few people tonight 🤫"}
+    assert normalise(d.text) not in {
+        "i've never shown this to anyone 🥺",
+        "only sending this to a few people tonight 🤫",
+    }
     assert (d.action, d.content_key, d.price) == ("ppv", "combo1", Decimal("18"))  # the offer itself is unchanged
 
 
 def test_with_every_line_spent_and_no_llm_the_bot_waits_and_says_why(demo, fan, now, settings):
     settings.ANTHROPIC_API_KEY = ""
-    for i, line in enumerate(["i just took something you'd like 🙈", "guess what i'm wearing rn 😏",
-                              "you went quiet on me 🥺", "tell me something about you 💭"]
-                             + rules.DEFAULT_VARIANTS[rules.K.MORE]):
+    for i, line in enumerate(
+        [
+            "i just took something you'd like 🙈",
+            "guess what i'm wearing rn 😏",
+            "you went quiet on me 🥺",
+            "tell me something about you 💭",
+        ]
+        + rules.DEFAULT_VARIANTS[rules.K.MORE]
+    ):
         sent(fan, "text", now - hours(10 - i / 10), message_text=line)
-    d = engine.decide(engine.build_context(demo, fan, last_text="lol"))   # msg 3-4: a tease
+    d = engine.decide(engine.build_context(demo, fan, last_text="lol"))  # msg 3-4: a tease
     assert (d.action, d.route) == ("skip", "msg_3_4")
-    assert d.reason == ("waiting for the fan: no unused tease/more/re-engage line left for this fan; "
-                        "no LLM configured")
+    assert d.reason == ("waiting for the fan: no unused tease/more/re-engage line left for this fan; no LLM configured")
 
 
 def test_with_the_llm_budget_spent_the_bot_waits_without_calling_it(demo, fan, now, settings):
     settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL = "key", "http://127.0.0.1:9"  # nothing listens
     settings.LLM_MAX_SHARE = 0
-    for i, line in enumerate(["i just took something you'd like 🙈", "guess what i'm wearing rn 😏",
-                              "you went quiet on me 🥺", "tell me something about you 💭"]
-                             + rules.DEFAULT_VARIANTS[rules.K.MORE]):
+    for i, line in enumerate(
+        [
+            "i just took something you'd like 🙈",
+            "guess what i'm wearing rn 😏",
+            "you went quiet on me 🥺",
+            "tell me something about you 💭",
+        ]
+        + rules.DEFAULT_VARIANTS[rules.K.MORE]
+    ):
         sent(fan, "text", now - hours(10 - i / 10), message_text=line)
     d = engine.decide(engine.build_context(demo, fan, last_text="lol"))
     assert d.action == "skip" and d.reason.endswith("; the LLM budget is spent")

@@ -1,4 +1,5 @@
 """Seed §10 routing: each row of the table fires for a fan crafted for it, first match wins."""
+
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,9 @@ from tests.factories import CreatorFactory, FanFactory
 
 def ctx(state="engaged", msgs=0, spent="0", signals=(), reason="message", opted_out=False, text="tell me more"):
     creator = CreatorFactory.build()
-    fan = FanFactory.build(creator=creator, state=state, messages_received=msgs,
-                           total_spent=Decimal(spent), opted_out=opted_out)
+    fan = FanFactory.build(
+        creator=creator, state=state, messages_received=msgs, total_spent=Decimal(spent), opted_out=opted_out
+    )
     return Context(creator=creator, fan=fan, reason=reason, signals=set(signals), last_text=text)
 
 
@@ -70,8 +72,9 @@ def test_handed_off_beats_a_welcome_or_bump_request():
     assert route(ctx(state="handed_off", reason="bump"))[1] == "skip"
 
 
-@pytest.mark.parametrize("spent,expected", [("1.00", "spent_1_plus"), ("0.99", "buying_signal"),
-                                            ("0", "buying_signal")])
+@pytest.mark.parametrize(
+    "spent,expected", [("1.00", "spent_1_plus"), ("0.99", "buying_signal"), ("0", "buying_signal")]
+)
 def test_one_dollar_spent_beats_a_buying_signal(spent, expected):
     assert route(ctx(state="buyer", msgs=2, spent=spent, signals={"buying", "sexual"}))[0] == expected
 
@@ -81,9 +84,15 @@ def test_buying_signal_beats_message_count_and_sexual_signal():
     assert route(ctx(msgs=10, signals={"buying"})) == ("buying_signal", "ppv")
 
 
-@pytest.mark.parametrize("msgs,expected", [(4, ("sexual_4_plus", "ppv")), (7, ("sexual_4_plus", "ppv")),
-                                           (3, ("sexual_under_4", "free_hook")),
-                                           (1, ("sexual_under_4", "free_hook"))])
+@pytest.mark.parametrize(
+    "msgs,expected",
+    [
+        (4, ("sexual_4_plus", "ppv")),
+        (7, ("sexual_4_plus", "ppv")),
+        (3, ("sexual_under_4", "free_hook")),
+        (1, ("sexual_under_4", "free_hook")),
+    ],
+)
 def test_sexual_signal_splits_at_four_messages(msgs, expected):
     assert route(ctx(msgs=msgs, signals={"sexual", "interest"})) == expected
 
@@ -93,13 +102,22 @@ def test_interest_beats_message_count():
     assert route(ctx(msgs=12, signals={"interest"})) == ("interest", "tease_or_free_hook")
 
 
-@pytest.mark.parametrize("msgs,expected", [
-    (1, ("msg_1_2", "greet")), (2, ("msg_1_2", "greet")),
-    (3, ("msg_3_4", "tease")), (4, ("msg_3_4", "tease")),
-    (5, ("msg_5", "free_hook")),
-    (6, ("msg_6_8", "ppv")), (7, ("msg_6_8", "ppv")), (8, ("msg_6_8", "ppv")),
-    (9, ("msg_9_plus", "llm")), (10, ("msg_9_plus", "llm")), (57, ("msg_9_plus", "llm")),
-])
+@pytest.mark.parametrize(
+    "msgs,expected",
+    [
+        (1, ("msg_1_2", "greet")),
+        (2, ("msg_1_2", "greet")),
+        (3, ("msg_3_4", "tease")),
+        (4, ("msg_3_4", "tease")),
+        (5, ("msg_5", "free_hook")),
+        (6, ("msg_6_8", "ppv")),
+        (7, ("msg_6_8", "ppv")),
+        (8, ("msg_6_8", "ppv")),
+        (9, ("msg_9_plus", "llm")),
+        (10, ("msg_9_plus", "llm")),
+        (57, ("msg_9_plus", "llm")),
+    ],
+)
 def test_message_count_rows(msgs, expected):
     assert route(ctx(msgs=msgs)) == expected
 
@@ -114,12 +132,15 @@ def test_welcome_row_greets_even_a_fan_who_already_spent():
     assert route(ctx(state="new", spent="20", reason="welcome")) == ("welcome", "greet")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("how much for the video?", "buying_signal"),
-    ("you look so hot", "sexual_under_4"),
-    ("show me more", "interest"),
-    ("hey there", "msg_3_4"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("how much for the video?", "buying_signal"),
+        ("you look so hot", "sexual_under_4"),
+        ("show me more", "interest"),
+        ("hey there", "msg_3_4"),
+    ],
+)
 def test_the_fans_words_pick_the_row(text, expected):
     fan = FanFactory.build(state="engaged", messages_received=3, total_spent=Decimal("0"))
     context = engine.build_context(fan.creator, fan, last_text=text)
@@ -149,8 +170,14 @@ def test_a_buyers_greeting_with_a_compliment_stays_with_the_rules(text):
     assert route(greeting_ctx(text, "40", 12)) == ("filler", "light_reply")
 
 
-@pytest.mark.parametrize("text", ["hey babe, how much for the next video?", "hi there, i missed you so much",
-                                  "good morning, what are you wearing today?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hey babe, how much for the next video?",
+        "hi there, i missed you so much",
+        "good morning, what are you wearing today?",
+    ],
+)
 def test_a_greeting_with_something_to_answer_still_goes_to_the_model(text):
     assert route(ctx(state="buyer", msgs=12, spent="40", text=text)) == ("spent_1_plus", "llm")
 

@@ -1,6 +1,7 @@
 """The rule engine on the demo creator: bounds 8..60, entry price 18, and this paid ladder:
 tier 1 combo1 $12, combo3 $18; tier 2 combo5 $25; tier 3 combo7 $35; tier 4 video_long $50.
 Free: gfe_selfie (greeting's selfie), tease_pic, sexting1_pic (free_hook's picture)."""
+
 from decimal import Decimal
 
 import pytest
@@ -96,7 +97,11 @@ def test_no_unsent_paid_item_falls_back_to_a_reengage_text(demo, john):
 def test_free_hook_sends_the_templates_picture(demo, john):
     d = rules.free_hook(engine.build_context(demo, john))
     assert (d.action, d.content_key, d.text, d.hook) == (
-        "free_media", "sexting1_pic", "here's a little something for you 😘", "sexual_match")
+        "free_media",
+        "sexting1_pic",
+        "here's a little something for you 😘",
+        "sexual_match",
+    )
 
 
 def test_free_hook_takes_another_free_item_once_the_templates_was_sent(demo, john):
@@ -118,8 +123,11 @@ def test_creator_without_templates_still_gets_a_named_fallback(creator):
 
 # --- engine.decide: route row recorded, rules run on the table's rows ---------------------------
 
-@pytest.mark.parametrize("msgs,row,action", [(1, "msg_1_2", "free_media"), (3, "msg_3_4", "text"),
-                                              (5, "msg_5", "free_media"), (7, "msg_6_8", "ppv")])
+
+@pytest.mark.parametrize(
+    "msgs,row,action",
+    [(1, "msg_1_2", "free_media"), (3, "msg_3_4", "text"), (5, "msg_5", "free_media"), (7, "msg_6_8", "ppv")],
+)
 def test_decide_records_the_route_row(demo, john, msgs, row, action):
     john.messages_received = msgs
     d = decide(demo, john, text="ok")
@@ -144,7 +152,10 @@ def test_decide_bump_and_rekindle_use_their_templates(demo, john):
     assert (bump.route, bump.action, bump.text) == ("bump", "bump", "did you see what i sent you? 👀")
     rekindle = decide(demo, john, reason="rekindle")
     assert (rekindle.route, rekindle.action, rekindle.text) == (
-        "rekindle", "rekindle", "missed you 💕 been thinking about you")
+        "rekindle",
+        "rekindle",
+        "missed you 💕 been thinking about you",
+    )
 
 
 def test_llm_row_for_a_spender_is_handled_by_rules_and_marked(demo, john, now):
