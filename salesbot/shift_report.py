@@ -12,6 +12,7 @@ from django.db.models import Q, Sum
 from learning.models import Action, Outcome
 from learning.stats.cells import COUNTED_STATUSES
 from salesbot.periods import MONEY, Period
+from salesbot.team_performance import credited_to_person
 from team import scope
 from team.models import Shift, TeamMember
 
@@ -55,12 +56,12 @@ def by_chatter(user, period: Period, now) -> list[dict]:
     if not scope.is_manager(user):
         members = members.filter(user=user)
     ids = scope.creator_ids(user)
-    person = Q(source=Action.Source.STAFF) | Q(review="edited")
+    person = credited_to_person()
     actions = Action.objects.filter(
         period.q(), person, sent_by__in=[m.user_id for m in members], status__in=COUNTED_STATUSES
     )
     money = Outcome.objects.filter(period.q(), event__in=MONEY, import_key__isnull=True, action__sent_by__isnull=False)
-    money = money.filter(Q(action__source=Action.Source.STAFF) | Q(action__review="edited"))
+    money = money.filter(credited_to_person("action__"))
     if ids is not scope.ALL:
         actions, money = actions.filter(creator_id__in=ids), money.filter(creator_id__in=ids)
     per = defaultdict(

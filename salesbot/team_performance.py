@@ -14,9 +14,15 @@ from learning import bayes
 from learning.models import Action, Outcome
 from learning.stats.cells import COUNTED_STATUSES
 from salesbot.models import Draft
+from salesbot.periods import MONEY
 
 UNATTRIBUTED = "unattributed (no message before it)"
-MONEY = [Outcome.Event.PURCHASED, Outcome.Event.TIPPED]
+
+
+def credited_to_person(via: str = "") -> Q:
+    """A person's own sale (sender_of's "person" from the team): their console message or their edited draft; a
+    bot draft approved as drafted stays the bot's. `via`: the path to the Action ("action__" from an Outcome)."""
+    return Q(**{f"{via}source": Action.Source.STAFF}) | Q(**{f"{via}review": "edited"})
 
 
 def sender_of(source: str, review: str, username: str | None) -> tuple[str, str]:

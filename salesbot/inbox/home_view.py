@@ -1,7 +1,7 @@
 """Each person's page after login: what waits for them, their sales and the team's in a period, who is on
 duty, and the ways in."""
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from learning.models import Outcome
@@ -9,6 +9,7 @@ from salesbot import periods
 from salesbot.inbox import assignment, selectors
 from salesbot.inbox.reports_view import period_context
 from salesbot.models import Draft
+from salesbot.team_performance import credited_to_person
 from team import scope
 
 
@@ -22,7 +23,7 @@ def context(request) -> dict:
     drafts = Draft.objects.filter(status=Draft.Status.OPEN)
     if ids is not scope.ALL:
         money, drafts = money.filter(creator_id__in=ids), drafts.filter(creator_id__in=ids)
-    mine = money.filter(Q(action__sent_by=user) & (Q(action__source="staff") | Q(action__review="edited")))
+    mine = money.filter(credited_to_person("action__"), action__sent_by=user)
     rows = selectors.conversations(user, limit=500) if user.has_perm("fans.view_fan") else []
     return {
         "home": {

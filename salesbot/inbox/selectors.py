@@ -297,8 +297,12 @@ def stamp(user) -> str:
     with connection.cursor() as cursor:
         cursor.execute(sql, [Draft.Status.OPEN, timezone.now()])
         values = cursor.fetchone()
-    # and every 30 s at least, so response-target clocks move on a quiet inbox
-    return "-".join(str(v or 0) for v in values) + f"-{int(time.time() // 30)}"
+    return "-".join(str(v or 0) for v in values) + f"-{tick()}"
+
+
+def tick() -> int:
+    """The 30-second step the stamp also moves with, so response-target clocks move on a quiet inbox."""
+    return int(time.time() // 30)
 
 
 # --- one conversation -----------------------------------------------------------------------------
