@@ -42,6 +42,8 @@ class BurstDriver:
         self.latencies, self.first_wave_done = [], []
         self.unanswered = self.extra = self.errors = self.sent = 0
         self.overdue: set[int] = set()
+        self.unacked: set[int] = set()  # delivery timed out at the platform; we may have stored it all the same
+        self.answered_unacked = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.ids = itertools.count(20_000_000)
@@ -68,6 +70,7 @@ class BurstDriver:
             with self.lock:
                 self.errors += 1
                 self.waiting.pop(fan, None)
+                self.unacked.add(fan)
 
     def _poll(self):
         session = requests.Session()
@@ -86,6 +89,9 @@ class BurstDriver:
                     if left is None:
                         if fan in self.overdue:
                             self.overdue.discard(fan)
+                        elif fan in self.unacked:
+                            self.unacked.discard(fan)
+                            self.answered_unacked += 1  # stored although the platform's delivery timed out
                         else:
                             self.extra += 1  # a second answer to one message: must not happen
                         continue

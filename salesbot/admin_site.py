@@ -55,7 +55,7 @@ class SalesbotAdminSite(admin.AdminSite):
         drafts = self._registry[Draft]
         return [
             path("inbox/", wrap(inbox_view.page), name="inbox"),
-            path("inbox/live/", wrap(inbox_view.live), name="inbox_live"),
+            path("inbox/live/", wrap(inbox_view.live_feed), name="inbox_live"),
             path("inbox/duty/", wrap(inbox_view.duty), name="inbox_duty"),
             path("inbox/<int:fan_pk>/", wrap(inbox_view.page), name="inbox_fan"),
             path("inbox/<int:fan_pk>/<str:op>/", wrap(conversation_ops.post), name="inbox_op"),

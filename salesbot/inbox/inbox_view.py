@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from fans.models import Fan
 from models_registry.models import Creator
-from salesbot.inbox import assignment, selectors
+from salesbot.inbox import assignment, live, selectors
 from salesbot.inbox.forms import ClearFlagForm, ComposerForm, HandoffForm, NoteForm
 from salesbot.models import Draft
 from salesbot.pipeline.contact import HUMAN, contact_block
@@ -99,7 +99,7 @@ def render(request, fan=None, *, status=200, **extra) -> TemplateResponse:
                 else {"creator_id__in": scope.creator_ids(request.user)}
             ),
         ).count(),
-        "stamp": selectors.stamp(request.user),
+        "stamp": live.stamp(request.user),
         "awaiting": selectors.awaiting_count(request.user, everything),
     }
     if fan is not None:
@@ -113,62 +113,43 @@ def page(request, fan_pk=None):
     return render(request, fan)
 
 
-def live(request):
-    """What changed since the page's `stamp`: the list, the open conversation and the fan beside it, rendered
-    again only when something landed (selectors.stamp); otherwise a few bytes."""
+def live_feed(request):
+    """What changed since the page's `stamp`: the rows that moved (or the whole list), the open conversation and
+    the fan beside it, each rendered again only when it changed (salesbot.inbox.live); otherwise a few bytes."""
     if not request.user.has_perm("fans.view_fan"):
         raise PermissionDenied
-    now = selectors.stamp(request.user)
+    now = live.stamp(request.user)
     if request.GET.get("stamp") == now:
         return JsonResponse({"stamp": now, "changed": False})
     fan_pk = request.GET.get("fan", "")
-    fan = fan_in_scope(request, int(fan_pk)) if fan_pk.isdigit() else None
-    if fan is not None and request.GET.get("visible") == "1":
+    fan_pk = int(fan_pk) if fan_pk.isdigit() else None
+    fan_now, read = live.fan_stamp(request.user, fan_pk) if fan_pk else ("", True)
+    fan = None
+    if fan_pk and (fan_now == "0" or request.GET.get("fan_stamp") != fan_now or not read):
+        fan = fan_in_scope(request, fan_pk)  # the open conversation changed (or is not to be seen): read it
+    if fan is not None and not read and request.GET.get("visible") == "1":
         selectors.mark_read(request.user, fan)
-    changed = selectors.changed_fans(request.GET.get("stamp", ""), now)
+        fan_now, _ = live.fan_stamp(request.user, fan_pk)
+    filters = _filters(request)
+    query = request.GET.get("query", "")
+    query = query if query.startswith("?") else ""  # the page's own filters, echoed into the row links
+    where = {"query": query, **filters}
+    body: dict = {"stamp": now, "changed": True}
+    changed = live.changed_fans(request.GET.get("stamp", ""), now)
     if changed is not None:  # a few fans moved: only their rows (the page sorts and counts them)
-        filters = _filters(request)
-        rows = {
-            r.fan.pk: r
-            for r in selectors.conversations(
-                request.user, creator_id=filters["creator_id"], show=filters["show"], only=changed, limit=1000
-            )
-        }
-        query = request.GET.get("query", "")
-        query = query if query.startswith("?") else ""  # the page's own filters, echoed into the row links
-        body = {
-            "stamp": now,
-            "changed": True,
-            "rows": {
-                str(pk): render_to_string(
-                    "admin/inbox/_row.html",
-                    {"r": rows[pk], "current": fan.pk if fan else None, "query": query},
-                    request,
-                )
-                if pk in rows
-                else None
-                for pk in changed
-            },
-        }
+        body["rows"] = {str(pk): html for pk, html in live.changed_rows(request.user, changed, **where).items()}
     else:
-        everything = selectors.conversations(request.user, limit=1000)
-        ctx = _list_context(request, fan, everything)
-        body = {
-            "stamp": now,
-            "changed": True,
-            "awaiting": selectors.awaiting_count(request.user, everything),
-            "list": render_to_string("admin/inbox/_list.html", ctx, request),
-        }
-    if fan is not None:
-        fan_now = selectors.fan_stamp(fan)
+        rows, body["awaiting"] = live.listing(request.user, **where)
+        body["list"] = "".join(e.html for e in rows) or '<li class="conv-empty">No conversations here.</li>'
+    if fan_pk:
         body["fan_stamp"] = fan_now
-        if request.GET.get("fan_stamp") != fan_now:  # the open conversation again only if it changed
-            conv = conversation_context(request, fan)
-            body.update(
-                bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
-                side=render_to_string("admin/inbox/_panel.html", conv, request),
-                newest_in=conv["newest_in"],
-            )
+    if fan is not None and request.GET.get("fan_stamp") != fan_now:  # the open conversation again if it changed
+        conv = conversation_context(request, fan)
+        body.update(
+            bubbles=render_to_string("admin/inbox/_bubbles.html", conv, request),
+            side=render_to_string("admin/inbox/_panel.html", conv, request),
+            newest_in=conv["newest_in"],
+        )
     return JsonResponse(body)
 
 

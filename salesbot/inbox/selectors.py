@@ -1,18 +1,16 @@
 """What the inbox shows: the conversations in a person's scope, most urgent first; one conversation as chat
-bubbles; the fan beside it; and a cheap stamp that says whether anything changed since the last look."""
+bubbles; the fan beside it. The live feed's stamps and cache are salesbot.inbox.live."""
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from fans import facts
-from fans.models import Fan, FanTransition, Message, SafetyClearance
+from fans.models import Fan, Message, SafetyClearance
 from fans.selectors import handoff_kind, handoff_label, needs_a_human
 from learning.models import Action, Outcome
 from learning.selectors import purchases, spent_last_24h
@@ -57,6 +55,13 @@ class Row:
     @property
     def waiting_s(self) -> float:
         return (timezone.now() - self.waiting_since).total_seconds() if self.awaiting and self.waiting_since else 0.0
+
+    @property
+    def age_label(self) -> str:
+        """How long the fan has waited, or how long ago the last message was (inbox.js keeps it current)."""
+        if self.awaiting and self.waiting_since:
+            return f"waiting {_dur(self.waiting_s)}"
+        return f"{_dur((timezone.now() - self.last_ts).total_seconds())} ago" if self.last_ts else ""
 
     @property
     def group(self) -> int:
@@ -130,6 +135,14 @@ def _annotated(fans, user):
     return fans.select_related("creator", "held_by", "assigned_to").defer("signals", "content_sent", "notes")
 
 
+def candidates(fans, user):
+    """The fans the inbox looks at: the CANDIDATES most recently active, and every one who needs a person, is
+    held by or assigned to this person, or has an open draft."""
+    wanted = Q(pk__in=Subquery(fans.order_by("-last_interaction_ts").values("pk")[:CANDIDATES]))
+    wanted |= needs_a_human() | Q(held_by=user) | Q(assigned_to=user) | Q(drafts__status=Draft.Status.OPEN)
+    return fans.filter(wanted)
+
+
 def conversations(
     user, *, creator_id: int | None = None, show: str = "", limit: int = ROWS, only: set[int] | None = None
 ) -> list[Row]:
@@ -138,12 +151,8 @@ def conversations(
     fans = scope.limit(Fan.objects.all(), user, "creator_id")
     if creator_id:
         fans = fans.filter(creator_id=creator_id)
-    if only is not None:
-        wanted = Q(pk__in=only)
-    else:
-        wanted = Q(pk__in=Subquery(fans.order_by("-last_interaction_ts").values("pk")[:CANDIDATES]))
-        wanted |= needs_a_human() | Q(held_by=user) | Q(assigned_to=user) | Q(drafts__status=Draft.Status.OPEN)
-    picked = _annotated(fans.filter(wanted).distinct(), user).filter(last_id__isnull=False)
+    picked = fans.filter(pk__in=only) if only is not None else candidates(fans, user)
+    picked = _annotated(picked.distinct(), user).filter(last_id__isnull=False)
     if show == "human":
         picked = picked.filter(needs_a_human())
     elif show == "mine":
@@ -190,12 +199,14 @@ def target_state(row: Row) -> dict | None:
     creator = row.fan.creator
     minutes = creator.next_response_minutes if row.fan.human_answered else creator.first_response_minutes
     target_s = 60 * minutes
+    deadline = row.waiting_since.timestamp() + target_s  # inbox.js moves the label on from here, in the browser
     left = target_s - (timezone.now() - row.waiting_since).total_seconds()
+    clock = {"deadline": int(deadline), "minutes": minutes}
     if left < 0:
-        return {"state": "breached", "label": f"target {minutes} min: breached by {_dur(-left)}"}
+        return {"state": "breached", "label": f"target {minutes} min: breached by {_dur(-left)}", **clock}
     if left < max(60, target_s / 5):
-        return {"state": "soon", "label": f"due in {_dur(left)}"}
-    return {"state": "within", "label": f"{_dur(left)} left"}
+        return {"state": "soon", "label": f"due in {_dur(left)}", **clock}
+    return {"state": "within", "label": f"{_dur(left)} left", **clock}
 
 
 def _dur(seconds: float) -> str:
@@ -245,64 +256,6 @@ def awaiting_count(user, rows: list[Row] | None = None) -> int:
     is nobody's yet, or whose mode is off, wrote last. `rows`: the unfiltered list, when the caller has it."""
     rows = conversations(user, limit=1000) if rows is None else rows
     return sum(1 for r in rows if r.awaits(user))
-
-
-DELTA_MAX = 40  # more changed fans than this since the last look: the whole list again is cheaper
-
-
-def changed_fans(old: str, new: str) -> set[int] | None:
-    """The fans whose rows may have changed between two stamps (new messages, sends, moves), or None when the
-    whole list must be read again (a draft decided, a hold or an assignment changed, a clearance, the clock's
-    30-second tick, more than DELTA_MAX fans, or an unreadable stamp)."""
-    try:
-        before, after = [int(v) for v in old.split("-")], [int(v) for v in new.split("-")]
-    except ValueError:
-        return None
-    if len(before) != len(after) or before[3:] != after[3:]:
-        return None
-    pks: set[int] = set()
-    for model, (was, now) in zip(
-        (Message, Action, FanTransition), zip(before[:3], after[:3], strict=True), strict=True
-    ):
-        if now > was:
-            pks.update(model.objects.filter(id__gt=was).values_list("fan_id", flat=True)[: DELTA_MAX + 1])
-        if len(pks) > DELTA_MAX:
-            return None
-    return pks
-
-
-def fan_stamp(fan) -> str:
-    """Changes when anything on one conversation's screen does (its messages, sends, moves, hold, assignment,
-    notes): the live view re-renders the open conversation only then, however busy the rest of the inbox is."""
-    row = (
-        Fan.objects.filter(pk=fan.pk)
-        .annotate(m=Max("messages__id"), a=Max("actions__id"), t=Max("transitions__id"))
-        .values_list("m", "a", "t", "human_hold_until", "assigned_to_id", "safety_flag", "state", "notes")
-        .get()
-    )
-    return "-".join(str(v) for v in row[:7]) + f"-{len(row[7])}"
-
-
-def stamp(user) -> str:
-    """Changes whenever a message, a send, a draft, a move or a clearance lands anywhere (one cheap query of
-    indexed maxima): the live view re-renders only then."""
-    tables = [m._meta.db_table for m in (Message, Action, FanTransition, Draft, SafetyClearance)]
-    fans = Fan._meta.db_table
-    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
-    sql += (
-        f", (SELECT COUNT(*) FROM {Draft._meta.db_table} WHERE status = %s)"
-        f", (SELECT COUNT(*) FROM {fans} WHERE human_hold_until > %s)"
-        f", (SELECT COUNT(*) FROM {fans} WHERE assigned_to_id IS NOT NULL)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Draft.Status.OPEN, timezone.now()])
-        values = cursor.fetchone()
-    return "-".join(str(v or 0) for v in values) + f"-{tick()}"
-
-
-def tick() -> int:
-    """The 30-second step the stamp also moves with, so response-target clocks move on a quiet inbox."""
-    return int(time.time() // 30)
 
 
 # --- one conversation -----------------------------------------------------------------------------
@@ -361,10 +314,14 @@ def newest_fan_message_id(fan) -> int:
 
 
 def mark_read(user, fan) -> None:
+    """Read first, write only when the mark is behind: every open tab calls this on each live poll, and a write
+    per poll would queue behind the bot's own writes (SQLite has one writer)."""
     newest = fan.messages.order_by("-id").values_list("id", flat=True).first() or 0
-    updated = ReadMark.objects.filter(user=user, fan=fan, message_id__lt=newest).update(message_id=newest)
-    if not updated and not ReadMark.objects.filter(user=user, fan=fan).exists():
+    mark = ReadMark.objects.filter(user=user, fan=fan).values_list("message_id", flat=True).first()
+    if mark is None:
         ReadMark.objects.get_or_create(user=user, fan=fan, defaults={"message_id": newest})
+    elif mark < newest:
+        ReadMark.objects.filter(user=user, fan=fan, message_id__lt=newest).update(message_id=newest)
 
 
 def vault(fan) -> list[dict]:

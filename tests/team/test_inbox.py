@@ -154,10 +154,7 @@ def test_no_send_over_a_message_the_person_has_not_seen_then_a_second_press_conf
     assert len(platform.sends) == 1
 
 
-def test_the_live_feed_answers_briefly_until_something_lands_then_with_it(client, demo, maria, monkeypatch):
-    from salesbot.inbox import selectors
-
-    monkeypatch.setattr(selectors, "tick", lambda: 1)  # the clock's own 30-second step is not under test here
+def test_the_live_feed_answers_briefly_until_something_lands_then_with_it(client, demo, maria):
     fan = FanFactory(creator=demo, name="Fay")
     wrote(fan, "hello")
     client.force_login(maria)

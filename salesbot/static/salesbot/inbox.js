@@ -59,6 +59,9 @@
     const list = $("#conversation-list");
     if (list && d.list !== undefined) list.innerHTML = d.list;
     if (list && d.rows !== undefined) patchRows(list, d.rows);
+    // rows come shared by every tab, so this tab marks its own open conversation and moves their clocks
+    if (list && root.dataset.fan) $$("li.conv", list).forEach((li) => li.classList.toggle("current", li.dataset.fan === root.dataset.fan));
+    if (list && (d.list !== undefined || d.rows !== undefined)) retime();
     if (bubbles && d.bubbles !== undefined) {
       const stick = atBottom(bubbles);
       bubbles.innerHTML = d.bubbles;
@@ -80,6 +83,31 @@
       awaiting = d.awaiting; setTitle(awaiting);
     }
   }
+
+  // Clocks in the browser: the server renders each row once per change and shares it between tabs, so the
+  // waiting times and the response-target labels move on here (the server's wording: salesbot.inbox.selectors).
+  function dur(s) {
+    s = Math.max(0, Math.floor(s));
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+  }
+  function retime() {
+    const now = Date.now() / 1000;
+    $$("#conversation-list li.conv").forEach((li) => {
+      const wait = $(".conv-wait", li), since = Number(li.dataset.since), last = Number(li.dataset.last);
+      if (wait) wait.textContent = since ? "waiting " + dur(now - since) : last ? dur(now - last) + " ago" : "";
+      const t = $("[data-deadline]", li);
+      if (!t) return;
+      const minutes = Number(t.dataset.minutes), left = Number(t.dataset.deadline) - now;
+      const state = left < 0 ? "breached" : left < Math.max(60, minutes * 12) ? "soon" : "within";
+      t.classList.remove("target-within", "target-soon", "target-breached");
+      t.classList.add("target-" + state);
+      t.textContent = "⏱ " + (state === "breached" ? "target " + minutes + " min: breached by " + dur(-left)
+        : state === "soon" ? "due in " + dur(left) : dur(left) + " left");
+    });
+  }
+  setInterval(retime, 10000);
 
   // The live feed's changed rows: replaced, added or removed, then the list sorted as the server sorts it
   // (needs a person and waiting first, then the wait weighted by what the fan is worth, then the latest).

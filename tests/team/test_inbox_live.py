@@ -1,0 +1,92 @@
+"""The live inbox's cost follows the changes, not the open tabs: a row is read and rendered once per person and
+version and shared by that person's tabs; time passing alone sends nothing (the browser moves the clocks); and
+what the shared rows show is still each person's own (unread counts, the right filter)."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from fans.models import Message
+from salesbot.inbox import live, selectors
+from tests.factories import FanFactory
+from tests.team_helpers import chatter
+
+LIVE = "/admin/inbox/live/"
+
+
+def wrote(fan, text, minutes_ago=0):
+    return Message.objects.create(
+        fan=fan, direction="in", text=text, ts=timezone.now() - timedelta(minutes=minutes_ago)
+    )
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """How many times the inbox read rows from the database (selectors.conversations), and for which fans."""
+    calls = []
+    real = selectors.conversations
+
+    def counted(user, **kw):
+        calls.append(kw.get("only"))
+        return real(user, **kw)
+
+    monkeypatch.setattr(selectors, "conversations", counted)
+    return calls
+
+
+def tab(user):
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_two_tabs_of_one_person_share_each_changed_row_and_another_person_gets_their_own(demo, reads):
+    maria, ana = chatter("maria", demo), chatter("ana", demo)
+    fan = FanFactory(creator=demo, name="Fay")
+    wrote(fan, "hello")
+    first, second, other = tab(maria), tab(maria), tab(ana)
+    stamps = [c.get(LIVE).json()["stamp"] for c in (first, second, other)]
+    wrote(fan, "are you there?? 🥺")
+    reads.clear()
+    a = first.get(LIVE, {"stamp": stamps[0]}).json()
+    b = second.get(LIVE, {"stamp": stamps[1]}).json()
+    assert a["rows"] == b["rows"] and "are you there??" in a["rows"][str(fan.pk)]
+    assert reads == [{fan.pk}]  # the second tab's row came from the first tab's read
+    c = other.get(LIVE, {"stamp": stamps[2]}).json()
+    assert "are you there??" in c["rows"][str(fan.pk)] and len(reads) == 2  # ana's unread count is her own
+
+
+def test_time_passing_changes_no_stamp_and_each_waiting_row_carries_its_clock_for_the_browser(demo, monkeypatch):
+    maria = chatter("maria", demo)
+    demo.first_response_minutes = 5
+    demo.save()
+    fan = FanFactory(
+        creator=demo, name="Custom", state="handed_off", handoff_reason="custom request", needs_human_since=None
+    )
+    msg = wrote(fan, "can you make me a custom video?", minutes_ago=2)
+    before = live.stamp(maria)
+    with monkeypatch.context() as m:
+        later = timezone.now() + timedelta(minutes=10)
+        m.setattr(timezone, "now", lambda: later)
+        m.setattr(time, "time", lambda: later.timestamp())
+        assert live.stamp(maria) == before  # no whole-list reload for every tab when the clock moves on
+    html = tab(maria).get(LIVE).json()["list"]
+    deadline = int(msg.ts.timestamp()) + 5 * 60
+    assert f'data-deadline="{deadline}"' in html and 'data-minutes="5"' in html
+
+
+def test_a_filtered_tab_still_drops_a_row_that_left_its_filter(demo):
+    maria = chatter("maria", demo)
+    fan = FanFactory(creator=demo, name="Sale", state="handed_off", handoff_reason="custom request")
+    wrote(fan, "custom please")
+    t = tab(maria)
+    start = t.get(LIVE, {"show": "human"}).json()
+    assert "Sale" in start["list"]
+    fan.state, fan.handoff_reason = "engaged", ""
+    fan.save()
+    Message.objects.create(fan=fan, direction="out", text="sure, here you go")
+    moved = t.get(LIVE, {"show": "human", "stamp": start["stamp"]}).json()
+    assert moved["rows"] == {str(fan.pk): None}  # given back to the bot: out of "needs a human"
