@@ -252,14 +252,14 @@ class InboxTabs:
 
     POLL_S = 1.5
 
-    def __init__(self, web_url: str, n: int, username: str, password: str, fan_pks: list[int]):
-        self.url, self.n, self.username, self.password, self.fan_pks = web_url, n, username, password, fan_pks
+    def __init__(self, web_url: str, n: int, usernames: list[str], password: str, fan_pks: list[int]):
+        self.url, self.n, self.usernames, self.password, self.fan_pks = web_url, n, usernames, password, fan_pks
         self.stop = threading.Event()
         self.times, self.changed, self.whole, self.errors, self.first_error = [], 0, 0, 0, ""
         self.lock = threading.Lock()
         self.threads = []
 
-    def _session(self) -> requests.Session:
+    def _session(self, username: str) -> requests.Session:
         s = requests.Session()
         s.get(f"{self.url}/admin/login/", timeout=30)
         r = s.post(
@@ -267,7 +267,7 @@ class InboxTabs:
             timeout=30,
             allow_redirects=False,
             data={
-                "username": self.username,
+                "username": username,
                 "password": self.password,
                 "next": "/admin/",
                 "csrfmiddlewaretoken": s.cookies.get("csrftoken", ""),
@@ -278,7 +278,7 @@ class InboxTabs:
         return s
 
     def _tab(self, i: int):
-        s, stamp, fan_stamp = self._session(), "", ""
+        s, stamp, fan_stamp = self._session(self.usernames[i % len(self.usernames)]), "", ""
         fan = str(self.fan_pks[i % len(self.fan_pks)]) if self.fan_pks else ""
         time.sleep(self.POLL_S * i / max(self.n, 1))  # tabs opened at different moments
         while not self.stop.is_set():
@@ -348,6 +348,12 @@ def main(argv=None) -> int:
         help="offer 1.5x the goal's rate: what it sustains when overloaded (latency then has no goal)",
     )
     ap.add_argument(
+        "--tab-people",
+        type=int,
+        default=1,
+        help="the --tabs are shared among this many chatters (a row is rendered once per person and version)",
+    )
+    ap.add_argument(
         "--tabs",
         type=int,
         default=0,
@@ -384,7 +390,7 @@ def main(argv=None) -> int:
         goal_p50 = goal_p99 = None
         label += " overloaded"
     if a.tabs:
-        label += f", {a.tabs} inbox tabs"
+        label += f", {a.tabs} inbox tabs" + (f" of {a.tab_people} people" if a.tab_people > 1 else "")
     if a.burst:
         goal_p50 = goal_p99 = goal_rate = None
         label += f", burst of {a.burst}"
@@ -434,12 +440,14 @@ def main(argv=None) -> int:
         webhook_secret=DEMO_SECRET,
     )
     tab_password = "inbox-bench"
+    tab_people = [f"inboxbench{i}" for i in range(max(1, min(a.tab_people, a.tabs or 1)))]
     if a.tabs:
         from team.models import TeamMember
         from team.services import add_member
 
         # chatters keep the inbox open all day (and need no second factor by default, as managers do)
-        add_member("inboxbench", TeamMember.Role.CHATTER, [creator], password=tab_password)
+        for name in tab_people:
+            add_member(name, TeamMember.Role.CHATTER, [creator], password=tab_password)
     from django.db import connection
 
     connection.close()  # the bench process holds no connection while the system runs
@@ -516,7 +524,7 @@ def main(argv=None) -> int:
 
             fan_pks = list(Fan.objects.filter(creator=creator).values_list("pk", flat=True)[: a.tabs])
             connection.close()
-            tabs = InboxTabs(f"http://127.0.0.1:{web_port}", a.tabs, "inboxbench", tab_password, fan_pks)
+            tabs = InboxTabs(f"http://127.0.0.1:{web_port}", a.tabs, tab_people, tab_password, fan_pks)
             tabs.start()
         offered_s = driver.run() if a.burst else driver.run(n_messages, a.max_seconds)
         if tabs:
