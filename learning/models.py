@@ -53,6 +53,9 @@ class Action(models.Model):
         FAILED = "failed"
         REFUSED = "refused", "refused by the last gate"
 
+    # In memory only, never stored: set by salesbot.pipeline.sender.record() when its message has just passed
+    # the last gate, so deliver() right after asks only the contact rule again.
+    gate_passed: bool = False
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Idempotency key for the send.")
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="actions")
     fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="actions")

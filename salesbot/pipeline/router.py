@@ -4,6 +4,8 @@ Each row: (name, condition, engine step). Engine steps name functions in salesbo
 or "llm" for the model, or "skip".
 """
 
+from collections.abc import Callable
+
 from salesbot.models import QueueItem
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.cues import is_filler
@@ -26,7 +28,7 @@ def _kept_from_llm(c: Context) -> bool:
     return c.fan.total_spent >= 1 or not c.signals
 
 
-ROUTES: list[tuple[str, callable, str]] = [
+ROUTES: list[tuple[str, Callable[[Context], bool], str]] = [
     ("no_contact", lambda c: contact_block(c.creator, c.fan) is not None, "skip"),
     ("welcome", lambda c: c.reason == QueueItem.Reason.WELCOME, "greet"),
     ("bump", lambda c: c.reason == QueueItem.Reason.BUMP, "bump"),
