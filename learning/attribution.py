@@ -78,7 +78,9 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
         row = Action.objects.select_for_update().filter(pk=action.pk).values("status", "purchased", "ghosted").first()
         if row is not None:
             action.status, action.purchased, action.ghosted = row["status"], row["purchased"], row["ghosted"]
-    before = (action.purchased, action.ghosted) if action is not None else None
+    if action is None:
+        return outcome
+    before = (action.purchased, action.ghosted)
     changed = mark(action, outcome.event)
     if changed:
         action.save(update_fields=changed)

@@ -136,9 +136,9 @@ def reverse_outcome(outcome: Outcome, reason: str, platform_event_id: str | None
     }
     outcome.save(update_fields=["event", "extra"])
     if was == Outcome.Event.PURCHASED:
-        still_bought = Outcome.objects.filter(action_id=outcome.action_id, event=Outcome.Event.PURCHASED).exists()
-        if outcome.action_id and not still_bought:
-            action = Action.objects.select_for_update().get(pk=outcome.action_id)
+        action_id = outcome.action_id
+        if action_id and not Outcome.objects.filter(action_id=action_id, event=Outcome.Event.PURCHASED).exists():
+            action = Action.objects.select_for_update().get(pk=action_id)
             before = (action.purchased, action.ghosted, action.reversed)
             # net money: the PPV earned nothing, and its price and hook carry the chargeback
             action.purchased, action.reversed = False, True

@@ -157,7 +157,8 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
                 errors.append(f"{rel}:{lineno}: {e}")
                 continue
             rows.append((import_key(slug, fan_id, obj, k), kind, values))
-    state, unknown = {}, []
+    state: dict = {}
+    unknown: list[str] = []
     if "state" in paths:
         state, unknown = read_state(paths["state"], _rel(paths["state"], root), fan_id, errors)
     report.errors += errors
@@ -216,7 +217,8 @@ def _existing_keys(keys: list[str]) -> set[str]:
     for i in range(0, len(keys), BATCH):
         chunk = keys[i : i + BATCH]
         for model in (Action, Outcome):
-            found.update(model.objects.filter(import_key__in=chunk).values_list("import_key", flat=True))
+            keys_found = model.objects.filter(import_key__in=chunk).values_list("import_key", flat=True)
+            found.update(k for k in keys_found if k is not None)  # all of them: NULL is in no chunk
     return found
 
 

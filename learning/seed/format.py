@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeGuard
 
 from fans.state_machine import FanState
 
@@ -34,7 +35,7 @@ def _ok(value, good: bool, reason: str):
     return value
 
 
-def _isnum(v) -> bool:
+def _isnum(v) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -105,6 +106,7 @@ def parse_record(obj) -> tuple[str, dict]:
         raise LineError("missing ts")
     ts = _ts(obj["ts"])
     kind = obj.get("type")
+    f: dict[str, object]
     if kind == "action":
         if not obj.get("action"):
             raise LineError("action line without 'action'")

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Field
 
 from fans.models import Fan
 from fans.state_machine import FanState, StaleState, can_transition, transition
@@ -55,12 +56,15 @@ def apply_state_file(fan: Fan, created: bool, values: dict) -> tuple[list[str], 
     import's base. Returns (fields changed, fields whose stored value was kept although the file differs)."""
     base_row = ImportedFanState.objects.filter(fan=fan).first()
     base = _decode(base_row.values) if base_row else {}
-    changed, kept = [], []
+    changed: list[str] = []
+    kept: list[str] = []
     for k, theirs in values.items():
         ours = getattr(fan, k)
         if ours == theirs:
             continue
-        previous = base.get(k, Fan._meta.get_field(k).get_default())
+        field = Fan._meta.get_field(k)
+        assert isinstance(field, Field), f"{k} is one of the fan's own fields"  # format.STATE_FIELDS
+        previous = base.get(k, field.get_default())
         if k in PROTECTIVE and not created:
             # A flag, an opt-out or a handoff reason in the file protects the fan: set, never cleared.
             (changed if theirs and not ours else kept).append(k)

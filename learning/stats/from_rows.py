@@ -340,7 +340,7 @@ def posteriors(creator, seed: dict | None = None, crossed: tuple | None = None) 
 def compute_learning_stats_from_rows(creator) -> dict:
     """The reference: every statistic from the row queries, the seed's keys in the documented order,
     then the posteriors."""
-    stats = {
+    stats: dict = {
         "totals": totals(creator),
         "conversion_by_price": conversion_by_price(creator),
         "conversion_by_content": conversion_by_content(creator),
