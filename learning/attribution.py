@@ -20,7 +20,8 @@ from learning.models import Action, Outcome
 from learning.stats import cells, counters
 from learning.stats.cells import COUNTED_STATUSES
 
-# Seed §4: `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity.
+# `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity
+# (docs/learning.md#ghosted).
 ACTIVITY = (Outcome.Event.REPLIED, Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
 
 

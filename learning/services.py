@@ -28,7 +28,8 @@ def next_seq(fan) -> int:
 
 @transaction.atomic(savepoint=False)  # one unit with the caller's transaction: no savepoint round trips
 def record_action(fan, action: str, *, ts=None, **fields) -> Action:
-    """Log what the bot (or staff) did, snapshotting the fan as seed §3 asks."""
+    """Log what the bot (or staff) did, snapshotting the fan as a seed log's action line does
+    (docs/operations.md#importing-the-seeds-logs)."""
     fields.setdefault("fan_state", fan.state)
     fields.setdefault("fan_total_spent", fan.total_spent)
     fields.setdefault("arm", arm_of(fan))  # the holdout arm while its experiment runs (learning.experiments)

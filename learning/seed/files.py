@@ -1,4 +1,5 @@
-"""Import and export of the seed's per-fan log files (seed §3, §4, §7): the users' migration path.
+"""Import and export of the seed's per-fan log files (docs/operations.md#importing-the-seeds-logs): the users'
+migration path.
 
 Import is idempotent: every line gets an `import_key` derived from its content and its occurrence
 index within the file, so re-running, or importing a file the seed daemon has appended to since,
@@ -104,7 +105,7 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
 
     `progress(done_files, total_files)` is called after each fan. One transaction per fan (its
     log and state file), so an interruption never leaves a half-imported file. Then every imported fan
-    is scored (seed §8), with `progress(done_fans, total_fans, "score")` after each batch.
+    is scored (learning.whales), with `progress(done_fans, total_fans, "score")` after each batch.
     """
     root = Path(root)
     try:

@@ -1,6 +1,6 @@
-"""The seed's log formats (seed §3, §4, §7) read strictly: one line or state file in, clean field values
-or a `file:line: reason` out. Kept apart from the import/export (learning.seed.files) so the parsing can be
-fuzzed and reused (bench/stats.py) without the database side.
+"""The seed's log formats (docs/operations.md#importing-the-seeds-logs) read strictly: one line or state file in,
+clean field values or a `file:line: reason` out. Kept apart from the import/export (learning.seed.files) so
+the parsing can be fuzzed and reused (bench/stats.py) without the database side.
 """
 
 import hashlib
@@ -196,7 +196,7 @@ def import_key(slug: str, fan_id: int, obj, k: int) -> str:
     return hashlib.sha1(f"{slug}|{fan_id}|{canonical}|{k}".encode()).hexdigest()
 
 
-# ---- state files (§7) -----------------------------------------------------------------------------
+# ---- state files ----------------------------------------------------------------------------------
 
 
 def _count(v, name):

@@ -1,4 +1,5 @@
-"""How a seed state file (§7) lands on a fan, and the §8 whale scores of the fans an import touched.
+"""How a seed state file lands on a fan, and the whale scores (docs/architecture.md#whale-candidates) of the fans
+an import touched.
 
 The files are history, not orders. A state file sets every field of a fan the import creates. For a
 fan already stored, a field takes the file's value only when the file changed it since the previous
@@ -88,7 +89,7 @@ def apply_state_file(fan: Fan, created: bool, values: dict) -> tuple[list[str], 
 
 
 def score_fans(pks: list[int], progress=None) -> tuple[int, int]:
-    """Seed §8 for the imported fans, a batch of fans per query: the stored score follows the table and
+    """Whale scoring for the imported fans, a batch of fans per query: the stored score follows the table and
     a qualifying buyer becomes a whale_candidate (a recorded transition), as live scoring does.
     Returns (scores changed, new whale candidates); `progress(done, total)` after each batch."""
     changed = whales = 0

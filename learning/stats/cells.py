@@ -37,7 +37,7 @@ def sender_kind(source: str, review: str) -> str:
 
 
 def rate(part: int, whole: int) -> float:
-    """Percentage with one decimal, as every rate of seed §5 is shown."""
+    """Percentage with one decimal, as every rate of the statistics is shown (docs/learning.md#the-statistics)."""
     return round(100 * part / whole, 1) if whole else 0.0
 
 

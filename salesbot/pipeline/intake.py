@@ -27,7 +27,7 @@ from salesbot.pipeline.safety import screen_message
 
 log = logging.getLogger(__name__)
 
-# Seed §7: a fan's message brings these states back to engaged.
+# A fan's message brings these states back to engaged (docs/architecture.md#the-fans-states).
 REENGAGE_ON_MESSAGE = {FanState.GREETED, FanState.PITCHED, FanState.DORMANT}
 
 

@@ -1,10 +1,10 @@
 """The bot's queues and the only place that queues django-q2 tasks.
 
 Two durable queues live in the database: stored webhook events (status `received`) and QueueItems (a fan
-waiting for the bot, seed §11). Tasks only wake workers to look at them; a lost task loses nothing, the
-sweeper finds the rows. A fan is held by one worker at a time through a lease on its row, taken with a
-conditional UPDATE (a row lock on PostgreSQL, the database lock on SQLite), so it holds on both
-back-ends and across machines.
+waiting for the bot: docs/architecture.md#the-queue-and-the-background-checks). Tasks only wake workers to
+look at them; a lost task loses nothing, the sweeper finds the rows. A fan is held by one worker at a time
+through a lease on its row, taken with a conditional UPDATE (a row lock on PostgreSQL, the database lock on
+SQLite), so it holds on both back-ends and across machines.
 
 Time budgets: every task ends well inside the cluster's task timeout. `item_worst_case_s()` is the
 longest one queue item can take (an LLM call with its retries, then one platform send); a draining task

@@ -1,4 +1,4 @@
-"""Seed §10 routing as one table, read top to bottom; the first matching row decides.
+"""The routing as one table, read top to bottom; the first matching row decides (docs/architecture.md#routing).
 
 Each row: (name, condition, engine step). Engine steps name functions in salesbot.pipeline.rules,
 or "llm" for the model, or "skip".
@@ -21,7 +21,7 @@ def _llm_bound(c: Context) -> bool:
 
 
 def _kept_from_llm(c: Context) -> bool:
-    """Seed §9: greetings, emojis and filler never go to the model. Only fans the model would get are
+    """Greetings, emojis and filler never go to the model (the `filler` row). Only fans the model would get are
     concerned; a $0 fan's greeting with a signal ("hey sexy") takes its signal row, rules as well."""
     if not _llm_bound(c) or not is_filler(c.last_text, names=str(c.creator.display_name or "").split()):
         return False
@@ -34,7 +34,7 @@ ROUTES: list[tuple[str, Callable[[Context], bool], str]] = [
     ("bump", lambda c: c.reason == QueueItem.Reason.BUMP, "bump"),
     ("rekindle", lambda c: c.reason == QueueItem.Reason.REKINDLE, "rekindle"),
     ("expired", lambda c: c.reason == QueueItem.Reason.EXPIRED, "expired"),
-    # Seed §9: never call the model for greetings, emojis or filler.
+    # Never call the model for greetings, emojis or filler (docs/architecture.md#routing).
     ("filler", _kept_from_llm, "light_reply"),
     ("spent_1_plus", lambda c: c.fan.total_spent >= 1, "llm"),
     ("buying_signal", lambda c: "buying" in c.signals, "ppv"),

@@ -1,4 +1,5 @@
-"""The priority worker of seed §11: the most urgent fan first, one fan never handled by two workers.
+"""The priority worker: the most urgent fan first, one fan never handled by two workers
+(docs/architecture.md#the-queue-and-the-background-checks).
 
 A claimed item is first checked against the contact rule: a fan nobody may write to is closed with the
 reason before any decision or model call. Then the fan's mode (salesbot.pipeline.autonomy): `off` closes the

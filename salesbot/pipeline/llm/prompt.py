@@ -1,4 +1,4 @@
-"""The LLM prompt of seed §9, in two parts so the model's prompt cache pays (build_prompt):
+"""The LLM prompt (docs/architecture.md#memory), in two parts so the model's prompt cache pays (build_prompt):
 
 - the creator's part, the same bytes for every call of that creator for minutes (creator_prefix): the
   instructions, the whole playbook, the vault, the price bounds and the [STATS] block; sent as the system
