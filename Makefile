@@ -23,7 +23,7 @@ test: install
 # Every check runs even when an earlier one finds something; configuration in pyproject.toml.
 lint: install
 	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/ruff format --check . || status=1; \
-	$(BIN)/lint-imports --no-logo || status=1; \
+	$(BIN)/lint-imports --no-logo || status=1; $(BIN)/mypy || status=1; \
 	$(MAKE) --no-print-directory docs || status=1; exit $$status
 
 # Links in the Markdown files (README.md, docs/): relative paths and #anchors, offline (web links are not

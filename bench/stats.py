@@ -1,5 +1,5 @@
 """Learning stats at scale: `aggregate_learning_stats` (the counters of learning.stats.counters, kept by every
-write) against the seed's approach (§5: read every fan's JSONL file, attribute, aggregate in Python), on
+write) against the seed's approach (read every fan's JSONL file, attribute, aggregate in Python), on
 the same generated events, in the same process. Both results are compared key by key. The row queries
 (learning.stats' reference path, also the path of time-decayed stats) are timed too and must give the
 counters' answers exactly.
@@ -199,7 +199,7 @@ def _rate(part, whole):
 
 
 def seed_rescan(log_dir: Path) -> dict:
-    """Seed §5 as the seed does it: every file read and parsed, outcomes attributed to the latest
+    """The statistics as the seed computes them: every file read and parsed, outcomes attributed to the latest
     earlier action (a purchase: the latest earlier unbought PPV), then counted in Python dicts."""
     from learning.stats.cells import price_key
 

@@ -1,4 +1,4 @@
-"""Write deterministic demo data in the seed's log formats (seed §3, §4, §7).
+"""Write deterministic demo data in the seed's log formats (docs/operations.md#importing-the-seeds-logs).
 
     python demo/make_seed_logs.py            # -> demo/research/bot-{outcomes,state}/demo/
 

@@ -93,7 +93,7 @@ def edit(fan, *, changed: dict | None = None, deleted=(), added=()) -> None:
         if text:
             _check(text)
             fact = remember(fan, text, source=FanFact.Source.STAFF, ts=now)
-            if fact.source != FanFact.Source.STAFF:  # staff confirmed what was learned
+            if fact is not None and fact.source != FanFact.Source.STAFF:  # staff confirmed what was learned
                 FanFact.objects.filter(pk=fact.pk).update(source=FanFact.Source.STAFF)
     if FanFact.objects.filter(fan=fan, source=FanFact.Source.STAFF).count() > MAX_FACTS:
         raise ValueError(f"A fan keeps at most {MAX_FACTS} facts; remove some first.")

@@ -1,4 +1,5 @@
-"""A fan as the seed's state file (§7) describes it, plus the conversation and its audit trail."""
+"""A fan as the seed's state file (docs/operations.md#importing-the-seeds-logs) describes it, plus the
+conversation and its audit trail."""
 
 from decimal import Decimal
 

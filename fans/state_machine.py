@@ -1,10 +1,10 @@
-"""The fan state machine of seed §7: the states and every legal move, as data.
+"""The fan state machine (docs/architecture.md#the-fans-states): the states and every legal move, as data.
 
 Beyond the seed: a purchase makes a buyer from any selling state (fans often reply to a PPV
 before unlocking it), and safety or staff handoff is reachable from every state, because a
 safety concern cannot wait for a fan to become a whale. A PPV sent to a new or greeted fan (a
-first message with a buying signal gets one at once, seed §10) pitches the fan like any other
-PPV, so it is held and bumped once after 4h (seed §7, §11). `handed_off` is left only by staff.
+first message with a buying signal gets one at once) pitches the fan like any other
+PPV, so it is held and bumped once after 4h. `handed_off` is left only by staff.
 """
 
 from django.db import models, transaction
@@ -25,7 +25,7 @@ class FanState(models.TextChoices):
 S = FanState
 _SELLING = {S.NEW, S.GREETED, S.ENGAGED, S.PITCHED, S.BUYER, S.WHALE_CANDIDATE, S.DORMANT}
 
-# (from, to) -> what the move means. Seed §7 first, then the additions named above.
+# (from, to) -> what the move means. The seed's moves first, then the additions named above.
 TRANSITIONS: dict[tuple[str, str], str] = {
     (S.NEW, S.GREETED): "welcome sent",
     (S.GREETED, S.ENGAGED): "fan replies",

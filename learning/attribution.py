@@ -20,7 +20,8 @@ from learning.models import Action, Outcome
 from learning.stats import cells, counters
 from learning.stats.cells import COUNTED_STATUSES
 
-# Seed §4: `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity.
+# `ghosted` means no activity after our action, and a reply, a purchase and a tip are all activity
+# (docs/learning.md#ghosted).
 ACTIVITY = (Outcome.Event.REPLIED, Outcome.Event.PURCHASED, Outcome.Event.TIPPED)
 
 
@@ -78,7 +79,9 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
         row = Action.objects.select_for_update().filter(pk=action.pk).values("status", "purchased", "ghosted").first()
         if row is not None:
             action.status, action.purchased, action.ghosted = row["status"], row["purchased"], row["ghosted"]
-    before = (action.purchased, action.ghosted) if action is not None else None
+    if action is None:
+        return outcome
+    before = (action.purchased, action.ghosted)
     changed = mark(action, outcome.event)
     if changed:
         action.save(update_fields=changed)

@@ -47,8 +47,11 @@ the results pages).
 import logging
 import math
 import random
+from collections.abc import Mapping
 from statistics import NormalDist
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -85,7 +88,7 @@ def _running(creator_id) -> Experiment | None:
     return Experiment.objects.filter(creator_id=creator_id, stopped_at__isnull=True).first()
 
 
-def _who(by) -> tuple[str, object]:
+def _who(by) -> tuple[str, User | None]:
     """`by` is a user (admin, ops API: recorded as the user and by name) or a name (scripts, the simulator)."""
     if getattr(by, "is_authenticated", False) and getattr(by, "pk", None) is not None:
         return by.get_username()[:150], by
@@ -289,7 +292,7 @@ def results(exp: Experiment, now=None) -> dict:
         values = [f["revenue"] for f in rows[arm]]
         m, var = _mean_var(values)
         se = math.sqrt(var / len(values)) if values else 0.0
-        a = acts.get(arm, {})
+        a: Mapping[str, Any] = acts.get(arm, {})
         arms[arm] = {
             "fans": len(values),
             "revenue": round(sum(values), 2),
@@ -325,7 +328,8 @@ def results(exp: Experiment, now=None) -> dict:
                 "interval_90": [round(lift - Z * se_lift, 4), round(lift + Z * se_lift, 4)],
                 "always_valid_90": checks.confidence_sequence(lift, se_lift, nl + nc, LEVEL),
             }
-        cuped = checks.cuped(*[[f[k] for f in rows[arm]] for arm in ARMS for k in ("revenue", "pre")], LEVEL)
+        y_l, x_l, y_c, x_c = [[f[k] for f in rows[arm]] for arm in ARMS for k in ("revenue", "pre")]
+        cuped = checks.cuped(y_l, x_l, y_c, x_c, LEVEL)
         if cuped is not None:
             comparison["revenue_per_fan_difference_cuped"] = cuped
     rng = random.Random(f"experiment:{exp.pk}")
@@ -387,7 +391,7 @@ def verdict(comparison: dict, arms: dict, srm: dict | None = None, guard: dict |
     p = comparison.get("p_learning_beats_control_revenue")
     d = comparison.get("revenue_per_fan_difference") or {}
     diff, valid = d.get("interval_90"), d.get("always_valid_90")
-    if p is None or diff is None:
+    if p is None or diff is None or valid is None:  # the intervals come together
         return prefix + "No revenue comparison possible yet."
     if valid[0] > 0:
         return prefix + (

@@ -1,4 +1,5 @@
-"""What the bot did (Action, seed §3) and how the fan answered (Outcome, seed §4), and the rollups the
+"""What the bot did (Action) and how the fan answered (Outcome), as the seed logged them
+(docs/operations.md#importing-the-seeds-logs), and the rollups the
 learning stats read (StatsCell, BuyerStat; kept by learning.stats.counters)."""
 
 import datetime
@@ -53,6 +54,9 @@ class Action(models.Model):
         FAILED = "failed"
         REFUSED = "refused", "refused by the last gate"
 
+    # In memory only, never stored: set by salesbot.pipeline.sender.record() when its message has just passed
+    # the last gate, so deliver() right after asks only the contact rule again.
+    gate_passed: bool = False
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Idempotency key for the send.")
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="actions")
     fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="actions")
@@ -68,7 +72,8 @@ class Action(models.Model):
     message_text = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULES)
     reason = models.CharField(max_length=300, blank=True)
-    route = models.CharField(max_length=40, blank=True, help_text="The routing-table row (seed §10) that fired.")
+    # docs/architecture.md#routing
+    route = models.CharField(max_length=40, blank=True, help_text="The routing-table row that fired.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOGGED)
     error = models.TextField(blank=True)
     platform_message_id = models.BigIntegerField(null=True, blank=True)
@@ -217,7 +222,7 @@ class BuyerStat(models.Model):
 
 
 class ImportedFanState(models.Model):
-    """A fan's seed state file (§7) as last imported. The next import compares with it: a field whose
+    """A fan's seed state file as last imported. The next import compares with it: a field whose
     stored value is no longer what the file said was changed live since, and is never overwritten."""
 
     fan = models.OneToOneField("fans.Fan", on_delete=models.CASCADE, primary_key=True, related_name="+")

@@ -16,6 +16,7 @@ weighted mean, and those libraries would bring numpy/scikit-learn/pandas (or a C
 
 import math
 from collections import defaultdict
+from decimal import Decimal
 from statistics import NormalDist
 
 from learning.models import Action
@@ -38,6 +39,7 @@ def logged_offers(creator, since=None) -> list[dict]:
         qs = qs.filter(ts__gte=since)
     rows = []
     for a in qs.only("price", "hook", "content_key", "purchased", "propensity", "segment", "extra"):
+        assert a.propensity is not None  # the query keeps only offers with a logged propensity
         extra = a.extra or {}
         logged = extra.get("offer") or [str(a.price), a.hook, a.content_key]
         rows.append(
@@ -46,14 +48,19 @@ def logged_offers(creator, since=None) -> list[dict]:
                 "logged": [str(float(logged[0])), *logged[1:]],
                 "choices": {k: [str(float(v[0])), *v[1:]] for k, v in (extra.get("policy_choices") or {}).items()},
                 "p": float(a.propensity),
-                "reward": float(a.price) if a.purchased else 0.0,
+                "reward": float(_price(a)) if a.purchased else 0.0,
             }
         )
     return rows
 
 
+def _price(a: Action) -> Decimal:
+    assert a.price is not None  # a PPV is offered at a price
+    return a.price
+
+
 def _reward_model(rows) -> dict:
-    counts = defaultdict(lambda: [0, 0])
+    counts: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         acc = counts[(r["context"], r["logged"][0])]
         acc[0] += 1

@@ -28,7 +28,8 @@ def next_seq(fan) -> int:
 
 @transaction.atomic(savepoint=False)  # one unit with the caller's transaction: no savepoint round trips
 def record_action(fan, action: str, *, ts=None, **fields) -> Action:
-    """Log what the bot (or staff) did, snapshotting the fan as seed §3 asks."""
+    """Log what the bot (or staff) did, snapshotting the fan as a seed log's action line does
+    (docs/operations.md#importing-the-seeds-logs)."""
     fields.setdefault("fan_state", fan.state)
     fields.setdefault("fan_total_spent", fan.total_spent)
     fields.setdefault("arm", arm_of(fan))  # the holdout arm while its experiment runs (learning.experiments)
@@ -136,9 +137,9 @@ def reverse_outcome(outcome: Outcome, reason: str, platform_event_id: str | None
     }
     outcome.save(update_fields=["event", "extra"])
     if was == Outcome.Event.PURCHASED:
-        still_bought = Outcome.objects.filter(action_id=outcome.action_id, event=Outcome.Event.PURCHASED).exists()
-        if outcome.action_id and not still_bought:
-            action = Action.objects.select_for_update().get(pk=outcome.action_id)
+        action_id = outcome.action_id
+        if action_id and not Outcome.objects.filter(action_id=action_id, event=Outcome.Event.PURCHASED).exists():
+            action = Action.objects.select_for_update().get(pk=action_id)
             before = (action.purchased, action.ghosted, action.reversed)
             # net money: the PPV earned nothing, and its price and hook carry the chargeback
             action.purchased, action.reversed = False, True

@@ -1,4 +1,4 @@
-"""Seed §8 whale scoring: 3+ points makes a buyer a whale_candidate."""
+"""Whale scoring (docs/architecture.md#whale-candidates): 3+ points makes a buyer a whale_candidate."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -21,7 +21,7 @@ def _money(first_day_end) -> dict:
 
 
 def _points(fan, agg) -> tuple[int, list[str]]:
-    """The §8 table, given the fan and its money aggregates (first-24h spend, items bought)."""
+    """The whale table, given the fan and its money aggregates (first-24h spend, items bought)."""
     signals = {s for s in fan.signals or [] if isinstance(s, str)}  # imported files may hold anything
     table = [
         (2, "$100+ spent in first 24h", (agg["first_day"] or 0) >= 100),
@@ -36,7 +36,7 @@ def _points(fan, agg) -> tuple[int, list[str]]:
 
 
 def detect_whale_signals(fan) -> tuple[int, list[str]]:
-    """(points, reasons) from the §8 table."""
+    """(points, reasons) from the whale table."""
     money = Outcome.objects.filter(fan=fan, event__in=MONEY)
     return _points(fan, money.aggregate(**_money(fan.created_ts + FIRST_DAY)))
 

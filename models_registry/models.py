@@ -1,4 +1,4 @@
-"""Per-creator configuration: everything the seed kept in a copied daemon file (§12)."""
+"""Per-creator configuration: everything the seed kept in a copied daemon file per model."""
 
 import secrets
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Onboarding a creator from the files the seed kept per model (§12): content map + playbook."""
+"""Onboarding a creator from the files the seed kept per model: content map + playbook."""
 
 import json
 import re
@@ -15,7 +15,8 @@ from models_registry.providers import default_base_url
 
 S = FanState
 ALL_STATES = [s.value for s in S if s != S.HANDED_OFF]
-# Seed §9: which playbook sections each fan state's prompt needs; staff can edit it per section.
+# Which playbook sections each fan state's prompt needs (docs/architecture.md#the-models-call); staff can edit
+# it per section.
 DEFAULT_SERVES = {
     1: ALL_STATES,
     2: ALL_STATES,

@@ -54,7 +54,8 @@ class IntakeDrain(models.Model):
 
 
 class QueueItem(models.Model):
-    """A fan waiting for the bot (seed §11 priority queue). One pending item per fan at most."""
+    """A fan waiting for the bot (the priority queue: docs/architecture.md#the-queue-and-the-background-checks).
+    One pending item per fan at most."""
 
     class Reason(models.TextChoices):
         MESSAGE = "message", "fan message"

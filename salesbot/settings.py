@@ -243,7 +243,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "salesbot API",
-    "DESCRIPTION": "Ops API (seed §13) and signed platform webhooks.",
+    "DESCRIPTION": "Ops API and signed platform webhooks.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Like every ops endpoint, the schema and its docs page need staff (a token, or an admin session).
@@ -257,7 +257,7 @@ SPECTACULAR_SETTINGS = {
 # Staff API tokens expire this many days after they are made (0: never); an expired token answers 401.
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
 
-# How long aggregated learning stats are reused before being recomputed (seed §1: 5 minutes).
+# How long aggregated learning stats are reused before being recomputed (docs/learning.md#the-statistics).
 LEARNING_STATS_CACHE_SECONDS = env.int("LEARNING_STATS_CACHE_SECONDS", default=300)
 
 LOGGING = {
@@ -286,7 +286,7 @@ LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=1)
 LLM_MAX_OUTPUT_TOKENS = env.int("LLM_MAX_OUTPUT_TOKENS", default=400)
 LLM_PROMPT_TOKEN_LIMIT = env.int("LLM_PROMPT_TOKEN_LIMIT", default=15000)
 # The model takes a fan the rules have no fresh line for only while its calls stay under this share of
-# a creator's decisions over the last day (seed §10 keeps it near 20%).
+# a creator's decisions over the last day (docs/architecture.md#the-models-call).
 LLM_MAX_SHARE = env.float("LLM_MAX_SHARE", default=0.2)
 # USD per million tokens (input, output, 5-minute cache write, cache read) by model id, dated, with their source;
 # and each model's minimum cacheable prefix (the fake Claude applies the same table): salesbot/llm_tables.py.

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='action',
             name='route',
-            field=models.CharField(blank=True, help_text='The routing-table row (seed §10) that fired.', max_length=40),
+            field=models.CharField(blank=True, help_text='The routing-table row that fired.', max_length=40),
         ),
     ]

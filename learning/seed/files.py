@@ -1,4 +1,5 @@
-"""Import and export of the seed's per-fan log files (seed §3, §4, §7): the users' migration path.
+"""Import and export of the seed's per-fan log files (docs/operations.md#importing-the-seeds-logs): the users'
+migration path.
 
 Import is idempotent: every line gets an `import_key` derived from its content and its occurrence
 index within the file, so re-running, or importing a file the seed daemon has appended to since,
@@ -104,7 +105,7 @@ def import_seed_logs(root: Path, slug: str, progress=None) -> ImportReport:
 
     `progress(done_files, total_files)` is called after each fan. One transaction per fan (its
     log and state file), so an interruption never leaves a half-imported file. Then every imported fan
-    is scored (seed §8), with `progress(done_fans, total_fans, "score")` after each batch.
+    is scored (learning.whales), with `progress(done_fans, total_fans, "score")` after each batch.
     """
     root = Path(root)
     try:
@@ -157,7 +158,8 @@ def _import_fan(creator, slug: str, fan_id: int, paths: dict, root: Path, report
                 errors.append(f"{rel}:{lineno}: {e}")
                 continue
             rows.append((import_key(slug, fan_id, obj, k), kind, values))
-    state, unknown = {}, []
+    state: dict = {}
+    unknown: list[str] = []
     if "state" in paths:
         state, unknown = read_state(paths["state"], _rel(paths["state"], root), fan_id, errors)
     report.errors += errors
@@ -216,7 +218,8 @@ def _existing_keys(keys: list[str]) -> set[str]:
     for i in range(0, len(keys), BATCH):
         chunk = keys[i : i + BATCH]
         for model in (Action, Outcome):
-            found.update(model.objects.filter(import_key__in=chunk).values_list("import_key", flat=True))
+            keys_found = model.objects.filter(import_key__in=chunk).values_list("import_key", flat=True)
+            found.update(k for k in keys_found if k is not None)  # all of them: NULL is in no chunk
     return found
 
 

@@ -1,6 +1,6 @@
-"""The seed's log formats (seed §3, §4, §7) read strictly: one line or state file in, clean field values
-or a `file:line: reason` out. Kept apart from the import/export (learning.seed.files) so the parsing can be
-fuzzed and reused (bench/stats.py) without the database side.
+"""The seed's log formats (docs/operations.md#importing-the-seeds-logs) read strictly: one line or state file in,
+clean field values or a `file:line: reason` out. Kept apart from the import/export (learning.seed.files) so
+the parsing can be fuzzed and reused (bench/stats.py) without the database side.
 """
 
 import hashlib
@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeGuard
 
 from fans.state_machine import FanState
 
@@ -34,7 +35,7 @@ def _ok(value, good: bool, reason: str):
     return value
 
 
-def _isnum(v) -> bool:
+def _isnum(v) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -105,6 +106,7 @@ def parse_record(obj) -> tuple[str, dict]:
         raise LineError("missing ts")
     ts = _ts(obj["ts"])
     kind = obj.get("type")
+    f: dict[str, object]
     if kind == "action":
         if not obj.get("action"):
             raise LineError("action line without 'action'")
@@ -194,7 +196,7 @@ def import_key(slug: str, fan_id: int, obj, k: int) -> str:
     return hashlib.sha1(f"{slug}|{fan_id}|{canonical}|{k}".encode()).hexdigest()
 
 
-# ---- state files (§7) -----------------------------------------------------------------------------
+# ---- state files ----------------------------------------------------------------------------------
 
 
 def _count(v, name):

@@ -1,4 +1,5 @@
-"""How a seed state file (§7) lands on a fan, and the §8 whale scores of the fans an import touched.
+"""How a seed state file lands on a fan, and the whale scores (docs/architecture.md#whale-candidates) of the fans
+an import touched.
 
 The files are history, not orders. A state file sets every field of a fan the import creates. For a
 fan already stored, a field takes the file's value only when the file changed it since the previous
@@ -14,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Field
 
 from fans.models import Fan
 from fans.state_machine import FanState, StaleState, can_transition, transition
@@ -55,12 +57,15 @@ def apply_state_file(fan: Fan, created: bool, values: dict) -> tuple[list[str], 
     import's base. Returns (fields changed, fields whose stored value was kept although the file differs)."""
     base_row = ImportedFanState.objects.filter(fan=fan).first()
     base = _decode(base_row.values) if base_row else {}
-    changed, kept = [], []
+    changed: list[str] = []
+    kept: list[str] = []
     for k, theirs in values.items():
         ours = getattr(fan, k)
         if ours == theirs:
             continue
-        previous = base.get(k, Fan._meta.get_field(k).get_default())
+        field = Fan._meta.get_field(k)
+        assert isinstance(field, Field), f"{k} is one of the fan's own fields"  # format.STATE_FIELDS
+        previous = base.get(k, field.get_default())
         if k in PROTECTIVE and not created:
             # A flag, an opt-out or a handoff reason in the file protects the fan: set, never cleared.
             (changed if theirs and not ours else kept).append(k)
@@ -84,7 +89,7 @@ def apply_state_file(fan: Fan, created: bool, values: dict) -> tuple[list[str], 
 
 
 def score_fans(pks: list[int], progress=None) -> tuple[int, int]:
-    """Seed §8 for the imported fans, a batch of fans per query: the stored score follows the table and
+    """Whale scoring for the imported fans, a batch of fans per query: the stored score follows the table and
     a qualifying buyer becomes a whale_candidate (a recorded transition), as live scoring does.
     Returns (scores changed, new whale candidates); `progress(done, total)` after each batch."""
     changed = whales = 0

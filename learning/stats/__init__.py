@@ -1,5 +1,5 @@
-"""The learning statistics of seed §5 for one creator: what /learning/stats serves, the [STATS] block
-reads and the rule engine's offers weigh, cached for LEARNING_STATS_CACHE_SECONDS.
+"""The learning statistics (docs/learning.md#the-statistics) for one creator: what /learning/stats serves,
+the [STATS] block reads and the rule engine's offers weigh, cached for LEARNING_STATS_CACHE_SECONDS.
 
 Two ways to the same numbers: the row queries of learning.stats.from_rows (the reference: one function per
 statistic, full grouped scans), and the counters of learning.stats.counters that every write keeps current
@@ -39,7 +39,7 @@ def _cache_key(creator) -> str:
 
 
 def aggregate_learning_stats(creator, use_cache: bool = True) -> dict:
-    """Seed §5's stats for one creator, cached for LEARNING_STATS_CACHE_SECONDS.
+    """The learning stats for one creator, cached for LEARNING_STATS_CACHE_SECONDS.
 
     Prompts are built far more often than the numbers move, so a slightly stale dict is fine;
     use_cache=False computes fresh and leaves the cache untouched.

@@ -1,4 +1,4 @@
-"""The [STATS] block of seed §6: the learning stats squeezed into a few prompt lines.
+"""The [STATS] block (docs/learning.md#the-statistics): the learning stats squeezed into a few prompt lines.
 
 The seed's format is kept, but the seed's lines would have the model trust noise ("$15: 33.3% (6 sent)"
 beating "$18: 26.7% (45 sent)"). So every cell is read through its Beta posterior (learning.bayes):
@@ -7,7 +7,7 @@ the cells that have at least the creator's min_sample sends first, and a cell un
 "N sent — too few to trust" and never ranked above a trusted one. The rule engine (salesbot.pipeline.rules)
 reads the same posteriors, so the model and the rules see the same evidence in the same order.
 
-The prompt budget is small (seed §9), so each line keeps at most MAX_ENTRIES entries and a line
+The prompt budget is small (LLM_PROMPT_TOKEN_LIMIT), so each line keeps at most MAX_ENTRIES entries and a line
 whose data is empty is left out rather than printed blank.
 """
 

@@ -87,7 +87,7 @@ def suggestion(creator, segment_id=None) -> dict:
             "scope": "no campaign sends yet",
             "note": "no campaign PPV has been sent yet: no suggestion",
         }
-    out = {"scope": scope}
+    out: dict = {"scope": scope}
     rank = {"price": lambda kv: kv[1]["revenue_per_send"]["mean"], "hook": lambda kv: kv[1]["mean"]}
     for dim in ("price", "hook"):
         ranked = sorted(cells[dim].items(), key=rank[dim], reverse=True)

@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 from django.db.backends.utils import format_number
+from django.db.models import DecimalField
 
 from learning.models import Action
 
@@ -36,7 +37,7 @@ def sender_kind(source: str, review: str) -> str:
 
 
 def rate(part: int, whole: int) -> float:
-    """Percentage with one decimal, as every rate of seed §5 is shown."""
+    """Percentage with one decimal, as every rate of the statistics is shown (docs/learning.md#the-statistics)."""
     return round(100 * part / whole, 1) if whole else 0.0
 
 
@@ -68,7 +69,10 @@ def _money(value, field: str) -> Decimal | None:
     if value is None:
         return None
     f = Action._meta.get_field(field)
-    return Decimal(format_number(Decimal(str(value)), f.max_digits, f.decimal_places))
+    assert isinstance(f, DecimalField), f"{field} is a money field"
+    text = format_number(Decimal(str(value)), f.max_digits, f.decimal_places)
+    assert text is not None  # None only for a None value
+    return Decimal(text)
 
 
 def action_cells(a, sign: int = 1) -> list[tuple]:

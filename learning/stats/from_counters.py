@@ -22,7 +22,7 @@ def stats_from_rollup(creator) -> dict:
     counts = counters.current(creator)
     total = counts[cells.TOTAL]
     avg = BuyerStat.objects.filter(creator=creator).aggregate(avg=Avg("replies"))["avg"]
-    stats = {
+    stats: dict = {
         "totals": {
             "actions": total.get(("actions", ""), (0, 0))[0],
             "outcomes": total.get(("outcomes", ""), (0, 0))[0],

@@ -1,4 +1,4 @@
-"""The learning statistics of seed §5, one function per statistic, all computed in the database.
+"""The learning statistics (docs/learning.md#the-statistics), one function per statistic, all computed in the database.
 
 Every function takes one Creator and returns plain JSON-able data (str/int/float/list/dict/None),
 so the result can be cached, served as JSON and printed by `manage.py learning_stats` unchanged.
@@ -24,7 +24,7 @@ the two paths equal on random event streams.
 Which actions count: only those that reached the fan. An Action is written `pending` before the
 platform call (salesbot.pipeline.sender), then becomes `sent`, `failed` or `refused` (the last gate, e.g. a
 disabled creator, the spend cap, a handoff race); imported seed rows and the bot's `skip` decisions are
-`logged`. The seed (learning-system.md §3–§5) logs the actions it took and computes every statistic
+`logged`. The seed logs the actions it took and computes every statistic
 from that log, so here every statistic — the conversions ("PPV actions sent"), the ghost rates and
 top_hooks ("all actions"), totals.actions and the posteriors — counts only status `sent` or `logged`
 (COUNTED_STATUSES). A `pending`, `failed` or `refused` action is left out of all of them: a refused or
@@ -340,7 +340,7 @@ def posteriors(creator, seed: dict | None = None, crossed: tuple | None = None) 
 def compute_learning_stats_from_rows(creator) -> dict:
     """The reference: every statistic from the row queries, the seed's keys in the documented order,
     then the posteriors."""
-    stats = {
+    stats: dict = {
         "totals": totals(creator),
         "conversion_by_price": conversion_by_price(creator),
         "conversion_by_content": conversion_by_content(creator),

@@ -1,4 +1,4 @@
-"""The operator API of seed §13, per creator. Staff token required, and the same permissions and creator
+"""The operator API, per creator (docs/api.md#ops-api). Staff token required, and the same permissions and creator
 scope as admin (salesbot.api.permissions: creator settings by default, fans and drafts where named).
 
 Views stay thin: the numbers come from salesbot.api.selectors and learning.stats, the moves from fans.services.

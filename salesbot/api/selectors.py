@@ -1,4 +1,4 @@
-"""Read-only queries behind the ops API (seed §13)."""
+"""Read-only queries behind the ops API (docs/api.md#ops-api)."""
 
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
@@ -137,9 +137,9 @@ def fan_detail(fan: Fan, messages=20) -> dict:
 
 
 def performance(creator, top=10) -> dict:
-    """Revenue, conversion rates and top fans (seed §13). The PPV figures are the learning stats' own (the
-    dict /learning/stats serves), so both count only PPVs that reached the fan, never refused, failed or
-    pending ones."""
+    """Revenue, conversion rates and top fans (`performance` in docs/api.md#ops-api). The PPV figures are the
+    learning stats' own (the dict /learning/stats serves), so both count only PPVs that reached the fan, never
+    refused, failed or pending ones."""
     every = Outcome.objects.filter(creator=creator, event__in=[Outcome.Event.PURCHASED, Outcome.Event.TIPPED])
     # Like the PPV figures, the revenue leaves the holdout's control arm out (shown apart).
     control = Q(action__arm=CONTROL_ARM)

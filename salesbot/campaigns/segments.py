@@ -97,7 +97,9 @@ def category(reason: str) -> str:
 def preview(segment, campaign=None, sample: int = SAMPLE) -> dict:
     """The segment's live count, a sample of the fans a campaign would reach, and those left out by reason."""
     creator = creator_for_rules(segment.creator_id)
-    reasons, reachable, total = Counter(), [], 0
+    reasons: Counter[str] = Counter()
+    reachable: list[Fan] = []
+    total = 0
     for fan in fans(segment).iterator(chunk_size=500):
         total += 1
         why = left_out(creator, fan, campaign)

@@ -113,7 +113,8 @@ def choose_recipients(campaign) -> dict:
         source=Action.Source.CAMPAIGN,
         extra={"campaign": campaign.pk, "segment": campaign.segment_id},
     )
-    rows, left = [], {}
+    rows: list[Recipient] = []
+    left: dict[str, int] = {}
     for fan in segments.fans(campaign.segment).iterator(chunk_size=500):
         fan.creator = creator
         why = segments.written_lately(creator, fan) or sender.refusal(

@@ -21,6 +21,7 @@ from fans.models import Fan, Message
 from fans.services import get_or_create_fan
 from learning.models import Action
 from learning.services import attach_purchases, record_action
+from models_registry.models import Creator
 from salesbot.pipeline import events
 from salesbot.pipeline.contact import contact_block
 from salesbot.pipeline.inbound import Inbound, believable, latest
@@ -49,8 +50,8 @@ def our_action(creator, fan, sent: events.SentByAccount) -> Action | None:
     return next((a for a in recent.order_by("-ts") if _same(a.message_text, sent.text)), None)
 
 
-def on_sent_by_account(creator, inbound: Inbound):
-    sent: events.SentByAccount = inbound.event
+def on_sent_by_account(creator: Creator, inbound: Inbound[events.SentByAccount]):
+    sent = inbound.event
     fan, _ = get_or_create_fan(creator, sent.fan.id, sent.fan.name)
     if sent.mass and book_campaign_echo(fan, sent):
         return
@@ -118,7 +119,7 @@ def book_campaign_echo(fan, sent: events.SentByAccount) -> bool:
     return True
 
 
-def on_mass_message(fan, sent: events.SentByAccount, inbound: Inbound):
+def on_mass_message(fan, sent: events.SentByAccount, inbound: Inbound[events.SentByAccount]):
     """One recipient's copy of a mass message: on the fan's timeline as the campaign's (not a person's, so
     no hold, no human PPV); a purchase of it stays the creator's, unattributed to any sender."""
     if Message.objects.filter(fan=fan, direction=Message.Direction.OUT, platform_message_id=sent.message_id).exists():

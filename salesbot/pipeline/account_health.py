@@ -12,6 +12,7 @@ from django.utils import timezone
 from models_registry.models import AccountHealth, Creator
 from salesbot.models import QueueItem
 from salesbot.pipeline import events, queue
+from salesbot.pipeline.inbound import Inbound
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,8 @@ log = logging.getLogger(__name__)
 RECHECK_S = 300.0
 
 
-def on_account_state(creator, inbound):
-    state: events.AccountState = inbound.event
+def on_account_state(creator: Creator, inbound: Inbound[events.AccountState]):
+    state = inbound.event
     health = state.health if state.health in AccountHealth.values else AccountHealth.OK
     current = Creator.objects.filter(pk=creator.pk).values_list("account_health", flat=True).first()
     if current == health:

@@ -15,6 +15,7 @@ from fans.state_machine import FanState, can_transition, transition
 from learning.models import Action, Outcome
 from learning.services import record_outcome, reverse_outcome
 from learning.whales import update_whale_score
+from models_registry.models import Creator
 from salesbot.models import PendingReversal
 from salesbot.pipeline import events
 from salesbot.pipeline.inbound import Inbound, believable, latest
@@ -27,12 +28,12 @@ MAX_TOTAL_SPENT = Decimal("99999999.99")
 TWIN_WINDOW = timedelta(minutes=5)
 
 
-def on_purchase(creator, inbound: Inbound):
+def on_purchase(creator: Creator, inbound: Inbound[events.Purchase]):
     """A PPV message is bought once per fan: a second unlock of the same message (under a new idempotency
     key) is a logged no-op, and an unlock whose amount is not the PPV's price books the money as what it
     is (`amount_differs`), not as that PPV's purchase. The fan's row is locked first, so two drains
     booking the same message one beside the other are taken one after the other."""
-    buy: events.Purchase = inbound.event
+    buy = inbound.event
     ts = believable(buy.sent_at or inbound.envelope.created_at, inbound.arrived_at)
     fan, _ = get_or_create_fan(creator, buy.fan.id, buy.fan.name, lock=True)
     if Outcome.objects.filter(fan=fan, event=Outcome.Event.PURCHASED, extra__message_id=buy.message_id).exists():
@@ -45,7 +46,7 @@ def on_purchase(creator, inbound: Inbound):
         )
         return
     ppv = Action.objects.filter(creator=creator, fan=fan, platform_message_id=buy.message_id).first()
-    extra = {"message_id": buy.message_id}
+    extra: dict[str, object] = {"message_id": buy.message_id}
     if ppv is None:
         # Booked now, attributed when the message turns up (learning.services.attach_purchases): a
         # purchase can arrive before the webhook of a human's message it unlocks, or before the worker
@@ -89,8 +90,8 @@ def amount_differs(ppv: Action, amount) -> bool:
     )
 
 
-def on_tip(creator, inbound: Inbound):
-    tip: events.Tip = inbound.event
+def on_tip(creator: Creator, inbound: Inbound[events.Tip]):
+    tip = inbound.event
     ts = believable(tip.sent_at or inbound.envelope.created_at, inbound.arrived_at)
     # Locked until the event's transaction ends: the tip's twin, drained beside it, waits here and then
     # finds this tip booked (a twin check without the lock lets both book it).
@@ -115,6 +116,8 @@ def on_tip(creator, inbound: Inbound):
 def _twin(fan, tip: events.Tip):
     """A tip of this fan booked from the provider's other event, same amount, about the same time (also
     one the platform has since taken back: its twin must not book it again)."""
+    if tip.sent_at is None:  # without the provider's own time there is no twin to tell (on_tip asks only then)
+        return None
     for o in Outcome.objects.filter(
         fan=fan,
         event__in=[Outcome.Event.TIPPED, Outcome.Event.REVERSED],
@@ -132,11 +135,11 @@ def _twin(fan, tip: events.Tip):
     return None
 
 
-def on_reversal(creator, inbound: Inbound):
+def on_reversal(creator: Creator, inbound: Inbound[events.Reversal]):
     """The platform took money back (a refund, a chargeback): the latest matching purchase or tip comes
     off the fan's books and the stats, with the reason on the timeline. An undo that arrives before its
     purchase or tip is kept (PendingReversal) and applied when that is booked."""
-    undo: events.Reversal = inbound.event
+    undo = inbound.event
     fan, _ = get_or_create_fan(creator, undo.fan.id, undo.fan.name, lock=True)
     event = Outcome.Event.TIPPED if undo.kind == "tip" else Outcome.Event.PURCHASED
     outcome = Outcome.objects.filter(fan=fan, event=event, amount=undo.amount).order_by("-ts", "-seq").first()
@@ -161,6 +164,8 @@ def on_reversal(creator, inbound: Inbound):
 def _apply_waiting_reversal(fan: Fan, outcome: Outcome) -> None:
     """A purchase or tip just booked that an earlier undo already took back: reversed at once."""
     kind = "tip" if outcome.event == Outcome.Event.TIPPED else "purchase"
+    if outcome.amount is None:  # nothing to match: every waiting undo has its amount
+        return
     waiting = (
         PendingReversal.objects.select_for_update()
         .filter(fan=fan, kind=kind, amount=outcome.amount, applied_at__isnull=True)

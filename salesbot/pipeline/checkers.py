@@ -1,4 +1,5 @@
-"""Seed §11 background checks; each is a plain function a schedule calls."""
+"""The background checks (docs/architecture.md#the-queue-and-the-background-checks); each is a plain function a
+schedule calls."""
 
 import logging
 from datetime import timedelta

@@ -1,5 +1,6 @@
-"""The cues in a fan message (buying, sexual, interest, emotional, custom request…) the router (seed §10) and
-the whale score (§8) read: not Django signals, which live in fans/signals.py and learning/signals.py.
+"""The cues in a fan message (buying, sexual, interest, emotional, custom request…) the router and the whale
+score read (docs/architecture.md#routing, #whale-candidates): not Django signals, which live in
+fans/signals.py and learning/signals.py.
 
 Keyword lists are per creator (Creator.signal_keywords) so staff can tune them; these are defaults.
 """
@@ -173,8 +174,8 @@ _FILLER, _GREETING, _ADDRESS = ({_squeeze(w) for w in words} for words in (FILLE
 
 def is_filler(text: str, names=()) -> bool:
     """Emojis, punctuation, a stock word or a simple greeting ("hey babe", "hi there", "good morning babe",
-    "hey <her name>", "ok babe", "wassup babe"): nothing an LLM call could improve on (seed §9). `names`: the
-    creator's own."""
+    "hey <her name>", "ok babe", "wassup babe"): nothing an LLM call could improve on (the router's `filler`
+    row). `names`: the creator's own."""
     if not (text or "").strip():
         return False  # no message at all (a bump, a welcome) is not filler
     words = [_squeeze(w) for w in re.sub(r"[^\w\s']", " ", text.lower()).split()]

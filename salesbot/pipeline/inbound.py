@@ -2,23 +2,27 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Greatest
 
 from salesbot.pipeline import events
 
+E = TypeVar("E", bound=events.Event)
+
 
 @dataclass(frozen=True)
-class Inbound:
-    """One stored event as the handlers see it: its envelope, its typed event, when it reached us."""
+class Inbound(Generic[E]):
+    """One stored event as the handlers see it: its envelope, its typed event, when it reached us.
+    A handler names the event type it takes (Inbound[events.Tip]); intake.HANDLERS picks it by that type."""
 
     envelope: events.Envelope
-    event: events.Event
+    event: E
     arrived_at: datetime
 
     @property
-    def event_id(self) -> str:
+    def event_id(self) -> str | None:
         return self.envelope.event_id
 
 

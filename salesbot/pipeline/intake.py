@@ -2,6 +2,8 @@
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -13,6 +15,7 @@ from fans.state_machine import FanState, transition
 from learning.models import Outcome
 from learning.services import record_outcome
 from learning.whales import update_whale_score
+from models_registry.models import Creator
 from salesbot import providers
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import account, account_health, books, pacing, queue, subscriptions
@@ -24,7 +27,7 @@ from salesbot.pipeline.safety import screen_message
 
 log = logging.getLogger(__name__)
 
-# Seed §7: a fan's message brings these states back to engaged.
+# A fan's message brings these states back to engaged (docs/architecture.md#the-fans-states).
 REENGAGE_ON_MESSAGE = {FanState.GREETED, FanState.PITCHED, FanState.DORMANT}
 
 
@@ -48,8 +51,10 @@ def _apply(event: WebhookEvent) -> str:
     if event.status != WebhookEvent.Status.RECEIVED:
         return event.status
     event.attempts += 1
+    creator = event.creator
+    assert creator is not None, "a stored event to apply has its creator"  # those without are stored failed
     try:
-        provider = providers.get(event.creator.provider)
+        provider = providers.get(creator.provider)
         env, parsed = provider.parse_stored(event.raw_body.encode(), event.event_id)
     except wh.WebhookError as e:
         # Kept with its raw body; staff can correct it in admin and replay it.
@@ -62,7 +67,7 @@ def _apply(event: WebhookEvent) -> str:
     else:
         try:
             with transaction.atomic():
-                handler(event.creator, Inbound(env, parsed, event.received_at))
+                handler(creator, Inbound(env, parsed, event.received_at))
         except wh.WebhookError as e:  # the event cannot apply (yet): kept as failed with why, replayable
             event.status, event.error = WebhookEvent.Status.FAILED, str(e)
             event.save(update_fields=["status", "attempts", "error"])
@@ -132,8 +137,8 @@ def _book_crash(pk: int, e: Exception) -> None:
     )
 
 
-def on_message(creator, inbound: Inbound):
-    msg: wh.FanMessage = inbound.event
+def on_message(creator: Creator, inbound: Inbound[wh.FanMessage]):
+    msg = inbound.event
     claimed = msg.sent_at or inbound.envelope.created_at
     ts = believable(claimed, inbound.arrived_at)
     # Locked until the event's transaction ends: the fan read here stays the fan written below.
@@ -171,7 +176,8 @@ def on_message(creator, inbound: Inbound):
     queue.enqueue(fan, QueueItem.Reason.MESSAGE, waiting_since=ts, not_before=held_until or pacing.decide_at(creator))
 
 
-HANDLERS = {
+# By the event's type. Each handler takes Inbound[that type]: Any here, since a dict cannot tie key to value.
+HANDLERS: dict[type, Callable[[Creator, Inbound[Any]], object]] = {
     wh.FanMessage: on_message,
     wh.NewSubscriber: subscriptions.on_subscription,
     wh.Renewal: subscriptions.on_renewal,

@@ -159,7 +159,8 @@ def _purchase_reaction(fan, text: str, ts) -> tuple[str, str] | None:
     )
     if bought is None:
         return None
-    what = bought.action.content_key if bought.action_id and bought.action.content_key else "a PPV"
+    action = bought.action if bought.action_id else None
+    what = action.content_key if action is not None and action.content_key else "a PPV"
     price = f" (${bought.amount:.2f})".replace(".00)", ")") if bought.amount is not None else ""
     head = f"bought {what}{price}, then said: "
     room = FACT_MAX_CHARS - len(head) - 2
@@ -175,7 +176,8 @@ def learn_from_reply(fan, data: dict) -> tuple[list[FanFact], list[str]]:
         return [], []
     if not isinstance(raw, list):
         return [], [f"facts is a {type(raw).__name__}, not a list"]
-    kept, refused = [], []
+    kept: list[FanFact] = []
+    refused: list[str] = []
     for item in raw:
         why = _refusal(fan, item)
         if why is None and len(kept) >= MAX_REPLY_FACTS:

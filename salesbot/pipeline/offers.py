@@ -22,6 +22,7 @@ bounded (neighbouring rungs only; at most 1% of the ladder's estimated revenue g
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import NormalDist
@@ -380,7 +381,7 @@ def _learned_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Rand
     # P(made) = P(no exploring coin) · [made is the best] + P(coin) · P(the draws give made)
     same = (made.price, made.hook, made.item) == (price, hook, item)
     if any(tries):
-        dims = (
+        dims: tuple[tuple[list, Callable, Callable, object, object], ...] = (
             (near, near_cell, float, made.price, price),
             (c.hooks, hook_cell, one, made.hook, hook),
             (c.items, item_cell, one, made.item, item),

@@ -1,10 +1,10 @@
 """The bot's queues and the only place that queues django-q2 tasks.
 
 Two durable queues live in the database: stored webhook events (status `received`) and QueueItems (a fan
-waiting for the bot, seed §11). Tasks only wake workers to look at them; a lost task loses nothing, the
-sweeper finds the rows. A fan is held by one worker at a time through a lease on its row, taken with a
-conditional UPDATE (a row lock on PostgreSQL, the database lock on SQLite), so it holds on both
-back-ends and across machines.
+waiting for the bot: docs/architecture.md#the-queue-and-the-background-checks). Tasks only wake workers to
+look at them; a lost task loses nothing, the sweeper finds the rows. A fan is held by one worker at a time
+through a lease on its row, taken with a conditional UPDATE (a row lock on PostgreSQL, the database lock on
+SQLite), so it holds on both back-ends and across machines.
 
 Time budgets: every task ends well inside the cluster's task timeout. `item_worst_case_s()` is the
 longest one queue item can take (an LLM call with its retries, then one platform send); a draining task
@@ -104,7 +104,7 @@ def drain_queued() -> bool:
     return drain_flag()[0]
 
 
-def drain_flag() -> tuple[bool, object]:
+def drain_flag() -> tuple[bool, datetime | None]:
     """The flag and when it last changed, read with plain SQL: this runs on every webhook, and the ORM's
     query building cost more than the query."""
     with connection.cursor() as cur:
@@ -170,8 +170,9 @@ def _insert_pending(fan, reason, waiting_since, not_before) -> QueueItem | None:
     )
     fields = [f for f in QueueItem._meta.concrete_fields if not f.primary_key]
     q = connection.ops.quote_name
+    columns = [q(f.column) for f in fields if f.column is not None]  # all of them: a concrete field has its column
     sql = (
-        f"INSERT INTO {q(QueueItem._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+        f"INSERT INTO {q(QueueItem._meta.db_table)} ({', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}"
     )
     with connection.cursor() as cur:

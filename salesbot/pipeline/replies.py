@@ -86,7 +86,7 @@ def decide(ctx: Context, step: str) -> Decision:
         if offer is not None:
             return answer_offer(ctx, intent, offer)
         intent = intents.detect(text, offer_waiting=False)
-    spent = None
+    spent: NoFreshLine | None = None
     try:
         decision = rules.STEPS[step](ctx)
     except NoFreshLine as e:
@@ -101,6 +101,7 @@ def decide(ctx: Context, step: str) -> Decision:
             pass
     if decision is not None:
         return decision
+    assert spent is not None  # the step either decided or raised NoFreshLine
     return alternative(ctx, spent)
 
 

@@ -1,8 +1,10 @@
-"""Seed §10 routing as one table, read top to bottom; the first matching row decides.
+"""The routing as one table, read top to bottom; the first matching row decides (docs/architecture.md#routing).
 
 Each row: (name, condition, engine step). Engine steps name functions in salesbot.pipeline.rules,
 or "llm" for the model, or "skip".
 """
+
+from collections.abc import Callable
 
 from salesbot.models import QueueItem
 from salesbot.pipeline.contact import contact_block
@@ -19,20 +21,20 @@ def _llm_bound(c: Context) -> bool:
 
 
 def _kept_from_llm(c: Context) -> bool:
-    """Seed §9: greetings, emojis and filler never go to the model. Only fans the model would get are
+    """Greetings, emojis and filler never go to the model (the `filler` row). Only fans the model would get are
     concerned; a $0 fan's greeting with a signal ("hey sexy") takes its signal row, rules as well."""
     if not _llm_bound(c) or not is_filler(c.last_text, names=str(c.creator.display_name or "").split()):
         return False
     return c.fan.total_spent >= 1 or not c.signals
 
 
-ROUTES: list[tuple[str, callable, str]] = [
+ROUTES: list[tuple[str, Callable[[Context], bool], str]] = [
     ("no_contact", lambda c: contact_block(c.creator, c.fan) is not None, "skip"),
     ("welcome", lambda c: c.reason == QueueItem.Reason.WELCOME, "greet"),
     ("bump", lambda c: c.reason == QueueItem.Reason.BUMP, "bump"),
     ("rekindle", lambda c: c.reason == QueueItem.Reason.REKINDLE, "rekindle"),
     ("expired", lambda c: c.reason == QueueItem.Reason.EXPIRED, "expired"),
-    # Seed §9: never call the model for greetings, emojis or filler.
+    # Never call the model for greetings, emojis or filler (docs/architecture.md#routing).
     ("filler", _kept_from_llm, "light_reply"),
     ("spent_1_plus", lambda c: c.fan.total_spent >= 1, "llm"),
     ("buying_signal", lambda c: "buying" in c.signals, "ppv"),

@@ -29,7 +29,7 @@ K = ResponseTemplate.Kind
 TEMPLATES_TTL_S = 60  # a creator's templates, read once a minute or after an edit (pipeline.creator_cache)
 # Lines for a kind the creator's content map leaves out. The answers to what a fan said get a few each,
 # so a fan can ask twice; the creator's own lines always win (they are in the creator's voice).
-DEFAULT_VARIANTS = {
+DEFAULT_VARIANTS: dict[str, list[str]] = {
     K.GREETING: ["hey {name} 💕"],
     K.TEASE: ["i have something you might like 🙈"],
     K.REENGAGE: ["tell me about you 💭"],
@@ -160,9 +160,10 @@ def free_hook(ctx: Context) -> Decision:
     t = _row(ctx, K.FREE_HOOK)
     items = unsent_items(ctx, paid=False)
     preferred = [v for v in items if t and v.content_key == t.content_key]
-    item = (preferred or items or [None])[0]
-    if item is None:
+    chosen = preferred or items
+    if not chosen:
         return tease(ctx)
+    item = chosen[0]
     d = text_decision(ctx, K.FREE_HOOK, action=Action.Kind.FREE_MEDIA, reason="free hook")
     d.content_key = item.content_key
     return d

@@ -84,8 +84,8 @@ TRIGGERS: list[tuple[str, re.Pattern]] = [
         "restricted content",
         re.compile(r"\b(?:incest|bestiality|rape|non[- ]?consensual|drugged|escort|meet (?:up|irl|in person))\b", re.I),
     ),
-    # Seed §8 "legal/safety concerns": a threat of lawyers, courts, police or a chargeback, not a mention of
-    # them ("i'm a lawyer", "my dad is a cop", "someone call the police, you're too hot").
+    # Legal concerns (docs/architecture.md#safety): a threat of lawyers, courts, police or a chargeback, not a
+    # mention of them ("i'm a lawyer", "my dad is a cop", "someone call the police, you're too hot").
     (
         "legal threat",
         re.compile(
@@ -186,9 +186,9 @@ _MEDIA_WORD = re.compile(rf"\b{_MEDIA}\b|\bon (?:camera|cam|video)\b", re.I)
 
 
 def custom_request(text: str) -> bool:
-    """A request for content made for this fan (seed §8: new content the model must create, which only a
-    human may promise). Buying what is already in the vault ("i'd love the bundle", "send me a video") is
-    not one."""
+    """A request for content made for this fan (new content the model would have to create, which only a
+    human may promise: docs/architecture.md#safety). Buying what is already in the vault ("i'd love the
+    bundle", "send me a video") is not one."""
     text = _NOT_CUSTOM.sub(" ", normalise(text))
     return bool(_CUSTOM.search(text) or (_NAME_SAID.search(text) and _MEDIA_WORD.search(text)))
 
@@ -202,7 +202,7 @@ def custom_over_limit(creator, text: str) -> bool:
 
 
 def handoff_reason(creator, text: str) -> str | None:
-    """Why this message must go to a human at once (seed §8's list), or None: the one place that decides it
+    """Why this message must go to a human at once (docs/architecture.md#safety), or None: the one place that decides it
     for the intake and the simulator alike."""
     reason = safety_reason(text)
     if reason is None and custom_request(text):

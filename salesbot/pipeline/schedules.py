@@ -1,4 +1,5 @@
-"""The django-q2 schedules of seed §11, created idempotently after every migrate."""
+"""The django-q2 schedules (docs/architecture.md#the-queue-and-the-background-checks), created idempotently
+after every migrate."""
 
 from django_q.models import Schedule
 

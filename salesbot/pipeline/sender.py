@@ -23,7 +23,7 @@ from learning.services import attach_purchases, record_action, set_action_status
 from salesbot import providers
 from salesbot.pipeline.contact import BOT, DRAFT, HUMAN, contact_block, message_block
 from salesbot.pipeline.decisions import Decision
-from salesbot.providers.base import HttpClient, PlatformError, RefusedError
+from salesbot.providers.base import MessageSender, PlatformError, RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,12 @@ def record(
     return action
 
 
-def deliver(action: Action, client: HttpClient | None = None) -> Action:
+def deliver(action: Action, client: MessageSender | None = None) -> Action:
     """Send a pending Action (again, if a worker died): the uuid makes the platform dedupe."""
     if action.status != Action.Status.PENDING:
         return action
     creator, fan = action.creator, action.fan
-    if getattr(action, "gate_passed", False):  # prepared just now: its message passed the gate
+    if action.gate_passed:  # prepared just now: its message passed the gate
         why = contact_block(creator, fan, fresh=True, writer=writer_of(action))
     else:
         why = refusal(

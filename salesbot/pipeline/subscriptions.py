@@ -9,6 +9,7 @@ from django.utils import timezone
 from fans.models import Fan
 from fans.services import get_or_create_fan
 from fans.state_machine import FanState
+from models_registry.models import Creator
 from salesbot.models import QueueItem
 from salesbot.pipeline import account, events, queue
 from salesbot.pipeline.contact import contact_block
@@ -17,10 +18,10 @@ from salesbot.pipeline.inbound import Inbound, believable
 EXPIRED = "expired"
 
 
-def on_subscription(creator, inbound: Inbound):
-    sub: events.NewSubscriber = inbound.event
+def on_subscription(creator: Creator, inbound: Inbound[events.NewSubscriber]):
+    sub = inbound.event
     fan, created = get_or_create_fan(creator, sub.fan.id, sub.fan.name)
-    fields = {"subscription_status": "active", "subscription_expired_at": None}
+    fields: dict[str, object] = {"subscription_status": "active", "subscription_expired_at": None}
     if sub.price is not None:
         fields["subscription_price"] = sub.price
     Fan.objects.filter(pk=fan.pk).update(**fields)
@@ -31,10 +32,10 @@ def on_subscription(creator, inbound: Inbound):
         )
 
 
-def on_renewal(creator, inbound: Inbound):
-    renewal: events.Renewal = inbound.event
+def on_renewal(creator: Creator, inbound: Inbound[events.Renewal]):
+    renewal = inbound.event
     fan, _ = get_or_create_fan(creator, renewal.fan.id, renewal.fan.name)
-    fields = {
+    fields: dict[str, object] = {
         "subscription_status": "active",
         "subscription_expired_at": None,
         "subscription_renewals": F("subscription_renewals") + 1,
@@ -45,8 +46,8 @@ def on_renewal(creator, inbound: Inbound):
     _back(fan)
 
 
-def on_expiry(creator, inbound: Inbound):
-    expiry: events.Expiry = inbound.event
+def on_expiry(creator: Creator, inbound: Inbound[events.Expiry]):
+    expiry = inbound.event
     fan, _ = get_or_create_fan(creator, expiry.fan.id, expiry.fan.name)
     at = believable(expiry.expired_at, inbound.arrived_at)
     # Conditional: the same expiry told twice (or by two drains at once) is one expiry, re-engaged once.

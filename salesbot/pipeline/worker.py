@@ -1,4 +1,5 @@
-"""The priority worker of seed §11: the most urgent fan first, one fan never handled by two workers.
+"""The priority worker: the most urgent fan first, one fan never handled by two workers
+(docs/architecture.md#the-queue-and-the-background-checks).
 
 A claimed item is first checked against the contact rule: a fan nobody may write to is closed with the
 reason before any decision or model call. Then the fan's mode (salesbot.pipeline.autonomy): `off` closes the
@@ -23,7 +24,7 @@ from salesbot import metrics
 from salesbot.models import Draft, LLMCall, QueueItem
 from salesbot.pipeline import account, account_health, autonomy, drafts, engine, pacing, presence, queue, sender
 from salesbot.pipeline.contact import contact_block
-from salesbot.providers.base import PlatformError
+from salesbot.providers.base import PlatformError, TransientError
 from team.models import Autonomy
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,8 @@ def _after_failed_send(item: QueueItem, e: PlatformError) -> None:
         if unknown:  # the first request may still be running at the provider: give it time to finish
             first = settings.PLATFORM_UNKNOWN_RETRY_S or settings.PLATFORM_BACKOFF_S * 10
             backoff = max(backoff, first * 2 ** (item.attempts - 1))
-        wait = e.retry_after if e.retry_after is not None else min(backoff, 300.0)
+        asked = e.retry_after if isinstance(e, TransientError) else None  # every transient error is one
+        wait = asked if asked is not None else min(backoff, 300.0)
         item.status = QueueItem.Status.PENDING if _no_other_pending(item) else QueueItem.Status.FAILED
         item.not_before = timezone.now() + timedelta(seconds=float(wait))
         item.result = f"retrying: {e}"[:300]

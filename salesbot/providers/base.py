@@ -10,8 +10,12 @@ the same key settles it. Only a definite refusal (a 4xx other than 408/409/429, 
 
 import logging
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import requests
 from django.conf import settings
@@ -57,6 +61,20 @@ UNKNOWN_OUTCOME_STATUSES = {408, 409}
 class SentMessage:
     id: int
     created_at: str
+
+
+class MessageSender(Protocol):
+    """A provider's Client as the sender uses it (each provider module's Client.send_message)."""
+
+    def send_message(
+        self,
+        fan_id: int,
+        text: str,
+        media_ids: Sequence[str | int] = (),
+        price: Decimal | int | None = 0,  # None or 0: free
+        *,
+        idempotency_key: uuid.UUID,
+    ) -> SentMessage: ...
 
 
 class HttpClient:

@@ -9,7 +9,7 @@ import atexit
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 5.0
 _lock = threading.Lock()
-_pending: dict[tuple[int, object], list[int]] = {}  # (creator id, day) -> [calls, webhook events, credits]
+_pending: dict[tuple[int, date], list[int]] = {}  # (creator id, day) -> [calls, webhook events, credits]
 _last_flush = time.monotonic()
 
 

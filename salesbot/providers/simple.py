@@ -41,7 +41,7 @@ PPV_UNLOCKED = "messages.ppv.unlocked"
 TIP_RECEIVED = "tips.received"
 KNOWN_EVENTS = {MESSAGE_RECEIVED, SUBSCRIPTION_NEW, PPV_UNLOCKED, TIP_RECEIVED}
 
-# Which events each per-purpose endpoint of seed §13 accepts (of-event takes them all).
+# Which events each per-purpose endpoint accepts (of-event takes them all; docs/api.md#webhooks).
 ENDPOINT_EVENTS = {
     "fan-message": {MESSAGE_RECEIVED},
     "new-subscriber": {SUBSCRIPTION_NEW},

@@ -20,7 +20,7 @@ SIGNED = {
     "api/<slug:creator_slug>/webhook/<str:kind>",
     "api/providers/<str:provider>/webhook",
 }
-# The ops endpoints of seed §13 (a floor: the resolver must find at least these as protected).
+# The ops endpoints of docs/api.md#ops-api (a floor: the resolver must find at least these as protected).
 SEED_OPS = {
     "stats",
     "queue",

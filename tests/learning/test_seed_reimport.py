@@ -1,4 +1,4 @@
-"""Re-importing seed logs never undoes what happened live, and the imported fans get their §8 whale scores.
+"""Re-importing seed logs never undoes what happened live, and the imported fans get their whale scores.
 
 Each test imports through the management command (as `make run` does on every start), changes fans the
 way the live system does (ops API, webhooks, staff), then imports the same files again and newer ones.

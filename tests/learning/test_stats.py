@@ -1,4 +1,4 @@
-"""learning.stats: every statistic of seed §5 against hand-computed scenarios.
+"""learning.stats: every statistic (docs/learning.md#the-statistics) against hand-computed scenarios.
 
 Data goes through learning.services so attribution (the purchased/ghosted flags) is applied the
 way production applies it; expected numbers are worked out by hand in each test.

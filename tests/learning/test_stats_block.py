@@ -1,4 +1,4 @@
-"""learning.stats.block: the [STATS] prompt block of seed §6, compared as exact text.
+"""learning.stats.block: the [STATS] prompt block (docs/learning.md#the-statistics), compared as exact text.
 
 Expected revenue per send is worked out by hand with the uniform prior: price × (bought + 1) / (sent + 2).
 """

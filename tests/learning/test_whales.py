@@ -1,4 +1,5 @@
-"""Seed §8 whale scoring: each signal's points, 3+ points turns a buyer into a whale_candidate."""
+"""Whale scoring (docs/architecture.md#whale-candidates): each signal's points, 3+ points turns a buyer into a
+whale_candidate."""
 
 from decimal import Decimal
 

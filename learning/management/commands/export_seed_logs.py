@@ -11,7 +11,7 @@ from models_registry.models import Creator
 class Command(BaseCommand):
     help = (
         "Write OUTROOT/research/bot-outcomes/SLUG/{fan_id}.jsonl and OUTROOT/research/bot-state/SLUG/"
-        "{fan_id}.json (seed §3, §4, §7) for every fan, action and outcome of the creator."
+        "{fan_id}.json (docs/operations.md#importing-the-seeds-logs) for every fan, action and outcome of the creator."
     )
 
     def add_arguments(self, parser):

@@ -12,11 +12,12 @@ STAGES = {"import": ("imported", "files"), "score": ("scored", "fans")}
 class Command(BaseCommand):
     help = (
         "Import ROOT/research/bot-outcomes/SLUG/*.jsonl and ROOT/research/bot-state/SLUG/*.json "
-        "(seed §3, §4, §7). Safe to re-run: nothing is imported twice. The files are history: a state "
-        "file sets all fields of a fan it creates; on a stored fan it changes a field only if the file "
-        "changed it since the last import and nothing live changed it meanwhile, and never moves a "
-        "handed-off, opted-out or safety-flagged fan. Live values kept are counted in the summary. "
-        "Every imported fan's whale score is then recomputed (seed §8)."
+        "(docs/operations.md#importing-the-seeds-logs). Safe to re-run: nothing is imported twice. "
+        "The files are history: a state file sets all fields of a fan it creates; on a stored fan it "
+        "changes a field only if the file changed it since the last import and nothing live changed it "
+        "meanwhile, and never moves a handed-off, opted-out or safety-flagged fan. Live values kept are "
+        "counted in the summary. "
+        "Every imported fan's whale score is then recomputed."
     )
 
     def add_arguments(self, parser):

@@ -1,4 +1,5 @@
-"""`manage.py learning_stats SLUG [--block]`: seed §14's health check from the command line.
+"""`manage.py learning_stats SLUG [--block]`: the stats' quick health check from the command line
+(docs/learning.md#the-statistics).
 
 Always computed fresh (never the cache), so what staff read is what the database says now.
 """

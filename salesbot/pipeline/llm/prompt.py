@@ -1,4 +1,4 @@
-"""The LLM prompt of seed §9, in two parts so the model's prompt cache pays (build_prompt):
+"""The LLM prompt (docs/architecture.md#memory), in two parts so the model's prompt cache pays (build_prompt):
 
 - the creator's part, the same bytes for every call of that creator for minutes (creator_prefix): the
   instructions, the whole playbook, the vault, the price bounds and the [STATS] block; sent as the system
@@ -150,7 +150,7 @@ def _build_prefix(creator, control: bool) -> dict:
 
 
 def _voice_lines(creator) -> list[str]:
-    lines = {}
+    lines: dict[str, list[str]] = {}
     for t in creator.templates.all():
         lines.setdefault(t.kind, []).extend(t.variants or [])
     return [f"- {kind}: " + json.dumps(variants[:6], ensure_ascii=False) for kind, variants in sorted(lines.items())]
@@ -239,7 +239,7 @@ class Room:
 
     def take(self, items: list[tuple]) -> list:
         """The longest run of `items` ((value, cost in bytes), in the order given) that fits."""
-        kept = []
+        kept: list = []
         for value, cost in items:
             if not self.fits(cost):
                 self.left_out += len(items) - len(kept)
@@ -250,7 +250,8 @@ class Room:
 
 def _conversation(fan, room: Room) -> list[dict]:
     """The newest messages that fit, newest first, read a page at a time (never a query per message)."""
-    kept, start = [], 0
+    kept: list[dict] = []
+    start = 0
     while True:
         page = list(fan.messages.order_by("-ts", "-id").values_list("direction", "text")[start : start + PAGE])
         for direction, text in page:

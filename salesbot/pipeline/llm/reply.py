@@ -1,4 +1,4 @@
-"""Parsing and validating the model's answer (seed §9: exactly one JSON line).
+"""Parsing and validating the model's answer: exactly one JSON line (docs/architecture.md#the-models-call).
 
 Anything that is not a usable decision is rejected with a reason; the rule engine then decides.
 """

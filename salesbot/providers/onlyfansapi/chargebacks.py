@@ -67,7 +67,8 @@ def pull(creator) -> int:
     earlier = WebhookEvent.objects.filter(creator=creator, event=CHARGEBACK).values_list(
         "event_id", "status", "raw_body"
     )
-    stored, pulled = set(), Counter()  # pulled: (fan, amount) of the chargebacks applied as reversals
+    stored: set[str | None] = set()
+    pulled: Counter[tuple] = Counter()  # (fan, amount) of the chargebacks applied as reversals
     for key, status, raw in earlier:
         stored.add(key)
         if status != WebhookEvent.Status.IGNORED:

@@ -9,7 +9,7 @@ BREAKS = {"br", "p", "div", "li"}
 
 
 class _Text(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
 

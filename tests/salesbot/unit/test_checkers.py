@@ -1,4 +1,5 @@
-"""Seed §11 background checks with an explicit clock: dormancy, one bump after 4h, reactivation."""
+"""The background checks (docs/architecture.md#the-queue-and-the-background-checks) with an explicit clock:
+dormancy, one bump after 4h, reactivation."""
 
 from decimal import Decimal
 
@@ -50,7 +51,7 @@ def test_fan_who_replied_after_the_last_action_is_not_ghosted(creator, now):
 
 @pytest.mark.parametrize("event", ["purchased", "tipped"])
 def test_fan_who_bought_or_tipped_after_the_ppv_and_went_quiet_is_not_ghosted(creator, now, event):
-    """Seed §4: ghosted = no activity after our action; a purchase or a tip is activity. The bot sends
+    """docs/learning.md#ghosted: ghosted = no activity after our action; a purchase or a tip is activity. The bot sends
     nothing after a purchase by itself, so every quiet buyer used to count as a ghost of its stage."""
     from io import StringIO
 
@@ -192,7 +193,7 @@ def test_no_bump_for_opted_out_disabled_or_no_longer_pitched(creator, now, chang
 
 
 def test_a_ppv_to_a_brand_new_fan_pitches_the_fan_and_is_bumped_after_4h(demo):
-    """Seed §10: a first message with a buying signal gets a PPV at once. The fan used to go new → greeted,
+    """A first message with a buying signal gets a PPV at once (docs/architecture.md#the-fans-states). The fan used to go new → greeted,
     so the 4h bump (which looks for pitched fans) never found that PPV."""
     from salesbot.pipeline import engine, intake
     from tests.salesbot.unit.helpers import message_payload, store_event

@@ -1,4 +1,4 @@
-"""Seed §10 routing: each row of the table fires for a fan crafted for it, first match wins."""
+"""The routing table (docs/architecture.md#routing): each row fires for a fan crafted for it, first match wins."""
 
 from decimal import Decimal
 
@@ -147,7 +147,7 @@ def test_the_fans_words_pick_the_row(text, expected):
     assert route(context)[0] == expected
 
 
-# --- seed §9: simple greetings never reach the model (issue #15) -----------------------------------
+# --- simple greetings never reach the model (the filler row; issue #15) ----------------------------
 
 GREETINGS = ["hey babe", "hi there", "good morning babe", "heyyy babe 😘", "hey bianca", "hiii baby 💕", "hello again"]
 

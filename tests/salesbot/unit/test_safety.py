@@ -294,7 +294,7 @@ def test_a_flagged_fan_writing_again_goes_back_to_the_staff_queue(creator, state
     assert (fan.state, fan.safety_flag, fan.handoff_reason) == ("handed_off", True, "safety: possible minor")
 
 
-# --- seed §8: custom requests that need new content, and legal threats (issue #15) -------------------
+# --- custom requests that need new content, and legal threats (issue #15) ----------------------------
 
 CUSTOM_REQUESTS = [
     "can you make me a custom video saying my name",
