@@ -177,7 +177,8 @@ def run() -> dict:
 
 def submit() -> int:
     """Send the queued requests (oldest first, up to MAX_REQUESTS) in one batch; how many went out."""
-    queued = list(Req.objects.filter(status=Req.Status.QUEUED).select_related("creator", "fan")[:MAX_REQUESTS])
+    queued = Req.objects.filter(status=Req.Status.QUEUED).select_related("creator", "fan").order_by("queued_at")
+    queued = list(queued[:MAX_REQUESTS])
     if not queued:
         return 0
     if not llm.configured():  # the key was removed since: the rules' follow-ups instead

@@ -108,7 +108,7 @@ def enqueue_bumps(now=None) -> int:
             fan=fan, reason=QueueItem.Reason.BUMP, status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]
         ).exists():
             continue
-        if _batch_open(fan):
+        if fan.creator.llm_batch_followups and _batch_open(fan):
             continue
         queue.enqueue(fan, QueueItem.Reason.BUMP, waiting_since=now)
         n += 1
@@ -132,7 +132,7 @@ def enqueue_reactivation(creator: Creator, now=None) -> int:
     for fan in fans:
         if contact_block(creator, fan):  # a flagged fan parked by staff, an opt-out, a disabled creator
             continue
-        if _batch_open(fan):
+        if creator.llm_batch_followups and _batch_open(fan):
             continue
         queue.enqueue(fan, QueueItem.Reason.REKINDLE, waiting_since=now)
         n += 1
