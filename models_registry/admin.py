@@ -58,7 +58,7 @@ class CreatorAdmin(SimpleHistoryAdmin, CreatorScopedAdmin):
     change_list_template = "admin/models_registry/creator/change_list.html"
     change_form_template = "admin/models_registry/creator/change_form.html"
     FIELD_GROUPS = [
-        (None, ["slug", "display_name", "enabled", "autonomy", "llm_model"]),
+        (None, ["slug", "display_name", "enabled", "autonomy", "llm_model", "llm_batch_followups"]),
         (
             "Platform account and keys (write-only)",
             ["provider", "account_id", "platform_user_id", "api_base_url", "api_key", "webhook_secret"],

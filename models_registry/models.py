@@ -86,6 +86,15 @@ class Creator(models.Model):
     api_key = EncryptedTextField("platform API key", blank=True)
     webhook_secret = EncryptedTextField(default=new_webhook_secret)
     llm_model = models.CharField("LLM model", max_length=80, default="claude-opus-5-5")
+    llm_batch_followups = models.BooleanField(
+        "batch the model's follow-ups",
+        default=False,
+        help_text="The model writes the bumps, rekindles and re-engage messages of fans on its rows (spent $1+ or "
+        "9+ messages, or the rules' lines used up) through the Message Batches API: half the model's price for "
+        "these non-urgent follow-ups, each delayed by up to the batch's processing time (usually minutes, at "
+        "most 24 hours). A fan who writes meanwhile gets the normal reply and the late one is dropped. Off: the "
+        "rules write every follow-up at once.",
+    )
     enabled = models.BooleanField(
         default=True,
         help_text="Off: nothing is sent for this creator, by the bot or "

@@ -20,7 +20,7 @@ from salesbot import security
 from salesbot.campaigns.admin import CampaignAdmin, SegmentAdmin
 from salesbot.campaigns.models import Campaign, Segment
 from salesbot.dashboard.admin import CreatorDashboardAdmin
-from salesbot.models import Draft, LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
+from salesbot.models import Draft, LLMBatchRequest, LLMCall, PendingReversal, QueueItem, StaffToken, WebhookEvent
 from salesbot.pipeline import queue
 from salesbot.team_admin import ConsoleFanAdmin, DraftAdmin
 from team.admin import SnippetAdmin, TeamMemberAdmin, TeamUserAdmin
@@ -67,10 +67,20 @@ class LLMCallAdmin(LedgerAdmin):
         "latency_ms",
         "trimmed",
     ]
-    list_filter = ["outcome", "model", "creator"]
+    list_filter = ["outcome", "batched", "model", "creator"]
     search_fields = ["=fan__fan_id", "error"]
     date_hierarchy = "ts"
     raw_id_fields = ["fan", "action"]
+
+
+class LLMBatchRequestAdmin(LedgerAdmin):
+    """Read-only: the follow-ups the model writes in batches, and what became of each (salesbot.pipeline.batches)."""
+
+    list_display = ["queued_at", "creator", "fan", "kind", "status", "result", "batch_id", "cost_usd", "error"]
+    list_filter = ["status", "result", "kind", "creator"]
+    search_fields = ["=fan__fan_id", "batch_id", "custom_id"]
+    date_hierarchy = "queued_at"
+    raw_id_fields = ["fan", "llm_call", "action"]
 
 
 class PendingReversalAdmin(LedgerAdmin):
@@ -188,6 +198,7 @@ for model, model_admin in [
     (WebhookEvent, WebhookEventAdmin),
     (QueueItem, QueueItemAdmin),
     (LLMCall, LLMCallAdmin),
+    (LLMBatchRequest, LLMBatchRequestAdmin),
     (PendingReversal, PendingReversalAdmin),
     (StaffToken, MaskedTokenAdmin),
     (Segment, SegmentAdmin),

@@ -22,7 +22,11 @@ PRICES = {
     "claude-haiku-4-5": (1.0, 5.0, 1.25, 0.10),
 }
 DEFAULT_PRICES = PRICES["claude-opus-5-5"]
+# The Message Batches API bills every token kind (input, output, cache writes and reads) at half the price above;
+# the prompt cache's own discounts apply on top (salesbot.pipeline.batches sends non-urgent follow-ups that way).
 BATCH_DISCOUNT = 0.5
+BATCH_DISCOUNT_AS_OF = "2026-12-07"
+BATCH_DISCOUNT_SOURCE = "https://platform.claude.com/docs/en/build-with-claude/batch-processing#pricing"
 
 CACHE_FLOORS_AS_OF = "2026-12-07"
 CACHE_FLOORS_SOURCE = (

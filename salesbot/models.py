@@ -154,6 +154,8 @@ class LLMCall(models.Model):
         ACCEPTED = "accepted"
         REJECTED = "rejected", "rejected reply (rules decided)"
         ERROR = "error", "API error (rules decided)"
+        WAITING = "waiting", "batch result waiting for the fan's turn"
+        STALE = "stale", "batch result dropped (the fan moved on)"
 
     creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="llm_calls")
     fan = models.ForeignKey("fans.Fan", on_delete=models.SET_NULL, null=True, related_name="llm_calls")
@@ -173,6 +175,9 @@ class LLMCall(models.Model):
     error = models.TextField(blank=True, help_text="Why the reply was rejected, or the API error.")
     raw_reply = models.TextField(blank=True)
     trimmed = models.PositiveSmallIntegerField(default=0, help_text="Context items trimmed to fit the limit.")
+    batched = models.BooleanField(
+        default=False, help_text="Sent through the Message Batches API (billed at the batch discount)."
+    )
 
     class Meta:
         ordering = ["-ts"]
@@ -180,6 +185,66 @@ class LLMCall(models.Model):
 
     def __str__(self):
         return f"{self.model} {self.outcome} {self.input_tokens}+{self.output_tokens} tok"
+
+
+class LLMBatchRequest(models.Model):
+    """A follow-up (bump, rekindle, re-engage) the model writes through the Message Batches API
+    (salesbot.pipeline.batches): queued by the worker, sent in the next batch, its result applied on the fan's
+    next turn through the worker like a live model reply, or dropped when the fan moved on since it was queued."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued for the next batch"
+        SUBMITTED = "submitted", "in a batch the API is processing"
+        READY = "ready", "result in: waits for the fan's turn"
+        APPLIED = "applied", "the model's follow-up was used"
+        FELL_BACK = "fell_back", "no usable result: the rules' follow-up instead"
+        STALE = "stale", "dropped: the fan moved on since it was queued"
+
+    class Result(models.TextChoices):
+        NONE = "", "none yet"
+        SUCCEEDED = "succeeded"
+        ERRORED = "errored"
+        CANCELED = "canceled"
+        EXPIRED = "expired"
+
+    OPEN = (Status.QUEUED, Status.SUBMITTED, Status.READY)
+
+    creator = models.ForeignKey("models_registry.Creator", on_delete=models.CASCADE, related_name="+")
+    fan = models.ForeignKey("fans.Fan", on_delete=models.CASCADE, related_name="llm_batch_requests")
+    kind = models.CharField(max_length=10, help_text="The follow-up: the queue reason (bump, rekindle, expired).")
+    custom_id = models.CharField(max_length=64, unique=True, help_text="The request's id inside its batch.")
+    batch_id = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    result = models.CharField(max_length=10, choices=Result.choices, blank=True, default=Result.NONE)
+    error = models.TextField(blank=True, help_text="The API's error, or why the result was dropped.")
+    queued_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    result_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a batch with it was sent.")
+    # The fan as it was when the follow-up was queued: a result that comes after the fan moved on is stale.
+    last_in_id = models.BigIntegerField(default=0, help_text="The fan's newest message (by arrival) when queued.")
+    last_in_ts = models.DateTimeField(null=True, blank=True)
+    fan_state = models.CharField(max_length=20, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    trimmed = models.PositiveSmallIntegerField(default=0)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    llm_call = models.ForeignKey(LLMCall, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.ForeignKey("learning.Action", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["status", "queued_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fan"], condition=Q(status__in=["queued", "submitted", "ready"]), name="one_open_batch_request"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.fan_id} [{self.status}]"
 
 
 class StaffToken(TokenProxy):

@@ -9,7 +9,7 @@ from django.db import close_old_connections, connection
 
 from salesbot.campaigns import sending
 from salesbot.inbox import assignment
-from salesbot.pipeline import checkers, intake, queue, worker
+from salesbot.pipeline import batches, checkers, intake, queue, worker
 from salesbot.providers.onlyfansapi import chargebacks
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ def bump_checker() -> int:
     if n:
         queue.wake_worker(n)
     return n
+
+
+def llm_batches() -> dict:
+    """Follow-ups the model writes in batches (salesbot.pipeline.batches): results in, queued requests out."""
+    return batches.run()
 
 
 def check_experiments() -> int:

@@ -10,9 +10,10 @@ lives (5 minutes, or 1 hour with "ttl": "1h", from its last use); a prefix under
 cacheable length (salesbot/llm_tables.py, the table settings use) is neither cached nor read, and both
 counters stay 0, silently. The mode decides the reply text or failure; `/_fake/*` endpoints (no auth) switch
 modes and expose what was received; `POST /_fake/mode` may also set `facts`, any JSON value put as the
-"facts" key of every later decision (as a model reporting what it learned about the fan would).
+"facts" key of every later decision (as a model reporting what it learned about the fan would). The Message
+Batches API is sim/llm_batches.py; what a decision says is sim/llm_decisions.py.
 
-    python -m sim.llm_server --port 8901 [--host 127.0.0.1] [--mode valid] [--delay 0]
+    python -m sim.llm_server --port 8901 [--host 127.0.0.1] [--mode valid] [--delay 0] [--batch-seconds 1]
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import signal
 import sys
 import threading
@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from salesbot.llm_tables import CACHE_MIN_TOKENS, cache_floor
+from sim.llm_batches import FakeBatches
+from sim.llm_decisions import ApiError, decision
 
 MODES = ("valid", "prose", "two_lines", "unknown_key", "bad_price", "fenced", "429", "500", "529", "slow")
 ERRORS = {
@@ -40,33 +42,10 @@ ERRORS = {
 }
 SLOW_DEFAULT_DELAY = 30.0
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-KEYS_RE = re.compile(r"^\s*ALLOWED_CONTENT_KEYS:(.*)$", re.M)
-BOUNDS_RE = re.compile(r"^\s*PRICE_BOUNDS:\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)", re.M)
-HAD_RE = re.compile(r"^\s*lines_this_fan_already_had[^:]*:\s*(\[.*\])\s*$", re.M)
-# Like a model told which lines the fan already had: the first line not among them (the first when all are).
-PPV_LINES = (
-    "babe i made something just for you 🙈",
-    "this one is only for you, don't tell anyone 🤫",
-    "i was thinking of you when i made this 😏",
-    "you're going to love this one 🥺",
-)
-CHAT_LINES = (
-    "tell me more about you 💕",
-    "what made you smile today? 🥰",
-    "i love talking to you 🙈 what's new?",
-    "you're sweet 😘 what are you up to tonight?",
-    "so what do you like to do for fun? 💭",
-)
 
 
 def log(line: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
-
-
-class ApiError(Exception):
-    def __init__(self, status, kind, message, headers=None):
-        super().__init__(message)
-        self.status, self.kind, self.message, self.headers = status, kind, message, headers or {}
 
 
 def tokens(chars: int) -> int:
@@ -97,66 +76,20 @@ def _block_texts(block):
             yield "", block["cache_control"]
 
 
-def decision(text: str, mode: str, facts=None) -> str:
-    """The reply text for a non-error mode, built from ALLOWED_CONTENT_KEYS / PRICE_BOUNDS lines; `facts`
-    (unless None) goes in as the decision's "facts"."""
-    if mode == "prose":
-        return "I think you should send them something sweet and see how they respond."
-    keys_lines = KEYS_RE.findall(text)
-    keys = [k.strip() for k in (keys_lines[-1] if keys_lines else "").split(",") if k.strip()]
-    bounds = BOUNDS_RE.findall(text)
-    lo, hi = (float(bounds[-1][0]), float(bounds[-1][1])) if bounds else (20.0, 20.0)
-    price = math.ceil(lo) if math.ceil(lo) <= hi else lo
-    price = int(price) if float(price).is_integer() else price
-    had = _had(text)
-    ppv = {
-        "action": "ppv",
-        "content_key": keys[0] if keys else "not_in_vault",
-        "price": price,
-        "message_text": _fresh(PPV_LINES, had),
-        "hook": "vulnerability",
-        "reason": "fake llm",
-    }
-    chat = {"action": "text", "message_text": _fresh(CHAT_LINES, had), "hook": "curiosity", "reason": "fake llm"}
-    if facts is not None:
-        ppv["facts"] = chat["facts"] = facts
-    dump = lambda d: json.dumps(d, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
-    if mode == "unknown_key":
-        return dump({**ppv, "content_key": "not_in_vault"})
-    if mode == "bad_price":
-        return dump({**ppv, "price": 99999})
-    valid = dump(ppv if keys else chat)
-    if mode == "two_lines":
-        return valid + "\n" + dump(chat)
-    if mode == "fenced":
-        return f"```json\n{valid}\n```"
-    return valid  # valid, slow
-
-
-def _had(text: str) -> set:
-    found = HAD_RE.findall(text)
-    try:
-        return {line.casefold() for line in json.loads(found[-1])} if found else set()
-    except (json.JSONDecodeError, AttributeError):
-        return set()
-
-
-def _fresh(lines: tuple, had: set) -> str:
-    return next((line for line in lines if line.casefold() not in had), lines[0])
-
-
 class FakeLLM:
     """Mode, cache memory and request log; every method is thread-safe."""
 
-    def __init__(self, mode="valid", delay=None, floors=None):
+    def __init__(self, mode="valid", delay=None, floors=None, batch_seconds=1.0):
         self.floors = CACHE_MIN_TOKENS if floors is None else floors
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.default = (mode, delay)
+        self.batches = FakeBatches(self.batch_answer, batch_seconds)
         self.reset()
 
     def reset(self):
         with self.lock:
+            self.batches.reset()
             self.mode, self.delay = self.default
             self.temp = None  # [mode, delay, remaining] for a `times`-limited override
             self.facts = None  # the "facts" every decision carries (None: no such key)
@@ -203,7 +136,14 @@ class FakeLLM:
     def count(self, body: dict) -> int:
         return tokens(sum(len(t) for t, _ in text_blocks(body)))
 
-    def message(self, body: dict, headers) -> tuple[int, dict, dict]:
+    def batch_answer(self, params: dict, headers):
+        """One request of a batch, answered as a live call is (no delay, billed as a batch)."""
+        try:
+            return self.message(params, headers, batch=True)[1], None
+        except ApiError as e:
+            return None, (e.kind, e.message)
+
+    def message(self, body: dict, headers, batch: bool = False) -> tuple[int, dict, dict]:
         blocks = list(text_blocks(body))
         total = tokens(sum(len(t) for t, _ in blocks))
         last_cached = max((i for i, (_, cc) in enumerate(blocks) if cc), default=-1)
@@ -228,13 +168,14 @@ class FakeLLM:
                     self.cache[key] = now + (3600 if ttl == "1h" else 300)
         if delay is None and mode == "slow":
             delay = SLOW_DEFAULT_DELAY
-        if delay:
+        if delay and not batch:
             self.stopping.wait(delay)
         record = {
             "body": body,
             "mode": mode,
             "estimated_input_tokens": total,
             "anthropic_version": headers.get("anthropic-version"),
+            "batch": batch,
         }
         if mode in ERRORS:
             status, kind, msg = ERRORS[mode]
@@ -254,7 +195,7 @@ class FakeLLM:
                 "ephemeral_5m_input_tokens": created if ttl != "1h" else 0,
                 "ephemeral_1h_input_tokens": created if ttl == "1h" else 0,
             },
-            "service_tier": "standard",
+            "service_tier": "batch" if batch else "standard",
         }
         reply = {
             "id": f"msg_fake_{uuid.uuid4().hex[:24]}",
@@ -309,9 +250,10 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def _reply(self, status, body, headers):
-        data = json.dumps(body, ensure_ascii=False).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("request-id", f"req_fake_{uuid.uuid4().hex[:20]}")
         for k, v in headers.items():
@@ -344,10 +286,15 @@ class Handler(BaseHTTPRequestHandler):
             if method == "POST" and name == "reset":
                 llm.reset()
                 return 200, {"ok": True}, {}
+            if method == "POST" and name == "batch":
+                return 200, llm.batches.configure(self._json(raw)), {}
+            if method == "GET" and name == "batches":
+                return 200, llm.batches.listing(), {}
             raise ApiError(404, "not_found_error", f"no fake endpoint {method} /_fake/{name}")
-        if path not in ("/v1/messages", "/v1/messages/count_tokens"):
+        batches = path == "/v1/messages/batches" or path.startswith("/v1/messages/batches/")
+        if path not in ("/v1/messages", "/v1/messages/count_tokens") and not batches:
             raise ApiError(404, "not_found_error", f"no route for {path}")
-        if method != "POST":
+        if method != "POST" and not batches:
             raise ApiError(405, "invalid_request_error", f"{method} not allowed on {path}")
         # the real API takes `x-api-key`; this SDK version (2.x) sends api_key as `Authorization: Bearer`
         bearer = self.headers.get("Authorization", "")
@@ -355,7 +302,9 @@ class Handler(BaseHTTPRequestHandler):
             with llm.lock:
                 llm.stats["unauthorized"] += 1
             raise ApiError(401, "authentication_error", "x-api-key header is required")
-        body = self._json(raw)
+        body = self._json(raw) if method == "POST" else {}
+        if batches:
+            return llm.batches.route(method, path, body, self.headers, f"http://{self.headers.get('Host')}")
         if not isinstance(body.get("model"), str) or not isinstance(body.get("messages"), list):
             raise ApiError(400, "invalid_request_error", "model (string) and messages (list) are required")
         if path.endswith("/count_tokens"):
@@ -390,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="one minimum cacheable prefix (tokens) for every model instead of the documented table",
     )
     a.add_argument(
+        "--batch-seconds", type=float, default=1.0, help="how long a message batch stays in_progress before it ends"
+    )
+    a.add_argument(
         "--delay",
         type=float,
         default=None,
@@ -401,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     floors = None if args.cache_floor is None else {"": args.cache_floor}
-    llm = FakeLLM(args.mode, args.delay, floors)
+    llm = FakeLLM(args.mode, args.delay, floors, args.batch_seconds)
     server = FakeServer((args.host, args.port), llm)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

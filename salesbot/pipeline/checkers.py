@@ -15,7 +15,7 @@ from learning.attribution import answered
 from learning.models import Action, Outcome
 from learning.services import record_outcome
 from models_registry.models import Creator
-from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+from salesbot.models import IntakeDrain, LLMBatchRequest, QueueItem, WebhookEvent
 from salesbot.pipeline import intake, queue, recovery
 from salesbot.pipeline.contact import contact_block
 
@@ -89,7 +89,8 @@ def ghost_unanswered_on_dormant(now=None) -> int:
 
 
 def enqueue_bumps(now=None) -> int:
-    """One bump for fans pitched 4h+ ago whose PPV is unbought; never two for the same PPV."""
+    """One bump for fans pitched 4h+ ago whose PPV is unbought; never two for the same PPV (nor one while the
+    model writes the fan's follow-up in a batch)."""
     now = now or timezone.now()
     n = 0
     for fan in Fan.objects.filter(state=FanState.PITCHED).select_related("creator"):
@@ -107,6 +108,8 @@ def enqueue_bumps(now=None) -> int:
         if QueueItem.objects.filter(
             fan=fan, reason=QueueItem.Reason.BUMP, status__in=[QueueItem.Status.PENDING, QueueItem.Status.WORKING]
         ).exists():
+            continue
+        if fan.creator.llm_batch_followups and _batch_open(fan):
             continue
         queue.enqueue(fan, QueueItem.Reason.BUMP, waiting_since=now)
         n += 1
@@ -130,11 +133,18 @@ def enqueue_reactivation(creator: Creator, now=None) -> int:
     for fan in fans:
         if contact_block(creator, fan):  # a flagged fan parked by staff, an opt-out, a disabled creator
             continue
+        if creator.llm_batch_followups and _batch_open(fan):
+            continue
         queue.enqueue(fan, QueueItem.Reason.REKINDLE, waiting_since=now)
         n += 1
     if n:
         queue.wake_worker(n)
     return n
+
+
+def _batch_open(fan) -> bool:
+    """The model writes this fan's follow-up in a batch already (salesbot.pipeline.batches)."""
+    return LLMBatchRequest.objects.filter(fan=fan, status__in=LLMBatchRequest.OPEN).exists()
 
 
 def refresh_all_stats() -> int:

@@ -16,14 +16,15 @@ def _msgs(c: Context) -> int:
     return c.fan.messages_received
 
 
-def _llm_bound(c: Context) -> bool:
+def llm_bound(c: Context) -> bool:
+    """The fans the model talks to (seed §10): spent $1+ or 9+ messages."""
     return c.fan.total_spent >= 1 or _msgs(c) >= 9
 
 
 def _kept_from_llm(c: Context) -> bool:
     """Greetings, emojis and filler never go to the model (the `filler` row). Only fans the model would get are
     concerned; a $0 fan's greeting with a signal ("hey sexy") takes its signal row, rules as well."""
-    if not _llm_bound(c) or not is_filler(c.last_text, names=str(c.creator.display_name or "").split()):
+    if not llm_bound(c) or not is_filler(c.last_text, names=str(c.creator.display_name or "").split()):
         return False
     return c.fan.total_spent >= 1 or not c.signals
 

@@ -16,6 +16,9 @@ SCHEDULES = [
     # OnlyFansAPI.com has no chargeback webhook: read hourly (a few credits per creator and hour).
     ("chargebacks", "salesbot.tasks.pull_chargebacks", 60),
     ("experiment_guardrails", "salesbot.tasks.check_experiments", 15),
+    # Follow-ups the model writes through the Message Batches API (Creator.llm_batch_followups): ended batches'
+    # results applied, queued requests sent in one batch.
+    ("llm_batches", "salesbot.tasks.llm_batches", 1),
 ]
 
 

@@ -7,6 +7,8 @@ item undecided, `approve` turns the decision into a draft a person approves (sal
 A worker that dies leaves its lease to expire; the item is then
 claimed again and its pending Action resent with the same idempotency key, so the fan still gets exactly
 one message.
+A bump, rekindle or re-engage item may be held for the model's next batch (salesbot.pipeline.batches); its result
+comes back as an item of the same kind, decided from that result.
 """
 
 import logging
@@ -22,7 +24,18 @@ from learning.models import Action
 from learning.services import set_action_status
 from salesbot import metrics
 from salesbot.models import Draft, LLMCall, QueueItem
-from salesbot.pipeline import account, account_health, autonomy, drafts, engine, pacing, presence, queue, sender
+from salesbot.pipeline import (
+    account,
+    account_health,
+    autonomy,
+    batches,
+    drafts,
+    engine,
+    pacing,
+    presence,
+    queue,
+    sender,
+)
 from salesbot.pipeline.contact import contact_block
 from salesbot.providers.base import PlatformError, TransientError
 from team.models import Autonomy
@@ -67,6 +80,9 @@ def handle(item: QueueItem) -> str:
         if typing is not None:  # the fan is still typing: answer the whole thought, not half of it
             raise Deferred(min(typing, timezone.now() + timedelta(seconds=SHORT_WAIT_S)), "the fan is typing")
     if action is None:
+        ready, dropped = batches.take_ready(item)  # a follow-up the model wrote in a batch (pipeline.batches)
+        if dropped:
+            return dropped
         blocked = contact_block(creator, fan)
         if blocked:
             held_until = account.hold_end(creator, fan) if item.reason in WAIT_OUT_HOLD else None
@@ -85,7 +101,13 @@ def handle(item: QueueItem) -> str:
         ):
             return "closed: a human wrote to the fan since (left to the human)"
         ctx = engine.build_context(creator, fan, reason=item.reason, message=last_in)
-        decision = engine.decide(ctx)
+        if ready is not None:
+            decision = batches.decide(ctx, ready)
+        else:
+            decision = engine.decide(ctx)
+            held = batches.hold(item, ctx, decision)  # the model writes it in the next batch instead
+            if held:
+                return held
         waited = (timezone.now() - item.waiting_since).total_seconds()
         if mode == Autonomy.APPROVE and decision.action != Action.Kind.SKIP:
             proposed = drafts.propose(creator, fan, decision, item.waiting_since)
@@ -95,6 +117,7 @@ def handle(item: QueueItem) -> str:
         action = sender.prepare(creator, fan, decision, response_time_s=round(waited, 3))
         if decision.extra.get("llm_call_id"):
             LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
+        batches.link(decision, action)
         item.action = action
         item.save(update_fields=["action"])
         if (

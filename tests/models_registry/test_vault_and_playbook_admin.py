@@ -208,3 +208,9 @@ def test_creator_page_groups_every_editable_field(admin_client, demo):
     }
     assert names == editable
     assert "Other" not in [fs.name for fs in r.context["adminform"]]  # a new field would land there, visibly
+
+
+def test_the_creator_page_offers_batched_follow_ups_and_says_what_they_cost(admin_client, demo):
+    page = admin_client.get(f"/admin/models_registry/creator/{demo.pk}/change/").content.decode()
+    assert 'name="llm_batch_followups"' in page
+    assert "half the model's price" in page and "the batch's processing time" in page

@@ -56,7 +56,7 @@ def test_a_bad_model_reply_is_recorded_and_the_rules_answer(demo, monkeypatch, r
 
     llm = _fake_model(monkeypatch, raw)
     if error == "ZeroDivisionError":  # a bug in the reply check itself
-        monkeypatch.setattr(llm, "validate", lambda data, creator, fan: 1 / 0)
+        monkeypatch.setattr(llm, "validate", lambda data, creator, fan, **kw: 1 / 0)
     fan = FanFactory(creator=demo, fan_id=21101, state="engaged")
     ctx = engine.build_context(demo, fan, reason="message")
     decision = llm.decide(ctx)

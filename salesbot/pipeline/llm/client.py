@@ -40,7 +40,8 @@ def client() -> anthropic.Anthropic:
 
 def cost_usd(model: str, usage, batch: bool = False) -> Decimal:
     """What one call cost at settings.LLM_PRICES (per model, dated): fresh input, cache writes and reads,
-    output; a Message Batches call costs half."""
+    output; a Message Batches call (`batch`, or a usage whose service_tier says "batch") costs half."""
+    batch = batch or getattr(usage, "service_tier", None) == "batch"
     p_in, p_out, p_write, p_read = lookup(settings.LLM_PRICES, model, DEFAULT_PRICES)
     fresh = getattr(usage, "input_tokens", 0) or 0
     write = getattr(usage, "cache_creation_input_tokens", 0) or 0
@@ -105,21 +106,37 @@ def decide(ctx: Context) -> Decision:
     call.cache_creation_tokens = getattr(usage, "cache_creation_input_tokens", 0) or 0
     call.cache_read_tokens = getattr(usage, "cache_read_input_tokens", 0) or 0
     call.cost_usd = cost_usd(creator.llm_model, usage)
-    call.raw_reply = "".join(b.text for b in reply.content if getattr(b, "type", "") == "text")[:5000]
+    call.raw_reply = reply_text(reply)
+    return use_reply(ctx, call)
+
+
+def reply_text(message) -> str:
+    """The text of the model's answer (a Message), as stored on its LLMCall."""
+    return "".join(b.text for b in message.content if getattr(b, "type", "") == "text")[:5000]
+
+
+def use_reply(ctx: Context, call: LLMCall, follow_up: str = "", stand_in=None) -> Decision:
+    """The model's answer (call.raw_reply) checked and turned into the decision, the same for a live call and
+    a batch result (salesbot.pipeline.batches): parsed, its facts learnt, validated against the creator's and
+    the last gate's rules; the call is saved with its outcome. A rejected answer is stored with why, and
+    `stand_in(why)` decides instead (default: the rules on the model's rows). `follow_up`: the model wrote
+    that follow-up (reply.validate)."""
+    fan = ctx.fan
+    stand_in = stand_in or (lambda why: fallback(ctx, why))
     try:
         data = parse_reply(call.raw_reply)
         _learn(fan, data)
-        decision = validate(data, creator, fan)
+        decision = validate(data, ctx.creator, fan, follow_up=follow_up)
     except RejectedReply as e:
         call.outcome, call.error = LLMCall.Outcome.REJECTED, str(e)
         call.save()
         log.info("LLM reply for fan %s rejected: %s", fan.fan_id, e)
-        return _with_call(fallback(ctx, f"LLM reply rejected: {e}"), call)
+        return _with_call(stand_in(f"LLM reply rejected: {e}"), call)
     except Exception as e:  # the model's reply is untrusted input: a bug checking it must not lose the fan
         call.outcome, call.error = LLMCall.Outcome.REJECTED, f"could not check the reply: {type(e).__name__}: {e}"
         call.save()
         log.exception("LLM reply for fan %s could not be checked; rules decide", fan.fan_id)
-        return _with_call(fallback(ctx, f"LLM reply rejected: {type(e).__name__}"), call)
+        return _with_call(stand_in(f"LLM reply rejected: {type(e).__name__}"), call)
     call.outcome = LLMCall.Outcome.ACCEPTED
     call.save()
     return _with_call(decision, call)

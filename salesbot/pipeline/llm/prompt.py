@@ -60,6 +60,23 @@ Good messages are short, lowercase, in the creator's voice (VOICE), never pushy,
 outside PRICE_BOUNDS or content not in the VAULT. Never write a RESTRICTED_WORDS entry, in any spelling."""
 
 
+# A follow-up the model writes (salesbot.pipeline.batches): said in the fan's part, so the creator's cached
+# part stays the same bytes for every call. Keys are the queue reasons.
+FOLLOW_UPS = {
+    "bump": "the PPV this fan was sent hours ago is still unbought: write one short, light nudge about it",
+    "rekindle": "this fan bought before and has been quiet for a day or more: write one short, warm message "
+    "to bring them back, never guilt-tripping",
+    "expired": "this fan's subscription ran out: write one short message that invites them back",
+}
+
+
+def follow_up_line(kind: str) -> str:
+    return (
+        f"FOLLOW_UP ({kind}): {FOLLOW_UPS[kind]}. Answer with action "
+        '"text" and no content_key, no offer (or "skip" to send nothing).'
+    )
+
+
 def count_tokens(text: str) -> int:
     """A deliberately conservative count (≈3 bytes a token; real tokenizers give fewer), so a
     prompt that passes here is under the limit at the API too."""
@@ -165,7 +182,7 @@ def _vault_line(v) -> str:
 # --- the fan's part -----------------------------------------------------------------------------
 
 
-def _user_text(prefix: dict, fan, had: list | None, ctx: dict) -> str:
+def _user_text(prefix: dict, fan, had: list | None, ctx: dict, follow_up: str = "") -> str:
     sent = set(fan.content_sent or [])
     unsent = [(k, paid) for k, paid in prefix["vault"] if k not in sent]
     numbers = [n for n, states in prefix["sections"] if fan.state in states]
@@ -177,15 +194,17 @@ def _user_text(prefix: dict, fan, had: list | None, ctx: dict) -> str:
             f"ALLOWED_CONTENT_KEYS: {', '.join(k for k, paid in unsent if paid)}",
             f"FREE_CONTENT_KEYS: {', '.join(k for k, paid in unsent if not paid)}",
             "FAN: " + json.dumps(ctx, ensure_ascii=False, default=str),
+            follow_up_line(follow_up) if follow_up else None,
             "Reply with exactly one JSON line.",
         ]
         if line is not None
     )
 
 
-def build_prompt(creator, fan, limit: int | None = None, had: list | None = None) -> Prompt:
+def build_prompt(creator, fan, limit: int | None = None, had: list | None = None, follow_up: str = "") -> Prompt:
     """The prompt for one decision, at most `limit` tokens (settings.LLM_PROMPT_TOKEN_LIMIT). `had`: the
-    lines the fan already got, listed in the fan's part so the model writes a new one.
+    lines the fan already got, listed in the fan's part so the model writes a new one. `follow_up`: a key of
+    FOLLOW_UPS when the model writes that follow-up instead of answering the fan.
 
     The creator's part (creator_prefix) and the fan's profile always go in (else ValueError); the rest of
     the room goes, in this order, so what comes last is left out first, oldest first within each:
@@ -198,7 +217,7 @@ def build_prompt(creator, fan, limit: int | None = None, had: list | None = None
     # A holdout experiment's control fan gets no learned stats (learning.experiments): the cold-start block.
     prefix = creator_prefix(creator, control=in_control(fan))
     system = prefix["text"]
-    base_user = _user_text(prefix, fan, had, fan_context(fan, []))
+    base_user = _user_text(prefix, fan, had, fan_context(fan, []), follow_up)
     # Whole bytes: ceil(a/3) + ceil(b/3) <= (a + b + 4) / 3, so staying within 3 * limit - 4 bytes fits.
     room = Room(3 * limit - 4 - _bytes(system) - _bytes(base_user))
     if room.left < 0:
@@ -211,7 +230,7 @@ def build_prompt(creator, fan, limit: int | None = None, had: list | None = None
     bought = room.take([(p, _cost(p)) for p in _purchases(fan)])[::-1]
     messages = _conversation(fan, room)[::-1]
     memory = {"facts": facts, "staff_notes": notes, "purchases": bought}
-    user = _user_text(prefix, fan, had, fan_context(fan, messages, memory))
+    user = _user_text(prefix, fan, had, fan_context(fan, messages, memory), follow_up)
     tokens = count_tokens(system) + count_tokens(user)
     if tokens > limit:  # cannot happen while Room counts every byte; never send an oversized prompt
         raise ValueError(f"prompt budget miscounted: {tokens} tokens > {limit}")

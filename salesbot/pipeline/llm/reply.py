@@ -12,6 +12,8 @@ from salesbot.pipeline.decisions import Decision
 from salesbot.pipeline.llm.prompt import ACTIONS
 
 MAX_PRICE = Decimal("1000000")  # Action.price is DECIMAL(8, 2)
+# A follow-up the model writes (prompt.FOLLOW_UPS) is one text message, sent as the follow-up's own action.
+FOLLOW_UP_ACTIONS = {"bump": Action.Kind.BUMP, "rekindle": Action.Kind.REKINDLE, "expired": Action.Kind.TEXT}
 
 
 class RejectedReply(ValueError):
@@ -31,10 +33,14 @@ def parse_reply(raw: str) -> dict:
     return data
 
 
-def validate(data: dict, creator, fan) -> Decision:
+def validate(data: dict, creator, fan, follow_up: str = "") -> Decision:
+    """The model's decision, or RejectedReply. `follow_up`: the model wrote that follow-up (a key of
+    FOLLOW_UP_ACTIONS), which may only be a text (sent as the follow-up's action) or a skip."""
     action = data.get("action")
     if action not in ACTIONS:
         raise RejectedReply(f"action {action!r} is not one of {ACTIONS}")
+    if follow_up and action not in (Action.Kind.TEXT, Action.Kind.SKIP):
+        raise RejectedReply(f"a {follow_up} follow-up is a text or a skip, not a {action}")
     text = data.get("message_text")
     if action != Action.Kind.SKIP and (not isinstance(text, str) or not text.strip()):
         raise RejectedReply("message_text is missing or empty")
@@ -50,6 +56,8 @@ def validate(data: dict, creator, fan) -> Decision:
     if action not in ("ppv", "free_media") and key:
         raise RejectedReply(f"a {action} must not carry content ({key!r})")
     price = _price(data.get("price")) if action == Action.Kind.PPV else None
+    if follow_up and action == Action.Kind.TEXT:
+        action = FOLLOW_UP_ACTIONS[follow_up]
     if action != Action.Kind.SKIP:
         # The same rules the sender's last gate applies: a reply that would be refused there is
         # rejected here, so the rules can answer the fan instead.
