@@ -160,10 +160,11 @@ def stale_reason(req: LLMBatchRequest, creator, fan) -> str | None:
 
 def drop(req: LLMBatchRequest, why: str) -> None:
     now = timezone.now()
-    if Req.objects.filter(pk=req.pk, status__in=Req.OPEN).update(status=Req.Status.STALE, error=why, done_at=now):
-        LLMCall.objects.filter(pk=req.llm_call_id, outcome=LLMCall.Outcome.WAITING).update(
-            outcome=LLMCall.Outcome.STALE, error=f"batch result dropped: {why}"[:2000]
-        )
+    if Req.objects.filter(pk=req.id, status__in=Req.OPEN).update(status=Req.Status.STALE, error=why, done_at=now):
+        if req.llm_call_id is not None:
+            LLMCall.objects.filter(pk=req.llm_call_id, outcome=LLMCall.Outcome.WAITING).update(
+                outcome=LLMCall.Outcome.STALE, error=f"batch result dropped: {why}"[:2000]
+            )
         log.info("batch request %s for fan %s dropped: %s", req.pk, req.fan_id, why)
 
 
@@ -177,8 +178,8 @@ def run() -> dict:
 
 def submit() -> int:
     """Send the queued requests (oldest first, up to MAX_REQUESTS) in one batch; how many went out."""
-    queued = Req.objects.filter(status=Req.Status.QUEUED).select_related("creator", "fan").order_by("queued_at")
-    queued = list(queued[:MAX_REQUESTS])
+    oldest = Req.objects.filter(status=Req.Status.QUEUED).select_related("creator", "fan").order_by("queued_at")
+    queued = list(oldest[:MAX_REQUESTS])
     if not queued:
         return 0
     if not llm.configured():  # the key was removed since: the rules' follow-ups instead

@@ -17,7 +17,7 @@ def _msgs(c: Context) -> int:
 
 
 def llm_bound(c: Context) -> bool:
-    """The fans the model talks to (seed §10): spent $1+ or 9+ messages."""
+    """The fans the model talks to (docs/architecture.md, "The model's call"): spent $1+ or 9+ messages."""
     return c.fan.total_spent >= 1 or _msgs(c) >= 9
 
 
