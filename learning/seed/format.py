@@ -199,8 +199,12 @@ def import_key(slug: str, fan_id: int, obj, k: int) -> str:
 # ---- state files ----------------------------------------------------------------------------------
 
 
+MAX_COUNT = 2**31 - 1  # the fan's counters are PositiveIntegerFields: a bigger count would overflow the column
+
+
 def _count(v, name):
-    return _ok(int(v) if _isnum(v) else v, _isnum(v) and v >= 0 and v == int(v), f"invalid {name} {v!r}")
+    fits = _isnum(v) and math.isfinite(v) and 0 <= v <= MAX_COUNT and v == int(v)
+    return _ok(int(v) if fits else v, fits, f"invalid {name} {v!r} (a whole number from 0 to {MAX_COUNT:,})")
 
 
 def _list(v, name):

@@ -354,3 +354,14 @@ def test_export_command_shows_progress(tmp_path):
     lines = out.getvalue().splitlines()
     assert lines[:3] == ["exported 1/3 files (33%)", "exported 2/3 files (66%)", "exported 3/3 files (100%)"]
     assert lines[-1].startswith("Exported 2 fans, 3 actions, 5 outcomes into 3 files")
+
+
+def test_a_count_too_big_for_the_fans_column_is_an_error_not_a_crash(tmp_path):
+    """A state file saying 9.2e18 messages (or infinity) is refused with its reason; the rest still imports."""
+    write_set(tmp_path)
+    (tmp_path / "research/bot-state/t/333.json").write_text(
+        '{"fan_id": 333, "state": "engaged", "messages_sent": 9.2e18}'
+    )
+    r = import_seed_logs(tmp_path, "t")
+    assert any("invalid messages_sent" in e and "whole number" in e for e in r.errors), r.errors
+    assert Fan.objects.get(fan_id=111).messages_sent == 8
