@@ -212,6 +212,12 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The live inbox's rendered rows (salesbot.inbox.live), shared by every tab of a person: in Redis at scale (every
+# web process and machine), else in each web process (make run serves from one).
+if REDIS_URL:
+    CACHES["inbox"] = {**CACHES["default"], "KEY_PREFIX": "inbox"}
+else:
+    CACHES["inbox"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inbox"}
 
 Q_CLUSTER = {
     "name": env("Q_CLUSTER_NAME", default="salesbot"),

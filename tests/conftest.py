@@ -65,3 +65,13 @@ def _no_credit_counts_left_at_exit():
     from salesbot.providers import credits
 
     credits.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_inbox_rows():
+    """The live inbox caches rendered rows by person, fan and version; tests reuse primary keys, so a row
+    rendered in one test must not be served in the next."""
+    from django.core.cache import caches
+
+    caches["inbox"].clear()
+    yield

@@ -9,7 +9,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.template.loader import get_template
 from django.utils import timezone
@@ -204,14 +204,14 @@ def entries(user, pks, *, query: str = "", creator_id: int | None = None) -> dic
     found = versions(user, pks, creator_id=creator_id)
     place = _digest(query)
     keys = {pk: f"inbox-row:{user.pk}:{pk}:{_digest(_row_version(v))}:{place}" for pk, v in found.items()}
-    cached = cache.get_many(list(keys.values()))
+    cached = caches["inbox"].get_many(list(keys.values()))
     out = {pk: cached[key] for pk, key in keys.items() if key in cached}
     missing = set(keys) - set(out)
     if missing:
         fresh = {}
         for row in selectors.conversations(user, only=missing, limit=len(missing)):
             out[row.fan.pk] = fresh[keys[row.fan.pk]] = _entry(row, user, query)
-        cache.set_many(fresh, ROW_TTL)
+        caches["inbox"].set_many(fresh, ROW_TTL)
     return out
 
 
