@@ -20,7 +20,7 @@ from salesbot.pipeline.offers import (
     HOOK_LINES,
     as_logged,
     choose_offer,
-    fan_context,
+    for_fan,
     load_evidence,
     offer_candidates,
 )
@@ -182,7 +182,7 @@ def ppv(ctx: Context) -> Decision:
     default_hook = (t.hook if t else "") or "vulnerability"
     default_price = ctx.creator.entry_price if ctx.fan.total_spent <= 0 else items[0].default_price
     candidates = offer_candidates(ctx.creator, items, default_price, default_hook)
-    context = fan_context(ctx.fan, candidates)
+    candidates, context = for_fan(ctx.creator, candidates, ctx.fan)
     offer = choose_offer(candidates, load_evidence(ctx), context, _rng(ctx))
     text, hook = ppv_line(ctx, t, offer.hook, default_hook)
     d = Decision(
