@@ -100,3 +100,17 @@ def options(creator, prices: list, ctx: str, s: Shown) -> list[Decimal]:
     if s.ceiling is not None:
         grid = {p for p in grid if p <= s.ceiling}
     return sorted(grid)
+
+
+def fan_context(fan, c) -> str:
+    """The fan's price context from Fan fields alone (spend, last PPV price, whale score): no query."""
+    return context(from_fields(fan), c.prices)
+
+
+def for_fan(creator, c, fan) -> tuple:
+    """(c, context): the fan's offers.Candidates `c` given the prices the learned policy may offer them and
+    whether exploring may go upward, and their context; one query (shown)."""
+    s = shown(fan)
+    ctx = context(s, c.prices)
+    c.options, c.upward = options(creator, c.prices, ctx, s), ctx == BIG
+    return c, ctx

@@ -36,7 +36,6 @@ from learning.experiments import in_control
 from learning.models import HOOKS, PRICE_CONTEXTS
 from learning.stats.cells import price_key
 from models_registry.models import Creator, VaultItem
-from salesbot.pipeline import fan_prices
 
 # A PPV line per hook, for when the chosen hook is not the one the creator's PPV template is written in.
 HOOK_LINES = {
@@ -116,22 +115,6 @@ def segment(total_spent) -> str:
 def parent(context: str) -> str:
     """ "buyer:big" -> "buyer"; a plain segment is its own parent."""
     return context.split(":", 1)[0]
-
-
-def fan_context(fan, c: Candidates) -> str:
-    """The fan's price context (see the module doc) from Fan fields alone: total_spent (purchases and tips),
-    last_ppv_price (set when a PPV is sent) and the whale score, so it needs no query (fan_prices.context)."""
-    return fan_prices.context(fan_prices.from_fields(fan), c.prices)
-
-
-def for_fan(creator, c: Candidates, fan) -> tuple[Candidates, str]:
-    """The fan's context and their candidates with the prices the learned policy may give them
-    (fan_prices: the fan's spend, the prices they paid and refused, the whale score; one query)."""
-    shown = fan_prices.shown(fan)
-    context = fan_prices.context(shown, c.prices)
-    c.options = fan_prices.options(creator, c.prices, context, shown)
-    c.upward = context == fan_prices.BIG
-    return c, context
 
 
 def offer_candidates(creator, items: list[VaultItem], default_price, default_hook: str) -> Candidates:

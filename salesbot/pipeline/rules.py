@@ -16,11 +16,11 @@ from models_registry.models import ResponseTemplate, VaultItem
 from salesbot.pipeline import creator_cache, repeats
 from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.decisions import Context, Decision
+from salesbot.pipeline.fan_prices import for_fan
 from salesbot.pipeline.offers import (
     HOOK_LINES,
     as_logged,
     choose_offer,
-    for_fan,
     load_evidence,
     offer_candidates,
 )
