@@ -127,9 +127,11 @@ def _demo(simulation, args):
         )
     )
     floor_ok = min(ratios["static"]) >= FLOOR
+    mean = statistics.mean(ratios["static"])
     print(
         f"honesty [demo]: bayes/static per seed {', '.join(f'{r:.3f}' for r in ratios['static'])}: "
-        f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static"
+        f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static, goal mean >= {GOAL}: "
+        f"{'met' if mean >= GOAL else 'NOT met'} ({mean:.3f})"
     )
     print(
         f"demo runtime: {elapsed:.1f} s ({args.fans * args.seeds * len(simulation.POLICIES) / elapsed:,.0f} "
