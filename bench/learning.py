@@ -16,11 +16,11 @@ Honesty check (issue 13): the same comparison on audiences with other price sens
 PricierFans, most fans' best price well above the $18 entry price; ThriftyFans, below it; issue 24's
 MidPriceFans, best prices $25-35 with a lifting hook and fatigue, and WhaleHeavyFans, one fan in ten paying
 $50-100 and the rest rarely over $15), static and bayes
-only, through the --fan-model interface. Learning must never earn less than 0.98 × the ladder in any seed;
-each seed's bayes/static ratio is printed and a seed under the floor is named (with its expected ratio, the
-same comparison without the luck of the purchase draws). The fan models are not tuned to the policy.
---audiences picks them (default: demo,sim.fan_models:PricierFans,sim.fan_models:ThriftyFans; FILE.py:Class
-works too): --audiences demo runs the original benchmark alone, an audience list without demo skips it.
+only, through the --fan-model interface. Learning must never earn less than 0.98 × the ladder in any seed,
+and 1.10 × on average (issue 24); each seed's bayes/static ratio is printed with the floor and the goal, and
+a seed under the floor is named (with its expected ratio, the same comparison without the luck of the
+purchase draws). The fan models are not tuned to the policy. --audiences picks them (default: all five;
+FILE.py:Class works too): --audiences demo runs the original benchmark alone, a list without demo skips it.
 
 Run: .venv/bin/python bench/learning.py [--fans 5000] [--seeds 3] [--plot docs/learning-policies.png]
      [--audiences demo,sim.fan_models:PricierFans]
@@ -127,9 +127,11 @@ def _demo(simulation, args):
         )
     )
     floor_ok = min(ratios["static"]) >= FLOOR
+    mean = statistics.mean(ratios["static"])
     print(
         f"honesty [demo]: bayes/static per seed {', '.join(f'{r:.3f}' for r in ratios['static'])}: "
-        f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static"
+        f"{'never under' if floor_ok else 'UNDER'} {FLOOR} × static, goal mean >= {GOAL}: "
+        f"{'met' if mean >= GOAL else 'NOT met'} ({mean:.3f})"
     )
     print(
         f"demo runtime: {elapsed:.1f} s ({args.fans * args.seeds * len(simulation.POLICIES) / elapsed:,.0f} "

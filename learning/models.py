@@ -12,7 +12,7 @@ from django.utils import timezone
 from fans.state_machine import FanState
 
 HOOKS = ["vulnerability", "scarcity", "challenge", "conditional", "exclusivity", "sexual_match", "curiosity"]
-# The fan's price context when the rule engine chose a PPV (salesbot.pipeline.offers.fan_context); the part before
+# The fan's price context when the rule engine chose a PPV (salesbot.pipeline.fan_prices.context); the part before
 # ":" is the old new/buyer segment, which rows without a context (imports, the LLM) fall back to.
 PRICE_CONTEXTS = ["new:first", "new:declined", "buyer:low", "buyer:big"]
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from learning.models import Outcome
+from learning.models import Action, Outcome
+from learning.stats.cells import COUNTED_STATUSES
 
 
 def spent_last_24h(fan, now=None) -> Decimal:
@@ -29,3 +30,14 @@ def purchases(fan, limit: int = 20) -> list[tuple]:
         .order_by("-ts", "-seq")
         .values_list("ts", "action__content_key", "amount")[:limit]
     )
+
+
+def ppv_prices(fan) -> list[tuple[Decimal, bool]]:
+    """Every PPV the fan got (sent or logged, priced), oldest first: (price, bought). A purchase taken back
+    (refund, chargeback) is not bought: the fan did not keep it at that price."""
+    rows = (
+        Action.objects.filter(fan=fan, action=Action.Kind.PPV, status__in=COUNTED_STATUSES, price__isnull=False)
+        .order_by("ts", "seq")
+        .values_list("price", "purchased", "reversed")
+    )
+    return [(price, bool(bought) and not taken_back) for price, bought, taken_back in rows]

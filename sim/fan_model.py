@@ -443,4 +443,12 @@ class DemoFans:
         return [r for r in react(fan, msg, rng, hour=message.hour) if r.kind != "nothing"]
 
     def purchase_probability(self, fan: SimFan, message: BotMessage) -> float:
-        return purchase_probability(fan, message.price, message.hook, message.content_key, message.hour)
+        """The odds react() buys with: the fan does not ghost the message (heard) and buys it."""
+        return heard(fan) * purchase_probability(fan, message.price, message.hook, message.content_key, message.hour)
+
+
+def heard(fan: SimFan) -> float:
+    """P(the fan does not ghost a message): react() ignores one with probability ghost_prob, purchase
+    included, so the true odds of a purchase carry this factor (without it the simulator's truth overstated
+    every offer's worth by about a fifth). A fan who said stop is opted out and sent nothing more."""
+    return 1.0 - fan.ghost_prob

@@ -34,7 +34,7 @@ per fan is exactly `lift`, which the experiment's 90% interval should cover nine
 
 import random
 
-from sim.fan_model import SMALL_TALK, BotMessage, DemoFans, Reaction, SimFan
+from sim.fan_model import SMALL_TALK, BotMessage, DemoFans, Reaction, SimFan, heard, purchase_probability
 
 
 class _PricedFans(DemoFans):
@@ -81,7 +81,13 @@ class MidPriceFans(_PricedFans):
         return lift * self.FATIGUE ** self.before.get(message.id, self.offers.get(fan.id, 0))
 
     def purchase_probability(self, fan, message: BotMessage) -> float:
-        return min(0.97, super().purchase_probability(fan, message) * self._factor(fan, message))
+        boost = fan.buy_boost
+        fan.buy_boost = boost * self._factor(fan, message)  # as react() reads it
+        try:
+            odds = purchase_probability(fan, message.price, message.hook, message.content_key, message.hour)
+            return heard(fan) * odds
+        finally:
+            fan.buy_boost = boost
 
     def react(self, fan, message: BotMessage, rng: random.Random) -> list[Reaction]:
         if message.price <= 0:

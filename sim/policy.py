@@ -8,8 +8,8 @@ replies, purchases and tips are written by learning.services.record_outcome, so 
 reads are the real ones, and the report's revenue and conversions are read back from those rows. It all
 happens in a throw-away database (sim.sandbox), a fresh one per policy run: the user's data is never read
 or written. Not run: HTTP and signatures, the queue and its leases, the platform send and the sender's
-last gate, whale scores and the checkers; the fan fields the engine reads (messages, signals, spend,
-content sent, last PPV price, state) are booked as intake.on_message / on_purchase and the sender book them.
+last gate and the checkers; the fan fields the engine reads (messages, signals, spend, content sent, last
+PPV price, state, whale score) are booked as intake.on_message / on_purchase / on_tip and the sender book them.
 
 The policies compared are creator settings (Creator.offer_policy), not code of their own:
 
@@ -42,6 +42,7 @@ from fans.state_machine import FanState, can_transition, transition
 from learning import experiments, offpolicy
 from learning.models import Action, Outcome
 from learning.services import record_outcome
+from learning.whales import update_whale_score
 from models_registry.models import Creator
 from models_registry.services import onboard_creator
 from salesbot.pipeline import engine, offers, safety, sender
@@ -271,6 +272,8 @@ class Simulation:
                 fan.save(update_fields=["total_spent"])
                 record_outcome(fan, Outcome.Event.TIPPED, amount=amount)
                 result.tips += float(amount)
+        if any(r.kind in ("purchase", "tip") for r in reactions):
+            update_whale_score(fan)  # as intake's on_purchase / on_tip
         return bought
 
     def _fan_wrote(self, creator, fan, text: str) -> bool:
@@ -283,6 +286,8 @@ class Simulation:
         if answer:
             fan.signals = sorted(set(fan.signals) | detect(creator, text))
         fan.save(update_fields=["messages_received", "signals"])
+        if answer:
+            update_whale_score(fan)  # as intake.on_message (10+ messages, an emotional fan)
         return answer
 
     def _value_offer(self, model, simfan, message, result: Result):

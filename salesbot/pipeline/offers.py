@@ -10,14 +10,19 @@ Prices are learnt per fan *context*, from what the bot knows when it offers (nev
   new:first     never paid, never offered a PPV
   new:declined  never paid, offered before (the last offer was not bought)
   buyer:low     paid, less in all than the dearest rung of the creator's ladder
-  buyer:big     paid at least the dearest rung (purchases and tips): the big spenders
+  buyer:big     paid at least the dearest rung (purchases and tips), or whale-scored: the big spenders
 
 Each context's parent segment ("new" / "buyer", rules' old split, the one imported seed rows carry) is
 learnt too: a context with no sends of its own decides on its parent's cells, then on the playbook.
 
+Within its context each fan brings their own evidence (salesbot.pipeline.fan_prices): the prices the learned
+policy may give them (Candidates.options: a big spender's reach above the ladder up to the creator's price
+bound, never above a price the fan refused) and how far one exploring offer may stray (Candidates.upward).
+
 The learned policy is safe policy improvement on the playbook (choose_offer): the ladder's price, hook and
 item stand unless the evidence is 95% sure something else earns more per send, and exploring is cheap and
-bounded (neighbouring rungs only; at most 1% of the ladder's estimated revenue given up per dimension).
+bounded (neighbouring rungs only, every rung above for a big spender; at most 1% of the ladder's estimated
+revenue given up per dimension).
 """
 
 import math
@@ -61,6 +66,12 @@ class Candidates:
     items: list[VaultItem]
     default_price: Decimal
     default_hook: str
+    options: list[Decimal] | None = None  # this fan's prices for the learned policy (fan_prices); None: `prices`
+    upward: bool = False  # an exploring offer may try every option above the chosen price (fan_prices)
+
+    @property
+    def learned_prices(self) -> list[Decimal]:
+        return self.prices if self.options is None else self.options
 
 
 @dataclass
@@ -105,14 +116,6 @@ def segment(total_spent) -> str:
 def parent(context: str) -> str:
     """ "buyer:big" -> "buyer"; a plain segment is its own parent."""
     return context.split(":", 1)[0]
-
-
-def fan_context(fan, c: Candidates) -> str:
-    """The fan's price context (see the module doc) from Fan fields alone: total_spent (purchases and tips)
-    and last_ppv_price (set when a PPV is sent), so a decision needs no query for it."""
-    if fan.total_spent <= 0:
-        return "new:first" if fan.last_ppv_price is None else "new:declined"
-    return "buyer:big" if c.prices and fan.total_spent >= max(c.prices) else "buyer:low"
 
 
 def offer_candidates(creator, items: list[VaultItem], default_price, default_hook: str) -> Candidates:
@@ -252,10 +255,13 @@ def _thompson(options: list, cell_of, value, rng):
     return options[-max(draws)[1]]
 
 
-def _neighbours(prices: list, price) -> list:
-    """The price and the rungs next to it on the grid: how far one exploring offer may stray."""
-    i = prices.index(price)
-    return prices[max(i - 1, 0) : i + 2]
+def _reach(prices: list, price, upward: bool = False) -> list:
+    """The price and the rungs next to it among the fan's prices (with `upward`, every rung above it too):
+    how far one exploring offer may stray. The price itself may lie outside them (the ladder's, above a
+    price the fan refused), so only rungs at or under the fan's own ceiling are ever tried."""
+    grid = sorted(set(prices) | {price})
+    i = grid.index(price)
+    return grid[max(i - 1, 0) : len(grid) if upward else i + 2]
 
 
 def ladder_offer(c: Candidates) -> Offer:
@@ -332,7 +338,8 @@ def _learned_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Rand
     def one(_):
         return 1.0
 
-    price = _safe(c.prices, c.default_price, price_cell, float)
+    options = c.learned_prices
+    price = _safe(options, c.default_price, price_cell, float)
     hook = _safe(c.hooks, c.default_hook, hook_cell, one)
     item = _safe(c.items, c.items[0], item_cell, one)
     best = Offer(price=price, hook=hook, item=item)
@@ -353,7 +360,7 @@ def _learned_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Rand
     # One coin: the creator's share, scaled by how many of the options an exploring offer may try are still
     # open (the chosen price and the rungs next to it, every hook, every item). An exploring offer samples
     # each dimension (Thompson) among its open options, a dimension whose budget is spent keeps its choice.
-    near = _neighbours(c.prices, price)
+    near = _reach(options, price, c.upward)
     open_near = _open(near, price, explore_cell, float, evidence.min_sample)
     still = (
         open_near
@@ -364,7 +371,7 @@ def _learned_offer(c: Candidates, evidence: Evidence, seg: str, rng: random.Rand
     exploring = rng.random() < q
     near = [p for p, is_open in zip(near, open_near, strict=True) if is_open or p == price]
     tries = [
-        len(near) > 1 and _within_budget(c.prices, c.default_price, price_cell, float),
+        len(near) > 1 and _within_budget(sorted(set(c.prices) | set(options)), c.default_price, price_cell, float),
         _within_budget(c.hooks, c.default_hook, hook_cell, one),
         _within_budget(c.items, c.items[0], item_cell, one),
     ]

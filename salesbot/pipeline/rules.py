@@ -16,11 +16,11 @@ from models_registry.models import ResponseTemplate, VaultItem
 from salesbot.pipeline import creator_cache, repeats
 from salesbot.pipeline.contact import restricted_words_in
 from salesbot.pipeline.decisions import Context, Decision
+from salesbot.pipeline.fan_prices import for_fan
 from salesbot.pipeline.offers import (
     HOOK_LINES,
     as_logged,
     choose_offer,
-    fan_context,
     load_evidence,
     offer_candidates,
 )
@@ -183,7 +183,7 @@ def ppv(ctx: Context) -> Decision:
     default_hook = (t.hook if t else "") or "vulnerability"
     default_price = ctx.creator.entry_price if ctx.fan.total_spent <= 0 else items[0].default_price
     candidates = offer_candidates(ctx.creator, items, default_price, default_hook)
-    context = fan_context(ctx.fan, candidates)
+    candidates, context = for_fan(ctx.creator, candidates, ctx.fan)
     offer = choose_offer(candidates, load_evidence(ctx), context, _rng(ctx))
     text, hook = ppv_line(ctx, t, offer.hook, default_hook)
     d = Decision(

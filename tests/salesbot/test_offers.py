@@ -15,7 +15,7 @@ from django.utils import timezone
 from learning import bayes
 from learning.models import Action
 from learning.services import record_action
-from salesbot.pipeline import engine, rules, sender
+from salesbot.pipeline import engine, fan_prices, rules, sender
 from salesbot.pipeline import offers as offer_api
 from tests.factories import FanFactory
 
@@ -219,13 +219,13 @@ def test_exploit_reads_the_fans_segment(demo):
 def test_fan_context_from_what_the_bot_knows(demo):
     c = candidates(demo)  # dearest rung: $50
     fan = SimpleNamespace(total_spent=Decimal("0"), last_ppv_price=None)
-    assert offer_api.fan_context(fan, c) == "new:first"
+    assert fan_prices.fan_context(fan, c) == "new:first"
     fan.last_ppv_price = Decimal("18")
-    assert offer_api.fan_context(fan, c) == "new:declined"
+    assert fan_prices.fan_context(fan, c) == "new:declined"
     fan.total_spent = Decimal("18")
-    assert offer_api.fan_context(fan, c) == "buyer:low"
+    assert fan_prices.fan_context(fan, c) == "buyer:low"
     fan.total_spent = Decimal("68")  # a purchase and a $50 tip
-    assert offer_api.fan_context(fan, c) == "buyer:big"
+    assert fan_prices.fan_context(fan, c) == "buyer:big"
 
 
 def test_big_spenders_get_their_own_price_and_a_context_never_borrows_its_parents_winner(demo):
@@ -375,3 +375,67 @@ def test_raw_rates_never_tries_anything_untried(demo):
     assert {(o.price, o.hook, o.item.content_key, o.explored) for o in offers} == {
         (Decimal("50"), "curiosity", "combo1", False)
     }
+
+
+# --- per-fan prices (salesbot.pipeline.fan_prices) ------------------------------------------------------
+
+
+def _ppv_history(fan, *offers):
+    """The fan's earlier PPVs: (price, bought) each, sent a minute apart."""
+    t0 = timezone.now() - timedelta(hours=2)
+    for i, (price, bought) in enumerate(offers):
+        record_action(
+            fan,
+            "ppv",
+            ts=t0 + timedelta(minutes=i),
+            price=Decimal(price),
+            hook="vulnerability",
+            content_key="combo1",
+            purchased=bought,
+            status="sent",
+        )
+
+
+def test_a_whale_is_tested_upward_to_the_price_bound_and_a_low_spender_only_next_door(demo):
+    """Exploring from the same known $35, a big spender's offers try the rungs above the ladder up to the
+    creator's $60 bound; a low spender's never stray past the rung next to it ($50)."""
+    cell = {"35": (*bayes.posterior(10, 6), 10)}
+    ev = evidence(share=1.0, price={"buyer:big": dict(cell), "buyer:low": dict(cell), "new": dict(cell)})
+    whale = FanFactory(creator=demo, fan_id=31, state="buyer", total_spent=Decimal("20"), whale_score=3)
+    low = FanFactory(creator=demo, fan_id=32, state="buyer", total_spent=Decimal("20"))
+    seen = {}
+    for fan in (whale, low):
+        c, context = fan_prices.for_fan(demo, candidates(demo), fan)
+        c.default_price = Decimal("35")
+        rng = random.Random(3)
+        seen[context] = {offer_api.choose_offer(c, ev, context, rng).price for _ in range(400)}
+    assert Decimal("60") in seen["buyer:big"] and max(seen["buyer:low"]) == Decimal("50")
+    assert min(seen["buyer:big"]) >= Decimal("25")  # upward, and one rung down at most
+
+
+def test_a_fan_who_refused_a_price_is_never_offered_more_by_the_learning(demo):
+    """The buyers' cells are sure $35 earns most; a buyer who paid $18 and then left a $25 PPV unbought is
+    not pushed above $25, exploring or not. A buyer who kept what they bought gets the $35."""
+    sure = {p: (*bayes.posterior(80, k), 80) for p, k in (("35", 40), ("25", 30), ("18", 32))}
+    ev = evidence(share=1.0, price={"buyer:low": sure, "new": {"18": (*bayes.posterior(30, 9), 30)}})
+    refused = FanFactory(creator=demo, fan_id=41, state="buyer", total_spent=Decimal("18"))
+    _ppv_history(refused, ("18", True), ("25", False))
+    kept = FanFactory(creator=demo, fan_id=42, state="buyer", total_spent=Decimal("18"))
+    _ppv_history(kept, ("18", True))
+    prices = {}
+    for fan in (refused, kept):
+        c, context = fan_prices.for_fan(demo, candidates(demo), fan)
+        rng = random.Random(5)
+        prices[fan.fan_id] = [offer_api.choose_offer(c, ev, context, rng).price for _ in range(300)]
+    assert max(prices[41]) <= Decimal("25")
+    assert prices[42].count(Decimal("35")) > 150  # the learned price, explored away from now and then
+
+
+def test_the_fans_prices_come_from_what_they_paid_and_refused(demo):
+    fan = FanFactory(creator=demo, fan_id=51, state="buyer", total_spent=Decimal("43"))
+    _ppv_history(fan, ("25", False), ("18", True), ("25", True), ("50", False), ("35", False))
+    s = fan_prices.shown(fan)
+    assert (s.paid, s.ceiling, s.offered) == (Decimal("25"), Decimal("35"), True)  # a $25 refusal then bought
+    assert fan_prices.options(demo, candidates(demo).prices, "buyer:low", s) == [Decimal(p) for p in (12, 18, 25, 35)]
+    assert fan_prices.options(demo, candidates(demo).prices, "buyer:big", fan_prices.Shown())[-1] == Decimal("60")
+    assert fan_prices.rungs_above([Decimal(p) for p in (20, 50, 100)], Decimal("300")) == [200, 300]  # ×2 apart

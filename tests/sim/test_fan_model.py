@@ -148,3 +148,24 @@ def test_the_live_simulator_gives_only_the_learning_arm_the_lift():
     arms = {fan.id: assignment.arm(7, fan.id, 0.5) for fan in fans}
     assert set(arms.values()) == {"learning", "control"}
     assert all(fan.buy_boost == (1.5 if arms[fan.id] == "learning" else 1.0) for fan in fans)
+
+
+def test_the_true_odds_the_simulator_reports_are_the_odds_fans_buy_with():
+    """The simulator's truth (expected revenue, off-policy truth) is Σ price × purchase_probability: a fan
+    who ghosts a message buys nothing, so the odds must carry the ghosting (issue 24: they did not, and every
+    truth stood about a fifth above what the fans paid)."""
+    from sim.fan_model import BotMessage, DemoFans, SimFan
+    from sim.fan_models import MidPriceFans
+
+    ppv = BotMessage(1, "i made this just for you 💕", 18.0, "combo3", "exclusivity", media_ids=(203, 204, 205))
+    for model in (DemoFans(1), MidPriceFans(1)):
+        fan = SimFan(id=1, name="A", max_price=20, base_buy=0.6, ghost_prob=0.3, chattiness=0.5)
+        odds = model.purchase_probability(fan, ppv)
+        rng, bought, n = random.Random(4), 0, 20_000
+        for _ in range(n):
+            fan.purchased.clear()
+            if isinstance(model, MidPriceFans):
+                model.offers.clear()
+                model.before.clear()
+            bought += any(r.kind == "purchase" for r in model.react(fan, ppv, rng))
+        assert abs(bought / n - odds) < 0.012, (type(model).__name__, bought / n, odds)
