@@ -40,4 +40,4 @@ def ppv_prices(fan) -> list[tuple[Decimal, bool]]:
         .order_by("ts", "seq")
         .values_list("price", "purchased", "reversed")
     )
-    return [(price, bool(bought) and not taken_back) for price, bought, taken_back in rows]
+    return [(price, bool(bought) and not taken_back) for price, bought, taken_back in rows if price is not None]
