@@ -69,6 +69,7 @@ def test_queries_per_reply_stay_pinned(client, fake_platform, settings):
     assert answered == FANS
     per_reply = len(queries) / FANS
     import os
+
     if os.environ.get("DUMP_SQL"):
         open(os.environ["DUMP_SQL"], "w").write("\n".join(q["sql"][:200] for q in queries.captured_queries))
     print(f"queries per reply on {connection.vendor}: {per_reply:.1f}")
