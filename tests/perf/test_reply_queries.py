@@ -68,10 +68,6 @@ def test_queries_per_reply_stay_pinned(client, fake_platform, settings):
     answered = len(fake_platform.fake("GET", "messages")["messages"]) - sent_before
     assert answered == FANS
     per_reply = len(queries) / FANS
-    import os
-
-    if os.environ.get("DUMP_SQL"):
-        open(os.environ["DUMP_SQL"], "w").write("\n".join(q["sql"][:200] for q in queries.captured_queries))
     print(f"queries per reply on {connection.vendor}: {per_reply:.1f}")
     assert per_reply <= PIN[connection.vendor], (
         f"{per_reply:.1f} queries per reply, pinned at {PIN[connection.vendor]}: see bench/reply_profile.py "
