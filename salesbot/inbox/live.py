@@ -1,18 +1,20 @@
 """The inbox's live feed, cheap per open tab: a one-query stamp says whether anything landed; when it did, each
 row's version (one query over the fans concerned) picks its rendered HTML from the shared cache, and only rows
-that moved since anyone looked are read and rendered again. A row is rendered once per person and version,
-however many tabs poll, so the feed's cost follows the changes, not the tabs (docs/benchmarks.md, "Live inbox
-tabs"). The rows themselves are salesbot.inbox.selectors.conversations; this module only decides which to
-read again."""
+that moved since anyone looked are read and rendered again. A row is rendered once per version for everyone,
+however many people and tabs poll, and each person's own marks (unread count, "yours", "held by you", awaiting
+them) go into it as a few string swaps, so the feed's cost follows the changes, not the tabs or the team
+(docs/benchmarks.md, "Live inbox tabs"). The rows themselves are salesbot.inbox.selectors.conversations; this
+module only decides which to read again."""
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.cache import caches
 from django.db import connection
 from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.html import escape
 
 from fans.models import Fan, FanTransition, Message, SafetyClearance
 from learning.models import Action
@@ -81,32 +83,35 @@ _FAN_COLUMNS = (
     "needs_human_since",
 )
 _CREATOR_COLUMNS = ("autonomy", "first_response_minutes", "next_response_minutes", "display_name")
+READ_TO, UNREAD = 4, -1  # the person's own places in a version: their read mark, their unread count
 
 
 def versions(user, pks, *, creator_id: int | None = None) -> dict[int, tuple]:
     """Each fan's version among `pks` in the person's scope (and creator): its newest message, send, move,
-    open drafts, this person's read mark, whether a hold is on, and the fields its row and panel show. A fan
-    with no message yet is left out (the inbox lists conversations)."""
+    open drafts, this person's read mark, whether a hold is on, the fields its row and panel show, and last
+    this person's unread count. A fan with no message yet is left out (the inbox lists conversations)."""
     pks = [int(pk) for pk in pks]
     if not pks:
         return {}
-    fan, creator = Fan._meta.db_table, Creator._meta.db_table
+    fan, creator, msg = Fan._meta.db_table, Creator._meta.db_table, Message._meta.db_table
     newest = [
         f"(SELECT MAX(x.id) FROM {model._meta.db_table} x WHERE x.fan_id = f.id)"
         for model in (Message, Action, FanTransition)
     ]
+    read_to = f"(SELECT r.message_id FROM {ReadMark._meta.db_table} r WHERE r.fan_id = f.id AND r.user_id = %s)"
     sql = (
         "SELECT f.id, "
         + ", ".join(newest)
         + f", (SELECT COUNT(*) FROM {Draft._meta.db_table} d WHERE d.fan_id = f.id AND d.status = %s)"
-        + f", (SELECT r.message_id FROM {ReadMark._meta.db_table} r WHERE r.fan_id = f.id AND r.user_id = %s)"
-        + ", LENGTH(f.notes), CASE WHEN f.human_hold_until > %s THEN 1 ELSE 0 END, "
+        + f", {read_to}, LENGTH(f.notes), CASE WHEN f.human_hold_until > %s THEN 1 ELSE 0 END, "
         + ", ".join(f"f.{Fan._meta.get_field(c.removesuffix('_id')).column}" for c in _FAN_COLUMNS)
         + ", "
         + ", ".join(f"c.{c}" for c in _CREATOR_COLUMNS)
+        + f", (SELECT COUNT(*) FROM {msg} u WHERE u.fan_id = f.id AND u.direction = %s"
+        + f" AND u.id > COALESCE({read_to}, 0))"
         + f" FROM {fan} f JOIN {creator} c ON c.id = f.creator_id WHERE f.id IN ({', '.join(['%s'] * len(pks))})"
     )
-    params: list = [Draft.Status.OPEN, user.pk, timezone.now(), *pks]
+    params: list = [Draft.Status.OPEN, user.pk, timezone.now(), Message.Direction.IN, user.pk, *pks]
     ids = scope.creator_ids(user)
     if ids is not scope.ALL:
         if not ids:
@@ -130,20 +135,21 @@ def fan_stamp(user, fan_pk: int) -> tuple[str, bool]:
     version = versions(user, [fan_pk]).get(fan_pk)
     if version is None:
         return "0", True
-    newest, read_to = version[0], version[4]
-    return _digest(version[:4] + version[5:]), read_to is not None and read_to >= newest
+    newest, read_to = version[0], version[READ_TO]
+    return _digest(version[:READ_TO] + version[READ_TO + 1 : UNREAD]), read_to is not None and read_to >= newest
 
 
 def _digest(value) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
 
 
-# --- rows: rendered once per person and version, shared by every tab ------------------------------------
+# --- rows: rendered once per version for everyone, the person's marks swapped in -----------------------
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A rendered row and what the list needs to filter, sort and count it without reading the fan again."""
+    """A rendered row and what the list needs to filter, sort and count it without reading the fan again. As
+    cached it is everyone's (`html` holds markers where the person's own marks go); `personal` fills them in."""
 
     html: str
     creator_id: int
@@ -151,12 +157,19 @@ class Entry:
     since: float  # when the unanswered run began (epoch s), 0 when nobody owes the fan an answer
     value: float
     last: float
-    awaiting_me: bool
     needs_human: bool
-    mine: bool
     drafts: int
-    unread: int
     deadline: float  # the response target's (epoch s), 0 when none runs
+    awaiting: bool  # the fan wrote last: somebody owes them an answer
+    awaits_anyone: bool  # ...and it is anyone's to give (needs a person and is nobody's yet, or the mode is off)
+    held_by_id: int | None = None
+    hold_on: bool = False
+    held_label: str = ""  # "held by NAME" as anyone but NAME sees it
+    assigned_to_id: int | None = None
+    assigned_label: str = ""
+    unread: int = 0  # the rest: this person's, set by personal()
+    awaiting_me: bool = False
+    mine: bool = False
 
     def priority(self, now: float) -> tuple:
         """selectors.Row.priority, from the cached figures."""
@@ -172,10 +185,31 @@ class Entry:
             "unread": self.unread > 0,
         }.get(show, True)
 
+    def personal(self, user_pk: int, unread: int) -> "Entry":
+        """This row as `user_pk` sees it: selectors.Row.awaits and the template's per-person parts, from the
+        shared row (a few string swaps, no query, no render)."""
+        held_me, assigned_me = self.held_by_id == user_pk, self.assigned_to_id == user_pk
+        awaiting_me = self.awaiting and (self.awaits_anyone or held_me or assigned_me)
+        marks = {
+            "<!--unread-class-->": " unread" if unread else "",
+            "<!--unread-count-->": f'<span class="unread-count" title="unread">{unread}</span>' if unread else "",
+            "<!--awaiting-me-->": "1" if awaiting_me else "0",
+            "<!--held-->": "held by you" if held_me else escape(self.held_label),
+            "<!--assigned-->": "yours" if assigned_me else escape(self.assigned_label),
+        }
+        html = self.html
+        for marker, value in marks.items():
+            html = html.replace(marker, value)
+        mine = assigned_me or (held_me and self.hold_on)
+        return replace(self, html=html, unread=unread, awaiting_me=awaiting_me, mine=mine)
 
-def _entry(row, user, query) -> Entry:
+
+def _entry(row, query) -> Entry:
+    """Everyone's row: rendered with the markers, and as seen by nobody in particular (selectors.badges)."""
     fan, now = row.fan, timezone.now()
-    html = get_template("admin/inbox/_row.html").render({"r": row, "current": None, "query": query})
+    row.badges = selectors.badges(fan, None, row.drafts)
+    labels = dict(row.badges)
+    html = get_template("admin/inbox/_row.html").render({"r": row, "current": None, "query": query, "shared": True})
     return Entry(
         html=html,
         creator_id=fan.creator_id,
@@ -183,38 +217,42 @@ def _entry(row, user, query) -> Entry:
         since=row.waiting_since.timestamp() if row.awaiting and row.waiting_since else 0.0,
         value=row.value,
         last=row.last_ts.timestamp() if row.last_ts else 0.0,
-        awaiting_me=row.awaiting_me,
         needs_human=row.needs_human,
-        mine=fan.assigned_to_id == user.pk
-        or (fan.held_by_id == user.pk and bool(fan.human_hold_until and fan.human_hold_until > now)),
         drafts=row.drafts,
-        unread=row.unread,
         deadline=float(row.target["deadline"]) if row.target else 0.0,
+        awaiting=row.awaiting,
+        awaits_anyone=row.awaits_anyone,
+        held_by_id=fan.held_by_id,
+        hold_on=bool(fan.human_hold_until and fan.human_hold_until > now),
+        held_label=labels.get("held", ""),
+        assigned_to_id=fan.assigned_to_id,
+        assigned_label=labels.get("assigned", ""),
     )
 
 
 def _row_version(version: tuple) -> tuple:
-    """What a row shows moves with the fan's messages and fields, not with its sends' or moves' own rows (their
-    effects are the OUT message and the fan's state): fewer versions, so fewer renders per reply."""
-    return version[:1] + version[3:]
+    """What everyone's row shows moves with the fan's messages and fields, not with its sends' or moves' own rows
+    (their effects are the OUT message and the fan's state), nor with anyone's read mark: fewer versions, so
+    fewer renders per reply."""
+    return version[:1] + version[3:READ_TO] + version[READ_TO + 1 : UNREAD]
 
 
 def entries(user, pks, *, query: str = "", creator_id: int | None = None) -> dict[int, Entry]:
-    """The rows of `pks` (in scope, with messages), each from the cache when its version is known, else read
-    and rendered once (selectors.conversations) and cached for every other tab of this person. Rows carry no
+    """The rows of `pks` (in scope, with messages) as this person sees them, each from the cache when its
+    version is known, else read and rendered once (selectors.conversations) for everyone. Rows carry no
     "current" mark (inbox.js sets it), so every tab shares them."""
     found = versions(user, pks, creator_id=creator_id)
     place = _digest(query)
-    keys = {pk: f"inbox-row:{user.pk}:{pk}:{_digest(_row_version(v))}:{place}" for pk, v in found.items()}
+    keys = {pk: f"inbox-row:{pk}:{_digest(_row_version(v))}:{place}" for pk, v in found.items()}
     cached = caches["inbox"].get_many(list(keys.values()))
-    out = {pk: cached[key] for pk, key in keys.items() if key in cached}
-    missing = set(keys) - set(out)
+    shared = {pk: cached[key] for pk, key in keys.items() if key in cached}
+    missing = set(keys) - set(shared)
     if missing:
         fresh = {}
         for row in selectors.conversations(user, only=missing, limit=len(missing)):
-            out[row.fan.pk] = fresh[keys[row.fan.pk]] = _entry(row, user, query)
+            shared[row.fan.pk] = fresh[keys[row.fan.pk]] = _entry(row, query)
         caches["inbox"].set_many(fresh, ROW_TTL)
-    return out
+    return {pk: entry.personal(user.pk, found[pk][UNREAD]) for pk, entry in shared.items()}
 
 
 def changed_rows(user, pks, *, query="", show="", creator_id=None) -> dict[int, str | None]:

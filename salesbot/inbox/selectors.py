@@ -79,16 +79,19 @@ class Row:
         recency = self.last_ts.timestamp() if self.last_ts else 0
         return (self.group, -self.waiting_s * self.value, -recency)
 
-    def awaits(self, user) -> bool:
-        """This person owes the fan an answer: assigned to them, held by them, a fan who needs a person and is
-        nobody's yet, or a fan whose mode is off, wrote last."""
+    @property
+    def awaits_anyone(self) -> bool:
+        """The answer the fan awaits is anyone's to give: they need a person and are nobody's yet, or the mode
+        is off."""
         fan = self.fan
         return self.awaiting and (
-            fan.assigned_to_id == user.pk
-            or fan.held_by_id == user.pk
-            or (self.needs_human and fan.assigned_to_id is None)
-            or autonomy.mode(fan.creator, fan) == Autonomy.OFF
+            (self.needs_human and fan.assigned_to_id is None) or autonomy.mode(fan.creator, fan) == Autonomy.OFF
         )
+
+    def awaits(self, user) -> bool:
+        """This person owes the fan an answer: assigned to them, held by them, or it is anyone's to give."""
+        fan = self.fan
+        return self.awaiting and (fan.assigned_to_id == user.pk or fan.held_by_id == user.pk or self.awaits_anyone)
 
 
 def _conversation_sql(n: int) -> str:
@@ -230,7 +233,8 @@ def _dur(seconds: float) -> str:
 
 
 def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
-    """Safety (nobody sells) apart from a sale a person must make, apart from who holds the fan."""
+    """Safety (nobody sells) apart from a sale a person must make, apart from who holds the fan. `user` None:
+    as someone who neither holds nor is assigned the fan sees them (the live feed's shared rows)."""
     out = []
     kind = handoff_kind(fan)
     if kind == "safety":
@@ -242,7 +246,7 @@ def badges(fan, user, drafts: int = 0) -> list[tuple[str, str]]:
     if fan.human_hold_until and fan.human_hold_until > timezone.now():
         who = (
             "you"
-            if fan.held_by_id == getattr(user, "pk", None)
+            if fan.held_by_id is not None and fan.held_by_id == getattr(user, "pk", None)
             else (str(fan.held_by) if fan.held_by_id else "the platform's UI")
         )
         out.append(("held", f"held by {who}"))
