@@ -355,7 +355,7 @@ def main(argv=None) -> int:
         "--tab-people",
         type=int,
         default=1,
-        help="the --tabs are shared among this many chatters (a row is rendered once per person and version)",
+        help="the --tabs are shared among this many chatters (each with their own unread counts and marks)",
     )
     ap.add_argument(
         "--tabs",

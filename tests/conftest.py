@@ -69,9 +69,10 @@ def _no_credit_counts_left_at_exit():
 
 @pytest.fixture(autouse=True)
 def _fresh_inbox_rows():
-    """The live inbox caches rendered rows by person, fan and version; tests reuse primary keys, so a row
-    rendered in one test must not be served in the next."""
+    """The live inbox caches rendered rows by fan and version, and team.scope each person's scope; tests reuse
+    primary keys, so what one test cached must not be served in the next."""
     from django.core.cache import caches
 
     caches["inbox"].clear()
+    caches["default"].clear()
     yield

@@ -116,7 +116,7 @@ def page(request, fan_pk=None):
 def live_feed(request):
     """What changed since the page's `stamp`: the rows that moved (or the whole list), the open conversation and
     the fan beside it, each rendered again only when it changed (salesbot.inbox.live); otherwise a few bytes."""
-    if not request.user.has_perm("fans.view_fan"):
+    if not live.may_watch(request.user):
         raise PermissionDenied
     now = live.stamp(request.user)
     if request.GET.get("stamp") == now:

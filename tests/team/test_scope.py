@@ -114,3 +114,26 @@ def test_a_staff_token_without_permissions_opens_nothing(db, two_creators, route
     a, _ = two_creators
     r = call(api, method, concrete(route, a["models_registry.creator"], a["fans.fan"]))
     assert r.status_code == 403, (route, method, r.status_code)
+
+
+@pytest.mark.parametrize("side", ["member", "creator"])
+def test_a_chatter_taken_off_a_creator_loses_its_fans_on_the_next_request(demo, side):
+    """team.scope keeps a person's scope for a few seconds (the live inbox asks it on every poll); a change of
+    creators must still apply at once, from either side of the relation."""
+    from django.test import Client
+
+    from team.models import TeamMember
+    from tests.factories import FanFactory
+    from tests.team_helpers import chatter
+
+    maria = chatter("maria", demo)
+    fan = FanFactory(creator=demo, name="Fay")
+    c = Client()
+    c.force_login(maria)
+    assert c.get(f"/admin/inbox/{fan.pk}/").status_code == 200
+    member = TeamMember.objects.get(user=maria)
+    if side == "member":
+        member.creators.remove(demo)
+    else:
+        demo.team_members.remove(member)
+    assert c.get(f"/admin/inbox/{fan.pk}/").status_code == 403
