@@ -41,6 +41,7 @@ def _key(user_pk) -> str:
 
 def forget(sender=None, instance=None, reverse=False, pk_set=None, **kwargs) -> None:
     """A member's role or creators, or a user, changed (a signal receiver): their scope is asked afresh."""
+    users: list = []
     if reverse:  # a creator's members changed: pk_set holds TeamMember ids
         users = list(TeamMember.objects.filter(pk__in=pk_set or ()).values_list("user_id", flat=True))
     else:
