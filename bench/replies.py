@@ -381,6 +381,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="append figures to this JSON-lines file (bench/run_all.py)")
     a = ap.parse_args(argv)
     label = f"{a.db}/{a.broker}"
+    goal_p50, goal_p99, goal_rate = GOAL[label]  # the set-up's goal, however many qclusters share it
     if a.clusters > 1:
         label += f", {a.clusters} qclusters"
     if os.environ.get("BENCH_CODE_ROOT"):  # bench/common.baseline_tree: the code before a change
@@ -388,7 +389,6 @@ def main(argv=None) -> int:
     if a.broker == "redis" and not redis_answers():
         print(f"replies bench [{label}]: skipped, no Redis at {REDIS_BASE}")
         return 0
-    goal_p50, goal_p99, goal_rate = GOAL.get(label, (None, None, None))
     rate = a.rate or round((goal_rate or 15) * (1.5 if a.capacity else 1.1))
     if a.capacity:  # a backlog builds on purpose: the figure is the rate, the latency only shows the backlog
         goal_p50 = goal_p99 = None
