@@ -210,6 +210,9 @@ REDIS_URL = env("REDIS_URL", default="")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Sessions read from Redis, written through to the database: every staff request, and every poll of every
+    # open live-inbox tab, skips a query. (Without Redis each web process would keep its own stale copy.)
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The live inbox's rendered rows (salesbot.inbox.live), shared by every tab of a person: in Redis at scale (every

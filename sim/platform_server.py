@@ -315,6 +315,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # listen backlog (socketserver's default is 5): a burst of fans connects at once
     allow_reuse_address = True
 
     def __init__(self, addr, platform, simulator=None):

@@ -123,21 +123,25 @@ def live_feed(request):
         return JsonResponse({"stamp": now, "changed": False})
     fan_pk = request.GET.get("fan", "")
     fan_pk = int(fan_pk) if fan_pk.isdigit() else None
-    fan_now, read = live.fan_stamp(request.user, fan_pk) if fan_pk else ("", True)
+    changed = live.changed_fans(request.GET.get("stamp", ""), now)
+    # one query for the versions of the rows that moved and of the open conversation
+    known = live.versions(request.user, (changed or set()) | ({fan_pk} if fan_pk else set()))
+    fan_now, read = live.fan_stamp(request.user, fan_pk, known) if fan_pk else ("", True)
     fan = None
     if fan_pk and (fan_now == "0" or request.GET.get("fan_stamp") != fan_now or not read):
         fan = fan_in_scope(request, fan_pk)  # the open conversation changed (or is not to be seen): read it
     if fan is not None and not read and request.GET.get("visible") == "1":
         selectors.mark_read(request.user, fan)
-        fan_now, _ = live.fan_stamp(request.user, fan_pk)
+        known.update(live.versions(request.user, [fan_pk]))  # its row's unread count is 0 now
+        fan_now, _ = live.fan_stamp(request.user, fan_pk, known)
     filters = _filters(request)
     query = request.GET.get("query", "")
     query = query if query.startswith("?") else ""  # the page's own filters, echoed into the row links
     where = {"query": query, **filters}
     body: dict = {"stamp": now, "changed": True}
-    changed = live.changed_fans(request.GET.get("stamp", ""), now)
     if changed is not None:  # a few fans moved: only their rows (the page sorts and counts them)
-        body["rows"] = {str(pk): html for pk, html in live.changed_rows(request.user, changed, **where).items()}
+        moved = live.changed_rows(request.user, changed, known=known, **where)
+        body["rows"] = {str(pk): html for pk, html in moved.items()}
     else:
         rows, body["awaiting"] = live.listing(request.user, **where)
         body["list"] = "".join(e.html for e in rows) or '<li class="conv-empty">No conversations here.</li>'

@@ -140,12 +140,12 @@ def versions(user, pks, *, creator_id: int | None = None) -> dict[int, tuple]:
     return {row[0]: tuple(row[1:]) for row in found if row[1] is not None}
 
 
-def fan_stamp(user, fan_pk: int) -> tuple[str, bool]:
+def fan_stamp(user, fan_pk: int, known: dict[int, tuple] | None = None) -> tuple[str, bool]:
     """Changes when anything on one conversation's screen does (its messages, sends, moves, hold, assignment,
     notes): the live view re-renders the open conversation only then, however busy the rest of the inbox is.
     Also says whether this person has read it to the newest message. ("0", True): not in scope or no message
     yet (the caller then looks the fan up properly)."""
-    version = versions(user, [fan_pk]).get(fan_pk)
+    version = (versions(user, [fan_pk]) if known is None else known).get(fan_pk)
     if version is None:
         return "0", True
     newest, read_to = version[0], version[READ_TO]
@@ -250,11 +250,16 @@ def _row_version(version: tuple) -> tuple:
     return version[:1] + version[3:READ_TO] + version[READ_TO + 1 : UNREAD]
 
 
-def entries(user, pks, *, query: str = "", creator_id: int | None = None) -> dict[int, Entry]:
+def entries(
+    user, pks, *, query: str = "", creator_id: int | None = None, known: dict[int, tuple] | None = None
+) -> dict[int, Entry]:
     """The rows of `pks` (in scope, with messages) as this person sees them, each from the cache when its
     version is known, else read and rendered once (selectors.conversations) for everyone. Rows carry no
     "current" mark (inbox.js sets it), so every tab shares them."""
-    found = versions(user, pks, creator_id=creator_id)
+    if known is not None and creator_id is None:  # the caller asked these versions already (with others)
+        found = {pk: known[pk] for pk in pks if pk in known}
+    else:
+        found = versions(user, pks, creator_id=creator_id)
     place = _digest(query)
     keys = {pk: f"inbox-row:{pk}:{_digest(_row_version(v))}:{place}" for pk, v in found.items()}
     cached = caches["inbox"].get_many(list(keys.values()))
@@ -268,10 +273,10 @@ def entries(user, pks, *, query: str = "", creator_id: int | None = None) -> dic
     return {pk: entry.personal(user.pk, found[pk][UNREAD]) for pk, entry in shared.items()}
 
 
-def changed_rows(user, pks, *, query="", show="", creator_id=None) -> dict[int, str | None]:
+def changed_rows(user, pks, *, query="", show="", creator_id=None, known=None) -> dict[int, str | None]:
     """The live feed's changed rows: each fan's row HTML, or None where it left the list (filtered out, out of
-    scope); the page sorts and counts them."""
-    got = entries(user, pks, query=query, creator_id=creator_id)
+    scope); the page sorts and counts them. `known`: versions the caller already has (see `entries`)."""
+    got = entries(user, pks, query=query, creator_id=creator_id, known=known)
     return {pk: got[pk].html if pk in got and got[pk].shown(show) else None for pk in pks}
 
 

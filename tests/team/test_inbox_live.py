@@ -103,3 +103,15 @@ def test_a_filtered_tab_still_drops_a_row_that_left_its_filter(demo):
     Message.objects.create(fan=fan, direction="out", text="sure, here you go")
     moved = t.get(LIVE, {"show": "human", "stamp": start["stamp"]}).json()
     assert moved["rows"] == {str(fan.pk): None}  # given back to the bot: out of "needs a human"
+
+
+def test_the_open_conversation_is_read_by_the_poll_and_its_row_says_so(demo):
+    maria = chatter("maria", demo)
+    fan = FanFactory(creator=demo, name="Fay")
+    wrote(fan, "hello")
+    t = tab(maria)
+    start = t.get(LIVE, {"fan": fan.pk, "visible": "1"}).json()
+    wrote(fan, "are you there?")
+    d = t.get(LIVE, {"stamp": start["stamp"], "fan": fan.pk, "fan_stamp": start["fan_stamp"], "visible": "1"}).json()
+    assert "are you there?" in d["bubbles"]
+    assert "are you there?" in d["rows"][str(fan.pk)] and "unread-count" not in d["rows"][str(fan.pk)]
