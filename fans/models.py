@@ -33,7 +33,9 @@ class Fan(models.Model):
     # Per-fan arrival counter: orders a fan's actions and outcomes that share a timestamp.
     event_seq = models.PositiveBigIntegerField(default=0)
     # A human wrote to the fan in the platform's own UI: the bot stays silent until then (pipeline.contact).
-    human_hold_until = models.DateTimeField(null=True, blank=True)
+    human_hold_until = models.DateTimeField(
+        null=True, blank=True, db_index=True
+    )  # the live inbox counts holds on every poll
     # The provider's ephemeral events (users.typing / users.online / users.offline): the fan is typing
     # until then (the queued reply waits, bounded), and whether the fan is online, since when.
     typing_until = models.DateTimeField(null=True, blank=True, editable=False)
