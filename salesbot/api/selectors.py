@@ -57,25 +57,36 @@ def runtime_stats(creator) -> dict:
     }
 
 
+_TOKENS = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_creation_tokens",
+}
+
+
 def llm_usage(creator) -> dict:
+    """The creator's model calls: count, dollars, outcomes and tokens; `batched`, the part sent through the
+    Message Batches API (billed at half price), so the dashboard can price and show it apart."""
     calls = LLMCall.objects.filter(creator=creator)
+    batched = Q(batched=True)
     agg = calls.aggregate(
         n=Count("id"),
         cost=Sum("cost_usd"),
-        input=Sum("input_tokens"),
-        output=Sum("output_tokens"),
-        cache_read=Sum("cache_read_tokens"),
-        cache_write=Sum("cache_creation_tokens"),
+        batched_n=Count("id", filter=batched),
+        batched_cost=Sum("cost_usd", filter=batched),
+        **{key: Sum(column) for key, column in _TOKENS.items()},
+        **{f"batched_{key}": Sum(column, filter=batched) for key, column in _TOKENS.items()},
     )
     return {
         "calls": agg["n"],
         "cost_usd": float(agg["cost"] or 0),
         "by_outcome": dict(calls.values_list("outcome").annotate(n=Count("id"))),
-        "tokens": {
-            "input": agg["input"] or 0,
-            "output": agg["output"] or 0,
-            "cache_read": agg["cache_read"] or 0,
-            "cache_write": agg["cache_write"] or 0,
+        "tokens": {key: agg[key] or 0 for key in _TOKENS},
+        "batched": {
+            "calls": agg["batched_n"],
+            "cost_usd": float(agg["batched_cost"] or 0),
+            "tokens": {key: agg[f"batched_{key}"] or 0 for key in _TOKENS},
         },
     }
 

@@ -227,6 +227,7 @@ def poll() -> int:
     for batch_id in list(open_batches.distinct()):
         try:
             if not batch_api.ended(batch_id):
+                _cancel_if_stale(batch_id)
                 continue
             results = list(batch_api.results(batch_id))
         except anthropic.NotFoundError:
@@ -236,6 +237,21 @@ def poll() -> int:
             continue
         n += settle(batch_id, results)
     return n
+
+
+def _cancel_if_stale(batch_id: str) -> None:
+    """A batch still running whose every follow-up no longer fits its fan (each wrote, or moved on): cancelled at
+    the API, so what it has not run yet is not billed; its requests end "canceled" and are dropped as stale when
+    the batch ends. One batch holds at most MAX_REQUESTS, looked at once a minute."""
+    reqs = Req.objects.filter(batch_id=batch_id, status=Req.Status.SUBMITTED).select_related("creator", "fan")
+    if any(stale_reason(req, req.creator, req.fan) is None for req in reqs):
+        return
+    try:
+        batch_api.cancel(batch_id)
+    except anthropic.APIError as e:  # it ended meanwhile, or the API is down: its results settle it as before
+        log.info("batch %s: not cancelled (%s)", batch_id, type(e).__name__)
+        return
+    log.info("batch %s cancelled: every follow-up in it went stale", batch_id)
 
 
 def settle(batch_id: str, results: list) -> int:

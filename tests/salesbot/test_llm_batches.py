@@ -2,6 +2,7 @@
 and the fake platform as real processes: the worker holds the follow-up, the schedule's pass sends the batch and
 reads its results, the worker applies them through the live reply's check and the one sender."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -60,6 +61,13 @@ def held_and_sent(demo, fan) -> LLMBatchRequest:
 
 def results_in() -> int:
     return wait_until(batches.poll, timeout=10, every=0.1)
+
+
+def ended_then_results_in() -> int:
+    """The batch ends before the schedule looks (0.3 s): its result arrives for a fan who moved on meanwhile
+    (a batch still running when all its fans moved on is cancelled instead: see the tests at the end)."""
+    time.sleep(0.4)
+    return results_in()
 
 
 def fan_writes(demo, fan, text, msg_id):
@@ -126,7 +134,7 @@ def test_a_result_that_comes_after_the_fan_wrote_is_dropped_and_the_fan_gets_its
     fan_writes(demo, fan, "what are you up to tonight?", 501)  # the inbound path answers at once
     worker.drain(demo)
     (reply,) = to_fan(platform, fan)
-    assert results_in() == 1
+    assert ended_then_results_in() == 1
     req.refresh_from_db()
     assert req.status == "stale" and "the fan wrote" in req.error
     call = LLMCall.objects.get(batched=True)
@@ -166,7 +174,7 @@ def test_a_result_for_a_fan_who_moved_on_is_dropped_and_nothing_is_sent(batching
         Message.objects.create(fan=fan, direction="out", by_human=True, text="hey it's me")
     else:
         type(fan).objects.filter(pk=fan.pk).update(state="buyer")
-    assert results_in() == 1
+    assert ended_then_results_in() == 1
     req.refresh_from_db()
     assert req.status == "stale" and req.error
     assert LLMCall.objects.get(batched=True).outcome == "stale"
@@ -290,3 +298,34 @@ def test_the_follow_up_prompt_and_its_check(demo):
     assert validate({"action": "skip"}, demo, fan, follow_up="bump").action == "skip"
     with pytest.raises(RejectedReply, match="not a ppv"):
         validate({**text, "action": "ppv", "content_key": "combo5", "price": 20}, demo, fan, follow_up="bump")
+
+
+def test_a_running_batch_whose_every_follow_up_went_stale_is_cancelled_and_nothing_is_billed(batching, demo):
+    fake_llm, platform = batching
+    fake_llm.fake("POST", "batch", json={"seconds": 60})  # still running when the fan writes
+    fan = pitched_fan(demo)
+    req = held_and_sent(demo, fan)
+    fan_writes(demo, fan, "hey are you there", 502)
+    worker.drain(demo)
+    (reply,) = to_fan(platform, fan)
+    assert batches.poll() == 0  # not ended: cancelled instead of waited for
+    assert results_in() == 1  # the fake ends a cancelled batch with every request "canceled"
+    req.refresh_from_db()
+    assert (req.status, req.result) == ("stale", "canceled") and "the fan wrote" in req.error
+    assert not LLMCall.objects.filter(batched=True).exists()  # canceled before it ran: no model call to pay
+    worker.drain(demo)
+    assert to_fan(platform, fan) == [reply]
+
+
+def test_a_running_batch_with_a_follow_up_that_still_fits_is_left_to_run(batching, demo):
+    fake_llm, _ = batching
+    fake_llm.fake("POST", "batch", json={"seconds": 60})
+    stale, _still_fits = pitched_fan(demo), pitched_fan(demo)
+    assert checkers.enqueue_bumps() == 2
+    worker.drain(demo)
+    assert batches.run()["submitted"] == 2
+    fan_writes(demo, stale, "hey are you there", 503)
+    worker.drain(demo)
+    assert batches.poll() == 0
+    assert batches.poll() == 0 and LLMBatchRequest.objects.filter(status="submitted").count() == 2  # asked again
+    assert not fake_llm.fake("GET", "batches")["batches"][0]["ended"]

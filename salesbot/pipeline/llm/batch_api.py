@@ -48,6 +48,11 @@ def create(requests: list[dict]) -> str:
     return _batches().create(requests=requests).id
 
 
+def cancel(batch_id: str) -> None:
+    """Ask the API to stop a batch: the requests it has not run yet end "canceled" and are not billed."""
+    _batches().cancel(batch_id)
+
+
 def ended(batch_id: str) -> bool:
     """Whether the batch has ended processing (every request succeeded, errored, was canceled or expired)."""
     return _batches().retrieve(batch_id).processing_status == "ended"
