@@ -3,6 +3,8 @@
 - `POST /v1/messages/batches` {"requests": [{"custom_id", "params"}]}: a MessageBatch, "in_progress";
 - `GET /v1/messages/batches/{id}`: "in_progress" for the configured processing time (`--batch-seconds`, or
   `POST /_fake/batch {"seconds": s}`), then "ended" with its request counts and a `results_url`;
+- `GET /v1/messages/batches`: the newest batches first (a page of up to 20: `data`, `has_more`, `first_id`,
+  `last_id`);
 - `POST /v1/messages/batches/{id}/cancel`: "canceling", then "ended" with every request canceled;
 - `GET /v1/messages/batches/{id}/results`: JSONL, one line per request: {"custom_id", "result": {"type":
   "succeeded", "message"} | {"type": "errored", "error": {"type": "error", "error": {...}}} | {"type": "canceled"}
@@ -10,7 +12,9 @@
 
 Each request is answered when the batch ends, by the same code as `POST /v1/messages` (mode, decision, prompt
 cache) with usage.service_tier "batch"; an error mode makes it errored. `POST /_fake/batch {"outcome": "expired"}`
-(or "canceled") ends later batches' requests that way instead; `GET /_fake/batches` lists what was received.
+(or "canceled") ends later batches' requests that way instead; `POST /_fake/batch {"lose_answers": n}` makes the
+next n creates keep the batch but answer 500, as when the API's answer is lost after it accepted the batch;
+`GET /_fake/batches` lists what was received.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ class FakeBatches:
 
     def reset(self):
         with self.lock:
-            self.seconds, self.outcome = self.default_seconds, None
+            self.seconds, self.outcome, self.lose_answers = self.default_seconds, None, 0
             self.batches: dict[str, dict] = {}
 
     def configure(self, body: dict) -> dict:
@@ -56,9 +60,12 @@ class FakeBatches:
             raise _bad("seconds must be a number >= 0")
         if outcome not in OUTCOMES:
             raise _bad(f"outcome must be one of {OUTCOMES}")
+        lose = body.get("lose_answers", self.lose_answers)
+        if not isinstance(lose, int) or isinstance(lose, bool) or lose < 0:
+            raise _bad("lose_answers must be an integer >= 0")
         with self.lock:
-            self.seconds, self.outcome = float(seconds), outcome
-            return {"seconds": self.seconds, "outcome": self.outcome}
+            self.seconds, self.outcome, self.lose_answers = float(seconds), outcome, lose
+            return {"seconds": self.seconds, "outcome": self.outcome, "lose_answers": self.lose_answers}
 
     def listing(self) -> dict:
         with self.lock:
@@ -80,7 +87,18 @@ class FakeBatches:
         rest = path[len("/v1/messages/batches") :].strip("/")
         parts = rest.split("/") if rest else []
         if method == "POST" and not parts:
-            return 200, self.create(body, base_url), {}
+            created = self.create(body, base_url)
+            with self.lock:
+                if self.lose_answers:
+                    self.lose_answers -= 1
+                    raise ApiError(500, "api_error", "internal error (the batch was created; this answer is lost)")
+            return 200, created, {}
+        if method == "GET" and not parts:
+            with self.lock:
+                newest = sorted(self.batches.values(), key=lambda b: b["created"], reverse=True)[:20]
+                data = [self.view(b, base_url) for b in newest]
+            first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+            return 200, {"data": data, "has_more": len(self.batches) > 20, "first_id": first, "last_id": last}, {}
         if not parts or len(parts) > 2 or (len(parts) == 2 and parts[1] not in ("cancel", "results")):
             raise ApiError(404, "not_found_error", f"no route for {path}")
         want = (method, parts[1] if len(parts) == 2 else "")

@@ -202,11 +202,15 @@ def submit() -> int:
         sent.append(req)
     if not sent:
         return 0
+    started, failure = timezone.now(), None
     try:
         batch_id = batch_api.create(requests)
     except anthropic.APIError as e:
-        why = f"the batch was not accepted: {type(e).__name__}: {e}"[:2000]
-        log.warning("batch of %s follow-up(s) not accepted (%s); tried again next minute", len(sent), type(e).__name__)
+        failure, batch_id = e, _created_all_the_same(e, started, len(requests))
+    if not batch_id:
+        kind = type(failure).__name__
+        why = f"the batch was not accepted: {kind}: {failure}"[:2000]
+        log.warning("batch of %s follow-up(s) not accepted (%s); tried again next minute", len(sent), kind)
         Req.objects.filter(pk__in=[r.pk for r in sent]).update(attempts=F("attempts") + 1, error=why)
         for req in sent:
             if req.attempts + 1 >= SUBMIT_ATTEMPTS:
@@ -218,6 +222,20 @@ def submit() -> int:
     Req.objects.bulk_update(sent, ["status", "batch_id", "submitted_at", "attempts", "prompt_tokens", "trimmed"])
     log.info("batch %s: %s follow-up(s) sent", batch_id, len(sent))
     return len(sent)
+
+
+def _created_all_the_same(error: anthropic.APIError, started, n: int) -> str | None:
+    """A create whose answer was lost (a timeout, a dropped connection, a 5xx) may have created the batch: it is
+    looked for before the requests go again, so the model is not paid twice. A refusal (4xx) created nothing."""
+    if isinstance(error, anthropic.APIStatusError) and error.status_code < 500:
+        return None
+    try:
+        found = batch_api.created_since(started, n)
+    except anthropic.APIError:
+        return None
+    if found:
+        log.warning("batch create: the answer was lost (%s) but the API had created %s: taken as sent", error, found)
+    return found
 
 
 def poll() -> int:

@@ -229,6 +229,22 @@ def test_a_batch_the_api_does_not_take_is_sent_again_then_the_rules_bump(batchin
     assert bump.source == "rules" and bump.status == "sent" and len(to_fan(platform, fan)) == 1
 
 
+def test_a_create_whose_answer_was_lost_is_not_sent_again_and_the_model_is_paid_once(batching, demo):
+    fake_llm, platform = batching
+    fan = pitched_fan(demo)
+    assert checkers.enqueue_bumps() == 1
+    worker.drain(demo)
+    fake_llm.fake("POST", "batch", json={"lose_answers": 1})  # created at the API, answered 500
+    assert batches.submit() == 1  # found at the API: taken as sent, not sent again
+    (batch,) = fake_llm.fake("GET", "batches")["batches"]
+    req = LLMBatchRequest.objects.get(fan=fan)
+    assert (req.status, req.batch_id, req.attempts) == ("submitted", batch["id"], 1)
+    assert results_in() == 1
+    worker.drain(demo)
+    assert len(fake_llm.fake("GET", "batches")["batches"]) == 1 and LLMCall.objects.filter(batched=True).count() == 1
+    assert [m["text"] for m in to_fan(platform, fan)] == [LLMBatchRequest.objects.get(fan=fan).action.message_text]
+
+
 def test_with_the_setting_off_a_bump_is_decided_at_once_as_before(batching, demo):
     fake_llm, platform = batching
     type(demo).objects.filter(pk=demo.pk).update(llm_batch_followups=False)

@@ -9,6 +9,7 @@ as JSONL, one line per request in any order (matched by `custom_id`), each `succ
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
@@ -39,13 +40,26 @@ def request(custom_id: str, model: str, prompt: Prompt) -> dict:
     return {"custom_id": custom_id, "params": params}
 
 
-def _batches():
-    return client().with_options(timeout=max(TIMEOUT_S, settings.LLM_TIMEOUT_S)).messages.batches
+def _batches(**options):
+    return client().with_options(timeout=max(TIMEOUT_S, settings.LLM_TIMEOUT_S), **options).messages.batches
 
 
 def create(requests: list[dict]) -> str:
-    """Send one batch; its id."""
-    return _batches().create(requests=requests).id
+    """Send one batch; its id. Not retried by the SDK: a retry after an answer lost on the way (a timeout, a 5xx)
+    would create, and bill, the batch twice; the caller looks for it first (`created_since`)."""
+    return _batches(max_retries=0).create(requests=requests).id
+
+
+def created_since(started: datetime, n: int) -> str | None:
+    """The id of the one batch of `n` requests the API created since `started` (less a minute for the clocks), or
+    None when there is none or more than one: after a create whose answer was lost, whether it was created."""
+    since = started - timedelta(minutes=1)
+    found = [
+        b.id
+        for b in _batches().list(limit=20).data
+        if b.created_at >= since and sum(dict(b.request_counts).values()) == n
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def cancel(batch_id: str) -> None:
