@@ -203,6 +203,7 @@ def submit() -> int:
     if not sent:
         return 0
     started, failure = timezone.now(), None
+    batch_id: str | None
     try:
         batch_id = batch_api.create(requests)
     except anthropic.APIError as e:
