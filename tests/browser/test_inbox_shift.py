@@ -143,7 +143,10 @@ def shot(browser, screenshot, name, width=1440, height=900):
 
 
 def bubbles(browser):
-    return [b.text for b in browser.find_elements("css selector", "#bubbles li.bubble")]
+    """The bubbles' texts, read in one script: the live feed swaps the bubbles in while a test waits, and an
+    element read one by one can go stale between two reads."""
+    script = "return Array.from(document.querySelectorAll('#bubbles li.bubble'), (b) => b.innerText)"
+    return browser.execute_script(script)
 
 
 def wait_for(predicate, timeout=5.0):
