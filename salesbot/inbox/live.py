@@ -202,7 +202,7 @@ class Entry:
         """This row as `user_pk` sees it: selectors.Row.awaits and the template's per-person parts, from the
         shared row (a few string swaps, no query, no render)."""
         held_me, assigned_me = self.held_by_id == user_pk, self.assigned_to_id == user_pk
-        awaiting_me = self.awaiting and (self.awaits_anyone or held_me or assigned_me)
+        awaiting_me = self.awaits_anyone or (self.awaiting and (held_me or assigned_me))
         marks = {
             "<!--unread-class-->": " unread" if unread else "",
             "<!--unread-count-->": f'<span class="unread-count" title="unread">{unread}</span>' if unread else "",
