@@ -10,6 +10,8 @@ PPV, so it is held and bumped once after 4h. `handed_off` is left only by staff.
 from django.db import models, transaction
 from django.utils import timezone
 
+import sqlonce
+
 
 class FanState(models.TextChoices):
     NEW = "new"
@@ -63,13 +65,22 @@ def can_transition(from_state: str, to_state: str, by_staff: bool = False) -> bo
     return by_staff and (from_state, to_state) in STAFF_ONLY
 
 
+def _move(pk, old, new):
+    from fans.models import Fan
+
+    return Fan.objects.filter(pk=pk, state=old), {"state": new}
+
+
+_MOVE = sqlonce.update(_move, int, str, str)  # every move runs it (sqlonce: compiled once)
+
+
 def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None, by_user=None):
     """Apply one legal move and record it; raise IllegalTransition otherwise.
 
     The write is conditional on the stored state still being the one read (`fan.state`), so a move
     never overwrites a state another process set meanwhile (a checker marking dormant a fan that was
     just handed off): then StaleState is raised, nothing is written and `fan.state` is refreshed."""
-    from fans.models import Fan, FanTransition
+    from fans.models import FanTransition
 
     old = fan.state
     if not can_transition(old, new_state, by_staff):
@@ -78,7 +89,7 @@ def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None
     # No savepoint (it ran on every message): nothing raises inside the block, so a caller that catches
     # StaleState keeps its own transaction usable.
     with transaction.atomic(savepoint=False):
-        moved = Fan.objects.filter(pk=fan.pk, state=old).update(state=new_state) == 1
+        moved = _MOVE.run(fan.pk, old, new_state) == 1
         if moved:
             FanTransition.objects.create(
                 fan=fan,

@@ -73,18 +73,19 @@ STATUS_FIELDS = ("error", "platform_message_id")
 
 
 @transaction.atomic(savepoint=False)
-def set_action_status(action: Action, status: str, *, only_from=None, **fields) -> bool:
+def set_action_status(action: Action, status: str, *, only_from=None, locked: Action | None = None, **fields) -> bool:
     """Save the action's new status (and `error` / `platform_message_id` if given) and move its counts
     in the stats counters in the same transaction: out under the old status, in under the new one, so
     pending → sent starts counting and pending → failed/refused never does.
 
     The row is locked and re-read, so the counters follow the stored status and flags, not a stale
     copy. `only_from`: statuses the change applies from (e.g. only a still-pending action becomes
-    failed); otherwise nothing is written and False is returned. `action` gets the saved values."""
+    failed); otherwise nothing is written and False is returned. `action` gets the saved values. `locked`: the
+    row as the caller read it with select_for_update in this transaction (not read again)."""
     unknown = set(fields) - set(STATUS_FIELDS)
     if unknown:
         raise TypeError(f"set_action_status() cannot set {sorted(unknown)}")
-    old = Action.objects.select_for_update().get(pk=action.pk)
+    old = locked if locked is not None else Action.objects.select_for_update().get(pk=action.pk)
     if only_from is not None and old.status not in only_from:
         return False
     new = copy.copy(old)

@@ -27,10 +27,12 @@ lock that next_seq takes.
 
 import logging
 from collections import defaultdict
+from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 
+import sqlonce
 from learning.models import BuyerStat, Outcome, StatsCell
 from learning.stats import from_rows
 from learning.stats.cells import (
@@ -116,11 +118,20 @@ def outcome_recorded(outcome):
     if outcome.event == Outcome.Event.PURCHASED:
         refresh_buyer(outcome.fan_id, outcome.fan.creator_id)
     elif outcome.event == Outcome.Event.REPLIED:  # a reply before a buyer's first purchase counts
-        (
-            BuyerStat.objects.filter(fan_id=outcome.fan_id)
-            .filter(Q(first_buy_ts__gt=outcome.ts) | Q(first_buy_ts=outcome.ts, first_buy_seq__gt=outcome.seq))
-            .update(replies=F("replies") + 1)
-        )
+        _REPLY_BEFORE_FIRST_BUY.run(outcome.fan_id, outcome.ts, outcome.seq)
+
+
+_REPLY_BEFORE_FIRST_BUY = sqlonce.update(  # every fan message runs it (sqlonce: compiled once)
+    lambda fan_id, ts, seq: (
+        BuyerStat.objects.filter(fan_id=fan_id).filter(
+            Q(first_buy_ts__gt=ts) | Q(first_buy_ts=ts, first_buy_seq__gt=seq)
+        ),
+        {"replies": F("replies") + 1},
+    ),
+    int,
+    datetime,
+    int,
+)
 
 
 # --- reading, folding, rebuilding --------------------------------------------------------------------

@@ -18,6 +18,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+import sqlonce
+from fans.models import Fan
 from fans.state_machine import NO_CONTACT
 from learning.models import Action
 from learning.selectors import spend_capped
@@ -40,14 +42,19 @@ CREATOR_FIELDS = [
 ]
 
 
+_ROWS = sqlonce.select(
+    lambda pk: (
+        Fan.objects.filter(pk=pk).order_by().values_list(*FAN_FIELDS, *(f"creator__{n}" for n in CREATOR_FIELDS))
+    ),
+    int,
+)
+
+
 def refresh(creator, fan) -> None:
     """Re-read what the rules read: both rows in one query (the gate runs before every send)."""
-    row = (
-        type(fan)
-        .objects.filter(pk=fan.pk)
-        .values_list(*FAN_FIELDS, *(f"creator__{name}" for name in CREATOR_FIELDS))
-        .get()
-    )
+    row = _ROWS.first(fan.pk)
+    if row is None:
+        raise Fan.DoesNotExist(f"fan {fan.pk} is gone")
     for name, value in zip(FAN_FIELDS, row[: len(FAN_FIELDS)], strict=True):
         setattr(fan, name, value)
     for name, value in zip(CREATOR_FIELDS, row[len(FAN_FIELDS) :], strict=True):

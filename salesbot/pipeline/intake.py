@@ -3,12 +3,14 @@
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+import sqlonce
 from fans.models import Fan, Message
 from fans.services import get_or_create_fan
 from fans.state_machine import FanState, transition
@@ -137,13 +139,33 @@ def _book_crash(pk: int, e: Exception) -> None:
     )
 
 
+# A fan message's statements, compiled once (sqlonce): they run for every message.
+_SEEN = sqlonce.select(
+    lambda fan_id, message_id: (
+        Message.objects.filter(fan_id=fan_id, direction=Message.Direction.IN, platform_message_id=message_id)
+        .order_by()
+        .values_list("id")[:1]
+    ),
+    int,
+    int,
+)
+_COUNT_IN = sqlonce.update(
+    lambda pk, ts: (
+        Fan.objects.filter(pk=pk),
+        {"messages_received": F("messages_received") + 1, "last_interaction_ts": latest(ts)},
+    ),
+    int,
+    datetime,
+)
+
+
 def on_message(creator: Creator, inbound: Inbound[wh.FanMessage]):
     msg = inbound.event
     claimed = msg.sent_at or inbound.envelope.created_at
     ts = believable(claimed, inbound.arrived_at)
     # Locked until the event's transaction ends: the fan read here stays the fan written below.
     fan, _ = get_or_create_fan(creator, msg.fan.id, msg.fan.name, lock=True)
-    if Message.objects.filter(fan=fan, direction=Message.Direction.IN, platform_message_id=msg.message_id).exists():
+    if _SEEN.first(fan.pk, msg.message_id):
         return
     signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
     Message.objects.create(
@@ -156,7 +178,7 @@ def on_message(creator: Creator, inbound: Inbound[wh.FanMessage]):
         signals=signals,
     )
     learn_from_message(fan, msg.text, ts)
-    Fan.objects.filter(pk=fan.pk).update(messages_received=F("messages_received") + 1, last_interaction_ts=latest(ts))
+    _COUNT_IN.run(fan.pk, ts)
     fan.messages_received += 1
     fan.last_interaction_ts = max(fan.last_interaction_ts or ts, ts)
     record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)

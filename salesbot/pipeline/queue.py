@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+import sqlonce
 from fans.models import Fan
 from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
 from salesbot.pipeline import recovery
@@ -230,24 +231,74 @@ def followup_of_taken_item():
     )
 
 
+# The claim's statements, compiled once (sqlonce): they run for every reply.
+_TAKE_FAN = sqlonce.update(
+    lambda pk, now, until: (
+        Fan.objects.filter(pk=pk).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)),
+        {"lease_until": until},
+    ),
+    int,
+    datetime,
+    datetime,
+)
+_RELEASE_FAN = sqlonce.update(lambda pk: (Fan.objects.filter(pk=pk), {"lease_until": None}), int)
+_CLAIM = sqlonce.update(
+    lambda pk, status, now, by: (
+        QueueItem.objects.filter(pk=pk, status=status),
+        {"status": QueueItem.Status.WORKING, "claimed_at": now, "claimed_by": by, "attempts": F("attempts") + 1},
+    ),
+    int,
+    str,
+    datetime,
+    str,
+)
+
+
 def _take_fan(fan_id, now) -> bool:
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    return Fan.objects.filter(pk=fan_id).filter(free).update(lease_until=now + lease()) == 1
+    return _TAKE_FAN.run(fan_id, now, now + lease()) == 1
 
 
 def release_fan(fan_id) -> None:
-    Fan.objects.filter(pk=fan_id).update(lease_until=None)
+    _RELEASE_FAN.run(fan_id)
 
 
 def workable(creator=None, now=None):
     now = now or timezone.now()
-    abandoned = Q(status=QueueItem.Status.WORKING, claimed_at__lt=now - lease())
+    return _workable(now, now - lease(), creator.pk if creator is not None else None)
+
+
+def _workable(now, abandoned_before, creator_id=None):
+    abandoned = Q(status=QueueItem.Status.WORKING, claimed_at__lt=abandoned_before)
     qs = (
         QueueItem.objects.filter(not_before__lte=now)
         .filter(Q(status=QueueItem.Status.PENDING) | abandoned)
         .exclude(fan__lease_until__gte=now)
     )
-    return qs.filter(creator=creator) if creator is not None else qs
+    return qs.filter(creator_id=creator_id) if creator_id is not None else qs
+
+
+# The most urgent workable items (claim_next), for every creator or one: compiled once each (sqlonce).
+_CANDIDATE_FIELDS = ("id", "fan_id", "status", "action_id")
+_CANDIDATES = sqlonce.select(
+    lambda now, before: _workable(now, before).order_by(*PRIORITY).values_list(*_CANDIDATE_FIELDS)[:20],
+    datetime,
+    datetime,
+)
+_CANDIDATES_OF = sqlonce.select(
+    lambda now, before, creator_id: (
+        _workable(now, before, creator_id).order_by(*PRIORITY).values_list(*_CANDIDATE_FIELDS)[:20]
+    ),
+    datetime,
+    datetime,
+    int,
+)
+
+
+class _Candidate:
+    __slots__ = ("pk", "fan_id", "status", "action_id")
+
+    def __init__(self, pk, fan_id, status, action_id):
+        self.pk, self.fan_id, self.status, self.action_id = pk, fan_id, status, action_id
 
 
 def next_retry_in(creator=None, within: float = 0.0) -> float | None:
@@ -255,16 +306,26 @@ def next_retry_in(creator=None, within: float = 0.0) -> float | None:
     if within <= 0:
         return None
     now = timezone.now()
-    due = (
-        QueueItem.objects.filter(
-            status=QueueItem.Status.PENDING, not_before__gt=now, not_before__lte=now + timedelta(seconds=within)
-        )
-        .filter(**({"creator": creator} if creator is not None else {}))
-        .order_by("not_before")
-        .values_list("not_before", flat=True)
-        .first()
-    )
-    return None if due is None else max((due - now).total_seconds(), 0.0)
+    until = now + timedelta(seconds=within)
+    row = _NEXT_DUE.first(now, until) if creator is None else _NEXT_DUE_OF.first(now, until, creator.pk)
+    return None if row is None else max((row[0] - now).total_seconds(), 0.0)
+
+
+def _due(now, until):
+    return QueueItem.objects.filter(status=QueueItem.Status.PENDING, not_before__gt=now, not_before__lte=until)
+
+
+_NEXT_DUE = sqlonce.select(
+    lambda now, until: _due(now, until).order_by("not_before").values_list("not_before")[:1], datetime, datetime
+)
+_NEXT_DUE_OF = sqlonce.select(
+    lambda now, until, creator_id: (
+        _due(now, until).filter(creator_id=creator_id).order_by("not_before").values_list("not_before")[:1]
+    ),
+    datetime,
+    datetime,
+    int,
+)
 
 
 def claim_next(creator=None) -> QueueItem | None:
@@ -275,16 +336,15 @@ def claim_next(creator=None) -> QueueItem | None:
     if time.monotonic() - _last_reclaim >= RECLAIM_EVERY_S:
         _last_reclaim = time.monotonic()
         recovery.reclaim_dead(now)
-    for item in workable(creator, now).order_by(*PRIORITY).only("id", "fan_id", "status", "action_id")[:20]:
+    before = now - lease()
+    rows = _CANDIDATES.rows(now, before) if creator is None else _CANDIDATES_OF.rows(now, before, creator.pk)
+    for item in (_Candidate(*row) for row in rows):
         if not _take_fan(item.fan_id, now):
             continue
         if _superseded(item, now):
             release_fan(item.fan_id)
             continue
-        taken = QueueItem.objects.filter(pk=item.pk, status=item.status).update(
-            status=QueueItem.Status.WORKING, claimed_at=now, claimed_by=recovery.worker_id(), attempts=F("attempts") + 1
-        )
-        if taken:
+        if _CLAIM.run(item.pk, item.status, now, recovery.worker_id()):
             return QueueItem.objects.select_related("fan", "creator", "action").get(pk=item.pk)
         release_fan(item.fan_id)
     return None

@@ -6,6 +6,7 @@ the fan's own name do not make a line new), so "hey John ðŸ’•" and "Hey  john ðŸ
 
 import re
 
+import sqlonce
 from learning.models import Action
 
 
@@ -20,13 +21,19 @@ def normalise(text: str, fan_name: str = "") -> str:
 
 def sent_texts(fan) -> list[str]:
     """Every line the fan got from the bot, oldest first: sent here, or logged by the seed's bot (imports)."""
-    return list(
-        Action.objects.filter(fan=fan, status__in=[Action.Status.SENT, Action.Status.LOGGED])
+    return [text for (text,) in _SENT_TEXTS.rows(fan.pk)]
+
+
+_SENT_TEXTS = sqlonce.select(
+    lambda fan_id: (
+        Action.objects.filter(fan_id=fan_id, status__in=[Action.Status.SENT, Action.Status.LOGGED])
         .exclude(action=Action.Kind.SKIP)
         .exclude(message_text="")
         .order_by("ts", "seq")
-        .values_list("message_text", flat=True)
-    )
+        .values_list("message_text")
+    ),
+    int,
+)
 
 
 def already_had(fan, text: str) -> bool:

@@ -203,15 +203,15 @@ def settle_sent(action: Action, platform_message_id: int) -> bool:
     if (fresh.extra or {}).get("outcome_unknown"):
         extra = {k: v for k, v in fresh.extra.items() if k != "outcome_unknown"}
         Action.objects.filter(pk=action.pk).update(extra=extra)
-        action.extra = extra
-    _book_sent(action, platform_message_id)
+        action.extra = fresh.extra = extra
+    _book_sent(action, platform_message_id, locked=fresh)
     return True
 
 
 @transaction.atomic(savepoint=False)  # inside settle_sent's transaction: all of it or none, no savepoint
-def _book_sent(action: Action, platform_message_id: int):
+def _book_sent(action: Action, platform_message_id: int, locked: Action | None = None):
     now = timezone.now()
-    set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="")
+    set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="", locked=locked)
     attach_purchases(action)  # a purchase of this message that arrived before it was booked
     fan = Fan.objects.select_for_update().get(pk=action.fan_id)
     human = writer_of(action) == HUMAN

@@ -13,12 +13,13 @@ comes back as an item of the same kind, decided from that result.
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+import sqlonce
 from fans.models import Message
 from learning.models import Action
 from learning.services import set_action_status
@@ -66,6 +67,34 @@ class Deferred(Exception):
     def __init__(self, until, why: str):
         self.until, self.why = until, why
         super().__init__(why)
+
+
+# The item's own writes and the read after it, compiled once (sqlonce): they run for every reply.
+_SET_ACTION = sqlonce.update(
+    lambda pk, action_id: (QueueItem.objects.filter(pk=pk), {"action_id": action_id}), int, int
+)
+_CLOSE = sqlonce.update(
+    lambda pk, status, finished_at, result, not_before: (
+        QueueItem.objects.filter(pk=pk),
+        {"status": status, "finished_at": finished_at, "result": result, "not_before": not_before},
+    ),
+    int,
+    str,
+    datetime,
+    str,
+    datetime,
+)
+_AFTER = sqlonce.select(
+    lambda fan_id, pk, now: (
+        QueueItem.objects.filter(fan_id=fan_id)
+        .filter(Q(pk=pk) | Q(status=QueueItem.Status.PENDING, not_before__lte=now))
+        .order_by()
+        .values_list("pk", "followup_since")
+    ),
+    int,
+    int,
+    datetime,
+)
 
 
 def handle(item: QueueItem) -> str:
@@ -119,7 +148,7 @@ def handle(item: QueueItem) -> str:
             LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
         batches.link(decision, action)
         item.action = action
-        item.save(update_fields=["action"])
+        _SET_ACTION.run(item.pk, action.pk)
         if (
             item.reason == QueueItem.Reason.MESSAGE
             and action.status == Action.Status.PENDING
@@ -149,7 +178,7 @@ def work_one(creator=None) -> QueueItem | None:
         log.exception("queue item %s crashed", item.pk)
         raise
     finally:
-        item.save(update_fields=["status", "finished_at", "result", "not_before"])
+        _CLOSE.run(item.pk, item.status, item.finished_at, item.result, item.not_before)
         queue.release_fan(item.fan_id)
         _after_item(item)
     return item
@@ -159,11 +188,7 @@ def _after_item(item):
     """What closing the item leaves, in one read: a fan who wrote while its decided send waited gets an item
     of its own (queue.follow_up), and a message that arrived while the fan was leased got a pending item
     whose task found the fan busy and gave up: a task is queued for it now, or it would wait for the sweeper."""
-    rows = dict(
-        QueueItem.objects.filter(fan_id=item.fan_id)
-        .filter(Q(pk=item.pk) | Q(status=QueueItem.Status.PENDING, not_before__lte=timezone.now()))
-        .values_list("pk", "followup_since")
-    )
+    rows = dict(_AFTER.rows(item.fan_id, item.pk, timezone.now()))
     since = rows.pop(item.pk, None)
     followed = None
     if item.status != QueueItem.Status.PENDING and item.action_id is not None and since is not None:

@@ -1,0 +1,169 @@
+"""ORM statements compiled once per process and database, then run as plain SQL with new arguments.
+
+Why: a reply runs the same few dozen statements every time, and Django spends more CPU building and compiling
+each one (filters, joins, column lists, quoting) than the database spends running it. The statement is still
+written with the ORM, once: `build` is called with stand-in values, compiled, and the positions of the stand-ins
+among the parameters are remembered; a later call puts the real values there. Results go through the same
+converters the ORM would apply, so a value reads the same either way.
+
+Rules for a `build`: its arguments may only be used as plain values (a filter's right-hand side, an update's
+value), never to choose the statement's shape (no `if arg:`; None never passed where it would make `IS NULL`);
+each argument is an int, a str or an aware datetime, as the statement's `kinds` declare.
+"""
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import QuerySet
+from django.db.models.sql import UpdateQuery
+
+# Two sets of stand-in values: a statement is compiled with each, and the parameters that differ are the
+# arguments' places. Ints stay inside every integer field's range (Django drops a lookup that cannot match).
+_INT_BASE = (20011, 20611)
+_DT_BASE = (datetime(1901, 2, 3, tzinfo=UTC), datetime(1903, 4, 5, tzinfo=UTC))
+
+
+def _stand_in(kind: type, i: int, which: int = 0) -> Any:
+    if kind is int:
+        return _INT_BASE[which] + i
+    if kind is str:
+        return f"sqlonce-{which}-{i}"
+    if kind is datetime:
+        return _DT_BASE[which] + timedelta(seconds=i, microseconds=i + 1)
+    raise TypeError(f"sqlonce: an argument is an int, a str or a datetime, not {kind.__name__}")
+
+
+def _adapt(connection, kind: type, value: Any) -> Any:
+    if kind is datetime and value is not None:
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _matches(param, adapted: list) -> list[int]:
+    """Which stand-ins this compiled parameter is (equal in value: PostgreSQL's backend wraps a big integer as
+    psycopg's Int8, which still compares equal to the int)."""
+    if isinstance(param, bool):
+        return []
+    return [
+        i
+        for i, a in enumerate(adapted)
+        if type(param) is type(a) or isinstance(param, int) and isinstance(a, int)
+        if param == a
+    ]
+
+
+def _wrapper(param):
+    """The backend's own wrapper type around an int parameter (psycopg's Int8), kept for the real value."""
+    return type(param) if isinstance(param, int) and type(param) is not int else None
+
+
+class _Compiled:
+    __slots__ = ("sql", "params", "slots", "converters", "compiler")
+
+    def __init__(self, sql, params, slots, converters, compiler):
+        self.sql, self.params, self.slots = sql, params, slots
+        self.converters, self.compiler = converters, compiler
+
+    def bind(self, connection, kinds, values) -> list:
+        params = list(self.params)
+        for pos, i, wrap in self.slots:
+            value = _adapt(connection, kinds[i], values[i])
+            params[pos] = wrap(value) if wrap is not None and value is not None else value
+        return params
+
+
+class _Statement:
+    def __init__(self, build: Callable[..., Any], kinds: Sequence[type]):
+        self.build, self.kinds = build, tuple(kinds)
+        self._by_db: dict[tuple[str, str, int], _Compiled] = {}
+        self._model = None
+
+    @property
+    def model(self):
+        """The statement's model, from its first build (models need not be loaded when it is declared)."""
+        if self._model is None:
+            built = self.build(*(_stand_in(k, i) for i, k in enumerate(self.kinds)))
+            self._model = (built[0] if isinstance(built, tuple) else built).model
+        return self._model
+
+    def _compiled(self, alias: str, connection) -> _Compiled:
+        key = (alias, connection.vendor, id(connection))  # a thread's own connection: converters are bound to it
+        done = self._by_db.get(key)
+        if done is None:
+            compiled = []
+            for which in (0, 1):
+                stand_ins = [_stand_in(k, i, which) for i, k in enumerate(self.kinds)]
+                compiler, converters = self._compile(self.build(*stand_ins), alias)
+                sql, params = compiler.as_sql()
+                adapted = [_adapt(connection, k, v) for k, v in zip(self.kinds, stand_ins, strict=True)]
+                slots = [(pos, i, _wrapper(p)) for pos, p in enumerate(params) for i in _matches(p, adapted)]
+                compiled.append((sql, params, slots, compiler, converters))
+            (sql, params, slots, compiler, converters), other = compiled
+            differ = {pos for pos, (a, b) in enumerate(zip(params, other[1], strict=False)) if a != b}
+            if sql != other[0] or len(params) != len(other[1]) or differ != {pos for pos, _, _ in slots}:
+                raise ValueError(f"sqlonce: the arguments change the statement's shape, not only its values: {sql}")
+            missing = set(range(len(self.kinds))) - {i for _, i, _ in slots}
+            if missing:
+                raise ValueError(f"sqlonce: arguments {sorted(missing)} do not reach the compiled statement: {sql}")
+            done = self._by_db[key] = _Compiled(sql, tuple(params), slots, converters(compiler), compiler)
+        return done
+
+    def _compile(self, built, alias):
+        raise NotImplementedError
+
+
+class Select(_Statement):
+    """A values_list() query: `rows(*args)` gives its rows as tuples, `first(*args)` the first or None."""
+
+    def _compile(self, qs: QuerySet, alias):
+        compiler = qs.query.get_compiler(alias)
+
+        def converters(c):
+            return c.get_converters([col for col, _, _ in c.select])
+
+        return compiler, converters
+
+    def rows(self, *args) -> list[tuple]:
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        c = self._compiled(alias, connection)
+        with connection.cursor() as cur:
+            cur.execute(c.sql, c.bind(connection, self.kinds, args))
+            rows = cur.fetchall()
+        if c.converters:
+            return [tuple(r) for r in c.compiler.apply_converters(rows, c.converters)]
+        return [tuple(r) for r in rows]
+
+    def first(self, *args) -> tuple | None:
+        rows = self.rows(*args)
+        return rows[0] if rows else None
+
+
+class Update(_Statement):
+    """`build(*args)` returns (queryset, {field: value}); `run(*args)` updates and returns the row count."""
+
+    def _compile(self, built, alias):
+        qs, values = built
+        query = qs.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        return query.get_compiler(alias), lambda c: None
+
+    def run(self, *args) -> int:
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        c = self._compiled(alias, connection)
+        with connection.cursor() as cur:
+            cur.execute(c.sql, c.bind(connection, self.kinds, args))
+            return cur.rowcount
+
+
+def select(build: Callable[..., QuerySet], *kinds: type) -> Select:
+    """A read: `build(*args)` returns a values_list() queryset; each of `kinds` is int, str or datetime."""
+    return Select(build, kinds)
+
+
+def update(build: Callable[..., tuple[QuerySet, dict]], *kinds: type) -> Update:
+    """A write: `build(*args)` returns (queryset, {field: value}), as for `queryset.update(**values)`."""
+    return Update(build, kinds)
