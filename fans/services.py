@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+import sqlonce
 from fans.models import Fan, SafetyClearance
 from fans.signals import left_the_bot
 from fans.state_machine import FanState, StaleState, transition
@@ -13,11 +14,20 @@ class NotAllowed(Exception):
     """The person may not do this to the fan; the message says why (shown to them)."""
 
 
+# The fan of every event, read through statements compiled once (sqlonce).
+_FOUND = sqlonce.objects(lambda cid, fid: Fan.objects.filter(creator_id=cid, fan_id=fid).order_by(), int, int)
+_LOCKED = sqlonce.objects(
+    lambda cid, fid: Fan.objects.select_for_update().filter(creator_id=cid, fan_id=fid).order_by(), int, int
+)
+
+
 def get_or_create_fan(creator, fan_id: int, name: str = "", *, lock: bool = False) -> tuple[Fan, bool]:
     """`lock`: the row stays locked until the caller's transaction ends (PostgreSQL), so what was read stays
     true while the caller writes from it."""
-    fans = Fan.objects.select_for_update() if lock else Fan.objects
-    fan, created = fans.get_or_create(creator=creator, fan_id=int(fan_id), defaults={"name": name or ""})
+    fan, created = (_LOCKED if lock else _FOUND).first(creator.pk, int(fan_id)), False
+    if fan is None:  # a new fan (or a race with one being created): the ORM's own get_or_create
+        fans = Fan.objects.select_for_update() if lock else Fan.objects
+        fan, created = fans.get_or_create(creator=creator, fan_id=int(fan_id), defaults={"name": name or ""})
     fan.creator = creator  # already loaded by the caller
     if name and fan.name != name and not created:
         fan.name = name

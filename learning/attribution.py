@@ -13,9 +13,12 @@ delivered). A purchase pinned by the platform (`pinned`, the unlocked message's 
 since the platform message id is only stored with that status) is taken as given.
 """
 
+from datetime import datetime
+
 from django.db import transaction
 from django.db.models import Q
 
+import sqlonce
 from learning.models import Action, Outcome
 from learning.stats import cells, counters
 from learning.stats.cells import COUNTED_STATUSES
@@ -63,16 +66,33 @@ def mark(action, event: str) -> list[str]:
     return []
 
 
+def _earlier(fan_id, ts, seq):
+    return Action.objects.filter(fan_id=fan_id, status__in=COUNTED_STATUSES).filter(
+        Q(ts__lt=ts) | Q(ts=ts, seq__lt=seq)
+    )
+
+
+# The action an outcome answers: the fan's latest counted one before it (a purchase: its latest unbought PPV).
+# Every fan message looks it up (sqlonce: compiled once).
+_LATEST = sqlonce.objects(
+    lambda fan_id, ts, seq: _earlier(fan_id, ts, seq).order_by("-ts", "-seq")[:1], int, datetime, int
+)
+_LATEST_PPV = sqlonce.objects(
+    lambda fan_id, ts, seq: (
+        _earlier(fan_id, ts, seq).filter(action=Action.Kind.PPV, purchased=False).order_by("-ts", "-seq")[:1]
+    ),
+    int,
+    datetime,
+    int,
+)
+
+
 def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool = False) -> Outcome:
     """Attribute a just-arrived outcome. `pinned`: the platform named the action (a PPV unlock names
     its message), so `action` is taken as given, even None for a message we never sent."""
     if action is None and not pinned:
-        earlier = Action.objects.filter(fan_id=outcome.fan_id, status__in=COUNTED_STATUSES).filter(
-            Q(ts__lt=outcome.ts) | Q(ts=outcome.ts, seq__lt=outcome.seq)
-        )
-        if outcome.event == Outcome.Event.PURCHASED:
-            earlier = earlier.filter(action=Action.Kind.PPV, purchased=False)
-        action = earlier.order_by("-ts", "-seq").first()
+        latest = _LATEST_PPV if outcome.event == Outcome.Event.PURCHASED else _LATEST
+        action = latest.first(outcome.fan_id, outcome.ts, outcome.seq)
     outcome.action = action
     if action is not None and action.pk is not None:
         # the stored status and flags, locked: the counted cells follow them, not a stale copy

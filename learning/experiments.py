@@ -56,6 +56,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+import sqlonce
 from fans.models import Fan
 from learning import assignment, bayes
 from learning import experiment_checks as checks
@@ -160,20 +161,32 @@ def arm_of(fan) -> str:
     """The fan's arm in the creator's running experiment ("" when none runs or the fan is in none),
     assigning a fan who subscribed after it started on first ask. One query (the running experiment, read
     fresh so a stop takes effect at once); an assignment adds a conditional UPDATE. Updates `fan` in place."""
-    exp = _running(fan.creator_id)
+    exp = _RUNNING.first(fan.creator_id)
     if exp is None:
         return ""
+    exp_id, population, started_at, control_share = exp
     if fan.arm:
-        return fan.arm if fan.experiment_id == exp.pk else ""
-    if fan.pk is None or (exp.population == "new" and fan.created_ts < exp.started_at):
+        return fan.arm if fan.experiment_id == exp_id else ""
+    if fan.pk is None or (population == "new" and fan.created_ts < started_at):
         return ""
-    arm = assignment.arm(exp.pk, fan.fan_id, exp.control_share)
-    if not Fan.objects.filter(pk=fan.pk, arm="").update(arm=arm, experiment=exp):
+    arm = assignment.arm(exp_id, fan.fan_id, control_share)
+    if not Fan.objects.filter(pk=fan.pk, arm="").update(arm=arm, experiment_id=exp_id):
         arm, fan.experiment_id = Fan.objects.filter(pk=fan.pk).values_list("arm", "experiment_id").get()
         fan.arm = arm
-        return arm if fan.experiment_id == exp.pk else ""
-    fan.arm, fan.experiment = arm, exp
+        return arm if fan.experiment_id == exp_id else ""
+    fan.arm, fan.experiment_id = arm, exp_id
     return arm
+
+
+# The running experiment's fields arm_of reads, for every action the bot records (sqlonce: compiled once).
+_RUNNING = sqlonce.select(
+    lambda creator_id: (
+        Experiment.objects.filter(creator_id=creator_id, stopped_at__isnull=True)
+        .order_by("-started_at", "-id")
+        .values_list("pk", "population", "started_at", "control_share")[:1]
+    ),
+    int,
+)
 
 
 def in_control(fan) -> bool:

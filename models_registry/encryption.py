@@ -70,6 +70,13 @@ def fernet() -> MultiFernet:
     return _fernet(tuple(configured_keys()))
 
 
+@functools.lru_cache(maxsize=1024)
+def _decrypted(keys: tuple[str, ...], token: str) -> str:
+    """A token's clear text, kept per key set: every load of a creator's row decrypts its credentials, and
+    the queue loads one per reply (a Fernet decrypt is an HMAC and an AES pass); a failure is not kept."""
+    return _fernet(keys).decrypt(token.encode()).decode()
+
+
 def encrypt(value: str) -> str:
     return fernet().encrypt(value.encode()).decode() if value else ""
 
@@ -78,7 +85,7 @@ def decrypt(token: str) -> str:
     if not token:
         return ""
     try:
-        return fernet().decrypt(token.encode()).decode()
+        return _decrypted(tuple(configured_keys()), token)
     except InvalidToken:
         raise DecryptionError(
             "a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEYS: the key it was "

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
 # Two sets of stand-in values: a statement is compiled with each, and the parameters that differ are the
@@ -60,11 +61,12 @@ def _wrapper(param):
 
 
 class _Compiled:
-    __slots__ = ("sql", "params", "slots", "converters", "compiler")
+    __slots__ = ("sql", "params", "slots", "converters", "compiler", "shape")
 
     def __init__(self, sql, params, slots, converters, compiler):
         self.sql, self.params, self.slots = sql, params, slots
         self.converters, self.compiler = converters, compiler
+        self.shape: Any = None  # what Objects needs to build instances from a row
 
     def bind(self, connection, kinds, values) -> list:
         params = list(self.params)
@@ -79,14 +81,22 @@ class _Statement:
         self.build, self.kinds = build, tuple(kinds)
         self._by_db: dict[tuple[str, str, int], _Compiled] = {}
         self._model = None
+        self._for_write = False
 
     @property
     def model(self):
         """The statement's model, from its first build (models need not be loaded when it is declared)."""
         if self._model is None:
             built = self.build(*(_stand_in(k, i) for i, k in enumerate(self.kinds)))
-            self._model = (built[0] if isinstance(built, tuple) else built).model
+            qs = built[0] if isinstance(built, tuple) else built
+            self._model, self._for_write = qs.model, isinstance(built, tuple) or qs._for_write
         return self._model
+
+    @property
+    def for_write(self) -> bool:
+        """An update, or a read that locks its rows: run on the database the router writes to."""
+        self.model  # noqa: B018  (built once, which tells)
+        return self._for_write
 
     def _compiled(self, alias: str, connection) -> _Compiled:
         key = (alias, connection.vendor, id(connection))  # a thread's own connection: converters are bound to it
@@ -108,7 +118,23 @@ class _Statement:
             if missing:
                 raise ValueError(f"sqlonce: arguments {sorted(missing)} do not reach the compiled statement: {sql}")
             done = self._by_db[key] = _Compiled(sql, tuple(params), slots, converters(compiler), compiler)
+            done.shape = self._shape(compiler, alias)
         return done
+
+    def _shape(self, compiler, alias):
+        return None
+
+    def _fetch(self, *args) -> tuple[_Compiled, list]:
+        built_for_write = self.for_write
+        alias = router.db_for_write(self.model) if built_for_write else router.db_for_read(self.model)
+        connection = connections[alias]
+        c = self._compiled(alias, connection)
+        with connection.cursor() as cur:
+            cur.execute(c.sql, c.bind(connection, self.kinds, args))
+            rows = cur.fetchall()
+        if c.converters:
+            rows = list(c.compiler.apply_converters(rows, c.converters))
+        return c, rows
 
     def _compile(self, built, alias):
         raise NotImplementedError
@@ -126,19 +152,45 @@ class Select(_Statement):
         return compiler, converters
 
     def rows(self, *args) -> list[tuple]:
-        alias = router.db_for_read(self.model)
-        connection = connections[alias]
-        c = self._compiled(alias, connection)
-        with connection.cursor() as cur:
-            cur.execute(c.sql, c.bind(connection, self.kinds, args))
-            rows = cur.fetchall()
-        if c.converters:
-            return [tuple(r) for r in c.compiler.apply_converters(rows, c.converters)]
-        return [tuple(r) for r in rows]
+        return [tuple(r) for r in self._fetch(*args)[1]]
 
     def first(self, *args) -> tuple | None:
         rows = self.rows(*args)
         return rows[0] if rows else None
+
+
+class Objects(_Statement):
+    """A model query (select_related and select_for_update allowed): `all(*args)` gives model instances with their
+    related ones, built as the ORM's own iterable builds them; `first(*args)` the first or None."""
+
+    def _compile(self, qs: QuerySet, alias):
+        compiler = qs.query.get_compiler(alias)
+
+        def converters(c):
+            return c.get_converters([col for col, _, _ in c.select[: c.col_count]])
+
+        return compiler, converters
+
+    def _shape(self, compiler, alias):
+        klass_info, select = compiler.klass_info, compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        names = [col[0].target.attname for col in select[start:end]]
+        return klass_info["model"], start, end, names, get_related_populators(klass_info, select, alias), alias
+
+    def all(self, *args) -> list:
+        c, rows = self._fetch(*args)
+        model, start, end, names, populators, alias = c.shape
+        out = []
+        for row in rows:
+            obj = model.from_db(alias, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            out.append(obj)
+        return out
+
+    def first(self, *args):
+        found = self.all(*args)
+        return found[0] if found else None
 
 
 class Update(_Statement):
@@ -162,6 +214,11 @@ class Update(_Statement):
 def select(build: Callable[..., QuerySet], *kinds: type) -> Select:
     """A read: `build(*args)` returns a values_list() queryset; each of `kinds` is int, str or datetime."""
     return Select(build, kinds)
+
+
+def objects(build: Callable[..., QuerySet], *kinds: type) -> Objects:
+    """A read of model instances: `build(*args)` returns a queryset (select_related, select_for_update, a slice)."""
+    return Objects(build, kinds)
 
 
 def update(build: Callable[..., tuple[QuerySet, dict]], *kinds: type) -> Update:

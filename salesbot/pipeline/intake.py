@@ -76,8 +76,20 @@ def _apply(event: WebhookEvent) -> str:
             return event.status
         event.status = WebhookEvent.Status.PROCESSED
     event.processed_at = timezone.now()
-    event.save(update_fields=["status", "attempts", "processed_at"])
+    _APPLIED.run(event.pk, event.status, event.attempts, event.processed_at)
     return event.status
+
+
+_APPLIED = sqlonce.update(  # every event ends here (sqlonce: compiled once)
+    lambda pk, status, attempts, at: (
+        WebhookEvent.objects.filter(pk=pk),
+        {"status": status, "attempts": attempts, "processed_at": at},
+    ),
+    int,
+    str,
+    int,
+    datetime,
+)
 
 
 # --- the stored events are the queue: one drain task works them, woken by a flag ------------------
@@ -92,9 +104,7 @@ def drain(seconds: float = 20.0, older_than=None) -> int:
     if older_than is None:
         IntakeDrain.objects.filter(pk=1, queued=True).update(queued=False, changed_at=timezone.now())
     deadline, last_pk, processed = time.monotonic() + seconds, 0, 0
-    waiting = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, attempts__lt=MAX_ATTEMPTS)
-    if older_than is not None:
-        waiting = waiting.filter(received_at__lt=older_than)
+    waiting = None if older_than is None else _waiting().filter(received_at__lt=older_than)
     while True:
         got = process_next(waiting, after_pk=last_pk)
         if got is None:
@@ -107,15 +117,28 @@ def drain(seconds: float = 20.0, older_than=None) -> int:
             return processed
 
 
-def process_next(waiting, after_pk: int = 0) -> tuple[int, str] | None:
-    """Take the oldest of the `waiting` events after `after_pk` that no other drain holds, and apply it:
-    (its pk, its new status), or None when none is left. One query finds and locks it (SKIP LOCKED), so
-    drains working side by side never spend a query on each other's events. A crash is booked on the event
-    (_book_crash), not raised, so one bad event never stops the drain behind it."""
+def _waiting():
+    return WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, attempts__lt=MAX_ATTEMPTS)
+
+
+# The drain's next event (every event is read through it: sqlonce, compiled once).
+_NEXT = sqlonce.objects(
+    lambda after: _locking(_waiting(), skip_locked=True).filter(pk__gt=after).order_by("pk")[:1], int
+)
+
+
+def process_next(waiting=None, after_pk: int = 0) -> tuple[int, str] | None:
+    """Take the oldest of the `waiting` events (None: every waiting one) after `after_pk` that no other drain
+    holds, and apply it: (its pk, its new status), or None when none is left. One query finds and locks it
+    (SKIP LOCKED), so drains working side by side never spend a query on each other's events. A crash is booked
+    on the event (_book_crash), not raised, so one bad event never stops the drain behind it."""
     pk = None
     try:
         with transaction.atomic():
-            event = _locking(waiting, skip_locked=True).filter(pk__gt=after_pk).order_by("pk").first()
+            if waiting is None:
+                event = _NEXT.first(after_pk)
+            else:
+                event = _locking(waiting, skip_locked=True).filter(pk__gt=after_pk).order_by("pk").first()
             if event is None:
                 return None
             pk = event.pk

@@ -294,6 +294,11 @@ _CANDIDATES_OF = sqlonce.select(
 )
 
 
+_CLAIMED = sqlonce.objects(
+    lambda pk: QueueItem.objects.select_related("fan", "creator", "action").filter(pk=pk).order_by(), int
+)
+
+
 class _Candidate:
     __slots__ = ("pk", "fan_id", "status", "action_id")
 
@@ -345,7 +350,9 @@ def claim_next(creator=None) -> QueueItem | None:
             release_fan(item.fan_id)
             continue
         if _CLAIM.run(item.pk, item.status, now, recovery.worker_id()):
-            return QueueItem.objects.select_related("fan", "creator", "action").get(pk=item.pk)
+            claimed = _CLAIMED.first(item.pk)
+            if claimed is not None:
+                return claimed
         release_fan(item.fan_id)
     return None
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+import sqlonce
 from fans.models import Fan, Message
 from fans.state_machine import FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
@@ -187,11 +188,16 @@ def mark_outcome_unknown(action: Action, error: str) -> None:
     )
 
 
+# Booking a send's rows, read locked through statements compiled once (sqlonce): every send books.
+_LOCKED_ACTION = sqlonce.objects(lambda pk: Action.objects.select_for_update().filter(pk=pk).order_by(), int)
+_LOCKED_FAN = sqlonce.objects(lambda pk: Fan.objects.select_for_update().filter(pk=pk).order_by(), int)
+
+
 @transaction.atomic
 def settle_sent(action: Action, platform_message_id: int) -> bool:
     """Book the Action as sent once, whoever learns it first: the send's answer (or a replay of its key)
     or its `messages.sent` echo. False if it was booked already (or is no longer pending)."""
-    fresh = Action.objects.select_for_update().filter(pk=action.pk).first()
+    fresh = _LOCKED_ACTION.first(action.pk)
     unknown = fresh is not None and (fresh.extra or {}).get("outcome_unknown")
     # A send whose outcome was unknown may have been refused or failed here since (the gate asked again
     # on a retry): the echo proves it went out all the same.
@@ -213,7 +219,9 @@ def _book_sent(action: Action, platform_message_id: int, locked: Action | None =
     now = timezone.now()
     set_action_status(action, Action.Status.SENT, platform_message_id=platform_message_id, error="", locked=locked)
     attach_purchases(action)  # a purchase of this message that arrived before it was booked
-    fan = Fan.objects.select_for_update().get(pk=action.fan_id)
+    fan = _LOCKED_FAN.first(action.fan_id)
+    if fan is None:
+        raise Fan.DoesNotExist(f"fan {action.fan_id} of action {action.pk} is gone")
     human = writer_of(action) == HUMAN
     Message.objects.create(
         fan=fan,

@@ -84,6 +84,9 @@ _CLOSE = sqlonce.update(
     str,
     datetime,
 )
+_LAST_IN = sqlonce.objects(
+    lambda fan_id: Message.objects.filter(fan_id=fan_id, direction=Message.Direction.IN).order_by("-id")[:1], int
+)
 _AFTER = sqlonce.select(
     lambda fan_id, pk, now: (
         QueueItem.objects.filter(fan_id=fan_id)
@@ -124,7 +127,9 @@ def handle(item: QueueItem) -> str:
         last_in = None
         if item.reason == QueueItem.Reason.MESSAGE:
             # The latest message by arrival: a message's own clock can be wrong (see intake.message_time).
-            last_in = fan.messages.filter(direction=Message.Direction.IN).order_by("-id").first()
+            last_in = _LAST_IN.first(fan.pk)
+            if last_in is not None:
+                last_in.fan = fan
         if fan.human_hold_until is not None and account.answered_by_human(
             fan, since_message=last_in, since=None if last_in else item.enqueued_at
         ):

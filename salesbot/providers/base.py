@@ -9,6 +9,7 @@ the same key settles it. Only a definite refusal (a 4xx other than 408/409/429, 
 `request_outcome: "not_sent"`) proves nothing went out."""
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -77,6 +78,16 @@ class MessageSender(Protocol):
     ) -> SentMessage: ...
 
 
+def environment_session(base: str) -> requests.Session:
+    """A session that reads the proxy and CA-bundle environment once, here: with `trust_env` requests reads it
+    again on every call (proxy variables, no_proxy matching, netrc), which cost a send about half a millisecond."""
+    session = requests.Session()
+    session.proxies = requests.utils.get_environ_proxies(base)
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.trust_env = False
+    return session
+
+
 class HttpClient:
     """One attempt per call, bounded by PLATFORM_TIMEOUT_S (the provider SDK's 60 s): retrying is the
     queue's job (worker.work_one defers the item, honouring Retry-After in any of its forms), so a failing
@@ -87,7 +98,7 @@ class HttpClient:
         self.creator = creator
         self.base = base
         self.timeout = timeout or settings.PLATFORM_TIMEOUT_S
-        self.session = session or requests.Session()
+        self.session = session or environment_session(base)
 
     def _headers(self, idempotency_key=None):
         h = {"Authorization": f"Bearer {self.creator.api_key}", "Accept": "application/json"}
