@@ -91,14 +91,16 @@ def transition(fan, new_state: str, reason: str, by_staff: bool = False, at=None
     with transaction.atomic(savepoint=False):
         moved = _MOVE.run(fan.pk, old, new_state) == 1
         if moved:
-            FanTransition.objects.create(
-                fan=fan,
-                from_state=old,
-                to_state=new_state,
-                reason=reason,
-                by_staff=by_staff or by_user is not None,
-                by_user=by_user,
-                ts=at or timezone.now(),
+            sqlonce.insert(
+                FanTransition(
+                    fan=fan,
+                    from_state=old,
+                    to_state=new_state,
+                    reason=reason,
+                    by_staff=by_staff or by_user is not None,
+                    by_user=by_user,
+                    ts=at or timezone.now(),
+                )
             )
     if not moved:
         fan.refresh_from_db(fields=["state"])

@@ -7,6 +7,7 @@ import copy
 from django.db import connection, transaction
 from django.utils import timezone
 
+import sqlonce
 from learning.attribution import attribute_live
 from learning.experiments import arm_of
 from learning.models import Action, Outcome
@@ -33,8 +34,8 @@ def record_action(fan, action: str, *, ts=None, **fields) -> Action:
     fields.setdefault("fan_state", fan.state)
     fields.setdefault("fan_total_spent", fan.total_spent)
     fields.setdefault("arm", arm_of(fan))  # the holdout arm while its experiment runs (learning.experiments)
-    created = Action.objects.create(
-        creator_id=fan.creator_id, fan=fan, action=action, ts=ts or timezone.now(), seq=next_seq(fan), **fields
+    created = sqlonce.insert(
+        Action(creator_id=fan.creator_id, fan=fan, action=action, ts=ts or timezone.now(), seq=next_seq(fan), **fields)
     )
     counters.action_added(created)
     return created
@@ -64,7 +65,7 @@ def record_outcome(
         extra=extra or {},
     )
     attribute_live(outcome, action, pinned=pinned)
-    outcome.save()
+    sqlonce.insert(outcome)
     counters.outcome_recorded(outcome)
     return outcome
 

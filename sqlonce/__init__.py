@@ -224,3 +224,33 @@ def objects(build: Callable[..., QuerySet], *kinds: type) -> Objects:
 def update(build: Callable[..., tuple[QuerySet, dict]], *kinds: type) -> Update:
     """A write: `build(*args)` returns (queryset, {field: value}), as for `queryset.update(**values)`."""
     return Update(build, kinds)
+
+
+_INSERTS: dict[tuple[type, str, str, int], tuple[str, list]] = {}
+
+
+def insert(obj):
+    """Save a new instance with one INSERT whose SQL is built once per model and connection: what `save()` does
+    for a new row (each field's pre_save and database preparation, the new id returned), without the ORM's
+    compiling and without model signals, so only for models nothing listens to (messages, actions, outcomes,
+    transitions). Returns `obj`, saved."""
+    model = type(obj)
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    key = (model, alias, connection.vendor, id(connection))
+    built = _INSERTS.get(key)
+    if built is None:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
+        q = connection.ops.quote_name
+        sql = (
+            f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.pk.column)}"
+        )
+        built = _INSERTS[key] = (sql, fields)
+    sql, fields = built
+    with connection.cursor() as cur:
+        cur.execute(sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+        obj.pk = cur.fetchall()[0][0]  # fetchall: SQLite needs a RETURNING statement stepped to its end
+    obj._state.adding, obj._state.db = False, alias
+    return obj

@@ -191,14 +191,16 @@ def on_message(creator: Creator, inbound: Inbound[wh.FanMessage]):
     if _SEEN.first(fan.pk, msg.message_id):
         return
     signals = sorted(detect(creator, msg.text))  # read once; the router and safety use these
-    Message.objects.create(
-        fan=fan,
-        direction=Message.Direction.IN,
-        text=msg.text,
-        platform_message_id=msg.message_id,
-        ts=ts,
-        claimed_ts=claimed if claimed != ts else None,
-        signals=signals,
+    sqlonce.insert(
+        Message(
+            fan=fan,
+            direction=Message.Direction.IN,
+            text=msg.text,
+            platform_message_id=msg.message_id,
+            ts=ts,
+            claimed_ts=claimed if claimed != ts else None,
+            signals=signals,
+        )
     )
     learn_from_message(fan, msg.text, ts)
     _COUNT_IN.run(fan.pk, ts)

@@ -223,13 +223,15 @@ def _book_sent(action: Action, platform_message_id: int, locked: Action | None =
     if fan is None:
         raise Fan.DoesNotExist(f"fan {action.fan_id} of action {action.pk} is gone")
     human = writer_of(action) == HUMAN
-    Message.objects.create(
-        fan=fan,
-        direction=Message.Direction.OUT,
-        text=action.message_text,
-        platform_message_id=platform_message_id,
-        ts=now,
-        by_human=human,
+    sqlonce.insert(
+        Message(
+            fan=fan,
+            direction=Message.Direction.OUT,
+            text=action.message_text,
+            platform_message_id=platform_message_id,
+            ts=now,
+            by_human=human,
+        )
     )
     fields = {"messages_sent": F("messages_sent") + 1, "last_interaction_ts": now}
     if human:
