@@ -344,16 +344,17 @@ def claim_next(creator=None) -> QueueItem | None:
     before = now - lease()
     rows = _CANDIDATES.rows(now, before) if creator is None else _CANDIDATES_OF.rows(now, before, creator.pk)
     for item in (_Candidate(*row) for row in rows):
-        if not _take_fan(item.fan_id, now):
-            continue
-        if _superseded(item, now):
+        with transaction.atomic():  # the lease and the claim commit together: one commit, never one without the other
+            if not _take_fan(item.fan_id, now):
+                continue
+            if _superseded(item, now):
+                release_fan(item.fan_id)
+                continue
+            if _CLAIM.run(item.pk, item.status, now, recovery.worker_id()):
+                claimed = _CLAIMED.first(item.pk)
+                if claimed is not None:
+                    return claimed
             release_fan(item.fan_id)
-            continue
-        if _CLAIM.run(item.pk, item.status, now, recovery.worker_id()):
-            claimed = _CLAIMED.first(item.pk)
-            if claimed is not None:
-                return claimed
-        release_fan(item.fan_id)
     return None
 
 

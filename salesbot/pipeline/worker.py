@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -148,12 +149,13 @@ def handle(item: QueueItem) -> str:
             if isinstance(proposed, Draft):
                 return f"drafted {decision.action}: waits for a person (draft {proposed.pk})"
             return f"{proposed.action}: {proposed.status} ({proposed.error})"
-        action = sender.prepare(creator, fan, decision, response_time_s=round(waited, 3))
-        if decision.extra.get("llm_call_id"):
-            LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
-        batches.link(decision, action)
-        item.action = action
-        _SET_ACTION.run(item.pk, action.pk)
+        with transaction.atomic():  # the action and the item that holds it commit together (one commit)
+            action = sender.prepare(creator, fan, decision, response_time_s=round(waited, 3))
+            if decision.extra.get("llm_call_id"):
+                LLMCall.objects.filter(pk=decision.extra["llm_call_id"]).update(action=action)
+            batches.link(decision, action)
+            item.action = action
+            _SET_ACTION.run(item.pk, action.pk)
         if (
             item.reason == QueueItem.Reason.MESSAGE
             and action.status == Action.Status.PENDING
@@ -183,8 +185,9 @@ def work_one(creator=None) -> QueueItem | None:
         log.exception("queue item %s crashed", item.pk)
         raise
     finally:
-        _CLOSE.run(item.pk, item.status, item.finished_at, item.result, item.not_before)
-        queue.release_fan(item.fan_id)
+        with transaction.atomic():  # one commit closes the item and frees the fan
+            _CLOSE.run(item.pk, item.status, item.finished_at, item.result, item.not_before)
+            queue.release_fan(item.fan_id)
         _after_item(item)
     return item
 
