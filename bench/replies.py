@@ -71,7 +71,9 @@ GOAL = {"sqlite/orm": (None, 1.5, 15), "postgres/redis": (0.3, 1.0, 30)}  # p50 
 
 
 def _cpu_of(keep) -> float:
-    """User + system CPU seconds of every live process whose (name, stat fields) `keep` accepts (/proc; Linux)."""
+    """User + system CPU seconds of every live process whose (name, stat fields) `keep` accepts (/proc; Linux),
+    with its children that ended and were waited for (a qcluster recycles its workers; PostgreSQL's postmaster
+    reaps the backends of closed connections): their CPU would otherwise leave the count with them."""
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -82,7 +84,7 @@ def _cpu_of(keep) -> float:
             continue
         fields = rest.split()
         if keep(head.split("(", 1)[1], fields):
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
     return total
 
 
