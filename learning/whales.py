@@ -1,10 +1,11 @@
 """Whale scoring (docs/architecture.md#whale-candidates): 3+ points makes a buyer a whale_candidate."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 
+import sqlonce
 from fans.state_machine import FanState, transition
 from learning.models import Outcome
 
@@ -37,8 +38,22 @@ def _points(fan, agg) -> tuple[int, list[str]]:
 
 def detect_whale_signals(fan) -> tuple[int, list[str]]:
     """(points, reasons) from the whale table."""
-    money = Outcome.objects.filter(fan=fan, event__in=MONEY)
-    return _points(fan, money.aggregate(**_money(fan.created_ts + FIRST_DAY)))
+    row = _MONEY_OF.first(fan.pk, fan.created_ts + FIRST_DAY)
+    return _points(fan, {"first_day": row[0], "items": row[1]} if row else {"first_day": None, "items": 0})
+
+
+# Every fan message scores the fan (sqlonce: compiled once).
+_MONEY_OF = sqlonce.select(
+    lambda fan_id, first_day_end: (
+        Outcome.objects.filter(fan_id=fan_id, event__in=MONEY)
+        .order_by()
+        .values("fan_id")
+        .annotate(**_money(first_day_end))
+        .values_list("first_day", "items")
+    ),
+    int,
+    datetime,
+)
 
 
 def detect_whale_signals_bulk(fans) -> dict[int, tuple[int, list[str]]]:

@@ -353,6 +353,7 @@ def claim_next(creator=None) -> QueueItem | None:
             if _CLAIM.run(item.pk, item.status, now, recovery.worker_id()):
                 claimed = _CLAIMED.first(item.pk)
                 if claimed is not None:
+                    claimed.fan.creator = claimed.creator  # the same row: the rules read it through the fan too
                     return claimed
             release_fan(item.fan_id)
     return None

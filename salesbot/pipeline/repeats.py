@@ -5,8 +5,10 @@ the fan's own name do not make a line new), so "hey John ðŸ’•" and "Hey  john ðŸ
 """
 
 import re
+from datetime import datetime
 
 import sqlonce
+from fans.models import Message
 from learning.models import Action
 
 
@@ -63,28 +65,52 @@ def unsent(ctx, lines: list[str]) -> list[str]:
 def offer_unanswered(fan) -> bool:
     """The fan's last PPV has had no message from the fan since (messages compared in stored order, which
     the platform's and our clocks cannot disturb; by time for a PPV with no stored message)."""
-    from fans.models import Message
-
-    last = (
-        Action.objects.filter(fan=fan, action=Action.Kind.PPV, status=Action.Status.SENT)
-        .order_by("-ts", "-seq")
-        .only("ts", "platform_message_id")
-        .first()
-    )
+    last = _LAST_PPV.first(fan.pk)
     if last is None:
         return False
-    incoming = Message.objects.filter(fan=fan, direction=Message.Direction.IN)
-    out = None
-    if last.platform_message_id is not None:
-        out = (
-            Message.objects.filter(
-                fan=fan, direction=Message.Direction.OUT, platform_message_id=last.platform_message_id
-            )
-            .order_by("-id")
-            .first()
-        )
-    later = incoming.filter(id__gt=out.id) if out else incoming.filter(ts__gt=last.ts)
-    return not later.exists()
+    ts, message_id = last
+    out = _OUT_MESSAGE.first(fan.pk, message_id) if message_id is not None else None
+    later = _IN_AFTER_ID.first(fan.pk, out[0]) if out else _IN_AFTER_TS.first(fan.pk, ts)
+    return later is None
+
+
+def _messages():
+    return Message.objects.order_by()
+
+
+# The unanswered-offer check runs before every PPV (sqlonce: compiled once).
+_LAST_PPV = sqlonce.select(
+    lambda fan_id: (
+        Action.objects.filter(fan_id=fan_id, action=Action.Kind.PPV, status=Action.Status.SENT)
+        .order_by("-ts", "-seq")
+        .values_list("ts", "platform_message_id")[:1]
+    ),
+    int,
+)
+_OUT_MESSAGE = sqlonce.select(
+    lambda fan_id, message_id: (
+        _messages()
+        .filter(fan_id=fan_id, direction=Message.Direction.OUT, platform_message_id=message_id)
+        .order_by("-id")
+        .values_list("id")[:1]
+    ),
+    int,
+    int,
+)
+_IN_AFTER_ID = sqlonce.select(
+    lambda fan_id, after: (
+        _messages().filter(fan_id=fan_id, direction=Message.Direction.IN, id__gt=after).values_list("id")[:1]
+    ),
+    int,
+    int,
+)
+_IN_AFTER_TS = sqlonce.select(
+    lambda fan_id, ts: (
+        _messages().filter(fan_id=fan_id, direction=Message.Direction.IN, ts__gt=ts).values_list("id")[:1]
+    ),
+    int,
+    datetime,
+)
 
 
 def refusal(fan, action: str, text: str) -> str | None:
