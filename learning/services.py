@@ -52,14 +52,16 @@ def record_outcome(
     platform_event_id: str | None = None,
     pinned: bool = False,
     extra: dict | None = None,
+    seq: int | None = None,
 ) -> Outcome:
-    """Log how the fan answered and attribute it to the action it answers."""
+    """Log how the fan answered and attribute it to the action it answers. `seq`: the fan's arrival number if
+    the caller reserved it already (next_seq's counter, bumped in the caller's own UPDATE of the fan)."""
     outcome = Outcome(
         creator_id=fan.creator_id,
         fan=fan,
         event=event,
         ts=ts or timezone.now(),
-        seq=next_seq(fan),
+        seq=seq if seq is not None else next_seq(fan),
         amount=amount,
         platform_event_id=platform_event_id,
         extra=extra or {},

@@ -21,18 +21,20 @@ def drain_webhooks() -> int:
     worker holds is left to it (the lease; worker._after_item); what the budget leaves is handed on
     (intake.drain queues a successor drain, worker.drain a queue task)."""
     deadline = time.monotonic() + queue.task_budget_s()
-    processed = 0
+    processed, rounds = 0, 0
     while True:
-        n = intake.drain(seconds=max(deadline - time.monotonic(), 0.0))
+        # The wake flag is cleared once, as the task starts: whoever sets it again queues a task of its own.
+        n = intake.drain(seconds=max(deadline - time.monotonic(), 0.0), clear_flag=not rounds)
         processed += n
+        rounds += 1
         left = deadline - time.monotonic()
         if left <= 0:
             if queue.workable().exists():
                 queue.wake_worker(1)
             return processed
-        worked = worker.drain(limit=500, seconds=left)
-        if not n and not worked:
-            return processed
+        if rounds > 1 and not n:
+            return processed  # the queue was worked empty just before, and no new event queued more
+        worker.drain(limit=500, seconds=left)
 
 
 def work_queue(limit: int = 50) -> int:

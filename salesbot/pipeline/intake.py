@@ -97,11 +97,11 @@ _APPLIED = sqlonce.update(  # every event ends here (sqlonce: compiled once)
 MAX_ATTEMPTS = 5  # an event that crashed this often is marked failed and waits for staff to replay it
 
 
-def drain(seconds: float = 20.0, older_than=None) -> int:
+def drain(seconds: float = 20.0, older_than=None, clear_flag: bool = True) -> int:
     """Process stored events (oldest first) until none is left or `seconds` have passed; returns how
     many were processed. A drain task clears the wake flag first (see IntakeDrain); the sweeper's pass
     (`older_than`: only events received before it) leaves the flag and fresh events to the drain task."""
-    if older_than is None:
+    if older_than is None and clear_flag:
         IntakeDrain.objects.filter(pk=1, queued=True).update(queued=False, changed_at=timezone.now())
     deadline, last_pk, processed = time.monotonic() + seconds, 0, 0
     waiting = None if older_than is None else _waiting().filter(received_at__lt=older_than)
@@ -175,7 +175,11 @@ _SEEN = sqlonce.select(
 _COUNT_IN = sqlonce.update(
     lambda pk, ts: (
         Fan.objects.filter(pk=pk),
-        {"messages_received": F("messages_received") + 1, "last_interaction_ts": latest(ts)},
+        {
+            "messages_received": F("messages_received") + 1,
+            "last_interaction_ts": latest(ts),
+            "event_seq": F("event_seq") + 1,
+        },
     ),
     int,
     datetime,
@@ -203,10 +207,11 @@ def on_message(creator: Creator, inbound: Inbound[wh.FanMessage]):
         )
     )
     learn_from_message(fan, msg.text, ts)
-    _COUNT_IN.run(fan.pk, ts)
+    (seq,) = _COUNT_IN.returning("event_seq", fan.pk, ts)  # the outcome's arrival number, in the same statement
     fan.messages_received += 1
     fan.last_interaction_ts = max(fan.last_interaction_ts or ts, ts)
-    record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id)
+    fan.event_seq = seq
+    record_outcome(fan, Outcome.Event.REPLIED, ts=ts, platform_event_id=inbound.event_id, seq=seq)
     if fan.state in REENGAGE_ON_MESSAGE:
         transition(fan, FanState.ENGAGED, "fan replies" if fan.state != FanState.DORMANT else "fan re-engages")
     new_signals = set(signals) - set(fan.signals)  # also for a fan handed off below: staff read them
