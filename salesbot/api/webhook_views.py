@@ -7,13 +7,14 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, connection, transaction
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import sqlonce
 from models_registry.models import Creator
 from salesbot import providers
 from salesbot.api import schemas
@@ -28,6 +29,9 @@ CREATOR_FIELDS = Creator.objects.only(
     "id", "slug", "account_id", "webhook_secret", "webhook_secret_registered", "provider"
 )
 
+# Every webhook reads its creator (sqlonce: compiled once).
+_BY_SLUG = sqlonce.objects(lambda slug: CREATOR_FIELDS.filter(slug=slug).order_by(), str)
+
 
 class WebhookView(APIView):
     """The simple contract's endpoints. Signed by the platform, so no staff token; CSRF does not apply."""
@@ -39,7 +43,11 @@ class WebhookView(APIView):
         allowed = wh.ENDPOINT_EVENTS.get(kind, ...)
         if allowed is ...:
             return Response({"error": f"unknown webhook '{kind}'"}, status=status.HTTP_404_NOT_FOUND)
-        creator = get_object_or_404(CREATOR_FIELDS, slug=creator_slug) if creator_slug else None
+        creator = None
+        if creator_slug:
+            creator = _BY_SLUG.first(creator_slug)
+            if creator is None:
+                raise Http404("No Creator matches the given query.")  # as get_object_or_404 says it
         try:
             body = request.body
         except RequestDataTooBig:
@@ -152,13 +160,15 @@ def store(creator, endpoint: str, body: bytes, env, known: bool) -> Response:
     """Store the event once under its dedupe key (a repeat is a duplicate), then wake the drain."""
     try:
         with _one_statement():
-            WebhookEvent.objects.create(
-                creator=creator,
-                event_id=env.event_id,
-                event=env.event,
-                endpoint=endpoint,
-                raw_body=_raw(body),
-                status=WebhookEvent.Status.RECEIVED if known else WebhookEvent.Status.IGNORED,
+            sqlonce.insert(
+                WebhookEvent(
+                    creator=creator,
+                    event_id=env.event_id,
+                    event=env.event,
+                    endpoint=endpoint,
+                    raw_body=_raw(body),
+                    status=WebhookEvent.Status.RECEIVED if known else WebhookEvent.Status.IGNORED,
+                )
             )
     except IntegrityError:
         return Response({"status": "duplicate", "event_id": env.event_id})

@@ -12,6 +12,7 @@ starts no item it could not finish in time, and queues its successor instead.
 """
 
 import logging
+import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
@@ -63,13 +65,28 @@ def lease() -> timedelta:
 # --- waking workers -----------------------------------------------------------------------------
 
 
+_brokers: dict[tuple, object] = {}
+
+
+def _broker():
+    """This process's django-q2 broker, made once: without one, async_task makes a broker per call, which for
+    Redis is a new connection (connect, health check) per queued task, i.e. per webhook that wakes a drain.
+    Per process id, so a forked worker never shares its parent's socket; per broker settings, for tests."""
+    key = (os.getpid(), repr(Conf.REDIS), Conf.ORM, Conf.CLUSTER_NAME)
+    broker = _brokers.get(key)
+    if broker is None:
+        _brokers.clear()
+        broker = _brokers[key] = get_broker()
+    return broker
+
+
 def wake_worker(n: int = 1) -> None:
     """Queue a task that works the fan queue; the items are already stored, so a failure here only
     delays them until the sweeper (logged, never raised into the caller's transaction)."""
     from salesbot import tasks
 
     try:
-        async_task(tasks.work_queue, max(int(n), 1), group="queue")
+        async_task(tasks.work_queue, max(int(n), 1), group="queue", broker=_broker())
     except Exception:
         log.exception("could not queue a worker task; the sweeper will work the queue")
 
@@ -94,7 +111,7 @@ def wake_drain() -> bool:
         except IntegrityError:
             return False  # another request created the row, and queues the drain
     try:
-        async_task(tasks.drain_webhooks, group="webhooks")
+        async_task(tasks.drain_webhooks, group="webhooks", broker=_broker())
     except Exception:
         IntakeDrain.objects.filter(pk=1).update(queued=False, changed_at=timezone.now())
         raise
