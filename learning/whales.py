@@ -49,7 +49,7 @@ _MONEY_OF = sqlonce.select(
         .order_by()
         .values("fan_id")
         .annotate(**_money(first_day_end))
-        .values_list("first_day", "items")
+        .values_list("first_day", "items")  # type: ignore[misc]  # the stubs cannot see annotate(**dict)
     ),
     int,
     datetime,

@@ -63,7 +63,7 @@ def _wrapper(param):
 class _Compiled:
     __slots__ = ("sql", "params", "slots", "converters", "compiler", "shape")
 
-    def __init__(self, sql, params, slots, converters, compiler):
+    def __init__(self, sql, params, slots, converters, compiler) -> None:
         self.sql, self.params, self.slots = sql, params, slots
         self.converters, self.compiler = converters, compiler
         self.shape: Any = None  # what Objects needs to build instances from a row
