@@ -251,6 +251,10 @@ def insert(obj):
     built = _INSERTS.get(key)
     if built is None:
         meta = model._meta
+        if meta.auto_field is None or meta.pk is not meta.auto_field:
+            raise TypeError(
+                f"sqlonce.insert takes a model whose primary key the database assigns, not {model.__name__}"
+            )
         fields = [f for f in meta.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
         q = connection.ops.quote_name
         sql = (

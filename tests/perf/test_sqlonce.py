@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
@@ -75,3 +76,14 @@ def test_an_argument_that_would_change_the_statement_is_refused(creator):
     unused = sqlonce.select(lambda pk, other: Fan.objects.filter(pk=pk).values_list("id"), int, int)
     with pytest.raises(ValueError, match="do not reach"):
         unused.rows(fan.pk, 1)
+
+
+def test_insert_saves_a_new_row_as_save_would(creator):
+    fan = FanFactory(creator=creator)
+    at = timezone.now().replace(microsecond=0)
+    msg = sqlonce.insert(Message(fan=fan, direction=Message.Direction.IN, text="hey 💕", ts=at, signals=["price"]))
+    assert msg.pk is not None and not msg._state.adding
+    stored = Message.objects.get(pk=msg.pk)
+    assert (stored.fan_id, stored.text, stored.ts, stored.signals) == (fan.pk, "hey 💕", at, ["price"])
+    with pytest.raises(TypeError, match="primary key"):  # a session's key is chosen by the caller, not the database
+        sqlonce.insert(Session(session_key="k", session_data="", expire_date=at))
