@@ -73,6 +73,20 @@ def record_outcome(
 
 
 STATUS_FIELDS = ("error", "platform_message_id")
+_STATUS_KINDS = {"error": str, "platform_message_id": int}
+_status_writes: dict[tuple[str, ...], sqlonce.Update] = {}
+
+
+def _status_write(names: tuple[str, ...]) -> sqlonce.Update:
+    """The UPDATE of an action's status and these fields, compiled once per set of fields (sqlonce)."""
+    write = _status_writes.get(names)
+    if write is None:
+
+        def build(pk, status, *values):
+            return Action.objects.filter(pk=pk), {"status": status, **dict(zip(names, values, strict=True))}
+
+        write = _status_writes[names] = sqlonce.update(build, int, str, *(_STATUS_KINDS[n] for n in names))
+    return write
 
 
 @transaction.atomic(savepoint=False)
@@ -95,7 +109,7 @@ def set_action_status(action: Action, status: str, *, only_from=None, locked: Ac
     new.status = status
     for name, value in fields.items():
         setattr(new, name, value)
-    new.save(update_fields=["status", *fields])
+    _status_write(tuple(fields)).run(new.pk, status, *(getattr(new, name) for name in fields))
     counters.record(old.creator_id, cells.action_cells(old, sign=-1) + cells.action_cells(new))
     action.status = status
     for name, value in fields.items():

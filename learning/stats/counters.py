@@ -70,7 +70,9 @@ def record(creator_id, cells: list[tuple]):
         for (d, k, k2), (n, hit) in merged.items()
         if n or hit
     ]
-    if rows:
+    if len(rows) == 1:
+        sqlonce.insert(rows[0])  # the usual case (an outcome's one cell): SQL built once
+    elif rows:
         StatsCell.objects.bulk_create(rows)
 
 

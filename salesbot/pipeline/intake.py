@@ -19,7 +19,7 @@ from learning.services import record_outcome
 from learning.whales import update_whale_score
 from models_registry.models import Creator
 from salesbot import providers
-from salesbot.models import IntakeDrain, QueueItem, WebhookEvent
+from salesbot.models import QueueItem, WebhookEvent
 from salesbot.pipeline import account, account_health, books, pacing, queue, subscriptions
 from salesbot.pipeline import events as wh
 from salesbot.pipeline.cues import detect
@@ -102,7 +102,7 @@ def drain(seconds: float = 20.0, older_than=None, clear_flag: bool = True) -> in
     many were processed. A drain task clears the wake flag first (see IntakeDrain); the sweeper's pass
     (`older_than`: only events received before it) leaves the flag and fresh events to the drain task."""
     if older_than is None and clear_flag:
-        IntakeDrain.objects.filter(pk=1, queued=True).update(queued=False, changed_at=timezone.now())
+        queue.drain_started()
     deadline, last_pk, processed = time.monotonic() + seconds, 0, 0
     waiting = None if older_than is None else _waiting().filter(received_at__lt=older_than)
     while True:

@@ -104,7 +104,7 @@ def wake_drain() -> bool:
     ):
         return False
     # not queued, or queued seconds ago with no drain started (its task lost with a killed cluster): queue one
-    if not IntakeDrain.objects.filter(pk=1, queued=False).update(queued=True, changed_at=now):
+    if not _FLAG_ON.run(now):
         try:
             with transaction.atomic():
                 IntakeDrain.objects.create(pk=1, queued=True, changed_at=now)
@@ -116,6 +116,20 @@ def wake_drain() -> bool:
         IntakeDrain.objects.filter(pk=1).update(queued=False, changed_at=timezone.now())
         raise
     return True
+
+
+# The wake flag's two moves, compiled once (sqlonce): a webhook sets it, a drain task clears it as it starts.
+_FLAG_ON = sqlonce.update(
+    lambda now: (IntakeDrain.objects.filter(pk=1, queued=False), {"queued": True, "changed_at": now}), datetime
+)
+_FLAG_OFF = sqlonce.update(
+    lambda now: (IntakeDrain.objects.filter(pk=1, queued=True), {"queued": False, "changed_at": now}), datetime
+)
+
+
+def drain_started() -> None:
+    """A drain task has started: the next stored event queues a task of its own (see wake_drain)."""
+    _FLAG_OFF.run(timezone.now())
 
 
 def drain_queued() -> bool:
