@@ -117,17 +117,22 @@ def set_action_status(action: Action, status: str, *, only_from=None, locked: Ac
     return True
 
 
+# Every send asks it (sqlonce: compiled once; a JSON key's value is a parameter like any other).
+_ORPHANS = sqlonce.objects(
+    lambda fan_id, message_id: Outcome.objects.filter(
+        fan_id=fan_id, event=Outcome.Event.PURCHASED, action__isnull=True, extra__message_id=message_id
+    ).order_by("ts", "seq"),
+    int,
+    int,
+)
+
+
 def attach_purchases(action: Action) -> int:
     """Attribute purchases of this action's platform message that arrived before the message did (they
     were booked unattributed with the message id in `extra`); returns how many."""
     if not action.platform_message_id:
         return 0
-    orphans = Outcome.objects.filter(
-        fan_id=action.fan_id,
-        event=Outcome.Event.PURCHASED,
-        action__isnull=True,
-        extra__message_id=action.platform_message_id,
-    )
+    orphans = _ORPHANS.all(action.fan_id, action.platform_message_id)
     count = 0
     for outcome in orphans:
         if (outcome.extra or {}).get("amount_differs"):

@@ -42,22 +42,26 @@ def _adapt(connection, kind: type, value: Any) -> Any:
     return value
 
 
-def _matches(param, adapted: list) -> list[int]:
-    """Which stand-ins this compiled parameter is (equal in value: PostgreSQL's backend wraps a big integer as
-    psycopg's Int8, which still compares equal to the int)."""
+def _matches(param, adapted: list) -> list[tuple[int, Any]]:
+    """Which stand-ins this compiled parameter is, each with how to dress a real value as the backend dressed the
+    stand-in: as is; in psycopg's Int8 (PostgreSQL's big integers) or Jsonb (a JSON key's value); as JSON text
+    (SQLite's JSON key lookups). The two compiles (see _compiled) make a chance match fail loudly."""
     if isinstance(param, bool):
         return []
-    return [
-        i
-        for i, a in enumerate(adapted)
-        if type(param) is type(a) or isinstance(param, int) and isinstance(a, int)
-        if param == a
-    ]
-
-
-def _wrapper(param):
-    """The backend's own wrapper type around an int parameter (psycopg's Int8), kept for the real value."""
-    return type(param) if isinstance(param, int) and type(param) is not int else None
+    found: list[tuple[int, Any]] = []
+    for i, a in enumerate(adapted):
+        if isinstance(a, bool):
+            continue
+        inner = getattr(param, "obj", param)  # psycopg's Jsonb keeps the value as .obj
+        if inner is not param and inner == a and type(inner) is type(a):
+            found.append((i, type(param)))
+        elif type(param) is type(a) and param == a:
+            found.append((i, None))
+        elif isinstance(param, int) and isinstance(a, int) and param == a:
+            found.append((i, type(param)))
+        elif isinstance(param, str) and isinstance(a, int) and param == str(a):
+            found.append((i, str))
+    return found
 
 
 class _Compiled:
@@ -108,7 +112,7 @@ class _Statement:
                 compiler, converters = self._compile(self.build(*stand_ins), alias)
                 sql, params = compiler.as_sql()
                 adapted = [_adapt(connection, k, v) for k, v in zip(self.kinds, stand_ins, strict=True)]
-                slots = [(pos, i, _wrapper(p)) for pos, p in enumerate(params) for i in _matches(p, adapted)]
+                slots = [(pos, i, wrap) for pos, p in enumerate(params) for i, wrap in _matches(p, adapted)]
                 compiled.append((sql, params, slots, compiler, converters))
             (sql, params, slots, compiler, converters), other = compiled
             differ = {pos for pos, (a, b) in enumerate(zip(params, other[1], strict=False)) if a != b}
