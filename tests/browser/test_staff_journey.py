@@ -47,12 +47,24 @@ def all_css(browser, selector):
 def submit(browser, selector, timeout=10):
     """Click a form's button and wait until the next page replaced this one (so what is read next, such as
     a success message, is the new page's and never the old one's)."""
-    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = by_css(browser, "html")
     by_css(browser, selector).click()
-    WebDriverWait(browser, timeout).until(EC.staleness_of(page))
+
+    def replaced(_):
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:  # Chromium, asked in the very moment the old page goes, says it this way
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+        return False
+
+    WebDriverWait(browser, timeout).until(replaced)
 
 
 def type_into(browser, field_id, text, clear=True):
