@@ -87,6 +87,14 @@ _LATEST_PPV = sqlonce.objects(
 )
 
 
+_LOCKED_FLAGS = sqlonce.select(
+    lambda pk: (
+        Action.objects.select_for_update().filter(pk=pk).order_by().values_list("status", "purchased", "ghosted")
+    ),
+    int,
+)
+
+
 def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool = False) -> Outcome:
     """Attribute a just-arrived outcome. `pinned`: the platform named the action (a PPV unlock names
     its message), so `action` is taken as given, even None for a message we never sent."""
@@ -96,9 +104,9 @@ def attribute_live(outcome: Outcome, action: Action | None = None, pinned: bool 
     outcome.action = action
     if action is not None and action.pk is not None:
         # the stored status and flags, locked: the counted cells follow them, not a stale copy
-        row = Action.objects.select_for_update().filter(pk=action.pk).values("status", "purchased", "ghosted").first()
+        row = _LOCKED_FLAGS.first(action.pk)
         if row is not None:
-            action.status, action.purchased, action.ghosted = row["status"], row["purchased"], row["ghosted"]
+            action.status, action.purchased, action.ghosted = row
     if action is None:
         return outcome
     before = (action.purchased, action.ghosted)

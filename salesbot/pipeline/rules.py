@@ -26,7 +26,7 @@ from salesbot.pipeline.offers import (
 )
 
 K = ResponseTemplate.Kind
-TEMPLATES_TTL_S = 60  # a creator's templates, read once a minute or after an edit (pipeline.creator_cache)
+TEMPLATES_TTL_S = 60  # a creator's templates and vault, read once a minute or after an edit (pipeline.creator_cache)
 # Lines for a kind the creator's content map leaves out. The answers to what a fan said get a few each,
 # so a fan can ask twice; the creator's own lines always win (they are in the creator's voice).
 DEFAULT_VARIANTS: dict[str, list[str]] = {
@@ -124,7 +124,8 @@ def display_name(ctx: Context) -> str:
 
 def unsent_items(ctx: Context, paid: bool) -> list[VaultItem]:
     sent = set(ctx.fan.content_sent or [])
-    items = [v for v in ctx.creator.vault_items.all() if v.content_key not in sent and v.media_ids]
+    vault = creator_cache.cached(ctx.creator, "vault", lambda: list(ctx.creator.vault_items.all()), TEMPLATES_TTL_S)
+    items = [v for v in vault if v.content_key not in sent and v.media_ids]
     items = [v for v in items if (v.default_price is not None) == paid]
     return sorted(items, key=lambda v: (v.ladder_tier, v.default_price or 0, v.content_key))
 

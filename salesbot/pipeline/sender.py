@@ -21,6 +21,7 @@ from fans.models import Fan, Message
 from fans.state_machine import FanState, can_transition, transition
 from learning.models import PRICE_CONTEXTS, Action
 from learning.services import attach_purchases, record_action, set_action_status
+from models_registry.models import VaultItem
 from salesbot import providers
 from salesbot.pipeline.contact import BOT, DRAFT, HUMAN, contact_block, message_block
 from salesbot.pipeline.decisions import Decision
@@ -152,7 +153,10 @@ def deliver(action: Action, client: MessageSender | None = None) -> Action:
         return action
     media = []
     if action.content_key:
-        media = creator.vault_items.get(content_key=action.content_key).media_ids
+        row = _MEDIA.first(creator.pk, action.content_key)  # read fresh: what the vault holds at the send
+        if row is None:
+            raise VaultItem.DoesNotExist(f"no vault item '{action.content_key}' for creator {creator.slug}")
+        media = row[0]
     price = action.price if action.action == Action.Kind.PPV else Decimal("0")
     client = client or providers.client_for(creator)
     try:
@@ -191,6 +195,15 @@ def mark_outcome_unknown(action: Action, error: str) -> None:
 # Booking a send's rows, read locked through statements compiled once (sqlonce): every send books.
 _LOCKED_ACTION = sqlonce.objects(lambda pk: Action.objects.select_for_update().filter(pk=pk).order_by(), int)
 _LOCKED_FAN = sqlonce.objects(lambda pk: Fan.objects.select_for_update().filter(pk=pk).order_by(), int)
+
+
+_MEDIA = sqlonce.select(
+    lambda creator_id, key: (
+        VaultItem.objects.filter(creator_id=creator_id, content_key=key).order_by().values_list("media_ids")
+    ),
+    int,
+    str,
+)
 
 
 @transaction.atomic
