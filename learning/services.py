@@ -1,4 +1,4 @@
-"""Writing actions and outcomes: the only place that assigns arrival order and attribution, and records
+"""Writing actions and outcomes: where arrival order (next_seq) and attribution are assigned, and records
 what each write changes in the stats counters (learning.stats.counters) in the same transaction. An action's
 status changes go through set_action_status, since the stats count only sent/logged actions."""
 
@@ -16,7 +16,8 @@ from learning.stats import cells, counters
 
 def next_seq(fan) -> int:
     """Reserve the fan's next arrival number (atomic across workers): one UPDATE … RETURNING (PostgreSQL,
-    SQLite >= 3.35), as it runs for every action and outcome."""
+    SQLite >= 3.35), as it runs for every action and outcome. The one other place that bumps `event_seq` is a fan
+    message's own UPDATE of the fan (pipeline.intake.on_message), which hands the number to record_outcome."""
     with connection.cursor() as cur:
         cur.execute(
             f"UPDATE {type(fan)._meta.db_table} SET event_seq = event_seq + 1 WHERE id = %s RETURNING event_seq",

@@ -128,32 +128,38 @@ class _Statement:
     def _shape(self, compiler, alias):
         return None
 
-    def _fetch(self, *args) -> tuple[_Compiled, list]:
-        built_for_write = self.for_write
-        alias = router.db_for_write(self.model) if built_for_write else router.db_for_read(self.model)
+    def _run(self, args, suffix: str = "") -> tuple[_Compiled, list | int]:
+        """Run the compiled statement (plus `suffix`) with `args`: its rows, converted, or for a statement
+        without rows its row count."""
+        alias = router.db_for_write(self.model) if self.for_write else router.db_for_read(self.model)
         connection = connections[alias]
         c = self._compiled(alias, connection)
         with connection.cursor() as cur:
-            cur.execute(c.sql, c.bind(connection, self.kinds, args))
-            rows = cur.fetchall()
+            cur.execute(c.sql + suffix, c.bind(connection, self.kinds, args))
+            if cur.description is None:
+                return c, cur.rowcount
+            rows = cur.fetchall()  # all of them: SQLite needs a RETURNING statement stepped to its end
         if c.converters:
             rows = list(c.compiler.apply_converters(rows, c.converters))
         return c, rows
 
-    def _compile(self, built, alias):
-        raise NotImplementedError
+    def _fetch(self, *args) -> tuple[_Compiled, list]:
+        c, rows = self._run(args)
+        assert isinstance(rows, list)
+        return c, rows
+
+    def _compile(self, qs, alias):
+        """A read's compiler, and how to get the converters of its model's (or values') columns."""
+        compiler = qs.query.get_compiler(alias)
+
+        def converters(c):
+            return c.get_converters([col for col, _, _ in c.select[: c.col_count]])
+
+        return compiler, converters
 
 
 class Select(_Statement):
     """A values_list() query: `rows(*args)` gives its rows as tuples, `first(*args)` the first or None."""
-
-    def _compile(self, qs: QuerySet, alias):
-        compiler = qs.query.get_compiler(alias)
-
-        def converters(c):
-            return c.get_converters([col for col, _, _ in c.select])
-
-        return compiler, converters
 
     def rows(self, *args) -> list[tuple]:
         return [tuple(r) for r in self._fetch(*args)[1]]
@@ -166,14 +172,6 @@ class Select(_Statement):
 class Objects(_Statement):
     """A model query (select_related and select_for_update allowed): `all(*args)` gives model instances with their
     related ones, built as the ORM's own iterable builds them; `first(*args)` the first or None."""
-
-    def _compile(self, qs: QuerySet, alias):
-        compiler = qs.query.get_compiler(alias)
-
-        def converters(c):
-            return c.get_converters([col for col, _, _ in c.select[: c.col_count]])
-
-        return compiler, converters
 
     def _shape(self, compiler, alias):
         klass_info, select = compiler.klass_info, compiler.select
@@ -207,22 +205,17 @@ class Update(_Statement):
         return query.get_compiler(alias), lambda c: None
 
     def run(self, *args) -> int:
-        alias = router.db_for_write(self.model)
-        connection = connections[alias]
-        c = self._compiled(alias, connection)
-        with connection.cursor() as cur:
-            cur.execute(c.sql, c.bind(connection, self.kinds, args))
-            return cur.rowcount
+        count = self._run(args)[1]
+        assert isinstance(count, int)
+        return count
 
     def returning(self, column: str, *args) -> list:
         """Run it and give `column`'s new value in each updated row (UPDATE ... RETURNING: PostgreSQL, and
         SQLite from 3.35): a counter bumped and read in one statement."""
-        alias = router.db_for_write(self.model)
-        connection = connections[alias]
-        c = self._compiled(alias, connection)
-        with connection.cursor() as cur:
-            cur.execute(f"{c.sql} RETURNING {connection.ops.quote_name(column)}", c.bind(connection, self.kinds, args))
-            return [row[0] for row in cur.fetchall()]  # fetchall steps SQLite's statement to its end
+        quoted = connections[router.db_for_write(self.model)].ops.quote_name(column)
+        rows = self._run(args, f" RETURNING {quoted}")[1]
+        assert isinstance(rows, list)
+        return [row[0] for row in rows]
 
 
 def select(build: Callable[..., QuerySet], *kinds: type) -> Select:
@@ -240,18 +233,19 @@ def update(build: Callable[..., tuple[QuerySet, dict]], *kinds: type) -> Update:
     return Update(build, kinds)
 
 
-_INSERTS: dict[tuple[type, str, str, int], tuple[str, list]] = {}
+_INSERTS: dict[tuple[type, str, str, int, bool], tuple[str, list]] = {}
 
 
-def insert(obj):
+def insert(obj, *, ignore_conflicts: bool = False):
     """Save a new instance with one INSERT whose SQL is built once per model and connection: what `save()` does
     for a new row (each field's pre_save and database preparation, the new id returned), without the ORM's
     compiling and without model signals, so only for models nothing listens to (messages, actions, outcomes,
-    transitions). Returns `obj`, saved."""
+    transitions, queue items). Returns `obj`, saved; with `ignore_conflicts` (ON CONFLICT DO NOTHING), None when a
+    unique constraint already held such a row, so a caller needs no look-up first and no savepoint."""
     model = type(obj)
     alias = router.db_for_write(model)
     connection = connections[alias]
-    key = (model, alias, connection.vendor, id(connection))
+    key = (model, alias, connection.vendor, id(connection), ignore_conflicts)
     built = _INSERTS.get(key)
     if built is None:
         meta = model._meta
@@ -263,12 +257,16 @@ def insert(obj):
         q = connection.ops.quote_name
         sql = (
             f"INSERT INTO {q(meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.pk.column)}"
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}RETURNING {q(meta.pk.column)}"
         )
         built = _INSERTS[key] = (sql, fields)
     sql, fields = built
     with connection.cursor() as cur:
         cur.execute(sql, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
-        obj.pk = cur.fetchall()[0][0]  # fetchall: SQLite needs a RETURNING statement stepped to its end
+        rows = cur.fetchall()  # all of them: SQLite needs a RETURNING statement stepped to its end
+    if not rows:
+        return None  # the conflict: nothing inserted
+    obj.pk = rows[0][0]
     obj._state.adding, obj._state.db = False, alias
     return obj

@@ -200,21 +200,7 @@ def _insert_pending(fan, reason, waiting_since, not_before) -> QueueItem | None:
     item = QueueItem(
         creator_id=fan.creator_id, fan=fan, reason=reason, waiting_since=waiting_since, not_before=not_before
     )
-    fields = [f for f in QueueItem._meta.concrete_fields if not f.primary_key]
-    q = connection.ops.quote_name
-    columns = [q(f.column) for f in fields if f.column is not None]  # all of them: a concrete field has its column
-    sql = (
-        f"INSERT INTO {q(QueueItem._meta.db_table)} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {q('id')}"
-    )
-    with connection.cursor() as cur:
-        cur.execute(sql, [f.get_db_prep_save(f.pre_save(item, True), connection) for f in fields])
-        row = cur.fetchone()
-    if row is None:
-        return None
-    item.pk = row[0]
-    item._state.adding = False
-    return item
+    return sqlonce.insert(item, ignore_conflicts=True)
 
 
 def follow_up(item: QueueItem, since=None) -> QueueItem | None:

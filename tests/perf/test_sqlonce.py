@@ -87,3 +87,17 @@ def test_insert_saves_a_new_row_as_save_would(creator):
     assert (stored.fan_id, stored.text, stored.ts, stored.signals) == (fan.pk, "hey 💕", at, ["price"])
     with pytest.raises(TypeError, match="primary key"):  # a session's key is chosen by the caller, not the database
         sqlonce.insert(Session(session_key="k", session_data="", expire_date=at))
+
+
+def test_insert_ignoring_conflicts_says_none_when_the_row_was_there(creator):
+    from salesbot.models import QueueItem
+
+    fan, at = FanFactory(creator=creator), timezone.now()
+
+    def pending():
+        return QueueItem(creator_id=creator.pk, fan=fan, waiting_since=at, not_before=at)
+
+    first = sqlonce.insert(pending(), ignore_conflicts=True)
+    assert first is not None and first.pk is not None
+    assert sqlonce.insert(pending(), ignore_conflicts=True) is None  # one pending item per fan: nothing added
+    assert QueueItem.objects.filter(fan=fan).count() == 1
